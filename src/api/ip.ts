@@ -1,0 +1,84 @@
+// IP address and CIDR parsing with Kubernetes' tolerance: IPv4 octets may carry leading
+// zeros ("010.001.002.003" is 10.1.2.3, decimal, as Go's ParseIPSloppy reads it) and the
+// result is always written back in canonical form.
+import ipaddr from 'ipaddr.js';
+
+export type IPFamily = 'IPv4' | 'IPv6';
+
+export interface ParsedIP {
+  ip: string; // canonical text
+  family: IPFamily;
+}
+
+export interface ParsedCIDR {
+  cidr: string; // canonical network/prefix, e.g. "10.0.0.0/8"
+  ip: string; // canonical address part as written (not masked)
+  prefix: number;
+  family: IPFamily;
+}
+
+const SLOPPY_V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Parses an IP address; returns null when it is not one. */
+export function parseIP(text: string): ParsedIP | null {
+  const s = text.trim();
+  const m = SLOPPY_V4.exec(s);
+  if (m) {
+    const octets = m.slice(1, 5).map((o) => parseInt(o, 10));
+    if (octets.some((o) => o > 255)) return null;
+    return { ip: octets.join('.'), family: 'IPv4' };
+  }
+  if (!s.includes(':') || !ipaddr.IPv6.isValid(s)) return null;
+  try {
+    const addr = ipaddr.IPv6.parse(s);
+    if (addr.isIPv4MappedAddress()) return { ip: addr.toIPv4Address().toString(), family: 'IPv4' };
+    return { ip: addr.toString(), family: 'IPv6' };
+  } catch {
+    return null;
+  }
+}
+
+export function ipFamilyOf(text: string): IPFamily | null {
+  return parseIP(text)?.family ?? null;
+}
+
+/** Parses "addr/prefix" (whitespace around it tolerated); returns null when it is not a CIDR. */
+export function parseCIDR(text: string): ParsedCIDR | null {
+  const s = text.trim();
+  const slash = s.indexOf('/');
+  if (slash < 0) return null;
+  const ip = parseIP(s.slice(0, slash));
+  const prefixText = s.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(prefixText)) return null;
+  const prefix = parseInt(prefixText, 10);
+  if (prefix > (ip.family === 'IPv4' ? 32 : 128)) return null;
+  const network = maskAddress(ip.ip, prefix);
+  return { cidr: `${network}/${prefix}`, ip: ip.ip, prefix, family: ip.family };
+}
+
+function maskAddress(ip: string, prefix: number): string {
+  const bytes = ipaddr.parse(ip).toByteArray();
+  for (let i = 0; i < bytes.length; i++) {
+    const bits = Math.max(0, Math.min(8, prefix - i * 8));
+    bytes[i] &= bits === 0 ? 0 : (0xff << (8 - bits)) & 0xff;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** True when the (canonical) ip lies inside the (canonical) cidr. */
+export function cidrContains(cidr: ParsedCIDR, ip: string): boolean {
+  const p = parseIP(ip);
+  if (!p || p.family !== cidr.family) return false;
+  return maskAddress(p.ip, cidr.prefix) === maskAddress(cidr.ip, cidr.prefix);
+}
+
+/** "ip:port", with IPv6 in brackets, as Kubernetes prints endpoints. */
+export function joinHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+export function isLoopback(ip: string): boolean {
+  const p = parseIP(ip);
+  if (!p) return false;
+  return p.family === 'IPv4' ? p.ip.startsWith('127.') : p.ip === '::1';
+}

@@ -1,0 +1,406 @@
+// Validation of the objects proxying depends on. Each validator turns an untrusted object
+// into its normalised form, or reports the first problem as namespace/name, field, reason.
+// Range checks that belong to allocation (is a nodePort inside the node-port range?) are
+// not made here: kproxy programs whatever the API server accepted.
+import { parseCIDR, parseIP, type IPFamily } from './ip.js';
+import {
+  DEFAULT_AFFINITY_TIMEOUT,
+  SERVICE_NAME_LABEL,
+  TRIGGER_TIME_ANNOTATION,
+  type EndpointSlice,
+  type KubeObject,
+  type LoadBalancerIngress,
+  type Node,
+  type Protocol,
+  type Service,
+  type ServicePortSpec,
+  type ServiceType,
+  type SliceEndpoint,
+  type SlicePort,
+  type TrafficPolicy,
+} from './types.js';
+import type { ObjectError } from '../util/errors.js';
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; error: ObjectError };
+
+class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+const SERVICE_TYPES: readonly ServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'];
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const IANA_SVC_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$/;
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function fail(field: string, reason: string): never {
+  throw new FieldError(field, reason);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function obj(v: unknown, field: string): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) fail(field, `expected an object, got ${describe(v)}`);
+  return v;
+}
+
+function arr(v: unknown, field: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) fail(field, `expected a list, got ${describe(v)}`);
+  return v;
+}
+
+function str(v: unknown, field: string, dflt = ''): string {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'string') fail(field, `expected a string, got ${describe(v)}`);
+  return v;
+}
+
+function bool(v: unknown, field: string, dflt: boolean): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') fail(field, `expected true or false, got ${describe(v)}`);
+  return v;
+}
+
+function int(v: unknown, field: string, dflt: number): number {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v)) fail(field, `expected an integer, got ${describe(v)}`);
+  return v;
+}
+
+function stringMap(v: unknown, field: string): Record<string, string> {
+  const o = obj(v, field);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(o)) {
+    if (typeof val !== 'string') fail(`${field}[${k}]`, `expected a string, got ${describe(val)}`);
+    out[k] = val;
+  }
+  return out;
+}
+
+function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[], dflt: T): T {
+  const s = str(v, field, dflt);
+  if (s === '') return dflt;
+  if (!(allowed as readonly string[]).includes(s)) fail(field, `unsupported value "${s}": expected one of ${allowed.join(', ')}`);
+  return s as T;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `"${v}"`;
+  if (typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function ip(v: unknown, field: string, family?: IPFamily): { ip: string; family: IPFamily } {
+  const s = str(v, field);
+  const p = parseIP(s);
+  if (!p) fail(field, `"${s}" is not a valid IP address`);
+  if (family && p.family !== family) fail(field, `"${s}" is not an ${family} address`);
+  return p;
+}
+
+function port(v: unknown, field: string): number {
+  const n = int(v, field, NaN);
+  if (Number.isNaN(n)) fail(field, 'required: a port number 1-65535');
+  if (n < 1 || n > 65535) fail(field, `${n} is out of range: a port number is 1-65535`);
+  return n;
+}
+
+function optionalPort(v: unknown, field: string): number {
+  const n = int(v, field, 0);
+  if (n < 0 || n > 65535) fail(field, `${n} is out of range: expected 1-65535, or 0/unset for none`);
+  return n;
+}
+
+function protocol(v: unknown, field: string): Protocol {
+  const s = str(v, field, 'TCP');
+  if (!(PROTOCOLS as readonly string[]).includes(s)) fail(field, `unsupported protocol "${s}": expected TCP, UDP or SCTP`);
+  return s as Protocol;
+}
+
+function meta(o: KubeObject, namespaced: boolean): { name: string; namespace: string } {
+  const m = obj(o.metadata, 'metadata');
+  const name = str(m.name, 'metadata.name');
+  if (!name) fail('metadata.name', 'required');
+  const namespace = namespaced ? str(m.namespace, 'metadata.namespace', 'default') || 'default' : '';
+  return { name, namespace };
+}
+
+function guard<T>(kind: string, o: KubeObject, namespaced: boolean, body: () => T): Validated<T> {
+  const m = isObject(o.metadata) ? o.metadata : {};
+  const id = {
+    name: typeof m.name === 'string' ? m.name : '',
+    namespace: namespaced ? (typeof m.namespace === 'string' && m.namespace) || 'default' : '',
+  };
+  try {
+    return { ok: true, value: body() };
+  } catch (e) {
+    if (!(e instanceof FieldError)) throw e;
+    return { ok: false, error: { kind, namespace: id.namespace, name: id.name || '(unnamed)', field: e.field, reason: e.reason } };
+  }
+}
+
+// ---- Service ---------------------------------------------------------------------------
+
+export function validateService(o: KubeObject): Validated<Service> {
+  return guard('Service', o, true, () => {
+    const { name, namespace } = meta(o, true);
+    const m = obj(o.metadata, 'metadata');
+    const spec = obj(o.spec, 'spec');
+    const status = obj(o.status, 'status');
+    const type = oneOf(spec.type, 'spec.type', SERVICE_TYPES, 'ClusterIP');
+
+    // clusterIP / clusterIPs
+    const clusterIP = str(spec.clusterIP, 'spec.clusterIP');
+    const rawIPs = arr(spec.clusterIPs, 'spec.clusterIPs').map((v, i) => str(v, `spec.clusterIPs[${i}]`));
+    if (clusterIP && rawIPs.length > 0 && rawIPs[0] !== clusterIP) {
+      fail('spec.clusterIPs[0]', `must equal spec.clusterIP ("${clusterIP}"), got "${rawIPs[0]}"`);
+    }
+    const ipTexts = rawIPs.length > 0 ? rawIPs : clusterIP ? [clusterIP] : [];
+    const headless = ipTexts[0] === 'None';
+    if (headless && ipTexts.length > 1) fail('spec.clusterIPs', 'a headless Service has only "None"');
+    if (type === 'ExternalName' && !headless && ipTexts.length > 0) {
+      fail('spec.clusterIP', 'must be unset for an ExternalName Service');
+    }
+    if (ipTexts.length > 2) fail('spec.clusterIPs', 'at most two addresses (one per IP family)');
+    const clusterIPs: string[] = [];
+    const families: IPFamily[] = [];
+    if (!headless) {
+      ipTexts.forEach((t, i) => {
+        const p = ip(t, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
+        if (families.includes(p.family)) fail(`spec.clusterIPs[${i}]`, 'a dual-stack Service needs one address of each family');
+        clusterIPs.push(p.ip);
+        families.push(p.family);
+      });
+    }
+    const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) =>
+      oneOf(v, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'] as const, 'IPv4'),
+    );
+    if (ipFamilies.length > 2 || new Set(ipFamilies).size !== ipFamilies.length) {
+      fail('spec.ipFamilies', 'at most one of each family');
+    }
+    families.forEach((f, i) => {
+      if (ipFamilies.length > i && ipFamilies[i] !== f) {
+        fail(`spec.ipFamilies[${i}]`, `"${ipFamilies[i]}" does not match spec.clusterIPs[${i}] (${f})`);
+      }
+    });
+    const ipFamilyPolicy = oneOf(spec.ipFamilyPolicy, 'spec.ipFamilyPolicy', ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const, 'SingleStack');
+    if (ipFamilyPolicy === 'SingleStack' && clusterIPs.length > 1) {
+      fail('spec.ipFamilyPolicy', 'SingleStack allows one cluster IP; use PreferDualStack or RequireDualStack');
+    }
+
+    // ports
+    const ports: ServicePortSpec[] = [];
+    const seen = new Set<string>();
+    const portList = arr(spec.ports, 'spec.ports');
+    portList.forEach((raw, i) => {
+      const f = `spec.ports[${i}]`;
+      const p = obj(raw, f);
+      const pname = str(p.name, `${f}.name`);
+      if (pname && !IANA_SVC_NAME.test(pname) && !DNS1123_LABEL.test(pname)) {
+        fail(`${f}.name`, `"${pname}" is not a valid port name (lower-case letters, digits and '-')`);
+      }
+      if (portList.length > 1 && !pname) fail(`${f}.name`, 'required when a Service has more than one port');
+      if (seen.has(pname)) fail(`${f}.name`, `duplicate port name "${pname}"`);
+      seen.add(pname);
+      let targetPort: number | string | null = null;
+      if (typeof p.targetPort === 'string' && !/^\d+$/.test(p.targetPort)) {
+        if (!IANA_SVC_NAME.test(p.targetPort)) fail(`${f}.targetPort`, `"${p.targetPort}" is neither a port number nor a valid port name`);
+        targetPort = p.targetPort;
+      } else if (p.targetPort !== undefined && p.targetPort !== null) {
+        targetPort = port(typeof p.targetPort === 'string' ? parseInt(p.targetPort, 10) : p.targetPort, `${f}.targetPort`);
+      }
+      const nodePort = optionalPort(p.nodePort, `${f}.nodePort`);
+      if (nodePort && type !== 'NodePort' && type !== 'LoadBalancer') {
+        fail(`${f}.nodePort`, `may not be set for a Service of type ${type}`);
+      }
+      ports.push({
+        name: pname,
+        protocol: protocol(p.protocol, `${f}.protocol`),
+        port: port(p.port, `${f}.port`),
+        targetPort,
+        nodePort,
+        appProtocol: typeof p.appProtocol === 'string' ? p.appProtocol : undefined,
+      });
+    });
+
+    const externalIPs = arr(spec.externalIPs, 'spec.externalIPs').map((v, i) => ip(v, `spec.externalIPs[${i}]`).ip);
+
+    const externalName = str(spec.externalName, 'spec.externalName').toLowerCase().replace(/\.$/, '');
+    if (type === 'ExternalName' && !DNS1123_SUBDOMAIN.test(externalName)) {
+      fail('spec.externalName', externalName ? `"${externalName}" is not a valid DNS name` : 'required for type ExternalName');
+    }
+
+    const lbStatus = obj(status.loadBalancer, 'status.loadBalancer');
+    const loadBalancerIngress: LoadBalancerIngress[] = [];
+    arr(lbStatus.ingress, 'status.loadBalancer.ingress').forEach((raw, i) => {
+      const f = `status.loadBalancer.ingress[${i}]`;
+      const ing = obj(raw, f);
+      const ipMode = oneOf(ing.ipMode, `${f}.ipMode`, ['VIP', 'Proxy'] as const, 'VIP');
+      if (ing.ip === undefined || ing.ip === null || ing.ip === '') return; // hostname-only ingress
+      const p = ip(ing.ip, `${f}.ip`);
+      loadBalancerIngress.push({ ip: p.ip, family: p.family, ipMode, hostname: typeof ing.hostname === 'string' ? ing.hostname : undefined });
+    });
+
+    const loadBalancerSourceRanges = arr(spec.loadBalancerSourceRanges, 'spec.loadBalancerSourceRanges').map((v, i) => {
+      const s = str(v, `spec.loadBalancerSourceRanges[${i}]`);
+      const c = parseCIDR(s);
+      if (!c) fail(`spec.loadBalancerSourceRanges[${i}]`, `"${s}" is not a valid CIDR (expected e.g. 203.0.113.0/24)`);
+      return c.cidr;
+    });
+
+    const policies = ['Cluster', 'Local'] as const;
+    const externalTrafficPolicy: TrafficPolicy = oneOf(spec.externalTrafficPolicy, 'spec.externalTrafficPolicy', policies, 'Cluster');
+    const internalTrafficPolicy: TrafficPolicy = oneOf(spec.internalTrafficPolicy, 'spec.internalTrafficPolicy', policies, 'Cluster');
+    const healthCheckNodePort = optionalPort(spec.healthCheckNodePort, 'spec.healthCheckNodePort');
+
+    const affinityType = oneOf(spec.sessionAffinity, 'spec.sessionAffinity', ['None', 'ClientIP'] as const, 'None');
+    const clientIP = obj(obj(spec.sessionAffinityConfig, 'spec.sessionAffinityConfig').clientIP, 'spec.sessionAffinityConfig.clientIP');
+    const timeoutSeconds = int(clientIP.timeoutSeconds, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', DEFAULT_AFFINITY_TIMEOUT);
+    if (timeoutSeconds < 1 || timeoutSeconds > 86400) {
+      fail('spec.sessionAffinityConfig.clientIP.timeoutSeconds', `${timeoutSeconds} is out of range: expected 1-86400 seconds`);
+    }
+
+    const trafficDistribution = str(spec.trafficDistribution, 'spec.trafficDistribution');
+    const selectorRaw = spec.selector === undefined || spec.selector === null ? null : stringMap(spec.selector, 'spec.selector');
+
+    return {
+      namespace,
+      name,
+      uid: str(m.uid, 'metadata.uid'),
+      labels: stringMap(m.labels, 'metadata.labels'),
+      annotations: stringMap(m.annotations, 'metadata.annotations'),
+      type,
+      headless,
+      clusterIPs,
+      ipFamilies: families.length > 0 ? families : ipFamilies,
+      ipFamilyPolicy,
+      ports,
+      selector: selectorRaw && Object.keys(selectorRaw).length > 0 ? selectorRaw : null,
+      externalIPs,
+      externalName: type === 'ExternalName' ? externalName : '',
+      loadBalancerIngress,
+      loadBalancerSourceRanges,
+      externalTrafficPolicy,
+      internalTrafficPolicy,
+      healthCheckNodePort,
+      sessionAffinity: { type: affinityType, timeoutSeconds: affinityType === 'ClientIP' ? timeoutSeconds : 0 },
+      publishNotReadyAddresses: bool(spec.publishNotReadyAddresses, 'spec.publishNotReadyAddresses', false),
+      trafficDistribution,
+      allocateLoadBalancerNodePorts: bool(spec.allocateLoadBalancerNodePorts, 'spec.allocateLoadBalancerNodePorts', true),
+    };
+  });
+}
+
+// ---- EndpointSlice ---------------------------------------------------------------------
+
+export function validateEndpointSlice(o: KubeObject): Validated<EndpointSlice> {
+  return guard('EndpointSlice', o, true, () => {
+    const { name, namespace } = meta(o, true);
+    const m = obj(o.metadata, 'metadata');
+    const labels = stringMap(m.labels, 'metadata.labels');
+    const annotations = stringMap(m.annotations, 'metadata.annotations');
+    const serviceName = labels[SERVICE_NAME_LABEL] ?? '';
+    if (!serviceName) fail(`metadata.labels[${SERVICE_NAME_LABEL}]`, 'required: the name of the Service this slice belongs to');
+    const addressType = oneOf(o.addressType, 'addressType', ['IPv4', 'IPv6', 'FQDN'] as const, 'IPv4');
+    if (o.addressType === undefined) fail('addressType', 'required: IPv4, IPv6 or FQDN');
+
+    const endpoints: SliceEndpoint[] = arr(o.endpoints, 'endpoints').map((raw, i) => {
+      const f = `endpoints[${i}]`;
+      const e = obj(raw, f);
+      const addresses = arr(e.addresses, `${f}.addresses`).map((a, j) =>
+        addressType === 'FQDN' ? str(a, `${f}.addresses[${j}]`) : ip(a, `${f}.addresses[${j}]`, addressType).ip,
+      );
+      if (addresses.length === 0) fail(`${f}.addresses`, 'at least one address is required');
+      const c = obj(e.conditions, `${f}.conditions`);
+      const ready = bool(c.ready, `${f}.conditions.ready`, true);
+      const hints = obj(e.hints, `${f}.hints`);
+      const hintNames = (field: string) =>
+        arr(hints[field], `${f}.hints.${field}`).map((h, j) => str(obj(h, `${f}.hints.${field}[${j}]`).name, `${f}.hints.${field}[${j}].name`));
+      const ref = e.targetRef === undefined ? undefined : obj(e.targetRef, `${f}.targetRef`);
+      return {
+        addresses,
+        conditions: {
+          ready,
+          serving: bool(c.serving, `${f}.conditions.serving`, ready),
+          terminating: bool(c.terminating, `${f}.conditions.terminating`, false),
+        },
+        hostname: str(e.hostname, `${f}.hostname`),
+        nodeName: str(e.nodeName, `${f}.nodeName`),
+        zone: str(e.zone, `${f}.zone`),
+        zoneHints: hintNames('forZones'),
+        nodeHints: hintNames('forNodes'),
+        targetRef: ref as SliceEndpoint['targetRef'],
+      };
+    });
+
+    const ports: SlicePort[] = [];
+    arr(o.ports, 'ports').forEach((raw, i) => {
+      const f = `ports[${i}]`;
+      const p = obj(raw, f);
+      if (p.port === undefined || p.port === null) return; // "all ports": not proxied, as upstream
+      ports.push({
+        name: str(p.name, `${f}.name`),
+        protocol: protocol(p.protocol, `${f}.protocol`),
+        port: port(p.port, `${f}.port`),
+        appProtocol: typeof p.appProtocol === 'string' ? p.appProtocol : undefined,
+      });
+    });
+
+    const trigger = annotations[TRIGGER_TIME_ANNOTATION];
+    const triggerTime = trigger ? Date.parse(trigger) : NaN;
+    return { namespace, name, serviceName, addressType, endpoints, ports, labels, triggerTime: Number.isNaN(triggerTime) ? null : triggerTime };
+  });
+}
+
+// ---- Node ------------------------------------------------------------------------------
+
+export function validateNode(o: KubeObject): Validated<Node> {
+  return guard('Node', o, false, () => {
+    const { name } = meta(o, false);
+    const m = obj(o.metadata, 'metadata');
+    const spec = obj(o.spec, 'spec');
+    const status = obj(o.status, 'status');
+    const addresses = arr(status.addresses, 'status.addresses').map((raw, i) => {
+      const a = obj(raw, `status.addresses[${i}]`);
+      const type = str(a.type, `status.addresses[${i}].type`);
+      let address = str(a.address, `status.addresses[${i}].address`);
+      if (type === 'InternalIP' || type === 'ExternalIP') address = ip(address, `status.addresses[${i}].address`).ip;
+      return { type, address };
+    });
+    const podCIDRs = arr(spec.podCIDRs, 'spec.podCIDRs').map((v, i) => {
+      const s = str(v, `spec.podCIDRs[${i}]`);
+      const c = parseCIDR(s);
+      if (!c) fail(`spec.podCIDRs[${i}]`, `"${s}" is not a valid CIDR`);
+      return c.cidr;
+    });
+    const podCIDR = str(spec.podCIDR, 'spec.podCIDR');
+    if (podCIDRs.length === 0 && podCIDR) {
+      const c = parseCIDR(podCIDR);
+      if (!c) fail('spec.podCIDR', `"${podCIDR}" is not a valid CIDR`);
+      podCIDRs.push(c.cidr);
+    }
+    const taints = arr(spec.taints, 'spec.taints').map((raw, i) => {
+      const t = obj(raw, `spec.taints[${i}]`);
+      return { key: str(t.key, `spec.taints[${i}].key`), effect: str(t.effect, `spec.taints[${i}].effect`), value: typeof t.value === 'string' ? t.value : undefined };
+    });
+    return {
+      name,
+      labels: stringMap(m.labels, 'metadata.labels'),
+      addresses,
+      podCIDRs,
+      deleting: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null,
+      taints,
+    };
+  });
+}

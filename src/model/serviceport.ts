@@ -1,0 +1,140 @@
+// Builds the ServicePortStates of one Service on this node: one per port and IP family,
+// with its endpoints resolved from the Service's EndpointSlices and categorised.
+import ipaddr from 'ipaddr.js';
+import type { IPFamily } from '../api/ip.js';
+import { joinHostPort } from '../api/ip.js';
+import type { EndpointSlice, Service, ServicePortSpec } from '../api/types.js';
+import { categorizeEndpoints } from './topology.js';
+import type { Endpoint, NodeInfo, ServicePortState } from './types.js';
+
+export interface BuildOptions {
+  node: NodeInfo;
+  /** Feature gate PreferSameTrafficDistribution (node hints). */
+  preferSameNode: boolean;
+}
+
+/** True for Services that no dataplane programs: headless, ExternalName, no cluster IP yet. */
+export function isProxied(svc: Service): boolean {
+  return !svc.headless && svc.type !== 'ExternalName' && svc.clusterIPs.length > 0;
+}
+
+export function servicePortName(namespace: string, name: string, portName: string): string {
+  return portName ? `${namespace}/${name}:${portName}` : `${namespace}/${name}`;
+}
+
+export function servicePortKey(namespace: string, name: string, port: ServicePortSpec, family: IPFamily): string {
+  return `${namespace}/${name}:${port.name}/${port.protocol}/${family}`;
+}
+
+export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[], opts: BuildOptions): ServicePortState[] {
+  if (!isProxied(svc)) return [];
+  const out: ServicePortState[] = [];
+  svc.clusterIPs.forEach((clusterIP, i) => {
+    const family = svc.ipFamilies[i] ?? (clusterIP.includes(':') ? 'IPv6' : 'IPv4');
+    const ofFamily = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4') === family;
+    const externalIPs = svc.externalIPs.filter(ofFamily);
+    const isLB = svc.type === 'LoadBalancer';
+    const ingress = isLB ? svc.loadBalancerIngress.filter((ing) => ing.family === family) : [];
+    const loadBalancerIPs = ingress.filter((ing) => ing.ipMode === 'VIP').map((ing) => ing.ip);
+    const sourceRanges = isLB ? svc.loadBalancerSourceRanges.filter(ofFamily) : [];
+    const familySlices = slices.filter((s) => s.addressType === family);
+    for (const port of svc.ports) {
+      const nodePort = svc.type === 'NodePort' || isLB ? port.nodePort : 0;
+      const externallyAccessible = nodePort !== 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0;
+      const internalPolicyLocal = svc.internalTrafficPolicy === 'Local';
+      const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
+      const endpoints = resolveEndpoints(familySlices, port, opts.node.name);
+      const cat = categorizeEndpoints(endpoints, {
+        usesClusterEndpoints: !internalPolicyLocal || (externallyAccessible && !externalPolicyLocal),
+        usesLocalEndpoints: internalPolicyLocal || externalPolicyLocal,
+        nodeName: opts.node.name,
+        zone: opts.node.zone,
+        preferSameNode: opts.preferSameNode,
+      });
+      out.push({
+        key: servicePortKey(svc.namespace, svc.name, port, family),
+        servicePortName: servicePortName(svc.namespace, svc.name, port.name),
+        namespace: svc.namespace,
+        name: svc.name,
+        portName: port.name,
+        protocol: port.protocol,
+        family,
+        type: svc.type,
+        clusterIP,
+        port: port.port,
+        nodePort,
+        targetPort: port.targetPort,
+        externalIPs,
+        loadBalancerIPs,
+        loadBalancerIngress: ingress,
+        loadBalancerSourceRanges: sourceRanges,
+        healthCheckNodePort: isLB && svc.externalTrafficPolicy === 'Local' ? svc.healthCheckNodePort : 0,
+        internalTrafficPolicy: svc.internalTrafficPolicy,
+        externalTrafficPolicy: svc.externalTrafficPolicy,
+        sessionAffinity: svc.sessionAffinity,
+        annotations: svc.annotations,
+        externallyAccessible,
+        internalPolicyLocal,
+        externalPolicyLocal,
+        endpoints,
+        clusterEndpoints: cat.clusterEndpoints,
+        localEndpoints: cat.localEndpoints,
+        allReachableEndpoints: cat.allReachableEndpoints,
+        internalEndpoints: (internalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints) ?? [],
+        externalEndpoints: (externalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints) ?? [],
+        hasEndpoints: cat.hasAnyEndpoints,
+      });
+    }
+  });
+  return out;
+}
+
+/**
+ * The endpoints of one service port: the slice port with the same name and protocol gives
+ * the port number; each slice endpoint contributes its first address. An endpoint listed in
+ * several slices counts once, its ready form preferred.
+ */
+function resolveEndpoints(slices: readonly EndpointSlice[], port: ServicePortSpec, nodeName: string): Endpoint[] {
+  const byId = new Map<string, Endpoint>();
+  for (const slice of slices) {
+    const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
+    if (!sp) continue;
+    for (const e of slice.endpoints) {
+      const ip = e.addresses[0];
+      const id = joinHostPort(ip, sp.port);
+      const existing = byId.get(id);
+      if (existing && (existing.ready || !e.conditions.ready)) continue;
+      byId.set(id, {
+        ip,
+        port: sp.port,
+        endpoint: id,
+        isLocal: e.nodeName !== '' && e.nodeName === nodeName,
+        ready: e.conditions.ready,
+        serving: e.conditions.serving,
+        terminating: e.conditions.terminating,
+        nodeName: e.nodeName,
+        zone: e.zone,
+        zoneHints: e.zoneHints,
+        nodeHints: e.nodeHints,
+        hostname: e.hostname,
+      });
+    }
+  }
+  return sortEndpoints([...byId.values()]);
+}
+
+const sortKeys = new Map<string, string>();
+
+/** Numeric order by address, then port: stable rule output whatever order the slices came in. */
+export function sortEndpoints<T extends { ip: string; port: number }>(eps: T[]): T[] {
+  const key = (ep: T) => {
+    let k = sortKeys.get(ep.ip);
+    if (k === undefined) {
+      k = ipaddr.parse(ep.ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
+      if (sortKeys.size > 1_000_000) sortKeys.clear();
+      sortKeys.set(ep.ip, k);
+    }
+    return `${k.length}:${k}:${String(ep.port).padStart(5, '0')}`;
+  };
+  return eps.map((ep) => [key(ep), ep] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((x) => x[1]);
+}
