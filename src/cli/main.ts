@@ -1,6 +1,7 @@
 // kproxy's command line. Each subcommand lives in its own file and registers itself here.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../util/errors.js';
+import { registerRun } from './run.js';
 import { registerServices } from './services.js';
 
 const program = new Command();
@@ -10,6 +11,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 
+registerRun(program);
 registerServices(program);
 
 try {

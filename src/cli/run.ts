@@ -1,0 +1,115 @@
+// `kproxy run`: the proxy itself. Wires one source, the model, one dataplane, the sync
+// runner, the health and metrics servers and the add-ons that follow the state (DNS, ...).
+import type { Server } from 'node:http';
+import type { Command } from 'commander';
+import type { Config } from '../config/types.js';
+import { createDataplane } from '../dataplanes/registry.js';
+import { ProxierHealth } from '../health/proxier.js';
+import { startHealthServer } from '../health/server.js';
+import { ProxyMetrics } from '../metrics/metrics.js';
+import { startMetricsServer, type Route } from '../metrics/server.js';
+import type { ProxyState } from '../model/types.js';
+import { manifestsSource } from '../sources/manifests/source.js';
+import type { Source, SourceContext } from '../sources/source.js';
+import { SyncRunner } from '../sync/runner.js';
+import { formatObjectError, ConfigError } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { addConfigOptions, configFrom } from './options.js';
+import { trackerFor } from './state.js';
+
+/** Something that follows the ProxyState after every successful sync (the DNS server, ...). */
+export interface Addon {
+  update(state: ProxyState): void;
+  close(): Promise<void>;
+  /** Pages to serve on the metrics server. */
+  routes?: Record<string, Route>;
+}
+
+export interface AddonContext {
+  config: Config;
+  log: Logger;
+  metrics: ProxyMetrics;
+}
+
+export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
+
+/** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
+export const addons: AddonFactory[] = [];
+
+export function registerRun(program: Command): void {
+  const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
+  addConfigOptions(cmd).action(async (opts) => {
+    const cfg = configFrom(opts);
+    await runProxy(cfg);
+  });
+}
+
+async function createSource(ctx: SourceContext): Promise<Source> {
+  if (ctx.config.manifests) return manifestsSource(ctx);
+  throw new ConfigError('--manifests', 'the Kubernetes API source is not available yet: give --manifests DIR');
+}
+
+export async function runProxy(cfg: Config): Promise<void> {
+  const log = createLogger(cfg.logVerbosity);
+  const metrics = new ProxyMetrics({ processMetrics: true });
+  const tracker = trackerFor(cfg);
+  const dataplane = await createDataplane({ config: cfg, log, metrics });
+  const health = new ProxierHealth(2 * cfg.syncPeriodMs);
+  const started: Addon[] = [];
+  for (const f of addons) {
+    const a = await f({ config: cfg, log, metrics });
+    if (a) started.push(a);
+  }
+
+  const reported = new Set<string>();
+  const runner = new SyncRunner({
+    tracker,
+    dataplane,
+    minSyncPeriodMs: cfg.minSyncPeriodMs,
+    syncPeriodMs: cfg.syncPeriodMs,
+    metrics,
+    health,
+    onSynced: (state, info) => {
+      for (const e of state.errors) {
+        const line = formatObjectError(e);
+        if (!reported.has(line)) log.error(line);
+        reported.add(line);
+      }
+      for (const a of started) a.update(state);
+      log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
+    },
+    onError: (err, attempt) => log.error({ err, attempt }, 'sync failed; the previous rules stay in place, retrying'),
+  });
+
+  const servers: Server[] = [];
+  const bind = async (what: string, address: string, start: () => Promise<Server>) => {
+    if (!address) return;
+    try {
+      servers.push(await start());
+      log.info({ address }, `${what} server listening`);
+    } catch (e) {
+      if (cfg.bindAddressHardFail) throw new Error(`${what} server cannot bind ${address}: ${(e as Error).message}`);
+      log.error({ address, err: (e as Error).message }, `${what} server cannot bind; continuing without it`);
+    }
+  };
+  const routes = Object.assign({}, ...started.map((a) => a.routes ?? {}));
+  await bind('metrics', cfg.metricsBindAddress, () => startMetricsServer(cfg.metricsBindAddress, metrics, routes));
+  await bind('healthz', cfg.healthzBindAddress, () => startHealthServer(cfg.healthzBindAddress, health, metrics));
+
+  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log });
+  await source.start();
+  runner.start();
+  log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('stopping');
+  await source.stop();
+  await runner.stop();
+  await dataplane.close?.();
+  for (const a of started) await a.close();
+  for (const s of servers) await new Promise((r) => s.close(r));
+}

@@ -1,0 +1,29 @@
+// Which dataplane implements each --proxy-mode. Loaded lazily so that a mode's
+// dependencies (koffi, nft, ...) are only touched when that mode is chosen.
+import type { Config, ProxyMode } from '../config/types.js';
+import type { Logger } from '../util/log.js';
+import type { ProxyMetrics } from '../metrics/metrics.js';
+import type { Dataplane } from './dataplane.js';
+
+export interface DataplaneContext {
+  config: Config;
+  log: Logger;
+  metrics: ProxyMetrics;
+}
+
+export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
+
+const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {};
+
+export function availableModes(): ProxyMode[] {
+  return Object.keys(factories) as ProxyMode[];
+}
+
+export async function createDataplane(ctx: DataplaneContext): Promise<Dataplane> {
+  const f = factories[ctx.config.mode];
+  if (!f) {
+    const have = availableModes();
+    throw new Error(`proxy mode "${ctx.config.mode}" is not implemented yet (available: ${have.join(', ') || 'none'})`);
+  }
+  return f(ctx);
+}

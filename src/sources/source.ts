@@ -1,0 +1,21 @@
+// A source delivers Kubernetes objects (Services, EndpointSlices, Nodes) into the change
+// tracker and says when something changed. Sources import nothing downstream of the model.
+import type { Config } from '../config/types.js';
+import type { ChangeTracker } from '../model/tracker.js';
+import type { Logger } from '../util/log.js';
+
+export interface SourceContext {
+  config: Config;
+  tracker: ChangeTracker;
+  /** Call after delivering any change: the sync runner coalesces calls. */
+  changed: () => void;
+  log: Logger;
+}
+
+export interface Source {
+  /** Starts delivering; resolves once the initial list is complete (no empty first sync). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type SourceFactory = (ctx: SourceContext) => Source | Promise<Source>;
