@@ -45,7 +45,9 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
       const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
       const endpoints = resolveEndpoints(familySlices, port, opts.node.name);
       const cat = categorizeEndpoints(endpoints, {
-        usesClusterEndpoints: !internalPolicyLocal || (externallyAccessible && !externalPolicyLocal),
+        // Externally accessible ports need cluster endpoints even with eTP Local: traffic from
+        // pods and from the node itself to an external address is short-circuited to them.
+        usesClusterEndpoints: !internalPolicyLocal || externallyAccessible,
         usesLocalEndpoints: internalPolicyLocal || externalPolicyLocal,
         nodeName: opts.node.name,
         zone: opts.node.zone,
