@@ -12,6 +12,7 @@ import { ChangeTracker } from '../../src/model/tracker.js';
 import type { ProxyState } from '../../src/model/types.js';
 import { SyncRunner } from '../../src/sync/runner.js';
 import { SHARED } from '../helpers/paths.js';
+import { sampleValue } from '../helpers/prom.js';
 
 interface MetricCase {
   id: string;
@@ -22,22 +23,6 @@ interface MetricCase {
 const data = parse(readFileSync(join(SHARED, 'conformance', 'kube-proxy-flows.yaml'), 'utf8'));
 const cases: MetricCase[] = data.metricTests;
 const nodeName: string = data.defaults.environment.nodeName;
-
-/** Reads one sample's value from Prometheus text exposition. */
-export function sampleValue(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').split(',').filter(Boolean)) {
-      const [k, v] = pair.split('=');
-      got[k] = JSON.parse(v);
-    }
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
-  }
-  return undefined;
-}
 
 describe('conformance: metrics (upstream NoEndpointsMetric)', () => {
   it('has cases to run', () => assert.ok(cases.length >= 7));
