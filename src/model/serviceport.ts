@@ -2,7 +2,7 @@
 // with its endpoints resolved from the Service's EndpointSlices and categorised.
 import ipaddr from 'ipaddr.js';
 import type { IPFamily } from '../api/ip.js';
-import { joinHostPort } from '../api/ip.js';
+import { ipv4ToNumber, joinHostPort } from '../api/ip.js';
 import type { EndpointSlice, Service, ServicePortSpec } from '../api/types.js';
 import { categorizeEndpoints } from './topology.js';
 import type { Endpoint, NodeInfo, ServicePortState } from './types.js';
@@ -132,7 +132,8 @@ export function sortEndpoints<T extends { ip: string; port: number }>(eps: T[]):
   const key = (ep: T) => {
     let k = sortKeys.get(ep.ip);
     if (k === undefined) {
-      k = ipaddr.parse(ep.ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
+      const v4 = ipv4ToNumber(ep.ip);
+      k = v4 >= 0 ? v4.toString(16).padStart(8, '0') : ipaddr.parse(ep.ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
       if (sortKeys.size > 1_000_000) sortKeys.clear();
       sortKeys.set(ep.ip, k);
     }
