@@ -137,9 +137,9 @@ export class StandaloneCluster {
     for (const r of this.pods.values()) if (r.timer) clearTimeout(r.timer);
   }
 
-  /** Probe attempts so far (benchmarks). */
-  get probeAttempts(): number {
-    return this.prober?.attemptCount ?? 0;
+  /** Probe attempts and failures so far (benchmarks). */
+  get probeCounts(): { attempts: number; failures: number } {
+    return { attempts: this.prober?.attemptCount ?? 0, failures: this.prober?.failureCount ?? 0 };
   }
 
   // ---- Services ---------------------------------------------------------------------------

@@ -56,16 +56,21 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
   return attempt(timeoutMs, () => netConnect({ host, port }), (_s, done) => done({ success: true, detail: 'connected' }), 'connect');
 }
 
-export function httpProbe(t: HttpTarget, timeoutMs: number): Promise<ProbeOutcome> {
-  const hasHost = t.headers.some(([n]) => n.toLowerCase() === 'host');
-  const hasUA = t.headers.some(([n]) => n.toLowerCase() === 'user-agent');
-  const hasAccept = t.headers.some(([n]) => n.toLowerCase() === 'accept');
+/** The request bytes of an httpGet probe: built once per target, sent on every attempt. */
+export function httpRequest(t: HttpTarget): Buffer {
+  const has = (h: string) => t.headers.some(([n]) => n.toLowerCase() === h);
   let req = `GET ${t.path} HTTP/1.1\r\n`;
-  if (!hasHost) req += `Host: ${hostPort(t.host, t.port)}\r\n`;
-  if (!hasUA) req += `User-Agent: ${USER_AGENT}\r\n`;
-  if (!hasAccept) req += 'Accept: */*\r\n';
+  if (!has('host')) req += `Host: ${hostPort(t.host, t.port)}\r\n`;
+  if (!has('user-agent')) req += `User-Agent: ${USER_AGENT}\r\n`;
+  if (!has('accept')) req += 'Accept: */*\r\n';
   for (const [n, v] of t.headers) req += `${n}: ${v}\r\n`;
   req += 'Connection: close\r\n\r\n';
+  return Buffer.from(req, 'latin1');
+}
+
+const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})(?: |\r|$)/;
+
+export function httpProbe(t: HttpTarget, timeoutMs: number, request: Buffer = httpRequest(t)): Promise<ProbeOutcome> {
   const tls = t.scheme === 'HTTPS';
   const open = () =>
     tls
@@ -75,22 +80,22 @@ export function httpProbe(t: HttpTarget, timeoutMs: number): Promise<ProbeOutcom
     timeoutMs,
     open,
     (s, done) => {
-      let head = '';
-      s.setEncoding('latin1');
-      s.on('data', (chunk: string) => {
-        head += chunk;
-        const eol = head.indexOf('\r\n');
+      let head: Buffer | null = null;
+      s.on('data', (chunk: Buffer) => {
+        head = head ? Buffer.concat([head, chunk]) : chunk;
+        const eol = head.indexOf(10);
         if (eol < 0) {
           if (head.length > 4096) done({ success: false, detail: 'no HTTP status line in the first 4 KiB' });
           return;
         }
-        const m = /^HTTP\/\d(?:\.\d)? (\d{3})/.exec(head.slice(0, eol));
-        if (!m) return done({ success: false, detail: `not an HTTP response: ${JSON.stringify(head.slice(0, Math.min(eol, 80)))}` });
+        const line = head.toString('latin1', 0, eol);
+        const m = STATUS_LINE.exec(line);
+        if (!m) return done({ success: false, detail: `not an HTTP response: ${JSON.stringify(line.slice(0, 80))}` });
         const code = Number(m[1]);
         done({ success: code >= 200 && code < 400, detail: `HTTP ${code}` });
       });
       s.once('end', () => done({ success: false, detail: 'connection closed before a status line' }));
-      s.write(req);
+      s.write(request);
     },
     tls ? 'secureConnect' : 'connect',
   );

@@ -10,7 +10,7 @@
 //  - a Pod is ready when all its containers are (a container without a probe is ready).
 import type { Logger } from '../../util/log.js';
 import type { Container, Pod, ProbeSpec } from './pod.js';
-import { httpProbe, tcpProbe, type ProbeOutcome } from './probe.js';
+import { httpProbe, httpRequest, tcpProbe, type ProbeOutcome } from './probe.js';
 import { Scheduler, type Job } from './scheduler.js';
 
 export type GrpcProbe = (host: string, port: number, service: string, timeoutMs: number) => Promise<ProbeOutcome>;
@@ -19,12 +19,17 @@ export interface ProberOptions {
   /** Called when a Pod's readiness changes. */
   onChange: (podId: string, ready: boolean) => void;
   log?: Logger;
+  /**
+   * Spread the first probes of the Pods found at start over one period, as the kubelet does
+   * after a restart (default on), so that thousands of probes do not fire in one burst.
+   */
+  startupJitter?: boolean;
   /** gRPC health checking (optional: loaded only when a Pod asks for it). */
   grpcProbe?: () => Promise<GrpcProbe | null>;
 }
 
 type Target =
-  | { kind: 'http'; scheme: 'HTTP' | 'HTTPS'; host: string; port: number; path: string; headers: [string, string][] }
+  | { kind: 'http'; scheme: 'HTTP' | 'HTTPS'; host: string; port: number; path: string; headers: [string, string][]; request: Buffer }
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'grpc'; host: string; port: number; service: string }
   | { kind: 'invalid'; reason: string };
@@ -36,6 +41,8 @@ interface Worker {
   target: Target;
   signature: string;
   job: Job;
+  /** No probe before this time (initialDelaySeconds after the Pod was first seen). */
+  notBefore: number;
   ready: boolean;
   lastSuccess: boolean | null;
   run: number; // consecutive equal results
@@ -64,7 +71,10 @@ function resolveTarget(pod: Pod, c: Container, spec: ProbeSpec): Target {
     if (!named) return { kind: 'invalid', reason: `port name "${h.port}" is not a port of container ${c.name}` };
     port = named.containerPort;
   }
-  if (h.type === 'httpGet') return { kind: 'http', scheme: h.scheme, host, port, path: h.path, headers: h.headers };
+  if (h.type === 'httpGet') {
+    const t = { scheme: h.scheme, host, port, path: h.path, headers: h.headers };
+    return { kind: 'http', ...t, request: httpRequest(t) };
+  }
   if (h.type === 'tcpSocket') return { kind: 'tcp', host, port };
   return { kind: 'grpc', host, port, service: h.service };
 }
@@ -74,6 +84,8 @@ export class Prober {
   private readonly pods = new Map<string, PodEntry>();
   private grpc: GrpcProbe | null | undefined;
   private attempts = 0;
+  private failures = 0;
+  private readonly startedAt = performance.now();
 
   constructor(private readonly opts: ProberOptions) {}
 
@@ -86,6 +98,11 @@ export class Prober {
   /** Probe attempts made so far (for benchmarks and logs). */
   get attemptCount(): number {
     return this.attempts;
+  }
+
+  /** Failed probe attempts so far. */
+  get failureCount(): number {
+    return this.failures;
   }
 
   /**
@@ -139,6 +156,7 @@ export class Prober {
       target,
       signature,
       job: this.scheduler.job(() => void this.probe(w)),
+      notBefore: this.scheduler.now() + spec.initialDelaySeconds * 1000,
       ready: false,
       lastSuccess: null,
       run: 0,
@@ -150,7 +168,14 @@ export class Prober {
       this.opts.log?.warn({ pod: pod.id, container }, `readiness probe cannot run: ${target.reason}; the Pod stays not ready`);
       return w;
     }
-    this.scheduler.at(w.job, this.scheduler.now() + spec.initialDelaySeconds * 1000);
+    // The kubelet's worker ticks every period from its start; ticks before initialDelaySeconds
+    // do not probe. Workers started with the prober begin at a random point of the period.
+    const now = this.scheduler.now();
+    const period = spec.periodSeconds * 1000;
+    const jitter = this.opts.startupJitter !== false && now - this.startedAt < period ? Math.random() * period : 0;
+    let first = now + jitter;
+    if (first < w.notBefore) first += Math.ceil((w.notBefore - first) / period) * period;
+    this.scheduler.at(w.job, first);
     return w;
   }
 
@@ -171,6 +196,7 @@ export class Prober {
       outcome = { success: false, detail: (e as Error).message };
     }
     this.attempts++;
+    if (!outcome.success) this.failures++;
     w.inflight = false;
     if (w.stopped) return;
     this.record(w, outcome);
@@ -180,7 +206,7 @@ export class Prober {
   private attempt(t: Target, timeoutMs: number): Promise<ProbeOutcome> {
     switch (t.kind) {
       case 'http':
-        return httpProbe(t, timeoutMs);
+        return httpProbe(t, timeoutMs, t.request);
       case 'tcp':
         return tcpProbe(t.host, t.port, timeoutMs);
       case 'grpc':

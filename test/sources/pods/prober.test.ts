@@ -19,7 +19,7 @@ function pod(port: number, probe: Record<string, unknown>): Pod {
 test('a failing backend leaves the ready set after failureThreshold periods and returns after successThreshold passes', async () => {
   const b = await startBackend();
   const events: { ready: boolean; at: number }[] = [];
-  const prober = new Prober({ onChange: (_id, ready) => events.push({ ready, at: performance.now() }) });
+  const prober = new Prober({ onChange: (_id, ready) => events.push({ ready, at: performance.now() }), startupJitter: false });
   try {
     const p = pod(b.port, {
       httpGet: { path: '/healthz', port: 'http', httpHeaders: [{ name: 'X-Probe', value: 'yes' }] },
@@ -58,7 +58,7 @@ test('a failing backend leaves the ready set after failureThreshold periods and 
 
 test('initialDelaySeconds holds the first probe back; a label edit keeps readiness', async () => {
   const b = await startBackend();
-  const prober = new Prober({ onChange: () => {} });
+  const prober = new Prober({ onChange: () => {}, startupJitter: false });
   try {
     const probe = { tcpSocket: { port: b.port }, initialDelaySeconds: 1, periodSeconds: 1 };
     prober.set('default/p', pod(b.port, probe));
@@ -77,7 +77,7 @@ test('a probe on a closed port keeps the Pod unready; a Pod without a probe is r
   const b = await startBackend();
   const closed = b.port;
   await b.close();
-  const prober = new Prober({ onChange: () => {} });
+  const prober = new Prober({ onChange: () => {}, startupJitter: false });
   try {
     prober.set('default/p', pod(closed, { tcpSocket: { port: 'http' }, periodSeconds: 1 }));
     await new Promise((r) => setTimeout(r, 300));
@@ -88,5 +88,31 @@ test('a probe on a closed port keeps the Pod unready; a Pod without a probe is r
     assert.equal(prober.set('default/q', plain.pod), true);
   } finally {
     prober.stop();
+  }
+});
+
+test('Pods found at start have their first probes spread over one period, never before initialDelaySeconds', async () => {
+  const b = await startBackend();
+  const seen: number[] = [];
+  b.server.prependListener('request', () => seen.push(performance.now()));
+  const prober = new Prober({ onChange: () => {} });
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < 40; i++) prober.set(`default/p${i}`, pod(b.port, { httpGet: { port: b.port }, periodSeconds: 1 }));
+    await waitFor(() => seen.length >= 40, 2500);
+    const first = seen.slice(0, 40).map((t) => t - t0);
+    assert.ok(Math.max(...first) - Math.min(...first) > 400, `spread: ${Math.min(...first)}..${Math.max(...first)} ms`);
+    assert.ok(Math.max(...first) < 1300);
+    const delayed = new Prober({ onChange: () => {} });
+    const n = seen.length;
+    const t1 = performance.now();
+    delayed.set('default/late', pod(b.port, { httpGet: { port: b.port, path: '/late' }, periodSeconds: 1, initialDelaySeconds: 1 }));
+    await waitFor(() => b.lastPath === '/late', 2500);
+    assert.ok(performance.now() - t1 >= 990, 'not before initialDelaySeconds');
+    assert.ok(seen.length > n);
+    delayed.stop();
+  } finally {
+    prober.stop();
+    await b.close();
   }
 });
