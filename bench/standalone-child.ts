@@ -42,16 +42,22 @@ if (mode === 'probe') {
   process.send!({ started: true });
 } else {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await source.start();
   const state = tracker.snapshot();
   const loadMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  const loadCpuMs = (cpu.user + cpu.system) / 1000;
   let endpoints = 0;
   for (const sp of state.servicePorts.values()) endpoints += sp.clusterEndpoints?.length ?? 0;
   const rssMB = process.memoryUsage().rss / 2 ** 20;
   await source.stop();
   const t1 = performance.now();
+  const c1 = process.cpuUsage();
   let objects = 0;
   for (const f of listManifestFiles(dir)) objects += readManifestFile(dir, f).objects.length;
   const parseMs = performance.now() - t1;
-  process.stdout.write(JSON.stringify({ loadMs, parseMs, rssMB, servicePorts: state.servicePorts.size, endpoints, objects, errors: state.errors.length }) + '\n');
+  const pcpu = process.cpuUsage(c1);
+  const parseCpuMs = (pcpu.user + pcpu.system) / 1000;
+  process.stdout.write(JSON.stringify({ loadMs, loadCpuMs, parseMs, parseCpuMs, rssMB, servicePorts: state.servicePorts.size, endpoints, objects, errors: state.errors.length }) + '\n');
 }

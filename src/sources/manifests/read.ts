@@ -118,13 +118,16 @@ function splitDocuments(text: string): { text: string; line: number }[] {
 
 function leadingBlankLines(text: string): number {
   let n = 0;
-  for (const l of text.split('\n', 50)) {
-    if (/^\s*(#.*)?$/.test(l)) n++;
-    else break;
+  let i = 0;
+  for (;;) {
+    let j = i;
+    while (j < text.length && (text[j] === ' ' || text[j] === '\t' || text[j] === '\r')) j++;
+    if (j < text.length && text[j] === '#') j = text.indexOf('\n', j) < 0 ? text.length : text.indexOf('\n', j);
+    if (j >= text.length || text[j] !== '\n') return n;
+    n++;
+    i = j + 1;
   }
-  return n;
 }
-
 export function readManifestFile(dir: string, file: string): FileContents {
   let text: string;
   try {
