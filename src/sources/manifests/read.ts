@@ -100,7 +100,7 @@ function splitDocuments(text: string): { text: string; line: number }[] {
   let line = 1;
   let pos = 0;
   const countLines = (to: number) => {
-    for (let i = pos; i < to; i++) if (text.charCodeAt(i) === 10) line++;
+    for (let i = text.indexOf('\n', pos); i >= 0 && i < to; i = text.indexOf('\n', i + 1)) line++;
     pos = to;
   };
   for (let m = marker.exec(text); m; m = marker.exec(text)) {
@@ -113,7 +113,22 @@ function splitDocuments(text: string): { text: string; line: number }[] {
     startLine = isStart ? line : line + 1;
   }
   docs.push({ text: text.slice(start), line: startLine });
-  return docs.filter((d) => /[^\s]/.test(d.text.replace(/^\s*#.*$/gm, '')));
+  return docs.filter((d) => hasContent(d.text));
+}
+
+/** True when a document holds more than blank lines and comments. */
+function hasContent(text: string): boolean {
+  let i = 0;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) i++;
+    else if (c === 35 /* # */) {
+      const eol = text.indexOf('\n', i);
+      if (eol < 0) return false;
+      i = eol + 1;
+    } else return true;
+  }
+  return false;
 }
 
 function leadingBlankLines(text: string): number {

@@ -40,7 +40,7 @@ export class EndpointController {
   private readonly pods = new Map<string, PodState>();
   private readonly podIndex = new Map<string, Set<string>>(); // by every label pair
   private readonly zones = new Map<string, string>();
-  private readonly emitted = new Map<string, Map<string, string>>(); // svcId -> slice name -> signature
+  private readonly emitted = new Map<string, Map<string, KubeObject>>(); // svcId -> slice name -> slice last written
   private readonly dirty = new Set<string>();
 
   constructor(private readonly opts: ControllerOptions) {}
@@ -102,13 +102,17 @@ export class EndpointController {
     for (const id of this.dirty) {
       const svc = this.services.get(id);
       const desired = svc ? buildEndpointSlices(svc, this.podsOf(svc), { zoneOf: (n) => this.zones.get(n) ?? '', maxEndpointsPerSlice: this.opts.maxEndpointsPerSlice }) : [];
-      const before = this.emitted.get(id) ?? new Map<string, string>();
-      const after = new Map<string, string>();
+      const before = this.emitted.get(id) ?? new Map<string, KubeObject>();
+      const after = new Map<string, KubeObject>();
       for (const slice of desired) {
         const name = slice.metadata!.name!;
-        const sig = JSON.stringify(slice);
-        after.set(name, sig);
-        if (before.get(name) === sig) continue;
+        const old = before.get(name);
+        // Compared only when there is something to compare with: a first load writes at once.
+        if (old && JSON.stringify(old) === JSON.stringify(slice)) {
+          after.set(name, old);
+          continue;
+        }
+        after.set(name, slice);
         this.opts.tracker.upsert(withTriggerTime(slice, trigger));
         changes++;
       }
