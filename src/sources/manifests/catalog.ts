@@ -25,6 +25,8 @@ export function splitId(id: string): { kind: string; namespace: string; name: st
   return { kind: id.slice(0, a), namespace: id.slice(a + 1, b), name: id.slice(b + 1) };
 }
 
+const NONE: Definition[] = [];
+
 export class ManifestCatalog {
   private readonly byFile = new Map<string, Definition[]>();
   private readonly byId = new Map<string, Definition[]>();
@@ -54,7 +56,8 @@ export class ManifestCatalog {
 
   /** The definitions that lost to the winner. */
   losers(id: string): Definition[] {
-    return this.byId.get(id)?.slice(1) ?? [];
+    const l = this.byId.get(id);
+    return l && l.length > 1 ? l.slice(1) : NONE;
   }
 
   ids(): IterableIterator<string> {
@@ -66,6 +69,7 @@ export class ManifestCatalog {
   }
 
   private replace(file: string, defs: Definition[]): Set<string> {
+    if (!this.byFile.has(file)) return this.addNew(file, defs);
     const touched = new Set<string>();
     const incoming = new Map<string, Definition[]>();
     for (const d of defs) {
@@ -88,6 +92,20 @@ export class ManifestCatalog {
     }
     if (defs.length > 0) this.byFile.set(file, defs);
     else this.byFile.delete(file);
+    return touched;
+  }
+
+  /** A file not seen before: its definitions simply go last (the common case at start). */
+  private addNew(file: string, defs: Definition[]): Set<string> {
+    const touched = new Set<string>();
+    for (const d of defs) {
+      const id = objectId(d.object);
+      touched.add(id);
+      const list = this.byId.get(id);
+      if (list) list.push(d);
+      else this.byId.set(id, [d]);
+    }
+    if (defs.length > 0) this.byFile.set(file, defs);
     return touched;
   }
 }

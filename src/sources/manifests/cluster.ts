@@ -57,6 +57,7 @@ export class StandaloneCluster {
   private readonly nodes = new Map<string, string>(); // Node name -> JSON
   private readonly pods = new Map<string, PodRecord>(); // "ns/name"
   private readonly duplicates = new Map<string, ObjectError>();
+  private readonly podErrors = new Set<string>(); // Pods with an error in the tracker
   private readonly ignoredKinds = new Set<string>();
   private readonly allocator: ServiceAllocator;
   private savedAllocations = '';
@@ -252,13 +253,15 @@ export class StandaloneCluster {
     if (!v.ok) {
       // Reported; a previous valid version keeps working.
       this.opts.tracker.reportError(v.error);
+      this.podErrors.add(id);
       return;
     }
     const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
-    this.opts.tracker.clearError('Pod', namespace, name);
+    if (this.podErrors.delete(id)) this.opts.tracker.clearError('Pod', namespace, name);
     const pod = v.pod;
     const exec = pod.containers.findIndex((c) => c.readinessProbe?.handler.type === 'exec');
     if (exec >= 0) {
+      this.podErrors.add(id);
       this.opts.tracker.reportError({ kind: 'Pod', namespace, name, field: `spec.containers[${exec}].readinessProbe.exec`, reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready' });
     }
     if (rec?.timer && !pod.deleting) {

@@ -82,6 +82,7 @@ function resolveTarget(pod: Pod, c: Container, spec: ProbeSpec): Target {
 export class Prober {
   private readonly scheduler = new Scheduler();
   private readonly pods = new Map<string, PodEntry>();
+  private readonly unprobed = new Set<string>(); // Pods without any readiness probe
   private grpc: GrpcProbe | null | undefined;
   private attempts = 0;
   private failures = 0;
@@ -92,7 +93,7 @@ export class Prober {
   /** Whether the Pod is ready now (a Pod the prober does not know is not). */
   ready(podId: string): boolean {
     const e = this.pods.get(podId);
-    return e !== undefined && e.notReady === 0;
+    return e === undefined ? this.unprobed.has(podId) : e.notReady === 0;
   }
 
   /** Probe attempts made so far (for benchmarks and logs). */
@@ -110,10 +111,15 @@ export class Prober {
    * their state (a label edit does not make a Pod unready). Returns the Pod's readiness.
    */
   set(podId: string, pod: Pod): boolean {
+    if (!this.pods.has(podId) && !pod.containers.some((c) => c.readinessProbe)) {
+      this.unprobed.add(podId); // nothing to probe: ready, and no bookkeeping
+      return true;
+    }
+    const wasUnprobed = this.unprobed.delete(podId);
     let entry = this.pods.get(podId);
-    const isNew = !entry;
+    const isNew = !entry && !wasUnprobed;
     if (!entry) this.pods.set(podId, (entry = { id: podId, workers: [], notReady: 0 }));
-    const wasReady = !isNew && entry.notReady === 0;
+    const wasReady = wasUnprobed || (!isNew && entry.notReady === 0);
     const old = new Map(entry.workers.map((w) => [w.container, w]));
     const workers: Worker[] = [];
     for (const c of pod.containers) {
@@ -137,6 +143,7 @@ export class Prober {
   }
 
   remove(podId: string): void {
+    this.unprobed.delete(podId);
     const e = this.pods.get(podId);
     if (!e) return;
     for (const w of e.workers) this.stopWorker(w);
