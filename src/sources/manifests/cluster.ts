@@ -132,6 +132,18 @@ export class StandaloneCluster {
     for (const e of this.duplicates.values()) this.opts.tracker.reportError(e);
   }
 
+  /**
+   * Waits (at most capMs) for the first answer of every probe that could run at once, then
+   * writes the slices: the first ProxyState already has the Pods that are ready.
+   */
+  async settle(capMs: number): Promise<void> {
+    if (!this.prober) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.prober.firstResults(), new Promise<void>((r) => (timer = setTimeout(r, capMs)))]);
+    clearTimeout(timer);
+    this.controller.flush();
+  }
+
   stop(): void {
     this.stopped = true;
     this.prober?.stop();

@@ -18,6 +18,9 @@ export function allocationSettings(cfg: Config): Pick<ClusterOptions, 'serviceCI
   };
 }
 
+/** How long start() waits for the first probe answers (each is bounded by its timeoutSeconds). */
+const FIRST_PROBES_WAIT_MS = 3000;
+
 export interface ManifestsSource extends Source {
   /** The cluster model behind the source (tests and benchmarks look inside). */
   readonly cluster: StandaloneCluster;
@@ -59,6 +62,8 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number 
       const t0 = performance.now();
       const files = watcher.start();
       load(files, []);
+      await cluster.settle(FIRST_PROBES_WAIT_MS);
+      ctx.changed();
       ctx.log.info({ dir, files: files.length, ms: Math.round(performance.now() - t0) }, 'manifests loaded; watching for changes');
     },
     async stop() {

@@ -43,6 +43,8 @@ interface Worker {
   job: Job;
   /** No probe before this time (initialDelaySeconds after the Pod was first seen). */
   notBefore: number;
+  /** Added once, after the first probe: the random phase of a worker that probed at once. */
+  extraDelay: number;
   ready: boolean;
   lastSuccess: boolean | null;
   run: number; // consecutive equal results
@@ -83,6 +85,8 @@ export class Prober {
   private readonly scheduler = new Scheduler();
   private readonly pods = new Map<string, PodEntry>();
   private readonly unprobed = new Set<string>(); // Pods without any readiness probe
+  private readonly initial = new Set<Worker>(); // first probe not answered yet
+  private initialWaiters: (() => void)[] = [];
   private grpc: GrpcProbe | null | undefined;
   private attempts = 0;
   private failures = 0;
@@ -164,6 +168,7 @@ export class Prober {
       signature,
       job: this.scheduler.job(() => void this.probe(w)),
       notBefore: this.scheduler.now() + spec.initialDelaySeconds * 1000,
+      extraDelay: 0,
       ready: false,
       lastSuccess: null,
       run: 0,
@@ -177,9 +182,18 @@ export class Prober {
     }
     // The kubelet's worker ticks every period from its start; ticks before initialDelaySeconds
     // do not probe. Workers started with the prober begin at a random point of the period.
+    // Exception: a worker that may probe at once does so (and the source waits for these
+    // first answers before its first sync, so that kproxy starts with the Pods that are
+    // ready already); its later ticks keep the random phase.
     const now = this.scheduler.now();
     const period = spec.periodSeconds * 1000;
     const jitter = this.opts.startupJitter !== false && now - this.startedAt < period ? Math.random() * period : 0;
+    if (w.notBefore <= now) {
+      w.extraDelay = jitter;
+      this.initial.add(w);
+      this.scheduler.at(w.job, now);
+      return w;
+    }
     let first = now + jitter;
     if (first < w.notBefore) first += Math.ceil((w.notBefore - first) / period) * period;
     this.scheduler.at(w.job, first);
@@ -189,6 +203,7 @@ export class Prober {
   private stopWorker(w: Worker): void {
     w.stopped = true;
     this.scheduler.cancel(w.job);
+    this.firstDone(w);
   }
 
   private async probe(w: Worker): Promise<void> {
@@ -207,7 +222,22 @@ export class Prober {
     w.inflight = false;
     if (w.stopped) return;
     this.record(w, outcome);
-    this.scheduler.at(w.job, Math.max(this.scheduler.now(), started + w.spec.periodSeconds * 1000));
+    this.scheduler.at(w.job, Math.max(this.scheduler.now(), started + w.spec.periodSeconds * 1000 + w.extraDelay));
+    w.extraDelay = 0;
+    this.firstDone(w);
+  }
+
+  /** Resolves once every worker that could probe at once has had its first answer. */
+  firstResults(): Promise<void> {
+    if (this.initial.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.initialWaiters.push(resolve));
+  }
+
+  private firstDone(w: Worker): void {
+    if (!this.initial.delete(w) || this.initial.size > 0) return;
+    const waiters = this.initialWaiters;
+    this.initialWaiters = [];
+    for (const r of waiters) r();
   }
 
   private attempt(t: Target, timeoutMs: number): Promise<ProbeOutcome> {

@@ -106,7 +106,7 @@ test('a Pod whose file vanishes, or that gets a deletionTimestamp, is terminatin
   }
 });
 
-test('readiness probes drive the endpoints the tracker sees', async () => {
+test('readiness probes drive the endpoints the tracker sees, from the first state on', async () => {
   const b = await startBackend();
   const f = new Folder();
   f.write('app.yaml', `${service('a', 'a')}---
@@ -122,8 +122,10 @@ status: {podIP: 127.0.0.1}
 `);
   const r = await startSource(f.dir);
   try {
-    const ready = await poll(r.state, (st) => endpoints(st, 'demo/a').length === 1, 3000);
-    assert.deepEqual(ready.value.errors, []);
+    // start() waited for the first probe answers: the first state already has the Pod.
+    const first = r.state();
+    assert.equal(endpoints(first, 'demo/a').length, 1);
+    assert.deepEqual(first.errors, []);
     b.status = 503;
     const gone = await poll(r.state, (st) => endpoints(st, 'demo/a').length === 0, 3000);
     assert.equal(port(gone.value, 'demo/a')!.hasEndpoints, false);

@@ -91,7 +91,7 @@ test('a probe on a closed port keeps the Pod unready; a Pod without a probe is r
   }
 });
 
-test('Pods found at start have their first probes spread over one period, never before initialDelaySeconds', async () => {
+test('Pods found at start are probed at once, then spread over the period; never before initialDelaySeconds', async () => {
   const b = await startBackend();
   const seen: number[] = [];
   b.server.prependListener('request', () => seen.push(performance.now()));
@@ -99,15 +99,22 @@ test('Pods found at start have their first probes spread over one period, never 
   try {
     const t0 = performance.now();
     for (let i = 0; i < 40; i++) prober.set(`default/p${i}`, pod(b.port, { httpGet: { port: b.port }, periodSeconds: 1 }));
-    await waitFor(() => seen.length >= 40, 2500);
-    const first = seen.slice(0, 40).map((t) => t - t0);
-    assert.ok(Math.max(...first) - Math.min(...first) > 400, `spread: ${Math.min(...first)}..${Math.max(...first)} ms`);
-    assert.ok(Math.max(...first) < 1300);
+    await prober.firstResults();
+    const answered = performance.now() - t0;
+    assert.equal(seen.length, 40);
+    assert.ok(answered < 900, `first answers after ${answered} ms`);
+    for (let i = 0; i < 40; i++) assert.equal(prober.ready(`default/p${i}`), true);
+    await waitFor(() => seen.length >= 80, 4000);
+    const second = seen.slice(40, 80).map((t) => t - t0);
+    assert.ok(Math.min(...second) >= 990, 'the second probe comes a period or more after the first');
+    assert.ok(Math.max(...second) - Math.min(...second) > 300, `second probes spread over ${Math.min(...second)}..${Math.max(...second)} ms`);
     const delayed = new Prober({ onChange: () => {} });
     const n = seen.length;
     const t1 = performance.now();
     delayed.set('default/late', pod(b.port, { httpGet: { port: b.port, path: '/late' }, periodSeconds: 1, initialDelaySeconds: 1 }));
-    await waitFor(() => b.lastPath === '/late', 2500);
+    await delayed.firstResults(); // nothing to wait for: this one may not probe yet
+    assert.ok(performance.now() - t1 < 100);
+    await waitFor(() => b.lastPath === '/late', 3000);
     assert.ok(performance.now() - t1 >= 990, 'not before initialDelaySeconds');
     assert.ok(seen.length > n);
     delayed.stop();
