@@ -3,6 +3,8 @@
 // a dataplane that only takes the state), exactly as `kproxy run` wires them.
 //   probe DIR: run until killed; answer "stats" messages with probe counts and readiness.
 //   load DIR:  time start() + the first snapshot, then the parse-only reference; print JSON.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { defaultConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/types.js';
 import { ChangeTracker } from '../src/model/tracker.js';
@@ -51,6 +53,19 @@ if (mode === 'probe') {
   let endpoints = 0;
   for (const sp of state.servicePorts.values()) endpoints += sp.clusterEndpoints?.length ?? 0;
   const rssMB = process.memoryUsage().rss / 2 ** 20;
+  // One edit in the big folder: a Pod moves to another Service (its file has 1,100 objects).
+  const files = listManifestFiles(dir);
+  const file = join(dir, files[0]);
+  const text = readFileSync(file, 'utf8');
+  const t2 = performance.now();
+  writeFileSync(file, text.replace('labels: {app: app-0,', 'labels: {app: app-1,'));
+  const moved = () => {
+    const s = tracker.snapshot();
+    const eps = (svc: string) => [...s.servicePorts.values()].find((p) => p.name === svc)?.clusterEndpoints?.length ?? 0;
+    return eps('svc-1') === 11 && eps('svc-0') === 9;
+  };
+  while (!moved() && performance.now() - t2 < 10_000) await new Promise((r) => setTimeout(r, 10));
+  const editMs = performance.now() - t2;
   await source.stop();
   const t1 = performance.now();
   const c1 = process.cpuUsage();
@@ -59,5 +74,5 @@ if (mode === 'probe') {
   const parseMs = performance.now() - t1;
   const pcpu = process.cpuUsage(c1);
   const parseCpuMs = (pcpu.user + pcpu.system) / 1000;
-  process.stdout.write(JSON.stringify({ loadMs, loadCpuMs, parseMs, parseCpuMs, rssMB, servicePorts: state.servicePorts.size, endpoints, objects, errors: state.errors.length }) + '\n');
+  process.stdout.write(JSON.stringify({ loadMs, loadCpuMs, parseMs, parseCpuMs, editMs, rssMB, servicePorts: state.servicePorts.size, endpoints, objects, errors: state.errors.length }) + '\n');
 }

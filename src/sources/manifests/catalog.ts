@@ -78,8 +78,25 @@ export class ManifestCatalog {
       if (!l) incoming.set(id, (l = []));
       l.push(d);
     }
-    for (const d of this.byFile.get(file) ?? []) touched.add(objectId(d.object));
-    for (const id of incoming.keys()) touched.add(id);
+    const before = new Map<string, Definition[]>();
+    for (const d of this.byFile.get(file) ?? []) {
+      const id = objectId(d.object);
+      const l = before.get(id);
+      if (l) l.push(d);
+      else before.set(id, [d]);
+    }
+    // An object that reads the same as before is not a change: keep the old definition (so
+    // that nothing downstream re-examines the other 999 Pods of a file where one changed).
+    const same = new Set<string>();
+    for (const [id, mine] of incoming) {
+      const old = before.get(id);
+      if (old?.length !== 1 || mine.length !== 1 || JSON.stringify(old[0].object) !== JSON.stringify(mine[0].object)) continue;
+      old[0].line = mine[0].line;
+      mine[0] = old[0];
+      same.add(id);
+    }
+    for (const id of before.keys()) if (!same.has(id)) touched.add(id);
+    for (const id of incoming.keys()) if (!same.has(id)) touched.add(id);
     for (const id of touched) {
       const list = this.byId.get(id) ?? [];
       const at = list.findIndex((d) => d.file === file);
@@ -90,7 +107,8 @@ export class ManifestCatalog {
       if (next.length > 0) this.byId.set(id, next);
       else this.byId.delete(id);
     }
-    if (defs.length > 0) this.byFile.set(file, defs);
+    const kept = [...incoming.values()].flat();
+    if (kept.length > 0) this.byFile.set(file, kept);
     else this.byFile.delete(file);
     return touched;
   }
