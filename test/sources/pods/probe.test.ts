@@ -38,7 +38,7 @@ test('a target that hangs fails at the timeout, not later', async () => {
     const took = performance.now() - t0;
     assert.equal(o.success, false);
     assert.match(o.detail, /timed out/);
-    assert.ok(took >= 650 && took < 1200, `took ${took} ms for a 700 ms timeout`);
+    assert.ok(took >= 650 && took < 2000, `took ${took} ms for a 700 ms timeout`);
     const t1 = performance.now();
     const https = await httpProbe({ scheme: 'HTTPS', host: '127.0.0.1', port: (silent.address() as AddressInfo).port, path: '/', headers: [] }, 500);
     assert.equal(https.success, false);
