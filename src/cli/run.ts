@@ -9,10 +9,11 @@ import { startHealthServer } from '../health/server.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';
+import { kubeSource } from '../sources/kube/source.js';
 import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
-import { formatObjectError, ConfigError } from '../util/errors.js';
+import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
@@ -46,7 +47,7 @@ export function registerRun(program: Command): void {
 
 async function createSource(ctx: SourceContext): Promise<Source> {
   if (ctx.config.manifests) return manifestsSource(ctx);
-  throw new ConfigError('--manifests', 'the Kubernetes API source is not available yet: give --manifests DIR');
+  return kubeSource(ctx);
 }
 
 export async function runProxy(cfg: Config): Promise<void> {
@@ -96,7 +97,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   await bind('metrics', cfg.metricsBindAddress, () => startMetricsServer(cfg.metricsBindAddress, metrics, routes));
   await bind('healthz', cfg.healthzBindAddress, () => startHealthServer(cfg.healthzBindAddress, health, metrics));
 
-  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log });
+  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
   log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
