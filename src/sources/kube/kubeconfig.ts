@@ -2,6 +2,7 @@
 // else the Pod's service account (KUBERNETES_SERVICE_HOST/PORT, token and CA under
 // /var/run/secrets/kubernetes.io/serviceaccount); --master replaces the server address.
 import { existsSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../../config/types.js';
 import { ConfigError } from '../../util/errors.js';
@@ -17,7 +18,7 @@ export function kubeConfigFor(cfg: Config, env: NodeJS.ProcessEnv = process.env)
       throw new ConfigError('--kubeconfig', `${file}: ${(e as Error).message}`);
     }
   } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
-    kc.loadFromCluster();
+    inCluster(kc, env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT);
   } else if (!cfg.master) {
     throw new ConfigError(
       '--kubeconfig',
@@ -41,4 +42,15 @@ export function kubeConfigFor(cfg: Config, env: NodeJS.ProcessEnv = process.env)
   }
   if (!kc.getCurrentCluster()) throw new ConfigError('--kubeconfig', `${file}: no current context with a cluster`);
   return kc;
+}
+
+const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/** As client-node's loadFromCluster, from the given environment; the token file is re-read per request (rotation). */
+function inCluster(kc: KubeConfig, host: string, port: string): void {
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${port}`;
+  kc.loadFromClusterAndUser(
+    { name: 'inCluster', server, caFile: `${SERVICE_ACCOUNT}/ca.crt`, skipTLSVerify: false },
+    { name: 'inClusterUser', authProvider: { name: 'tokenFile', config: { tokenFile: `${SERVICE_ACCOUNT}/token` } } },
+  );
 }
