@@ -7,8 +7,10 @@
 // DELETED, one entering it ADDED). Tests steer it: mutate objects, compact history, cut
 // every watch mid-stream, stop and restart on the same port. Every request is recorded.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import type { Socket } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -55,6 +57,8 @@ export interface APIServerOptions {
   historyLimit?: number;
   /** Answer a too-old watch with an HTTP 410 instead of a 200 stream holding an ERROR event. */
   goneAsHTTPStatus?: boolean;
+  /** Serve HTTPS with this key and certificate (PEM), as a real API server does. */
+  tls?: { key: string; cert: string };
 }
 
 export class TestAPIServer {
@@ -78,7 +82,7 @@ export class TestAPIServer {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.opts.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   get resourceVersion(): number {
@@ -86,8 +90,9 @@ export class TestAPIServer {
   }
 
   async start(port = this.port): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
-    server.on('connection', (s) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    const server: Server = this.opts.tls ? createTLSServer(this.opts.tls, handler) : createServer(handler);
+    server.on(this.opts.tls ? 'secureConnection' : 'connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
@@ -137,8 +142,12 @@ export class TestAPIServer {
 
   // ---- object store ----------------------------------------------------------------------
 
-  /** Creates or replaces an object (kind and apiVersion required). Returns its new resourceVersion. */
-  apply(o: Obj): number {
+  /**
+   * Creates or replaces an object (kind and apiVersion required). Returns its new
+   * resourceVersion. With cutMidEvent, every watch of that kind gets only the first half of
+   * the event's JSON line before its connection is reset.
+   */
+  apply(o: Obj, opts: { cutMidEvent?: boolean } = {}): number {
     const r = resourceOf(String(o.kind));
     const store = this.objects.get(r.kind)!;
     const key = keyOf(r, o);
@@ -151,7 +160,7 @@ export class TestAPIServer {
     stored.metadata.creationTimestamp = old?.metadata.creationTimestamp ?? '2026-01-01T00:00:00Z';
     if (r.namespaced) stored.metadata.namespace = o.metadata.namespace ?? 'default';
     store.set(key, stored);
-    this.record(r.kind, { rv, type: old ? 'MODIFIED' : 'ADDED', object: stored, old });
+    this.record(r.kind, { rv, type: old ? 'MODIFIED' : 'ADDED', object: stored, old }, opts.cutMidEvent);
     return rv;
   }
 
@@ -178,7 +187,7 @@ export class TestAPIServer {
     return this.objects.get(resourceOf(kind).kind)!.size;
   }
 
-  private record(kind: string, e: Event): void {
+  private record(kind: string, e: Event, cutMidEvent = false): void {
     const h = this.history.get(kind)!;
     h.push(e);
     const limit = this.opts.historyLimit ?? 50_000;
@@ -186,7 +195,18 @@ export class TestAPIServer {
       const dropped = h.splice(0, h.length - limit);
       this.compactedRV.set(kind, dropped[dropped.length - 1].rv);
     }
-    for (const w of this.watchers) if (w.kind === kind) this.deliver(w, e);
+    for (const w of this.watchers) {
+      if (w.kind !== kind) continue;
+      if (!cutMidEvent) {
+        this.deliver(w, e);
+        continue;
+      }
+      const line = JSON.stringify({ type: e.type, object: e.object });
+      w.res.write(line.slice(0, line.length >> 1));
+      this.watchers.delete(w);
+      const sock = w.res.socket;
+      setTimeout(() => sock?.destroy(), 20); // let the half line reach the client first
+    }
   }
 
   // ---- HTTP ------------------------------------------------------------------------------
@@ -347,9 +367,14 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
   res.writeHead(code, { 'Content-Type': 'application/json' }).end(JSON.stringify(statusObject(code, reason, message)));
 }
 
-/** A kubeconfig file pointing at the server (plain HTTP: TLS verification off, no user). */
-export function writeKubeconfig(server: string, dir = mkdtempSync(join(tmpdir(), 'kproxy-kubeconfig-'))): string {
+/**
+ * A kubeconfig file pointing at the server with a bearer token; with caPEM the server's
+ * certificate is verified against it, otherwise (plain HTTP) verification is off.
+ */
+export function writeKubeconfig(server: string, opts: { caPEM?: string; token?: string } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-kubeconfig-'));
   const file = join(dir, 'kubeconfig');
+  const trust = opts.caPEM ? `certificate-authority-data: ${Buffer.from(opts.caPEM).toString('base64')}` : 'insecure-skip-tls-verify: true';
   writeFileSync(
     file,
     `apiVersion: v1
@@ -358,11 +383,11 @@ clusters:
 - name: test
   cluster:
     server: ${server}
-    insecure-skip-tls-verify: true
+    ${trust}
 users:
 - name: test
   user:
-    token: test-token
+    token: ${opts.token ?? 'test-token'}
 contexts:
 - name: test
   context: {cluster: test, user: test}
@@ -370,4 +395,13 @@ current-context: test
 `,
   );
   return file;
+}
+
+/** A self-signed certificate for 127.0.0.1 (its own CA), made with the openssl binary. */
+export function selfSignedCert(): { key: string; cert: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-tls-'));
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }

@@ -23,13 +23,13 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function harness(opts: { api?: APIServerOptions; config?: (c: Config) => void; healthTimeoutMs?: number; startAPI?: boolean } = {}): Promise<Harness> {
+export async function harness(opts: { api?: APIServerOptions; caPEM?: string; config?: (c: Config) => void; healthTimeoutMs?: number; startAPI?: boolean } = {}): Promise<Harness> {
   const api = new TestAPIServer(opts.api);
   await api.start();
   if (opts.startAPI === false) await api.stop(); // keeps its port: start() again later
   const config = defaultConfig();
   config.hostnameOverride = NODE;
-  config.kubeconfig = writeKubeconfig(api.url);
+  config.kubeconfig = writeKubeconfig(api.url, { caPEM: opts.caPEM ?? opts.api?.tls?.cert });
   config.clientConnection.qps = 0; // no client-side limit in functional tests
   opts.config?.(config);
   const tracker = new ChangeTracker({ nodeName: NODE, machineAddresses: ['192.0.2.1'], serviceProxyName: config.serviceProxyName });

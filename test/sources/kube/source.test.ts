@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { endpointsOf, harness, NODE, sleep, waitFor } from './harness.js';
 import { node, service, slice } from './objects.js';
+import { selfSignedCert } from './apiserver.js';
 
 const SVC_SELECTOR = '!service.kubernetes.io/service-proxy-name';
 
@@ -101,6 +102,33 @@ describe('kube source: initial list', () => {
     }
   });
 
+  it('speaks TLS, verifying the server against the kubeconfig CA, and sends the bearer token', async () => {
+    const tls = selfSignedCert();
+    const h = await harness({ api: { tls } });
+    try {
+      h.api.apply(service('default', 'web', '10.96.0.10'));
+      h.api.apply(slice('default', 'web', ['10.244.1.5']));
+      await h.source.start();
+      assert.deepEqual(endpointsOf(h.state()), { 'default/web:http': ['10.244.1.5:8080'] });
+      h.api.apply(slice('default', 'web', ['10.244.1.6']));
+      await waitFor('watch over TLS', () => endpointsOf(h.state())['default/web:http']?.[0] === '10.244.1.6:8080');
+      assert.ok(h.api.requests.every((r) => r.authorization === 'Bearer test-token'));
+    } finally {
+      await h.close();
+    }
+    // A server whose certificate the CA did not sign is never trusted.
+    const other = await harness({ api: { tls }, caPEM: selfSignedCert().cert });
+    try {
+      let started = false;
+      void other.source.start().then(() => (started = true));
+      await sleep(300);
+      assert.equal(started, false);
+      assert.equal(other.api.requests.length, 0, 'no request got through the TLS handshake');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('waits for an API server that is not there yet, then starts with its objects', async () => {
     const h = await harness({ startAPI: false });
     try {
@@ -173,6 +201,22 @@ describe('kube source: watch', () => {
       assert.ok(err, 'the broken Service is reported');
       assert.equal(err.kind, 'Service');
       assert.match(err.field, /clusterIP/);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a connection cut in the middle of an event loses nothing: the watch resumes before it', async () => {
+    const h = await harness();
+    try {
+      h.api.apply(service('default', 'web', '10.96.0.10'));
+      h.api.apply(slice('default', 'web', ['10.244.1.5']));
+      await h.source.start();
+      await waitFor('three watches', () => h.api.watchCount() === 3);
+      h.api.apply(slice('default', 'web', ['10.244.1.6']), { cutMidEvent: true });
+      await waitFor('the cut event, delivered again', () => endpointsOf(h.state())['default/web:http']?.join() === '10.244.1.6:8080');
+      assert.deepEqual(endpointsOf(h.state()), { 'default/web:http': ['10.244.1.6:8080'] });
+      assert.equal(h.api.requests.filter((r) => !r.watch).length, 3, 'resumed by watch, no re-list');
     } finally {
       await h.close();
     }
