@@ -9,7 +9,6 @@ import { startHealthServer } from '../health/server.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';
-import { kubeSource } from '../sources/kube/source.js';
 import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
@@ -47,6 +46,8 @@ export function registerRun(program: Command): void {
 
 async function createSource(ctx: SourceContext): Promise<Source> {
   if (ctx.config.manifests) return manifestsSource(ctx);
+  // Loaded on demand: @kubernetes/client-node takes a second or more to import.
+  const { kubeSource } = await import('../sources/kube/source.js');
   return kubeSource(ctx);
 }
 
