@@ -52,7 +52,11 @@ export function pagedLister(kc: KubeConfig, o: ListOptions): ListFn {
         }
         throw e;
       }
-      for (const item of page.items ?? []) items.push({ apiVersion: o.apiVersion, kind: o.kind, ...item });
+      for (const item of page.items ?? []) {
+        item.apiVersion = o.apiVersion;
+        item.kind = o.kind;
+        items.push(item);
+      }
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       token = page.metadata?.continue ?? '';
       if (!token) break;
