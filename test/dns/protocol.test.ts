@@ -2,72 +2,11 @@
 // framing, malformed queries, and forwarding to upstream servers with a cache.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
-import { startServer, type Running } from './helpers.js';
+import { framed, query, startServer, tcpExchange, udpExchange, type Running } from './helpers.js';
 
 const Z = 'cluster.local';
-
-/** A query in wire form, built with dns-packet (the reference encoder). */
-export function query(name: string, type: string, opts: { id?: number; edns?: number; rd?: boolean } = {}): Buffer {
-  return dnsPacket.encode({
-    type: 'query',
-    id: opts.id ?? 4242,
-    flags: opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED,
-    questions: [{ name, type: type as 'A', class: 'IN' }],
-    additionals: opts.edns ? [{ type: 'OPT', name: '.', udpPayloadSize: opts.edns, flags: 0, options: [] } as never] : [],
-  });
-}
-
-export function udpExchange(port: number, msg: Buffer, timeoutMs = 1000): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket('udp4');
-    const t = setTimeout(() => {
-      s.close();
-      resolve(null);
-    }, timeoutMs);
-    s.on('message', (m) => {
-      clearTimeout(t);
-      s.close();
-      resolve(m);
-    });
-    s.send(msg, port, '127.0.0.1');
-  });
-}
-
-/** Sends raw bytes on one TCP connection, collects `count` framed answers. */
-export function tcpExchange(port: number, bytes: Buffer[], count: number, timeoutMs = 2000): Promise<Buffer[]> {
-  return new Promise((resolve) => {
-    const out: Buffer[] = [];
-    let buf = Buffer.alloc(0);
-    const s = net.connect(port, '127.0.0.1');
-    const done = () => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(out);
-    };
-    const t = setTimeout(done, timeoutMs);
-    s.on('error', done);
-    s.on('connect', () => {
-      for (const b of bytes) s.write(b);
-    });
-    s.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        out.push(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-      }
-      if (out.length >= count) done();
-    });
-  });
-}
-
-export function framed(m: Buffer): Buffer {
-  const l = Buffer.alloc(2);
-  l.writeUInt16BE(m.length);
-  return Buffer.concat([l, m]);
-}
 
 const rcodeOf = (m: Buffer) => m.readUInt16BE(2) & 15;
 const TC = 0x0200;
