@@ -67,13 +67,27 @@ export interface Stamp {
   flags: number;
 }
 
+// Byte stores rather than Buffer's write/copy helpers: on the hot path, for a few dozen
+// bytes, their argument checks cost more than the copying.
 function header(out: Buffer, q: ParsedQuery, flags: number, rcode: number, qd: number, an: number, ns: number, ar: number): void {
-  out.writeUInt16BE(q.id, 0);
-  out.writeUInt16BE(FLAG.QR | (q.flags & (FLAG.RD | FLAG.CD | 0x7800)) | flags | (rcode & 15), 2);
-  out.writeUInt16BE(qd, 4);
-  out.writeUInt16BE(an, 6);
-  out.writeUInt16BE(ns, 8);
-  out.writeUInt16BE(ar, 10);
+  const f = FLAG.QR | (q.flags & (FLAG.RD | FLAG.CD | 0x7800)) | flags | (rcode & 15);
+  out[0] = q.id >> 8;
+  out[1] = q.id;
+  out[2] = f >> 8;
+  out[3] = f;
+  out[4] = qd >> 8;
+  out[5] = qd;
+  out[6] = an >> 8;
+  out[7] = an;
+  out[8] = ns >> 8;
+  out[9] = ns;
+  out[10] = ar >> 8;
+  out[11] = ar;
+}
+
+/** The query's question, byte for byte (its letter case included). */
+function copyQuestion(out: Buffer, msg: Buffer, end: number): void {
+  for (let i = 12; i < end; i++) out[i] = msg[i];
 }
 
 /** The OPT record of a response: our payload size; the extended RCODE's upper bits. */
@@ -112,8 +126,9 @@ export function stampAnswer(msg: Buffer, q: ParsedQuery, p: Prepared, flags: num
   }
   const out = Buffer.allocUnsafe(12 + qlen + bodyLen + opt);
   header(out, q, flags | tc, RCODE.NOERROR, 1, an, ns, ar + (opt ? 1 : 0));
-  msg.copy(out, 12, 12, q.questionEnd);
-  p.body.copy(out, 12 + qlen, 0, bodyLen);
+  copyQuestion(out, msg, q.questionEnd);
+  if (bodyLen === p.body.length) out.set(p.body, 12 + qlen);
+  else if (bodyLen > 0) out.set(p.body.subarray(0, bodyLen), 12 + qlen);
   if (opt) writeOpt(out, 12 + qlen + bodyLen, 0);
   return out;
 }
@@ -124,11 +139,11 @@ export function stampNegative(msg: Buffer, q: ParsedQuery, rcode: number, apex: 
   const opt = q.edns ? 11 : 0;
   const out = Buffer.allocUnsafe(12 + qlen + 2 + tail.length + opt);
   header(out, q, flags, rcode, 1, 0, 1, opt ? 1 : 0);
-  msg.copy(out, 12, 12, q.questionEnd);
+  copyQuestion(out, msg, q.questionEnd);
   // The apex is the question's last labels: point at them (the SOA owner keeps the query's case).
   const apexAt = 12 + q.nameLength - (apex.key.length);
   out.writeUInt16BE(0xc000 | apexAt, 12 + qlen);
-  tail.copy(out, 12 + qlen + 2);
+  out.set(tail, 12 + qlen + 2);
   if (opt) writeOpt(out, 12 + qlen + 2 + tail.length, 0);
   return out;
 }
@@ -139,7 +154,7 @@ export function stampEmpty(msg: Buffer, q: ParsedQuery, rcode: number, flags: nu
   const opt = q.edns ? 11 : 0;
   const out = Buffer.allocUnsafe(12 + qlen + opt);
   header(out, q, flags, rcode, withQuestion ? 1 : 0, 0, 0, opt ? 1 : 0);
-  if (withQuestion) msg.copy(out, 12, 12, q.questionEnd);
+  if (withQuestion) copyQuestion(out, msg, q.questionEnd);
   if (opt) writeOpt(out, 12 + qlen, rcode);
   return out;
 }
