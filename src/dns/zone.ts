@@ -104,14 +104,14 @@ export class Zone {
       const old = this.owned.get(id);
       if (old && old.svc === svc && sameSlices(old.slices, slices)) continue;
       const records = serviceRecords(svc, slices ?? [], { zone: this.opts.zone, ttl: this.ttl });
-      if (old) for (const rr of old.records) this.remove(id, rr);
+      if (old) this.removeAll(old.records);
       for (const rr of records) this.add(id, rr);
       this.owned.set(id, { svc, slices, records });
       changed = true;
     }
     for (const [id, old] of this.owned) {
       if (state.services.has(id)) continue;
-      for (const rr of old.records) this.remove(id, rr);
+      this.removeAll(old.records);
       this.owned.delete(id);
       changed = true;
     }
@@ -136,24 +136,33 @@ export class Zone {
     for (const a of ancestors(rr.name, apex.name)) this.entry(a, apex).below++;
   }
 
-  private remove(owner: string, rr: ResourceRecord): void {
-    const apex = this.apexOf(rr.name);
-    if (!apex) return;
-    const key = nameToKey(rr.name);
-    const e = this.names.get(key);
-    if (!e) return;
-    const i = e.records.findIndex((r) => r.owner === owner && r.rr === rr);
-    if (i < 0) return;
-    e.records.splice(i, 1);
-    e.prepared = null;
-    this.dropIfEmpty(key, e);
-    if (apex !== this.cluster) return;
-    for (const a of ancestors(rr.name, apex.name)) {
-      const k = nameToKey(a);
-      const ae = this.names.get(k);
-      if (!ae) continue;
-      ae.below--;
-      this.dropIfEmpty(k, ae);
+  /** Removes one Service's records: one pass per name, however many records it holds there. */
+  private removeAll(records: readonly ResourceRecord[]): void {
+    const byName = new Map<string, Set<ResourceRecord>>();
+    for (const rr of records) {
+      let set = byName.get(rr.name);
+      if (!set) byName.set(rr.name, (set = new Set()));
+      set.add(rr);
+    }
+    for (const [name, set] of byName) {
+      const apex = this.apexOf(name);
+      const key = nameToKey(name);
+      const e = this.names.get(key);
+      if (!apex || !e) continue;
+      const before = e.records.length;
+      e.records = e.records.filter((r) => !set.has(r.rr));
+      const removed = before - e.records.length;
+      if (removed === 0) continue;
+      e.prepared = null;
+      this.dropIfEmpty(key, e);
+      if (apex !== this.cluster) continue;
+      for (const a of ancestors(name, apex.name)) {
+        const k = nameToKey(a);
+        const ae = this.names.get(k);
+        if (!ae) continue;
+        ae.below -= removed;
+        this.dropIfEmpty(k, ae);
+      }
     }
   }
 
