@@ -190,7 +190,11 @@ export class DnsServer {
     s.setTimeout(TCP_IDLE_MS, () => s.destroy());
     s.on('error', () => s.destroy());
     s.on('close', () => this.conns.delete(s));
-    let pending: Buffer = Buffer.alloc(0);
+    // Chunks are joined only once a whole frame (or its length prefix) is there: a client
+    // trickling a 64 KB frame byte by byte costs one copy, not one per byte.
+    let chunks: Buffer[] = [];
+    let size = 0;
+    let need = 2;
     const reply = (b: Buffer | null) => {
       if (!b || s.destroyed) return;
       const framed = Buffer.allocUnsafe(2 + b.length);
@@ -200,14 +204,23 @@ export class DnsServer {
       if (!s.write(framed) && s.writableLength > 1 << 20) s.destroy();
     };
     s.on('data', (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= 2) {
-        const len = pending.readUInt16BE(0);
-        if (pending.length < 2 + len) break; // wait for the rest (the idle timeout bounds the wait)
-        const msg = pending.subarray(2, 2 + len);
-        pending = pending.subarray(2 + len);
+      chunks.push(chunk);
+      size += chunk.length;
+      while (size >= need) {
+        const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+        chunks = [all];
+        const len = all.readUInt16BE(0);
+        if (all.length < 2 + len) {
+          need = 2 + len; // wait for the rest (the idle timeout bounds the wait)
+          break;
+        }
+        const msg = Buffer.from(all.subarray(2, 2 + len));
+        const rest = all.subarray(2 + len);
+        chunks = rest.length > 0 ? [rest] : [];
+        size = rest.length;
+        need = 2;
         if (len === 0) continue; // nothing to answer, not even an ID
-        const r = this.answer(Buffer.from(msg), true);
+        const r = this.answer(msg, true);
         if (r === null) continue;
         if (Buffer.isBuffer(r)) reply(r);
         else r.then(reply, () => {});

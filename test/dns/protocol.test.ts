@@ -137,6 +137,27 @@ describe('DNS protocol', () => {
       assert.deepEqual(out.map((m) => m.readUInt16BE(0)).sort(), [1, 2, 3]);
     });
 
+    it('answers a query trickled one byte per write', async () => {
+      const f = framed(query(`web.demo.svc.${Z}`, 'A', { id: 31 }));
+      const sock = net.connect(s.port, '127.0.0.1');
+      await new Promise((r) => sock.on('connect', r));
+      const got = new Promise<Buffer>((resolve) => {
+        let buf = Buffer.alloc(0);
+        sock.on('data', (d) => {
+          buf = Buffer.concat([buf, d]);
+          if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) resolve(buf.subarray(2));
+        });
+      });
+      for (const b of f) {
+        sock.write(Buffer.from([b]));
+        await new Promise((r) => setImmediate(r));
+      }
+      const m = await got;
+      sock.destroy();
+      assert.equal(m.readUInt16BE(0), 31);
+      assert.equal(dnsPacket.decode(m).answers?.length, 1);
+    });
+
     it('a frame that declares more than it sends stalls only its own connection', async () => {
       const stuck = net.connect(s.port, '127.0.0.1');
       await new Promise((r) => stuck.on('connect', r));
