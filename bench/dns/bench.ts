@@ -14,11 +14,10 @@ const N = Number(process.env.DNS_BENCH_SERVICES ?? 10000);
 const SECONDS = Number(process.env.DNS_BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 5);
 /**
- * Node flags of the kproxy process. A 1 MB young generation keeps scavenges short (about
- * 0.5 ms instead of 7 ms with the 16 MB V8 grows to while the model is built): the tail
- * latency of a busy DNS server is its longest pause. Recommended for `kproxy run`.
+ * Extra Node flags for the kproxy process (default none: kproxy as `kproxy run` starts it).
+ * `--max-semi-space-size=1` trades CPU for shorter scavenges: see docs/dns.md.
  */
-const NODE_FLAGS = (process.env.DNS_BENCH_NODE_FLAGS ?? '--max-semi-space-size=1').split(' ').filter(Boolean);
+const NODE_FLAGS = (process.env.DNS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const DNSMASQ_ADDR = '127.0.0.2';
 const KPROXY_ADDR = '127.0.0.3';
 const ECHO_ADDR = '127.0.0.4';
@@ -41,6 +40,12 @@ function freeUdpPort(host: string): Promise<number> {
       s.close(() => resolve(p));
     });
   });
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuOfPid(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 function rssOfPid(pid: number): number {
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     if (dnsmasq.exitCode !== null) throw new Error(`dnsmasq exited: ${dnsmasqErr}`);
 
-    console.log(`kproxy runs as: node ${NODE_FLAGS.join(' ')}; dnsperf -q 100 -c 4`);
+    console.log(`kproxy runs as: node ${NODE_FLAGS.join(' ') || '(default flags)'}; dnsperf -q 100 -c 4`);
     console.log(`${N} Services: kproxy zone ${ready.names} names built in ${ready.buildMs.toFixed(0)} ms; ${SECONDS}s × ${ROUNDS} rounds per server`);
     // Warm-up: fills kproxy's prepared answers (and dnsmasq's caches, if any).
     await dnsperf(KPROXY_ADDR, ready.port, queries, 2);
@@ -157,15 +162,26 @@ async function main(): Promise<void> {
 
     // Latency at the same offered load for both: half the slower server's maximum.
     const rate = Math.floor(0.5 * Math.min(dq, kq));
+    // At a fixed offered load, CPU time per query is the measure least disturbed by a busy
+    // machine: it counts what each server spends, not how long it waited for a core.
+    const pids = { dnsmasq: dnsmasq.pid!, kproxy: kp.pid!, echo: echo.pid! };
     const lat = { dnsmasq: [] as PerfResult[], kproxy: [] as PerfResult[], echo: [] as PerfResult[] };
-    for (let r = 0; r < 2; r++) for (const who of ['dnsmasq', 'kproxy', 'echo'] as const) lat[who].push(await dnsperf(target[who][0], target[who][1], queries, SECONDS, rate));
+    const cpuPerQuery = { dnsmasq: [] as number[], kproxy: [] as number[], echo: [] as number[] };
+    for (let r = 0; r < 2; r++)
+      for (const who of ['dnsmasq', 'kproxy', 'echo'] as const) {
+        const c0 = cpuOfPid(pids[who]);
+        const res = await dnsperf(target[who][0], target[who][1], queries, SECONDS, rate);
+        cpuPerQuery[who].push((cpuOfPid(pids[who]) - c0) / (res.qps * SECONDS));
+        lat[who].push(res);
+      }
+    const cpu = (who: 'dnsmasq' | 'kproxy' | 'echo') => Math.min(...cpuPerQuery[who]);
     const best = (xs: PerfResult[], k: 'p50' | 'p99') => Math.min(...xs.map((x) => x[k] ?? NaN));
 
     kp.send({ kind: 'rss' });
     const warm = await new Promise<number>((resolve) => kp.once('message', (m) => resolve((m as { rss: number }).rss)));
     const dnsmasqRss = rssOfPid(dnsmasq.pid!);
 
-    const us = (s: number) => `${(s * 1e6).toFixed(0)} µs`;
+    const us = (s: number) => `${(s * 1e6).toFixed(s < 1e-4 ? 1 : 0)} µs`;
     const extra = Math.max(warm, ready.rssZone) - ready.rssModel;
     const ratio = (k: 'p50' | 'p99', who: 'kproxy' | 'echo') => `${(best(lat[who], k) / best(lat.dnsmasq, k)).toFixed(2)}×`;
     const rows: string[][] = [
@@ -173,6 +189,7 @@ async function main(): Promise<void> {
       ['max qps, median of per-round ratios', '', '', `${kRatio.toFixed(2)}×`, '', `${eRatio.toFixed(2)}×`],
       [`p50 latency at ${rate} qps`, us(best(lat.dnsmasq, 'p50')), us(best(lat.kproxy, 'p50')), ratio('p50', 'kproxy'), us(best(lat.echo, 'p50')), ratio('p50', 'echo')],
       [`p99 latency at ${rate} qps`, us(best(lat.dnsmasq, 'p99')), us(best(lat.kproxy, 'p99')), ratio('p99', 'kproxy'), us(best(lat.echo, 'p99')), ratio('p99', 'echo')],
+      [`CPU per query at ${rate} qps`, us(cpu('dnsmasq')), us(cpu('kproxy')), `${(cpu('kproxy') / cpu('dnsmasq')).toFixed(2)}×`, us(cpu('echo')), `${(cpu('echo') / cpu('dnsmasq')).toFixed(2)}×`],
       ['RSS (whole process)', `${dnsmasqRss.toFixed(1)} MB`, `${warm.toFixed(1)} MB`, '', '', ''],
       [`extra RSS of kproxy's DNS for ${N} Services`, '', `${extra.toFixed(1)} MB`, '', '', ''],
     ];
