@@ -8,7 +8,6 @@
 import type { ParsedQuery } from './query.js';
 import type { Apex, NameEntry } from './zone.js';
 import { FLAG, MessageWriter, RCODE, TYPE, type ResourceRecord } from './wire.js';
-import { keyToName } from './query.js';
 
 export interface Prepared {
   ancount: number;
@@ -157,9 +156,4 @@ export function stampEmpty(msg: Buffer, q: ParsedQuery, rcode: number, flags: nu
   if (withQuestion) copyQuestion(out, msg, q.questionEnd);
   if (opt) writeOpt(out, 12 + qlen, rcode);
   return out;
-}
-
-/** For logs: the query's name and type. */
-export function describe(q: ParsedQuery): string {
-  return `${keyToName(q.key) ?? '?'} ${q.qtype}`;
 }

@@ -25,7 +25,7 @@ export interface ParsedQuery {
   nameLength: number;
   qtype: number;
   qclass: number;
-  /** The question name, wire form, lower-cased, as a latin1 string: the key of the zone's maps. */
+  /** The question name, wire form, lower-cased, as a latin1 string: the key of the zone's maps ('' until keyOf). */
   key: string;
   /** EDNS(0): whether the query had an OPT record, its UDP payload size and version. */
   edns: boolean;
@@ -37,7 +37,7 @@ export function newParsedQuery(): ParsedQuery {
   return { verdict: Verdict.Drop, id: 0, flags: 0, questionEnd: 0, nameLength: 0, qtype: 0, qclass: 0, key: '', edns: false, udpSize: 512, ednsVersion: 0 };
 }
 
-/** Parses `msg` into `q` (reused between calls: the hot path allocates nothing but the key). */
+/** Parses `msg` into `q` (reused between calls: the hot path allocates nothing). */
 export function parseQuery(msg: Buffer, q: ParsedQuery): ParsedQuery {
   q.edns = false;
   q.udpSize = 512;
@@ -71,8 +71,6 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): ParsedQuery {
   q.qtype = (msg[o] << 8) | msg[o + 1];
   q.qclass = (msg[o + 2] << 8) | msg[o + 3];
   q.questionEnd = o + 4;
-  // Label length bytes are below 64, so lower-casing the whole wire form touches letters only.
-  q.key = (msg as unknown as Latin1).latin1Slice(12, o).toLowerCase();
 
   // Additional section: at most one OPT (RFC 6891 6.1.1); anything else (TSIG, ...) is skipped.
   o = q.questionEnd;
@@ -97,6 +95,13 @@ export function parseQuery(msg: Buffer, q: ParsedQuery): ParsedQuery {
 /** Buffer's native latin1 decoder (untyped; toString('latin1') adds argument checks around it). */
 interface Latin1 {
   latin1Slice(start: number, end: number): string;
+}
+
+/** The zone key of a parsed query's name (computed once). */
+export function keyOf(msg: Buffer, q: ParsedQuery): string {
+  // Label length bytes are below 64, so lower-casing the whole wire form touches letters only.
+  if (q.key === '') q.key = (msg as unknown as Latin1).latin1Slice(12, 12 + q.nameLength).toLowerCase();
+  return q.key;
 }
 
 function verdict(q: ParsedQuery, v: Verdict): ParsedQuery {

@@ -7,7 +7,8 @@ import type { ProxyState } from '../model/types.js';
 import { splitHostPort } from '../util/net.js';
 import { prepare, soaTail, stampAnswer, stampEmpty, stampNegative, type Prepared } from './answer.js';
 import { Forwarder } from './forward.js';
-import { keyToName, newParsedQuery, parseQuery, Verdict, type ParsedQuery } from './query.js';
+import { FastPath } from './fastpath.js';
+import { keyOf, keyToName, newParsedQuery, parseQuery, Verdict, type ParsedQuery } from './query.js';
 import { addressOfReverse } from './records.js';
 import { CLASS_ANY, CLASS_IN, FLAG, RCODE, type RData } from './wire.js';
 import { Zone, type Apex } from './zone.js';
@@ -46,6 +47,7 @@ export class DnsServer {
   private readonly cidrs: ParsedCIDR[];
   private readonly tails = new Map<Apex, Buffer>();
   private readonly q: ParsedQuery = newParsedQuery();
+  private readonly fast = new FastPath();
   private readonly aa: number;
   private readonly ra: number;
   private udp: dgram.Socket[] = [];
@@ -64,7 +66,7 @@ export class DnsServer {
 
   /** Follows the model: answers change as soon as this returns. */
   update(state: ProxyState): void {
-    this.zone.update(state);
+    if (this.zone.update(state)) this.fast.clear();
   }
 
   /**
@@ -87,7 +89,12 @@ export class DnsServer {
     if (q.edns && q.ednsVersion !== 0) return this.done(stampEmpty(msg, q, RCODE_BADVERS, this.ra, true), RCODE_BADVERS, tcp);
     if (q.qclass !== CLASS_IN && q.qclass !== CLASS_ANY) return this.done(stampEmpty(msg, q, RCODE.REFUSED, this.ra, true), RCODE.REFUSED, tcp);
 
-    const entry = this.zone.get(q.key);
+    const hash = FastPath.hash(msg, q.nameLength, q.qtype);
+    const hit = this.fast.get(msg, q.nameLength, q.qtype, hash);
+    if (hit !== null) return this.done(stampAnswer(msg, q, hit, this.aa | this.ra, tcp), RCODE.NOERROR, tcp);
+
+    const key = keyOf(msg, q);
+    const entry = this.zone.get(key);
     if (entry) {
       if (q.qtype === TYPE_AXFR || q.qtype === TYPE_IXFR) return this.done(stampEmpty(msg, q, RCODE.REFUSED, this.ra, true), RCODE.REFUSED, tcp);
       let cache = entry.prepared;
@@ -97,11 +104,14 @@ export class DnsServer {
         p = prepare(entry, q.qtype, (name) => this.zone.get(nameToKey(name)));
         cache.set(q.qtype, p);
       }
-      if (p !== null) return this.done(stampAnswer(msg, q, p, this.aa | this.ra, tcp), RCODE.NOERROR, tcp);
+      if (p !== null) {
+        this.fast.add(msg, q.nameLength, q.qtype, hash, p);
+        return this.done(stampAnswer(msg, q, p, this.aa | this.ra, tcp), RCODE.NOERROR, tcp);
+      }
       return this.done(stampNegative(msg, q, RCODE.NOERROR, entry.apex, this.tails.get(entry.apex)!, this.aa | this.ra), RCODE.NOERROR, tcp);
     }
 
-    const apex = this.zone.authorityFor(q.key, (ip) => this.cidrs.some((c) => cidrContains(c, ip)), reverseAddressOfKey);
+    const apex = this.zone.authorityFor(key, (ip) => this.cidrs.some((c) => cidrContains(c, ip)), reverseAddressOfKey);
     if (apex) return this.done(stampNegative(msg, q, RCODE.NXDOMAIN, apex, this.tails.get(apex)!, this.aa | this.ra), RCODE.NXDOMAIN, tcp);
     if (!this.forwarder) return this.done(stampEmpty(msg, q, RCODE.REFUSED, this.ra, true), RCODE.REFUSED, tcp);
 
