@@ -61,11 +61,6 @@ export function soaTail(apex: Apex): Buffer {
   return w.bytes();
 }
 
-export interface Stamp {
-  /** Flags to set besides QR, RD/CD copied from the query and the RCODE (AA, RA). */
-  flags: number;
-}
-
 // Byte stores rather than Buffer's write/copy helpers: on the hot path, for a few dozen
 // bytes, their argument checks cost more than the copying.
 function header(out: Buffer, q: ParsedQuery, flags: number, rcode: number, qd: number, an: number, ns: number, ar: number): void {

@@ -8,11 +8,10 @@ import { splitHostPort } from '../util/net.js';
 import { prepare, soaTail, stampAnswer, stampEmpty, stampNegative, type Prepared } from './answer.js';
 import { Forwarder } from './forward.js';
 import { FastPath } from './fastpath.js';
-import { keyOf, keyToName, newParsedQuery, parseQuery, Verdict, type ParsedQuery } from './query.js';
+import { keyOf, keyToName, nameToKey, newParsedQuery, parseQuery, Verdict, type ParsedQuery } from './query.js';
 import { addressOfReverse } from './records.js';
 import { CLASS_ANY, CLASS_IN, FLAG, RCODE, type RData } from './wire.js';
 import { Zone, type Apex } from './zone.js';
-import { nameToKey } from './query.js';
 
 export interface DnsServerOptions {
   /** The cluster domain, e.g. cluster.local. */
@@ -117,7 +116,9 @@ export class DnsServer {
 
     this.counters.forwarded++;
     const own: ParsedQuery = { ...q }; // the shared parse result is reused by the next query
-    return this.forwarder.forward(msg, own, tcp).then((r) => r ?? this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp));
+    return this.forwarder
+      .forward(msg, own, tcp)
+      .then((r) => (r ? this.done(r, r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
   }
 
   private done(b: Buffer, rcode: number, tcp: boolean): Buffer {

@@ -52,8 +52,6 @@ export class Zone {
   private readonly names = new Map<string, NameEntry>();
   private readonly owned = new Map<string, Owned>();
   private readonly ttl: number;
-  /** Bumped on every change: negative answers cached elsewhere are valid for one version. */
-  version = 0;
 
   constructor(private readonly opts: ZoneOptions) {
     this.ttl = opts.ttl;
@@ -115,7 +113,6 @@ export class Zone {
       this.owned.delete(id);
       changed = true;
     }
-    if (changed) this.version++;
     return changed;
   }
 
