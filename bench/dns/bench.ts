@@ -98,7 +98,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   need('dnsperf', 'dnsperf');
-  need('dnsmasq', 'dnsmasq');
+  need('dnsmasq', 'dnsmasq-base');
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-dnsbench-'));
   chmodSync(dir, 0o755); // dnsmasq reads its hosts file as its own user
   const children: ChildProcess[] = [];
