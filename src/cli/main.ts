@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { registerRun } from './run.js';
 import { registerServices } from './services.js';
+import { registerRules } from './rules.js';
 
 const program = new Command();
 program
@@ -13,6 +14,7 @@ program
 
 registerRun(program);
 registerServices(program);
+registerRules(program);
 
 try {
   await program.parseAsync(process.argv);
