@@ -4,6 +4,7 @@ import { ConfigError } from '../util/errors.js';
 import { registerRun } from './run.js';
 import { registerServices } from './services.js';
 import { registerRules } from './rules.js';
+import { registerCleanup } from './cleanup.js';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ program
 registerRun(program);
 registerServices(program);
 registerRules(program);
+registerCleanup(program);
 
 try {
   await program.parseAsync(process.argv);
