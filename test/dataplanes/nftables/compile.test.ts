@@ -23,9 +23,9 @@ test('ClusterIP with several endpoints: service-ips, masquerade rule, one slot m
   assert.deepEqual(elementsOf(text, 'cluster-ips'), ['172.30.0.41']);
   assert.deepEqual(rulesOf(text, svc1Chain), [
     'ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
-    'meta l4proto tcp dnat to numgen random mod 2 offset 0 map @endpoints',
+    'meta l4proto tcp dnat to numgen random mod 2 offset 0 map @endpoints-tcp',
   ]);
-  assert.deepEqual(elementsOf(text, 'endpoints'), ['0 : 10.180.0.1 . 80', '1 : 10.180.0.2 . 80']);
+  assert.deepEqual(elementsOf(text, 'endpoints-tcp'), ['0 : 10.180.0.1 . 80', '1 : 10.180.0.2 . 80']);
   assert.deepEqual(elementsOf(text, 'hairpin'), ['10.180.0.1 . 10.180.0.1', '10.180.0.2 . 10.180.0.2']);
   assert.deepEqual(rulesOf(text, 'cluster-ips-check'), [
     'ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
@@ -158,9 +158,9 @@ test('dual-stack: each family in its own table, from the same ProxyState', () =>
   assert.deepEqual(elementsOf(text, 'service-ips', 'ip6'), [`fd00:10:96::41 . tcp . 80 : goto ${svc1Chain}`]);
   assert.deepEqual(rulesOf(text, svc1Chain, 'ip6'), [
     'ip6 daddr fd00:10:96::41 ip6 saddr != fd00:10::/64 jump mark-for-masquerade',
-    'meta l4proto tcp dnat to numgen random mod 2 offset 0 map @endpoints',
+    'meta l4proto tcp dnat to numgen random mod 2 offset 0 map @endpoints-tcp',
   ]);
-  assert.deepEqual(elementsOf(text, 'endpoints', 'ip6'), ['0 : fd00:10::1 . 80', '1 : fd00:10::2 . 80']);
+  assert.deepEqual(elementsOf(text, 'endpoints-tcp', 'ip6'), ['0 : fd00:10::1 . 80', '1 : fd00:10::2 . 80']);
   assert.deepEqual(elementsOf(text, 'service-ips', 'ip'), [`172.30.0.41 . tcp . 80 : goto ${svc1Chain}`]);
   assert.ok(rulesOf(text, 'cluster-ips-check', 'ip6').includes('ip6 daddr fd00:10:96::/112 drop comment "Drop traffic to unallocated ClusterIPs"'));
 });
