@@ -29,6 +29,8 @@ export interface AddonContext {
   config: Config;
   log: Logger;
   metrics: ProxyMetrics;
+  /** The proxier's health (health-check node ports report it). */
+  health?: ProxierHealth;
 }
 
 export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
@@ -57,7 +59,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   const health = new ProxierHealth(2 * cfg.syncPeriodMs);
   const started: Addon[] = [];
   for (const f of addons) {
-    const a = await f({ config: cfg, log, metrics });
+    const a = await f({ config: cfg, log, metrics, health });
     if (a) started.push(a);
   }
 
