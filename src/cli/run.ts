@@ -6,6 +6,7 @@ import type { Config } from '../config/types.js';
 import { createDataplane } from '../dataplanes/registry.js';
 import { ProxierHealth } from '../health/proxier.js';
 import { startHealthServer } from '../health/server.js';
+import { serviceHealthAddon } from '../health/servicehealth-addon.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';
@@ -37,6 +38,7 @@ export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
 export const addons: AddonFactory[] = [];
+addons.push(serviceHealthAddon);
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
