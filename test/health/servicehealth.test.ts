@@ -37,7 +37,7 @@ test('conformance healthCheckTests: only ready node-local endpoints make a Servi
 
 function get(port: number): Promise<{ status: number; weight: string | undefined; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode!, weight: res.headers['x-load-balancing-endpoint-weight'] as string, type: res.headers['content-type'], body }));
