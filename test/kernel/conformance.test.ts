@@ -16,6 +16,7 @@ import { parse } from 'yaml';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config, DetectLocalMode } from '../../src/config/types.js';
 import { NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
+import { collectText } from '../../src/dataplanes/nftables/nft.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -211,7 +212,7 @@ describe('conformance flows (nftables) replayed through the kernel', { skip: ski
         return;
       }
       const tracker = new ChangeTracker({ nodeName: t.config?.nodeName ?? data.defaults.environment.nodeName, machineAddresses: NODE_IPS });
-      const dp = new NftablesDataplane(configFor(t), silentLogger(), new ProxyMetrics().registry, { nft: (text) => topo.nft(text) });
+      const dp = new NftablesDataplane(configFor(t), silentLogger(), new ProxyMetrics().registry, { nft: async (input) => topo.nft(await collectText(input)) });
       const failures: string[] = [];
       let first = true;
       for (const st of t.steps) {
