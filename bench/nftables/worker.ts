@@ -25,12 +25,26 @@ const nextLine = () => new Promise<string>((r) => stdin.once('line', r));
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-/** `nft -f -` run by itself on a text: the reference a full sync is compared with. */
+/** CPU time (user + system, ms) of nft in the last bareNft call, from bash's `times`. */
+let lastNftCpuMs = 0;
+
+/**
+ * `nft -f -` run by itself on a text: the reference a full sync is compared with. Run under
+ * bash so that `times` reports nft's CPU time, which the machine's load does not inflate.
+ */
 function bareNft(text: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
-    child.on('close', (code) => (code === 0 ? resolve(ms(t0)) : reject(new Error(`nft exit ${code}`))));
+    const child = spawn('bash', ['-c', 'nft -f - || exit 1; times'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('close', (code) => {
+      const wall = ms(t0);
+      if (code !== 0) return reject(new Error(`nft exit ${code}`));
+      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(out.trim());
+      lastNftCpuMs = m ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000 : NaN;
+      resolve(wall);
+    });
     child.stdin.end(text);
   });
 }
@@ -55,14 +69,20 @@ for (const n of sizes) {
   });
   const full: number[] = [];
   const bare: number[] = [];
+  const jsCpu: number[] = [];
+  const nftCpu: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // A fresh dataplane each round: its first sync is the replace a starting kproxy does.
     const fresh = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry);
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     await fresh.sync(state, true);
     full.push(ms(t0));
+    const c = process.cpuUsage(c0);
+    jsCpu.push((c.user + c.system) / 1000);
     if (round === 0) await dp.sync(state, true); // same text, captured for the bare run
     bare.push(await bareNft(lastText));
+    nftCpu.push(lastNftCpuMs);
   }
   const rss = process.memoryUsage().rss;
   const textBytes = Buffer.byteLength(lastText);
@@ -90,6 +110,10 @@ for (const n of sizes) {
     fullMinMs: Math.round(min(full)),
     bareNftMinMs: Math.round(min(bare)),
     ratioOfMins: +(min(full) / min(bare)).toFixed(2),
+    // Load-independent view: kproxy's own CPU per full sync against nft's CPU for the same text.
+    kproxyCpuMs: Math.round(median(jsCpu)),
+    nftCpuMs: Math.round(median(nftCpu)),
+    cpuRatio: +((median(jsCpu) + median(nftCpu)) / median(nftCpu)).toFixed(2),
     partialMs: +median(partial).toFixed(1),
     bareNftSmallMs: +median(partialBare).toFixed(1),
     rssMB: Math.round(rss / 1e6),
