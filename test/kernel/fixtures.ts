@@ -13,6 +13,8 @@ export const VIP = {
   hairpin: '10.96.0.17',
   dns: '10.96.0.53',
 };
+export const VIP6 = { web: 'fd00:10:96::10', empty: 'fd00:10:96::16' };
+export const NODEPORT6 = 30090;
 export const LB_IP = '192.168.100.10';
 export const EXTERNAL_IP = '192.168.100.20';
 export const NODEPORT = { web: 30080, local: 30081, lb: 30082, remote: 30083 };
@@ -22,6 +24,18 @@ const nodeOf = (p: Pod) => (p === 'pod3' ? 'node2' : 'node1');
 
 function service(name: string, spec: Record<string, unknown>, status?: Record<string, unknown>) {
   return { apiVersion: 'v1', kind: 'Service', metadata: { namespace: NS, name }, spec, ...(status ? { status } : {}) };
+}
+
+export function slice6(svc: string, pods: ('pod1' | 'pod2')[]) {
+  const ip = { pod1: ADDR.pod16, pod2: ADDR.pod26 };
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { namespace: NS, name: `${svc}-v6`, labels: { 'kubernetes.io/service-name': svc } },
+    addressType: 'IPv6',
+    endpoints: pods.map((p) => ({ addresses: [ip[p]], nodeName: 'node1', conditions: { ready: true } })),
+    ports: [{ name: 'http', port: POD_TCP_PORT, protocol: 'TCP' }],
+  };
 }
 
 export function slice(svc: string, pods: Pod[], proto: 'TCP' | 'UDP' = 'TCP') {
@@ -44,7 +58,7 @@ export function objects(): Record<string, unknown>[] {
       kind: 'Node',
       metadata: { name: 'node1' },
       spec: { podCIDRs: ['10.244.1.0/24'] },
-      status: { addresses: [{ type: 'InternalIP', address: ADDR.node }] },
+      status: { addresses: [{ type: 'InternalIP', address: ADDR.node }, { type: 'InternalIP', address: ADDR.node6 }] },
     },
     service('web', { type: 'NodePort', clusterIP: VIP.web, externalIPs: [EXTERNAL_IP], ports: http(NODEPORT.web) }),
     slice('web', ['pod1', 'pod2', 'pod3']),
@@ -63,14 +77,17 @@ export function objects(): Record<string, unknown>[] {
     slice('hairpin', ['pod1']),
     service('dns', { clusterIP: VIP.dns, ports: [{ name: 'dns', port: 53, targetPort: POD_UDP_PORT, protocol: 'UDP' }] }),
     slice('dns', ['pod1', 'pod2'], 'UDP'),
+    service('web6', { type: 'NodePort', ipFamilies: ['IPv6'], clusterIP: VIP6.web, clusterIPs: [VIP6.web], ports: http(NODEPORT6) }),
+    slice6('web6', ['pod1', 'pod2']),
+    service('empty6', { ipFamilies: ['IPv6'], clusterIP: VIP6.empty, clusterIPs: [VIP6.empty], ports: http() }),
   ];
 }
 
 export const KPROXY_FLAGS = [
   '--proxy-mode', 'nftables',
   '--hostname-override', 'node1',
-  '--cluster-cidr', ADDR.clusterCIDR,
-  '--service-cluster-ip-range', ADDR.serviceCIDR,
+  '--cluster-cidr', `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
+  '--service-cluster-ip-range', `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
   '--metrics-bind-address', '127.0.0.1:10249',
   '--healthz-bind-address', '127.0.0.1:10256',
 ];

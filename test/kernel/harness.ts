@@ -36,6 +36,14 @@ export const ADDR = {
   bridge2: '10.244.2.1',
   clusterCIDR: '10.244.0.0/16',
   serviceCIDR: '10.96.0.0/12',
+  // IPv6 (node, pod1, pod2 and client1 are dual-stack)
+  node6: 'fd00:192:168:50::1',
+  client16: 'fd00:192:168:50::2',
+  pod16: 'fd00:10:244:1::11',
+  pod26: 'fd00:10:244:1::12',
+  bridge16: 'fd00:10:244:1::1',
+  clusterCIDR6: 'fd00:10:244::/48',
+  serviceCIDR6: 'fd00:10:96::/112',
 } as const;
 
 export const POD_TCP_PORT = 8080;
@@ -196,6 +204,17 @@ export class Topology {
     await this.sysctl('node', 'net.ipv4.conf.all.send_redirects=0');
     await this.ip('node', 'route', 'add', '10.244.2.0/24', 'via', ADDR.node2);
     await this.ip('node2', 'route', 'add', '10.244.1.0/24', 'via', ADDR.nodeToNode2);
+    // IPv6 on the node, its bridge, pod1, pod2 and client1 (nodad: usable at once).
+    await this.sysctl('node', 'net.ipv6.conf.all.forwarding=1');
+    await this.ip('node', 'addr', 'add', `${ADDR.bridge16}/64`, 'dev', 'cbr0', 'nodad');
+    await this.ip('node', 'addr', 'add', `${ADDR.node6}/64`, 'dev', 'eth-c1', 'nodad');
+    await this.ip('node', '-6', 'route', 'add', 'default', 'dev', 'sink0');
+    for (const [pod, ip] of [['pod1', ADDR.pod16], ['pod2', ADDR.pod26]] as const) {
+      await this.ip(pod, 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad');
+      await this.ip(pod, '-6', 'route', 'add', 'default', 'via', ADDR.bridge16);
+    }
+    await this.ip('client1', 'addr', 'add', `${ADDR.client16}/64`, 'dev', 'eth0', 'nodad');
+    await this.ip('client1', '-6', 'route', 'add', 'default', 'via', ADDR.node6);
     await Promise.all([
       this.startServer('pod1'),
       this.startServer('pod2'),

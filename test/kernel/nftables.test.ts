@@ -16,7 +16,7 @@ import { collectText } from '../../src/dataplanes/nftables/nft.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
-import { EXTERNAL_IP, KPROXY_FLAGS, LB_IP, NODEPORT, objects, slice, VIP } from './fixtures.js';
+import { EXTERNAL_IP, KPROXY_FLAGS, LB_IP, NODEPORT, NODEPORT6, objects, slice, VIP, VIP6 } from './fixtures.js';
 import { ADDR, exec, histogram, kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
 
 const skip = kernelSkipReason();
@@ -143,6 +143,17 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     assert.ok(rs.every((r) => peerIP(r) !== ADDR.pod1), 'hairpin traffic is masqueraded');
   });
 
+  test('IPv6 (ip6 kproxy table): ClusterIP from a pod, NodePort from the client, no endpoints refused', async () => {
+    const rs = await topo.client('pod2', 'tcp', VIP6.web, 80, 20);
+    assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
+    assert.deepEqual([...pods(rs)].sort(), ['pod1', 'pod2']);
+    const np = await topo.client('client1', 'tcp', ADDR.node6, NODEPORT6, 10);
+    assert.ok(allOk(np), JSON.stringify(histogram(np)));
+    assert.ok(np.every((r) => !r.peer!.startsWith(`[${ADDR.client16}]`)), 'eTP Cluster NodePort traffic is masqueraded');
+    const [none] = await topo.client('client1', 'tcp', VIP6.empty, 80, 1, 2000);
+    assert.equal(none.error, 'ECONNREFUSED', JSON.stringify(none));
+  });
+
   test('UDP ClusterIP', async () => {
     const rs = await topo.client('pod2', 'udp', VIP.dns, 53, 10);
     assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
@@ -166,7 +177,7 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     let metrics: ProxyMetrics;
     let failNext = false;
     let reconciler: ConntrackReconciler;
-    const config: Config = { ...defaultConfig(), mode: 'nftables', clusterCIDRs: [ADDR.clusterCIDR], serviceClusterIPRange: [ADDR.serviceCIDR] };
+    const config: Config = { ...defaultConfig(), mode: 'nftables', clusterCIDRs: [ADDR.clusterCIDR, ADDR.clusterCIDR6], serviceClusterIPRange: [ADDR.serviceCIDR, ADDR.serviceCIDR6] };
 
     before(async () => {
       await stopKproxy();
