@@ -58,6 +58,9 @@ class ConformanceTopology {
     }
     await exec('ip', ['netns', 'exec', this.ns('node'), 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await exec('ip', ['netns', 'exec', this.ns('node'), 'sysctl', '-qw', 'net.ipv4.conf.all.send_redirects=0']);
+    // Many REJECTs to one source in a row: without this, ICMP rate limiting swallows some
+    // port-unreachables and a REJECT looks like a 1 s retransmit.
+    await exec('ip', ['netns', 'exec', this.ns('node'), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
     await this.ip(null, 'link', 'add', 'eth-w', 'netns', this.ns('node'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns('world'));
     await this.ip(null, 'link', 'add', 'eth-e', 'netns', this.ns('node'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns('eps'));
     for (const [r, dev] of [['node', 'eth-w'], ['node', 'eth-e'], ['world', 'eth0'], ['eps', 'eth0']] as const) await this.ip(r, 'link', 'set', dev, 'up');

@@ -202,6 +202,9 @@ export class Topology {
     await this.ip('node', 'link', 'set', 'sink1', 'up');
     await this.ip('node', 'route', 'add', 'default', 'dev', 'sink0');
     await this.sysctl('node', 'net.ipv4.conf.all.send_redirects=0');
+    // Tests send many REJECTed connections from one client: no ICMP rate limit in the node.
+    await this.sysctl('node', 'net.ipv4.icmp_ratelimit=0');
+    await this.sysctl('node', 'net.ipv6.icmp.ratelimit=0');
     await this.ip('node', 'route', 'add', '10.244.2.0/24', 'via', ADDR.node2);
     await this.ip('node2', 'route', 'add', '10.244.1.0/24', 'via', ADDR.nodeToNode2);
     // IPv6 on the node, its bridge, pod1, pod2 and client1 (nodad: usable at once).
