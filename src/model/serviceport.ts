@@ -45,7 +45,8 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
       const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
       const endpoints = resolveEndpoints(familySlices, port, opts.node.name);
       const cat = categorizeEndpoints(endpoints, {
-        usesClusterEndpoints: !internalPolicyLocal || (externallyAccessible && !externalPolicyLocal),
+        // As upstream: externally accessible ports always need cluster endpoints (the eTP Local short-circuit).
+        usesClusterEndpoints: !internalPolicyLocal || externallyAccessible,
         usesLocalEndpoints: internalPolicyLocal || externalPolicyLocal,
         nodeName: opts.node.name,
         zone: opts.node.zone,
