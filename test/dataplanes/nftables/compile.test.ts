@@ -189,3 +189,18 @@ test('ClientIP affinity: upstream endpoint chains and timeout sets, chosen throu
   assert.equal(rules[2], 'goto pick-cluster-affinity-2');
   assert.equal(elementsOf(text, 'service-endpoint-chains')[0], `172.30.0.41 . 80 . 0 : goto endpoint-${ep1}`);
 });
+
+test('iTP Local and eTP Local together: ClusterIP to local endpoints, pods still short-circuit externally', () => {
+  const { state } = stateOf([
+    node(['192.168.0.2']),
+    service('ns1', 'svc1', { type: 'NodePort', clusterIP: '172.30.0.41', internalTrafficPolicy: 'Local', externalTrafficPolicy: 'Local', ports: [{ ...port80[0], nodePort: 3001 }] }),
+    slice('ns1', 'svc1', [ep('10.180.0.1', 'node1'), ep('10.180.0.2', 'node2')], port80),
+  ]);
+  const text = compileText(state, config());
+  assert.deepEqual(elementsOf(text, 'service-ips'), ['172.30.0.41 . tcp . 80 : goto local-ULMVA6XW-ns1/svc1/tcp/p80']);
+  assert.deepEqual(rulesOf(text, 'local-ULMVA6XW-ns1/svc1/tcp/p80'), ['ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade', 'meta l4proto tcp dnat to 10.180.0.1:80']);
+  assert.equal(rulesOf(text, 'external-ULMVA6XW-ns1/svc1/tcp/p80')[0], `ip saddr 10.0.0.0/8 goto ${svc1Chain} comment "short-circuit pod traffic"`);
+  // The cluster-wide chain is reached only by the NodePort short-circuit: its slots are keyed by the node port.
+  assert.deepEqual(elementsOf(text, 'nodeport-endpoints-tcp'), ['3001 . 0 : 10.180.0.1 . 80', '3001 . 1 : 10.180.0.2 . 80']);
+  assert.deepEqual(elementsOf(text, 'service-endpoints-tcp'), []);
+});
