@@ -13,7 +13,9 @@ export interface DataplaneContext {
 
 export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 
-const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {};
+const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
+  nftables: async (ctx) => (await import('./nftables/index.js')).create(ctx),
+};
 
 export function availableModes(): ProxyMode[] {
   return Object.keys(factories) as ProxyMode[];

@@ -1,0 +1,119 @@
+// The compiled ruleset of one nft table, kept structured so that the applier can diff it:
+// global objects (base chains, the few maps every service shares) plus, per service port,
+// the chains, affinity sets and map elements it owns. Rendering to nft text is here too.
+export type NftFamily = 'ip' | 'ip6';
+
+/** kproxy's table: the same name in the `ip` and the `ip6` family. */
+export const TABLE = 'kproxy';
+export const TABLE_COMMENT = 'rules for kproxy';
+
+export interface SetDecl {
+  kind: 'set' | 'map';
+  name: string;
+  /** What goes between the braces: "type ipv4_addr ; flags interval ;". */
+  body: string;
+}
+
+export interface ChainDecl {
+  name: string;
+  /** Base chains: "type nat hook prerouting priority dstnat ;". */
+  hook?: string;
+  rules: string[];
+}
+
+/** One element of a global set or map. value is "" for a set. */
+export interface ElementRef {
+  set: string;
+  key: string;
+  value: string;
+}
+
+/** Everything one service port owns in one table. */
+export interface PortRules {
+  key: string;
+  chains: ChainDecl[];
+  sets: SetDecl[];
+  elements: ElementRef[];
+}
+
+export interface TableRuleset {
+  family: NftFamily;
+  sets: SetDecl[];
+  chains: ChainDecl[];
+  elements: ElementRef[];
+  /** Sorted by key. */
+  ports: PortRules[];
+}
+
+export const tableRef = (family: NftFamily) => `${family} ${TABLE}`;
+
+/** Lines that (re)create the table: with replace, an existing table is dropped in the same transaction. */
+export function tableHeader(family: NftFamily, replace: boolean): string[] {
+  const t = tableRef(family);
+  const out = replace ? [`add table ${t}`, `delete table ${t}`] : [];
+  out.push(`add table ${t} { comment ${JSON.stringify(TABLE_COMMENT)} ; }`);
+  return out;
+}
+
+export const setLine = (family: NftFamily, s: SetDecl) => `add ${s.kind} ${tableRef(family)} ${s.name} { ${s.body} }`;
+export const chainLine = (family: NftFamily, c: ChainDecl) => `add chain ${tableRef(family)} ${c.name}` + (c.hook ? ` { ${c.hook} }` : '');
+export const ruleLine = (family: NftFamily, chain: string, rule: string) => `add rule ${tableRef(family)} ${chain} ${rule}`;
+export const elementText = (e: { key: string; value: string }) => (e.value === '' ? e.key : `${e.key} : ${e.value}`);
+
+const ELEMENTS_PER_LINE = 500;
+
+/** `add element` (or `delete element`) lines, a few hundred elements per line. */
+export function elementLines(family: NftFamily, verb: 'add' | 'delete', set: string, items: string[], out: string[]): void {
+  for (let i = 0; i < items.length; i += ELEMENTS_PER_LINE) {
+    out.push(`${verb} element ${tableRef(family)} ${set} { ${items.slice(i, i + ELEMENTS_PER_LINE).join(', ')} }`);
+  }
+}
+
+/**
+ * The effective elements of a table: global ones, then each port's in key order. When two
+ * service ports claim the same key (two Services on one external IP and port), the first
+ * one wins, as it would in upstream's map.
+ */
+export function effectiveElements(t: TableRuleset): Map<string, Map<string, string>> {
+  const bySet = new Map<string, Map<string, string>>();
+  const put = (e: ElementRef) => {
+    let m = bySet.get(e.set);
+    if (!m) bySet.set(e.set, (m = new Map()));
+    if (!m.has(e.key)) m.set(e.key, e.value);
+  };
+  for (const e of t.elements) put(e);
+  for (const p of t.ports) for (const e of p.elements) put(e);
+  return bySet;
+}
+
+export interface RenderOptions {
+  /** Drop any table of the same name in the same transaction (start, after a failure). */
+  replace: boolean;
+  /**
+   * Rewrite an existing table in place: flush every chain and the global maps, but keep the
+   * affinity sets' dynamic entries (a periodic resync must not forget session affinity).
+   */
+  flush?: boolean;
+}
+
+/** The whole table as nft commands, in dependency order: sets, chains, rules, elements. */
+export function renderTable(t: TableRuleset, opts: RenderOptions, out: string[] = []): string[] {
+  const f = t.family;
+  out.push(...tableHeader(f, opts.replace));
+  if (opts.flush) out.push(`flush table ${tableRef(f)}`);
+  for (const s of t.sets) {
+    out.push(setLine(f, s));
+    if (opts.flush) out.push(`flush ${s.kind} ${tableRef(f)} ${s.name}`);
+  }
+  for (const p of t.ports) for (const s of p.sets) out.push(setLine(f, s));
+  for (const c of t.chains) out.push(chainLine(f, c));
+  for (const p of t.ports) for (const c of p.chains) out.push(chainLine(f, c));
+  for (const c of t.chains) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
+  for (const p of t.ports) for (const c of p.chains) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
+  for (const [set, m] of effectiveElements(t)) {
+    const items: string[] = [];
+    for (const [key, value] of m) items.push(elementText({ key, value }));
+    elementLines(f, 'add', set, items, out);
+  }
+  return out;
+}
