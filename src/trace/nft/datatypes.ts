@@ -79,7 +79,7 @@ const uint = (name: string, max: number): Datatype => ({ name, parse: (t) => par
 
 export const IPV4: Datatype = { name: 'ipv4_addr', bits: 32, parse: parseIPv4, format: (v) => formatIPv4(v as number) };
 export const IPV6: Datatype = { name: 'ipv6_addr', bits: 128, parse: parseIPv6, format: (v) => formatIPv6(v as bigint) };
-export const INET_SERVICE: Datatype = symbolic('inet_service', { http: 80, https: 443, domain: 53, ssh: 22 }, 65535);
+export const INET_SERVICE: Datatype = { name: 'inet_service', parse: (t) => parseUint(t, 65535), format: (v) => String(v) };
 export const INET_PROTO: Datatype = symbolic('inet_proto', { icmp: 1, tcp: 6, udp: 17, dccp: 33, ipv6_icmp: 58, icmpv6: 58, sctp: 132, udplite: 136 }, 255);
 export const MARK: Datatype = uint('mark', 0xffffffff);
 export const INTEGER: Datatype = uint('integer', 0xffffffff);
