@@ -4,7 +4,7 @@
 // DNAT and masquerade. Random expressions (numgen) ask `choose`; the tracer explores every answer.
 import type { Choose } from '../explore.js';
 import type { TraceEvent } from '../result.js';
-import { IPV4, IPV6, type Datatype, type Value } from './datatypes.js';
+import { IFNAME, IPV4, IPV6, type Datatype, type Interval, type Value } from './datatypes.js';
 import { elementKey, typesOf, type Chain, type Element, type Expr, type Match, type NftSet, type Rule, type SetRef, type Stmt, type Table, type VerdictValue } from './ast.js';
 
 export class TraceError extends Error {
@@ -188,12 +188,19 @@ function lookup(ctx: WalkContext, set: NftSet, key: Value[], say: (t: string) =>
   }
   const exact = set.exact.get(elementKey(key));
   if (exact) return exact;
-  for (const el of set.ranges) {
+  const candidates = set.keyTypes.includes(IFNAME) ? [...set.exact.values(), ...set.ranges] : set.ranges;
+  for (const el of candidates) {
     let ok = true;
-    for (let i = 0; i < key.length && ok; i++) ok = el.key[i].lo <= key[i] && key[i] <= el.key[i].hi;
+    for (let i = 0; i < key.length && ok; i++) ok = within(el.key[i], key[i]);
     if (ok) return el;
   }
   return null;
+}
+
+/** v lies in the interval; an interface name ending in "*" matches every name it starts. */
+function within(iv: Interval, v: Value): boolean {
+  if (typeof iv.lo === 'string' && iv.lo.endsWith('*')) return typeof v === 'string' && v.startsWith(iv.lo.slice(0, -1));
+  return iv.lo <= v && v <= iv.hi;
 }
 
 function match(ctx: WalkContext, table: Table, m: Match, say: (t: string) => void): boolean {
@@ -208,7 +215,7 @@ function match(ctx: WalkContext, table: Table, m: Match, say: (t: string) => voi
     case 'eq':
     case 'ne': {
       let inside = true;
-      for (let i = 0; i < iv.length && inside; i++) inside = iv[i].lo <= v[i] && v[i] <= iv[i].hi;
+      for (let i = 0; i < iv.length && inside; i++) inside = within(iv[i], v[i]);
       return m.op === 'eq' ? inside : !inside;
     }
     case 'bit':

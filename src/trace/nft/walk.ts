@@ -112,6 +112,8 @@ function walk(ctx: WalkContext, chains: Map<Hook, BaseChain[]>): Verdict {
 
   if (ctx.isLocal(pkt.family, pkt.saddr)) {
     say('the source is an address of this node: the packet starts on the output path');
+    const arrivedOn = pkt.inInterface;
+    pkt.inInterface = ''; // locally generated: no input interface
     let stop = runHook('output');
     if (stop) return finish(stop);
     const toLocal = ctx.isLocal(pkt.family, pkt.daddr);
@@ -119,6 +121,7 @@ function walk(ctx: WalkContext, chains: Map<Hook, BaseChain[]>): Verdict {
     stop = runHook('postrouting');
     if (stop) return finish(stop);
     if (toLocal) {
+      pkt.inInterface = arrivedOn ?? 'lo';
       stop = runHook('prerouting');
       if (stop) return finish(stop);
       stop = runHook('input');
