@@ -16,6 +16,7 @@ import { formatObjectError, ConfigError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
+import { rulesPageAddon } from '../trace/addon.js';
 
 /** Something that follows the ProxyState after every successful sync (the DNS server, ...). */
 export interface Addon {
@@ -34,7 +35,7 @@ export interface AddonContext {
 export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
-export const addons: AddonFactory[] = [];
+export const addons: AddonFactory[] = [rulesPageAddon];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');

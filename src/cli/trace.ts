@@ -56,7 +56,7 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const packet = packetFrom(opts);
   const cfg = configFrom(opts as never);
   // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
-  if (!opts.proxyMode && cfg.mode !== 'iptables') cfg.mode = 'nftables';
+  if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
   if (cfg.mode !== 'nftables') {
     throw new ConfigError('--proxy-mode', `kproxy trace supports nftables (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
   }

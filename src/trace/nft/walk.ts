@@ -112,7 +112,6 @@ function walk(ctx: WalkContext, chains: Map<Hook, BaseChain[]>): Verdict {
 
   if (ctx.isLocal(pkt.family, pkt.saddr)) {
     say('the source is an address of this node: the packet starts on the output path');
-    const arrivedOn = pkt.inInterface;
     pkt.inInterface = ''; // locally generated: no input interface
     let stop = runHook('output');
     if (stop) return finish(stop);
@@ -121,7 +120,7 @@ function walk(ctx: WalkContext, chains: Map<Hook, BaseChain[]>): Verdict {
     stop = runHook('postrouting');
     if (stop) return finish(stop);
     if (toLocal) {
-      pkt.inInterface = arrivedOn ?? 'lo';
+      pkt.inInterface = 'lo'; // back in through loopback
       stop = runHook('prerouting');
       if (stop) return finish(stop);
       stop = runHook('input');
