@@ -38,8 +38,7 @@ export function traceNft(rs: Ruleset, packet: Packet, opts: NftTraceOptions): Tr
   const saddr = dt.parse(packet.src);
   const daddr = dt.parse(packet.dst);
   if (saddr === null || daddr === null) throw new TraceError(`source ${packet.src} and destination ${packet.dst} must both be ${packet.family} addresses`);
-  const chains = baseChains(rs, packet.family);
-  const dynamicSets = fedSets(rs);
+  const { chains, dynamicSets } = derived(rs, packet.family);
   const notes = new Set<string>();
 
   const branches = exploreAll((choose: Choose) => {
@@ -135,6 +134,17 @@ function walk(ctx: WalkContext, chains: Map<Hook, BaseChain[]>): Verdict {
   stop = runHook('forward');
   if (stop) return finish(stop);
   return finish(runHook('postrouting'));
+}
+
+const cache = new WeakMap<Ruleset, Map<string, { chains: Map<Hook, BaseChain[]>; dynamicSets: Set<NftSet> }>>();
+
+/** What every trace of a family needs from the ruleset, computed once per parsed ruleset. */
+function derived(rs: Ruleset, family: 'IPv4' | 'IPv6') {
+  let byFamily = cache.get(rs);
+  if (!byFamily) cache.set(rs, (byFamily = new Map()));
+  let d = byFamily.get(family);
+  if (!d) byFamily.set(family, (d = { chains: baseChains(rs, family), dynamicSets: fedSets(rs) }));
+  return d;
 }
 
 /** Base chains that see packets of this family, by hook, in priority order. */
