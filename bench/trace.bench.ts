@@ -54,19 +54,20 @@ const lines = text.split('\n').length;
 console.log(`ruleset: ${SERVICES} Services × ${ENDPOINTS} endpoints, ${(text.length / 1e6).toFixed(2)} MB, ${lines} lines (compiled in ${compileMs.toFixed(0)} ms; not part of the target)`);
 
 // The first parse in a fresh process is the one `kproxy trace` pays: report it on its own.
-const [rs, firstParse] = time(() => parseNft(text));
+const [rs, firstParse] = time(() => parseNft(text, { lazy: true }));
 const parses: number[] = [];
 const refs: number[] = [];
 for (let i = 0; i < 5; i++) {
   refs.push(time(() => text.split(/\s+/).length)[1]);
-  parses.push(time(() => parseNft(text))[1]);
+  parses.push(time(() => parseNft(text, { lazy: true }))[1]);
 }
 
 const packet = (s: number): Packet => ({ family: 'IPv4', protocol: 'tcp', src: '10.200.0.9', dst: ip(172, 0x100000 + s), dport: 80, sport: 40000 });
 const local = { localAddresses: ['192.168.0.2'] };
-const check = traceJSON(traceNft(rs, packet(SERVICES - 1), local));
+// The first trace parses the chains and sets it reaches (the rest of the ruleset never is).
+const [first, firstTrace] = time(() => traceNft(rs, packet(SERVICES - 1), local));
+const check = traceJSON(first);
 if (check.verdict !== 'DNAT' || check.endpoints.length !== ENDPOINTS) throw new Error(`bench sanity: ${JSON.stringify(check).slice(0, 300)}`);
-const [, firstTrace] = time(() => traceNft(rs, packet(0), local));
 const traceFirst: number[] = [];
 const traceLast: number[] = [];
 for (let i = 0; i < 200; i++) {
@@ -77,6 +78,6 @@ for (let i = 0; i < 200; i++) {
 const parseMs = median(parses);
 const refMs = median(refs);
 console.log(`parse: first ${firstParse.toFixed(1)} ms, median of 5 more ${parseMs.toFixed(1)} ms; reference (split the text into words) ${refMs.toFixed(1)} ms → parse/reference ${(parseMs / refMs).toFixed(2)}×`);
-console.log(`trace one packet (${ENDPOINTS} branches explored): first trace ${firstTrace.toFixed(2)} ms; median of 200: first Service ${median(traceFirst).toFixed(3)} ms, last Service ${median(traceLast).toFixed(3)} ms`);
+console.log(`trace one packet (${ENDPOINTS} branches explored): first trace (parses what it reaches) ${firstTrace.toFixed(1)} ms; median of 200: first Service ${median(traceFirst).toFixed(3)} ms, last Service ${median(traceLast).toFixed(3)} ms`);
 const total = firstParse + firstTrace;
-console.log(`parse once + trace one packet, cold: ${total.toFixed(1)} ms (target ≤ 50 ms: ${total <= 50 ? 'met' : 'NOT met'}); warm: ${(parseMs + median(traceLast)).toFixed(1)} ms`);
+console.log(`parse once + trace one packet, cold: ${total.toFixed(1)} ms = ${(total / refMs).toFixed(2)}× reference (target ≤ 50 ms: ${total <= 50 ? 'met' : 'NOT met'}); warm: ${(parseMs + median(traceLast)).toFixed(1)} ms`);

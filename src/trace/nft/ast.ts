@@ -2,6 +2,7 @@
 // tables, chains with their rules, and sets/maps with their elements. Rules are parsed into
 // typed expressions and statements that the evaluator runs; `text` keeps them as written.
 import type { Datatype, Interval, Value } from './datatypes.js';
+import type { Span } from './lexer.js';
 
 export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
@@ -75,6 +76,10 @@ export interface NftSet {
   exact: Map<string, Element>;
   /** Elements with a prefix or range in some component (scanned in order). */
   ranges: Element[];
+  /** Canonical key text → value text, for sets indexed by the fast path (fast-elements.ts). */
+  raw?: Map<string, string | null>;
+  /** Element lists not parsed yet (applied in order when the set is first looked up). */
+  pending: { src: string; span: Span; verb: string }[];
 }
 
 export interface BaseChainSpec {
@@ -90,6 +95,8 @@ export interface Chain {
   name: string;
   base: BaseChainSpec | null;
   rules: Rule[];
+  /** Rules not parsed yet (parsed in order when the chain is first run). */
+  pending: { src: string; span: Span; front: boolean }[];
   comment: string;
   line: number;
 }
@@ -100,12 +107,19 @@ export interface Table {
   comment: string;
   chains: Map<string, Chain>;
   sets: Map<string, NftSet>;
+  /** Sets that rules fill from packets (`update @set`, `add @set`): session-affinity memory. */
+  fed: Set<string>;
   line: number;
 }
 
 export interface Ruleset {
   /** By "family name", in creation order. */
   tables: Map<string, Table>;
+}
+
+/** How many elements the set holds (after its pending lists are applied). */
+export function elementCount(set: NftSet): number {
+  return set.exact.size + set.ranges.length + (set.raw?.size ?? 0);
 }
 
 export function elementKey(values: readonly Value[]): string {

@@ -5,6 +5,8 @@
 import type { Choose } from '../explore.js';
 import type { TraceEvent } from '../result.js';
 import { IFNAME, IPV4, IPV6, type Datatype, type Interval, type Value } from './datatypes.js';
+import { ensureElements, ensureRules } from './parser.js';
+import { fastLookup } from './fast-elements.js';
 import { elementKey, typesOf, type Chain, type Element, type Expr, type Match, type NftSet, type Rule, type SetRef, type Stmt, type Table, type VerdictValue } from './ast.js';
 
 export class TraceError extends Error {
@@ -59,6 +61,7 @@ export function protoNumber(p: string): number {
 }
 
 export function runChain(ctx: WalkContext, table: Table, chain: Chain, depth: number): ChainResult {
+  ensureRules(table, chain);
   if (depth > MAX_DEPTH) throw new TraceError(`chain ${chain.name}: jumps nest deeper than ${MAX_DEPTH} (a loop?)`);
   for (const rule of chain.rules) {
     const v = runRule(ctx, table, chain, rule, depth);
@@ -172,7 +175,10 @@ function runStmt(ctx: WalkContext, table: Table, s: Stmt, say: (t: string) => vo
 }
 
 function resolve(table: Table, ref: SetRef): NftSet {
-  return 'anon' in ref ? ref.anon : table.sets.get(ref.name)!;
+  if ('anon' in ref) return ref.anon;
+  const set = table.sets.get(ref.name)!;
+  ensureElements(table, set);
+  return set;
 }
 
 function setName(ref: SetRef): string {
@@ -185,6 +191,10 @@ function lookup(ctx: WalkContext, set: NftSet, key: Value[], say: (t: string) =>
     ctx.notes.add(note);
     say(`→ @${set.name} lookup misses: first connection of this client (no affinity entry yet)`);
     return null;
+  }
+  if (set.raw) {
+    const hit = fastLookup(set, key);
+    if (hit) return hit;
   }
   const exact = set.exact.get(elementKey(key));
   if (exact) return exact;

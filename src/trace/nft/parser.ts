@@ -21,7 +21,7 @@ import {
   type Interval,
   type Value,
 } from './datatypes.js';
-import { NftSyntaxError, T, tokenize, type Token } from './lexer.js';
+import { Lexer, NftSyntaxError, T, type Span, type Token } from './lexer.js';
 import {
   elementKey,
   typesOf,
@@ -42,7 +42,8 @@ import {
   type Table,
   type VerdictValue,
 } from './ast.js';
-import { checkReferences } from './references.js';
+import { checkChainReferences, checkSetReferences } from './references.js';
+import { tryFastElements } from './fast-elements.js';
 
 const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
@@ -54,33 +55,103 @@ const VERDICTS = new Set(['accept', 'drop', 'reject', 'return', 'continue', 'jum
 const NOT_MODELLED = new Set(['limit', 'queue', 'redirect', 'snat', 'tproxy', 'notrack', 'meter', 'quota', 'synproxy', 'dup', 'fwd', 'symhash', 'jhash', 'osf', 'exthdr', 'rt', 'socket']);
 const EXPR_START = new Set(['ip', 'ip6', 'th', 'tcp', 'udp', 'sctp', 'meta', 'mark', 'iifname', 'oifname', 'ct', 'fib', 'numgen']);
 
+export interface ParseOptions {
+  /** Apply the text on top of this ruleset (a later transaction). */
+  into?: Ruleset;
+  /**
+   * Parse rule bodies and element lists only when a trace first reaches their chain or set
+   * (the structure — tables, chains, sets, hooks — is always read at once). Errors in them
+   * then surface from the trace, still naming the line. Default: parse everything now.
+   */
+  lazy?: boolean;
+}
+
 /** Parses nft text into a new ruleset (or applies it on top of `into`). */
-export function parseNft(src: string, into?: Ruleset): Ruleset {
-  const rs: Ruleset = into ?? { tables: new Map() };
+export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
+  const rs: Ruleset = opts.into ?? { tables: new Map() };
   new Parser(src, rs).run();
-  checkReferences(rs);
+  if (!opts.lazy) {
+    for (const table of rs.tables.values()) {
+      for (const chain of table.chains.values()) ensureRules(table, chain);
+      for (const set of table.sets.values()) ensureElements(table, set);
+    }
+  }
   return rs;
 }
 
+/** Parses the chain's pending rules (once) and checks what they refer to. */
+export function ensureRules(table: Table, chain: Chain): void {
+  if (chain.pending.length === 0) return;
+  const pending = chain.pending;
+  chain.pending = [];
+  const fresh: Rule[] = [];
+  for (const p of pending) {
+    const r = new Parser(p.src, { tables: new Map() }, p.span).wholeRule(table);
+    if (p.front) chain.rules.unshift(r);
+    else chain.rules.push(r);
+    fresh.push(r);
+  }
+  checkChainReferences(table, fresh);
+}
+
+/** Applies the set's pending element lists (once) and checks the chains its verdicts name. */
+export function ensureElements(table: Table, set: NftSet): void {
+  if (set.pending.length === 0) return;
+  if (!tryFastElements(set, (name) => table.chains.has(name))) {
+    if (set.raw) {
+      // Elements indexed by the fast path before: parse them too, then the new lists.
+      const raw = set.raw;
+      set.raw = undefined;
+      const text = [...raw].map(([k, v]) => (v === null ? k : `${k} : ${v}`)).join(', ');
+      set.pending.unshift({ src: text, span: { start: 0, end: text.length, line: set.line }, verb: 'add' });
+    }
+    const pending = set.pending;
+    set.pending = [];
+    for (const p of pending) new Parser(p.src, { tables: new Map() }, p.span).elementList(table, set, p.verb, T.EOF);
+  }
+  checkSetReferences(table, set);
+}
+
+const SIMPLE = /add (rule|chain) (ip6?|inet) (\S+) (\S+)(?=[ \t\r]|$)/my;
+const FED = /(?:^|\s)(?:update|add)\s+@([^\s{]+)/g;
+
 class Parser {
-  private readonly toks: Token[];
-  private pos = 0;
+  private readonly lx: Lexer;
 
   constructor(
     private readonly src: string,
     private readonly rs: Ruleset,
+    span?: Span,
   ) {
-    this.toks = tokenize(src);
+    this.lx = new Lexer(src, span?.start ?? 0, span?.end ?? src.length, span?.line ?? 1);
+  }
+
+  /** A rule that is the whole of this parser's text. */
+  wholeRule(table: Table): Rule {
+    const r = this.rule(table, this.tok);
+    if (this.kind() !== T.EOF) this.fail(`unexpected ${describe(this.tok)}`);
+    return r;
+  }
+
+  /** Records a rule for later parsing; notes the sets it fills from packets. */
+  private deferRule(table: Table, chain: Chain, front: boolean, first: Token): void {
+    const span = this.lx.skipStatement();
+    if (span.end === span.start || /^\s*$/.test(this.src.slice(span.start, span.end))) this.fail('empty rule', first);
+    const at = this.src.indexOf('@', span.start);
+    if (at >= 0 && at < span.end) {
+      for (const m of this.src.slice(span.start, span.end).matchAll(FED)) table.fed.add(m[1]);
+    }
+    chain.pending.push({ src: this.src, span, front });
   }
 
   // ---- token helpers ---------------------------------------------------------------------
 
   private get tok(): Token {
-    return this.toks[this.pos];
+    return this.lx.peek();
   }
 
   private kind(): T {
-    return this.toks[this.pos].k;
+    return this.lx.peek().k;
   }
 
   private fail(reason: string, t: Token = this.tok): never {
@@ -95,33 +166,33 @@ class Parser {
   private word(what: string): string {
     const t = this.tok;
     if (t.k !== T.Word) this.fail(`expected ${what}, found ${describe(t)}`);
-    this.pos++;
+    this.lx.next();
     return t.v;
   }
 
   private expectWord(v: string): void {
     if (!this.isWord(v)) this.fail(`expected "${v}", found ${describe(this.tok)}`);
-    this.pos++;
+    this.lx.next();
   }
 
   private expect(k: T, what: string): Token {
     const t = this.tok;
     if (t.k !== k) this.fail(`expected ${what}, found ${describe(t)}`);
-    this.pos++;
+    this.lx.next();
     return t;
   }
 
   private string(what: string): string {
     const t = this.tok;
     if (t.k === T.Str || t.k === T.Word) {
-      this.pos++;
+      this.lx.next();
       return t.v;
     }
     return this.fail(`expected ${what}, found ${describe(t)}`);
   }
 
   private skipNL(): void {
-    while (this.kind() === T.NL) this.pos++;
+    while (this.kind() === T.NL) this.lx.next();
   }
 
   private atEnd(): boolean {
@@ -131,7 +202,7 @@ class Parser {
 
   private endStatement(): void {
     const k = this.kind();
-    if (k === T.NL || k === T.Semi) this.pos++;
+    if (k === T.NL || k === T.Semi) this.lx.next();
     else if (k !== T.RBrace && k !== T.EOF) this.fail(`unexpected ${describe(this.tok)}`);
   }
 
@@ -139,10 +210,45 @@ class Parser {
 
   run(): void {
     for (;;) {
-      while (this.kind() === T.NL || this.kind() === T.Semi) this.pos++;
+      while (this.kind() === T.NL || this.kind() === T.Semi) this.lx.next();
       if (this.kind() === T.EOF) return;
-      this.command();
+      if (!this.simpleLine()) this.command();
     }
+  }
+
+  /**
+   * The lines that make up most of a large ruleset, `add rule F T C …` and `add chain F T C`,
+   * handled without tokenizing them when the line is the whole statement (no ';', comment,
+   * continuation or unbalanced brace). Anything else goes through command().
+   */
+  private simpleLine(): boolean {
+    const src = this.src;
+    const at = this.lx.offset();
+    if (src.charCodeAt(at) !== 97 /* a */) return false;
+    SIMPLE.lastIndex = at;
+    const m = SIMPLE.exec(src);
+    if (!m) return false;
+    let eol = src.indexOf('\n', at);
+    if (eol < 0) eol = src.length;
+    const bodyStart = at + m[0].length;
+    const body = src.substring(bodyStart, eol);
+    if (body.indexOf(';') >= 0 || body.indexOf('#') >= 0 || body.indexOf('\\') >= 0) return false;
+    const table = this.rs.tables.get(`${m[2]} ${m[3]}`);
+    if (!table) return false;
+    const line = this.tok.line;
+    if (m[1] === 'chain') {
+      if (body.trim() !== '') return false;
+      this.ensureChain(table, m[4], this.tok);
+    } else {
+      const chain = table.chains.get(m[4]);
+      if (!chain || body.trim() === '') return false;
+      if (body.indexOf('{') >= 0 && body.split('{').length !== body.split('}').length) return false;
+      if (/^\s*(?:position|handle|index)\b/.test(body)) return false;
+      if (body.indexOf('@') >= 0) for (const f of body.matchAll(FED)) table.fed.add(f[1]);
+      chain.pending.push({ src, span: { start: bodyStart, end: eol, line }, front: false });
+    }
+    this.lx.jump(eol, 0);
+    return true;
   }
 
   private command(): void {
@@ -195,8 +301,8 @@ class Parser {
       if (k === T.EOF) return;
       if (k === T.LBrace) depth++;
       if (k === T.RBrace) depth--;
-      if (depth === 0 && (k === T.NL || k === T.Semi)) return void this.pos++;
-      this.pos++;
+      if (depth === 0 && (k === T.NL || k === T.Semi)) return void this.lx.next();
+      this.lx.next();
     }
   }
 
@@ -215,13 +321,16 @@ class Parser {
     }
     if (verb === 'flush') {
       if (!existing) this.fail(`table ${key} does not exist`, first);
-      for (const c of existing!.chains.values()) c.rules = [];
+      for (const c of existing!.chains.values()) {
+        c.rules = [];
+        c.pending = [];
+      }
       for (const s of existing!.sets.values()) clearSet(s);
       return this.endStatement();
     }
     if (verb === 'create' && existing) this.fail(`table ${key} already exists`, first);
     if (verb !== 'add' && verb !== 'create') this.fail(`"${verb} table" is not supported`, first);
-    const table: Table = existing ?? { family, name, comment: '', chains: new Map(), sets: new Map(), line: first.line };
+    const table: Table = existing ?? { family, name, comment: '', chains: new Map(), sets: new Map(), fed: new Set(), line: first.line };
     this.rs.tables.set(key, table);
     if (this.kind() === T.LBrace) this.tableBody(table);
     this.endStatement();
@@ -230,8 +339,8 @@ class Parser {
   private tableBody(table: Table): void {
     this.expect(T.LBrace, '"{"');
     for (;;) {
-      while (this.kind() === T.NL || this.kind() === T.Semi) this.pos++;
-      if (this.kind() === T.RBrace) return void this.pos++;
+      while (this.kind() === T.NL || this.kind() === T.Semi) this.lx.next();
+      if (this.kind() === T.RBrace) return void this.lx.next();
       const t = this.tok;
       const w = this.word('chain, set, map, comment or flags');
       if (w === 'comment') {
@@ -254,7 +363,7 @@ class Parser {
   private ensureChain(table: Table, name: string, at: Token): Chain {
     checkName(name, at);
     let chain = table.chains.get(name);
-    if (!chain) table.chains.set(name, (chain = { name, base: null, rules: [], comment: '', line: at.line }));
+    if (!chain) table.chains.set(name, (chain = { name, base: null, rules: [], pending: [], comment: '', line: at.line }));
     return chain;
   }
 
@@ -272,11 +381,12 @@ class Parser {
       case 'flush':
         if (!chain) this.fail(`chain ${name} does not exist in table ${table.family} ${table.name}`, first);
         chain!.rules = [];
+        chain!.pending = [];
         return this.endStatement();
       case 'delete':
       case 'destroy':
         if (!chain && verb === 'delete') this.fail(`chain ${name} does not exist in table ${table.family} ${table.name}`, first);
-        if (chain && chain.rules.length > 0) this.fail(`chain ${name} is not empty: flush it before deleting it`, first);
+        if (chain && (chain.rules.length > 0 || chain.pending.length > 0)) this.fail(`chain ${name} is not empty: flush it before deleting it`, first);
         table.chains.delete(name);
         return this.endStatement();
       default:
@@ -287,24 +397,24 @@ class Parser {
   private chainBody(table: Table, chain: Chain): void {
     this.expect(T.LBrace, '"{"');
     for (;;) {
-      while (this.kind() === T.NL || this.kind() === T.Semi) this.pos++;
-      if (this.kind() === T.RBrace) return void this.pos++;
+      while (this.kind() === T.NL || this.kind() === T.Semi) this.lx.next();
+      if (this.kind() === T.RBrace) return void this.lx.next();
       const t = this.tok;
-      if (this.isWord('type') && this.toks[this.pos + 2]?.v === 'hook') {
+      if (this.isWord('type') && this.lx.peek(2).v === 'hook') {
         chain.base = this.baseSpec(chain.base);
       } else if (this.isWord('policy')) {
-        this.pos++;
+        this.lx.next();
         const p = this.word('a policy');
         if (p !== 'accept' && p !== 'drop') this.fail(`unknown chain policy "${p}"`, t);
         if (!chain.base) this.fail('only base chains have a policy', t);
         chain.base!.policy = p as 'accept' | 'drop';
-      } else if (this.isWord('comment') && this.toks[this.pos + 2] && [T.NL, T.Semi, T.RBrace].includes(this.toks[this.pos + 2].k)) {
-        this.pos++;
+      } else if (this.isWord('comment') && [T.NL, T.Semi, T.RBrace].includes(this.lx.peek(2).k)) {
+        this.lx.next();
         chain.comment = this.string('a comment');
       } else if (this.isWord('device') || this.isWord('devices')) {
         this.fail('chains bound to a device (netdev) are not supported by the tracer', t);
       } else {
-        chain.rules.push(this.rule(table, t));
+        this.deferRule(table, chain, false, t);
       }
       this.endStatement();
     }
@@ -337,9 +447,7 @@ class Parser {
     if (!chain) this.fail(`chain ${name} does not exist in table ${table.family} ${table.name}`, first);
     if (verb !== 'add' && verb !== 'insert') this.fail(`"${verb} rule" is not supported by the tracer (rule handles are not modelled)`, first);
     if (this.isWord('position') || this.isWord('handle') || this.isWord('index')) this.fail('rule positions and handles are not supported by the tracer', first);
-    const r = this.rule(table, this.tok);
-    if (verb === 'insert') chain!.rules.unshift(r);
-    else chain!.rules.push(r);
+    this.deferRule(table, chain!, verb === 'insert', first);
     this.endStatement();
   }
 
@@ -350,7 +458,7 @@ class Parser {
     let set = table.sets.get(name);
     if (set && set.isMap !== isMap) this.fail(`${name} is a ${set.isMap ? 'map' : 'set'}, not a ${isMap ? 'map' : 'set'}`, at);
     if (!set) {
-      set = { name, isMap, keyTypes: [], valueTypes: null, flags: new Set(), timeout: '', comment: '', line: at.line, exact: new Map(), ranges: [] };
+      set = { name, isMap, keyTypes: [], valueTypes: null, flags: new Set(), timeout: '', comment: '', line: at.line, exact: new Map(), ranges: [], pending: [] };
       table.sets.set(name, set);
     }
     return set;
@@ -384,7 +492,7 @@ class Parser {
   private setBody(table: Table, set: NftSet): void {
     const open = this.expect(T.LBrace, '"{"');
     for (;;) {
-      while (this.kind() === T.NL || this.kind() === T.Semi) this.pos++;
+      while (this.kind() === T.NL || this.kind() === T.Semi) this.lx.next();
       if (this.kind() === T.RBrace) break;
       const t = this.tok;
       const w = this.word('a set property');
@@ -405,14 +513,14 @@ class Parser {
                 target.push(dt);
               }
             } else if (target === values && this.isWord('verdict')) {
-              this.pos++;
+              this.lx.next();
               verdict = true;
             } else {
               target.push(...typesOf(this.primary(table, true)));
             }
-            if (this.isWord('.')) this.pos++;
+            if (this.isWord('.')) this.lx.next();
             else if (this.isWord(':') && target === keys && set.isMap) {
-              this.pos++;
+              this.lx.next();
               target = values;
             } else break;
           }
@@ -427,7 +535,7 @@ class Parser {
         }
         case 'flags':
           do {
-            if (this.kind() === T.Comma) this.pos++;
+            if (this.kind() === T.Comma) this.lx.next();
             const f = this.word('a flag');
             if (!['constant', 'interval', 'timeout', 'dynamic'].includes(f)) this.fail(`unknown set flag "${f}"`, t);
             set.flags.add(f);
@@ -450,7 +558,7 @@ class Parser {
         case 'elements':
           this.expectWord('=');
           if (set.keyTypes.length === 0) this.fail(`elements of ${set.name} before its type`, t);
-          this.elements(table, set, 'add');
+          set.pending.push({ src: this.src, span: this.lx.skipBlock(), verb: 'add' });
           break;
         default:
           this.fail(`unknown set property "${w}"`, t);
@@ -458,7 +566,7 @@ class Parser {
       if (this.kind() === T.RBrace) break;
       this.endStatement();
     }
-    this.pos++;
+    this.lx.next();
     if (set.keyTypes.length === 0) this.fail(`${set.isMap ? 'map' : 'set'} ${set.name} has no type`, open);
   }
 
@@ -466,7 +574,7 @@ class Parser {
     const name = this.word('a set name');
     const set = table.sets.get(name);
     if (!set) this.fail(`set or map ${name} does not exist in table ${table.family} ${table.name}`, first);
-    if (verb === 'add' || verb === 'create' || verb === 'delete' || verb === 'destroy') this.elements(table, set!, verb);
+    if (verb === 'add' || verb === 'create' || verb === 'delete' || verb === 'destroy') set!.pending.push({ src: this.src, span: this.lx.skipBlock(), verb });
     else this.fail(`"${verb} element" is not supported`, first);
     this.endStatement();
   }
@@ -474,17 +582,23 @@ class Parser {
   /** `{ key [: value], ... }` — added to, or deleted from, the set. */
   private elements(table: Table, set: NftSet, verb: string): void {
     this.expect(T.LBrace, '"{"');
+    this.elementList(table, set, verb, T.RBrace);
+    this.lx.next();
+  }
+
+  /** `key [: value], …` up to `closing`. */
+  elementList(table: Table, set: NftSet, verb: string, closing: T): void {
     const removing = verb === 'delete' || verb === 'destroy';
     for (;;) {
       this.skipNL();
-      if (this.kind() === T.RBrace) break;
+      if (this.kind() === closing) break;
       const el = this.element(table, set, !removing);
       const exact = el.key.every((iv) => iv.lo === iv.hi);
       const key = exact ? elementKey(el.key.map((iv) => iv.lo)) : '';
       const same = exact ? set.exact.get(key) : set.ranges.find((e) => sameKey(e, el));
       if (removing) {
         if (!same) {
-          if (verb === 'delete') this.fail(`element ${this.keyText(set, el)} is not in ${set.name}`, this.toks[this.pos - 1]);
+          if (verb === 'delete') this.fail(`element ${this.keyText(set, el)} is not in ${set.name}`, this.lx.last);
         } else if (exact) set.exact.delete(key);
         else set.ranges.splice(set.ranges.indexOf(same), 1);
       } else {
@@ -500,10 +614,9 @@ class Parser {
         }
       }
       this.skipNL();
-      if (this.kind() === T.Comma) this.pos++;
-      else if (this.kind() !== T.RBrace) this.fail(`expected "," or "}" in elements, found ${describe(this.tok)}`);
+      if (this.kind() === T.Comma) this.lx.next();
+      else if (this.kind() !== closing) this.fail(`expected "," or "}" in elements, found ${describe(this.tok)}`);
     }
-    this.pos++;
   }
 
   private keyText(set: NftSet, el: Element): string {
@@ -517,14 +630,14 @@ class Parser {
     // Element options, in any order.
     for (;;) {
       if (this.isWord('timeout') || this.isWord('expires')) {
-        this.pos++;
+        this.lx.next();
         this.word('a time');
       } else if (this.isWord('comment')) {
-        this.pos++;
+        this.lx.next();
         comment = this.string('a comment');
       } else if (this.isWord('counter')) {
-        this.pos++;
-        if (this.isWord('packets')) this.pos += 4;
+        this.lx.next();
+        if (this.isWord('packets')) for (let i = 0; i < 4; i++) this.lx.next();
       } else break;
     }
     let value: Element['value'] = null;
@@ -541,11 +654,11 @@ class Parser {
     for (let i = 0; i < types.length; i++) {
       if (i > 0) {
         if (!this.isWord('.')) this.fail(`${what}: expected ${types.length} components joined by " . ", found ${describe(this.tok)}`);
-        this.pos++;
+        this.lx.next();
       }
       const t = this.tok;
       if (t.k !== T.Word && t.k !== T.Str) this.fail(`${what}: expected a ${types[i].name}, found ${describe(t)}`);
-      this.pos++;
+      this.lx.next();
       const dt = types[i];
       const v = dt.parse(t.v);
       const iv = v !== null ? { lo: v, hi: v } : parseLiteral(dt, t.v);
@@ -581,42 +694,42 @@ class Parser {
       if (t.k !== T.Word) this.fail(`unexpected ${describe(t)} in rule`, t);
       const w = t.v;
       if (w === 'comment') {
-        this.pos++;
+        this.lx.next();
         comment = this.string('a comment');
       } else if (VERDICTS.has(w)) {
         stmts.push({ k: 'verdict', v: this.verdict(table) });
         if (w === 'reject' && this.isWord('with')) {
-          this.pos++;
-          while (this.kind() === T.Word && !['comment', 'counter'].includes(this.tok.v)) this.pos++;
+          this.lx.next();
+          while (this.kind() === T.Word && !['comment', 'counter'].includes(this.tok.v)) this.lx.next();
         }
       } else if (w === 'counter') {
-        this.pos++;
-        if (this.isWord('packets')) this.pos += 4;
+        this.lx.next();
+        if (this.isWord('packets')) for (let i = 0; i < 4; i++) this.lx.next();
         stmts.push({ k: 'nop' });
       } else if (w === 'log') {
-        this.pos++;
+        this.lx.next();
         while (this.isWord('prefix') || this.isWord('level') || this.isWord('flags') || this.isWord('group')) {
-          this.pos++;
+          this.lx.next();
           this.string('a log option');
         }
         stmts.push({ k: 'nop' });
       } else if (w === 'dnat') {
         stmts.push(this.dnat(table));
       } else if (w === 'masquerade') {
-        this.pos++;
+        this.lx.next();
         const flags: string[] = [];
         while (this.kind() === T.Word && ['random', 'fully-random', 'persistent'].includes(this.tok.v)) flags.push(this.word('a flag'));
         if (this.kind() === T.Comma) this.fail('masquerade flags are written without commas here', t);
         if (this.isWord('to')) this.fail('"masquerade to :port" is not supported by the tracer', t);
         stmts.push({ k: 'masquerade', text: ['masquerade', ...flags].join(' ') });
-      } else if ((w === 'update' || w === 'add') && this.toks[this.pos + 1]?.v.startsWith('@')) {
-        this.pos++;
+      } else if ((w === 'update' || w === 'add') && this.lx.peek(1).v.startsWith('@')) {
+        this.lx.next();
         const name = this.word('@set').slice(1);
         this.expect(T.LBrace, '"{"');
         const key = this.expression(table);
         let timeout = '';
         if (this.isWord('timeout')) {
-          this.pos++;
+          this.lx.next();
           timeout = this.word('a timeout');
         }
         this.expect(T.RBrace, '"}"');
@@ -626,7 +739,7 @@ class Parser {
       } else {
         this.exprItem(table, matches, stmts);
       }
-      end = this.toks[this.pos - 1].end;
+      end = this.lx.last.end;
     }
     if (stmts.length > 0 && matches.length > 0) {
       // nft evaluates left to right; a match after a statement would run after it. kproxy never writes that.
@@ -639,12 +752,12 @@ class Parser {
     const t = this.tok;
     const expr = this.expression(table);
     if (this.isWord('vmap')) {
-      this.pos++;
+      this.lx.next();
       stmts.push({ k: 'vmap', key: expr, map: this.setRef(table, typesOf(expr), 'verdict') });
       return;
     }
     if (this.isWord('set')) {
-      this.pos++;
+      this.lx.next();
       if (expr.k === 'meta' && expr.key === 'mark') stmts.push({ k: 'setmark', target: 'meta', value: this.valueExpr(table, MARK) });
       else if (expr.k === 'ct' && expr.key === 'mark') stmts.push({ k: 'setmark', target: 'ct', value: this.valueExpr(table, MARK) });
       else this.fail('only "meta mark set" and "ct mark set" are modelled by the tracer', t);
@@ -660,7 +773,7 @@ class Parser {
     const types = typesOf(expr);
     if (types.length === 0) this.fail('this expression cannot be matched', t);
     if (this.kind() === T.LBrace || (this.kind() === T.Word && this.tok.v.startsWith('@'))) {
-      if (op !== 'eq' && op !== 'ne') this.fail(`"${this.toks[this.pos - 1].v}" cannot compare with a set`, t);
+      if (op !== 'eq' && op !== 'ne') this.fail(`"${this.lx.last.v}" cannot compare with a set`, t);
       matches.push({ expr, op, rhs: { set: this.setRef(table, types, null) } });
       return;
     }
@@ -671,7 +784,7 @@ class Parser {
       const anon = newAnonSet(types, null);
       addAnon(anon, values, null, t.line);
       while (this.kind() === T.Comma) {
-        this.pos++;
+        this.lx.next();
         addAnon(anon, this.literalTuple(types, 'the value to match'), null, t.line);
       }
       matches.push({ expr, op: op === 'ne' ? 'ne' : 'eq', rhs: { set: { anon } } });
@@ -694,7 +807,7 @@ class Parser {
   private setRef(table: Table, keyTypes: Datatype[], valueTypes: NftSet['valueTypes']): SetRef {
     const t = this.tok;
     if (t.k === T.Word && t.v.startsWith('@')) {
-      this.pos++;
+      this.lx.next();
       return { name: t.v.slice(1) };
     }
     if (t.k !== T.LBrace) this.fail(`expected "@set" or "{", found ${describe(t)}`);
@@ -705,7 +818,7 @@ class Parser {
 
   private dnat(table: Table): Stmt {
     const t = this.tok;
-    this.pos++;
+    this.lx.next();
     let fam: 'ip' | 'ip6' | null = null;
     if (this.isWord('ip') || this.isWord('ip6')) fam = this.word('family') as 'ip' | 'ip6';
     this.expectWord('to');
@@ -734,7 +847,7 @@ class Parser {
       values.push(p!);
       dts.push(INET_SERVICE);
     }
-    while (this.kind() === T.Word && ['random', 'fully-random', 'persistent'].includes(this.tok.v)) this.pos++;
+    while (this.kind() === T.Word && ['random', 'fully-random', 'persistent'].includes(this.tok.v)) this.lx.next();
     return { k: 'dnat', target: { k: 'const', values, dts } };
   }
 
@@ -744,13 +857,13 @@ class Parser {
   private expression(table: Table): Expr {
     const items: Expr[] = [this.withBinops(table)];
     while (this.isWord('.')) {
-      this.pos++;
+      this.lx.next();
       items.push(this.withBinops(table));
     }
     const e: Expr = items.length === 1 ? items[0] : { k: 'concat', items };
     if (this.isWord('map')) {
       const t = this.tok;
-      this.pos++;
+      this.lx.next();
       if (this.kind() === T.LBrace) this.fail('anonymous data maps are not supported by the tracer: use a named map', t);
       return { k: 'lookup', key: e, set: this.setRef(table, typesOf(e), []) };
     }
@@ -765,7 +878,7 @@ class Parser {
       if (e.k === 'concat' || e.k === 'lookup' || e.k === 'const') this.fail(`cannot apply "${t.v}" here`, t);
       const dt = (e as { dt: Datatype }).dt;
       const v = dt.parse(this.word('a value'));
-      if (typeof v !== 'number') this.fail(`"${this.toks[this.pos - 1].v}" is not a valid ${dt.name}`, t);
+      if (typeof v !== 'number') this.fail(`"${this.lx.last.v}" is not a valid ${dt.name}`, t);
       e = { k: 'binop', op, left: e, right: v as number, dt };
     }
     return e;
@@ -814,7 +927,7 @@ class Parser {
       case 'fib': {
         const flags: string[] = [this.word('saddr or daddr')];
         while (this.isWord('.')) {
-          this.pos++;
+          this.lx.next();
           flags.push(this.word('a fib flag'));
         }
         const result = this.word('a fib result');
@@ -831,7 +944,7 @@ class Parser {
         if (typeof mod !== 'number' || mod < 1) return this.fail('numgen needs a positive modulus', t);
         let offset = 0;
         if (this.isWord('offset')) {
-          this.pos++;
+          this.lx.next();
           const o = INTEGER.parse(this.word('an offset'));
           if (typeof o !== 'number') return this.fail('bad numgen offset', t);
           offset = o;
@@ -863,8 +976,10 @@ function checkName(name: string, at: Token): void {
 }
 
 function clearSet(s: NftSet): void {
+  s.raw = undefined;
   s.exact.clear();
   s.ranges = [];
+  s.pending = [];
 }
 
 function newAnonSet(keyTypes: Datatype[], valueTypes: NftSet['valueTypes']): NftSet {
@@ -879,6 +994,7 @@ function newAnonSet(keyTypes: Datatype[], valueTypes: NftSet['valueTypes']): Nft
     line: 0,
     exact: new Map(),
     ranges: [],
+    pending: [],
   };
 }
 

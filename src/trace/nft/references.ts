@@ -1,36 +1,34 @@
-// After a transaction: every chain a rule or a verdict map jumps to, and every set a rule
-// names, must exist with a fitting type. nft refuses such text; so does the tracer, naming
+// Once the transaction is applied: every chain a rule or a verdict map jumps to, and every
+// set a rule names, must exist with a fitting type (checked as rules and elements are parsed). nft refuses such text; so does the tracer, naming
 // the line, instead of tracing a packet through a ruleset the kernel would never load.
 import { NftSyntaxError } from './lexer.js';
-import { typesOf, type Expr, type NftSet, type Ruleset, type SetRef, type Table, type VerdictValue } from './ast.js';
+import { typesOf, type Expr, type NftSet, type Rule, type SetRef, type Table, type VerdictValue } from './ast.js';
 
-export function checkReferences(rs: Ruleset): void {
-  for (const table of rs.tables.values()) {
-    for (const set of table.sets.values()) {
-      if (set.valueTypes !== 'verdict') continue;
-      for (const el of [...set.exact.values(), ...set.ranges]) checkVerdict(table, el.value as VerdictValue, el.line);
+export function checkSetReferences(table: Table, set: NftSet): void {
+  if (set.valueTypes !== 'verdict') return;
+  for (const el of set.exact.values()) checkVerdict(table, el.value as VerdictValue, el.line);
+  for (const el of set.ranges) checkVerdict(table, el.value as VerdictValue, el.line);
+}
+
+export function checkChainReferences(table: Table, rules: readonly Rule[]): void {
+  for (const rule of rules) {
+    const line = rule.line;
+    const expr = (e: Expr) => checkExpr(table, e, line);
+    for (const m of rule.matches) {
+      expr(m.expr);
+      if ('set' in m.rhs) checkSet(table, m.rhs.set, typesOf(m.expr).map((d) => d.name), line, 'set');
     }
-    for (const chain of table.chains.values()) {
-      for (const rule of chain.rules) {
-        const line = rule.line;
-        const expr = (e: Expr) => checkExpr(table, e, line);
-        for (const m of rule.matches) {
-          expr(m.expr);
-          if ('set' in m.rhs) checkSet(table, m.rhs.set, typesOf(m.expr).map((d) => d.name), line, 'set');
-        }
-        for (const s of rule.stmts) {
-          if (s.k === 'verdict') checkVerdict(table, s.v, line);
-          else if (s.k === 'vmap') {
-            expr(s.key);
-            const set = checkSet(table, s.map, typesOf(s.key).map((d) => d.name), line, 'vmap');
-            if ('anon' in s.map) for (const el of [...set.exact.values(), ...set.ranges]) checkVerdict(table, el.value as VerdictValue, line);
-          } else if (s.k === 'dnat') expr(s.target);
-          else if (s.k === 'setmark') expr(s.value);
-          else if (s.k === 'update') {
-            expr(s.key);
-            checkSet(table, { name: s.set }, typesOf(s.key).map((d) => d.name), line, 'set');
-          }
-        }
+    for (const s of rule.stmts) {
+      if (s.k === 'verdict') checkVerdict(table, s.v, line);
+      else if (s.k === 'vmap') {
+        expr(s.key);
+        const set = checkSet(table, s.map, typesOf(s.key).map((d) => d.name), line, 'vmap');
+        if ('anon' in s.map) for (const el of [...set.exact.values(), ...set.ranges]) checkVerdict(table, el.value as VerdictValue, line);
+      } else if (s.k === 'dnat') expr(s.target);
+      else if (s.k === 'setmark') expr(s.value);
+      else if (s.k === 'update') {
+        expr(s.key);
+        checkSet(table, { name: s.set }, typesOf(s.key).map((d) => d.name), line, 'set');
       }
     }
   }

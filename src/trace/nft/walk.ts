@@ -169,12 +169,7 @@ function baseChains(rs: Ruleset, family: 'IPv4' | 'IPv6'): Map<Hook, BaseChain[]
 function fedSets(rs: Ruleset): Set<NftSet> {
   const out = new Set<NftSet>();
   for (const table of rs.tables.values()) {
-    for (const set of table.sets.values()) if (set.flags.has('dynamic')) out.add(set);
-    for (const chain of table.chains.values()) {
-      for (const rule of chain.rules) {
-        for (const s of rule.stmts) if (s.k === 'update') out.add(table.sets.get(s.set)!);
-      }
-    }
+    for (const set of table.sets.values()) if (set.flags.has('dynamic') || table.fed.has(set.name)) out.add(set);
   }
   return out;
 }
