@@ -6,7 +6,7 @@
 //    no-endpoint-services, no-endpoint-nodeports) and sets (cluster-ips, nodeport-ips);
 //  - upstream's per-service-port chains service-/local-/external-/firewall-<H8>-ns/name/proto/port;
 //  - but endpoint choice through one global map keyed by slot (`numgen random mod N offset B
-//    map @endpoints`), not an anonymous vmap and N endpoint chains per Service. Only Services
+//    map @endpoints-tcp`), not an anonymous vmap and N endpoint chains per Service. Only Services
 //    with ClientIP affinity get upstream's endpoint-<…> chains and affinity-<…> timeout sets,
 //    reached through the global `endpoint-chains` verdict map;
 //  - hairpin masquerade in postrouting via the `hairpin` set (endpoint . same endpoint).
@@ -88,6 +88,9 @@ export function nodePortIPs(nodePortAddresses: readonly string[], node: Pick<Nod
 // ---- global objects ---------------------------------------------------------------------
 
 const REJECT_CHAIN = 'reject-chain';
+const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+/** The slot map of a protocol: `endpoints-tcp`, `endpoints-udp`, `endpoints-sctp`. */
+export const endpointsMap = (proto: string) => `endpoints-${proto}`;
 
 export function globalSets(fc: FamilyContext): SetDecl[] {
   const a = fc.addrType;
@@ -103,7 +106,9 @@ export function globalSets(fc: FamilyContext): SetDecl[] {
     { kind: 'map', name: 'firewall-ips', body: `type ${key3} : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ;` },
     { kind: 'map', name: 'no-endpoint-services', body: `type ${key3} : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ;` },
     { kind: 'map', name: 'no-endpoint-nodeports', body: `type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ;` },
-    { kind: 'map', name: 'endpoints', body: `typeof numgen random mod 1 : ${fc.ipx} daddr . th dport ; comment "DNAT target of each endpoint slot" ;` },
+    // One per protocol: with `th dport` in the typeof, nft 1.0.6 refuses to add a rule that
+    // uses a map it reads back from the kernel ("conflicting protocols specified: udp vs. th").
+    ...PROTOCOLS.map((p): SetDecl => ({ kind: 'map', name: endpointsMap(p), body: `typeof numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "DNAT target of each ${p} endpoint slot" ;` })),
     { kind: 'map', name: 'endpoint-chains', body: `typeof numgen random mod 1 : verdict ; comment "endpoint chain of each slot (ClientIP affinity)" ;` },
     { kind: 'set', name: HAIRPIN_SET, body: `type ${a} . ${a} ; comment "endpoint . endpoint: a pod reaching itself through a Service" ;` },
   );
@@ -197,10 +202,10 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, slot
     } else if (eps.length > 1) {
       const offset = slots.take(owner, eps.length);
       const pick = `numgen random mod ${eps.length} offset ${offset}`;
-      rules.push(affinity ? `${pick} vmap @endpoint-chains` : `meta l4proto ${proto} dnat to ${pick} map @endpoints`);
+      rules.push(affinity ? `${pick} vmap @endpoint-chains` : `meta l4proto ${proto} dnat to ${pick} map @${endpointsMap(proto)}`);
       eps.forEach((ep, i) => {
         if (affinity) el('endpoint-chains', String(offset + i), `goto ${endpointChain.get(ep.endpoint)!.chain}`);
-        else el('endpoints', String(offset + i), `${ep.ip} . ${ep.port}`);
+        else el(endpointsMap(proto), String(offset + i), `${ep.ip} . ${ep.port}`);
       });
     } else {
       slots.release(owner);

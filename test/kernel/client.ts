@@ -1,0 +1,123 @@
+// The test client, run inside one of the harness's namespaces (it checks first):
+//   tcp IP PORT COUNT TIMEOUT_MS            COUNT new connections; JSON array of results
+//   udp IP PORT COUNT TIMEOUT_MS            COUNT datagrams, each from a new socket
+//   udp-flow IP PORT SPORT INTERVAL_MS      one flow from a fixed source port; a JSON line per
+//                                           reply or timeout, until stdin closes
+//   tcp-hold IP PORT INTERVAL_MS            one connection, a line every interval; a JSON line
+//                                           per reply or error, until stdin closes
+import { createSocket } from 'node:dgram';
+import { connect, isIPv6 } from 'node:net';
+import { assertInTestNetns } from './netns-guard.js';
+
+assertInTestNetns();
+
+export interface Result {
+  ok: boolean;
+  reply?: string;
+  error?: string;
+  ms: number;
+}
+
+function tcpOnce(ip: string, port: number, timeoutMs: number): Promise<Result> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const sock = connect({ host: ip, port });
+    let buf = '';
+    const done = (r: Omit<Result, 'ms'>) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ ...r, ms: Math.round(performance.now() - t0) });
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'TIMEOUT' }), timeoutMs);
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => {
+      buf += d;
+      const i = buf.indexOf('\n');
+      if (i >= 0) done({ ok: true, reply: buf.slice(0, i) });
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, error: e.code ?? e.message }));
+    sock.on('close', () => done({ ok: false, error: 'CLOSED' }));
+  });
+}
+
+function udpOnce(ip: string, port: number, timeoutMs: number): Promise<Result> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const s = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
+    const done = (r: Omit<Result, 'ms'>) => {
+      clearTimeout(timer);
+      s.close();
+      resolve({ ...r, ms: Math.round(performance.now() - t0) });
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'TIMEOUT' }), timeoutMs);
+    s.on('message', (m) => done({ ok: true, reply: m.toString() }));
+    s.on('error', (e: NodeJS.ErrnoException) => done({ ok: false, error: e.code ?? e.message }));
+    s.send('hi', port, ip);
+  });
+}
+
+const line = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+
+async function main() {
+  const [mode, ip, portText, a, b] = process.argv.slice(2);
+  const port = Number(portText);
+  if (mode === 'tcp' || mode === 'udp') {
+    const out: Result[] = [];
+    for (let i = 0; i < Number(a); i++) out.push(await (mode === 'tcp' ? tcpOnce : udpOnce)(ip, port, Number(b)));
+    line(out);
+    return;
+  }
+  let stop = false;
+  process.stdin.on('end', () => (stop = true)).resume();
+  if (mode === 'udp-flow') {
+    const s = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
+    s.bind(Number(a));
+    let waiting: ((r: string | null) => void) | null = null;
+    s.on('message', (m) => waiting?.(m.toString()));
+    while (!stop) {
+      const t0 = Date.now();
+      const reply = await new Promise<string | null>((resolve) => {
+        const timer = setTimeout(() => resolve(null), Number(b));
+        waiting = (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        };
+        s.send('hi', port, ip);
+      });
+      waiting = null;
+      line(reply === null ? { ok: false, error: 'TIMEOUT' } : { ok: true, reply });
+      await new Promise((r) => setTimeout(r, Math.max(0, Number(b) - (Date.now() - t0))));
+    }
+    s.close();
+    return;
+  }
+  if (mode === 'tcp-hold') {
+    const sock = connect({ host: ip, port });
+    sock.setEncoding('utf8');
+    let buf = '';
+    let n = 0;
+    sock.on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        line({ ok: true, reply: buf.slice(0, i) });
+        buf = buf.slice(i + 1);
+      }
+    });
+    sock.on('error', (e: NodeJS.ErrnoException) => line({ ok: false, error: e.code ?? e.message }));
+    sock.on('close', () => {
+      line({ ok: false, error: 'CLOSED' });
+      process.exit(0);
+    });
+    const timer = setInterval(() => sock.write(`ping ${++n}\n`), Number(a));
+    await new Promise<void>((r) => process.stdin.on('end', () => r()));
+    clearInterval(timer);
+    sock.removeAllListeners('close');
+    sock.destroy();
+    return;
+  }
+  process.stderr.write(`client: unknown mode ${mode}\n`);
+  process.exit(2);
+}
+
+await main();
