@@ -49,6 +49,7 @@ export interface WalkContext {
   events: TraceEvent[];
   /** Sets the ruleset fills at run time (session affinity): empty for a first connection. */
   dynamicSets: ReadonlySet<NftSet>;
+  /** Names of those sets a lookup missed for that reason. */
   notes: Set<string>;
 }
 
@@ -187,8 +188,7 @@ function setName(ref: SetRef): string {
 
 function lookup(ctx: WalkContext, set: NftSet, key: Value[], say: (t: string) => void): Element | null {
   if (ctx.dynamicSets.has(set)) {
-    const note = `@${set.name} is filled by the packets themselves (session affinity): a first connection finds no entry, so lookups in it never match here`;
-    ctx.notes.add(note);
+    ctx.notes.add(set.name);
     say(`→ @${set.name} lookup misses: first connection of this client (no affinity entry yet)`);
     return null;
   }

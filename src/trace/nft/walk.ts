@@ -70,7 +70,17 @@ export function traceNft(rs: Ruleset, packet: Packet, opts: NftTraceOptions): Tr
     masquerade: result.pkt.masquerade,
     events: result.events,
   }));
-  return { packet, notes: [...notes], outcomes };
+  return { packet, notes: affinityNote(notes), outcomes };
+}
+
+function affinityNote(sets: Set<string>): string[] {
+  if (sets.size === 0) return [];
+  const names = [...sets].map((n) => `@${n}`);
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')} and ${names.length - 3} more` : names.join(', ');
+  return [
+    `session affinity: ${shown} ${sets.size === 1 ? 'is' : 'are'} filled by the packets themselves; this trace is a client's first connection, ` +
+      'so lookups in them never match. Later connections from the same client, within the affinity timeout, go to the endpoint chosen now.',
+  ];
 }
 
 function walk(ctx: WalkContext, chains: Map<Hook, BaseChain[]>): Verdict {
