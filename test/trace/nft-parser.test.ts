@@ -122,3 +122,36 @@ delete element ip t m { 10.0.0.2 . tcp . 80 }
     assert.equal(rs.tables.get('ip t')!.chains.get('d')!.base!.priority, -145);
   });
 });
+
+describe('nft parser, lazily', () => {
+  const pkt = { family: 'IPv4' as const, protocol: 'tcp' as const, src: '10.1.1.1', dst: '10.0.0.1', dport: 80, sport: 1 };
+  const text = `add table ip t
+add chain ip t pre { type nat hook prerouting priority dstnat ; }
+add chain ip t svc
+add chain ip t unused
+add map ip t m { type ipv4_addr . inet_proto . inet_service : verdict ; }
+add rule ip t pre ip daddr . meta l4proto . th dport vmap @m
+add rule ip t unused ip daddr 10.0.0.999 drop
+add rule ip t svc meta l4proto tcp dnat to 10.9.9.9:8080
+add element ip t m { 10.0.0.1 . tcp . 80 : goto svc, 10.0.0.2 . tcp . 80 : goto unused }
+`;
+
+  it('parses only what a trace reaches, and still names the line of what is wrong there', async () => {
+    const { traceNft } = await import('../../src/trace/nft/index.js');
+    const rs = parseNft(text, { lazy: true });
+    const ok = traceNft(rs, pkt, { localAddresses: [] });
+    assert.equal(ok.outcomes[0].endpoint?.ip, '10.9.9.9');
+    assert.throws(() => traceNft(rs, { ...pkt, dst: '10.0.0.2' }, { localAddresses: [] }), /line 7: .*"10\.0\.0\.999" is not a valid ipv4_addr/);
+    assert.throws(() => parseNft(text), /line 7: /, 'the default parses and checks everything');
+  });
+
+  it('gives the same answers for canonical and non-canonical element spellings', async () => {
+    const { traceNft } = await import('../../src/trace/nft/index.js');
+    const spelled = text.replace('10.0.0.999', '10.0.0.9').replace('10.0.0.1 . tcp . 80', '10.0.0.1 . 6 . 0x50');
+    for (const t of [text.replace('10.0.0.999', '10.0.0.9'), spelled]) {
+      const rs = parseNft(t, { lazy: true });
+      assert.equal(traceNft(rs, pkt, { localAddresses: [] }).outcomes[0].endpoint?.ip, '10.9.9.9');
+      assert.equal(traceNft(rs, { ...pkt, dport: 81 }, { localAddresses: [] }).outcomes[0].verdict, 'NONE');
+    }
+  });
+});
