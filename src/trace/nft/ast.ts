@@ -96,7 +96,7 @@ export interface Chain {
   base: BaseChainSpec | null;
   rules: Rule[];
   /** Rules not parsed yet (parsed in order when the chain is first run). */
-  pending: { src: string; span: Span; front: boolean }[];
+  pending: { src: string; start: number; end: number; line: number; front: boolean }[];
   comment: string;
   line: number;
 }

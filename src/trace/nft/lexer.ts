@@ -146,6 +146,29 @@ export class Lexer {
     return span;
   }
 
+  /** Steps over blank lines, ';', comments and spaces; returns where the next token starts (or the end). */
+  skipBlank(): number {
+    this.rewind();
+    const src = this.src;
+    let i = this.pos;
+    for (; i < this.end; i++) {
+      const c = src.charCodeAt(i);
+      if (c === 10) this.line++;
+      else if (c === 35) {
+        const nl = src.indexOf('\n', i);
+        i = (nl < 0 || nl > this.end ? this.end : nl) - 1;
+      } else if (c !== 59 && !(c < 128 && cls[c] === SPACE)) break;
+    }
+    this.pos = i;
+    return i;
+  }
+
+  /** The line of the character at the current position (lookahead discarded). */
+  currentLine(): number {
+    this.rewind();
+    return this.line;
+  }
+
   /** Where the next token starts (lookahead discarded). */
   offset(): number {
     this.rewind();

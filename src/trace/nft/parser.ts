@@ -58,7 +58,7 @@ export function ensureRules(table: Table, chain: Chain): void {
   chain.pending = [];
   const fresh: Rule[] = [];
   for (const p of pending) {
-    const r = new RuleParser(p.src, p.span).wholeRule(table);
+    const r = new RuleParser(p.src, p).wholeRule(table);
     if (p.front) chain.rules.unshift(r);
     else chain.rules.push(r);
     fresh.push(r);
@@ -84,7 +84,6 @@ export function ensureElements(table: Table, set: NftSet): void {
   checkSetReferences(table, set);
 }
 
-const SIMPLE = /add (rule|chain) (ip6?|inet) (\S+) (\S+)(?=[ \t\r]|$)/my;
 const FED = /(?:^|\s)(?:update|add)\s+@([^\s{]+)/g;
 
 class Parser extends RuleParser {
@@ -95,64 +94,84 @@ class Parser extends RuleParser {
     super(src);
   }
 
+  private lastTable: Table | null = null;
+  private lastTablePrefix = '';
 
   /** Records a rule for later parsing; notes the sets it fills from packets. */
   private deferRule(table: Table, chain: Chain, front: boolean, first: Token): void {
     const span = this.lx.skipStatement();
     if (span.end === span.start || /^\s*$/.test(this.src.slice(span.start, span.end))) this.fail('empty rule', first);
-    const at = this.src.indexOf('@', span.start);
-    if (at >= 0 && at < span.end) {
-      for (const m of this.src.slice(span.start, span.end).matchAll(FED)) table.fed.add(m[1]);
-    }
-    chain.pending.push({ src: this.src, span, front });
+    const text = this.src.substring(span.start, span.end);
+    if (text.indexOf('@') >= 0) for (const m of text.matchAll(FED)) table.fed.add(m[1]);
+    chain.pending.push({ src: this.src, start: span.start, end: span.end, line: span.line, front });
   }
 
   // ---- commands --------------------------------------------------------------------------
 
   run(): void {
+    const n = this.src.length;
     for (;;) {
-      while (this.kind() === T.NL || this.kind() === T.Semi) this.lx.next();
-      if (this.kind() === T.EOF) return;
-      if (!this.simpleLine()) this.command();
+      const at = this.lx.skipBlank();
+      if (at >= n) return;
+      if (!this.simpleLine(at)) this.command();
     }
   }
 
   /**
    * The lines that make up most of a large ruleset, `add rule F T C …` and `add chain F T C`,
    * handled without tokenizing them when the line is the whole statement (no ';', comment,
-   * continuation or unbalanced brace). Anything else goes through command().
+   * string, continuation or brace). Anything else goes through command().
    */
-  private simpleLine(): boolean {
+  private simpleLine(at: number): boolean {
     const src = this.src;
-    const at = this.lx.offset();
-    if (src.charCodeAt(at) !== 97 /* a */) return false;
-    SIMPLE.lastIndex = at;
-    const m = SIMPLE.exec(src);
-    if (!m) return false;
-    let eol = src.indexOf('\n', at);
+    let p: number;
+    let isRule: boolean;
+    if (src.startsWith('add rule ', at)) [p, isRule] = [at + 9, true];
+    else if (src.startsWith('add chain ', at)) [p, isRule] = [at + 10, false];
+    else return false;
+    // "<family> <table> " — the same table as the previous line, most of the time.
+    let table = this.lastTable;
+    if (!table || !src.startsWith(this.lastTablePrefix, p)) {
+      const f = src.indexOf(' ', p);
+      const t = f < 0 ? -1 : src.indexOf(' ', f + 1);
+      if (t < 0) return false;
+      table = this.rs.tables.get(`${src.substring(p, f)} ${src.substring(f + 1, t)}`) ?? null;
+      if (!table) return false;
+      this.lastTable = table;
+      this.lastTablePrefix = src.substring(p, t + 1);
+    }
+    p += this.lastTablePrefix.length;
+    let eol = src.indexOf('\n', p);
     if (eol < 0) eol = src.length;
-    const bodyStart = at + m[0].length;
-    const body = src.substring(bodyStart, eol);
-    if (body.indexOf(';') >= 0 || body.indexOf('#') >= 0 || body.indexOf('\\') >= 0) return false;
-    const table = this.rs.tables.get(`${m[2]} ${m[3]}`);
-    if (!table) return false;
-    const line = this.tok.line;
-    if (m[1] === 'chain') {
-      if (body.trim() !== '') return false;
-      this.ensureChain(table, m[4], this.tok);
+    // The chain name, then the body: both must be plain.
+    let nameEnd = p;
+    while (nameEnd < eol && src.charCodeAt(nameEnd) > 32) nameEnd++;
+    let fed = false;
+    for (let i = nameEnd; i < eol; i++) {
+      const c = src.charCodeAt(i);
+      if (c === 59 || c === 35 || c === 92 || c === 34 || c === 123 || c === 125) return false; // ; # \ " { }
+      if (c === 64) fed = true; // @
+    }
+    const name = src.substring(p, nameEnd);
+    if (name === '') return false;
+    const line = this.lx.currentLine();
+    if (!isRule) {
+      if (src.substring(nameEnd, eol).trim() !== '') return false;
+      this.ensureChain(table, name, { k: T.Word, v: name, line, start: p, end: nameEnd });
     } else {
-      const chain = table.chains.get(m[4]);
-      if (!chain || body.trim() === '') return false;
-      if (body.indexOf('{') >= 0 && body.split('{').length !== body.split('}').length) return false;
-      if (/^\s*(?:position|handle|index)\b/.test(body)) return false;
-      if (body.indexOf('@') >= 0) for (const f of body.matchAll(FED)) table.fed.add(f[1]);
-      chain.pending.push({ src, span: { start: bodyStart, end: eol, line }, front: false });
+      const chain = table.chains.get(name);
+      if (!chain) return false;
+      const body = src.substring(nameEnd, eol);
+      if (body.trim() === '' || /^\s*(?:position|handle|index)\b/.test(body)) return false;
+      if (fed) for (const m of body.matchAll(FED)) table.fed.add(m[1]);
+      chain.pending.push({ src, start: nameEnd, end: eol, line, front: false });
     }
     this.lx.jump(eol, 0);
     return true;
   }
 
   private command(): void {
+    this.lastTable = null; // tables may be deleted and created again below
     const first = this.tok;
     let verb = this.word('a command');
     let object: string;
