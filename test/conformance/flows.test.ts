@@ -92,12 +92,16 @@ if (!existsSync(DATA)) {
       }
       const cfg = configFor(t);
       const tracker = new ChangeTracker({ nodeName: cfg.hostnameOverride, machineAddresses: nodeAddresses });
-      // Steps build on each other; each step's ruleset is compiled lazily when its first flow runs.
-      const rulesets = t.steps.map((step) => {
-        let rs: ReturnType<typeof parseNft> | null = null;
-        return () => {
+      // Steps build on each other; each step's ruleset is compiled once, after its objects are
+      // applied, and parsed twice: fully checked, and lazily (as `kproxy trace` does) — both
+      // must give the same answers.
+      type Parsed = { full: ReturnType<typeof parseNft>; lazy: ReturnType<typeof parseNft> };
+      const rulesets = t.steps.map(() => {
+        let rs: Parsed | null = null;
+        return (): Parsed => {
           if (rs) return rs;
-          return (rs = parseNft(compileText(tracker.snapshot(), cfg)));
+          const text = compileText(tracker.snapshot(), cfg);
+          return (rs = { full: parseNft(text), lazy: parseNft(text, { lazy: true }) });
         };
       });
       // Object changes are applied in step order before each step's flows run (node:test runs
@@ -127,8 +131,9 @@ if (!existsSync(DATA)) {
               dport: f.destPort,
               sport: 12345,
             };
-            const result = traceNft(rulesets[si](), packet, { localAddresses: flowLocals });
+            const result = traceNft(rulesets[si]().full, packet, { localAddresses: flowLocals });
             const json = traceJSON(result);
+            assert.deepEqual(traceJSON(traceNft(rulesets[si]().lazy, packet, { localAddresses: flowLocals })), json, 'lazy parsing changes nothing');
             const where = `flow "${id}" (${f.sourceIP} → ${f.destIP}:${f.destPort})`;
             if (expected.endpoints) {
               assert.equal(json.verdict, 'DNAT', `${where}: expected DNAT, got ${json.verdict}`);
