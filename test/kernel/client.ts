@@ -5,6 +5,8 @@
 //                                           reply or timeout, until stdin closes
 //   tcp-hold IP PORT INTERVAL_MS            one connection, a line every interval; a JSON line
 //                                           per reply or error, until stdin closes
+//   connect-latency IP_A IP_B PORT N        N TCP connect() each to A and B, alternating (after
+//                                           20 warm-ups); p50 and p90 of the handshake in µs
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import { assertInTestNetns } from './netns-guard.js';
@@ -56,6 +58,31 @@ function udpOnce(ip: string, port: number, timeoutMs: number): Promise<Result> {
   });
 }
 
+function connectTime(ip: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const sock = connect({ host: ip, port });
+    sock.on('connect', () => {
+      const us = Number(process.hrtime.bigint() - t0) / 1000;
+      sock.destroy();
+      resolve(us);
+    });
+    sock.on('error', reject);
+  });
+}
+
+async function latency(a: string, b: string, port: number, n: number) {
+  for (let i = 0; i < 20; i++) await connectTime(i % 2 ? a : b, port);
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ta.push(await connectTime(a, port));
+    tb.push(await connectTime(b, port));
+  }
+  const q = (xs: number[], p: number) => [...xs].sort((x, y) => x - y)[Math.floor(p * (xs.length - 1))];
+  return { a: { p50: q(ta, 0.5), p90: q(ta, 0.9) }, b: { p50: q(tb, 0.5), p90: q(tb, 0.9) }, n };
+}
+
 const line = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
 async function main() {
@@ -65,6 +92,10 @@ async function main() {
     const out: Result[] = [];
     for (let i = 0; i < Number(a); i++) out.push(await (mode === 'tcp' ? tcpOnce : udpOnce)(ip, port, Number(b)));
     line(out);
+    return;
+  }
+  if (mode === 'connect-latency') {
+    line(await latency(ip, portText, Number(a), Number(b)));
     return;
   }
   let stop = false;

@@ -13,19 +13,19 @@ import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
 import type { DataplaneContext } from '../registry.js';
-import { compileServicePort, compileTable, familyContext, FAMILIES, slotOwners } from './compile.js';
+import { compileServicePort, compileTable, familyContext, FAMILIES } from './compile.js';
 import { renderPortChanges, type PortChange } from './diff.js';
-import { ElementIndex, GLOBAL_OWNER } from './elements.js';
+import type { ElementIndex } from './elements.js';
 import { nftRunner, type NftRunner } from './nft.js';
-import { renderTable, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
-import { SlotAllocator } from './slots.js';
+import { indexElements, renderTable, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
 
 /** What kproxy believes is in one of its tables: exactly what it last committed. */
 interface Committed {
-  slots: SlotAllocator;
   index: ElementIndex;
   ports: Map<string, PortRules>;
   globalChains: Set<string>;
+  /** Pick chains present in the table (added by partial syncs as needed, pruned by full ones). */
+  sharedChains: Set<string>;
   globalSets: Set<string>;
 }
 
@@ -83,10 +83,9 @@ export class NftablesDataplane implements Dataplane {
     const lines: string[] = [];
     const committed = new Map<NftFamily, Committed>();
     for (const family of FAMILIES) {
-      const slots = new SlotAllocator();
-      const t = compileTable(state, this.config, family, slots);
-      renderTable(t, { replace, flush: !replace }, lines);
-      const c = committedOf(t, slots);
+      const t = compileTable(state, this.config, family);
+      const c = committedOf(t);
+      renderTable(t, { replace, flush: !replace }, lines, c.index);
       const old = this.committed?.get(family);
       if (!replace && old) lines.push(...staleDeletes(family, old, c));
       committed.set(family, c);
@@ -107,14 +106,12 @@ export class NftablesDataplane implements Dataplane {
         const mine = sp && sp.family === fc.ipFamily ? sp : undefined;
         const before = c.ports.get(key);
         if (!mine && !before) continue;
-        let after: PortRules | undefined;
-        if (mine) after = compileServicePort(mine, fc, c.slots);
-        else for (const o of slotOwners(key)) c.slots.release(o);
+        const after = mine ? compileServicePort(mine, fc) : undefined;
         changes.push({ key, before, after });
         if (after) c.ports.set(key, after);
         else c.ports.delete(key);
       }
-      lines.push(...renderPortChanges(family, changes, c.index));
+      lines.push(...renderPortChanges(family, changes, c.index, c.sharedChains));
     }
     // Partial plans mutate the committed copy in place: if the transaction fails, committed
     // is dropped and the next sync is a clean replace, so nothing stale survives.
@@ -142,22 +139,24 @@ export function cleanupText(): string {
   return FAMILIES.flatMap((f) => [`add table ${tableRef(f)}`, `delete table ${tableRef(f)}`]).join('\n') + '\n';
 }
 
-function committedOf(t: TableRuleset, slots: SlotAllocator): Committed {
-  const index = new ElementIndex();
-  for (const e of t.elements) index.add(GLOBAL_OWNER, e);
+function committedOf(t: TableRuleset): Committed {
+  const index = indexElements(t);
   const ports = new Map<string, PortRules>();
-  for (const p of t.ports) {
-    ports.set(p.key, p);
-    for (const e of p.elements) index.add(p.key, e);
-  }
-  return { slots, index, ports, globalChains: new Set(t.chains.map((c) => c.name)), globalSets: new Set(t.sets.map((s) => s.name)) };
+  for (const p of t.ports) ports.set(p.key, p);
+  return {
+    index,
+    ports,
+    globalChains: new Set(t.chains.map((c) => c.name)),
+    sharedChains: new Set(sharedChains(t.ports).map((c) => c.name)),
+    globalSets: new Set(t.sets.map((s) => s.name)),
+  };
 }
 
 /** After an in-place full rewrite: delete the chains and sets that no longer exist. */
 function staleDeletes(family: NftFamily, old: Committed, now: Committed): string[] {
   const t = tableRef(family);
   const chains = (c: Committed) => {
-    const s = new Set(c.globalChains);
+    const s = new Set([...c.globalChains, ...c.sharedChains]);
     for (const p of c.ports.values()) for (const ch of p.chains) s.add(ch.name);
     return s;
   };

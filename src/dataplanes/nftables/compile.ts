@@ -5,10 +5,14 @@
 //  - upstream's global maps (service-ips, service-nodeports, firewall-ips,
 //    no-endpoint-services, no-endpoint-nodeports) and sets (cluster-ips, nodeport-ips);
 //  - upstream's per-service-port chains service-/local-/external-/firewall-<H8>-ns/name/proto/port;
-//  - but endpoint choice through one global map keyed by slot (`numgen random mod N offset B
-//    map @endpoints-tcp`), not an anonymous vmap and N endpoint chains per Service. Only Services
-//    with ClientIP affinity get upstream's endpoint-<…> chains and affinity-<…> timeout sets,
-//    reached through the global `endpoint-chains` verdict map;
+//  - but the endpoint is chosen in a few shared "pick" chains, one per (protocol, endpoint
+//    count), through global maps keyed by the packet's own destination and a random slot:
+//    `dnat to ip daddr . tcp dport . numgen random mod N map @service-endpoints-tcp` — not an
+//    anonymous vmap and N endpoint chains per Service. A rule that names a map costs every
+//    later element insert a walk over the map's bindings, so per-Service rules that named a
+//    global map would load quadratically; the pick chains keep the bindings few. Only
+//    Services with ClientIP affinity get upstream's endpoint-<…> chains and affinity-<…>
+//    timeout sets, chosen through the `*-endpoint-chains` verdict maps;
 //  - hairpin masquerade in postrouting via the `hairpin` set (endpoint . same endpoint).
 //
 // Every policy decision (which endpoints, reject or drop) comes from the ProxyState.
@@ -19,7 +23,6 @@ import { localDetector, type LocalDetector } from './detector.js';
 import { HAIRPIN_SET, MARK_FOR_MASQUERADE, MASQUERADING, markForMasqueradeRules, masqueradingRules } from './masquerade.js';
 import { chainNames, endpointBase, serviceBase } from './naming.js';
 import { renderTable, type ChainDecl, type ElementRef, type NftFamily, type PortRules, type SetDecl, type TableRuleset } from './ruleset.js';
-import { SlotAllocator } from './slots.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -39,6 +42,7 @@ export interface FamilyContext {
   /** null: NodePorts on every local address (fib); else only these. */
   nodePortIPs: string[] | null;
   serviceCIDRs: string[];
+  nodeAddresses: ReadonlySet<string>;
 }
 
 export const FAMILIES: readonly NftFamily[] = ['ip', 'ip6'];
@@ -57,6 +61,7 @@ export function familyContext(family: NftFamily, config: CompileConfig, node: No
     masqueradeBit: config.masqueradeBit,
     primaryIP,
     nodePortIPs: nodePortIPs(config.nodePortAddresses, node, ipFamily, primaryIP),
+    nodeAddresses: new Set(node.addresses),
     serviceCIDRs: config.serviceClusterIPRange.map((c) => parseCIDR(c)).filter((c) => c?.family === ipFamily).map((c) => c!.cidr),
   };
 }
@@ -89,8 +94,17 @@ export function nodePortIPs(nodePortAddresses: readonly string[], node: Pick<Nod
 
 const REJECT_CHAIN = 'reject-chain';
 const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
-/** The slot map of a protocol: `endpoints-tcp`, `endpoints-udp`, `endpoints-sctp`. */
-export const endpointsMap = (proto: string) => `endpoints-${proto}`;
+/** DNAT targets by entry address, port and slot, one map per protocol. */
+export const serviceEndpointsMap = (proto: string) => `service-endpoints-${proto}`;
+/** DNAT targets of NodePort traffic by node port and slot (any node address). */
+export const nodePortEndpointsMap = (proto: string) => `nodeport-endpoints-${proto}`;
+const SERVICE_ENDPOINT_CHAINS = 'service-endpoint-chains';
+const NODEPORT_ENDPOINT_CHAINS = 'nodeport-endpoint-chains';
+/**
+ * Slots of node-local endpoint sets start here, so that one key space holds both the
+ * cluster-wide and the local set of an address (eTP Local needs both for one LB IP).
+ */
+export const LOCAL_SLOT_OFFSET = 1 << 20;
 
 export function globalSets(fc: FamilyContext): SetDecl[] {
   const a = fc.addrType;
@@ -108,8 +122,12 @@ export function globalSets(fc: FamilyContext): SetDecl[] {
     { kind: 'map', name: 'no-endpoint-nodeports', body: `type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ;` },
     // One per protocol: with `th dport` in the typeof, nft 1.0.6 refuses to add a rule that
     // uses a map it reads back from the kernel ("conflicting protocols specified: udp vs. th").
-    ...PROTOCOLS.map((p): SetDecl => ({ kind: 'map', name: endpointsMap(p), body: `typeof numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "DNAT target of each ${p} endpoint slot" ;` })),
-    { kind: 'map', name: 'endpoint-chains', body: `typeof numgen random mod 1 : verdict ; comment "endpoint chain of each slot (ClientIP affinity)" ;` },
+    ...PROTOCOLS.flatMap((p): SetDecl[] => [
+      { kind: 'map', name: serviceEndpointsMap(p), body: `typeof ${fc.ipx} daddr . ${p} dport . numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "endpoint by service address, port and slot" ;` },
+      { kind: 'map', name: nodePortEndpointsMap(p), body: `typeof ${p} dport . numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "endpoint by node port and slot" ;` },
+    ]),
+    { kind: 'map', name: SERVICE_ENDPOINT_CHAINS, body: `typeof ${fc.ipx} daddr . th dport . numgen random mod 1 : verdict ; comment "endpoint chain by service address, port and slot (ClientIP affinity)" ;` },
+    { kind: 'map', name: NODEPORT_ENDPOINT_CHAINS, body: `typeof th dport . numgen random mod 1 : verdict ; comment "endpoint chain by node port and slot (ClientIP affinity)" ;` },
     { kind: 'set', name: HAIRPIN_SET, body: `type ${a} . ${a} ; comment "endpoint . endpoint: a pod reaching itself through a Service" ;` },
   );
   return sets;
@@ -145,26 +163,48 @@ export function globalChains(fc: FamilyContext): ChainDecl[] {
 
 export function globalElements(fc: FamilyContext): ElementRef[] {
   const out: ElementRef[] = [];
-  for (const ip of fc.nodePortIPs ?? []) out.push({ set: 'nodeport-ips', key: ip, value: '' });
-  for (const cidr of fc.detector?.set?.elements ?? []) out.push({ set: fc.detector!.set!.name, key: cidr, value: '' });
+  for (const ip of fc.nodePortIPs ?? []) out.push({ set: 'nodeport-ips', key: ip, value: '', owner: '' });
+  for (const cidr of fc.detector?.set?.elements ?? []) out.push({ set: fc.detector!.set!.name, key: cidr, value: '', owner: '' });
   return out;
+}
+
+// ---- pick chains ------------------------------------------------------------------------
+
+/**
+ * The shared chain that picks one of N endpoints: by the packet's destination address and
+ * port (ClusterIP, externalIP, LB IP), else by its destination port alone (NodePort).
+ */
+export function pickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
+  const pick = `numgen random mod ${n}` + (kind === 'local' ? ` offset ${LOCAL_SLOT_OFFSET}` : '');
+  if (affinity) {
+    return {
+      name: `pick-${kind}-affinity-${n}`,
+      rules: [`${fc.ipx} daddr . th dport . ${pick} vmap @${SERVICE_ENDPOINT_CHAINS}`, `th dport . ${pick} vmap @${NODEPORT_ENDPOINT_CHAINS}`],
+    };
+  }
+  return {
+    name: `pick-${kind}-${proto}-${n}`,
+    rules: [
+      `meta l4proto ${proto} dnat to ${fc.ipx} daddr . ${proto} dport . ${pick} map @${serviceEndpointsMap(proto)}`,
+      `meta l4proto ${proto} dnat to ${proto} dport . ${pick} map @${nodePortEndpointsMap(proto)}`,
+    ],
+  };
 }
 
 // ---- one service port -------------------------------------------------------------------
 
 const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
 
-/** Slot-owner names of a service port's endpoint ranges (released when it goes away). */
-export const slotOwners = (key: string) => [`${key}#cluster`, `${key}#local`];
-
-export function compileServicePort(sp: ServicePortState, fc: FamilyContext, slots: SlotAllocator): PortRules {
+export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
   const names = chainNames(serviceBase(sp));
   const proto = sp.protocol.toLowerCase();
   const ipx = fc.ipx;
   const chains: ChainDecl[] = [];
+  const shared: ChainDecl[] = [];
   const sets: SetDecl[] = [];
   const elements: ElementRef[] = [];
-  const el = (set: string, key: string, value = '') => elements.push({ set, key, value });
+  const owner = sp.key;
+  const el = (set: string, key: string, value = '') => elements.push({ set, key, value, owner });
 
   const affinity = sp.sessionAffinity.type === 'ClientIP';
   const hasInternal = sp.internalEndpoints.length > 0;
@@ -189,7 +229,19 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, slot
     }
   }
 
-  const dispatch = (name: string, eps: readonly Endpoint[], owner: string, internal: boolean) => {
+  // The addresses (ip . port) and node port whose traffic reaches the cluster-wide and the
+  // node-local chain: the pick chains look the endpoint up under exactly these keys.
+  const externalAddrs = usesExternal ? [...sp.externalIPs, ...sp.loadBalancerIPs] : [];
+  const externalNodePort = usesExternal ? sp.nodePort : 0;
+  const reach = {
+    cluster: { addrs: [...(internalChain === names.service ? [sp.clusterIP] : []), ...externalAddrs], nodePort: externalNodePort },
+    local: {
+      addrs: [...(internalChain === names.local ? [sp.clusterIP] : []), ...(sp.externalPolicyLocal ? externalAddrs : [])],
+      nodePort: sp.externalPolicyLocal ? externalNodePort : 0,
+    },
+  };
+
+  const dispatch = (name: string, eps: readonly Endpoint[], kind: 'cluster' | 'local', internal: boolean) => {
     const rules: string[] = [];
     if (internal) {
       if (fc.masqueradeAll) rules.push(`${ipx} daddr ${sp.clusterIP} jump ${MARK_FOR_MASQUERADE}`);
@@ -198,26 +250,26 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, slot
     if (affinity) for (const ep of eps) rules.push(`${ipx} saddr @${endpointChain.get(ep.endpoint)!.set} goto ${endpointChain.get(ep.endpoint)!.chain}`);
     if (eps.length === 1) {
       rules.push(affinity ? `goto ${endpointChain.get(eps[0].endpoint)!.chain}` : `meta l4proto ${proto} dnat to ${hostPort(eps[0])}`);
-      slots.release(owner);
     } else if (eps.length > 1) {
-      const offset = slots.take(owner, eps.length);
-      const pick = `numgen random mod ${eps.length} offset ${offset}`;
-      rules.push(affinity ? `${pick} vmap @endpoint-chains` : `meta l4proto ${proto} dnat to ${pick} map @${endpointsMap(proto)}`);
+      const pick = pickChain(fc, kind, proto, eps.length, affinity);
+      shared.push(pick);
+      rules.push(`goto ${pick.name}`);
+      const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
+      const { addrs, nodePort } = reach[kind];
       eps.forEach((ep, i) => {
-        if (affinity) el('endpoint-chains', String(offset + i), `goto ${endpointChain.get(ep.endpoint)!.chain}`);
-        else el(endpointsMap(proto), String(offset + i), `${ep.ip} . ${ep.port}`);
+        const value = affinity ? `goto ${endpointChain.get(ep.endpoint)!.chain}` : `${ep.ip} . ${ep.port}`;
+        for (const addr of addrs) el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), `${addr} . ${sp.port} . ${base + i}`, value);
+        if (nodePort) el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), `${nodePort} . ${base + i}`, value);
       });
-    } else {
-      slots.release(owner);
     }
-    for (const ep of eps) el(HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
+    // Only an endpoint on this node (or at a node address) can send through this node's
+    // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
+    // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
+    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) el(HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
     chains.push({ name, rules });
   };
-  const [clusterOwner, localOwner] = slotOwners(sp.key);
-  if (usesCluster) dispatch(names.service, sp.clusterEndpoints!, clusterOwner, internalChain === names.service);
-  else slots.release(clusterOwner);
-  if (usesLocal) dispatch(names.local, sp.localEndpoints!, localOwner, internalChain === names.local);
-  else slots.release(localOwner);
+  if (usesCluster) dispatch(names.service, sp.clusterEndpoints!, 'cluster', internalChain === names.service);
+  if (usesLocal) dispatch(names.local, sp.localEndpoints!, 'local', internalChain === names.local);
 
   if (usesExternal) {
     const rules: string[] = [];
@@ -262,7 +314,7 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, slot
     for (const ip of sp.loadBalancerIPs) el('firewall-ips', tuple(ip, sp.port), `goto ${names.firewall}`);
   }
 
-  return { key: sp.key, chains, sets, elements };
+  return { key: sp.key, chains, shared, sets, elements };
 }
 
 // ---- the whole ruleset ------------------------------------------------------------------
@@ -272,14 +324,14 @@ export function portsOf(state: ProxyState, ipFamily: IPFamily): ServicePortState
   return [...state.servicePorts.values()].filter((sp) => sp.family === ipFamily).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-export function compileTable(state: ProxyState, config: CompileConfig, family: NftFamily, slots = new SlotAllocator()): TableRuleset {
+export function compileTable(state: ProxyState, config: CompileConfig, family: NftFamily): TableRuleset {
   const fc = familyContext(family, config, state.node);
   return {
     family,
     sets: globalSets(fc),
     chains: globalChains(fc),
     elements: globalElements(fc),
-    ports: portsOf(state, fc.ipFamily).map((sp) => compileServicePort(sp, fc, slots)),
+    ports: portsOf(state, fc.ipFamily).map((sp) => compileServicePort(sp, fc)),
   };
 }
 

@@ -1,8 +1,8 @@
 // The nft text of a partial sync: only the chains, affinity sets and map elements of the
 // service ports that changed, computed against what kproxy committed last (kept in memory;
 // the kernel's table is never listed).
-import { ElementIndex } from './elements.js';
-import { chainLine, elementLines, elementText, ruleLine, setLine, tableRef, type NftFamily, type PortRules } from './ruleset.js';
+import type { ElementIndex } from './elements.js';
+import { chainLine, elementLines, elementText, ruleLine, setLine, tableRef, type ElementRef, type NftFamily, type PortRules } from './ruleset.js';
 
 export interface PortChange {
   key: string;
@@ -10,21 +10,22 @@ export interface PortChange {
   after: PortRules | undefined;
 }
 
-/** Renders the changes and updates index to the new claims. Returns [] when nothing changed. */
-export function renderPortChanges(family: NftFamily, changes: PortChange[], index: ElementIndex): string[] {
+/** Renders the changes and updates index (and the set of shared chains) to match. Returns [] when nothing changed. */
+export function renderPortChanges(family: NftFamily, changes: PortChange[], index: ElementIndex, shared: Set<string>): string[] {
   const t = tableRef(family);
-  const before = new Map<string, string | undefined>();
-  const note = (id: string) => {
-    if (!before.has(id)) before.set(id, index.effective(id));
+  const before = new Map<string, { set: string; key: string; was: string | undefined }>();
+  const note = (e: ElementRef) => {
+    const id = `${e.set}\u0000${e.key}`;
+    if (!before.has(id)) before.set(id, { set: e.set, key: e.key, was: index.effective(e.set, e.key) });
   };
   for (const c of changes) {
     for (const e of c.before?.elements ?? []) {
-      note(ElementIndex.id(e));
-      index.remove(c.key, e);
+      note(e);
+      index.remove(e);
     }
     for (const e of c.after?.elements ?? []) {
-      note(ElementIndex.id(e));
-      index.add(c.key, e);
+      note(e);
+      index.add(e);
     }
   }
   const deletes = new Map<string, string[]>();
@@ -34,10 +35,9 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
     if (!l) m.set(set, (l = []));
     l.push(item);
   };
-  for (const [id, was] of before) {
-    const now = index.effective(id);
+  for (const { set, key, was } of before.values()) {
+    const now = index.effective(set, key);
     if (was === now) continue;
-    const { set, key } = ElementIndex.split(id);
     if (was !== undefined) push(deletes, set, key);
     if (now !== undefined) push(adds, set, elementText({ key, value: now }));
   }
@@ -66,6 +66,15 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
       }
     }
     for (const name of oldChains.keys()) if (!newChainNames.has(name)) goneChains.push(name);
+  }
+  // Pick chains the table does not have yet (shared; never removed by a partial sync).
+  for (const c of changes) {
+    for (const ch of c.after?.shared ?? []) {
+      if (shared.has(ch.name)) continue;
+      shared.add(ch.name);
+      newChains.push(chainLine(family, ch));
+      for (const r of ch.rules) rewrite.unshift(ruleLine(family, ch.name, r));
+    }
   }
   out.push(...newSets, ...newChains);
   for (const [set, keys] of deletes) elementLines(family, 'delete', set, keys, out);

@@ -1,3 +1,5 @@
+import { ElementIndex } from './elements.js';
+
 // The compiled ruleset of one nft table, kept structured so that the applier can diff it:
 // global objects (base chains, the few maps every service shares) plus, per service port,
 // the chains, affinity sets and map elements it owns. Rendering to nft text is here too.
@@ -26,12 +28,16 @@ export interface ElementRef {
   set: string;
   key: string;
   value: string;
+  /** The service port key that wants it ("" for global elements). */
+  owner: string;
 }
 
 /** Everything one service port owns in one table. */
 export interface PortRules {
   key: string;
   chains: ChainDecl[];
+  /** Shared chains it jumps to (pick chains), owned by no one port; same name, same rules. */
+  shared: ChainDecl[];
   sets: SetDecl[];
   elements: ElementRef[];
 }
@@ -69,21 +75,12 @@ export function elementLines(family: NftFamily, verb: 'add' | 'delete', set: str
   }
 }
 
-/**
- * The effective elements of a table: global ones, then each port's in key order. When two
- * service ports claim the same key (two Services on one external IP and port), the first
- * one wins, as it would in upstream's map.
- */
-export function effectiveElements(t: TableRuleset): Map<string, Map<string, string>> {
-  const bySet = new Map<string, Map<string, string>>();
-  const put = (e: ElementRef) => {
-    let m = bySet.get(e.set);
-    if (!m) bySet.set(e.set, (m = new Map()));
-    if (!m.has(e.key)) m.set(e.key, e.value);
-  };
-  for (const e of t.elements) put(e);
-  for (const p of t.ports) for (const e of p.elements) put(e);
-  return bySet;
+/** The claims of every element of a table: global ones first, then each port's in key order. */
+export function indexElements(t: TableRuleset): ElementIndex {
+  const index = new ElementIndex();
+  for (const e of t.elements) index.add(e);
+  for (const p of t.ports) for (const e of p.elements) index.add(e);
+  return index;
 }
 
 export interface RenderOptions {
@@ -96,8 +93,15 @@ export interface RenderOptions {
   flush?: boolean;
 }
 
+/** The shared chains the ports use, each once, by name. */
+export function sharedChains(ports: readonly PortRules[]): ChainDecl[] {
+  const m = new Map<string, ChainDecl>();
+  for (const p of ports) for (const c of p.shared) if (!m.has(c.name)) m.set(c.name, c);
+  return [...m.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 /** The whole table as nft commands, in dependency order: sets, chains, rules, elements. */
-export function renderTable(t: TableRuleset, opts: RenderOptions, out: string[] = []): string[] {
+export function renderTable(t: TableRuleset, opts: RenderOptions, out: string[] = [], index = indexElements(t)): string[] {
   const f = t.family;
   out.push(...tableHeader(f, opts.replace));
   if (opts.flush) out.push(`flush table ${tableRef(f)}`);
@@ -106,14 +110,13 @@ export function renderTable(t: TableRuleset, opts: RenderOptions, out: string[] 
     if (opts.flush) out.push(`flush ${s.kind} ${tableRef(f)} ${s.name}`);
   }
   for (const p of t.ports) for (const s of p.sets) out.push(setLine(f, s));
+  const shared = sharedChains(t.ports);
   for (const c of t.chains) out.push(chainLine(f, c));
+  for (const c of shared) out.push(chainLine(f, c));
   for (const p of t.ports) for (const c of p.chains) out.push(chainLine(f, c));
   for (const c of t.chains) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
+  for (const c of shared) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
   for (const p of t.ports) for (const c of p.chains) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
-  for (const [set, m] of effectiveElements(t)) {
-    const items: string[] = [];
-    for (const [key, value] of m) items.push(elementText({ key, value }));
-    elementLines(f, 'add', set, items, out);
-  }
+  for (const [set, items] of index.rendered()) elementLines(f, 'add', set, items, out);
   return out;
 }

@@ -13,7 +13,7 @@ const node = (addresses: string[], podCIDRs: string[] = []): Obj => ({
 const port80 = [{ name: 'p80', port: 80, protocol: 'TCP' }];
 const svc1Chain = 'service-ULMVA6XW-ns1/svc1/tcp/p80';
 
-test('ClusterIP with several endpoints: service-ips, masquerade rule, one slot map lookup', () => {
+test('ClusterIP with several endpoints: service-ips, masquerade rule, a shared pick chain and slot map', () => {
   const { state } = stateOf([
     service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }),
     slice('ns1', 'svc1', [ep('10.180.0.1', 'node1'), ep('10.180.0.2')], port80),
@@ -23,10 +23,15 @@ test('ClusterIP with several endpoints: service-ips, masquerade rule, one slot m
   assert.deepEqual(elementsOf(text, 'cluster-ips'), ['172.30.0.41']);
   assert.deepEqual(rulesOf(text, svc1Chain), [
     'ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
-    'meta l4proto tcp dnat to numgen random mod 2 offset 0 map @endpoints-tcp',
+    'goto pick-cluster-tcp-2',
   ]);
-  assert.deepEqual(elementsOf(text, 'endpoints-tcp'), ['0 : 10.180.0.1 . 80', '1 : 10.180.0.2 . 80']);
-  assert.deepEqual(elementsOf(text, 'hairpin'), ['10.180.0.1 . 10.180.0.1', '10.180.0.2 . 10.180.0.2']);
+  assert.deepEqual(rulesOf(text, 'pick-cluster-tcp-2'), [
+    'meta l4proto tcp dnat to ip daddr . tcp dport . numgen random mod 2 map @service-endpoints-tcp',
+    'meta l4proto tcp dnat to tcp dport . numgen random mod 2 map @nodeport-endpoints-tcp',
+  ]);
+  assert.deepEqual(elementsOf(text, 'service-endpoints-tcp'), ['172.30.0.41 . 80 . 0 : 10.180.0.1 . 80', '172.30.0.41 . 80 . 1 : 10.180.0.2 . 80']);
+  // Hairpin only for the endpoint on this node: a remote pod's own Service traffic is proxied on its node.
+  assert.deepEqual(elementsOf(text, 'hairpin'), ['10.180.0.1 . 10.180.0.1']);
   assert.deepEqual(rulesOf(text, 'cluster-ips-check'), [
     'ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"',
     'ip daddr 172.30.0.0/16 drop comment "Drop traffic to unallocated ClusterIPs"',
@@ -86,6 +91,10 @@ test('eTP Local: short-circuit pods and the node, masquerade only local sources,
   assert.deepEqual(rulesOf(text, 'local-ULMVA6XW-ns1/svc1/tcp/p80'), ['meta l4proto tcp dnat to 10.180.0.1:80']);
   assert.deepEqual(elementsOf(text, 'service-nodeports'), ['tcp . 3001 : goto external-ULMVA6XW-ns1/svc1/tcp/p80']);
   assert.deepEqual(elementsOf(text, 'nodeport-ips'), ['192.168.0.2']);
+  // Two cluster-wide endpoints, reached from the ClusterIP and (short-circuit) the NodePort.
+  assert.deepEqual(rulesOf(text, svc1Chain).at(-1), 'goto pick-cluster-tcp-2');
+  assert.deepEqual(elementsOf(text, 'service-endpoints-tcp'), ['172.30.0.41 . 80 . 0 : 10.180.0.1 . 80', '172.30.0.41 . 80 . 1 : 10.180.0.2 . 80']);
+  assert.deepEqual(elementsOf(text, 'nodeport-endpoints-tcp'), ['3001 . 0 : 10.180.0.1 . 80', '3001 . 1 : 10.180.0.2 . 80']);
   // eTP Cluster: every external connection is masqueraded.
   const cluster = compileText(
     stateOf([
@@ -158,9 +167,10 @@ test('dual-stack: each family in its own table, from the same ProxyState', () =>
   assert.deepEqual(elementsOf(text, 'service-ips', 'ip6'), [`fd00:10:96::41 . tcp . 80 : goto ${svc1Chain}`]);
   assert.deepEqual(rulesOf(text, svc1Chain, 'ip6'), [
     'ip6 daddr fd00:10:96::41 ip6 saddr != fd00:10::/64 jump mark-for-masquerade',
-    'meta l4proto tcp dnat to numgen random mod 2 offset 0 map @endpoints-tcp',
+    'goto pick-cluster-tcp-2',
   ]);
-  assert.deepEqual(elementsOf(text, 'endpoints-tcp', 'ip6'), ['0 : fd00:10::1 . 80', '1 : fd00:10::2 . 80']);
+  assert.deepEqual(elementsOf(text, 'service-endpoints-tcp', 'ip6'), ['fd00:10:96::41 . 80 . 0 : fd00:10::1 . 80', 'fd00:10:96::41 . 80 . 1 : fd00:10::2 . 80']);
+  assert.equal(rulesOf(text, 'pick-cluster-tcp-2', 'ip6')[0], 'meta l4proto tcp dnat to ip6 daddr . tcp dport . numgen random mod 2 map @service-endpoints-tcp');
   assert.deepEqual(elementsOf(text, 'service-ips', 'ip'), [`172.30.0.41 . tcp . 80 : goto ${svc1Chain}`]);
   assert.ok(rulesOf(text, 'cluster-ips-check', 'ip6').includes('ip6 daddr fd00:10:96::/112 drop comment "Drop traffic to unallocated ClusterIPs"'));
 });
@@ -176,6 +186,6 @@ test('ClientIP affinity: upstream endpoint chains and timeout sets, chosen throu
   assert.deepEqual(rulesOf(text, `endpoint-${ep1}`), [`update @affinity-${ep1} { ip saddr }`, 'meta l4proto tcp dnat to 10.180.0.1:80']);
   const rules = rulesOf(text, svc1Chain);
   assert.equal(rules[0], `ip saddr @affinity-${ep1} goto endpoint-${ep1}`);
-  assert.equal(rules[2], 'numgen random mod 2 offset 0 vmap @endpoint-chains');
-  assert.equal(elementsOf(text, 'endpoint-chains')[0], `0 : goto endpoint-${ep1}`);
+  assert.equal(rules[2], 'goto pick-cluster-affinity-2');
+  assert.equal(elementsOf(text, 'service-endpoint-chains')[0], `172.30.0.41 . 80 . 0 : goto endpoint-${ep1}`);
 });

@@ -1,0 +1,101 @@
+// The benchmark's worker, run inside the node namespace (it checks): builds each cluster,
+// then times, in the same run, kproxy's full sync (compile + nft -f) against a bare `nft -f`
+// of the very same text, and a partial sync after one EndpointSlice change.
+// Prints one JSON line per size; for the latency size it prints {"ready":N} and waits for a
+// line on stdin before moving on, so the parent can measure first-packet latency.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { defaultConfig } from '../../src/config/load.js';
+import { NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
+import { runNft } from '../../src/dataplanes/nftables/nft.js';
+import { ProxyMetrics } from '../../src/metrics/metrics.js';
+import { ChangeTracker } from '../../src/model/tracker.js';
+import { silentLogger } from '../../src/util/log.js';
+import { assertInTestNetns } from '../../test/kernel/netns-guard.js';
+import { NODE, serviceObject, sliceObject } from './services.js';
+
+assertInTestNetns();
+
+const [sizesText, endpointsText, latencySizeText] = process.argv.slice(2);
+const sizes = sizesText.split(',').map(Number);
+const E = Number(endpointsText);
+const latencySize = Number(latencySizeText);
+const stdin = createInterface({ input: process.stdin });
+const nextLine = () => new Promise<string>((r) => stdin.once('line', r));
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/** `nft -f -` run by itself on a text: the reference a full sync is compared with. */
+function bareNft(text: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn('nft', ['-f', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    child.on('close', (code) => (code === 0 ? resolve(ms(t0)) : reject(new Error(`nft exit ${code}`))));
+    child.stdin.end(text);
+  });
+}
+
+const config = { ...defaultConfig(), mode: 'nftables' as const, clusterCIDRs: ['10.244.0.0/16'], serviceClusterIPRange: ['10.96.0.0/12'] };
+
+for (const n of sizes) {
+  const tracker = new ChangeTracker({ nodeName: NODE, machineAddresses: ['192.168.50.1'] });
+  for (let i = 0; i < n; i++) {
+    tracker.upsert(serviceObject(i) as never);
+    tracker.upsert(sliceObject(i, n, E) as never);
+  }
+  const state = tracker.snapshot();
+  let lastText = '';
+  const dp = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry, {
+    nft: async (text) => {
+      lastText = text;
+      await runNft(text);
+    },
+  });
+  const full: number[] = [];
+  const bare: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    // A fresh dataplane each round: its first sync is the replace a starting kproxy does.
+    const fresh = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry);
+    const t0 = process.hrtime.bigint();
+    await fresh.sync(state, true);
+    full.push(ms(t0));
+    if (round === 0) await dp.sync(state, true); // same text, captured for the bare run
+    bare.push(await bareNft(lastText));
+  }
+  const rss = process.memoryUsage().rss;
+  const textBytes = Buffer.byteLength(lastText);
+  // Partial syncs: one EndpointSlice changes (a new set of endpoint addresses) each time.
+  const partial: number[] = [];
+  const partialBare: number[] = [];
+  for (let k = 1; k <= 7; k++) {
+    tracker.upsert(sliceObject(Math.floor(n / 2), n, E, k * 7919) as never);
+    const s = tracker.snapshot();
+    const t0 = process.hrtime.bigint();
+    await dp.sync(s, false);
+    partial.push(ms(t0));
+    if (dp.lastSync.kind !== 'partial') throw new Error(`expected a partial sync, got ${dp.lastSync.kind}`);
+    // Reference: the same transaction's cost to nft alone (a delete and re-add of one element).
+    const probe = `add element ip kproxy cluster-ips { 10.111.255.254 }\ndelete element ip kproxy cluster-ips { 10.111.255.254 }\n`;
+    partialBare.push(await bareNft(probe));
+  }
+  const result = {
+    services: n,
+    endpoints: E,
+    textMB: +(textBytes / 1e6).toFixed(1),
+    fullMs: Math.round(median(full)),
+    bareNftMs: Math.round(median(bare)),
+    ratio: +(median(full) / median(bare)).toFixed(2),
+    partialMs: +median(partial).toFixed(1),
+    bareNftSmallMs: +median(partialBare).toFixed(1),
+    rssMB: Math.round(rss / 1e6),
+    fullRuns: full.map(Math.round),
+    bareRuns: bare.map(Math.round),
+    partialRuns: partial.map((x) => +x.toFixed(1)),
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
+  if (n === latencySize) {
+    process.stdout.write(JSON.stringify({ ready: n }) + '\n');
+    await nextLine();
+  }
+}
+stdin.close();
