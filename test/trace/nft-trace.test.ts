@@ -47,6 +47,27 @@ add element ip t eps { 7 : 10.0.0.2 . 80, 8 : 10.0.0.3 . 80, 9 : 10.0.0.4 . 8080
     assert.ok(total(r).equals(Fraction.ONE));
   });
 
+  it('does not split the walk on a random key that misses whatever it draws', () => {
+    const rs = parseNft(`add table ip t
+add chain ip t pre { type nat hook prerouting priority dstnat ; }
+add chain ip t a
+add chain ip t b
+add map ip t by-ip { typeof ip daddr . numgen random mod 1 : verdict ; }
+add map ip t by-port { typeof th dport . numgen random mod 1 : verdict ; }
+add rule ip t pre ip daddr . numgen random mod 2 vmap @by-ip
+add rule ip t pre th dport . numgen random mod 2 vmap @by-port
+add rule ip t a meta l4proto tcp dnat to 10.0.0.1:80
+add rule ip t b meta l4proto tcp dnat to 10.0.0.2:80
+add element ip t by-ip { 10.96.0.1 . 0 : goto a, 10.96.0.1 . 1 : goto b }
+add element ip t by-port { 30080 . 0 : goto a, 30080 . 1 : goto b }
+`);
+    const np = traceNft(rs, tcp('10.1.1.1', '192.168.0.2', 30080), { localAddresses: [] });
+    assert.deepEqual(np.outcomes.map((o) => o.probability.toString()), ['1/2', '1/2'], 'two branches, not four');
+    assert.match(renderStory(np), /no element in @by-ip for any draw/);
+    const vip = traceNft(rs, tcp('10.1.1.1', '10.96.0.1', 80), { localAddresses: [] });
+    assert.deepEqual(vip.outcomes.map((o) => o.endpoint!.ip), ['10.0.0.1', '10.0.0.2']);
+  });
+
   it('treats session-affinity lookups as misses and says it is a first connection', () => {
     // Even with an entry for this client in the text (a live listing), the first connection misses.
     const rs = parseNft(SAMPLE_RULESET + 'add element ip kube-proxy affinity-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80 { 10.0.0.2 }\n');

@@ -125,9 +125,10 @@ function runStmt(ctx: WalkContext, table: Table, s: Stmt, say: (t: string) => vo
     case 'verdict':
       return s.v;
     case 'vmap': {
+      const set = resolve(table, s.map);
+      if (missesForEveryDraw(ctx, table, s.key, set, say)) return 'break';
       const key = evaluate(ctx, table, s.key, say);
       if (key === null) return 'break';
-      const set = resolve(table, s.map);
       const el = lookup(ctx, set, key, say);
       if (!el) {
         say(`→ ${formatKey(typesOf(s.key), key)}: no element in ${setName(s.map)}`);
@@ -298,9 +299,10 @@ function evaluate(ctx: WalkContext, table: Table, e: Expr, say: (t: string) => v
     case 'const':
       return e.values;
     case 'lookup': {
+      const set = resolve(table, e.set);
+      if (missesForEveryDraw(ctx, table, e.key, set, say)) return null;
       const key = evaluate(ctx, table, e.key, say);
       if (key === null) return null;
-      const set = resolve(table, e.set);
       const el = lookup(ctx, set, key, say);
       if (!el) {
         say(`→ ${formatKey(typesOf(e.key), key)}: no element in ${setName(e.set)}`);
@@ -312,6 +314,32 @@ function evaluate(ctx: WalkContext, table: Table, e: Expr, say: (t: string) => v
     }
   }
   return null;
+}
+
+/**
+ * A lookup keyed by a random number that finds nothing whatever the number is (the NodePort
+ * rule of a shared pick chain, say, after the ClusterIP rule): the walk goes on the same way
+ * for every draw, so it is not split into branches that differ only in a number.
+ */
+function missesForEveryDraw(ctx: WalkContext, table: Table, key: Expr, set: NftSet, say: (t: string) => void): boolean {
+  const items = key.k === 'concat' ? key.items : [key];
+  const ng = items.find((i) => i.k === 'numgen');
+  if (!ng || ng.k !== 'numgen' || ctx.dynamicSets.has(set)) return false;
+  const choose = ctx.choose;
+  const quiet = () => undefined;
+  try {
+    for (let v = 0; v < ng.mod; v++) {
+      ctx.choose = () => v;
+      const k = evaluate(ctx, table, key, quiet);
+      if (k === null || lookup(ctx, set, k, quiet)) return false;
+    }
+  } finally {
+    ctx.choose = choose;
+  }
+  const others = items.filter((i) => i !== ng);
+  const shown = others.length > 0 ? `${formatKey(others.flatMap(typesOf), evaluate(ctx, table, { k: 'concat', items: others }, quiet) ?? [])} . ` : '';
+  say(`→ ${shown}numgen random mod ${ng.mod}${ng.offset ? ` offset ${ng.offset}` : ''}: no element in @${set.name} for any draw`);
+  return true;
 }
 
 export function formatKey(dts: readonly Datatype[], v: readonly Value[]): string {
