@@ -22,7 +22,10 @@ function buildRuleset(): string {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { namespace: 'bench', name: `svc-${s}` },
-      spec: { type: 'NodePort', clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80, nodePort: 30000 + (s % 2768), protocol: 'TCP' }] },
+      // The node-port range holds 2,768 ports: the first Services get one, the rest are ClusterIP.
+      spec: s < 2768
+        ? { type: 'NodePort', clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80, nodePort: 30000 + s, protocol: 'TCP' }] }
+        : { clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
     });
     const endpoints = Array.from({ length: ENDPOINTS }, (_, e) => ({ addresses: [ip(10, s * ENDPOINTS + e + 1)], nodeName: e === 0 ? 'bench-node' : 'other' }));
     tracker.upsert({
