@@ -30,6 +30,7 @@ export function registerTrace(program: Command): void {
     .option('--in-interface <name>', 'interface the packet arrives on (only for rules that match iifname)')
     .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
     .option('--ruleset <file>', 'trace against this nft text (a `kproxy rules` output or a saved transaction) instead of compiling')
+    .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
     .option('--json', 'print the JSON form (see DESIGN.md)');
   addConfigOptions(cmd).action(async (opts) => {
     try {
@@ -62,7 +63,7 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   }
   const src = await rulesetSource(cfg, opts);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
-  const rs = parseNft(src.text);
+  const rs = parseNft(src.text, { lazy: !opts.checkAll });
   const result = traceNft(rs, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined });
   if (opts.json) {
     process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');

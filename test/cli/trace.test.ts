@@ -69,6 +69,14 @@ describe('kproxy trace', () => {
       writeFileSync(good, 'add table ip t\nadd chain ip t c { type filter hook forward priority 0 ; }\nadd rule ip t c ip daddr 10.0.0.1 tcp dport 80 reject\n');
       const ok = await kproxy(['trace', '--ruleset', good, '--src', '10.0.0.5', '--dst', '10.0.0.1', '--dport', '80', '--json']);
       assert.equal(JSON.parse(ok.stdout).verdict, 'REJECT', ok.stderr);
+      // A fault where the packet does not go: found with --check-all, not in its way otherwise.
+      const aside = join(dir, 'aside.nft');
+      writeFileSync(aside, 'add table ip t\nadd chain ip t c { type filter hook forward priority 0 ; }\nadd chain ip t other\nadd rule ip t other ip daddr 10.0.0.300 drop\n');
+      const lazy = await kproxy(['trace', '--ruleset', aside, '--src', '10.0.0.5', '--dst', '10.0.0.1', '--dport', '80', '--json']);
+      assert.equal(JSON.parse(lazy.stdout).verdict, 'NONE', lazy.stderr);
+      const all = await kproxy(['trace', '--ruleset', aside, '--check-all', '--src', '10.0.0.5', '--dst', '10.0.0.1', '--dport', '80']);
+      assert.equal(all.code, 1);
+      assert.match(all.stderr, /ruleset line 4: .*"10\.0\.0\.300" is not a valid ipv4_addr/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
