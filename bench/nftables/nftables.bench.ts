@@ -45,10 +45,11 @@ try {
   await topo.destroy();
 }
 
-console.log('\n| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (≤ 1.2) | partial sync, 1 EndpointSlice (≤ 50 ms) | bare nft -f of a 2-element transaction | RSS |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log('\nMedians (and minimums) of alternating runs in one process; ratio = full / bare.');
+console.log('| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (≤ 1.2) | ratio of minimums | partial sync, 1 EndpointSlice (≤ 50 ms) | bare nft -f of a 2-element transaction | RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} ms | ${r.bareNftMs} ms | ${r.ratio} | ${r.partialMs} ms | ${r.bareNftSmallMs} ms | ${r.rssMB} MB |`);
+  console.log(`| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.partialMs} ms | ${r.bareNftSmallMs} ms | ${r.rssMB} MB |`);
 }
 if (latency) {
   console.log(`\nFirst-packet latency at ${latency.services} Services (p50 of 300 TCP connects each, alternating): first ${latency.firstP50us} µs, last ${latency.lastP50us} µs (last/first ${latency.lastOverFirst}; p90 ${latency.firstP90us} / ${latency.lastP90us} µs)`);

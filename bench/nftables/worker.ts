@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { defaultConfig } from '../../src/config/load.js';
 import { NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
-import { runNft } from '../../src/dataplanes/nftables/nft.js';
+import { collectText, runNft } from '../../src/dataplanes/nftables/nft.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -35,6 +35,8 @@ function bareNft(text: string): Promise<number> {
   });
 }
 
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const min = (xs: number[]) => Math.min(...xs);
 const config = { ...defaultConfig(), mode: 'nftables' as const, clusterCIDRs: ['10.244.0.0/16'], serviceClusterIPRange: ['10.96.0.0/12'] };
 
 for (const n of sizes) {
@@ -46,14 +48,14 @@ for (const n of sizes) {
   const state = tracker.snapshot();
   let lastText = '';
   const dp = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry, {
-    nft: async (text) => {
-      lastText = text;
-      await runNft(text);
+    nft: async (input) => {
+      lastText = await collectText(input);
+      await runNft(lastText);
     },
   });
   const full: number[] = [];
   const bare: number[] = [];
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     // A fresh dataplane each round: its first sync is the replace a starting kproxy does.
     const fresh = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry);
     const t0 = process.hrtime.bigint();
@@ -85,6 +87,9 @@ for (const n of sizes) {
     fullMs: Math.round(median(full)),
     bareNftMs: Math.round(median(bare)),
     ratio: +(median(full) / median(bare)).toFixed(2),
+    fullMinMs: Math.round(min(full)),
+    bareNftMinMs: Math.round(min(bare)),
+    ratioOfMins: +(min(full) / min(bare)).toFixed(2),
     partialMs: +median(partial).toFixed(1),
     bareNftSmallMs: +median(partialBare).toFixed(1),
     rssMB: Math.round(rss / 1e6),

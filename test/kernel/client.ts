@@ -5,6 +5,8 @@
 //                                           reply or timeout, until stdin closes
 //   tcp-hold IP PORT INTERVAL_MS            one connection, a line every interval; a JSON line
 //                                           per reply or error, until stdin closes
+//   batch                                   probes from stdin (JSON array of {proto, src, dst,
+//                                           port, count, timeoutMs}); a JSON array of result arrays
 //   connect-latency IP_A IP_B PORT N        N TCP connect() each to A and B, alternating (after
 //                                           20 warm-ups); p50 and p90 of the handshake in µs
 import { createSocket } from 'node:dgram';
@@ -20,10 +22,10 @@ export interface Result {
   ms: number;
 }
 
-function tcpOnce(ip: string, port: number, timeoutMs: number): Promise<Result> {
+function tcpOnce(ip: string, port: number, timeoutMs: number, localAddress?: string): Promise<Result> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const sock = connect({ host: ip, port });
+    const sock = connect({ host: ip, port, localAddress });
     let buf = '';
     const done = (r: Omit<Result, 'ms'>) => {
       clearTimeout(timer);
@@ -42,10 +44,11 @@ function tcpOnce(ip: string, port: number, timeoutMs: number): Promise<Result> {
   });
 }
 
-function udpOnce(ip: string, port: number, timeoutMs: number): Promise<Result> {
+function udpOnce(ip: string, port: number, timeoutMs: number, localAddress?: string): Promise<Result> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const s = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
+    if (localAddress) s.bind({ address: localAddress, port: 0 });
     const done = (r: Omit<Result, 'ms'>) => {
       clearTimeout(timer);
       s.close();
@@ -91,6 +94,20 @@ async function main() {
   if (mode === 'tcp' || mode === 'udp') {
     const out: Result[] = [];
     for (let i = 0; i < Number(a); i++) out.push(await (mode === 'tcp' ? tcpOnce : udpOnce)(ip, port, Number(b)));
+    line(out);
+    return;
+  }
+  if (mode === 'batch') {
+    const probes = JSON.parse(await new Promise<string>((r) => {
+      let t = '';
+      process.stdin.setEncoding('utf8').on('data', (d) => (t += d)).on('end', () => r(t));
+    })) as { proto: 'tcp' | 'udp'; src?: string; dst: string; port: number; count: number; timeoutMs: number }[];
+    const out: Result[][] = [];
+    for (const p of probes) {
+      const rs: Result[] = [];
+      for (let i = 0; i < p.count; i++) rs.push(await (p.proto === 'tcp' ? tcpOnce : udpOnce)(p.dst, p.port, p.timeoutMs, p.src));
+      out.push(rs);
+    }
     line(out);
     return;
   }

@@ -12,6 +12,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { ConntrackReconciler } from '../../src/conntrack/reconciler.js';
 import { NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
+import { collectText } from '../../src/dataplanes/nftables/nft.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -175,7 +176,8 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
       const inNode = (argv: string[]) => ['netns', 'exec', topo.ns('node'), ...argv];
       reconciler = new ConntrackReconciler(metrics.registry, silentLogger(), (args) => exec('ip', inNode(['conntrack', ...args])));
       dp = new NftablesDataplane(config, silentLogger(), metrics.registry, {
-        nft: async (text) => {
+        nft: async (input) => {
+          let text = await collectText(input);
           if (failNext) {
             failNext = false;
             text += 'add rule ip kproxy no-such-chain accept\n'; // an injected failure: the whole transaction is refused

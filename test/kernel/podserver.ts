@@ -1,7 +1,8 @@
 // A test Pod: answers with its own name over TCP and UDP.
 //   TCP: on connect "<name> <peer ip:port> <local ip:port>\n", then "<name> <line>\n" per line.
 //   UDP: each datagram gets "<name> <peer ip:port> <local ip:port>".
-// Usage: node podserver.js NAME --tcp 8080,80 --udp 5353
+// Usage: node podserver.js NAME --tcp 8080,80 --udp 5353 [--udp-addrs IP,IP]
+// (--udp-addrs binds one UDP socket per address, so that a reply says which one was reached.)
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { assertInTestNetns } from './netns-guard.js';
@@ -29,7 +30,18 @@ for (const port of opt('--tcp')) {
     });
   }).listen(port, '::');
 }
+const udpAddrs = (() => {
+  const i = rest.indexOf('--udp-addrs');
+  return i >= 0 ? rest[i + 1].split(',').filter(Boolean) : [];
+})();
 for (const port of opt('--udp')) {
+  for (const addr of udpAddrs) {
+    const s = createSocket(addr.includes(':') ? 'udp6' : 'udp4');
+    s.on('error', () => {});
+    s.on('message', (_msg, rinfo) => s.send(`${name} ${hostPort(rinfo.address, rinfo.port)} ${hostPort(addr, port)}`, rinfo.port, rinfo.address));
+    s.bind(port, addr);
+  }
+  if (udpAddrs.length > 0) continue;
   for (const type of ['udp4', 'udp6'] as const) {
     const s = createSocket({ type, ipv6Only: type === 'udp6' });
     s.on('error', () => {});

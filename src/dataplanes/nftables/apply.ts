@@ -17,7 +17,7 @@ import { compileServicePort, compileTable, familyContext, FAMILIES } from './com
 import { renderPortChanges, type PortChange } from './diff.js';
 import type { ElementIndex } from './elements.js';
 import { nftRunner, type NftRunner } from './nft.js';
-import { indexElements, renderTable, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
+import { indexElements, renderDeclarations, renderElements, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
 
 /** What kproxy believes is in one of its tables: exactly what it last committed. */
 interface Committed {
@@ -63,34 +63,52 @@ export class NftablesDataplane implements Dataplane {
 
   async sync(state: ProxyState, full: boolean): Promise<void> {
     const replace = this.committed === null;
-    const plan = replace || full ? this.planFull(state, replace) : this.planPartial(state);
-    if (plan.lines.length > 0) {
-      try {
-        await this.nft(plan.lines.join('\n') + '\n');
-      } catch (e) {
-        this.syncFailures.inc();
-        this.committed = null; // the next sync starts from a clean replace
-        throw e;
+    let kind: SyncReport['kind'];
+    let lines = 0;
+    let committed: Map<NftFamily, Committed>;
+    try {
+      if (replace || full) {
+        kind = replace ? 'replace' : 'full';
+        const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
+        await this.nft(this.fullText(state, replace, plan));
+        lines = plan.lines;
+        committed = plan.committed;
+      } else {
+        kind = 'partial';
+        const plan = this.planPartial(state);
+        lines = plan.lines.length;
+        committed = plan.committed;
+        if (lines > 0) await this.nft(plan.lines.join('\n') + '\n');
       }
+    } catch (e) {
+      this.syncFailures.inc();
+      this.committed = null; // the next sync starts from a clean replace
+      throw e;
     }
-    this.committed = plan.committed;
-    this.lastSync = { kind: plan.lines.length === 0 ? 'none' : plan.kind, lines: plan.lines.length };
-    this.log.debug({ kind: this.lastSync.kind, lines: plan.lines.length }, 'nftables synced');
+    this.committed = committed;
+    this.lastSync = { kind: lines === 0 ? 'none' : kind, lines };
+    this.log.debug({ kind: this.lastSync.kind, lines }, 'nftables synced');
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
 
-  private planFull(state: ProxyState, replace: boolean) {
-    const lines: string[] = [];
-    const committed = new Map<NftFamily, Committed>();
+  /**
+   * The full sync's text, streamed: each table's declarations go to nft first, and the element
+   * index is built while nft parses them. plan receives the line count and the committed state.
+   */
+  private async *fullText(state: ProxyState, replace: boolean, plan: { lines: number; committed: Map<NftFamily, Committed> }): AsyncGenerator<string> {
     for (const family of FAMILIES) {
       const t = compileTable(state, this.config, family);
+      const head = renderDeclarations(t, { replace, flush: !replace });
+      plan.lines += head.length;
+      yield head.join('\n') + '\n';
       const c = committedOf(t);
-      renderTable(t, { replace, flush: !replace }, lines, c.index);
+      const tail = renderElements(family, c.index);
       const old = this.committed?.get(family);
-      if (!replace && old) lines.push(...staleDeletes(family, old, c));
-      committed.set(family, c);
+      if (!replace && old) tail.push(...staleDeletes(family, old, c));
+      plan.lines += tail.length;
+      if (tail.length > 0) yield tail.join('\n') + '\n';
+      plan.committed.set(family, c);
     }
-    return { kind: (replace ? 'replace' : 'full') as SyncReport['kind'], lines, committed };
   }
 
   private planPartial(state: ProxyState) {

@@ -12,13 +12,24 @@ export class NftError extends Error {
   }
 }
 
-export type NftRunner = (text: string) => Promise<void>;
+/** nft input: the whole text, or chunks that nft starts parsing while the rest is built. */
+export type NftInput = string | AsyncIterable<string>;
+export type NftRunner = (input: NftInput) => Promise<void>;
+
+/** The whole text of an input (for runners that need it at once). */
+export async function collectText(input: NftInput): Promise<string> {
+  if (typeof input === 'string') return input;
+  let text = '';
+  for await (const chunk of input) text += chunk;
+  return text;
+}
 
 export function nftRunner(binary = 'nft'): NftRunner {
   return (text) => runNft(text, binary);
 }
 
-export function runNft(text: string, binary = 'nft'): Promise<void> {
+export function runNft(input: NftInput, binary = 'nft'): Promise<void> {
+  let text = typeof input === 'string' ? input : '';
   return new Promise((resolve, reject) => {
     const child = spawn(binary, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';
@@ -31,7 +42,26 @@ export function runNft(text: string, binary = 'nft'): Promise<void> {
       reject(new NftError(`${binary} -f - failed (exit ${code}): ${describe(stderr, text)}`, stderr));
     });
     child.stdin.on('error', () => {}); // nft exiting early closes the pipe; "close" reports why
-    child.stdin.end(text);
+    if (typeof input === 'string') {
+      child.stdin.end(input);
+      return;
+    }
+    // Streamed: nft parses each chunk while the next one is built.
+    (async () => {
+      for await (const chunk of input) {
+        text += chunk;
+        if (!child.stdin.write(chunk) && child.exitCode === null) {
+          await new Promise((r) => {
+            child.stdin.once('drain', r);
+            child.once('close', r);
+          });
+        }
+      }
+      child.stdin.end();
+    })().catch((e) => {
+      child.kill();
+      reject(e);
+    });
   });
 }
 

@@ -102,6 +102,13 @@ export function sharedChains(ports: readonly PortRules[]): ChainDecl[] {
 
 /** The whole table as nft commands, in dependency order: sets, chains, rules, elements. */
 export function renderTable(t: TableRuleset, opts: RenderOptions, out: string[] = [], index = indexElements(t)): string[] {
+  renderDeclarations(t, opts, out);
+  renderElements(t.family, index, out);
+  return out;
+}
+
+/** The table, its sets, chains and rules (everything but the elements). */
+export function renderDeclarations(t: TableRuleset, opts: RenderOptions, out: string[] = []): string[] {
   const f = t.family;
   out.push(...tableHeader(f, opts.replace));
   if (opts.flush) out.push(`flush table ${tableRef(f)}`);
@@ -117,6 +124,11 @@ export function renderTable(t: TableRuleset, opts: RenderOptions, out: string[] 
   for (const c of t.chains) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
   for (const c of shared) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
   for (const p of t.ports) for (const c of p.chains) for (const r of c.rules) out.push(ruleLine(f, c.name, r));
+  return out;
+}
+
+/** Every effective element, a few hundred per `add element` line. */
+export function renderElements(f: NftFamily, index: ElementIndex, out: string[] = []): string[] {
   for (const [set, items] of index.rendered()) elementLines(f, 'add', set, items, out);
   return out;
 }
