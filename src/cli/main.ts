@@ -5,6 +5,7 @@ import { registerRun } from './run.js';
 import { registerServices } from './services.js';
 import { registerRules } from './rules.js';
 import { registerCleanup } from './cleanup.js';
+import { registerTrace } from './trace.js';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ registerRun(program);
 registerServices(program);
 registerRules(program);
 registerCleanup(program);
+registerTrace(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,6 +18,7 @@ import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
+import { rulesPageAddon } from '../trace/addon.js';
 
 /** Something that follows the ProxyState after every successful sync (the DNS server, ...). */
 export interface Addon {
@@ -41,6 +42,7 @@ export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 export const addons: AddonFactory[] = [];
 addons.push(dnsAddon);
 addons.push(serviceHealthAddon);
+addons.push(rulesPageAddon);
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');

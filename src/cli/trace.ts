@@ -1,0 +1,132 @@
+// `kproxy trace`: walks the first packet of a new connection through the ruleset kproxy
+// would apply (compiled from a manifests folder), the one it last applied (--live), or a
+// saved text (--ruleset), and tells where it goes: every rule it hits, the verdict, every
+// endpoint it can reach with its exact probability, and whether it is masqueraded.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parseIP } from '../api/ip.js';
+import type { Config } from '../config/types.js';
+import { ConfigError } from '../util/errors.js';
+import type { Packet, Protocol } from '../trace/result.js';
+import { traceJSON } from '../trace/result.js';
+import { renderStory } from '../trace/story.js';
+import { NftSyntaxError, parseNft, traceNft, TraceError } from '../trace/nft/index.js';
+import type { RulesPageJSON } from '../trace/rules-page.js';
+import { loadStateOnce } from './state.js';
+import { addConfigOptions, configFrom } from './options.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerTrace(program: Command): void {
+  const cmd = program
+    .command('trace')
+    .description("walk the first packet of a new connection through kproxy's ruleset: rules hit, verdict, endpoints with exact probabilities, masquerade")
+    .requiredOption('--src <ip>', 'source address of the packet')
+    .requiredOption('--dst <ip>', 'destination address of the packet')
+    .requiredOption('--dport <port>', 'destination port')
+    .option('--protocol <proto>', 'tcp, udp or sctp', 'tcp')
+    .option('--sport <port>', 'source port (no kproxy rule looks at it)', '0')
+    .option('--local-address <ip>', "an address of this node (repeatable); replaces the Node's status.addresses", collect, [])
+    .option('--in-interface <name>', 'interface the packet arrives on (only for rules that match iifname)')
+    .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
+    .option('--ruleset <file>', 'trace against this nft text (a `kproxy rules` output or a saved transaction) instead of compiling')
+    .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
+    .option('--json', 'print the JSON form (see DESIGN.md)');
+  addConfigOptions(cmd).action(async (opts) => {
+    try {
+      await trace(opts);
+    } catch (e) {
+      if (e instanceof NftSyntaxError || e instanceof TraceError) {
+        process.stderr.write(`kproxy trace: ${e instanceof NftSyntaxError ? 'ruleset ' : ''}${e.message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      throw e;
+    }
+  });
+}
+
+interface Source {
+  text: string;
+  node: string;
+  nodeAddresses: readonly string[];
+  origin: string;
+}
+
+async function trace(opts: Record<string, unknown>): Promise<void> {
+  const packet = packetFrom(opts);
+  const cfg = configFrom(opts as never);
+  // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
+  if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
+  if (cfg.mode !== 'nftables') {
+    throw new ConfigError('--proxy-mode', `kproxy trace supports nftables (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
+  }
+  const src = await rulesetSource(cfg, opts);
+  const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
+  const rs = parseNft(src.text, { lazy: !opts.checkAll });
+  const result = traceNft(rs, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined });
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
+    return;
+  }
+  const where = `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
+  process.stdout.write(renderStory(result, { where }));
+}
+
+async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promise<Source> {
+  if (opts.live) {
+    const bind = cfg.metricsBindAddress;
+    if (!bind) throw new ConfigError('--metrics-bind-address', 'needed by --live: where the running kproxy serves /rules');
+    const url = `http://${dialable(bind)}/rules?format=json`;
+    let res: Response;
+    try {
+      res = await fetch(url);
+    } catch (e) {
+      throw new ConfigError('--live', `cannot reach ${url}: ${(e as Error).message}`);
+    }
+    if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
+    const page = (await res.json()) as RulesPageJSON;
+    if (page.mode !== 'nftables') throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; only nftables can be traced yet`);
+    return { text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
+  }
+  const state = cfg.manifests ? await loadStateOnce(cfg) : null;
+  if (opts.ruleset) {
+    const file = opts.ruleset as string;
+    return { text: readFileSync(file, 'utf8'), node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
+  }
+  if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
+  const { compileText } = await import('../dataplanes/nftables/compile.js');
+  return { text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
+}
+
+function dialable(bind: string): string {
+  const m = /^(.*):(\d+)$/.exec(bind);
+  if (!m) return bind;
+  const h = m[1].replace(/^\[|\]$/g, '');
+  const hostPart = h === '0.0.0.0' || h === '' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h;
+  return `${hostPart}:${m[2]}`;
+}
+
+function canonicalIP(text: string, flag: string): string {
+  const p = parseIP(text);
+  if (!p) throw new ConfigError(flag, `"${text}" is not an IP address`);
+  return p.ip;
+}
+
+function port(text: unknown, flag: string, min: number): number {
+  const s = String(text);
+  const n = /^\d+$/.test(s) ? parseInt(s, 10) : NaN;
+  if (!(n >= min && n <= 65535)) throw new ConfigError(flag, `"${s}" is not a port (${min}-65535)`);
+  return n;
+}
+
+export function packetFrom(opts: Record<string, unknown>): Packet {
+  const src = parseIP(String(opts.src));
+  const dst = parseIP(String(opts.dst));
+  if (!src) throw new ConfigError('--src', `"${opts.src}" is not an IP address`);
+  if (!dst) throw new ConfigError('--dst', `"${opts.dst}" is not an IP address`);
+  if (src.family !== dst.family) throw new ConfigError('--src', `${src.ip} and ${dst.ip} are of different IP families`);
+  const protocol = String(opts.protocol ?? 'tcp').toLowerCase();
+  if (!['tcp', 'udp', 'sctp'].includes(protocol)) throw new ConfigError('--protocol', `"${opts.protocol}": expected tcp, udp or sctp`);
+  return { family: src.family, protocol: protocol as Protocol, src: src.ip, dst: dst.ip, dport: port(opts.dport, '--dport', 1), sport: port(opts.sport ?? 0, '--sport', 0) };
+}
