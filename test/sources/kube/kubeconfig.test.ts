@@ -1,7 +1,7 @@
 // Where the source finds its API server: --kubeconfig, clientConnection.kubeconfig,
 // the Pod's service account, --master.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -40,7 +40,6 @@ describe('kube source: kubeconfig', () => {
     cfg.kubeconfig = '/nonexistent/kubeconfig';
     assert.throws(() => kubeConfigFor(cfg, {}), /\/nonexistent\/kubeconfig: no such file/);
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-kc-'));
-    mkdirSync(join(dir, 'x'));
     writeFileSync(join(dir, 'bad'), 'clusters: [ {');
     cfg.kubeconfig = join(dir, 'bad');
     assert.throws(() => kubeConfigFor(cfg, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(join(dir, 'bad')));
