@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { addConfigOptions, configFrom } from '../../src/cli/options.js';
 import { applyConfigFile, defaultConfig, finishConfig } from '../../src/config/load.js';
+import { kubeConfigFor } from '../../src/sources/kube/kubeconfig.js';
 import { resources } from '../../src/sources/kube/selectors.js';
 
 const DEPLOY = join(process.cwd(), 'deploy');
@@ -195,7 +196,16 @@ describe('deploy manifests', () => {
     applyConfigFile(cfg, file);
     finishConfig(cfg);
     assert.equal(cfg.mode, 'nftables');
-    assert.equal(cfg.clientConnection.kubeconfig, '', 'in-cluster by default');
+    // The kubeconfig it names is in the same volume, uses the service account, and does not
+    // point at a ClusterIP (which needs a running proxy to be reachable).
+    assert.ok(cfg.clientConnection.kubeconfig.startsWith(mount.mountPath + '/'));
+    const kcKey = cfg.clientConnection.kubeconfig.slice(mount.mountPath.length + 1);
+    const kcFile = join(dir, kcKey);
+    writeFileSync(kcFile, cm.data[kcKey]);
+    const kc = kubeConfigFor({ ...cfg, clientConnection: { ...cfg.clientConnection, kubeconfig: kcFile } }, {});
+    assert.match(kc.getCurrentCluster()!.server, /^https:\/\/[^/]+:\d+$/);
+    assert.equal(kc.getCurrentCluster()!.caFile, '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt');
+    assert.deepEqual(kc.getCurrentUser()!.authProvider, { name: 'tokenFile', config: { tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' } });
     assert.deepEqual(cfg.clusterCIDRs, ['10.244.0.0/16']);
     assert.equal(cfg.healthzBindAddress, '0.0.0.0:10256');
 

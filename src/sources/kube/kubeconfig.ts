@@ -1,9 +1,10 @@
 // Where the API server is and who we are: --kubeconfig (or clientConnection.kubeconfig),
 // else the Pod's service account (KUBERNETES_SERVICE_HOST/PORT, token and CA under
 // /var/run/secrets/kubernetes.io/serviceaccount); --master replaces the server address.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { parse as parseYAML } from 'yaml';
 import type { Config } from '../../config/types.js';
 import { ConfigError } from '../../util/errors.js';
 
@@ -14,6 +15,7 @@ export function kubeConfigFor(cfg: Config, env: NodeJS.ProcessEnv = process.env)
     if (!existsSync(file)) throw new ConfigError('--kubeconfig', `${file}: no such file`);
     try {
       kc.loadFromFile(file);
+      tokenFilesFrom(kc, file);
     } catch (e) {
       throw new ConfigError('--kubeconfig', `${file}: ${(e as Error).message}`);
     }
@@ -42,6 +44,21 @@ export function kubeConfigFor(cfg: Config, env: NodeJS.ProcessEnv = process.env)
   }
   if (!kc.getCurrentCluster()) throw new ConfigError('--kubeconfig', `${file}: no current context with a cluster`);
   return kc;
+}
+
+/**
+ * kubectl's `user.tokenFile` (kubeadm writes kube-proxy's kubeconfig with it, pointing at the
+ * service account token) is not read by client-node, which knows only a `token-file` read
+ * once. Map it to client-node's tokenFile provider, which re-reads the file as the kubelet
+ * rotates the projected token.
+ */
+function tokenFilesFrom(kc: KubeConfig, file: string): void {
+  const raw = parseYAML(readFileSync(file, 'utf8')) as { users?: { name?: string; user?: { tokenFile?: string; token?: string } }[] } | null;
+  for (const u of raw?.users ?? []) {
+    const tokenFile = u.user?.tokenFile;
+    if (!tokenFile || u.user?.token) continue;
+    kc.users = kc.users.map((x) => (x.name === u.name ? { ...x, authProvider: { name: 'tokenFile', config: { tokenFile } } } : x));
+  }
 }
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
