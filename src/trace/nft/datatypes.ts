@@ -1,6 +1,7 @@
 // nft datatypes: how literal text becomes a value the evaluator can compare, and back.
 // Addresses and integers up to 32 bits are numbers, IPv6 addresses are bigints, interface
 // names are strings. A literal that is not of the expected type is an error, never a guess.
+import { ipv4ToNumber } from '../../api/ip.js';
 import ipaddr from 'ipaddr.js';
 
 export type Value = number | bigint | string;
@@ -27,25 +28,10 @@ function parseUint(text: string, max: number): number | null {
   return null;
 }
 
+/** Dotted-quad IPv4 as a 32-bit number (the model's own parser), or null. */
 export function parseIPv4(text: string): number | null {
-  let v = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return null;
-      v = v * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return null;
-    } else return null;
-  }
-  if (dots !== 3 || digits === 0) return null;
-  return v * 256 + octet;
+  const v = ipv4ToNumber(text);
+  return v < 0 ? null : v;
 }
 
 export function formatIPv4(v: number): string {
