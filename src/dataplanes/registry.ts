@@ -13,7 +13,9 @@ export interface DataplaneContext {
 
 export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 
-const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {};
+const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
+  userspace: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
+};
 
 export function availableModes(): ProxyMode[] {
   return Object.keys(factories) as ProxyMode[];
