@@ -2,12 +2,13 @@
 //  - 127.0.0.0/8 and ::1 are always local on Linux, so loopback VIPs need nothing (this is
 //    how the standalone mode works without root);
 //  - an address already on an interface needs nothing either;
-//  - any other VIP is added to a dummy interface kproxy creates (kproxy0) — but only as root
-//    inside a network namespace other than the root one. kproxy never adds addresses in the
+//  - any other VIP is added to a dummy interface kproxy creates (kproxy0; on kernels without
+//    the dummy driver, to the namespace's own lo) — but only as root inside a network
+//    namespace other than the root one. kproxy never adds addresses in the
 //    host's own namespace: there they would capture the host's traffic to those addresses.
 // Addresses kproxy added are removed when their last listener goes and when kproxy stops.
 import { execFile } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 
@@ -28,12 +29,34 @@ export function localAddresses(): string[] {
   return out;
 }
 
-/** Whether this process runs in a network namespace other than init's (PID 1's). */
+/**
+ * Whether this process runs in a network namespace other than the host's: one that differs
+ * from init's (PID 1's), or, where PID 1's is not readable (containers without
+ * CAP_SYS_PTRACE), one that `ip netns add` created (listed in /run/netns). When neither can
+ * be shown, the answer is no: kproxy then never adds addresses.
+ */
 export function inOwnNetns(): boolean {
+  let self: number;
   try {
-    return readlinkSync('/proc/self/ns/net') !== readlinkSync('/proc/1/ns/net');
+    self = statSync('/proc/self/ns/net').ino;
   } catch {
-    return false; // cannot tell (no /proc, or /proc/1 hidden): assume the host's namespace
+    return false;
+  }
+  try {
+    return self !== statSync('/proc/1/ns/net').ino;
+  } catch {
+    // PID 1's namespace is hidden from us: fall through to the named namespaces
+  }
+  try {
+    return readdirSync('/run/netns').some((n) => {
+      try {
+        return statSync(`/run/netns/${n}`).ino === self;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
   }
 }
 
@@ -50,7 +73,8 @@ function ip(args: string[], stdin?: string): Promise<void> {
 export class AddressManager {
   /** Addresses kproxy added to kproxy0, with how many listeners use each. */
   private readonly added = new Map<string, number>();
-  private interfaceReady = false;
+  /** The interface addresses go on: kproxy0, or lo without the dummy driver; null until needed. */
+  private device: string | null = null;
   private readonly canAdd: boolean;
   private readonly why: string;
 
@@ -77,9 +101,9 @@ export class AddressManager {
     }
     if (isLoopback(addr) || isWildcard(addr) || local.has(addr)) return;
     if (!this.canAdd) throw new Error(`${addr} is not a local address and kproxy cannot add it: ${this.why}`);
-    await this.ensureInterface();
     const prefix = isIPv4(addr) ? 32 : 128;
-    await ip(['addr', 'replace', `${addr}/${prefix}`, 'dev', INTERFACE, ...(prefix === 128 ? ['nodad'] : [])]);
+    const dev = await this.ensureInterface();
+    await ip(['addr', 'replace', `${addr}/${prefix}`, 'dev', dev, ...(prefix === 128 ? ['nodad'] : [])]);
     this.added.set(addr, 1);
   }
 
@@ -92,23 +116,34 @@ export class AddressManager {
       return;
     }
     this.added.delete(addr);
-    await ip(['addr', 'del', `${addr}/${isIPv4(addr) ? 32 : 128}`, 'dev', INTERFACE]).catch(() => {});
+    await this.del(addr);
+  }
+
+  private del(addr: string): Promise<void> {
+    return ip(['addr', 'del', `${addr}/${isIPv4(addr) ? 32 : 128}`, 'dev', this.device!]).catch(() => {});
   }
 
   /** Removes every address kproxy added, and its interface. */
   async close(): Promise<void> {
-    if (!this.interfaceReady) return;
+    if (this.device === null) return;
+    if (this.device === INTERFACE) await ip(['link', 'del', INTERFACE]).catch(() => {});
+    else await Promise.all([...this.added.keys()].map((a) => this.del(a)));
     this.added.clear();
-    await ip(['link', 'del', INTERFACE]).catch(() => {});
-    this.interfaceReady = false;
+    this.device = null;
   }
 
-  private async ensureInterface(): Promise<void> {
-    if (this.interfaceReady) return;
-    await ip(['link', 'add', INTERFACE, 'type', 'dummy']).catch((e: Error) => {
-      if (!/File exists/.test(e.message)) throw e;
-    });
-    await ip(['link', 'set', INTERFACE, 'up']);
-    this.interfaceReady = true;
+  private async ensureInterface(): Promise<string> {
+    if (this.device !== null) return this.device;
+    try {
+      await ip(['link', 'add', INTERFACE, 'type', 'dummy']).catch((e: Error) => {
+        if (!/File exists/.test(e.message)) throw e;
+      });
+      await ip(['link', 'set', INTERFACE, 'up']);
+      this.device = INTERFACE;
+    } catch (e) {
+      if (!/Unknown device type|not supported/i.test((e as Error).message)) throw e;
+      this.device = 'lo'; // no dummy driver in this kernel; lo is as local and as private here
+    }
+    return this.device;
   }
 }
