@@ -61,8 +61,8 @@ export class TcpListener {
   private accept(client: net.Socket): void {
     const { balancer, kind } = this.route;
     client.on('error', noop);
-    const flow: Flow = { clientIP: client.remoteAddress ?? '', destIP: client.localAddress ?? '' };
-    if (!allowedSource(this.route, flow.clientIP)) return this.drop(client, 'source_range');
+    const flow = new SocketFlow(client);
+    if (this.route.sourceRanges.length > 0 && !allowedSource(this.route, flow.clientIP)) return this.drop(client, 'source_range');
     if (balancer.backends(kind).length === 0) {
       if (!balancer.hasEndpoints) {
         // no endpoints at all: refuse at once, as kube-proxy's REJECT does
@@ -126,25 +126,53 @@ export class TcpListener {
 }
 
 const timeoutError = new Error('connect timed out');
+
+/** The flow's addresses, read from the socket only if a scheduler or affinity asks. */
+class SocketFlow implements Flow {
+  private client: string | undefined;
+  private dest: string | undefined;
+  constructor(private readonly socket: net.Socket) {}
+  get clientIP(): string {
+    return (this.client ??= this.socket.remoteAddress ?? '');
+  }
+  get destIP(): string {
+    return (this.dest ??= this.socket.localAddress ?? '');
+  }
+}
 function noop(): void {}
 
-/** Pipes both ways until either side closes; a reset on one side resets the other. */
+/**
+ * Copies both ways until both directions have ended. Per chunk: one write, and a pause when
+ * the other side's buffer is full (backpressure) until it drains — what pipe() does, with
+ * fewer listeners and closures per connection (memory at 10,000 connections counts).
+ * A half-close is passed on (FIN for FIN); a reset on one side resets the other.
+ */
 function splice(client: net.Socket, backend: net.Socket, b: Backend): void {
   b.active++;
   backend.on('error', noop);
-  client.pipe(backend);
-  backend.pipe(client);
+  forward(client, backend);
+  forward(backend, client);
   let done = false;
-  const finish = (from: net.Socket, to: net.Socket) => (hadError: boolean) => {
+  const finish = (from: net.Socket, to: net.Socket) => () => {
     if (!done) {
       done = true;
       b.active--;
     }
     if (to.destroyed) return;
-    if (hadError && (from.errored as NodeJS.ErrnoException | null)?.code === 'ECONNRESET') to.resetAndDestroy();
-    else if (hadError) to.destroy();
-    else to.end(); // a clean close: let what is still buffered reach the other side
+    const err = from.errored as NodeJS.ErrnoException | null;
+    if (err?.code === 'ECONNRESET') to.resetAndDestroy();
+    else if (err) to.destroy();
+    else to.end(); // a clean close: what is still buffered reaches the other side first
   };
   client.once('close', finish(client, backend));
   backend.once('close', finish(backend, client));
+  client.resume();
+}
+
+function forward(from: net.Socket, to: net.Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
 }
