@@ -53,6 +53,13 @@ const answers = (host: string, port: number) => () =>
     s.once('error', () => resolve(false));
   });
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
@@ -128,18 +135,27 @@ interface Row {
   p50: number[];
   p99: number[];
   conns: number[];
+  /** The proxy's CPU time per new connection (µs) and per GB of bulk data (ms): robust to noise. */
+  cpuPerConn: number[];
+  cpuPerGB: number[];
 }
 
-async function measure(targets: Record<string, string>): Promise<Record<string, Row>> {
+async function measure(targets: Record<string, string>, pids: Record<string, number | undefined>): Promise<Record<string, Row>> {
   const rows: Record<string, Row> = {};
-  for (const t of Object.keys(targets)) rows[t] = { bulk: [], p50: [], p99: [], conns: [] };
+  for (const t of Object.keys(targets)) rows[t] = { bulk: [], p50: [], p99: [], conns: [], cpuPerConn: [], cpuPerGB: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, host] of Object.entries(targets)) {
-      rows[name].bulk.push(await bulk(host, BULK, BULK_MS));
+      let c0 = cpuSeconds(pids[name]);
+      const gbit = await bulk(host, BULK, BULK_MS);
+      rows[name].bulk.push(gbit);
+      rows[name].cpuPerGB.push(((cpuSeconds(pids[name]) - c0) * 1000) / ((gbit / 8) * ((BULK_MS + 300) / 1000)));
       const [p50, p99] = await latency(host, ECHO, REQUESTS);
       rows[name].p50.push(p50);
       rows[name].p99.push(p99);
-      rows[name].conns.push(await connRate(host, ECHO, CONN_MS, 32, SOURCES));
+      c0 = cpuSeconds(pids[name]);
+      const rate = await connRate(host, ECHO, CONN_MS, 32, SOURCES);
+      rows[name].conns.push(rate);
+      rows[name].cpuPerConn.push(((cpuSeconds(pids[name]) - c0) * 1e6) / ((rate * CONN_MS) / 1000));
       process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${rows[name].bulk.at(-1)!.toFixed(1)} Gbit/s, p50 ${p50.toFixed(0)} µs, ${rows[name].conns.at(-1)!.toFixed(0)} conn/s\n`);
     }
   }
@@ -202,7 +218,7 @@ async function main(): Promise<void> {
   const ha = await startHaproxy();
   const targets: Record<string, string> = { direct: BACKEND, kproxy: KPROXY };
   if (ha) targets.haproxy = HAPROXY;
-  const rows = await measure(targets);
+  const rows = await measure(targets, { kproxy: kp.pid, haproxy: ha?.pid });
 
   process.stderr.write(`opening ${IDLE} idle connections through kproxy${ha ? ' and HAProxy' : ''}...\n`);
   // a fresh kproxy, so that the figure is the idle connections' cost, not the earlier load's
@@ -230,6 +246,8 @@ async function main(): Promise<void> {
     `| request/response p50, µs | ${fmt(median(d.p50), 0)} | ${fmt(median(k.p50), 0)} | ${fmt(h && median(h.p50), 0)} | added ${fmt(added(k.p50), 0)} vs ${fmt(h && added(h.p50), 0)} µs | added ≤ HAProxy's |`,
     `| request/response p99, µs | ${fmt(median(d.p99), 0)} | ${fmt(median(k.p99), 0)} | ${fmt(h && median(h.p99), 0)} | ${ratio(median(k.p99), h && median(h.p99))} | — |`,
     `| new connections/s | ${fmt(median(d.conns), 0)} | ${fmt(median(k.conns), 0)} | ${fmt(h && median(h.conns), 0)} | ${ratio(median(k.conns), h && median(h.conns))} | ≥ 0.8 × |`,
+    `| proxy CPU per new connection, µs | — | ${fmt(median(k.cpuPerConn), 0)} | ${fmt(h && median(h.cpuPerConn), 0)} | ${ratio(median(k.cpuPerConn), h && median(h.cpuPerConn))} | — |`,
+    `| proxy CPU per GB of bulk data, ms | — | ${fmt(median(k.cpuPerGB), 0)} | ${fmt(h && median(h.cpuPerGB), 0)} | ${ratio(median(k.cpuPerGB), h && median(h.cpuPerGB))} | — |`,
     `| RSS idle → with ${IDLE} idle connections, MB | — | ${fmt(kRss.before, 0)} → ${fmt(kRss.after, 0)} | ${hRss ? `${fmt(hRss.before, 0)} → ${fmt(hRss.after, 0)}` : '—'} | per connection ${fmt(((kRss.after - kRss.before) * 1024) / IDLE, 1)} kB; at 10,000 ≈ ${fmt(kRss.before + ((kRss.after - kRss.before) * 10000) / IDLE, 0)} MB | ≤ 150 MB |`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n\n(medians of ${ROUNDS} interleaved rounds; bulk ${BULK_MS} ms, ${REQUESTS} requests of 64 bytes, connections for ${CONN_MS} ms with 32 in parallel)\n`);

@@ -4,6 +4,7 @@
 // for a user who is not root, on a fresh machine.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifestDir } from '../sources/manifests/read.js';
@@ -83,6 +84,23 @@ function tryThis(objects: Obj[], backends: DemoBackend[]): string {
   return lines.join('\n');
 }
 
+/** Resolves when every TCP ClusterIP:port in the folder accepts a connection, or at the deadline. */
+async function listening(objects: Obj[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  const addrs = objects
+    .filter((o) => o.kind === 'Service' && o.spec?.clusterIP && o.spec.clusterIP !== 'None')
+    .flatMap((o) => (o.spec!.ports ?? []).filter((p: { protocol?: string }) => (p.protocol ?? 'TCP') === 'TCP').map((p: { port: number }) => [o.spec!.clusterIP as string, p.port] as const));
+  const accepts = (host: string, port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+  for (const [host, port] of addrs) {
+    while (Date.now() < deadline && !(await accepts(host, port))) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function main(): Promise<void> {
   const dir = process.argv[2] ?? 'examples';
   if (!existsSync(dir)) throw new Error(`no such folder: ${dir}`);
@@ -114,10 +132,9 @@ async function main(): Promise<void> {
   kproxy.once('exit', (code) => {
     void stop().then(() => process.exit(code ?? 0));
   });
-  // the instructions, once kproxy has had a moment to open its listeners
-  setTimeout(() => {
-    if (!stopping) process.stdout.write(tryThis(objs, backends) + '\n');
-  }, 1000);
+  // the instructions, once kproxy listens on the Services' addresses (or after 15 s)
+  await listening(objs, 15_000);
+  if (!stopping) process.stdout.write(tryThis(objs, backends) + '\n');
 }
 
 main().catch((e) => {

@@ -45,7 +45,7 @@ describe('demo launcher', () => {
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (err += d));
     try {
-      for (let i = 0; i < 100 && !out.includes('Try:'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && !out.includes('Try:'); i++) await new Promise((r) => setTimeout(r, 100));
       assert.match(out, new RegExp(`curl -s http://127\\.${a}\\.${b}\\.10:8080/`), err);
       const seen = new Set<string>();
       for (let i = 0; i < 6; i++) seen.add((await get(`http://127.${a}.${b}.10:8080/`)).split(' ')[2]);

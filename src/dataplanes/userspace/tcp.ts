@@ -1,7 +1,9 @@
 // A TCP listener on one service address. Per connection: choose a backend, dial it with
 // escalating timeouts (the old userspace proxy's 250 ms, 500 ms, 1 s, 2 s), passing to the
-// next backend when one refuses or times out; then pipe both ways. The byte path is Node's
-// pipe() alone: backpressure, no per-chunk code of ours.
+// next backend when one refuses or times out; then copy both ways. The byte path is a write
+// per chunk and backpressure, nothing else. What the client sends while the backend is being
+// dialled waits in the client socket's buffer (reading stops when it is full), so the socket
+// is not paused and resumed: that would cost two epoll_ctl calls per connection.
 import net from 'node:net';
 import type { Logger } from '../../util/log.js';
 import type { ServiceBalancer, TrafficKind } from './balancer.js';
@@ -26,7 +28,7 @@ export class TcpListener {
     private readonly dialTimeouts: readonly number[] = DIAL_TIMEOUTS_MS,
   ) {
     this.route = route;
-    this.server = net.createServer({ pauseOnConnect: true, allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
   }
 
   listen(ip: string, port: number): Promise<void> {
@@ -91,7 +93,8 @@ export class TcpListener {
 
   private dial(client: net.Socket, balancer: ServiceBalancer, kind: TrafficKind, flow: Flow, attempt: number, tried: Set<string> | null): void {
     if (client.destroyed) return;
-    const b = balancer.choose(kind, flow, tried);
+    // every backend tried already (one endpoint, say): try them again, with the longer timeout
+    const b = balancer.choose(kind, flow, tried) ?? (tried ? balancer.choose(kind, flow, null) : null);
     if (!b) return this.giveUp(client);
     const backend = net.connect({ host: b.ip, port: b.port, noDelay: true, allowHalfOpen: true });
     const timer = setTimeout(() => backend.destroy(timeoutError), this.dialTimeouts[attempt]);
@@ -166,7 +169,6 @@ function splice(client: net.Socket, backend: net.Socket, b: Backend): void {
   };
   client.once('close', finish(client, backend));
   backend.once('close', finish(backend, client));
-  client.resume();
 }
 
 function forward(from: net.Socket, to: net.Socket): void {
