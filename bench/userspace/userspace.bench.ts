@@ -149,6 +149,10 @@ async function measure(targets: Record<string, string>, pids: Record<string, num
       const gbit = await bulk(host, BULK, BULK_MS);
       rows[name].bulk.push(gbit);
       rows[name].cpuPerGB.push(((cpuSeconds(pids[name]) - c0) * 1000) / ((gbit / 8) * ((BULK_MS + 300) / 1000)));
+      if (process.env.ONLY === 'bulk') {
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${gbit.toFixed(1)} Gbit/s, ${rows[name].cpuPerGB.at(-1)!.toFixed(0)} ms CPU/GB\n`);
+        continue;
+      }
       const [p50, p99] = await latency(host, ECHO, REQUESTS);
       rows[name].p50.push(p50);
       rows[name].p99.push(p99);
@@ -219,6 +223,7 @@ async function main(): Promise<void> {
   const targets: Record<string, string> = { direct: BACKEND, kproxy: KPROXY };
   if (ha) targets.haproxy = HAPROXY;
   const rows = await measure(targets, { kproxy: kp.pid, haproxy: ha?.pid });
+  if (process.env.ONLY === 'bulk') return;
 
   process.stderr.write(`opening ${IDLE} idle connections through kproxy${ha ? ' and HAProxy' : ''}...\n`);
   // a fresh kproxy, so that the figure is the idle connections' cost, not the earlier load's
