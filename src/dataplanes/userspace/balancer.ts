@@ -7,6 +7,28 @@ import { AffinityTable } from './affinity.js';
 import type { EndpointHealth } from './health.js';
 import { createScheduler, type Backend, type Flow, type Scheduler, type SchedulerName } from './schedulers/index.js';
 
+/** What a balancer reads of a service port (a worker process gets just this, as JSON). */
+export interface BalancerInput {
+  readonly servicePortName: string;
+  readonly hasEndpoints: boolean;
+  readonly internalEndpoints: readonly EndpointRef[];
+  readonly externalEndpoints: readonly EndpointRef[];
+  readonly sessionAffinity: ServicePortState['sessionAffinity'];
+}
+
+export type EndpointRef = Pick<Endpoint, 'ip' | 'port' | 'endpoint'>;
+
+export function balancerInput(sp: BalancerInput): BalancerInput {
+  const ref = (e: EndpointRef): EndpointRef => ({ ip: e.ip, port: e.port, endpoint: e.endpoint });
+  return {
+    servicePortName: sp.servicePortName,
+    hasEndpoints: sp.hasEndpoints,
+    internalEndpoints: sp.internalEndpoints.map(ref),
+    externalEndpoints: sp.externalEndpoints.map(ref),
+    sessionAffinity: sp.sessionAffinity,
+  };
+}
+
 /** Which of the model's endpoint sets a listener serves. */
 export type TrafficKind = 'internal' | 'external';
 
@@ -27,7 +49,7 @@ export class ServiceBalancer {
   private affinity: AffinityTable | null = null;
 
   constructor(
-    sp: ServicePortState,
+    sp: BalancerInput,
     scheduler: SchedulerName,
     private readonly health: EndpointHealth,
   ) {
@@ -42,7 +64,7 @@ export class ServiceBalancer {
   }
 
   /** Takes the service port's new endpoints; connections already open are not touched. */
-  update(sp: ServicePortState, scheduler: SchedulerName): void {
+  update(sp: BalancerInput, scheduler: SchedulerName): void {
     this.servicePortName = sp.servicePortName;
     this.hasEndpoints = sp.hasEndpoints;
     if (scheduler !== this.schedulerName) {
@@ -51,7 +73,7 @@ export class ServiceBalancer {
       this.sets.external.scheduler = createScheduler(scheduler);
     }
     const byId = new Map<string, Backend>();
-    const backendsOf = (eps: readonly Endpoint[]): Backend[] => {
+    const backendsOf = (eps: readonly EndpointRef[]): Backend[] => {
       const out: Backend[] = [];
       for (const ep of eps) {
         let b = byId.get(ep.endpoint) ?? this.byId.get(ep.endpoint);
@@ -118,6 +140,11 @@ export class ServiceBalancer {
 
   sweep(now: number): void {
     this.affinity?.sweep(now);
+  }
+
+  /** Whether ClientIP affinity is on: such a Service is served by the primary process only. */
+  get hasAffinity(): boolean {
+    return this.affinity !== null;
   }
 
   /** Live affinity entries (tests and metrics). */

@@ -15,6 +15,7 @@ import { parseRanges, type Route } from './route.js';
 import { isSchedulerName } from './schedulers/index.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
+import { WorkerPool } from './workers.js';
 
 /** How long connections of a removed Service may go on before they are closed. */
 export const SERVICE_GRACE_MS = 30_000;
@@ -26,6 +27,8 @@ export interface UserspaceOptions {
   dialTimeoutsMs?: readonly number[];
   /** Passive ejection of a failed backend. */
   ejectionMs?: number;
+  /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else 0. */
+  workers?: number;
 }
 
 interface Open {
@@ -44,6 +47,7 @@ export class UserspaceDataplane implements Dataplane {
   private readonly health: EndpointHealth;
   private readonly addresses = new AddressManager();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly pool: WorkerPool | null;
 
   constructor(
     private readonly ctx: DataplaneContext,
@@ -61,6 +65,11 @@ export class UserspaceDataplane implements Dataplane {
       for (const b of this.balancers.values()) b.sweep(now);
     }, 10_000);
     this.sweeper.unref();
+    const workers = opts.workers ?? Number(process.env.KPROXY_USERSPACE_WORKERS ?? 0);
+    if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new ConfigError('KPROXY_USERSPACE_WORKERS', `expected a whole number from 0 to 64, got "${workers}"`);
+    const env: Record<string, string> = { KPROXY_LOG_V: String(ctx.config.logVerbosity) };
+    if (opts.dialTimeoutsMs) env.KPROXY_DIAL_TIMEOUTS = opts.dialTimeoutsMs.join(',');
+    this.pool = workers > 0 ? new WorkerPool(workers, this.metrics, ctx.log, env) : null;
   }
 
   async sync(state: ProxyState, _full: boolean): Promise<void> {
@@ -106,14 +115,26 @@ export class UserspaceDataplane implements Dataplane {
     }
     await Promise.all(opening);
     this.metrics.live.listeners = this.open.size;
+
+    if (this.pool) {
+      const shared = new Map([...plan.servicePorts].map(([key, { sp, scheduler }]) => [key, { input: sp, scheduler, balancer: this.balancers.get(key)! }]));
+      const open = new Map([...this.open].map(([key, o]) => [key, { spec: o.spec, server: o.listener instanceof TcpListener ? o.listener.server : null }]));
+      this.pool.update(shared, open, grace);
+    }
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    await this.pool?.stop();
     const closing = [...this.open.values()].map((o) => this.closeListener(o, 0));
     this.open.clear();
     await Promise.all(closing);
     await this.addresses.close();
+  }
+
+  /** Resolves once the worker processes (if any) accept on the shared sockets' next update. */
+  async workersReady(): Promise<void> {
+    await this.pool?.ready;
   }
 
   /** Listening sockets now, by key "PROTOCOL/ip/port" (tests, status pages). */

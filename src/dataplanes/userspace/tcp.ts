@@ -26,9 +26,20 @@ export class TcpListener {
     private readonly metrics: UserspaceMetrics,
     private readonly log: Logger,
     private readonly dialTimeouts: readonly number[] = DIAL_TIMEOUTS_MS,
+    shared?: net.Server,
   ) {
     this.route = route;
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
+    if (shared) {
+      // a listening socket the primary process shares with this worker (workers.ts)
+      this.server = shared;
+      this.server.on('connection', (c: net.Socket) => {
+        c.allowHalfOpen = true;
+        c.setNoDelay(true);
+        this.accept(c);
+      });
+    } else {
+      this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
+    }
   }
 
   listen(ip: string, port: number): Promise<void> {
