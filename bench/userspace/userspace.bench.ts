@@ -24,14 +24,16 @@ const pre = `127.${10 + Math.floor(Math.random() * 240)}.${Math.floor(Math.rando
 const BACKEND = `${pre}.100`;
 const KPROXY = `${pre}.1`;
 const HAPROXY = `${pre}.2`;
+const KPROXY_W = `${pre}.3`; // kproxy with one worker process
+const WORKERS = Number(process.env.WORKERS ?? 1);
 const ECHO = 18080;
 const BULK = 18081;
 const SOURCES = Array.from({ length: 16 }, (_, i) => `${pre}.${200 + i}`);
 const children: ChildProcess[] = [];
 const tmp = mkdtempSync(join(tmpdir(), 'kproxy-bench-'));
 
-function start(cmd: string, args: string[], ready: () => Promise<boolean>, opts: { stdout?: boolean } = {}): Promise<ChildProcess> {
-  const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ? 'pipe' : 'ignore', 'pipe'] });
+function start(cmd: string, args: string[], ready: () => Promise<boolean>, opts: { stdout?: boolean; env?: Record<string, string> } = {}): Promise<ChildProcess> {
+  const c = spawn(cmd, args, { stdio: ['ignore', opts.stdout ? 'pipe' : 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
   children.push(c);
   let err = '';
   c.stderr!.on('data', (d) => (err += d));
@@ -53,11 +55,20 @@ const answers = (host: string, port: number) => () =>
     s.once('error', () => resolve(false));
   });
 
-/** CPU seconds (user + system) a process has used so far. */
+/** CPU seconds (user + system) a process and its children (kproxy's workers) have used so far. */
 function cpuSeconds(pid: number | undefined): number {
   if (!pid) return NaN;
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  let total = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      if (Number(p) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100; // utime, stime (USER_HZ = 100)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 function rssMB(pid: number): number {
@@ -65,8 +76,8 @@ function rssMB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function startKproxy(extra: string[] = []): Promise<ChildProcess> {
-  const dir = join(tmp, 'manifests');
+async function startKproxy(extra: string[] = [], vip = KPROXY, workers = 0): Promise<ChildProcess> {
+  const dir = join(tmp, `manifests-${vip}`);
   rmSync(dir, { recursive: true, force: true });
   spawnSync('mkdir', ['-p', dir]);
   writeFileSync(
@@ -75,7 +86,7 @@ async function startKproxy(extra: string[] = []): Promise<ChildProcess> {
 kind: Service
 metadata: {name: bench, namespace: default}
 spec:
-  clusterIP: ${KPROXY}
+  clusterIP: ${vip}
   ports: [{name: echo, port: ${ECHO}}, {name: bulk, port: ${BULK}}]
 ---
 apiVersion: discovery.k8s.io/v1
@@ -87,7 +98,7 @@ ports: [{name: echo, port: ${ECHO}}, {name: bulk, port: ${BULK}}]
 `,
   );
   const args = [...extra, join(root, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', 'bench', '--metrics-bind-address', '', '--healthz-bind-address', ''];
-  return start(process.execPath, args, answers(KPROXY, ECHO));
+  return start(process.execPath, args, answers(vip, ECHO), { env: { KPROXY_USERSPACE_WORKERS: String(workers) } });
 }
 
 async function startHaproxy(): Promise<ChildProcess | null> {
@@ -219,10 +230,13 @@ async function main(): Promise<void> {
     return;
   }
   const kp = await startKproxy();
+  const kw = WORKERS > 0 ? await startKproxy([], KPROXY_W, WORKERS) : null;
   const ha = await startHaproxy();
+  await new Promise((r) => setTimeout(r, 2000)); // worker processes start
   const targets: Record<string, string> = { direct: BACKEND, kproxy: KPROXY };
+  if (kw) targets.kproxyW = KPROXY_W;
   if (ha) targets.haproxy = HAPROXY;
-  const rows = await measure(targets, { kproxy: kp.pid, haproxy: ha?.pid });
+  const rows = await measure(targets, { kproxy: kp.pid, kproxyW: kw?.pid, haproxy: ha?.pid });
   if (process.env.ONLY === 'bulk') return;
 
   process.stderr.write(`opening ${IDLE} idle connections through kproxy${ha ? ' and HAProxy' : ''}...\n`);
@@ -233,27 +247,32 @@ async function main(): Promise<void> {
   const kRss = await idleRss(KPROXY, kp2.pid!);
   const hRss = ha ? await idleRss(HAPROXY, ha.pid!) : null;
   kp2.kill('SIGTERM');
+  kw?.kill('SIGTERM');
   if (ha) ha.kill('SIGTERM');
 
   process.stderr.write('profiling kproxy...\n');
   const prof = await profile();
 
   const k = rows.kproxy;
+  const w = rows.kproxyW;
   const h = rows.haproxy;
   const d = rows.direct;
   const fmt = (x: number | undefined, digits = 1) => (x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
-  const ratio = (a: number, b: number | undefined) => (b ? `${(a / b).toFixed(2)} ×` : '—');
-  const added = (xs: number[]) => median(xs) - median(d.p50);
+  const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? `${(a / b).toFixed(2)} ×` : '—');
+  const m = (r: Row | undefined, f: keyof Row) => (r ? median(r[f]) : undefined);
+  const added = (r: Row | undefined) => (r ? median(r.p50) - median(d.p50) : undefined);
+  const row = (what: string, f: keyof Row, digits: number, target: string, dir = true) =>
+    `| ${what} | ${dir ? fmt(m(d, f), digits) : '—'} | ${fmt(m(k, f), digits)} | ${fmt(m(w, f), digits)} | ${fmt(m(h, f), digits)} | ${ratio(m(k, f), m(h, f))} | ${ratio(m(w, f), m(h, f))} | ${target} |`;
   const lines = [
-    `| measurement | direct | kproxy userspace | HAProxy | kproxy vs HAProxy | target |`,
-    `|---|---|---|---|---|---|`,
-    `| bulk throughput, Gbit/s | ${fmt(median(d.bulk))} | ${fmt(median(k.bulk))} | ${fmt(h && median(h.bulk))} | ${ratio(median(k.bulk), h && median(h.bulk))} | ≥ 1.0 × |`,
-    `| request/response p50, µs | ${fmt(median(d.p50), 0)} | ${fmt(median(k.p50), 0)} | ${fmt(h && median(h.p50), 0)} | added ${fmt(added(k.p50), 0)} vs ${fmt(h && added(h.p50), 0)} µs | added ≤ HAProxy's |`,
-    `| request/response p99, µs | ${fmt(median(d.p99), 0)} | ${fmt(median(k.p99), 0)} | ${fmt(h && median(h.p99), 0)} | ${ratio(median(k.p99), h && median(h.p99))} | — |`,
-    `| new connections/s | ${fmt(median(d.conns), 0)} | ${fmt(median(k.conns), 0)} | ${fmt(h && median(h.conns), 0)} | ${ratio(median(k.conns), h && median(h.conns))} | ≥ 0.8 × |`,
-    `| proxy CPU per new connection, µs | — | ${fmt(median(k.cpuPerConn), 0)} | ${fmt(h && median(h.cpuPerConn), 0)} | ${ratio(median(k.cpuPerConn), h && median(h.cpuPerConn))} | — |`,
-    `| proxy CPU per GB of bulk data, ms | — | ${fmt(median(k.cpuPerGB), 0)} | ${fmt(h && median(h.cpuPerGB), 0)} | ${ratio(median(k.cpuPerGB), h && median(h.cpuPerGB))} | — |`,
-    `| RSS idle → with ${IDLE} idle connections, MB | — | ${fmt(kRss.before, 0)} → ${fmt(kRss.after, 0)} | ${hRss ? `${fmt(hRss.before, 0)} → ${fmt(hRss.after, 0)}` : '—'} | per connection ${fmt(((kRss.after - kRss.before) * 1024) / IDLE, 1)} kB; at 10,000 ≈ ${fmt(kRss.before + ((kRss.after - kRss.before) * 10000) / IDLE, 0)} MB | ≤ 150 MB |`,
+    `| measurement | direct | kproxy | kproxy + ${WORKERS} worker | HAProxy | kproxy vs HAProxy | kproxy + worker vs HAProxy | target |`,
+    `|---|---|---|---|---|---|---|---|`,
+    row('bulk throughput (one connection), Gbit/s', 'bulk', 1, '≥ 1.0 ×'),
+    `| request/response p50, µs (added over direct) | ${fmt(median(d.p50), 0)} | ${fmt(m(k, 'p50'), 0)} (+${fmt(added(k), 0)}) | ${fmt(m(w, 'p50'), 0)} (+${fmt(added(w), 0)}) | ${fmt(m(h, 'p50'), 0)} (+${fmt(added(h), 0)}) | ${ratio(added(k), added(h))} | ${ratio(added(w), added(h))} | added ≤ HAProxy's |`,
+    row('request/response p99, µs', 'p99', 0, '—'),
+    row('new connections/s (32 in parallel)', 'conns', 0, '≥ 0.8 ×'),
+    row('proxy CPU per new connection, µs', 'cpuPerConn', 0, '—', false),
+    row('proxy CPU per GB of bulk data, ms', 'cpuPerGB', 0, '—', false),
+    `| RSS idle → with ${IDLE} idle connections, MB | — | ${fmt(kRss.before, 0)} → ${fmt(kRss.after, 0)} (≈ ${fmt(kRss.before + ((kRss.after - kRss.before) * 10000) / IDLE, 0)} at 10,000) | — | ${hRss ? `${fmt(hRss.before, 0)} → ${fmt(hRss.after, 0)}` : '—'} | ${fmt(((kRss.after - kRss.before) * 1024) / IDLE, 1)} kB per connection | — | ≤ 150 MB |`,
   ];
   process.stdout.write(`\n${lines.join('\n')}\n\n(medians of ${ROUNDS} interleaved rounds; bulk ${BULK_MS} ms, ${REQUESTS} requests of 64 bytes, connections for ${CONN_MS} ms with 32 in parallel)\n`);
   process.stdout.write(`\nkproxy CPU profile under bulk + connection load (self time, idle excluded):\n${prof.join('\n')}\n`);
