@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { compile } from '../../../src/dataplanes/userspace/compile.js';
 import { allowedSource, parseRanges } from '../../../src/dataplanes/userspace/route.js';
 import { ChangeTracker } from '../../../src/model/tracker.js';
-import { NODE, service, slice } from './helpers.js';
+import { defaultConfig } from '../../../src/config/load.js';
+import { Harness, NODE, service, slice } from './helpers.js';
 
 function stateOf(...objects: object[]) {
   const t = new ChangeTracker({ nodeName: NODE, machineAddresses: ['192.168.0.2'] });
@@ -62,6 +63,10 @@ describe('userspace compile', () => {
     assert.match(w.find((x) => x.startsWith('x2'))!, /203\.0\.113\.9 port 80 is already served by default\/x1/);
     assert.equal(plan.servicePorts.get([...plan.servicePorts.keys()].find((k) => k.includes('/odd'))!)!.scheduler, 'maglev');
     assert.ok(plan.listeners.has('TCP/10.96.0.4/80'));
+  });
+
+  it('an unknown --ipvs-scheduler stops the userspace mode at start, naming the setting', () => {
+    assert.throws(() => new Harness({ ipvs: { ...defaultConfig().ipvs, scheduler: 'wlc' } }), /ipvs\.scheduler: unknown scheduler "wlc"/);
   });
 
   it('loadBalancerSourceRanges admit only clients inside them', () => {
