@@ -2,7 +2,7 @@
 # Installs everything kproxy and its tests need on a fresh Debian machine (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(nftables iptables conntrack dnsutils iproute2 procps)
+PKGS=(nftables iptables conntrack dnsutils iproute2 procps openssl)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -17,17 +17,41 @@ export interface ParsedCIDR {
   family: IPFamily;
 }
 
-const SLOPPY_V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/**
+ * Dotted-quad IPv4 as a 32-bit number, leading zeros read as decimal (Go's ParseIPSloppy);
+ * -1 when the text is not one. A hand-written loop: it runs for every endpoint address.
+ */
+export function ipv4ToNumber(s: string): number {
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
+}
+
+function numberToIPv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
 
 /** Parses an IP address; returns null when it is not one. */
 export function parseIP(text: string): ParsedIP | null {
   const s = text.trim();
-  const m = SLOPPY_V4.exec(s);
-  if (m) {
-    const octets = m.slice(1, 5).map((o) => parseInt(o, 10));
-    if (octets.some((o) => o > 255)) return null;
-    return { ip: octets.join('.'), family: 'IPv4' };
-  }
+  const v4 = ipv4ToNumber(s);
+  if (v4 >= 0) return { ip: numberToIPv4(v4), family: 'IPv4' };
   if (!s.includes(':') || !ipaddr.IPv6.isValid(s)) return null;
   try {
     const addr = ipaddr.IPv6.parse(s);

@@ -220,10 +220,8 @@ export function validateService(o: KubeObject): Validated<Service> {
       } else if (p.targetPort !== undefined && p.targetPort !== null) {
         targetPort = port(typeof p.targetPort === 'string' ? parseInt(p.targetPort, 10) : p.targetPort, `${f}.targetPort`);
       }
+      // A nodePort on a ClusterIP Service is ignored by the model, as kube-proxy ignores it.
       const nodePort = optionalPort(p.nodePort, `${f}.nodePort`);
-      if (nodePort && type !== 'NodePort' && type !== 'LoadBalancer') {
-        fail(`${f}.nodePort`, `may not be set for a Service of type ${type}`);
-      }
       ports.push({
         name: pname,
         protocol: protocol(p.protocol, `${f}.protocol`),

@@ -12,7 +12,7 @@ import type { ProxyState } from '../model/types.js';
 import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
-import { formatObjectError, ConfigError } from '../util/errors.js';
+import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
@@ -46,7 +46,9 @@ export function registerRun(program: Command): void {
 
 async function createSource(ctx: SourceContext): Promise<Source> {
   if (ctx.config.manifests) return manifestsSource(ctx);
-  throw new ConfigError('--manifests', 'the Kubernetes API source is not available yet: give --manifests DIR');
+  // Loaded on demand: @kubernetes/client-node takes a second or more to import.
+  const { kubeSource } = await import('../sources/kube/source.js');
+  return kubeSource(ctx);
 }
 
 export async function runProxy(cfg: Config): Promise<void> {
@@ -96,7 +98,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   await bind('metrics', cfg.metricsBindAddress, () => startMetricsServer(cfg.metricsBindAddress, metrics, routes));
   await bind('healthz', cfg.healthzBindAddress, () => startHealthServer(cfg.healthzBindAddress, health, metrics));
 
-  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log });
+  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
   log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');

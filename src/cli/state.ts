@@ -18,6 +18,6 @@ export function trackerFor(cfg: Config): ChangeTracker {
 export async function loadStateOnce(cfg: Config): Promise<ProxyState> {
   if (!cfg.manifests) throw new ConfigError('--manifests', 'required: the folder of Kubernetes YAML to read');
   const tracker = trackerFor(cfg);
-  loadManifestsOnce(cfg.manifests, tracker);
+  loadManifestsOnce(cfg.manifests, tracker, cfg);
   return tracker.snapshot();
 }

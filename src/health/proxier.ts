@@ -1,6 +1,8 @@
 // The proxier's health, with kube-proxy's semantics: healthy unless an update has been
 // queued for longer than the timeout (2 × syncPeriod) without a sync completing; /healthz
-// is also unhealthy while this node is being deleted or is tainted for removal.
+// is also unhealthy while this node is being deleted or is tainted for removal, and while a
+// source has been cut off from its API server for longer than the timeout (changes may be
+// waiting there that no sync can program; the rules in place stay).
 export interface HealthStatus {
   healthy: boolean;
   lastUpdated: Date | null;
@@ -12,6 +14,7 @@ export class ProxierHealth {
   private lastUpdated: number | null = null;
   private oldestPendingQueued: number | null = null;
   private nodeEligible = true;
+  private sourceLostAt: number | null = null;
 
   constructor(
     private readonly timeoutMs: number,
@@ -29,6 +32,15 @@ export class ProxierHealth {
     this.oldestPendingQueued = null;
   }
 
+  /** The source cannot reach its API server (kept until sourceConnected). */
+  sourceDisconnected(): void {
+    if (this.sourceLostAt === null) this.sourceLostAt = this.now();
+  }
+
+  sourceConnected(): void {
+    this.sourceLostAt = null;
+  }
+
   setNodeEligible(eligible: boolean): void {
     this.nodeEligible = eligible;
   }
@@ -43,6 +55,7 @@ export class ProxierHealth {
   /** /healthz: progress, and the node is not going away. */
   health(): HealthStatus {
     const s = this.live();
-    return { ...s, healthy: s.healthy && this.nodeEligible };
+    const cutOff = this.sourceLostAt !== null && s.currentTime.getTime() - this.sourceLostAt > this.timeoutMs;
+    return { ...s, healthy: s.healthy && this.nodeEligible && !cutOff };
   }
 }

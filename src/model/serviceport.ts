@@ -2,7 +2,7 @@
 // with its endpoints resolved from the Service's EndpointSlices and categorised.
 import ipaddr from 'ipaddr.js';
 import type { IPFamily } from '../api/ip.js';
-import { joinHostPort } from '../api/ip.js';
+import { ipv4ToNumber, joinHostPort } from '../api/ip.js';
 import type { EndpointSlice, Service, ServicePortSpec } from '../api/types.js';
 import { categorizeEndpoints } from './topology.js';
 import type { Endpoint, NodeInfo, ServicePortState } from './types.js';
@@ -45,7 +45,9 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
       const externalPolicyLocal = externallyAccessible && svc.externalTrafficPolicy === 'Local';
       const endpoints = resolveEndpoints(familySlices, port, opts.node.name);
       const cat = categorizeEndpoints(endpoints, {
-        usesClusterEndpoints: !internalPolicyLocal || (externallyAccessible && !externalPolicyLocal),
+        // Externally accessible ports need cluster endpoints even with eTP Local: traffic from
+        // pods and from the node itself to an external address is short-circuited to them.
+        usesClusterEndpoints: !internalPolicyLocal || externallyAccessible,
         usesLocalEndpoints: internalPolicyLocal || externalPolicyLocal,
         nodeName: opts.node.name,
         zone: opts.node.zone,
@@ -130,7 +132,8 @@ export function sortEndpoints<T extends { ip: string; port: number }>(eps: T[]):
   const key = (ep: T) => {
     let k = sortKeys.get(ep.ip);
     if (k === undefined) {
-      k = ipaddr.parse(ep.ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
+      const v4 = ipv4ToNumber(ep.ip);
+      k = v4 >= 0 ? v4.toString(16).padStart(8, '0') : ipaddr.parse(ep.ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
       if (sortKeys.size > 1_000_000) sortKeys.clear();
       sortKeys.set(ep.ip, k);
     }

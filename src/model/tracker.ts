@@ -4,6 +4,7 @@
 import { validateEndpointSlice, validateNode, validateService } from '../api/validate.js';
 import { ZONE_LABEL, type EndpointSlice, type KubeObject, type Node, type Service } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
+import { sameServicePort } from './equal.js';
 import { buildServicePorts } from './serviceport.js';
 import type { NodeInfo, ProxyState, ServicePortState } from './types.js';
 
@@ -43,11 +44,10 @@ export class ChangeTracker {
 
   private state: ProxyState;
   private portKeysByService = new Map<string, string[]>();
-  private signatures = new Map<string, string>();
   private servicesVersion = 0;
   private slicesVersion = 0;
   private publishedServices: { version: number; map: ReadonlyMap<string, Service> } = { version: -1, map: new Map() };
-  private publishedSlices: { version: number; map: ReadonlyMap<string, readonly EndpointSlice[]> } = { version: -1, map: new Map() };
+  private publishedSlices: { version: number; map: Map<string, readonly EndpointSlice[]> } = { version: -1, map: new Map() };
 
   constructor(private readonly opts: TrackerOptions) {
     this.state = {
@@ -226,9 +226,8 @@ export class ChangeTracker {
       const newKeys = new Set<string>();
       for (const sp of ports) {
         newKeys.add(sp.key);
-        const sig = signature(sp);
-        if (this.signatures.get(sp.key) !== sig) {
-          this.signatures.set(sp.key, sig);
+        const old = prev.servicePorts.get(sp.key);
+        if (!old || !sameServicePort(old, sp)) {
           servicePorts.set(sp.key, sp);
           changed.add(sp.key);
         }
@@ -236,7 +235,6 @@ export class ChangeTracker {
       for (const k of oldKeys) {
         if (newKeys.has(k)) continue;
         servicePorts.delete(k);
-        this.signatures.delete(k);
         deleted.add(k);
       }
       if (newKeys.size > 0) this.portKeysByService.set(svcId, [...newKeys]);
@@ -248,7 +246,7 @@ export class ChangeTracker {
       node,
       servicePorts,
       services: this.publishServices(),
-      endpointSlices: this.publishSlices(),
+      endpointSlices: this.publishSlices(all ? this.slicesByService.keys() : dirty),
       changed,
       deleted,
       errors: [...this.errors.values()].sort((a, b) => errorOrder(a).localeCompare(errorOrder(b))),
@@ -263,10 +261,14 @@ export class ChangeTracker {
     return this.publishedServices.map;
   }
 
-  private publishSlices(): ReadonlyMap<string, readonly EndpointSlice[]> {
+  private publishSlices(dirty: Iterable<string>): ReadonlyMap<string, readonly EndpointSlice[]> {
     if (this.publishedSlices.version !== this.slicesVersion) {
-      const map = new Map<string, readonly EndpointSlice[]>();
-      for (const [svcId, group] of this.slicesByService) if (group.size > 0) map.set(svcId, [...group.values()]);
+      const map = new Map(this.publishedSlices.map);
+      for (const svcId of dirty) {
+        const group = this.slicesByService.get(svcId);
+        if (group && group.size > 0) map.set(svcId, [...group.values()]);
+        else map.delete(svcId);
+      }
       this.publishedSlices = { version: this.slicesVersion, map };
     }
     return this.publishedSlices.map;
@@ -292,9 +294,4 @@ export class ChangeTracker {
 
 function errorOrder(e: ObjectError): string {
   return `${e.kind}/${e.namespace}/${e.name}/${e.field}`;
-}
-
-/** A cheap structural fingerprint: equal fingerprints mean nothing a dataplane sees changed. */
-function signature(sp: ServicePortState): string {
-  return JSON.stringify(sp);
 }

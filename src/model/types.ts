@@ -66,7 +66,11 @@ export interface ServicePortState {
   readonly allReachableEndpoints: readonly Endpoint[];
   /** Endpoints for traffic to the ClusterIP (per internalTrafficPolicy). */
   readonly internalEndpoints: readonly Endpoint[];
-  /** Endpoints for traffic to external addresses from outside the node (per externalTrafficPolicy). */
+  /**
+   * Endpoints for traffic to external addresses from outside the node (per
+   * externalTrafficPolicy). Traffic to external addresses from pods or from the node itself
+   * is short-circuited to clusterEndpoints, as kube-proxy does.
+   */
   readonly externalEndpoints: readonly Endpoint[];
   /**
    * Whether any usable endpoint exists anywhere. False: "no endpoints" (REJECT). True but the

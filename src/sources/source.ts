@@ -10,6 +10,8 @@ export interface SourceContext {
   /** Call after delivering any change: the sync runner coalesces calls. */
   changed: () => void;
   log: Logger;
+  /** Told when the source loses and regains its API server (/healthz degrades meanwhile). */
+  health?: { sourceDisconnected(): void; sourceConnected(): void };
 }
 
 export interface Source {

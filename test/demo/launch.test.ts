@@ -3,14 +3,17 @@
 // random 127.x block so that the test never collides with a demo someone is running.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 
-const fixture = fileURLToPath(new URL('../../../test/fixtures/userspace-demo', import.meta.url));
+const folders = {
+  'examples/ (Pods with readiness probes)': fileURLToPath(new URL('../../../examples', import.meta.url)),
+  'the EndpointSlice fixture': fileURLToPath(new URL('../../../test/fixtures/userspace-demo', import.meta.url)),
+};
 const launcher = fileURLToPath(new URL('../../src/demo/launch.js', import.meta.url));
 
 function get(url: string): Promise<string> {
@@ -25,13 +28,13 @@ function get(url: string): Promise<string> {
 }
 
 describe('demo launcher', () => {
-  it('starts the backends and kproxy (not as root); the VIPs answer and spread over the backends', async () => {
+  for (const [what, fixture] of Object.entries(folders)) it(`on ${what}: starts the backends and kproxy (not as root); the VIPs answer and spread over the backends`, async () => {
     const a = 10 + Math.floor(Math.random() * 240);
     const b = Math.floor(Math.random() * 250);
     const nodePort = 30000 + Math.floor(Math.random() * 2700);
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-demo-'));
     chmodSync(dir, 0o755);
-    for (const f of readdirSync(fixture)) {
+    for (const f of readdirSync(fixture).filter((n) => !n.startsWith('.'))) {
       const text = readFileSync(join(fixture, f), 'utf8')
         .replaceAll('127.96.0.', `127.${a}.${b}.`)
         .replaceAll('127.0.1.', `127.${a}.${b + 1}.`)
@@ -39,6 +42,7 @@ describe('demo launcher', () => {
       writeFileSync(join(dir, f), text, { mode: 0o644 });
     }
     const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    if (process.getuid?.() === 0) chownSync(dir, 65534, 65534); // the user's own folder: kproxy keeps its allocations there
     const child = spawn(process.execPath, [launcher, dir, '--metrics-bind-address', '', '--healthz-bind-address', ''], { ...asUser, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

@@ -1,29 +1,33 @@
-// The manifests folder read once: every object handed to the tracker, duplicates and
-// unparsable files reported. The standalone source watches the folder on top of this.
+// The manifests folder read once, for one-shot commands (`kproxy services`, `rules`,
+// `trace`): the same allocation and endpoint controller as the live source, without
+// probing. A Pod's readiness is its status Ready condition when the manifest gives one,
+// else ready. Allocations are read from the state file of a running instance (so both
+// agree) but never written.
+import type { Config } from '../../config/types.js';
+import { defaultConfig } from '../../config/load.js';
 import type { ChangeTracker } from '../../model/tracker.js';
-import { readManifestDir } from './read.js';
+import { silentLogger, type Logger } from '../../util/log.js';
+import { allocationsPath } from '../allocate/state.js';
+import { ManifestCatalog } from './catalog.js';
+import { StandaloneCluster } from './cluster.js';
+import { listManifestFiles, readManifestFile } from './read.js';
+import { allocationSettings } from './source.js';
 
-export function loadManifestsOnce(dir: string, tracker: ChangeTracker): void {
-  const { objects, errors } = readManifestDir(dir);
-  const seen = new Map<string, string>();
-  for (const { object, file, line } of objects) {
-    const namespace = object.kind === 'Node' ? '' : (object.metadata?.namespace ?? 'default');
-    const id = `${object.kind}/${namespace}/${object.metadata?.name ?? ''}`;
-    const first = seen.get(id);
-    if (first !== undefined) {
-      tracker.reportError({
-        kind: String(object.kind),
-        namespace,
-        name: String(object.metadata?.name ?? ''),
-        field: 'metadata.name',
-        reason: `defined again in ${file}:${line}; the definition in ${first} wins`,
-      });
-      continue;
-    }
-    seen.set(id, `${file}:${line}`);
-    tracker.upsert(object);
-  }
-  for (const e of errors) {
-    tracker.reportError({ kind: 'File', namespace: '', name: e.file, field: `line ${e.line}`, reason: e.message });
-  }
+export function loadManifestsOnce(dir: string, tracker: ChangeTracker, config?: Config, log: Logger = silentLogger()): void {
+  const cfg = config ?? { ...defaultConfig(), manifests: dir };
+  const catalog = new ManifestCatalog();
+  const touched = new Set<string>();
+  for (const f of listManifestFiles(dir)) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
+  const cluster = new StandaloneCluster({
+    tracker,
+    log,
+    ...allocationSettings(cfg),
+    allocationsPath: allocationsPath(dir),
+    persistAllocations: false,
+    live: false,
+  });
+  cluster.apply(touched, catalog);
+  cluster.reportFileErrors(catalog, new Set());
+  cluster.flush(true);
+  cluster.stop();
 }

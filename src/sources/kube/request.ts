@@ -1,0 +1,56 @@
+// One GET against the API server with the credentials of a KubeConfig (token, client
+// certificate, CA), answered as the JSON the server sent: no typed deserialisation, so
+// the objects reach the model exactly as they would from a manifest file.
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export class APIStatusError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly path: string,
+    message: string,
+  ) {
+    super(`GET ${path}: ${statusCode} ${message}`);
+  }
+  /** client-node's ListWatch re-lists on `statusCode === 410`. */
+  get code(): number {
+    return this.statusCode;
+  }
+}
+
+export async function getJSON(kc: KubeConfig, path: string, timeoutMs = 60_000): Promise<unknown> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('kubeconfig: no current cluster');
+  const url = new URL(cluster.server.replace(/\/$/, '') + path);
+  const opts: https.RequestOptions = { headers: { Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(opts);
+  const get = url.protocol === 'http:' ? http.get : https.get;
+  return new Promise((resolve, reject) => {
+    const req = get(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (res.statusCode !== 200) {
+          let message = res.statusMessage ?? '';
+          try {
+            message = (JSON.parse(text) as { message?: string }).message ?? message;
+          } catch {
+            // not a Status object: keep the status line
+          }
+          reject(new APIStatusError(res.statusCode ?? 0, path, message));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch (e) {
+          reject(new Error(`GET ${path}: response is not JSON: ${(e as Error).message}`));
+        }
+      });
+    });
+    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}

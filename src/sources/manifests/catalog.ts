@@ -1,0 +1,129 @@
+// Which file defines which object. Objects are identified by kind/namespace/name; when two
+// definitions collide, the first one wins: at start the first in file order, later the one
+// already in effect (an edit elsewhere never takes an object away from its file). A file
+// that stops parsing keeps its previous definitions until it parses again.
+import type { KubeObject } from '../../api/types.js';
+import type { FileContents, ManifestError } from './read.js';
+
+export interface Definition {
+  object: KubeObject;
+  file: string;
+  line: number;
+}
+
+export function objectId(o: KubeObject): string {
+  const kind = typeof o.kind === 'string' ? o.kind : '';
+  const m = (o.metadata ?? {}) as Record<string, unknown>;
+  const namespace = kind === 'Node' ? '' : (typeof m.namespace === 'string' && m.namespace) || 'default';
+  const name = typeof m.name === 'string' ? m.name : '';
+  return `${kind}/${namespace}/${name}`;
+}
+
+export function splitId(id: string): { kind: string; namespace: string; name: string } {
+  const a = id.indexOf('/');
+  const b = id.indexOf('/', a + 1);
+  return { kind: id.slice(0, a), namespace: id.slice(a + 1, b), name: id.slice(b + 1) };
+}
+
+const NONE: Definition[] = [];
+
+export class ManifestCatalog {
+  private readonly byFile = new Map<string, Definition[]>();
+  private readonly byId = new Map<string, Definition[]>();
+  private readonly fileErrors = new Map<string, ManifestError>();
+
+  /**
+   * Replaces what one file defines. A file with a parse error keeps its previous objects and
+   * records the error instead. Returns every id the file defined before or defines now.
+   */
+  setFile(file: string, contents: FileContents): Set<string> {
+    if (contents.errors.length > 0) {
+      this.fileErrors.set(file, contents.errors[0]);
+      return new Set();
+    }
+    this.fileErrors.delete(file);
+    return this.replace(file, contents.objects.map((o) => ({ object: o.object, file, line: o.line })));
+  }
+
+  removeFile(file: string): Set<string> {
+    this.fileErrors.delete(file);
+    return this.replace(file, []);
+  }
+
+  winner(id: string): Definition | undefined {
+    return this.byId.get(id)?.[0];
+  }
+
+  /** The definitions that lost to the winner. */
+  losers(id: string): Definition[] {
+    const l = this.byId.get(id);
+    return l && l.length > 1 ? l.slice(1) : NONE;
+  }
+
+  ids(): IterableIterator<string> {
+    return this.byId.keys();
+  }
+
+  errors(): ReadonlyMap<string, ManifestError> {
+    return this.fileErrors;
+  }
+
+  private replace(file: string, defs: Definition[]): Set<string> {
+    if (!this.byFile.has(file)) return this.addNew(file, defs);
+    const touched = new Set<string>();
+    const incoming = new Map<string, Definition[]>();
+    for (const d of defs) {
+      const id = objectId(d.object);
+      let l = incoming.get(id);
+      if (!l) incoming.set(id, (l = []));
+      l.push(d);
+    }
+    const before = new Map<string, Definition[]>();
+    for (const d of this.byFile.get(file) ?? []) {
+      const id = objectId(d.object);
+      const l = before.get(id);
+      if (l) l.push(d);
+      else before.set(id, [d]);
+    }
+    // An object that reads the same as before is not a change: keep the old definition (so
+    // that nothing downstream re-examines the other 999 Pods of a file where one changed).
+    const same = new Set<string>();
+    for (const [id, mine] of incoming) {
+      const old = before.get(id);
+      if (old?.length !== 1 || mine.length !== 1 || JSON.stringify(old[0].object) !== JSON.stringify(mine[0].object)) continue;
+      old[0].line = mine[0].line;
+      mine[0] = old[0];
+      same.add(id);
+    }
+    for (const id of before.keys()) if (!same.has(id)) touched.add(id);
+    for (const id of incoming.keys()) if (!same.has(id)) touched.add(id);
+    for (const id of touched) {
+      const list = this.byId.get(id) ?? [];
+      const at = list.findIndex((d) => d.file === file);
+      const others = list.filter((d) => d.file !== file);
+      const mine = incoming.get(id) ?? [];
+      // This file's definitions keep their place in the order; new ones go last.
+      const next = at < 0 ? [...others, ...mine] : [...others.slice(0, at), ...mine, ...others.slice(at)];
+      if (next.length > 0) this.byId.set(id, next);
+      else this.byId.delete(id);
+    }
+    const kept = [...incoming.values()].flat();
+    if (kept.length > 0) this.byFile.set(file, kept);
+    else this.byFile.delete(file);
+    return touched;
+  }
+
+  /** A file not seen before: its definitions simply go last (the common case at start). */
+  private addNew(file: string, defs: Definition[]): Set<string> {
+    const touched = new Set<string>();
+    for (const d of defs) {
+      const id = objectId(d.object);
+      touched.add(id);
+      const list = this.byId.get(id);
+      if (list) list.push(d);
+      else this.byId.set(id, [d]);
+    }
+    if (defs.length > 0) this.byFile.set(file, defs);
+    return touched;
+  }
+}

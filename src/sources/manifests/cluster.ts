@@ -1,0 +1,340 @@
+// The folder as a cluster: what an API server, the EndpointSlice controller and the kubelet
+// would make of the objects the files define.
+//  - Services get their cluster IPs and node ports allocated (written into the object) and
+//    then go to the ChangeTracker as ordinary Services;
+//  - Pods are probed (live use) and turned into EndpointSlices for the Services that select
+//    them; a Pod that is deleted (deletionTimestamp, or gone from the folder) stays as a
+//    terminating endpoint for its grace period;
+//  - Nodes and hand-written EndpointSlices go to the tracker as they are; Nodes' zone labels
+//    feed the endpoints' zones;
+//  - other kinds are ignored (one debug line per kind).
+import { validateService } from '../../api/validate.js';
+import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
+import type { ChangeTracker } from '../../model/tracker.js';
+import type { Logger } from '../../util/log.js';
+import type { ObjectError } from '../../util/errors.js';
+import { ServiceAllocator } from '../allocate/allocator.js';
+import { loadAllocations, saveAllocations, type ServiceAllocation } from '../allocate/state.js';
+import { EndpointController } from '../pods/controller.js';
+import { validatePod, type Pod } from '../pods/pod.js';
+import { Prober, type GrpcProbe } from '../pods/prober.js';
+import { splitId, type ManifestCatalog } from './catalog.js';
+
+export interface ClusterOptions {
+  tracker: ChangeTracker;
+  log: Logger;
+  serviceCIDRs: readonly string[];
+  nodePortRange: { min: number; max: number };
+  /** Where allocations persist; null: in memory only. */
+  allocationsPath: string | null;
+  /** Write the allocations file (false for one-shot commands, which only read it). */
+  persistAllocations: boolean;
+  /**
+   * Live: Pods are probed and deleted Pods linger as terminating. One-shot: a Pod's readiness
+   * is its status Ready condition when the manifest gives one, else ready.
+   */
+  live: boolean;
+  /** Something changed outside apply() (a probe result, a grace period ending). */
+  onAsyncChange?: () => void;
+  grpcProbe?: () => Promise<GrpcProbe | null>;
+}
+
+interface PodRecord {
+  pod: Pod;
+  /** Present in the folder (false: its file or definition vanished, terminating). */
+  present: boolean;
+  terminating: boolean;
+  timer: NodeJS.Timeout | null;
+  readyFromStatus: boolean;
+}
+
+export class StandaloneCluster {
+  private readonly services = new Map<string, KubeObject>(); // "ns/name" -> raw, in arrival order
+  private servicesDirty = false;
+  private readonly validCache = new WeakMap<KubeObject, ReturnType<typeof validateService>>();
+  private readonly applied = new Map<string, string>(); // "ns/name" -> JSON of the Service given to the tracker
+  private readonly slices = new Map<string, string>(); // hand-written slices: id -> JSON
+  private readonly nodes = new Map<string, string>(); // Node name -> JSON
+  private readonly pods = new Map<string, PodRecord>(); // "ns/name"
+  private readonly duplicates = new Map<string, ObjectError>();
+  private readonly podErrors = new Set<string>(); // Pods with an error in the tracker
+  private readonly ignoredKinds = new Set<string>();
+  private readonly allocator: ServiceAllocator;
+  private savedAllocations = '';
+  private readonly prober: Prober | null;
+  readonly controller: EndpointController;
+  private flushQueued = false;
+  private stopped = false;
+
+  constructor(private readonly opts: ClusterOptions) {
+    let held: Map<string, ServiceAllocation> | undefined;
+    if (opts.allocationsPath) {
+      const { state, problem } = loadAllocations(opts.allocationsPath);
+      if (problem) opts.log.warn(problem);
+      held = state;
+      this.savedAllocations = JSON.stringify([...state]);
+    }
+    this.allocator = new ServiceAllocator({ serviceCIDRs: opts.serviceCIDRs, nodePortRange: opts.nodePortRange, warn: (m) => opts.log.warn(m) }, held);
+    this.prober = opts.live ? new Prober({ onChange: (id) => this.podReadinessChanged(id), log: opts.log, grpcProbe: opts.grpcProbe }) : null;
+    this.controller = new EndpointController({ tracker: opts.tracker, ready: (id) => this.isReady(id) });
+  }
+
+  /** Re-evaluates the given object ids against the catalog; call flush() afterwards. */
+  apply(ids: Iterable<string>, catalog: ManifestCatalog): void {
+    for (const id of ids) {
+      const { kind, namespace, name } = splitId(id);
+      const def = catalog.winner(id);
+      const losers = catalog.losers(id);
+      if (losers.length > 0 && def) {
+        const again = losers.map((l) => `${l.file}:${l.line}`).join(', ');
+        this.duplicates.set(id, { kind, namespace, name, field: 'metadata.name', reason: `defined again in ${again}; the definition in ${def.file}:${def.line} wins` });
+      } else if (this.duplicates.delete(id)) {
+        this.opts.tracker.clearError(kind, namespace, name);
+      }
+      const o = def?.object;
+      switch (kind) {
+        case 'Service':
+          this.setService(`${namespace}/${name}`, o);
+          break;
+        case 'Pod':
+          this.setPod(`${namespace}/${name}`, o);
+          break;
+        case 'Node':
+          this.setNode(name, o);
+          break;
+        case 'EndpointSlice':
+          this.setSlice(id, namespace, name, o);
+          break;
+        default:
+          if (o && !this.ignoredKinds.has(kind)) {
+            this.ignoredKinds.add(kind);
+            this.opts.log.debug({ kind, file: def!.file }, `ignoring objects of kind "${kind || '(none)'}": standalone mode reads Services, EndpointSlices, Nodes and Pods`);
+          }
+      }
+    }
+  }
+
+  /** Mirrors the folder's parse errors into the tracker. */
+  reportFileErrors(catalog: ManifestCatalog, previous: Set<string>): Set<string> {
+    const now = new Set<string>();
+    for (const [file, e] of catalog.errors()) {
+      now.add(file);
+      this.opts.tracker.reportError({ kind: 'File', namespace: '', name: file, field: `line ${e.line}`, reason: e.message });
+    }
+    for (const file of previous) if (!now.has(file)) this.opts.tracker.clearError('File', '', file);
+    return now;
+  }
+
+  /** Allocates, runs the endpoint controller and hands every change to the tracker. */
+  flush(keepAbsentAllocations = false): void {
+    if (this.servicesDirty) this.syncServices(keepAbsentAllocations);
+    this.controller.flush();
+    for (const e of this.duplicates.values()) this.opts.tracker.reportError(e);
+  }
+
+  /**
+   * Waits (at most capMs) for the first answer of every probe that could run at once, then
+   * writes the slices: the first ProxyState already has the Pods that are ready.
+   */
+  async settle(capMs: number): Promise<void> {
+    if (!this.prober) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.prober.firstResults(), new Promise<void>((r) => (timer = setTimeout(r, capMs)))]);
+    clearTimeout(timer);
+    this.controller.flush();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.prober?.stop();
+    for (const r of this.pods.values()) if (r.timer) clearTimeout(r.timer);
+  }
+
+  /** Probe attempts and failures so far (benchmarks). */
+  get probeCounts(): { attempts: number; failures: number } {
+    return { attempts: this.prober?.attemptCount ?? 0, failures: this.prober?.failureCount ?? 0 };
+  }
+
+  // ---- Services ---------------------------------------------------------------------------
+
+  private setService(id: string, o: KubeObject | undefined): void {
+    if (o) {
+      if (this.services.get(id) === o) return;
+      this.services.set(id, o);
+    } else if (!this.services.delete(id)) return;
+    this.servicesDirty = true;
+  }
+
+  private validate(o: KubeObject) {
+    let v = this.validCache.get(o);
+    if (!v) this.validCache.set(o, (v = validateService(o)));
+    return v;
+  }
+
+  private syncServices(keepAbsent: boolean): void {
+    this.servicesDirty = false;
+    const { tracker } = this.opts;
+    const inputs: { id: string; raw: KubeObject; svc: Service }[] = [];
+    for (const [id, raw] of this.services) {
+      const v = this.validate(raw);
+      if (v.ok) inputs.push({ id, raw, svc: v.value });
+      else if (this.applied.get(id) !== `invalid:${JSON.stringify(raw)}`) {
+        tracker.upsert(raw); // records the error; a previous valid version keeps working
+        this.applied.set(id, `invalid:${JSON.stringify(raw)}`);
+      }
+    }
+    const results = this.allocator.assign(inputs, keepAbsent);
+    for (const [id, r] of results) {
+      const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
+      if (!r.ok) {
+        if (this.applied.get(id) === `error:${r.error.reason}`) continue;
+        tracker.delete('Service', namespace, name);
+        tracker.reportError(r.error);
+        this.controller.setService(id, null);
+        this.applied.set(id, `error:${r.error.reason}`);
+        continue;
+      }
+      const text = JSON.stringify(r.object);
+      if (this.applied.get(id) === text) continue;
+      this.applied.set(id, text);
+      tracker.upsert(r.object);
+      const v = validateService(r.object);
+      this.controller.setService(id, v.ok ? v.value : null);
+    }
+    for (const id of [...this.applied.keys()]) {
+      if (this.services.has(id)) continue;
+      this.applied.delete(id);
+      const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
+      tracker.delete('Service', namespace, name);
+      this.controller.setService(id, null);
+    }
+    this.saveAllocations();
+  }
+
+  private saveAllocations(): void {
+    if (!this.opts.allocationsPath || !this.opts.persistAllocations) return;
+    const text = JSON.stringify([...this.allocator.holdings()]);
+    if (text === this.savedAllocations) return;
+    try {
+      saveAllocations(this.opts.allocationsPath, this.allocator.holdings());
+      this.savedAllocations = text;
+    } catch (e) {
+      this.opts.log.warn({ path: this.opts.allocationsPath, err: (e as Error).message }, 'cannot save service allocations; they stay in memory');
+      this.savedAllocations = text; // warn once per change, not on every flush
+    }
+  }
+
+  // ---- Nodes and hand-written EndpointSlices ------------------------------------------------
+
+  private setNode(name: string, o: KubeObject | undefined): void {
+    const text = o ? JSON.stringify(o) : '';
+    if ((this.nodes.get(name) ?? '') === text) return;
+    if (o) {
+      this.nodes.set(name, text);
+      this.opts.tracker.upsert(o);
+      const labels = (o.metadata?.labels ?? {}) as Record<string, unknown>;
+      this.controller.setNodeZone(name, typeof labels[ZONE_LABEL] === 'string' ? (labels[ZONE_LABEL] as string) : '');
+    } else {
+      this.nodes.delete(name);
+      this.opts.tracker.delete('Node', '', name);
+      this.controller.setNodeZone(name, '');
+    }
+  }
+
+  private setSlice(id: string, namespace: string, name: string, o: KubeObject | undefined): void {
+    const text = o ? JSON.stringify(o) : '';
+    if ((this.slices.get(id) ?? '') === text) return;
+    if (o) {
+      this.slices.set(id, text);
+      this.opts.tracker.upsert(o);
+    } else {
+      this.slices.delete(id);
+      this.opts.tracker.delete('EndpointSlice', namespace, name);
+    }
+  }
+
+  // ---- Pods ---------------------------------------------------------------------------------
+
+  private setPod(id: string, o: KubeObject | undefined): void {
+    const rec = this.pods.get(id);
+    if (!o) {
+      if (rec?.present) this.podVanished(id, rec);
+      return;
+    }
+    const v = validatePod(o);
+    if (!v.ok) {
+      // Reported; a previous valid version keeps working.
+      this.opts.tracker.reportError(v.error);
+      this.podErrors.add(id);
+      return;
+    }
+    const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
+    if (this.podErrors.delete(id)) this.opts.tracker.clearError('Pod', namespace, name);
+    const pod = v.pod;
+    const exec = pod.containers.findIndex((c) => c.readinessProbe?.handler.type === 'exec');
+    if (exec >= 0) {
+      this.podErrors.add(id);
+      this.opts.tracker.reportError({ kind: 'Pod', namespace, name, field: `spec.containers[${exec}].readinessProbe.exec`, reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready' });
+    }
+    if (rec?.timer && !pod.deleting) {
+      clearTimeout(rec.timer); // back in the folder: no longer going away
+      rec.timer = null;
+    }
+    const next: PodRecord = { pod, present: true, terminating: pod.deleting, timer: rec?.timer ?? null, readyFromStatus: pod.statusReady ?? true };
+    this.pods.set(id, next);
+    if (pod.ips.length === 0) this.opts.log.debug({ pod: id }, 'Pod has no IP (status.podIP): it is not an endpoint until it has one');
+    this.prober?.set(id, pod);
+    if (pod.deleting && !next.timer) this.startTermination(id, next);
+    this.controller.setPod(id, pod, next.terminating);
+  }
+
+  /** The Pod's definition left the folder: it terminates for its grace period, still probed. */
+  private podVanished(id: string, rec: PodRecord): void {
+    rec.present = false;
+    if (!this.opts.live || rec.pod.gracePeriodSeconds === 0) return this.removePod(id);
+    rec.terminating = true;
+    this.controller.setPod(id, rec.pod, true);
+    if (!rec.timer) this.startTermination(id, rec);
+  }
+
+  private startTermination(id: string, rec: PodRecord): void {
+    if (!this.opts.live) return; // one-shot: a deleting Pod is shown as terminating
+    rec.timer = setTimeout(() => {
+      rec.timer = null;
+      if (this.stopped || this.pods.get(id) !== rec) return;
+      this.removePod(id);
+      this.queueFlush();
+    }, rec.pod.gracePeriodSeconds * 1000);
+    rec.timer.unref?.();
+  }
+
+  private removePod(id: string): void {
+    const rec = this.pods.get(id);
+    if (rec?.timer) clearTimeout(rec.timer);
+    this.pods.delete(id);
+    this.prober?.remove(id);
+    this.controller.setPod(id, null);
+  }
+
+  private isReady(id: string): boolean {
+    if (this.prober) return this.prober.ready(id);
+    return this.pods.get(id)?.readyFromStatus ?? false;
+  }
+
+  private podReadinessChanged(id: string): void {
+    this.controller.podChanged(id);
+    this.queueFlush();
+  }
+
+  /** Coalesces asynchronous changes (probe results arrive one by one) into one flush. */
+  private queueFlush(): void {
+    if (this.flushQueued || this.stopped) return;
+    this.flushQueued = true;
+    setImmediate(() => {
+      this.flushQueued = false;
+      if (this.stopped) return;
+      this.controller.flush();
+      this.opts.onAsyncChange?.();
+    });
+  }
+}

@@ -1,0 +1,125 @@
+// Watches a folder of manifests: one fs.watch (inotify) per directory, because recursive
+// fs.watch on Linux is a userspace emulation in Node 20 that has missed new
+// subdirectories. Any event schedules a rescan after a short debounce; the rescan compares
+// each manifest file's (size, mtime, ctime, inode) with the last one seen and reports the
+// files that changed or vanished. Editors that save by rename, files moved in and out, new
+// subdirectories: all look the same to a rescan. If a watch cannot be set up (inotify
+// limits), the folder is polled instead.
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+
+export interface FolderChanges {
+  changed: string[]; // added or modified, relative to the folder
+  removed: string[];
+}
+
+export interface WatcherOptions {
+  debounceMs?: number;
+  /** Poll interval when watching is impossible. */
+  pollMs?: number;
+  onError?: (message: string) => void;
+}
+
+export class FolderWatcher {
+  private readonly files = new Map<string, string>(); // relative path -> stat signature
+  private readonly watchers = new Map<string, FSWatcher>(); // absolute dir -> watcher
+  private timer: NodeJS.Timeout | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly onChange: (c: FolderChanges) => void,
+    private readonly opts: WatcherOptions = {},
+  ) {}
+
+  /** Starts watching; returns the manifest files present now (sorted). */
+  start(): string[] {
+    const { changed } = this.scan();
+    return changed;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poll) clearInterval(this.poll);
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+
+  /** Looks at the folder now and reports what changed since the last look. */
+  rescan(): void {
+    if (this.stopped) return;
+    const c = this.scan();
+    if (c.changed.length > 0 || c.removed.length > 0) this.onChange(c);
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.rescan();
+    }, this.opts.debounceMs ?? 100);
+  }
+
+  private scan(): FolderChanges {
+    const seen = new Map<string, string>();
+    const dirs = new Set<string>();
+    const walk = (d: string) => {
+      dirs.add(d);
+      let names: string[];
+      try {
+        names = readdirSync(d).sort();
+      } catch {
+        return;
+      }
+      for (const name of names) {
+        if (name.startsWith('.')) continue;
+        const p = join(d, name);
+        const st = statSync(p, { throwIfNoEntry: false });
+        if (!st) continue;
+        if (st.isDirectory()) walk(p);
+        else if (st.isFile() && MANIFEST_FILE.test(name)) seen.set(relative(this.dir, p), `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
+      }
+    };
+    walk(this.dir);
+    this.watchDirs(dirs);
+    const changed: string[] = [];
+    const removed: string[] = [];
+    for (const [f, sig] of seen) if (this.files.get(f) !== sig) changed.push(f);
+    for (const f of this.files.keys()) if (!seen.has(f)) removed.push(f);
+    this.files.clear();
+    for (const [f, sig] of seen) this.files.set(f, sig);
+    return { changed, removed };
+  }
+
+  private watchDirs(dirs: Set<string>): void {
+    for (const [d, w] of this.watchers) {
+      if (dirs.has(d)) continue;
+      w.close();
+      this.watchers.delete(d);
+    }
+    if (this.poll) return;
+    for (const d of dirs) {
+      if (this.watchers.has(d)) continue;
+      try {
+        const w = watch(d, { persistent: true }, () => this.schedule());
+        w.on('error', () => {
+          // The directory went away (its parent's rescan drops it) or inotify failed.
+          w.close();
+          this.watchers.delete(d);
+          this.schedule();
+        });
+        this.watchers.set(d, w);
+      } catch (e) {
+        this.opts.onError?.(`cannot watch ${d} (${(e as Error).message}); polling the folder every ${this.opts.pollMs ?? 1000} ms instead`);
+        for (const w of this.watchers.values()) w.close();
+        this.watchers.clear();
+        this.poll = setInterval(() => this.rescan(), this.opts.pollMs ?? 1000);
+        return;
+      }
+    }
+  }
+}

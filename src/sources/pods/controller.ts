@@ -1,0 +1,165 @@
+// The EndpointSlice controller, incremental: it keeps the Services with selectors and the
+// Pods, indexed by label, and recomputes only the Services a change can affect (a Pod's
+// old and new labels, its readiness, a Service's own edit). The slices it derives go into
+// the ChangeTracker exactly as slices from an API server would; unchanged slices are not
+// touched, so the tracker sees only real changes.
+import { TRIGGER_TIME_ANNOTATION, type KubeObject, type Service } from '../../api/types.js';
+import type { ChangeTracker } from '../../model/tracker.js';
+import type { Pod } from './pod.js';
+import { buildEndpointSlices, selectorMatches, type SlicePodView } from './slices.js';
+
+interface PodState {
+  pod: Pod;
+  terminating: boolean;
+}
+
+export interface ControllerOptions {
+  tracker: ChangeTracker;
+  /** Whether a Pod is ready (the prober's verdict, or the manifest's in one-shot use). */
+  ready: (podId: string) => boolean;
+  maxEndpointsPerSlice?: number;
+}
+
+const key3 = (ns: string, k: string, v: string) => `${ns}\u0000${k}\u0000${v}`;
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = new Set()));
+  s.add(v);
+}
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}
+
+export class EndpointController {
+  private readonly services = new Map<string, Service>();
+  private readonly serviceIndex = new Map<string, Set<string>>(); // by one selector pair
+  private readonly pods = new Map<string, PodState>();
+  private readonly podIndex = new Map<string, Set<string>>(); // by every label pair
+  private readonly zones = new Map<string, string>();
+  private readonly emitted = new Map<string, Map<string, KubeObject>>(); // svcId -> slice name -> slice last written
+  private readonly dirty = new Set<string>();
+
+  constructor(private readonly opts: ControllerOptions) {}
+
+  // ---- inputs -----------------------------------------------------------------------------
+
+  /** Adds, replaces or (svc = null) removes a Service. Services without a selector are not managed. */
+  setService(id: string, svc: Service | null): void {
+    const old = this.services.get(id);
+    if (old) {
+      removeFrom(this.serviceIndex, this.indexKey(old), id);
+      this.services.delete(id);
+    }
+    if (svc && svc.selector !== null && svc.type !== 'ExternalName') {
+      this.services.set(id, svc);
+      addTo(this.serviceIndex, this.indexKey(svc), id);
+    }
+    if (old || this.services.has(id) || this.emitted.has(id)) this.dirty.add(id);
+  }
+
+  /** Adds, replaces or (pod = null) removes a Pod. */
+  setPod(id: string, pod: Pod | null, terminating = false): void {
+    const old = this.pods.get(id);
+    if (old) {
+      this.markServicesOf(old.pod);
+      for (const [k, v] of Object.entries(old.pod.labels)) removeFrom(this.podIndex, key3(old.pod.namespace, k, v), id);
+      this.pods.delete(id);
+    }
+    if (pod) {
+      this.pods.set(id, { pod, terminating });
+      for (const [k, v] of Object.entries(pod.labels)) addTo(this.podIndex, key3(pod.namespace, k, v), id);
+      this.markServicesOf(pod);
+    }
+  }
+
+  /** The Pod's readiness (or anything else the slices show) changed. */
+  podChanged(id: string): void {
+    const s = this.pods.get(id);
+    if (s) this.markServicesOf(s.pod);
+  }
+
+  setNodeZone(node: string, zone: string): void {
+    if ((this.zones.get(node) ?? '') === zone) return;
+    if (zone) this.zones.set(node, zone);
+    else this.zones.delete(node);
+    for (const id of this.services.keys()) this.dirty.add(id); // rare: recompute everything
+  }
+
+  hasPendingChanges(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  /** Writes the slices of every Service that may have changed; returns how many slices changed. */
+  flush(now = new Date()): number {
+    let changes = 0;
+    const trigger = now.toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const id of this.dirty) {
+      const svc = this.services.get(id);
+      const desired = svc ? buildEndpointSlices(svc, this.podsOf(svc), { zoneOf: (n) => this.zones.get(n) ?? '', maxEndpointsPerSlice: this.opts.maxEndpointsPerSlice }) : [];
+      const before = this.emitted.get(id) ?? new Map<string, KubeObject>();
+      const after = new Map<string, KubeObject>();
+      for (const slice of desired) {
+        const name = slice.metadata!.name!;
+        const old = before.get(name);
+        // Compared only when there is something to compare with: a first load writes at once.
+        if (old && JSON.stringify(old) === JSON.stringify(slice)) {
+          after.set(name, old);
+          continue;
+        }
+        after.set(name, slice);
+        this.opts.tracker.upsert(withTriggerTime(slice, trigger));
+        changes++;
+      }
+      const ns = id.slice(0, id.indexOf('/'));
+      for (const name of before.keys()) {
+        if (after.has(name)) continue;
+        this.opts.tracker.delete('EndpointSlice', ns, name);
+        changes++;
+      }
+      if (after.size > 0) this.emitted.set(id, after);
+      else this.emitted.delete(id);
+    }
+    this.dirty.clear();
+    return changes;
+  }
+
+  private podsOf(svc: Service): SlicePodView[] {
+    const sel = svc.selector!;
+    let candidates: Set<string> | undefined;
+    for (const [k, v] of Object.entries(sel)) {
+      const s = this.podIndex.get(key3(svc.namespace, k, v));
+      if (!s) return [];
+      if (!candidates || s.size < candidates.size) candidates = s;
+    }
+    const out: SlicePodView[] = [];
+    for (const podId of candidates ?? []) {
+      const st = this.pods.get(podId)!;
+      if (!selectorMatches(sel, st.pod.labels)) continue;
+      out.push({ pod: st.pod, ready: this.opts.ready(podId), terminating: st.terminating || st.pod.deleting });
+    }
+    return out;
+  }
+
+  private indexKey(svc: Service): string {
+    const keys = Object.keys(svc.selector ?? {}).sort();
+    return keys.length > 0 ? key3(svc.namespace, keys[0], svc.selector![keys[0]]) : '';
+  }
+
+  private markServicesOf(pod: Pod): void {
+    for (const [k, v] of Object.entries(pod.labels)) {
+      const ids = this.serviceIndex.get(key3(pod.namespace, k, v));
+      if (!ids) continue;
+      for (const id of ids) if (selectorMatches(this.services.get(id)!.selector!, pod.labels)) this.dirty.add(id);
+    }
+  }
+}
+
+function withTriggerTime(slice: KubeObject, trigger: string): KubeObject {
+  return { ...slice, metadata: { ...slice.metadata, annotations: { [TRIGGER_TIME_ANNOTATION]: trigger } } };
+}

@@ -1,0 +1,216 @@
+// v1.Pod as standalone mode reads it: a process already running somewhere, described by its
+// labels, node, addresses, named container ports and readiness probes. Only the fields the
+// endpoint controller and the prober use are read; a bad field is reported with the Pod's
+// namespace/name and the field's path, as for every other object.
+import { parseIP } from '../../api/ip.js';
+import type { KubeObject, Protocol } from '../../api/types.js';
+import type { ObjectError } from '../../util/errors.js';
+
+export interface ContainerPort {
+  name: string;
+  containerPort: number;
+  protocol: Protocol;
+}
+
+export type ProbeHandler =
+  | { type: 'httpGet'; scheme: 'HTTP' | 'HTTPS'; host: string; port: number | string; path: string; headers: [string, string][] }
+  | { type: 'tcpSocket'; host: string; port: number | string }
+  | { type: 'grpc'; port: number; service: string }
+  | { type: 'exec' };
+
+export interface ProbeSpec {
+  handler: ProbeHandler;
+  initialDelaySeconds: number;
+  periodSeconds: number;
+  timeoutSeconds: number;
+  successThreshold: number;
+  failureThreshold: number;
+}
+
+export interface Container {
+  name: string;
+  ports: ContainerPort[];
+  readinessProbe: ProbeSpec | null;
+}
+
+export interface Pod {
+  namespace: string;
+  name: string;
+  uid: string;
+  labels: Record<string, string>;
+  nodeName: string;
+  hostname: string;
+  subdomain: string;
+  /** Canonical pod IPs, primary first (status.podIPs, else status.podIP). */
+  ips: string[];
+  phase: string;
+  containers: Container[];
+  /** metadata.deletionTimestamp is set. */
+  deleting: boolean;
+  /** How long the Pod stays terminating: deletionGracePeriodSeconds, else spec.terminationGracePeriodSeconds, else 30. */
+  gracePeriodSeconds: number;
+  /** status.conditions Ready, when the manifest states it (used by one-shot commands only). */
+  statusReady: boolean | null;
+}
+
+export type PodResult = { ok: true; pod: Pod } | { ok: false; error: ObjectError };
+
+class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function obj(v: unknown, f: string): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (!isObj(v)) throw new FieldError(f, 'expected an object');
+  return v;
+}
+function list(v: unknown, f: string): unknown[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new FieldError(f, 'expected a list');
+  return v;
+}
+function str(v: unknown, f: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new FieldError(f, `expected a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+function int(v: unknown, f: string, dflt: number, min: number): number {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new FieldError(f, `expected an integer, got ${JSON.stringify(v)}`);
+  if (v < min) throw new FieldError(f, `${v} is out of range: must be at least ${min}`);
+  return v;
+}
+function portRef(v: unknown, f: string): number | string {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535) return v;
+  if (typeof v === 'string' && /^\d+$/.test(v)) return portRef(Number(v), f);
+  if (typeof v === 'string' && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v) && v.length <= 15) return v;
+  throw new FieldError(f, `expected a port number 1-65535 or a container port name, got ${JSON.stringify(v)}`);
+}
+
+function probe(v: unknown, f: string): ProbeSpec | null {
+  if (v === undefined || v === null) return null;
+  const p = obj(v, f);
+  let handler: ProbeHandler;
+  if (p.httpGet !== undefined) {
+    const h = obj(p.httpGet, `${f}.httpGet`);
+    const scheme = str(h.scheme, `${f}.httpGet.scheme`).toUpperCase() || 'HTTP';
+    if (scheme !== 'HTTP' && scheme !== 'HTTPS') throw new FieldError(`${f}.httpGet.scheme`, `expected HTTP or HTTPS, got "${scheme}"`);
+    let path = str(h.path, `${f}.httpGet.path`) || '/';
+    if (!path.startsWith('/')) path = `/${path}`;
+    const headers = list(h.httpHeaders, `${f}.httpGet.httpHeaders`).map((raw, i): [string, string] => {
+      const hh = obj(raw, `${f}.httpGet.httpHeaders[${i}]`);
+      const name = str(hh.name, `${f}.httpGet.httpHeaders[${i}].name`);
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw new FieldError(`${f}.httpGet.httpHeaders[${i}].name`, `"${name}" is not a valid HTTP header name`);
+      const value = str(hh.value, `${f}.httpGet.httpHeaders[${i}].value`);
+      if (/[\r\n]/.test(value)) throw new FieldError(`${f}.httpGet.httpHeaders[${i}].value`, 'may not contain line breaks');
+      return [name, value];
+    });
+    handler = { type: 'httpGet', scheme, host: str(h.host, `${f}.httpGet.host`), port: portRef(h.port, `${f}.httpGet.port`), path, headers };
+    if (/[\s]/.test(path)) throw new FieldError(`${f}.httpGet.path`, 'may not contain whitespace');
+  } else if (p.tcpSocket !== undefined) {
+    const t = obj(p.tcpSocket, `${f}.tcpSocket`);
+    handler = { type: 'tcpSocket', host: str(t.host, `${f}.tcpSocket.host`), port: portRef(t.port, `${f}.tcpSocket.port`) };
+  } else if (p.grpc !== undefined) {
+    const g = obj(p.grpc, `${f}.grpc`);
+    const port = portRef(g.port, `${f}.grpc.port`);
+    if (typeof port !== 'number') throw new FieldError(`${f}.grpc.port`, 'must be a number (gRPC probes take no port names)');
+    handler = { type: 'grpc', port, service: str(g.service, `${f}.grpc.service`) };
+  } else if (p.exec !== undefined) {
+    handler = { type: 'exec' };
+  } else {
+    throw new FieldError(f, 'one of httpGet, tcpSocket, grpc or exec is required');
+  }
+  const successThreshold = int(p.successThreshold, `${f}.successThreshold`, 1, 1);
+  return {
+    handler,
+    initialDelaySeconds: int(p.initialDelaySeconds, `${f}.initialDelaySeconds`, 0, 0),
+    periodSeconds: int(p.periodSeconds, `${f}.periodSeconds`, 10, 1),
+    timeoutSeconds: int(p.timeoutSeconds, `${f}.timeoutSeconds`, 1, 1),
+    successThreshold,
+    failureThreshold: int(p.failureThreshold, `${f}.failureThreshold`, 3, 1),
+  };
+}
+
+export function validatePod(o: KubeObject): PodResult {
+  const m = isObj(o.metadata) ? o.metadata : {};
+  const name = typeof m.name === 'string' ? m.name : '';
+  const namespace = (typeof m.namespace === 'string' && m.namespace) || 'default';
+  try {
+    if (!name) throw new FieldError('metadata.name', 'required');
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj(m.labels, 'metadata.labels'))) {
+      if (typeof v !== 'string') throw new FieldError(`metadata.labels[${k}]`, `expected a string, got ${JSON.stringify(v)}`);
+      labels[k] = v;
+    }
+    const spec = obj(o.spec, 'spec');
+    const status = obj(o.status, 'status');
+    const ips: string[] = [];
+    const addIP = (v: unknown, f: string) => {
+      const text = str(v, f);
+      if (!text) return;
+      const p = parseIP(text);
+      if (!p) throw new FieldError(f, `"${text}" is not a valid IP address`);
+      if (!ips.includes(p.ip)) ips.push(p.ip);
+    };
+    const podIPs = list(status.podIPs, 'status.podIPs');
+    podIPs.forEach((raw, i) => addIP(obj(raw, `status.podIPs[${i}]`).ip, `status.podIPs[${i}].ip`));
+    if (podIPs.length === 0) addIP(status.podIP, 'status.podIP');
+
+    const containers = list(spec.containers, 'spec.containers').map((raw, i): Container => {
+      const f = `spec.containers[${i}]`;
+      const c = obj(raw, f);
+      const ports = list(c.ports, `${f}.ports`).map((rp, j): ContainerPort => {
+        const pf = `${f}.ports[${j}]`;
+        const p = obj(rp, pf);
+        const containerPort = int(p.containerPort, `${pf}.containerPort`, NaN, 1);
+        if (Number.isNaN(containerPort) || containerPort > 65535) throw new FieldError(`${pf}.containerPort`, 'required: a port number 1-65535');
+        const protocol = (str(p.protocol, `${pf}.protocol`) || 'TCP') as Protocol;
+        if (!['TCP', 'UDP', 'SCTP'].includes(protocol)) throw new FieldError(`${pf}.protocol`, `expected TCP, UDP or SCTP, got "${protocol}"`);
+        return { name: str(p.name, `${pf}.name`), containerPort, protocol };
+      });
+      return { name: str(c.name, `${f}.name`) || `container-${i}`, ports, readinessProbe: probe(c.readinessProbe, `${f}.readinessProbe`) };
+    });
+
+    const deleting = m.deletionTimestamp !== undefined && m.deletionTimestamp !== null;
+    const specGrace = int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 30, 0);
+    const gracePeriodSeconds = int(m.deletionGracePeriodSeconds, 'metadata.deletionGracePeriodSeconds', specGrace, 0);
+    let statusReady: boolean | null = null;
+    for (const c of list(status.conditions, 'status.conditions')) {
+      if (isObj(c) && c.type === 'Ready') statusReady = c.status === 'True';
+    }
+    return {
+      ok: true,
+      pod: {
+        namespace,
+        name,
+        uid: str(m.uid, 'metadata.uid'),
+        labels,
+        nodeName: str(spec.nodeName, 'spec.nodeName'),
+        hostname: str(spec.hostname, 'spec.hostname'),
+        subdomain: str(spec.subdomain, 'spec.subdomain'),
+        ips,
+        phase: str(status.phase, 'status.phase'),
+        containers,
+        deleting,
+        gracePeriodSeconds,
+        statusReady,
+      },
+    };
+  } catch (e) {
+    if (!(e instanceof FieldError)) throw e;
+    return { ok: false, error: { kind: 'Pod', namespace, name: name || '(unnamed)', field: e.field, reason: e.reason } };
+  }
+}
+
+/** Finds a container port by name and protocol, as the kubelet and the endpoint controller do. */
+export function findNamedPort(containers: readonly Container[], name: string, protocol: Protocol): number | null {
+  for (const c of containers) for (const p of c.ports) if (p.name === name && p.protocol === protocol) return p.containerPort;
+  return null;
+}

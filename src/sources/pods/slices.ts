@@ -1,0 +1,153 @@
+// The EndpointSlices the Kubernetes EndpointSlice controller would write for one Service,
+// from the Pods its selector matches. A pure function of its inputs:
+//  - Pods that are terminal (Succeeded/Failed) or have no IP of the slice's family are left out;
+//  - conditions: serving = Pod ready; terminating = Pod deleting; ready = serving and not
+//    terminating, or always true with publishNotReadyAddresses;
+//  - targetPort is resolved per Pod (a named port may be a different number in each Pod;
+//    a Pod that lacks the name simply lacks that port), and endpoints are grouped into
+//    slices by their resolved port set, one address type per slice, at most 100 per slice;
+//  - nodeName, zone (the Node's topology.kubernetes.io/zone label), hostname when the Pod's
+//    subdomain names the Service, targetRef to the Pod;
+//  - trafficDistribution PreferClose/PreferSameZone: ready endpoints with a zone get a hint
+//    for their own zone; PreferSameNode also gets a hint for their own node;
+//  - a Service whose selector matches nothing gets one empty placeholder slice.
+// Names are "<service>-<5 chars>", deterministic (a hash of what the slice holds) where the
+// API server would add 5 random characters to the controller's generateName.
+import { createHash } from 'node:crypto';
+import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type KubeObject, type Protocol, type Service } from '../../api/types.js';
+import type { IPFamily } from '../../api/ip.js';
+import { findNamedPort, type Pod } from './pod.js';
+
+export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
+export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
+export const MAX_ENDPOINTS_PER_SLICE = 100;
+
+export interface SlicePodView {
+  pod: Pod;
+  ready: boolean;
+  terminating: boolean;
+}
+
+export interface SliceContext {
+  /** Zone label of a Node by name ("" when unknown). */
+  zoneOf: (nodeName: string) => string;
+  maxEndpointsPerSlice?: number;
+}
+
+interface EndpointPort {
+  name: string;
+  port: number;
+  protocol: Protocol;
+  appProtocol?: string;
+}
+
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // the API server's generateName alphabet
+
+function suffix(key: string): string {
+  const d = createHash('sha256').update(key).digest();
+  let s = '';
+  for (let i = 0; i < 5; i++) s += NAME_ALPHABET[d[i] % NAME_ALPHABET.length];
+  return s;
+}
+
+/** generateName "<service>-", truncated as the API server does to leave room for 5 characters. */
+function slicePrefix(service: string): string {
+  const base = `${service}-`;
+  return base.length > 58 ? base.slice(0, 58) : base;
+}
+
+export function addressTypesOf(svc: Service): IPFamily[] {
+  if (svc.ipFamilies.length > 0) return [...svc.ipFamilies];
+  if (svc.clusterIPs.length > 0) return svc.clusterIPs.map((ip) => (ip.includes(':') ? 'IPv6' : 'IPv4'));
+  return ['IPv4', 'IPv6']; // headless without families: both, as upstream
+}
+
+export function selectorMatches(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  for (const k in selector) if (labels[k] !== selector[k]) return false;
+  return true;
+}
+
+function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
+  const out: EndpointPort[] = [];
+  for (const sp of svc.ports) {
+    let port: number | null;
+    if (sp.targetPort === null) port = sp.port;
+    else if (typeof sp.targetPort === 'number') port = sp.targetPort;
+    else port = findNamedPort(pod.containers, sp.targetPort, sp.protocol);
+    if (port === null) continue;
+    const p: EndpointPort = { name: sp.name, port, protocol: sp.protocol };
+    if (sp.appProtocol !== undefined) p.appProtocol = sp.appProtocol;
+    out.push(p);
+  }
+  return out;
+}
+
+/** The desired slices of a Service, in a stable order; [] for a Service without a selector. */
+export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): KubeObject[] {
+  if (svc.selector === null || svc.type === 'ExternalName') return [];
+  const max = ctx.maxEndpointsPerSlice ?? MAX_ENDPOINTS_PER_SLICE;
+  const hints = svc.trafficDistribution;
+  const zoneHints = hints === 'PreferClose' || hints === 'PreferSameZone' || hints === 'PreferSameNode';
+  const nodeHints = hints === 'PreferSameNode';
+
+  // Group endpoints by (address type, resolved ports).
+  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: Record<string, unknown>[] }>();
+  const sorted = [...pods].sort((a, b) => (a.pod.name < b.pod.name ? -1 : a.pod.name > b.pod.name ? 1 : 0));
+  for (const addressType of addressTypesOf(svc)) {
+    for (const { pod, ready: podReady, terminating } of sorted) {
+      if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
+      const ip = pod.ips.find((a) => (a.includes(':') ? 'IPv6' : 'IPv4') === addressType);
+      if (!ip) continue;
+      const ports = endpointPorts(svc, pod);
+      const key = `${addressType}|${ports.map((p) => `${p.name}/${p.protocol}/${p.port}/${p.appProtocol ?? ''}`).join(',')}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { addressType, ports, endpoints: [] }));
+      const serving = podReady;
+      const ready = svc.publishNotReadyAddresses || (serving && !terminating);
+      const ep: Record<string, unknown> = { addresses: [ip], conditions: { ready, serving, terminating } };
+      if (pod.hostname && pod.subdomain === svc.name) ep.hostname = pod.hostname;
+      if (pod.nodeName) ep.nodeName = pod.nodeName;
+      const zone = pod.nodeName ? ctx.zoneOf(pod.nodeName) : '';
+      if (zone) ep.zone = zone;
+      if (ready && (zoneHints || nodeHints)) {
+        const h: Record<string, unknown> = {};
+        if (zoneHints && zone) h.forZones = [{ name: zone }];
+        if (nodeHints && pod.nodeName) h.forNodes = [{ name: pod.nodeName }];
+        if (Object.keys(h).length > 0) ep.hints = h;
+      }
+      ep.targetRef = { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) };
+      g.endpoints.push(ep);
+    }
+  }
+
+  const slices: KubeObject[] = [];
+  const id = `${svc.namespace}/${svc.name}`;
+  for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (let i = 0, chunk = 0; i < g.endpoints.length; i += max, chunk++) {
+      slices.push(sliceObject(svc, `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`, g.addressType, g.ports, g.endpoints.slice(i, i + max)));
+    }
+  }
+  if (slices.length === 0) {
+    const addressType = addressTypesOf(svc)[0];
+    slices.push(sliceObject(svc, `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType, [], []));
+  }
+  return slices;
+}
+
+function sliceObject(svc: Service, name: string, addressType: IPFamily, ports: EndpointPort[], endpoints: Record<string, unknown>[]): KubeObject {
+  const labels: Record<string, string> = {};
+  for (const [k, v] of Object.entries(svc.labels)) if (k !== SERVICE_NAME_LABEL && k !== MANAGED_BY_LABEL) labels[k] = v;
+  labels[SERVICE_NAME_LABEL] = svc.name;
+  labels[MANAGED_BY_LABEL] = CONTROLLER_NAME;
+  if (svc.headless) labels[HEADLESS_LABEL] = '';
+  const owner: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', name: svc.name, controller: true, blockOwnerDeletion: true };
+  if (svc.uid) owner.uid = svc.uid;
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: svc.namespace, labels, ownerReferences: [owner] },
+    addressType,
+    endpoints,
+    ports,
+  };
+}

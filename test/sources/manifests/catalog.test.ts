@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManifestCatalog } from '../../../src/sources/manifests/catalog.js';
+import { parseManifestText } from '../../../src/sources/manifests/read.js';
+
+const pod = (name: string, app: string) => `kind: Pod\nmetadata: {name: ${name}, namespace: demo, labels: {app: ${app}}}\n`;
+
+test('a re-read file touches only the objects that changed; a broken file keeps its objects', () => {
+  const c = new ManifestCatalog();
+  const first = c.setFile('a.yaml', parseManifestText([pod('p1', 'x'), pod('p2', 'x'), pod('p3', 'x')].join('---\n'), 'a.yaml'));
+  assert.deepEqual([...first].sort(), ['Pod/demo/p1', 'Pod/demo/p2', 'Pod/demo/p3']);
+  const p1 = c.winner('Pod/demo/p1')!.object;
+  const second = c.setFile('a.yaml', parseManifestText(['# a comment moves every line\n' + pod('p1', 'x'), pod('p2', 'y'), pod('p4', 'x')].join('---\n'), 'a.yaml'));
+  assert.deepEqual([...second].sort(), ['Pod/demo/p2', 'Pod/demo/p3', 'Pod/demo/p4']);
+  assert.equal(c.winner('Pod/demo/p1')!.object, p1, 'the unchanged object is the same object');
+  assert.equal(c.winner('Pod/demo/p1')!.line, 2, 'with its new line');
+  assert.equal(c.winner('Pod/demo/p3'), undefined);
+  const broken = c.setFile('a.yaml', parseManifestText('kind: Pod\nmetadata: {name: [\n', 'a.yaml'));
+  assert.equal(broken.size, 0);
+  assert.equal(c.errors().get('a.yaml')!.line, 3);
+  assert.ok(c.winner('Pod/demo/p4'));
+});
+
+test('duplicates: the first file wins at start, the definition in effect keeps winning later', () => {
+  const c = new ManifestCatalog();
+  c.setFile('b.yaml', parseManifestText(pod('p', 'from-b'), 'b.yaml'));
+  c.setFile('c.yaml', parseManifestText(pod('p', 'from-c'), 'c.yaml'));
+  assert.equal(c.winner('Pod/demo/p')!.file, 'b.yaml');
+  assert.deepEqual(c.losers('Pod/demo/p').map((d) => d.file), ['c.yaml']);
+  c.setFile('a.yaml', parseManifestText(pod('p', 'from-a'), 'a.yaml'));
+  c.setFile('b.yaml', parseManifestText(pod('p', 'from-b2'), 'b.yaml'));
+  assert.equal(c.winner('Pod/demo/p')!.file, 'b.yaml', 'an edit keeps the winner; a new file does not take over');
+  c.removeFile('b.yaml');
+  assert.equal(c.winner('Pod/demo/p')!.file, 'c.yaml');
+});
