@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import type { Config } from '../config/types.js';
 import { createDataplane } from '../dataplanes/registry.js';
+import { dnsAddon } from '../dns/addon.js';
 import { ProxierHealth } from '../health/proxier.js';
 import { startHealthServer } from '../health/server.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
@@ -35,6 +36,7 @@ export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
 export const addons: AddonFactory[] = [];
+addons.push(dnsAddon);
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');

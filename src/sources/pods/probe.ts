@@ -40,7 +40,10 @@ function attempt(timeoutMs: number, open: () => Socket, onConnect: (s: Socket, d
       socket?.destroy();
       resolve(o);
     };
-    const timer = setTimeout(() => done({ success: false, detail: `timed out after ${timeoutMs} ms` }), timeoutMs);
+    // Node runs expired timers before it reads sockets: when the event loop is late (a burst
+    // of probes, a busy machine), an answer that arrived in time may still be unread when the
+    // deadline fires. setImmediate runs after this turn's I/O, so such an answer counts.
+    const timer = setTimeout(() => setImmediate(() => done({ success: false, detail: `timed out after ${timeoutMs} ms` })), timeoutMs);
     try {
       socket = open();
     } catch (e) {

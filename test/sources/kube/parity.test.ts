@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { defaultConfig } from '../../../src/config/load.js';
 import { ChangeTracker } from '../../../src/model/tracker.js';
-import type { ProxyState } from '../../../src/model/types.js';
+import type { EndpointSlice, ProxyState } from '../../../src/model/types.js';
 import { loadManifestsOnce } from '../../../src/sources/manifests/once.js';
 import { kubeSource } from '../../../src/sources/kube/source.js';
 import { silentLogger } from '../../../src/util/log.js';
@@ -56,16 +56,37 @@ async function fromAPI(objects: Obj[]): Promise<ProxyState> {
   }
 }
 
-/** What the API server adds to every object (uid, resourceVersion, timestamps) is not compared. */
+/**
+ * What the API server adds to every object (uid, resourceVersion, timestamps) is not compared,
+ * nor the slices the standalone source writes as the EndpointSlice controller: in a cluster
+ * the real controller writes those to the API server, and this test server runs none.
+ */
+const CONTROLLER_MANAGED = 'endpointslice-controller.k8s.io';
+
 function comparable(s: ProxyState) {
   const strip = <T extends { uid?: string }>(o: T) => ({ ...o, uid: undefined });
+  const ownSlices = (v: readonly EndpointSlice[]) =>
+    v.filter((sl) => sl.labels['endpointslice.kubernetes.io/managed-by'] !== CONTROLLER_MANAGED).sort((a, b) => a.name.localeCompare(b.name));
   return {
     node: s.node,
     servicePorts: [...s.servicePorts.values()].sort((a, b) => a.key.localeCompare(b.key)),
     services: [...s.services.entries()].sort().map(([k, v]) => [k, strip(v)]),
-    endpointSlices: [...s.endpointSlices.entries()].sort().map(([k, v]) => [k, [...v].sort((a, b) => a.name.localeCompare(b.name))]),
+    endpointSlices: [...s.endpointSlices.entries()].sort().map(([k, v]) => [k, ownSlices(v)]).filter(([, v]) => v.length > 0),
     errors: s.errors,
   };
+}
+
+/**
+ * The object as an API server stores it: a NodePort or LoadBalancer port without a nodePort
+ * gets one. Both sources then receive the same complete object (the standalone source would
+ * otherwise allocate its own, as it plays the API server).
+ */
+function allocated(o: Obj): Obj {
+  const spec = (o as { spec?: { type?: string; ports?: { nodePort?: number }[] } }).spec;
+  if (o.kind !== 'Service' || (spec?.type !== 'NodePort' && spec?.type !== 'LoadBalancer')) return o;
+  const copy = structuredClone(o) as typeof o & { spec: { ports?: { nodePort?: number }[] } };
+  copy.spec.ports?.forEach((p, i) => (p.nodePort ??= 30900 + i));
+  return copy;
 }
 
 interface ConformanceTest {
@@ -78,7 +99,7 @@ describe('kube source: same objects, same ProxyState as the manifests source', (
   it(`for the inputs of all ${tests.length} conformance tests`, async () => {
     let compared = 0;
     for (const t of tests) {
-      const objects = (t.steps[0]?.apply ?? []).filter((o) => ['Service', 'EndpointSlice', 'Node'].includes(String(o.kind)));
+      const objects = (t.steps[0]?.apply ?? []).filter((o) => ['Service', 'EndpointSlice', 'Node'].includes(String(o.kind))).map(allocated);
       if (objects.length === 0) continue;
       const a = fromManifests(objects);
       const b = await fromAPI(objects);
