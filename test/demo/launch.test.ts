@@ -3,10 +3,10 @@
 // random 127.x block so that the test never collides with a demo someone is running.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, statSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 
@@ -15,6 +15,15 @@ const folders = {
   'the EndpointSlice fixture': fileURLToPath(new URL('../../../test/fixtures/userspace-demo', import.meta.url)),
 };
 const launcher = fileURLToPath(new URL('../../src/demo/launch.js', import.meta.url));
+
+/** Whether every directory above `file` lets others through and `file` lets them read. */
+function worldReadable(file: string): boolean {
+  if ((statSync(file).mode & 0o004) === 0) return false;
+  for (let d = dirname(file); ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (d === dirname(d)) return true;
+  }
+}
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -41,8 +50,11 @@ describe('demo launcher', () => {
         .replaceAll('30080', String(nodePort));
       writeFileSync(join(dir, f), text, { mode: 0o644 });
     }
-    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
-    if (process.getuid?.() === 0) chownSync(dir, 65534, 65534); // the user's own folder: kproxy keeps its allocations there
+    // as root, run the demo as "nobody" — if nobody can reach the checkout at all
+    const asNobody = process.getuid?.() === 0 && worldReadable(launcher);
+    if (process.getuid?.() === 0 && !asNobody) console.log(`# ${launcher} is not readable by other users: the demo runs as root here`);
+    const asUser = asNobody ? { uid: 65534, gid: 65534 } : {};
+    if (asNobody) chownSync(dir, 65534, 65534); // the user's own folder: kproxy keeps its allocations there
     const child = spawn(process.execPath, [launcher, dir, '--metrics-bind-address', '', '--healthz-bind-address', ''], { ...asUser, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
