@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { registerRun } from './run.js';
 import { registerServices } from './services.js';
+import { registerRules } from './rules.js';
+import { registerCleanup } from './cleanup.js';
 
 const program = new Command();
 program
@@ -13,6 +15,8 @@ program
 
 registerRun(program);
 registerServices(program);
+registerRules(program);
+registerCleanup(program);
 
 try {
   await program.parseAsync(process.argv);

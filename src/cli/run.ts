@@ -7,6 +7,7 @@ import { createDataplane } from '../dataplanes/registry.js';
 import { dnsAddon } from '../dns/addon.js';
 import { ProxierHealth } from '../health/proxier.js';
 import { startHealthServer } from '../health/server.js';
+import { serviceHealthAddon } from '../health/servicehealth-addon.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';
@@ -30,6 +31,8 @@ export interface AddonContext {
   config: Config;
   log: Logger;
   metrics: ProxyMetrics;
+  /** The proxier's health (health-check node ports report it). */
+  health?: ProxierHealth;
 }
 
 export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
@@ -37,6 +40,7 @@ export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
 export const addons: AddonFactory[] = [];
 addons.push(dnsAddon);
+addons.push(serviceHealthAddon);
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
@@ -61,7 +65,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   const health = new ProxierHealth(2 * cfg.syncPeriodMs);
   const started: Addon[] = [];
   for (const f of addons) {
-    const a = await f({ config: cfg, log, metrics });
+    const a = await f({ config: cfg, log, metrics, health });
     if (a) started.push(a);
   }
 

@@ -15,6 +15,7 @@ export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 
 const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
   userspace: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
+  nftables: async (ctx) => (await import('./nftables/index.js')).create(ctx),
 };
 
 export function availableModes(): ProxyMode[] {

@@ -1,0 +1,57 @@
+// `npm run bench:nftables`: kproxy's nftables mode at 1,000 / 10,000 / 30,000 Services × 10
+// endpoints, inside the kernel harness's namespaces (needs root). Reports, per size, a full
+// sync (compile + nft -f) against a bare `nft -f` of the same text measured in the same run,
+// a partial sync after one EndpointSlice change, and RSS; at 10,000 Services, first-packet
+// (TCP connect) latency to the first and the last Service.
+// Usage: node dist/bench/nftables/nftables.bench.js [SIZES=1000,10000,30000] [ENDPOINTS=10]
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { kernelSkipReason, PROJECT_ROOT, Topology } from '../../test/kernel/harness.js';
+import { serviceIP } from './services.js';
+
+const sizes = (process.argv[2] ?? '1000,10000,30000').split(',').map(Number);
+const E = Number(process.argv[3] ?? 10);
+const latencySize = sizes.includes(10000) ? 10000 : sizes[Math.floor(sizes.length / 2)];
+
+const skip = kernelSkipReason(['nft', 'ip']);
+if (skip) {
+  console.log(`bench:nftables: ${skip}`);
+  process.exit(0);
+}
+
+const topo = await Topology.create('bench');
+const rows: Record<string, unknown>[] = [];
+let latency: Record<string, unknown> | null = null;
+try {
+  const worker = topo.spawn('node', [process.execPath, join(PROJECT_ROOT, 'dist', 'bench', 'nftables', 'worker.js'), sizes.join(','), String(E), String(latencySize)]);
+  worker.stderr!.pipe(process.stderr);
+  const lines = createInterface({ input: worker.stdout! });
+  for await (const l of lines) {
+    const o = JSON.parse(l);
+    if (o.ready) {
+      const n = o.ready as number;
+      const r = await topo.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(0), serviceIP(n - 1), '80', '300']);
+      if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
+      const m = JSON.parse(r.stdout);
+      latency = { services: n, firstP50us: Math.round(m.a.p50), lastP50us: Math.round(m.b.p50), firstP90us: Math.round(m.a.p90), lastP90us: Math.round(m.b.p90), lastOverFirst: +(m.b.p50 / m.a.p50).toFixed(3) };
+      worker.stdin!.write('go\n');
+      continue;
+    }
+    rows.push(o);
+    console.error(JSON.stringify(o));
+  }
+  if (worker.exitCode !== 0 && worker.exitCode !== null) throw new Error(`worker exited ${worker.exitCode}`);
+} finally {
+  await topo.destroy();
+}
+
+console.log('\nMedians (and minimums) of alternating runs in one process; ratio = full / bare. CPU: kproxy process CPU per full sync, nft CPU for the same text, (kproxy + nft) / nft.');
+console.log('| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (≤ 1.2) | ratio of minimums | CPU kproxy / nft → ratio | partial sync, 1 EndpointSlice (≤ 50 ms) | bare nft -f of a 2-element transaction | RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(`| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.kproxyCpuMs} / ${r.nftCpuMs} ms → ${r.cpuRatio} | ${r.partialMs} ms | ${r.bareNftSmallMs} ms | ${r.rssMB} MB |`);
+}
+if (latency) {
+  console.log(`\nFirst-packet latency at ${latency.services} Services (p50 of 300 TCP connects each, alternating): first ${latency.firstP50us} µs, last ${latency.lastP50us} µs (last/first ${latency.lastOverFirst}; p90 ${latency.firstP90us} / ${latency.lastP90us} µs)`);
+}
+console.log('\n' + JSON.stringify({ rows, latency }));

@@ -1,0 +1,88 @@
+// The nft text of a partial sync: only the chains, affinity sets and map elements of the
+// service ports that changed, computed against what kproxy committed last (kept in memory;
+// the kernel's table is never listed).
+import type { ElementIndex } from './elements.js';
+import { chainLine, elementLines, elementText, ruleLine, setLine, tableRef, type ElementRef, type NftFamily, type PortRules } from './ruleset.js';
+
+export interface PortChange {
+  key: string;
+  before: PortRules | undefined;
+  after: PortRules | undefined;
+}
+
+/** Renders the changes and updates index (and the set of shared chains) to match. Returns [] when nothing changed. */
+export function renderPortChanges(family: NftFamily, changes: PortChange[], index: ElementIndex, shared: Set<string>): string[] {
+  const t = tableRef(family);
+  const before = new Map<string, { set: string; key: string; was: string | undefined }>();
+  const note = (e: ElementRef) => {
+    const id = `${e.set}\u0000${e.key}`;
+    if (!before.has(id)) before.set(id, { set: e.set, key: e.key, was: index.effective(e.set, e.key) });
+  };
+  for (const c of changes) {
+    for (const e of c.before?.elements ?? []) {
+      note(e);
+      index.remove(e);
+    }
+    for (const e of c.after?.elements ?? []) {
+      note(e);
+      index.add(e);
+    }
+  }
+  const deletes = new Map<string, string[]>();
+  const adds = new Map<string, string[]>();
+  const push = (m: Map<string, string[]>, set: string, item: string) => {
+    let l = m.get(set);
+    if (!l) m.set(set, (l = []));
+    l.push(item);
+  };
+  for (const { set, key, was } of before.values()) {
+    const now = index.effective(set, key);
+    if (was === now) continue;
+    if (was !== undefined) push(deletes, set, key);
+    if (now !== undefined) push(adds, set, elementText({ key, value: now }));
+  }
+
+  const out: string[] = [];
+  const newSets: string[] = [];
+  const newChains: string[] = [];
+  const rewrite: string[] = [];
+  const goneChains: string[] = [];
+  const goneSets: string[] = [];
+  for (const c of changes) {
+    const oldSets = new Set((c.before?.sets ?? []).map((s) => s.name));
+    const newSetNames = new Set((c.after?.sets ?? []).map((s) => s.name));
+    for (const s of c.after?.sets ?? []) if (!oldSets.has(s.name)) newSets.push(setLine(family, s));
+    for (const s of oldSets) if (!newSetNames.has(s)) goneSets.push(s);
+    const oldChains = new Map((c.before?.chains ?? []).map((ch) => [ch.name, ch.rules] as const));
+    const newChainNames = new Set((c.after?.chains ?? []).map((ch) => ch.name));
+    for (const ch of c.after?.chains ?? []) {
+      const old = oldChains.get(ch.name);
+      if (!old) {
+        newChains.push(chainLine(family, ch));
+        for (const r of ch.rules) rewrite.push(ruleLine(family, ch.name, r));
+      } else if (old.length !== ch.rules.length || old.some((r, i) => r !== ch.rules[i])) {
+        rewrite.push(`flush chain ${t} ${ch.name}`);
+        for (const r of ch.rules) rewrite.push(ruleLine(family, ch.name, r));
+      }
+    }
+    for (const name of oldChains.keys()) if (!newChainNames.has(name)) goneChains.push(name);
+  }
+  // Pick chains the table does not have yet (shared; never removed by a partial sync).
+  for (const c of changes) {
+    for (const ch of c.after?.shared ?? []) {
+      if (shared.has(ch.name)) continue;
+      shared.add(ch.name);
+      newChains.push(chainLine(family, ch));
+      for (const r of ch.rules) rewrite.unshift(ruleLine(family, ch.name, r));
+    }
+  }
+  out.push(...newSets, ...newChains);
+  for (const [set, keys] of deletes) elementLines(family, 'delete', set, keys, out);
+  out.push(...rewrite);
+  for (const [set, items] of adds) elementLines(family, 'add', set, items, out);
+  // Removed chains go last: their map elements and the rules that jumped to them are gone by now.
+  for (const name of goneChains) out.push(`flush chain ${t} ${name}`);
+  for (const name of goneChains) out.push(`delete chain ${t} ${name}`);
+  for (const name of goneSets) out.push(`delete set ${t} ${name}`);
+  return out;
+}

@@ -1,0 +1,63 @@
+// Which service port owns each element of the global sets and maps, so that a partial sync
+// can add and delete exactly the elements whose effective value changed. When several
+// owners claim one key (two Services on one external IP and port), the first in render order
+// (global elements, then service ports by key) wins, in full and partial syncs alike.
+// Kept lean: one map per set, and a claim is the ElementRef itself (an array only on a clash),
+// because a 10,000-Service table has a few hundred thousand elements.
+import type { ElementRef } from './ruleset.js';
+
+/** Owner of the global elements (sorts before every service port key). */
+export const GLOBAL_OWNER = '';
+
+type Claims = ElementRef | ElementRef[];
+
+export class ElementIndex {
+  private readonly bySet = new Map<string, Map<string, Claims>>();
+
+  /** The value in effect for set/key, or undefined when no one claims it. */
+  effective(set: string, key: string): string | undefined {
+    const c = this.bySet.get(set)?.get(key);
+    return c === undefined ? undefined : Array.isArray(c) ? c[0].value : c.value;
+  }
+
+  add(e: ElementRef): void {
+    let m = this.bySet.get(e.set);
+    if (!m) this.bySet.set(e.set, (m = new Map()));
+    const c = m.get(e.key);
+    if (c === undefined) {
+      m.set(e.key, e);
+      return;
+    }
+    const list = Array.isArray(c) ? c : [c];
+    let i = list.length;
+    while (i > 0 && list[i - 1].owner > e.owner) i--;
+    list.splice(i, 0, e);
+    if (!Array.isArray(c)) m.set(e.key, list);
+  }
+
+  remove(e: ElementRef): void {
+    const m = this.bySet.get(e.set);
+    const c = m?.get(e.key);
+    if (c === undefined) return;
+    if (!Array.isArray(c)) {
+      if (c.owner === e.owner && c.value === e.value) m!.delete(e.key);
+      return;
+    }
+    const i = c.findIndex((x) => x.owner === e.owner && x.value === e.value);
+    if (i >= 0) c.splice(i, 1);
+    if (c.length === 1) m!.set(e.key, c[0]);
+    else if (c.length === 0) m!.delete(e.key);
+  }
+
+  /** Every set with its effective elements ("key" or "key : value"), in insertion order. */
+  *rendered(): Generator<[string, string[]]> {
+    for (const [set, m] of this.bySet) {
+      const items: string[] = [];
+      for (const c of m.values()) {
+        const e = Array.isArray(c) ? c[0] : c;
+        items.push(e.value === '' ? e.key : `${e.key} : ${e.value}`);
+      }
+      yield [set, items];
+    }
+  }
+}

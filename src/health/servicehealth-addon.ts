@@ -1,0 +1,14 @@
+// Health-check node ports as a `kproxy run` add-on: they follow every synced ProxyState,
+// whatever the proxy mode.
+import type { AddonFactory } from '../cli/run.js';
+import { ServiceHealthServers } from './servicehealth.js';
+
+export const serviceHealthAddon: AddonFactory = async (ctx) => {
+  const servers = new ServiceHealthServers({ log: ctx.log, proxyHealthy: ctx.health ? () => ctx.health!.health().healthy : undefined });
+  return {
+    update: (state) => {
+      servers.update(state).catch((e) => ctx.log.error({ err: (e as Error).message }, 'health-check node ports'));
+    },
+    close: () => servers.close(),
+  };
+};
