@@ -111,11 +111,15 @@ export async function runProxy(cfg: Config): Promise<void> {
   runner.start();
   log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
 
+  // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
+  // (no sockets open) would let Node exit (code 13, unsettled top-level await).
+  const keepAlive = setInterval(() => {}, 1 << 30);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  clearInterval(keepAlive);
   log.info('stopping');
   await source.stop();
   await runner.stop();

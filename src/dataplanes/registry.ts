@@ -14,6 +14,7 @@ export interface DataplaneContext {
 export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 
 const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
+  userspace: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
   nftables: async (ctx) => (await import('./nftables/index.js')).create(ctx),
 };
 

@@ -1,0 +1,214 @@
+// The userspace dataplane: a TCP/UDP proxy in this process. sync() compiles the ProxyState
+// into listeners (compile.ts) and reconciles the open sockets with them: new listeners open,
+// old ones close, and listeners whose address stays only get their route replaced, so a
+// change to one Service never disturbs another.
+import { ConfigError, formatObjectError } from '../../util/errors.js';
+import type { ProxyState } from '../../model/types.js';
+import type { Dataplane } from '../dataplane.js';
+import type { DataplaneContext } from '../registry.js';
+import { AddressManager, localAddresses } from './addresses.js';
+import { ServiceBalancer } from './balancer.js';
+import { compile, type ListenerSpec } from './compile.js';
+import { EndpointHealth } from './health.js';
+import { UserspaceMetrics } from './metrics.js';
+import { parseRanges, type Route } from './route.js';
+import { isSchedulerName } from './schedulers/index.js';
+import { TcpListener } from './tcp.js';
+import { UdpListener } from './udp.js';
+import { WorkerPool } from './workers.js';
+
+/** How long connections of a removed Service may go on before they are closed. */
+export const SERVICE_GRACE_MS = 30_000;
+
+export interface UserspaceOptions {
+  /** Grace period for connections of a removed Service. */
+  serviceGraceMs?: number;
+  /** Dial timeouts of the successive tries. */
+  dialTimeoutsMs?: readonly number[];
+  /** Passive ejection of a failed backend. */
+  ejectionMs?: number;
+  /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else 0. */
+  workers?: number;
+}
+
+interface Open {
+  spec: ListenerSpec;
+  listener: TcpListener | UdpListener;
+}
+
+export class UserspaceDataplane implements Dataplane {
+  readonly mode = 'userspace';
+  readonly metrics: UserspaceMetrics;
+  private readonly balancers = new Map<string, ServiceBalancer>();
+  private readonly open = new Map<string, Open>();
+  /** Listeners that failed to open, with the error last reported (reported again only if it changes). */
+  private readonly failed = new Map<string, string>();
+  private readonly reported = new Set<string>();
+  private readonly health: EndpointHealth;
+  private readonly addresses = new AddressManager();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly pool: WorkerPool | null;
+
+  constructor(
+    private readonly ctx: DataplaneContext,
+    private readonly opts: UserspaceOptions = {},
+  ) {
+    const s = ctx.config.ipvs.scheduler;
+    if (s !== '' && !isSchedulerName(s)) {
+      throw new ConfigError('ipvs.scheduler', `unknown scheduler "${s}" for the userspace mode (expected rr, random, lc, sed, nq, dh, sh, maglev or p2c)`);
+    }
+    this.metrics = new UserspaceMetrics(ctx.metrics.registry);
+    this.health = new EndpointHealth(opts.ejectionMs);
+    this.sweeper = setInterval(() => {
+      const now = Date.now();
+      this.health.sweep(now);
+      for (const b of this.balancers.values()) b.sweep(now);
+    }, 10_000);
+    this.sweeper.unref();
+    const workers = opts.workers ?? Number(process.env.KPROXY_USERSPACE_WORKERS ?? 0);
+    if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new ConfigError('KPROXY_USERSPACE_WORKERS', `expected a whole number from 0 to 64, got "${workers}"`);
+    const env: Record<string, string> = { KPROXY_LOG_V: String(ctx.config.logVerbosity) };
+    if (opts.dialTimeoutsMs) env.KPROXY_DIAL_TIMEOUTS = opts.dialTimeoutsMs.join(',');
+    this.pool = workers > 0 ? new WorkerPool(workers, this.metrics, ctx.log, env) : null;
+  }
+
+  async sync(state: ProxyState, _full: boolean): Promise<void> {
+    // Every sync reconciles everything: the work is a map diff, and the sockets that stay
+    // are not touched, so a partial sync would save little.
+    const locals = localAddresses();
+    const plan = compile(state, {
+      scheduler: this.ctx.config.ipvs.scheduler,
+      nodePortAddresses: this.ctx.config.nodePortAddresses,
+      localAddresses: locals,
+    });
+    for (const w of plan.warnings) this.reportOnce(formatObjectError(w));
+
+    // 1. balancers: new endpoints take effect for new connections only
+    for (const [key, { sp, scheduler }] of plan.servicePorts) {
+      const b = this.balancers.get(key);
+      if (b) b.update(sp, scheduler);
+      else this.balancers.set(key, new ServiceBalancer(sp, scheduler, this.health));
+    }
+
+    // 2. listeners that go, or whose protocol/address now belongs to another service port
+    const grace = this.opts.serviceGraceMs ?? SERVICE_GRACE_MS;
+    for (const [key, o] of this.open) {
+      const spec = plan.listeners.get(key);
+      if (spec) {
+        const route = this.routeFor(spec);
+        o.listener.route = route;
+        o.spec = spec;
+        if (o.listener instanceof UdpListener) o.listener.dropStale();
+        continue;
+      }
+      this.open.delete(key);
+      void this.closeListener(o, grace);
+    }
+    for (const key of this.failed.keys()) if (!plan.listeners.has(key)) this.failed.delete(key);
+    for (const key of this.balancers.keys()) if (!plan.servicePorts.has(key)) this.balancers.delete(key);
+
+    // 3. new listeners (and ones that failed before: a port may have been freed since)
+    const localSet = new Set(locals);
+    const opening: Promise<void>[] = [];
+    for (const [key, spec] of plan.listeners) {
+      if (!this.open.has(key)) opening.push(this.openListener(spec, localSet));
+    }
+    await Promise.all(opening);
+    this.metrics.live.listeners = this.open.size;
+
+    if (this.pool) {
+      const shared = new Map([...plan.servicePorts].map(([key, { sp, scheduler }]) => [key, { input: sp, scheduler, balancer: this.balancers.get(key)! }]));
+      const open = new Map([...this.open].map(([key, o]) => [key, { spec: o.spec, server: o.listener instanceof TcpListener ? o.listener.server : null }]));
+      this.pool.update(shared, open, grace);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    await this.pool?.stop();
+    const closing = [...this.open.values()].map((o) => this.closeListener(o, 0));
+    this.open.clear();
+    await Promise.all(closing);
+    await this.addresses.close();
+  }
+
+  /** Resolves once the worker processes (if any) accept on the shared sockets' next update. */
+  async workersReady(): Promise<void> {
+    await this.pool?.ready;
+  }
+
+  /** Listening sockets now, by key "PROTOCOL/ip/port" (tests, status pages). */
+  listeners(): string[] {
+    return [...this.open.keys()].sort();
+  }
+
+  balancer(servicePortKey: string): ServiceBalancer | undefined {
+    return this.balancers.get(servicePortKey);
+  }
+
+  private routeFor(spec: ListenerSpec): Route {
+    return { balancer: this.balancers.get(spec.servicePort)!, kind: spec.kind, sourceRanges: parseRanges(spec.sourceRanges) };
+  }
+
+  private async openListener(spec: ListenerSpec, local: ReadonlySet<string>): Promise<void> {
+    const { log, config } = this.ctx;
+    const route = this.routeFor(spec);
+    const listener =
+      spec.protocol === 'TCP'
+        ? new TcpListener(route, this.metrics, log, this.opts.dialTimeoutsMs)
+        : new UdpListener(route, spec.ip, config.udpIdleTimeoutMs, this.metrics, log);
+    try {
+      await this.addresses.acquire(spec.ip, local);
+    } catch (e) {
+      if (listener instanceof UdpListener) listener.close();
+      return this.openFailed(spec, (e as Error).message);
+    }
+    try {
+      await listener.listen(spec.ip, spec.port);
+    } catch (e) {
+      await this.addresses.release(spec.ip);
+      if (listener instanceof UdpListener) listener.close();
+      return this.openFailed(spec, bindHint(e as NodeJS.ErrnoException, spec));
+    }
+    this.open.set(spec.key, { spec, listener });
+    this.failed.delete(spec.key);
+    log.debug({ listener: spec.key, service: route.balancer.servicePortName }, 'listening');
+  }
+
+  private openFailed(spec: ListenerSpec, reason: string): void {
+    if (this.failed.get(spec.key) === reason) return;
+    this.failed.set(spec.key, reason);
+    const name = this.balancers.get(spec.servicePort)?.servicePortName ?? spec.servicePort;
+    this.ctx.log.error(`Service ${name}: cannot listen on ${spec.protocol} ${spec.ip} port ${spec.port}: ${reason}`);
+  }
+
+  /** Closes a listener; its address goes once its last connection has ended. */
+  private closeListener(o: Open, graceMs: number): Promise<void> {
+    let ended: Promise<void>;
+    if (o.listener instanceof TcpListener) ended = o.listener.close(graceMs);
+    else {
+      o.listener.close();
+      ended = Promise.resolve();
+    }
+    return ended.then(() => this.addresses.release(o.spec.ip));
+  }
+
+  private reportOnce(line: string): void {
+    if (this.reported.has(line)) return;
+    this.reported.add(line);
+    this.ctx.log.warn(line);
+  }
+}
+
+function bindHint(e: NodeJS.ErrnoException, spec: ListenerSpec): string {
+  switch (e.code) {
+    case 'EACCES':
+      return `permission denied: ports below 1024 need root (or sysctl net.ipv4.ip_unprivileged_port_start=${spec.port})`;
+    case 'EADDRINUSE':
+      return 'the address and port are already in use by another program';
+    case 'EADDRNOTAVAIL':
+      return `${spec.ip} is not an address of this machine`;
+    default:
+      return e.message;
+  }
+}

@@ -1,0 +1,7 @@
+// The userspace mode's entry point for the dataplane registry.
+import type { DataplaneContext } from '../registry.js';
+import { UserspaceDataplane } from './dataplane.js';
+
+export async function createUserspaceDataplane(ctx: DataplaneContext): Promise<UserspaceDataplane> {
+  return new UserspaceDataplane(ctx);
+}

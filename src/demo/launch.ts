@@ -1,0 +1,143 @@
+// `npm start`: the demo. Starts a demo backend for every Pod in the manifests folder (on its
+// podIP and first containerPort), runs `kproxy run` in userspace mode on the folder, and
+// prints what to try. Everything listens on 127.0.0.0/8 and on ports above 1024, so it works
+// for a user who is not root, on a fresh machine.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readManifestDir } from '../sources/manifests/read.js';
+import { DemoBackend } from './backend.js';
+
+const NODE = 'demo-node';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+interface Obj {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: Record<string, any>;
+  status?: Record<string, any>;
+  endpoints?: { addresses?: string[]; targetRef?: { kind?: string; name?: string } }[];
+  ports?: { port?: number }[];
+}
+
+/**
+ * A backend for every Pod (podIP, first containerPort) and, for folders that list
+ * EndpointSlices instead of Pods, for every endpoint whose targetRef names a Pod.
+ */
+function backendsFor(objects: Obj[]): DemoBackend[] {
+  const out = new Map<string, DemoBackend>();
+  const add = (pod: string, ip: unknown, port: unknown) => {
+    if (typeof ip === 'string' && typeof port === 'number' && !out.has(`${ip}:${port}`)) out.set(`${ip}:${port}`, new DemoBackend(pod, ip, port));
+  };
+  for (const o of objects) {
+    if (o.kind === 'Pod') add(o.metadata?.name ?? '?', o.status?.podIP, o.spec?.containers?.[0]?.ports?.[0]?.containerPort);
+  }
+  for (const o of objects) {
+    if (o.kind !== 'EndpointSlice') continue;
+    for (const ep of o.endpoints ?? []) {
+      if (ep.targetRef?.kind === 'Pod') add(ep.targetRef.name ?? '?', ep.addresses?.[0], o.ports?.[0]?.port);
+    }
+  }
+  return [...out.values()];
+}
+
+function tryThis(objects: Obj[], backends: DemoBackend[]): string {
+  const lines: string[] = ['', 'kproxy is serving the Services in ' + process.argv[2] + '. Try:', ''];
+  const svcs = objects.filter((o) => o.kind === 'Service');
+  for (const s of svcs) {
+    const name = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
+    const spec = s.spec ?? {};
+    const port = spec.ports?.[0]?.port;
+    if (spec.type === 'ExternalName') {
+      lines.push(`  ${name}: ExternalName → ${spec.externalName}; nothing to proxy (cluster DNS answers with a CNAME)`);
+      continue;
+    }
+    if (spec.clusterIP === 'None') {
+      lines.push(`  ${name}: headless; nothing to proxy (cluster DNS answers with the Pod IPs)`);
+      continue;
+    }
+    if (!spec.clusterIP) {
+      lines.push(`  ${name}: see \`kproxy services --manifests ${process.argv[2]}\` for its allocated IP`);
+      continue;
+    }
+    const what = spec.sessionAffinity === 'ClientIP' ? ' (session affinity: the same backend every time)' : s.metadata?.annotations?.['kproxy.io/scheduler'] ? ` (scheduler ${s.metadata.annotations['kproxy.io/scheduler']})` : ' (round robin)';
+    lines.push(`  ${name}${what}:`);
+    lines.push(`      for i in 1 2 3 4 5 6; do curl -s http://${spec.clusterIP}:${port}/; done`);
+    if (spec.type === 'NodePort' && spec.ports?.[0]?.nodePort) lines.push(`      curl -s http://127.0.0.1:${spec.ports[0].nodePort}/        # the NodePort`);
+  }
+  if (backends.length > 0) {
+    const b = backends[0];
+    lines.push(
+      '',
+      'Then take a backend away and watch the traffic move:',
+      `  curl -s http://${b.address}/stop?for=30     # ${b.pod} stops listening for 30 s: kproxy retries another backend at once, and its probe fails`,
+      `  curl -s http://${b.address}/unready         # ${b.pod} fails its readiness probe: it leaves the endpoints in ~2 s (/ready brings it back)`,
+      '',
+      'Metrics (retries, connections): curl -s http://127.0.0.1:10249/metrics | grep kproxy_userspace',
+      'The Services as kproxy sees them: node bin/kproxy.js services --manifests ' + process.argv[2] + ` --hostname-override ${NODE}`,
+      'Stop with Ctrl-C.',
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Resolves when every TCP ClusterIP:port in the folder accepts a connection, or at the deadline. */
+async function listening(objects: Obj[], ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  const addrs = objects
+    .filter((o) => o.kind === 'Service' && o.spec?.clusterIP && o.spec.clusterIP !== 'None')
+    .flatMap((o) => (o.spec!.ports ?? []).filter((p: { protocol?: string }) => (p.protocol ?? 'TCP') === 'TCP').map((p: { port: number }) => [o.spec!.clusterIP as string, p.port] as const));
+  const accepts = (host: string, port: number) =>
+    new Promise<boolean>((resolve) => {
+      const s = net.connect({ host, port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+  for (const [host, port] of addrs) {
+    while (Date.now() < deadline && !(await accepts(host, port))) await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = process.argv[2] ?? 'examples';
+  if (!existsSync(dir)) throw new Error(`no such folder: ${dir}`);
+  const { objects, errors } = readManifestDir(dir);
+  for (const e of errors) process.stderr.write(`demo: ${e.file}:${e.line}: ${e.message}\n`);
+  const objs = objects.map((o) => o.object as Obj);
+  const backends = backendsFor(objs);
+  for (const b of backends) {
+    try {
+      await b.start();
+    } catch (e) {
+      process.stderr.write(`demo: cannot start the backend of Pod ${b.pod} on ${b.address}: ${(e as Error).message}\n`);
+    }
+  }
+  const kproxy = spawn(
+    process.execPath,
+    [join(root, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', NODE, '--nodeport-addresses', '127.0.0.0/8', '--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '127.0.0.1:10256', ...process.argv.slice(3)],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    kproxy.kill('SIGTERM');
+    await Promise.all(backends.map((b) => b.stop()));
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  kproxy.once('exit', (code) => {
+    void stop().then(() => process.exit(code ?? 0));
+  });
+  // the instructions, once kproxy listens on the Services' addresses (or after 15 s)
+  await listening(objs, 15_000);
+  if (!stopping) process.stdout.write(tryThis(objs, backends) + '\n');
+}
+
+main().catch((e) => {
+  process.stderr.write(`demo: ${(e as Error).message}\n`);
+  process.exit(1);
+});
