@@ -94,7 +94,11 @@ test('a probe on a closed port keeps the Pod unready; a Pod without a probe is r
 test('Pods found at start are probed at once, then spread over the period; never before initialDelaySeconds', async () => {
   const b = await startBackend();
   const seen: number[] = [];
-  b.server.prependListener('request', () => seen.push(performance.now()));
+  const paths = new Set<string>();
+  b.server.prependListener('request', (req: { url?: string }) => {
+    seen.push(performance.now());
+    paths.add(req.url ?? '');
+  });
   const prober = new Prober({ onChange: () => {} });
   try {
     const t0 = performance.now();
@@ -114,8 +118,9 @@ test('Pods found at start are probed at once, then spread over the period; never
     const t1 = performance.now();
     delayed.set('default/late', pod(b.port, { httpGet: { port: b.port, path: '/late' }, periodSeconds: 1, initialDelaySeconds: 1 }));
     await delayed.firstResults(); // nothing to wait for: this one may not probe yet
-    assert.ok(performance.now() - t1 < 100);
-    await waitFor(() => b.lastPath === '/late', 3000);
+    assert.ok(performance.now() - t1 < 500, "firstResults does not wait for a Pod still in its initial delay");
+    // The 40 other Pods keep probing '/', so look for '/late' among every path seen, not the last.
+    await waitFor(() => paths.has('/late'), 3000);
     assert.ok(performance.now() - t1 >= 990, 'not before initialDelaySeconds');
     assert.ok(seen.length > n);
     delayed.stop();
