@@ -14,11 +14,11 @@ import type { ProxyState } from '../model/types.js';
 import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
+import { rulesPageAddon } from '../trace/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
-import { rulesPageAddon } from '../trace/addon.js';
 
 /** Something that follows the ProxyState after every successful sync (the DNS server, ...). */
 export interface Addon {
@@ -39,10 +39,7 @@ export interface AddonContext {
 export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
-export const addons: AddonFactory[] = [];
-addons.push(dnsAddon);
-addons.push(serviceHealthAddon);
-addons.push(rulesPageAddon);
+export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');

@@ -125,19 +125,29 @@ function resolveEndpoints(slices: readonly EndpointSlice[], port: ServicePortSpe
   return sortEndpoints([...byId.values()]);
 }
 
-const sortKeys = new Map<string, string>();
+const ipKeys = new Map<string, number | string>();
 
-/** Numeric order by address, then port: stable rule output whatever order the slices came in. */
+/** IPv4 as its 32-bit number, IPv6 as 32 hex digits: both order like the addresses. */
+function ipKey(ip: string): number | string {
+  let k = ipKeys.get(ip);
+  if (k === undefined) {
+    const v4 = ipv4ToNumber(ip);
+    k = v4 >= 0 ? v4 : ipaddr.parse(ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
+    if (ipKeys.size > 1_000_000) ipKeys.clear();
+    ipKeys.set(ip, k);
+  }
+  return k;
+}
+
+/** Numeric order by address (IPv4 before IPv6), then port: stable rule output whatever order the slices came in. */
 export function sortEndpoints<T extends { ip: string; port: number }>(eps: T[]): T[] {
-  const key = (ep: T) => {
-    let k = sortKeys.get(ep.ip);
-    if (k === undefined) {
-      const v4 = ipv4ToNumber(ep.ip);
-      k = v4 >= 0 ? v4.toString(16).padStart(8, '0') : ipaddr.parse(ep.ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
-      if (sortKeys.size > 1_000_000) sortKeys.clear();
-      sortKeys.set(ep.ip, k);
+  const keyed = eps.map((ep) => ({ k: ipKey(ep.ip), ep }));
+  keyed.sort((a, b) => {
+    if (a.k !== b.k) {
+      if (typeof a.k !== typeof b.k) return typeof a.k === 'number' ? -1 : 1;
+      return a.k < b.k ? -1 : 1;
     }
-    return `${k.length}:${k}:${String(ep.port).padStart(5, '0')}`;
-  };
-  return eps.map((ep) => [key(ep), ep] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((x) => x[1]);
+    return a.ep.port - b.ep.port;
+  });
+  return keyed.map((x) => x.ep);
 }
