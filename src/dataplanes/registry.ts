@@ -1,6 +1,7 @@
 // Which dataplane implements each --proxy-mode. Loaded lazily so that a mode's
 // dependencies (koffi, nft, ...) are only touched when that mode is chosen.
 import type { Config, ProxyMode } from '../config/types.js';
+import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { ProxyMetrics } from '../metrics/metrics.js';
 import type { Dataplane } from './dataplane.js';
@@ -26,7 +27,7 @@ export async function createDataplane(ctx: DataplaneContext): Promise<Dataplane>
   const f = factories[ctx.config.mode];
   if (!f) {
     const have = availableModes();
-    throw new Error(`proxy mode "${ctx.config.mode}" is not implemented yet (available: ${have.join(', ') || 'none'})`);
+    throw new ConfigError('--proxy-mode', `"${ctx.config.mode}" is not implemented yet (available: ${have.join(', ') || 'none'})`);
   }
   return f(ctx);
 }
