@@ -3,7 +3,7 @@
 // with a configuration that did not validate.
 import { readFileSync } from 'node:fs';
 import { parse as parseYAML } from 'yaml';
-import { parseCIDR, parseIP } from '../api/ip.js';
+import { joinHostPort, parseCIDR, parseIP } from '../api/ip.js';
 import { ConfigError } from '../util/errors.js';
 import { parseDuration } from './duration.js';
 import type { Config, DetectLocalMode, ProxyMode } from './types.js';
@@ -403,7 +403,7 @@ function bindAddress(v: string, f: string): string {
     if (parseIP(v)) return v; // kube-proxy accepts a bare IP and adds its default port later
     throw new ConfigError(f, `expected IP:PORT (e.g. 127.0.0.1:10249, [::1]:10249), got "${v}"`);
   }
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return joinHostPort(host, port);
 }
 
 function featureGates(v: string, f: string): Record<string, boolean> {

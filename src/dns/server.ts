@@ -4,7 +4,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { cidrContains, parseCIDR, type ParsedCIDR } from '../api/ip.js';
 import type { ProxyState } from '../model/types.js';
-import { splitHostPort } from '../util/net.js';
+import { listenOn, splitHostPort } from '../util/net.js';
 import { prepare, soaTail, stampAnswer, stampEmpty, stampNegative, type Prepared } from './answer.js';
 import { Forwarder } from './forward.js';
 import { FastPath } from './fastpath.js';
@@ -185,13 +185,7 @@ export class DnsServer {
   private bindTCP(host: string, port: number): Promise<net.Server> {
     const server = net.createServer((s) => this.onConnection(s));
     server.maxConnections = TCP_MAX_CONNECTIONS;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve(server);
-      });
-    });
+    return listenOn(server, host, port).then(() => server);
   }
 
   /** RFC 7766: two-byte length framing, pipelined queries, an idle timeout. */

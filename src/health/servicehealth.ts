@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { Logger } from '../util/log.js';
 import { localReadyEndpointCount } from '../model/stats.js';
 import type { ProxyState } from '../model/types.js';
+import { listenOn } from '../util/net.js';
 
 /** The body kube-proxy writes (a tab-indented JSON document). */
 export function healthCheckBody(namespace: string, name: string, localEndpoints: number, serviceProxyHealthy: boolean): string {
@@ -96,14 +97,7 @@ export class ServiceHealthServers {
       });
       res.end(healthCheckBody(t.namespace, t.name, t.localEndpoints, healthy));
     });
-    const tryListen = (host: string) =>
-      new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+    const tryListen = (host: string) => listenOn(server, host, port);
     return (async () => {
       if (this.opts.host) await tryListen(this.opts.host);
       else await tryListen('::').catch(() => tryListen('0.0.0.0'));

@@ -1,8 +1,9 @@
 // The human form of a trace: the packet's story. What every branch shares is told once;
 // where random load-balancing splits the walk, each branch is told with its exact probability.
+import { joinHostPort } from '../api/ip.js';
 import { endpointsOf, overallVerdict, type Outcome, type TraceEvent, type TraceResult } from './result.js';
 
-const host = (ip: string, port: number) => (port === 0 ? ip : ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+const host = (ip: string, port: number) => (port === 0 ? ip : joinHostPort(ip, port));
 const pct = (x: number) => `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 2).replace(/\.?0+$/, '')}%`;
 
 export interface StoryContext {

@@ -10,6 +10,11 @@ export function splitHostPort(address: string): { host: string; port: number } {
 /** Listens on "ip:port"; resolves once bound, rejects on error (address in use, ...). */
 export function listen(server: Server, address: string): Promise<void> {
   const { host, port } = splitHostPort(address);
+  return listenOn(server, host, port);
+}
+
+/** Listens on host and port; resolves once bound, rejects on error (address in use, ...). */
+export function listenOn(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     server.once('error', onError);

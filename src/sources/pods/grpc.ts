@@ -7,6 +7,7 @@
 import type { Logger } from '../../util/log.js';
 import type { ProbeOutcome } from './probe.js';
 import type { GrpcProbe } from './prober.js';
+import { joinHostPort } from '../../api/ip.js';
 
 const SERVING = 1;
 const STATUS_NAMES = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
@@ -66,7 +67,7 @@ export async function loadGrpcProbe(log?: Logger): Promise<GrpcProbe | null> {
   }
   return (host: string, port: number, service: string, timeoutMs: number) =>
     new Promise<ProbeOutcome>((resolve) => {
-      const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      const target = joinHostPort(host, port);
       const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
         'grpc.primary_user_agent': 'kube-probe/1.33',
         'grpc.enable_retries': 0,

@@ -7,6 +7,7 @@
 // Every attempt has a hard deadline (timeoutSeconds) however the target behaves.
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { joinHostPort } from '../../api/ip.js';
 
 export interface ProbeOutcome {
   success: boolean;
@@ -23,10 +24,6 @@ export interface HttpTarget {
 }
 
 const USER_AGENT = 'kube-probe/1.33';
-
-function hostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Runs fn with a socket and a deadline; resolves exactly once. */
 function attempt(timeoutMs: number, open: () => Socket, onConnect: (s: Socket, done: (o: ProbeOutcome) => void) => void, connectEvent: string): Promise<ProbeOutcome> {
@@ -63,7 +60,7 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
 export function httpRequest(t: HttpTarget): Buffer {
   const has = (h: string) => t.headers.some(([n]) => n.toLowerCase() === h);
   let req = `GET ${t.path} HTTP/1.1\r\n`;
-  if (!has('host')) req += `Host: ${hostPort(t.host, t.port)}\r\n`;
+  if (!has('host')) req += `Host: ${joinHostPort(t.host, t.port)}\r\n`;
   if (!has('user-agent')) req += `User-Agent: ${USER_AGENT}\r\n`;
   if (!has('accept')) req += 'Accept: */*\r\n';
   for (const [n, v] of t.headers) req += `${n}: ${v}\r\n`;
