@@ -62,10 +62,6 @@ export function parseIP(text: string): ParsedIP | null {
   }
 }
 
-export function ipFamilyOf(text: string): IPFamily | null {
-  return parseIP(text)?.family ?? null;
-}
-
 /** Parses "addr/prefix" (whitespace around it tolerated); returns null when it is not a CIDR. */
 export function parseCIDR(text: string): ParsedCIDR | null {
   const s = text.trim();

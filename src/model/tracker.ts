@@ -190,10 +190,6 @@ export class ChangeTracker {
     };
   }
 
-  hasPendingChanges(): boolean {
-    return this.allDirty || this.dirtyServices.size > 0 || this.dirtyEndpoints.size > 0;
-  }
-
   /** Trigger times (ms since epoch) of the EndpointSlice changes in the last snapshot. */
   takeTriggerTimes(): number[] {
     const t = this.triggerTimes;
