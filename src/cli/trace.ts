@@ -60,7 +60,7 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
   if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
   const tracer = await tracerFor(cfg.mode);
-  if (!tracer) throw new ConfigError('--proxy-mode', `kproxy trace reads the rulesets of ${tracedModes().join(', ')}, not "${cfg.mode}"`);
+  if (!tracer) throw new ConfigError('--proxy-mode', `kproxy trace supports ${tracedModes().join(', ')}, not "${cfg.mode}"`);
   const src = await rulesetSource(cfg, opts);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
   const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
