@@ -87,7 +87,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   await bind('metrics', cfg.metricsBindAddress, () => startMetricsServer(cfg.metricsBindAddress, metrics, routes));
   await bind('healthz', cfg.healthzBindAddress, () => startHealthServer(cfg.healthzBindAddress, health, metrics));
 
-  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log, health });
+  const source = await createSource({ config: cfg, sink: tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
   log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
