@@ -17,7 +17,7 @@ import { rulesPageAddon } from '../rules/addon.js';
 import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
 import { formatObjectError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/log.js';
+import { createLogger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
