@@ -48,7 +48,6 @@ export class NftablesDataplane implements Dataplane {
   private committed: Map<NftFamily, Committed> | null = null;
   private readonly nft: NftRunner;
   private readonly syncFailures: Counter;
-  readonly cleanupFailures: Counter;
   /** What the last sync did (for logs, tests and the benchmark). */
   lastSync: SyncReport = { kind: 'none', lines: 0 };
 
@@ -60,7 +59,6 @@ export class NftablesDataplane implements Dataplane {
   ) {
     this.nft = opts.nft ?? nftRunner();
     this.syncFailures = counter(registry, 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures');
-    this.cleanupFailures = counter(registry, 'kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures');
   }
 
   async sync(state: ProxyState, full: boolean): Promise<void> {
@@ -164,17 +162,6 @@ export class NftablesDataplane implements Dataplane {
         return lines.join('\n') + '\n';
       },
     });
-  }
-
-  /** `kproxy cleanup`: delete both tables, whether or not they exist. */
-  async cleanup(): Promise<void> {
-    try {
-      await this.nft(cleanupText());
-      this.committed = null;
-    } catch (e) {
-      this.cleanupFailures.inc();
-      throw e;
-    }
   }
 
   async close(): Promise<void> {
