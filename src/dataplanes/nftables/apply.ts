@@ -216,7 +216,3 @@ function counter(registry: DataplaneContext['metrics']['registry'], name: string
   if (existing) return existing as Counter;
   return new Counter({ name, help, registers: [registry] });
 }
-
-export async function createNftablesDataplane(ctx: DataplaneContext, opts: NftablesOptions = {}): Promise<NftablesDataplane> {
-  return new NftablesDataplane(ctx.config, ctx.log, ctx.metrics.registry, { publishRuleset: ctx.publishRuleset, ...opts });
-}
