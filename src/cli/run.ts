@@ -16,6 +16,7 @@ import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
 import { rulesPageAddon } from '../trace/addon.js';
 import { formatObjectError } from '../util/errors.js';
+import { installProcessGuards } from '../util/guards.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
@@ -58,6 +59,7 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 
 export async function runProxy(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logVerbosity);
+  installProcessGuards(log);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg);
   const dataplane = await createDataplane({ config: cfg, log, metrics });
