@@ -17,6 +17,7 @@ import { SyncRunner } from '../sync/runner.js';
 import { rulesPageAddon } from '../trace/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { installProcessGuards } from '../util/guards.js';
+import { finishStop, stopSignal } from '../util/shutdown.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
@@ -113,16 +114,16 @@ export async function runProxy(cfg: Config): Promise<void> {
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal(log);
   clearInterval(keepAlive);
   log.info('stopping');
   await source.stop();
   await runner.stop();
   await dataplane.close?.();
   for (const a of started) await a.close();
-  for (const s of servers) await new Promise((r) => s.close(r));
+  for (const s of servers) {
+    s.closeAllConnections(); // a keep-alive client must not hold the stop up
+    await new Promise((r) => s.close(r));
+  }
+  finishStop();
 }
