@@ -17,6 +17,7 @@ import { rulesPageAddon } from '../rules/addon.js';
 import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
 import { formatObjectError } from '../util/errors.js';
+import { refuseNodeConflicts } from '../config/refuse.js';
 import { installProcessGuards } from '../util/guards.js';
 import { createLogger } from '../util/log.js';
 import { finishStop, stopSignal } from '../util/shutdown.js';
@@ -44,6 +45,7 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 export async function runProxy(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logVerbosity);
   installProcessGuards(log);
+  refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg);
   const rules = new RulesetStore();
