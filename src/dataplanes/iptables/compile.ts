@@ -42,6 +42,8 @@ export interface FamilyContext {
   nodePortIPs: string[] | null;
   /** IPv4 only: NodePorts also on 127.0.0.1 (needs route_localnet). */
   localhostNodePorts: boolean;
+  /** IPv4 with localhostNodePorts on: kubelet's KUBE-FIREWALL localnet guard, as kube-proxy writes it. */
+  kubeletFirewall: boolean;
   largeClusterMode: boolean;
   tcpBeLiberal: boolean;
 }
@@ -61,6 +63,7 @@ export function familyContext(family: IPFamily, config: CompileConfig, state: Pi
     primaryIP,
     nodePortIPs,
     localhostNodePorts: localhostNodePortsOn(config, node, family),
+    kubeletFirewall: family === 'IPv4' && config.localhostNodePorts,
     largeClusterMode: endpoints > LARGE_CLUSTER_ENDPOINTS,
     tcpBeLiberal: config.conntrack.tcpBeLiberal,
   };

@@ -23,7 +23,7 @@ const decl = (name: string) => `:${name} - [0:0]`;
 function filterStatic(fc: FamilyContext): { chains: string[]; firewall: string[]; forward: string[] } {
   const chains: string[] = [...FILTER_CHAINS];
   const firewall: string[] = [];
-  if (fc.localhostNodePorts) {
+  if (fc.kubeletFirewall) {
     chains.push(KUBELET_FIREWALL);
     firewall.push(
       `-A ${KUBELET_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,

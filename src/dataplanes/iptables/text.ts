@@ -16,6 +16,5 @@ export function compileText(state: ProxyState, config: CompileConfig): string {
 
 /** The jump rules of one family in iptables-save form (for the tracer). */
 export function jumpRulesFor(state: ProxyState, config: CompileConfig, family: IPFamily): string {
-  const fc = compileFamily({ ...state, servicePorts: new Map() }, config, family).fc;
-  return jumpRules({ kubeletFirewall: fc.localhostNodePorts }).length ? jumpRulesText(jumpRules({ kubeletFirewall: fc.localhostNodePorts })) : '';
+  return jumpRulesText(jumpRules({ kubeletFirewall: family === 'IPv4' && config.localhostNodePorts }));
 }
