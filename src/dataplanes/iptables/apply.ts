@@ -9,7 +9,6 @@
 //    state.changed, and deletes the chains those ports (and state.deleted) no longer use.
 // A failed restore changes nothing of that table; the error is thrown (the runner retries with
 // a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
-import { writeFile } from 'node:fs/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
@@ -17,9 +16,9 @@ import type { ProxyState } from '../../model/types.js';
 import { publishRuleset } from '../../trace/last-ruleset.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
-import { detectBackend, type IptablesTools } from './backend.js';
+import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
-import { describeRestoreError, IptablesError, run } from './exec.js';
+import { describeRestoreError, IptablesError } from './exec.js';
 import { CANARY, CANARY_TABLES, jumpRules } from './jumps.js';
 import { isServiceChain } from './naming.js';
 import { renderFamily } from './restore.js';
@@ -38,8 +37,8 @@ export interface IptablesOptions {
   /** How often a partial sync first checks that the canary chain still exists. */
   canaryCheckMs?: number;
   timeoutMs?: number;
-  /** Where route_localnet is written (tests point it elsewhere). */
-  routeLocalnetPath?: string;
+  /** Sees (and may change) each restore input before it is run: tests inject failures here. */
+  beforeRestore?: (family: IPFamily, input: string) => string;
 }
 
 export interface SyncReport {
@@ -54,6 +53,7 @@ export class IptablesDataplane implements Dataplane {
   private committed: Map<IPFamily, Committed> | null = null;
   private tools: IptablesTools | null;
   private lastCanaryCheck = 0;
+  private routeLocalnetSet = false;
   private readonly restoreFailures: Counter;
   private readonly partialFailures: Counter;
   private readonly rulesTotal: Gauge<'table'>;
@@ -111,7 +111,7 @@ export class IptablesDataplane implements Dataplane {
         if (familyFull) await this.ensureStatic(tools, fc);
         const input = renderFamily({ fc, ports: plan.ports }, { write: plan.write, deleteChains: plan.deleteChains });
         this.lastInput.set(family, input);
-        await this.restore(tools, family, input, !familyFull);
+        await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
         lines += input.split('\n').length - 1;
         deletedChains += plan.deleteChains.length;
         next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), largeClusterMode: fc.largeClusterMode });
@@ -125,7 +125,7 @@ export class IptablesDataplane implements Dataplane {
       this.committed = null; // the next sync is a full one, from what iptables-save shows
       throw e;
     }
-    if (doFull) await this.ensureRouteLocalnet(state);
+    if (doFull) await this.ensureRouteLocalnet(tools, state);
     this.committed = next;
     this.rulesTotal.set({ table: 'filter' }, counts.filter);
     this.rulesTotal.set({ table: 'nat' }, counts.nat);
@@ -180,7 +180,7 @@ export class IptablesDataplane implements Dataplane {
     const bin = tools.restore(family);
     let r;
     try {
-      r = await run(bin, ['-w', '5', '--noflush'], { input, timeoutMs: this.timeoutMs });
+      r = await runTool(tools, bin, ['-w', '5', '--noflush'], { input, timeoutMs: this.timeoutMs });
     } catch (e) {
       this.restoreFailures.inc();
       if (partial) this.partialFailures.inc();
@@ -194,7 +194,7 @@ export class IptablesDataplane implements Dataplane {
   }
 
   private async existingServiceChains(tools: IptablesTools, family: IPFamily): Promise<string[]> {
-    const r = await run(tools.save(family), ['-t', 'nat'], { timeoutMs: this.timeoutMs });
+    const r = await runTool(tools, tools.save(family), ['-t', 'nat'], { timeoutMs: this.timeoutMs });
     if (r.code !== 0) {
       this.log.warn({ family, stderr: r.stderr.trim() }, 'iptables-save failed: stale chains are not deleted this time');
       return [];
@@ -211,7 +211,7 @@ export class IptablesDataplane implements Dataplane {
   /** The jump rules in the built-in chains and the canary chains (idempotent). */
   private async ensureStatic(tools: IptablesTools, fc: FamilyContext): Promise<void> {
     const bin = tools.iptables(fc.family);
-    const ipt = async (args: string[]) => run(bin, ['-w', '5', ...args], { timeoutMs: 30_000 });
+    const ipt = async (args: string[]) => runTool(tools, bin, ['-w', '5', ...args], { timeoutMs: 30_000 });
     for (const table of CANARY_TABLES) {
       const r = await ipt(['-t', table, '-N', CANARY]);
       if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new IptablesError(`${bin} -t ${table} -N ${CANARY}: ${r.stderr.trim()}`, r.stderr, r.code);
@@ -231,7 +231,7 @@ export class IptablesDataplane implements Dataplane {
   private async canaryPresent(tools: IptablesTools): Promise<boolean> {
     this.lastCanaryCheck = Date.now();
     try {
-      const r = await run(tools.iptables('IPv4'), ['-w', '5', '-t', 'mangle', '-n', '-L', CANARY], { timeoutMs: 30_000 });
+      const r = await runTool(tools, tools.iptables('IPv4'), ['-w', '5', '-t', 'mangle', '-n', '-L', CANARY], { timeoutMs: 30_000 });
       return r.code === 0;
     } catch {
       return false;
@@ -239,15 +239,16 @@ export class IptablesDataplane implements Dataplane {
   }
 
   /** Localhost NodePorts need the kernel to route 127.0.0.0/8 destinations off the host. */
-  private async ensureRouteLocalnet(state: ProxyState): Promise<void> {
+  private async ensureRouteLocalnet(tools: IptablesTools, state: ProxyState): Promise<void> {
     const fc = familyContext('IPv4', this.config, state);
     if (!fc.localhostNodePorts) return;
-    const path = this.opts.routeLocalnetPath ?? '/proc/sys/net/ipv4/conf/all/route_localnet';
-    try {
-      await writeFile(path, '1');
+    const r = await runTool(tools, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1'], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+    if (r.code === 0 && this.routeLocalnetSet) return;
+    this.routeLocalnetSet = r.code === 0;
+    if (r.code === 0) {
       this.log.info('iptables: set net.ipv4.conf.all.route_localnet=1 for NodePorts on 127.0.0.1 (turn off with --iptables-localhost-nodeports=false or a --nodeport-addresses without loopback)');
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'iptables: cannot set route_localnet: NodePorts on 127.0.0.1 will not work');
+    } else {
+      this.log.warn({ err: r.stderr.trim() }, 'iptables: cannot set route_localnet: NodePorts on 127.0.0.1 will not work');
     }
   }
 
@@ -294,14 +295,14 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, time
   const restore = await cleanupInput(tools, family, timeoutMs);
   if (!restore) return false;
   const bin = tools.iptables(family);
-  const ipt = (args: string[]) => run(bin, ['-w', '5', ...args], { timeoutMs });
+  const ipt = (args: string[]) => runTool(tools, bin, ['-w', '5', ...args], { timeoutMs });
   for (const j of jumpRules({ kubeletFirewall: false })) {
     for (let i = 0; i < 10; i++) {
       const r = await ipt(['-t', j.table, '-D', j.chain, ...j.args]);
       if (r.code !== 0) break;
     }
   }
-  const r = await run(tools.restore(family), ['-w', '5', '--noflush'], { input: restore, timeoutMs });
+  const r = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input: restore, timeoutMs });
   if (r.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(r.stderr, restore)}`, r.stderr, r.code);
   return true;
 }
@@ -309,7 +310,7 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, time
 /** Restore input that flushes and deletes kproxy's chains that exist now (null: none). */
 async function cleanupInput(tools: IptablesTools, family: IPFamily, timeoutMs: number): Promise<string | null> {
   // The whole ruleset, not `-t TABLE`: naming a legacy table that does not exist creates it.
-  const r = await run(tools.save(family), [], { timeoutMs });
+  const r = await runTool(tools, tools.save(family), [], { timeoutMs });
   if (r.code !== 0) return null;
   const mine = new Map<string, string[]>();
   let table = '';

@@ -13,11 +13,19 @@ export interface IptablesTools {
   iptables: (family: 'IPv4' | 'IPv6') => string;
   restore: (family: 'IPv4' | 'IPv6') => string;
   save: (family: 'IPv4' | 'IPv6') => string;
+  /** Command prefix every tool runs under, e.g. ["ip", "netns", "exec", "ns1"] (tests); [] normally. */
+  prefix: readonly string[];
+}
+
+/** Runs one of the tools (or sysctl) under the tools' prefix. */
+export function runTool(tools: Pick<IptablesTools, 'prefix'>, binary: string, args: readonly string[], opts: Parameters<typeof run>[2]) {
+  if (tools.prefix.length === 0) return run(binary, args, opts);
+  return run(tools.prefix[0], [...tools.prefix.slice(1), binary, ...args], opts);
 }
 
 const HINTS = ['KUBE-IPTABLES-HINT', 'KUBE-KUBELET-CANARY'];
 
-export function toolsFor(backend: IptablesBackend, reason: string): IptablesTools {
+export function toolsFor(backend: IptablesBackend, reason: string, prefix: readonly string[] = []): IptablesTools {
   const bin = (family: 'IPv4' | 'IPv6', tool: string) => `${family === 'IPv4' ? 'iptables' : 'ip6tables'}-${backend}${tool}`;
   return {
     backend,
@@ -25,6 +33,7 @@ export function toolsFor(backend: IptablesBackend, reason: string): IptablesTool
     iptables: (f) => bin(f, ''),
     restore: (f) => bin(f, '-restore'),
     save: (f) => bin(f, '-save'),
+    prefix,
   };
 }
 
