@@ -68,14 +68,7 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const inInterface = opts.inInterface as string | undefined;
   let result: TraceResult;
   if (cfg.mode === 'iptables') {
-    // kproxy's restore text leaves out the jump rules in the built-in chains (they are
-    // inserted with `iptables -I`); add them unless the text is an iptables-save with its own.
-    let text = src.text;
-    if (!/^-A (PREROUTING|OUTPUT|INPUT|FORWARD) /m.test(text)) {
-      const { jumpRules, jumpRulesText } = await import('../dataplanes/iptables/jumps.js');
-      text = jumpRulesText(jumpRules({ kubeletFirewall: packet.family === 'IPv4' && cfg.localhostNodePorts })) + text;
-    }
-    result = traceIptables(parseIptables(text), packet, { localAddresses: locals, inInterface });
+    result = traceIptables(parseIptables(src.text), packet, { localAddresses: locals, inInterface });
   } else {
     const rs = parseNft(src.text, { lazy: !opts.checkAll });
     result = traceNft(rs, packet, { localAddresses: locals, inInterface });

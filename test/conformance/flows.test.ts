@@ -17,7 +17,7 @@ import type { KubeObject } from '../../src/api/types.js';
 import { parseIP, joinHostPort } from '../../src/api/ip.js';
 import { Fraction } from '../../src/trace/fraction.js';
 import { parseNft, traceNft } from '../../src/trace/nft/index.js';
-import { compileText as compileIptablesText, jumpRulesFor } from '../../src/dataplanes/iptables/text.js';
+import { compileText as compileIptablesText } from '../../src/dataplanes/iptables/text.js';
 import { parseIptables, traceIptables } from '../../src/trace/iptables/index.js';
 import { traceJSON, type Packet, type Protocol } from '../../src/trace/result.js';
 
@@ -101,8 +101,8 @@ if (!existsSync(DATA)) {
       const tracker = new ChangeTracker({ nodeName: cfg.hostnameOverride, machineAddresses: nodeAddresses });
       // Steps build on each other; each step's ruleset is compiled once, after its objects are
       // applied. nft text is parsed twice: fully checked, and lazily (as `kproxy trace` does) —
-      // both must give the same answers. iptables text is read with kproxy's jump rules in the
-      // built-in chains, as `kproxy trace --proxy-mode iptables` does.
+      // both must give the same answers. iptables text is `kproxy rules` output, jump rules in the
+      // built-in chains included, as `kproxy trace --proxy-mode iptables` reads it.
       const compileStep = (): Tracer => {
         const state = tracker.snapshot();
         if (backend === 'nftables') {
@@ -116,8 +116,7 @@ if (!existsSync(DATA)) {
             return { ...json, sum: sumOf(result.outcomes) };
           };
         }
-        const family = t.family === 'IPv6' ? 'IPv6' : 'IPv4';
-        const rs = parseIptables(jumpRulesFor(state, cfg, family) + compileIptablesText(state, cfg));
+        const rs = parseIptables(compileIptablesText(state, cfg));
         return (packet) => {
           const result = traceIptables(rs, packet, { localAddresses: flowLocals });
           return { ...traceJSON(result), sum: sumOf(result.outcomes) };

@@ -19,7 +19,7 @@ import type { Dataplane } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
-import { CANARY, CANARY_TABLES, jumpRules } from './jumps.js';
+import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { isServiceChain } from './naming.js';
 import { renderFamily } from './restore.js';
 import { compileText } from './text.js';
@@ -108,8 +108,7 @@ export class IptablesDataplane implements Dataplane {
         const old = this.committed?.get(family);
         const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
         const plan = familyFull ? await this.planFull(tools, state, fc) : this.planPartial(state, fc, old!);
-        if (familyFull) await this.ensureStatic(tools, fc);
-        const input = renderFamily({ fc, ports: plan.ports }, { write: plan.write, deleteChains: plan.deleteChains });
+        const input = renderFamily({ fc, ports: plan.ports }, { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary });
         this.lastInput.set(family, input);
         await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
         lines += input.split('\n').length - 1;
@@ -149,10 +148,24 @@ export class IptablesDataplane implements Dataplane {
     const ports = portsOf(state, fc.family).map((sp) => compileServicePort(sp, fc));
     const active = new Set<string>();
     for (const p of ports) for (const c of p.chains) active.add(c);
-    // Chains of an earlier run (or of kube-proxy) that nothing uses any more.
-    const existing = await this.existingServiceChains(tools, fc.family);
+    // One iptables-save tells which jump rules are missing and which per-service chains (of an
+    // earlier run, or of kube-proxy) nothing uses any more.
+    const saved = await this.saveAll(tools, fc.family);
+    const wanted = jumpRules({ kubeletFirewall: fc.kubeletFirewall });
+    let table = '';
+    const present = new Set<JumpRule>();
+    const existing: string[] = [];
+    for (const line of saved.split('\n')) {
+      if (line.startsWith('*')) table = line.slice(1).trim();
+      else if (line.startsWith(':') && table === 'nat') {
+        const name = line.slice(1, line.indexOf(' '));
+        if (isServiceChain(name)) existing.push(name);
+      } else if (line.startsWith('-A ')) {
+        for (const j of wanted) if (j.table === table && isJumpRule(line, j)) present.add(j);
+      }
+    }
     const deleteChains = existing.filter((c) => !active.has(c));
-    return { ports, write: undefined, deleteChains };
+    return { ports, write: undefined, deleteChains, jumps: wanted.filter((j) => !present.has(j)), canary: true };
   }
 
   private planPartial(state: ProxyState, fc: FamilyContext, old: Committed) {
@@ -173,7 +186,7 @@ export class IptablesDataplane implements Dataplane {
       for (const c of before?.chains ?? []) if (!keep.has(c)) deleteChains.push(c);
     }
     const list = [...ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { ports: list, write: (p: PortRules) => written.has(p.key), deleteChains };
+    return { ports: list, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
   }
 
   private async restore(tools: IptablesTools, family: IPFamily, input: string, partial: boolean): Promise<void> {
@@ -193,39 +206,14 @@ export class IptablesDataplane implements Dataplane {
     }
   }
 
-  private async existingServiceChains(tools: IptablesTools, family: IPFamily): Promise<string[]> {
-    const r = await runTool(tools, tools.save(family), ['-t', 'nat'], { timeoutMs: this.timeoutMs });
+  /** The whole ruleset of the family (no `-t`: naming a legacy table that is not there creates it). */
+  private async saveAll(tools: IptablesTools, family: IPFamily): Promise<string> {
+    const r = await runTool(tools, tools.save(family), [], { timeoutMs: this.timeoutMs });
     if (r.code !== 0) {
-      this.log.warn({ family, stderr: r.stderr.trim() }, 'iptables-save failed: stale chains are not deleted this time');
-      return [];
+      this.log.warn({ family, stderr: r.stderr.trim() }, 'iptables-save failed: jump rules are inserted again and stale chains are not deleted this time');
+      return '';
     }
-    const out: string[] = [];
-    for (const line of r.stdout.split('\n')) {
-      if (!line.startsWith(':')) continue;
-      const name = line.slice(1, line.indexOf(' '));
-      if (isServiceChain(name)) out.push(name);
-    }
-    return out;
-  }
-
-  /** The jump rules in the built-in chains and the canary chains (idempotent). */
-  private async ensureStatic(tools: IptablesTools, fc: FamilyContext): Promise<void> {
-    const bin = tools.iptables(fc.family);
-    const ipt = async (args: string[]) => runTool(tools, bin, ['-w', '5', ...args], { timeoutMs: 30_000 });
-    for (const table of CANARY_TABLES) {
-      const r = await ipt(['-t', table, '-N', CANARY]);
-      if (r.code !== 0 && !/exists/i.test(r.stderr)) throw new IptablesError(`${bin} -t ${table} -N ${CANARY}: ${r.stderr.trim()}`, r.stderr, r.code);
-    }
-    // The jump targets must exist before a rule can name them: the restore creates them, so on
-    // the very first sync (nothing there yet) the chains are created here first.
-    for (const j of jumpRules({ kubeletFirewall: fc.kubeletFirewall })) {
-      const n = await ipt(['-t', j.table, '-N', j.target]);
-      if (n.code !== 0 && !/exists/i.test(n.stderr)) throw new IptablesError(`${bin} -t ${j.table} -N ${j.target}: ${n.stderr.trim()}`, n.stderr, n.code);
-      const c = await ipt(['-t', j.table, '-C', j.chain, ...j.args]);
-      if (c.code === 0) continue;
-      const i = await ipt(['-t', j.table, '-I', j.chain, ...j.args]);
-      if (i.code !== 0) throw new IptablesError(`${bin} -t ${j.table} -I ${j.chain} … -j ${j.target}: ${i.stderr.trim()}`, i.stderr, i.code);
-    }
+    return r.stdout;
   }
 
   private async canaryPresent(tools: IptablesTools): Promise<boolean> {
@@ -291,38 +279,34 @@ function countRules(input: string, ports: readonly PortRules[]) {
  * its KUBE-* chains in filter, nat and mangle. Chains of other programs are never touched.
  */
 export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<boolean> {
-  // Look first: touching a backend that holds nothing of kproxy's would create its tables.
-  const restore = await cleanupInput(tools, family, timeoutMs);
-  if (!restore) return false;
-  const bin = tools.iptables(family);
-  const ipt = (args: string[]) => runTool(tools, bin, ['-w', '5', ...args], { timeoutMs });
-  for (const j of jumpRules({ kubeletFirewall: false })) {
-    for (let i = 0; i < 10; i++) {
-      const r = await ipt(['-t', j.table, '-D', j.chain, ...j.args]);
-      if (r.code !== 0) break;
-    }
-  }
-  const r = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input: restore, timeoutMs });
-  if (r.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(r.stderr, restore)}`, r.stderr, r.code);
-  return true;
-}
-
-/** Restore input that flushes and deletes kproxy's chains that exist now (null: none). */
-async function cleanupInput(tools: IptablesTools, family: IPFamily, timeoutMs: number): Promise<string | null> {
-  // The whole ruleset, not `-t TABLE`: naming a legacy table that does not exist creates it.
+  // Look first (the whole ruleset, not `-t TABLE`: naming a legacy table that does not exist
+  // creates it), then one restore: delete the jump rules found, flush and delete the chains.
   const r = await runTool(tools, tools.save(family), [], { timeoutMs });
-  if (r.code !== 0) return null;
-  const mine = new Map<string, string[]>();
+  if (r.code !== 0) return false;
+  const jumps = jumpRules({ kubeletFirewall: false });
+  const byTable = new Map<string, { chains: string[]; deletes: string[] }>();
   let table = '';
   for (const line of r.stdout.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1).trim();
-    if (!line.startsWith(':KUBE-')) continue;
-    const name = line.slice(1, line.indexOf(' '));
-    if (isOwned(name, table)) mine.set(table, [...(mine.get(table) ?? []), name]);
+    const t = byTable.get(table) ?? { chains: [], deletes: [] };
+    byTable.set(table, t);
+    if (line.startsWith(':KUBE-')) {
+      const name = line.slice(1, line.indexOf(' '));
+      if (isOwned(name, table)) t.chains.push(name);
+    } else if (line.startsWith('-A ') && jumps.some((j) => j.table === table && isJumpRule(line, j))) {
+      t.deletes.push('-D' + line.slice(2));
+    }
   }
   const out: string[] = [];
-  for (const [t, chains] of mine) out.push(`*${t}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
-  return out.length > 0 ? out.join('\n') + '\n' : null;
+  for (const [t, { chains, deletes }] of byTable) {
+    if (chains.length === 0 && deletes.length === 0) continue;
+    out.push(`*${t}`, ...deletes, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+  }
+  if (out.length === 0) return false;
+  const input = out.join('\n') + '\n';
+  const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs });
+  if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
+  return true;
 }
 
 const OWNED: Record<string, Set<string>> = {

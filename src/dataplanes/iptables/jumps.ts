@@ -1,7 +1,8 @@
 // The rules kproxy owns in the built-in chains: one jump each into its KUBE-* chains, as
-// kube-proxy installs them (inserted at the top with `iptables -I`, never through a restore,
-// so that nobody else's rules in INPUT, FORWARD, OUTPUT, PREROUTING or POSTROUTING are
-// touched). KUBE-PROXY-CANARY chains let kproxy notice when someone flushes the tables.
+// kube-proxy installs them. A full sync inserts the missing ones at the top (`-I CHAIN 1` in
+// the restore input, which never declares a built-in chain, so nobody else's rules in INPUT,
+// FORWARD, OUTPUT, PREROUTING or POSTROUTING are touched). KUBE-PROXY-CANARY chains let
+// kproxy notice when someone flushes the tables.
 export interface JumpRule {
   table: 'filter' | 'nat';
   chain: string;
@@ -43,20 +44,17 @@ export function quoteArg(a: string): string {
   return /[\s"]/.test(a) ? `"${a.replace(/"/g, '\\"')}"` : a;
 }
 
-/**
- * The jump rules as iptables-save prints them (in insertion order they end up reversed: each
- * `-I` goes to the top). The tracer reads this beside the restore text of `kproxy rules`.
- */
-export function jumpRulesText(rules: readonly JumpRule[]): string {
-  const out: string[] = [];
-  for (const table of ['filter', 'nat'] as const) {
-    out.push(`*${table}`);
-    const mine = rules.filter((r) => r.table === table);
-    for (const r of [...mine].reverse()) out.push(`-A ${r.chain} ${r.args.map(quoteArg).join(' ')}`);
-    out.push('COMMIT');
-  }
-  return out.join('\n') + '\n';
+/** The rule as restore input: `-I CHAIN 1 …` (or `-A CHAIN …`, `-D CHAIN …`). */
+export function jumpRuleText(r: JumpRule, op: '-I' | '-A' | '-D'): string {
+  return `${op} ${r.chain}${op === '-I' ? ' 1' : ''} ${r.args.map(quoteArg).join(' ')}`;
+}
+
+/** Whether an iptables-save line ("-A CHAIN …") is this jump rule, whatever the option order. */
+export function isJumpRule(line: string, r: JumpRule): boolean {
+  if (!line.startsWith(`-A ${r.chain} `) || !line.endsWith(` -j ${r.target}`)) return false;
+  const i = r.args.indexOf('--comment');
+  if (i < 0) return line === `-A ${r.chain} -j ${r.target}`;
+  return line.includes(`--comment ${quoteArg(r.args[i + 1])}`);
 }
 
 export const CANARY = 'KUBE-PROXY-CANARY';
-export const CANARY_TABLES = ['mangle', 'nat', 'filter'] as const;

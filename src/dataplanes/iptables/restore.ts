@@ -4,6 +4,7 @@
 // per-service chains of the ports being written (all on a full sync, the changed ones on a
 // partial sync). Chains that no longer exist are declared (flushed) and then deleted with -X.
 import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
+import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
 
 export const FILTER_CHAINS = ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL'] as const;
 export const NAT_CHAINS = ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING'] as const;
@@ -15,6 +16,10 @@ export interface RenderOptions {
   write?: (p: PortRules) => boolean;
   /** Per-service chains to delete (flushed first, then -X). */
   deleteChains?: readonly string[];
+  /** Jump rules to insert into the built-in chains (full syncs: those not there yet). */
+  jumps?: readonly JumpRule[];
+  /** Declare the KUBE-PROXY-CANARY chains (full syncs). */
+  canary?: boolean;
 }
 
 const decl = (name: string) => `:${name} - [0:0]`;
@@ -74,8 +79,15 @@ export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}): strin
   const { fc, ports } = rs;
   const lines: string[] = [];
   const fs = filterStatic(fc);
+  const jumps = (table: string) => {
+    // Inserted in kube-proxy's order, each at the top, so they end up in its order too.
+    for (const j of opts.jumps ?? []) if (j.table === table) lines.push(jumpRuleText(j, '-I'));
+  };
+  if (opts.canary) lines.push('*mangle', decl(CANARY), 'COMMIT');
   lines.push('*filter');
   for (const c of fs.chains) lines.push(decl(c));
+  if (opts.canary) lines.push(decl(CANARY));
+  jumps('filter');
   for (const p of ports) for (const r of p.filter.nodePorts) lines.push(r);
   for (const p of ports) for (const r of p.filter.services) lines.push(r);
   for (const p of ports) for (const r of p.filter.externalServices) lines.push(r);
@@ -85,9 +97,11 @@ export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}): strin
 
   lines.push('*nat');
   for (const c of NAT_CHAINS) lines.push(decl(c));
+  if (opts.canary) lines.push(decl(CANARY));
   const written = opts.write ? ports.filter(opts.write) : ports;
   for (const p of written) for (const c of p.chains) lines.push(decl(c));
   for (const c of opts.deleteChains ?? []) lines.push(decl(c));
+  jumps('nat');
   for (const p of ports) for (const r of p.nat.nodePorts) lines.push(r);
   for (const p of ports) for (const r of p.nat.services) lines.push(r);
   lines.push(...nodePortDispatch(fc));
