@@ -10,10 +10,9 @@ import { ConfigError } from '../util/errors.js';
 import type { Packet, Protocol } from '../trace/result.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
-import { NftSyntaxError, parseNft, traceNft, TraceError } from '../trace/nft/index.js';
-import { parseIptables, traceIptables } from '../trace/iptables/index.js';
-import type { TraceResult } from '../trace/result.js';
-import type { RulesPageJSON } from '../trace/rules-page.js';
+import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
+import { rulesetCompiler } from '../dataplanes/registry.js';
+import type { RulesPageJSON } from '../rules/page.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
@@ -31,15 +30,15 @@ export function registerTrace(program: Command): void {
     .option('--local-address <ip>', "an address of this node (repeatable); replaces the Node's status.addresses", collect, [])
     .option('--in-interface <name>', 'interface the packet arrives on (only for rules that match iifname)')
     .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
-    .option('--ruleset <file>', 'trace against this text instead of compiling: nft text (a `kproxy rules` output or a saved transaction), or with --proxy-mode iptables iptables-save output or `kproxy rules` output')
+    .option('--ruleset <file>', 'trace against this text instead of compiling: a `kproxy rules` output, a saved nft transaction, or (iptables) an iptables-save output')
     .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
     .option('--json', 'print the JSON form (see DESIGN.md)');
   addConfigOptions(cmd).action(async (opts) => {
     try {
       await trace(opts);
     } catch (e) {
-      if (e instanceof NftSyntaxError || e instanceof TraceError) {
-        process.stderr.write(`kproxy trace: ${e instanceof NftSyntaxError ? 'ruleset ' : ''}${e.message}\n`);
+      if (e instanceof TraceInputError) {
+        process.stderr.write(`kproxy trace: ${e.message}\n`);
         process.exitCode = 1;
         return;
       }
@@ -60,19 +59,11 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const cfg = configFrom(opts as never);
   // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
   if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
-  if (cfg.mode !== 'nftables' && cfg.mode !== 'iptables') {
-    throw new ConfigError('--proxy-mode', `kproxy trace supports nftables and iptables, not "${cfg.mode}"`);
-  }
+  const tracer = await tracerFor(cfg.mode);
+  if (!tracer) throw new ConfigError('--proxy-mode', `kproxy trace supports ${tracedModes().join(', ')}, not "${cfg.mode}"`);
   const src = await rulesetSource(cfg, opts);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
-  const inInterface = opts.inInterface as string | undefined;
-  let result: TraceResult;
-  if (cfg.mode === 'iptables') {
-    result = traceIptables(parseIptables(src.text), packet, { localAddresses: locals, inInterface });
-  } else {
-    const rs = parseNft(src.text, { lazy: !opts.checkAll });
-    result = traceNft(rs, packet, { localAddresses: locals, inInterface });
-  }
+  const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
   if (opts.json) {
     process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
     return;
@@ -94,7 +85,7 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;
-    if (page.mode !== cfg.mode) throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; trace it with --proxy-mode ${page.mode}`);
+    if (page.mode !== cfg.mode) throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; pass --proxy-mode ${page.mode}`);
     return { text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;
@@ -103,8 +94,9 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     return { text: readFileSync(file, 'utf8'), node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
-  const { compileText } = cfg.mode === 'iptables' ? await import('../dataplanes/iptables/text.js') : await import('../dataplanes/nftables/compile.js');
-  return { text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
+  const compile = await rulesetCompiler(cfg.mode);
+  if (!compile) throw new ConfigError('--proxy-mode', `mode "${cfg.mode}" has no ruleset to trace`);
+  return { text: compile(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
 }
 
 function dialable(bind: string): string {

@@ -13,9 +13,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
-import { publishRuleset } from '../../trace/last-ruleset.js';
 import type { Logger } from '../../util/log.js';
-import type { Dataplane } from '../dataplane.js';
+import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
@@ -34,6 +33,8 @@ export interface IptablesOptions {
   tools?: IptablesTools;
   /** Called after every successful sync (conntrack reconciler). */
   afterSync?: (state: ProxyState) => Promise<void>;
+  /** Where the committed ruleset is published (the /rules page). */
+  publishRuleset?: DataplaneContext['publishRuleset'];
   /** How often a partial sync first checks that the canary chain still exists. */
   canaryCheckMs?: number;
   timeoutMs?: number;
@@ -132,14 +133,13 @@ export class IptablesDataplane implements Dataplane {
     this.rulesLast.set({ table: 'nat' }, counts.natLast);
     this.lastSync = { kind: doFull ? 'full' : 'partial', lines, deletedChains };
     this.log.debug({ ...this.lastSync, backend: tools.backend }, 'iptables synced');
-    publishRuleset({
+    this.opts.publishRuleset?.({
       mode: 'iptables',
       appliedAt: new Date(),
       generation: state.generation,
       node: state.node.name,
       nodeAddresses: state.node.addresses,
       render: () => compileText(state, this.config),
-      origin: 'applier',
     });
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }

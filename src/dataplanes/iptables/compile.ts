@@ -14,7 +14,8 @@
 // Each service port compiles on its own (PortRules) so that a partial sync can rewrite only the
 // chains of the ports that changed; the top-level chains are rebuilt from the cached pieces.
 // Every policy decision comes from the model (decisions.ts).
-import { cidrContains, isLoopback, parseCIDR, type IPFamily } from '../../api/ip.js';
+import { isLoopback, type IPFamily } from '../../api/ip.js';
+import { nodePortAddresses } from '../../model/nodeports.js';
 import type { Config } from '../../config/types.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
 import { decisionsOf } from './decisions.js';
@@ -74,30 +75,14 @@ export function masqueradeMark(bit: number): string {
 }
 
 /**
- * The addresses that accept NodePorts. iptables mode's default (no CIDRs, or a /0) is every
- * local address; CIDRs select the node's addresses inside them ("primary": the primary IP),
- * loopback included when a CIDR holds it; CIDRs of the other family are ignored.
+ * The addresses that accept NodePorts (the model's resolver with iptables mode's default:
+ * every local address). Loopback stays in the list when a CIDR holds it; whether it is used
+ * depends on localhostNodePorts (see restore.ts), as kube-proxy decides it per address.
  */
-export function nodePortAddressesOf(nodePortAddresses: readonly string[], node: Pick<NodeInfo, 'addresses'>, family: IPFamily): string[] | null {
+export function nodePortAddressesOf(spec: readonly string[], node: Pick<NodeInfo, 'addresses'>, family: IPFamily): string[] | null {
+  const primaryIP = node.addresses.find((ip) => ip.includes(':') === (family === 'IPv6')) ?? '';
   const candidates = [...node.addresses, family === 'IPv4' ? '127.0.0.1' : '::1'];
-  const ips = new Set<string>();
-  let any = false;
-  for (const a of nodePortAddresses) {
-    if (a === 'primary') {
-      const p = node.addresses.find((ip) => ip.includes(':') === (family === 'IPv6'));
-      any = true;
-      if (p) ips.add(p);
-      continue;
-    }
-    const cidr = parseCIDR(a);
-    if (!cidr || cidr.family !== family) continue;
-    any = true;
-    if (cidr.prefix === 0) return null;
-    for (const addr of candidates) if (cidrContains(cidr, addr)) ips.add(addr);
-  }
-  // Only CIDRs of the other family: kube-proxy treats this family as "match all".
-  if (!any) return null;
-  return [...ips];
+  return nodePortAddresses(spec, family, { candidates, primaryIP, default: 'all', loopback: true });
 }
 
 /** Localhost NodePorts: IPv4 only, when enabled and loopback is among the NodePort addresses. */
@@ -124,7 +109,7 @@ const q = (s: string) => `"${s}"`;
 const comment = (s: string) => `-m comment --comment ${s.includes(' ') ? q(s) : s}`;
 
 export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
-  const d = decisionsOf(sp, fc.primaryIP);
+  const d = decisionsOf(sp);
   const names = serviceChains(sp);
   const proto = sp.protocol.toLowerCase();
   const spn = sp.servicePortName;
@@ -132,7 +117,7 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
   const svcComment = (s: string) => (fc.largeClusterMode ? '' : ' ' + comment(s));
   const match = (ip: string, port: number) => `-m ${proto} -p ${proto} -d ${ip} --dport ${port}`;
 
-  const hasEndpoints = d.internal.noEndpoints !== 'reject';
+  const hasEndpoints = sp.hasEndpoints;
   const ext = d.external;
   const usesCluster = d.clusterEndpoints.length > 0;
   const usesLocal = d.localEndpoints.length > 0;
