@@ -57,10 +57,13 @@ try {
 }
 
 console.log('\nMedians of runs in one process. full: kproxy compile + restore from empty tables; bare: the same text restored alone (iptables-restore --noflush per family, or nft -f). partial: one EndpointSlice changed; bare partial: the same partial input restored alone.');
-console.log('| mode | Services × endpoints | text | full sync | bare restore | ratio (≤ 1.2) | partial sync | bare partial restore | ratio (≤ 1.2) | partial input | RSS |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('Wall time, then CPU time (kproxy and the processes it ran, against the bare restore alone) in brackets.');
+console.log('| mode | Services × endpoints | text | full sync | bare restore | ratio (≤ 1.2) | CPU ratio | partial sync | bare partial restore | ratio (≤ 1.2) | CPU ratio | partial input | RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.mode} | ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} ms | ${r.bareFullMs} ms | ${r.fullRatio} | ${r.partialMs} ms | ${r.barePartialMs} ms | ${r.partialRatio} | ${r.partialKB} kB | ${r.rssMB} MB |`);
+  console.log(
+    `| ${r.mode} | ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} ms [${r.fullCpuMs}] | ${r.bareFullMs} ms [${r.bareFullCpuMs}] | ${r.fullRatio} | ${r.fullCpuRatio} | ${r.partialMs} ms [${r.partialCpuMs}] | ${r.barePartialMs} ms [${r.barePartialCpuMs}] | ${r.partialRatio} | ${r.partialCpuRatio} | ${r.partialKB} kB | ${r.rssMB} MB |`,
+  );
 }
 console.log('\nFirst-packet latency (p50 / p90 of 300 TCP connects each, first and last Service alternating):');
 console.log('| mode | Services | first p50 | last p50 | last − first | first p90 | last p90 |');

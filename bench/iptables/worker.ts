@@ -6,6 +6,7 @@
 // latency size it prints {"ready":N} and waits for a line on stdin (the parent measures
 // first-packet latency meanwhile). Everything it installed is removed before it exits.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
@@ -27,10 +28,27 @@ const sizes = sizesText.split(',').map(Number);
 const E = Number(endpointsText);
 const latencySize = Number(latencySizeText);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const PARTIALS = Number(process.env.PARTIALS ?? 5);
 const stdin = createInterface({ input: process.stdin });
 const nextLine = () => new Promise<string>((r) => stdin.once('line', r));
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * CPU time (ms) of this process and of its children that have exited, from /proc/self/stat
+ * (utime, stime, cutime, cstime in clock ticks of 10 ms). A loaded machine stretches wall
+ * time; CPU time is what the sync itself costs.
+ */
+function cpuNow(): { self: number; children: number } {
+  const f = readFileSync('/proc/self/stat', 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  const tick = (i: number) => Number(fields[i - 3]) * 10; // field numbers as in proc(5)
+  return { self: tick(14) + tick(15), children: tick(16) + tick(17) };
+}
+const cpuSince = (c0: { self: number; children: number }) => {
+  const c = cpuNow();
+  return c.self - c0.self + (c.children - c0.children);
+};
 
 /** Runs a command on a text (stdin) by itself: the reference kproxy is compared with. */
 function bare(argv: string[], text: string): Promise<number> {
@@ -65,7 +83,7 @@ function iptablesMode(backend: IptablesBackend): Mode {
   const tools = toolsFor(backend, 'benchmark');
   return {
     fresh() {
-      const dp = new IptablesDataplane({ ...config, mode: 'iptables' }, silentLogger(), new ProxyMetrics().registry, { tools });
+      const dp = new IptablesDataplane({ ...config, mode: 'iptables' }, silentLogger(), new ProxyMetrics().registry, { tools, timeoutMs: 900_000 });
       return { sync: (s, f) => dp.sync(s, f), kind: () => dp.lastSync?.kind ?? 'none', inputs: () => [dp.lastInput.get('IPv4')!, dp.lastInput.get('IPv6')!] };
     },
     async bare([v4, v6]) {
@@ -75,7 +93,10 @@ function iptablesMode(backend: IptablesBackend): Mode {
       return this.bare(inputs);
     },
     async clean() {
-      for (const f of ['IPv4', 'IPv6'] as const) await cleanupFamily(tools, f);
+      // kproxy's own cleanup (one restore per family). With the nft backend, deleting many
+      // chains that way is slow, and the namespace is the benchmark's own: drop its tables.
+      if (backend === 'nft') await bare(['nft', '-f', '-'], 'flush ruleset\n');
+      else for (const f of ['IPv4', 'IPv6'] as const) await cleanupFamily(tools, f);
     },
   };
 }
@@ -109,18 +130,26 @@ for (const n of sizes) {
   const state = tracker.snapshot();
   const full: number[] = [];
   const bareFull: number[] = [];
+  const fullCpu: number[] = [];
+  const bareCpu: number[] = [];
   let textBytes = 0;
   for (let round = 0; round < ROUNDS; round++) {
     // From empty tables each time: the first sync of a starting proxy, then the same text bare.
     await m.clean();
     const dp = m.fresh();
     const t0 = process.hrtime.bigint();
+    const c0 = cpuNow();
     await dp.sync(state, true);
     full.push(ms(t0));
+    fullCpu.push(cpuSince(c0));
+    process.stderr.write(`${mode} ${n}: full sync ${Math.round(full.at(-1)!)} ms\n`);
     const inputs = dp.inputs();
     textBytes = inputs.reduce((s, t) => s + Buffer.byteLength(t), 0);
     await m.clean();
+    const c1 = cpuNow();
     bareFull.push(await m.bare(inputs));
+    bareCpu.push(cpuSince(c1));
+    process.stderr.write(`${mode} ${n}: bare ${Math.round(bareFull.at(-1)!)} ms\n`);
   }
   await m.clean();
   const dp = m.fresh();
@@ -130,17 +159,24 @@ for (const n of sizes) {
   // the reference is a bare restore of the very input that partial sync handed over.
   const partial: number[] = [];
   const bartial: number[] = [];
+  const partialCpu: number[] = [];
+  const bartialCpu: number[] = [];
   let partialBytes = 0;
-  for (let k = 1; k <= 5; k++) {
+  for (let k = 1; k <= PARTIALS; k++) {
     tracker.upsert(sliceObject(Math.floor(n / 2), n, E, k * 7919) as never);
     const s = tracker.snapshot();
     const t0 = process.hrtime.bigint();
+    const c0 = cpuNow();
     await dp.sync(s, false);
     partial.push(ms(t0));
+    partialCpu.push(cpuSince(c0));
+    process.stderr.write(`${mode} ${n}: partial sync ${Math.round(partial.at(-1)!)} ms\n`);
     if (dp.kind() !== 'partial') throw new Error(`expected a partial sync, got ${dp.kind()}`);
     const inputs = dp.inputs();
     partialBytes = inputs.reduce((s2, t) => s2 + Buffer.byteLength(t), 0);
+    const c1 = cpuNow();
     bartial.push(await m.barePartial(inputs));
+    bartialCpu.push(cpuSince(c1));
   }
   const result = {
     mode,
@@ -154,6 +190,13 @@ for (const n of sizes) {
     barePartialMs: +median(bartial).toFixed(1),
     partialRatio: +(median(partial) / median(bartial)).toFixed(2),
     partialKB: Math.round(partialBytes / 1000),
+    // CPU (kproxy + its restore processes) against the bare restore's CPU: not stretched by load.
+    fullCpuMs: Math.round(median(fullCpu)),
+    bareFullCpuMs: Math.round(median(bareCpu)),
+    fullCpuRatio: +(median(fullCpu) / median(bareCpu)).toFixed(2),
+    partialCpuMs: Math.round(median(partialCpu)),
+    barePartialCpuMs: Math.round(median(bartialCpu)),
+    partialCpuRatio: +(median(partialCpu) / Math.max(median(bartialCpu), 1)).toFixed(2),
     rssMB: Math.round(rss / 1e6),
     fullRuns: full.map(Math.round),
     bareFullRuns: bareFull.map(Math.round),

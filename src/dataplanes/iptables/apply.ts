@@ -185,6 +185,10 @@ export class IptablesDataplane implements Dataplane {
       const keep = new Set(after?.chains ?? []);
       for (const c of before?.chains ?? []) if (!keep.has(c)) deleteChains.push(c);
     }
+    // Large clusters, as kube-proxy: a chain nothing jumps to any more is harmless, while -X
+    // makes iptables-nft check every rule of the table for references to it. Such chains are
+    // left to the next full sync, which finds them in iptables-save and deletes them.
+    if (fc.largeClusterMode) deleteChains.length = 0;
     const list = [...ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     return { ports: list, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
   }
