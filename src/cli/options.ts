@@ -2,7 +2,8 @@
 // own settings, kube-apiserver) name them. Values are validated by config/load.ts.
 import { Command, Option } from 'commander';
 import { loadConfig, type FlagValues } from '../config/load.js';
-import type { Config, ProxyMode } from '../config/types.js';
+import type { Config } from '../config/types.js';
+import { DEFAULT_MODE } from './mode.js';
 
 export function addConfigOptions(cmd: Command): Command {
   const opt = (flags: string, help: string) => cmd.addOption(new Option(flags, help));
@@ -58,8 +59,11 @@ export function addConfigOptions(cmd: Command): Command {
   return cmd;
 }
 
-/** Builds the validated Config from a subcommand's parsed options. */
+/**
+ * Builds the validated Config from a subcommand's parsed options. Every subcommand has the
+ * same mode default (iptables, as upstream), so that they agree on what a folder means
+ * (the service CIDR default, hence the allocations, depends on the mode).
+ */
 export function configFrom(opts: FlagValues): Config {
-  const defaultMode: ProxyMode = opts.manifests ? 'userspace' : 'iptables';
-  return loadConfig({ flags: opts, defaultMode });
+  return loadConfig({ flags: opts, defaultMode: DEFAULT_MODE });
 }

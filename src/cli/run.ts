@@ -17,6 +17,7 @@ import { SyncRunner } from '../sync/runner.js';
 import { rulesPageAddon } from '../trace/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { builtModes, requireMode } from './mode.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
@@ -45,6 +46,7 @@ export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
+    requireMode(cfg, builtModes(), 'kproxy run');
     await runProxy(cfg);
   });
 }

@@ -12,6 +12,7 @@ import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
 import { NftSyntaxError, parseNft, traceNft, TraceError } from '../trace/nft/index.js';
 import type { RulesPageJSON } from '../trace/rules-page.js';
+import { requireMode } from './mode.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
@@ -56,11 +57,8 @@ interface Source {
 async function trace(opts: Record<string, unknown>): Promise<void> {
   const packet = packetFrom(opts);
   const cfg = configFrom(opts as never);
-  // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
-  if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
-  if (cfg.mode !== 'nftables') {
-    throw new ConfigError('--proxy-mode', `kproxy trace supports nftables (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
-  }
+  // A saved or live ruleset says what it is; compiling from a folder needs a mode that compiles.
+  if (!opts.live && !opts.ruleset) requireMode(cfg, ['nftables'], 'kproxy trace');
   const src = await rulesetSource(cfg, opts);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
   const rs = parseNft(src.text, { lazy: !opts.checkAll });

@@ -6,6 +6,8 @@ export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | '
 
 export interface Config {
   mode: ProxyMode;
+  /** Where `mode` came from: a flag, the file, or the default (nothing chose one). */
+  modeSource: 'flag' | 'file' | 'default';
   hostnameOverride: string; // "" = the machine's hostname
   /** Primary node IP(s) override (--bind-address / --node-ip-override); "" = from the Node. */
   nodeIPOverride: string[];
@@ -51,6 +53,8 @@ export interface Config {
   serviceClusterIPRange: string[];
   /** NodePort allocation range (kube-apiserver's --service-node-port-range). */
   serviceNodePortRange: { min: number; max: number };
+  /** The --config file ("" = none), for messages. */
+  configFile: string;
   manifests: string; // "" = not standalone
   kubeconfig: string; // "" = in-cluster (when not standalone)
   master: string;
