@@ -7,7 +7,7 @@ import { addConfigOptions, configFrom } from './options.js';
 
 export function registerRules(program: Command): void {
   const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text)');
-  addConfigOptions(cmd).action(async (opts) => {
+  addConfigOptions(cmd, 'rules').action(async (opts) => {
     const cfg = configFrom(opts);
     requireMode(cfg, ['nftables'], 'kproxy rules');
     const state = await loadStateOnce(cfg);

@@ -18,6 +18,7 @@ import { rulesPageAddon } from '../trace/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { builtModes, requireMode } from './mode.js';
+import { preflight } from './preflight.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
@@ -47,6 +48,7 @@ export function registerRun(program: Command): void {
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
     requireMode(cfg, builtModes(), 'kproxy run');
+    preflight(cfg);
     await runProxy(cfg);
   });
 }
@@ -59,7 +61,7 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 }
 
 export async function runProxy(cfg: Config): Promise<void> {
-  const log = createLogger(cfg.logVerbosity);
+  const log = createLogger(cfg.logVerbosity, process.stderr, cfg.logFormat);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg);
   const dataplane = await createDataplane({ config: cfg, log, metrics });

@@ -10,7 +10,7 @@ export function registerServices(program: Command): void {
     .command('services')
     .description('print every service port with its endpoints and traffic policies, and every rejected object')
     .option('--json', 'print the JSON form (see DESIGN.md)');
-  addConfigOptions(cmd).action(async (opts) => {
+  addConfigOptions(cmd, 'services').action(async (opts) => {
     const cfg = configFrom(opts);
     const state = await loadStateOnce(cfg);
     process.stdout.write(opts.json ? JSON.stringify(servicesJSON(state), null, 2) + '\n' : servicesTable(state));

@@ -33,7 +33,7 @@ export function registerTrace(program: Command): void {
     .option('--ruleset <file>', 'trace against this nft text (a `kproxy rules` output or a saved transaction) instead of compiling')
     .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
     .option('--json', 'print the JSON form (see DESIGN.md)');
-  addConfigOptions(cmd).action(async (opts) => {
+  addConfigOptions(cmd, 'trace').action(async (opts) => {
     try {
       await trace(opts);
     } catch (e) {
@@ -90,7 +90,13 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;
   if (opts.ruleset) {
     const file = opts.ruleset as string;
-    return { text: readFileSync(file, 'utf8'), node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    return { text, node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
   const { compileText } = await import('../dataplanes/nftables/compile.js');

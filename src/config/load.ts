@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYAML } from 'yaml';
 import { joinHostPort, parseCIDR, parseIP } from '../api/ip.js';
 import { ConfigError } from '../util/errors.js';
+import { closest } from '../util/closest.js';
 import { parseDuration } from './duration.js';
+import { checkFeatureGates } from './feature-gates.js';
 import type { Config, DetectLocalMode, ProxyMode } from './types.js';
 
 export const PROXY_MODES: readonly ProxyMode[] = ['userspace', 'nftables', 'iptables', 'ipvs', 'ebpf'];
@@ -46,8 +48,10 @@ export function defaultConfig(): Config {
     serviceProxyName: '',
     oomScoreAdj: -999,
     logVerbosity: 0,
+    logFormat: '',
     serviceClusterIPRange: [],
     serviceNodePortRange: { min: 30000, max: 32767 },
+    flagsGiven: [],
     configFile: '',
     manifests: '',
     kubeconfig: '',
@@ -157,6 +161,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
     configSyncPeriod: (v, f) => (cfg.configSyncPeriodMs = duration(v, f) || cfg.configSyncPeriodMs),
     featureGates: (v, f) => {
       for (const [k, val] of Object.entries(object(v, f))) cfg.featureGates[k] = boolean(val, `${f}.${k}`);
+      checkFeatureGates(cfg.featureGates, (g) => `${f}.${g}`, closest);
     },
     oomScoreAdj: (v, f) => (cfg.oomScoreAdj = intIn(v, f, -1000, 1000)),
     serviceProxyName: (v, f) => (cfg.serviceProxyName = string(v, f)),
@@ -229,6 +234,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('featureGates', featureGates, (v) => Object.assign(cfg.featureGates, v));
   set('oomScoreAdj', (v, f) => intIn(numberFlag(v, f), f, -1000, 1000), (v) => (cfg.oomScoreAdj = v));
   set('v', (v, f) => intIn(numberFlag(v, f), f, 0, 10), (v) => (cfg.logVerbosity = v));
+  set('logFormat', logFormat, (v) => (cfg.logFormat = v));
   set('kubeconfig', (v) => v, (v) => (cfg.kubeconfig = v));
   set('master', (v) => v, (v) => (cfg.master = v));
   set('manifests', (v) => v, (v) => (cfg.manifests = v));
@@ -285,7 +291,13 @@ export function loadConfig(opts: LoadOptions): Config {
     applyConfigFile(cfg, file);
   }
   applyFlags(cfg, opts.flags);
+  cfg.flagsGiven = Object.entries(opts.flags).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)).map(([k]) => kebab(k));
   return finishConfig(cfg);
+}
+
+/** How to name a setting in a message: the flag when the user typed it, else the file's field path. */
+export function settingName(cfg: Config, field: string, flag: string): string {
+  return cfg.flagsGiven.includes(flag) ? `--${flag}` : field;
 }
 
 // ---- value parsers ---------------------------------------------------------------------
@@ -377,6 +389,11 @@ function proxyMode(v: string, f: string): ProxyMode {
   return v as ProxyMode;
 }
 
+function logFormat(v: string, f: string): 'text' | 'json' {
+  if (v !== 'text' && v !== 'json') throw new ConfigError(f, `expected text or json, got "${v}"`);
+  return v;
+}
+
 function detectLocalMode(v: string, f: string): DetectLocalMode {
   if (v === '') return 'ClusterCIDR';
   if (!(DETECT_LOCAL_MODES as readonly string[]).includes(v)) throw new ConfigError(f, `unknown mode "${v}": expected one of ${DETECT_LOCAL_MODES.join(', ')}`);
@@ -438,6 +455,7 @@ function featureGates(v: string, f: string): Record<string, boolean> {
     if (!k || (val !== 'true' && val !== 'false')) throw new ConfigError(f, `expected Name=true|false[,...], got "${item}"`);
     out[k.trim()] = val === 'true';
   }
+  checkFeatureGates(out, () => f, closest);
   return out;
 }
 

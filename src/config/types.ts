@@ -47,12 +47,16 @@ export interface Config {
   serviceProxyName: string;
   oomScoreAdj: number;
   logVerbosity: number;
+  /** --log-format: text, json, or "" (text on a terminal, json otherwise). */
+  logFormat: '' | 'text' | 'json';
 
   // ---- kproxy's own settings (flags) ----
   /** Service CIDRs, as kube-apiserver's --service-cluster-ip-range. */
   serviceClusterIPRange: string[];
   /** NodePort allocation range (kube-apiserver's --service-node-port-range). */
   serviceNodePortRange: { min: number; max: number };
+  /** The flags given on the command line (kebab-case, without "--"), so that messages name what the user typed. */
+  flagsGiven: string[];
   /** The --config file ("" = none), for messages. */
   configFile: string;
   manifests: string; // "" = not standalone
