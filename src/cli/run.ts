@@ -15,6 +15,9 @@ import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
 import { rulesPageAddon } from '../trace/addon.js';
+import { statusAddon } from './status-addon.js';
+import { logStart, logStop, logSync } from './run-log.js';
+import { startupChecks } from './startup.js';
 import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { builtModes, requireMode } from './mode.js';
@@ -41,7 +44,7 @@ export interface AddonContext {
 export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
-export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon];
+export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon, statusAddon];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
@@ -64,6 +67,8 @@ export async function runProxy(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logVerbosity, process.stderr, cfg.logFormat);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg);
+  logStart(log, cfg, tracker.current().node.name);
+  await startupChecks(cfg, log);
   const dataplane = await createDataplane({ config: cfg, log, metrics });
   const health = new ProxierHealth(2 * cfg.syncPeriodMs);
   const started: Addon[] = [];
@@ -73,6 +78,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   }
 
   const reported = new Set<string>();
+  let synced = 0;
   const runner = new SyncRunner({
     tracker,
     dataplane,
@@ -87,7 +93,7 @@ export async function runProxy(cfg: Config): Promise<void> {
         reported.add(line);
       }
       for (const a of started) a.update(state);
-      log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
+      logSync(log, state, info, synced++ === 0);
     },
     onError: (err, attempt) => log.error({ err, attempt }, 'sync failed; the previous rules stay in place, retrying'),
   });
@@ -110,7 +116,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
-  log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
+  log.debug({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
 
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
@@ -121,10 +127,11 @@ export async function runProxy(cfg: Config): Promise<void> {
     process.once('SIGTERM', stop);
   });
   clearInterval(keepAlive);
-  log.info('stopping');
+  log.info('stopping (signal received)');
   await source.stop();
   await runner.stop();
   await dataplane.close?.();
   for (const a of started) await a.close();
   for (const s of servers) await new Promise((r) => s.close(r));
+  logStop(log, dataplane.mode);
 }

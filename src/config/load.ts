@@ -52,6 +52,7 @@ export function defaultConfig(): Config {
     serviceClusterIPRange: [],
     serviceNodePortRange: { min: 30000, max: 32767 },
     flagsGiven: [],
+    fileFieldsGiven: [],
     configFile: '',
     manifests: '',
     kubeconfig: '',
@@ -172,24 +173,34 @@ export function applyConfigFile(cfg: Config, path: string): void {
     winkernel: 'any',
     logging: 'any',
   };
-  walk(doc, schema, '');
+  walk(doc, schema, '', cfg.fileFieldsGiven);
 
   const modeOverrides = perMode[cfg.mode] ?? {};
   cfg.syncPeriodMs = topSync ?? modeOverrides.sync ?? cfg.syncPeriodMs;
   cfg.minSyncPeriodMs = topMinSync ?? modeOverrides.minSync ?? cfg.minSyncPeriodMs;
 }
 
-function walk(doc: Record<string, unknown>, schema: Schema, prefix: string): void {
+function walk(doc: Record<string, unknown>, schema: Schema, prefix: string, given: string[]): void {
   for (const [key, value] of Object.entries(doc)) {
     const field = prefix ? `${prefix}.${key}` : key;
     const rule = schema[key];
     if (rule === undefined) {
-      throw new ConfigError(field, 'unknown field in KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)');
+      const near = closest(key, Object.keys(schema));
+      throw new ConfigError(field, `unknown field in KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)${near ? `; did you mean ${prefix ? `${prefix}.` : ''}${near}?` : ''}`);
     }
-    if (value === null || rule === 'any') continue;
-    if (typeof rule === 'function') rule(value, field);
-    else walk(object(value, field), rule, field);
+    if (value === null) continue;
+    if (typeof rule === 'function' || rule === 'any') {
+      if (rule !== 'any') rule(value, field);
+      if (!isZero(value)) given.push(field);
+    } else walk(object(value, field), rule, field, given);
   }
+}
+
+/** A zero value, as a generated kube-proxy ConfigMap holds for every field it does not set. */
+function isZero(v: unknown): boolean {
+  if (v === '' || v === 0 || v === false || v === '0s' || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isObject(v) && Object.values(v).every(isZero);
 }
 
 // ---- flags -----------------------------------------------------------------------------

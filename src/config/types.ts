@@ -57,6 +57,8 @@ export interface Config {
   serviceNodePortRange: { min: number; max: number };
   /** The flags given on the command line (kebab-case, without "--"), so that messages name what the user typed. */
   flagsGiven: string[];
+  /** The fields the --config file sets to a non-zero value (full paths, e.g. "ipvs.scheduler"). */
+  fileFieldsGiven: string[];
   /** The --config file ("" = none), for messages. */
   configFile: string;
   manifests: string; // "" = not standalone

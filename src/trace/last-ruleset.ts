@@ -2,7 +2,7 @@
 // The applier publishes after every successful transaction; the text is rendered only when
 // someone asks for it, so a sync never pays for it.
 export interface AppliedRuleset {
-  mode: 'nftables' | 'iptables';
+  mode: 'nftables' | 'iptables' | 'userspace';
   /** When the transaction that produced this ruleset succeeded. */
   appliedAt: Date;
   /** ProxyState generation it was built from. */
