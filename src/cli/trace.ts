@@ -12,6 +12,9 @@ import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
 import { NftSyntaxError, parseNft, traceNft, TraceError } from '../trace/nft/index.js';
 import type { RulesPageJSON } from '../trace/rules-page.js';
+import type { ProxyState } from '../model/types.js';
+import { dialable } from './dial.js';
+import { describeDestination } from './trace-destination.js';
 import { requireMode } from './mode.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
@@ -48,6 +51,9 @@ export function registerTrace(program: Command): void {
 }
 
 interface Source {
+  mode: string;
+  /** The state the ruleset was compiled from, when a folder was read. */
+  state: ProxyState | null;
   text: string;
   node: string;
   nodeAddresses: readonly string[];
@@ -67,7 +73,10 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
     process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
     return;
   }
-  const where = `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
+  const where =
+    `mode: ${src.mode} (kproxy's ${src.mode} ruleset)\n` +
+    `${describeDestination(src.state, packet, locals)}\n` +
+    `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
   process.stdout.write(renderStory(result, { where }));
 }
 
@@ -85,7 +94,7 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;
     if (page.mode !== 'nftables') throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; only nftables can be traced yet`);
-    return { text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
+    return { mode: page.mode, state: null, text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;
   if (opts.ruleset) {
@@ -96,19 +105,11 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     } catch (e) {
       throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
-    return { text, node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
+    return { mode: 'nftables', state, text, node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
   const { compileText } = await import('../dataplanes/nftables/compile.js');
-  return { text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
-}
-
-function dialable(bind: string): string {
-  const m = /^(.*):(\d+)$/.exec(bind);
-  if (!m) return bind;
-  const h = m[1].replace(/^\[|\]$/g, '');
-  const hostPart = h === '0.0.0.0' || h === '' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h;
-  return `${hostPart}:${m[2]}`;
+  return { mode: cfg.mode, state, text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
 }
 
 function canonicalIP(text: string, flag: string): string {
