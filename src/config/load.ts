@@ -191,7 +191,7 @@ function walk(doc: Record<string, unknown>, schema: Schema, prefix: string, give
     if (value === null) continue;
     if (typeof rule === 'function' || rule === 'any') {
       if (rule !== 'any') rule(value, field);
-      if (!isZero(value)) given.push(field);
+      if (!isZero(value) && field !== 'apiVersion' && field !== 'kind') given.push(field);
     } else walk(object(value, field), rule, field, given);
   }
 }
