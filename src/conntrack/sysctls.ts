@@ -2,9 +2,10 @@
 // the TCP/UDP timeouts). kproxy does the same, but only inside a network namespace other than
 // the host's: it never changes the host's own network settings. In the host's namespace it
 // says what it would have set and leaves everything as it is.
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Config } from '../config/types.js';
+import { inOwnNetns } from '../util/netns.js';
 
 export interface SysctlChange {
   name: string; // e.g. "net/netfilter/nf_conntrack_max"
@@ -24,13 +25,9 @@ export function conntrackSysctls(c: Config['conntrack'], cores = cpus().length):
   return out;
 }
 
-/** True when this process runs in the same network namespace as PID 1 (the host's). */
+/** True unless this process can be shown to run in a network namespace other than the host's. */
 export function inHostNetworkNamespace(): boolean {
-  try {
-    return statSync('/proc/self/ns/net').ino === statSync('/proc/1/ns/net').ino;
-  } catch {
-    return true; // cannot tell: behave as if it were the host's
-  }
+  return !inOwnNetns();
 }
 
 export interface SysctlReport {
