@@ -1,36 +1,37 @@
-// `kproxy cleanup`: removes what kproxy's nftables mode installed — its `ip kproxy` and
-// `ip6 kproxy` tables — and nothing else, and says what it removed.
-import { execFile } from 'node:child_process';
+// `kproxy cleanup`: removes what kproxy's kernel modes installed (the nftables mode's
+// `ip kproxy` and `ip6 kproxy` tables, and whatever each other built mode names) and nothing
+// else; says what it removed. A mode that fails is reported; the others still run.
 import type { Command } from 'commander';
-import { cleanupText } from '../dataplanes/nftables/apply.js';
-import { runNft } from '../dataplanes/nftables/nft.js';
+import { modeCleanups } from '../dataplanes/registry.js';
 import { ConfigError } from '../util/errors.js';
 import { hasNetAdmin } from './privilege.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("delete kproxy's nftables tables (ip kproxy, ip6 kproxy) and nothing else")
-    .option('--dry-run', 'print the nft commands instead of running them')
+    .description("remove what kproxy's kernel modes installed (nftables: tables ip kproxy, ip6 kproxy) and nothing else")
+    .option('--dry-run', 'print the commands instead of running them')
     .action(async (opts: { dryRun?: boolean }) => {
-      const text = cleanupText();
+      const cleanups = await modeCleanups();
       if (opts.dryRun) {
-        process.stdout.write(text);
+        for (const [, c] of cleanups) process.stdout.write(c.plan());
         return;
       }
-      if (!hasNetAdmin()) throw new ConfigError('', 'cleanup changes the kernel\'s nftables ruleset and needs root (CAP_NET_ADMIN); --dry-run prints what it would run');
-      const before = await existingTables();
-      await runNft(text);
-      const removed = before.filter((t) => t === 'ip kproxy' || t === 'ip6 kproxy');
-      process.stdout.write(removed.length > 0 ? `removed nftables table(s): ${removed.join(', ')}\n` : 'nothing to remove: no kproxy nftables table exists\n');
+      if (!hasNetAdmin()) throw new ConfigError('', "cleanup changes the kernel's rules and needs root (CAP_NET_ADMIN); --dry-run prints what it would run");
+      let failed = 0;
+      let removed = 0;
+      for (const [mode, c] of cleanups) {
+        try {
+          for (const line of await c.run()) {
+            process.stdout.write(`${line}\n`);
+            removed++;
+          }
+        } catch (e) {
+          failed++;
+          process.stderr.write(`kproxy cleanup: ${mode}: ${(e as Error).message}\n`);
+        }
+      }
+      if (removed === 0 && failed === 0) process.stdout.write('nothing of kproxy was installed\n');
+      if (failed > 0) process.exitCode = 1;
     });
-}
-
-/** The tables that exist now ("ip kproxy", ...), from `nft list tables`. */
-function existingTables(): Promise<string[]> {
-  return new Promise((resolve) => {
-    execFile('nft', ['list', 'tables'], (err, stdout) => {
-      resolve(err ? [] : stdout.split('\n').map((l) => l.replace(/^table\s+/, '').trim()).filter(Boolean));
-    });
-  });
 }

@@ -3,11 +3,9 @@
 //   /configz    the configuration in effect (KubeProxyConfiguration form), as kube-proxy;
 //   /services   the ProxyState of the last sync, in `kproxy services --json` form plus the
 //               mode, the source, and each endpoint's conditions (`kproxy services --live`);
-// and, in userspace mode, the listening sockets as its /rules page.
 import { configz } from '../config/configz.js';
 import type { ProxyState } from '../model/types.js';
-import { publishRuleset } from '../trace/last-ruleset.js';
-import type { AddonFactory } from './run.js';
+import type { AddonFactory } from '../addons/addon.js';
 import { servicesJSON } from './services.js';
 
 export interface LiveServicesJSON extends ReturnType<typeof servicesJSON> {
@@ -27,8 +25,6 @@ export function sourceDescription(cfg: { manifests: string; kubeconfig: string; 
 
 export const statusAddon: AddonFactory = async ({ config }) => {
   let last: { state: ProxyState; at: Date } | null = null;
-  const userspaceText = config.mode === 'userspace' ? (await import('../dataplanes/userspace/listeners-text.js')).listenersText : null;
-  const { localAddresses } = await import('../dataplanes/userspace/addresses.js');
   const json = (body: unknown) => JSON.stringify(body, null, 2) + '\n';
   return {
     routes: {
@@ -55,10 +51,6 @@ export const statusAddon: AddonFactory = async ({ config }) => {
     },
     update(state) {
       last = { state, at: new Date() };
-      if (userspaceText) {
-        const opts = { scheduler: config.ipvs.scheduler, nodePortAddresses: config.nodePortAddresses, localAddresses: localAddresses() };
-        publishRuleset({ mode: 'userspace', appliedAt: last.at, generation: state.generation, node: state.node.name, nodeAddresses: state.node.addresses, render: () => userspaceText(state, opts), origin: 'state' });
-      }
     },
     async close() {},
   };

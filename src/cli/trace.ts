@@ -10,8 +10,10 @@ import { ConfigError } from '../util/errors.js';
 import type { Packet, Protocol } from '../trace/result.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
-import { NftSyntaxError, parseNft, traceNft, TraceError } from '../trace/nft/index.js';
-import type { RulesPageJSON } from '../trace/rules-page.js';
+import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
+import { rulesetCompiler } from '../dataplanes/registry.js';
+import type { RulesPageJSON } from '../rules/page.js';
+import type { ProxyMode } from '../config/types.js';
 import type { ProxyState } from '../model/types.js';
 import { dialable } from './dial.js';
 import { describeDestination } from './trace-destination.js';
@@ -40,8 +42,8 @@ export function registerTrace(program: Command): void {
     try {
       await trace(opts);
     } catch (e) {
-      if (e instanceof NftSyntaxError || e instanceof TraceError) {
-        process.stderr.write(`kproxy trace: ${e instanceof NftSyntaxError ? 'ruleset ' : ''}${e.message}\n`);
+      if (e instanceof TraceInputError) {
+        process.stderr.write(`kproxy trace: ${e.message}\n`);
         process.exitCode = 1;
         return;
       }
@@ -63,12 +65,14 @@ interface Source {
 async function trace(opts: Record<string, unknown>): Promise<void> {
   const packet = packetFrom(opts);
   const cfg = configFrom(opts as never);
-  // A saved or live ruleset says what it is; compiling from a folder needs a mode that compiles.
-  if (!opts.live && !opts.ruleset) requireMode(cfg, ['nftables'], 'kproxy trace');
+  // A live ruleset says which mode it is, and so does a saved one (by its syntax) when no mode
+  // was chosen; compiling from a folder needs a chosen (or default) mode that can be traced.
+  if (!opts.live && !(opts.ruleset && cfg.modeSource === 'default')) requireMode(cfg, tracedModes() as ProxyMode[], 'kproxy trace');
   const src = await rulesetSource(cfg, opts);
+  const tracer = await tracerFor(src.mode);
+  if (!tracer) throw new ConfigError('--live', `the ${src.mode} mode has no tracer (kproxy trace works with: ${tracedModes().join(', ')})`);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
-  const rs = parseNft(src.text, { lazy: !opts.checkAll });
-  const result = traceNft(rs, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined });
+  const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
   if (opts.json) {
     process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
     return;
@@ -93,7 +97,7 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;
-    if (page.mode !== 'nftables') throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; only nftables can be traced yet`);
+    if (cfg.modeSource !== 'default' && page.mode !== cfg.mode) throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `"${cfg.mode}", but the running kproxy runs in ${page.mode} mode`);
     return { mode: page.mode, state: null, text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;
@@ -105,11 +109,18 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     } catch (e) {
       throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
-    return { mode: 'nftables', state, text, node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
+    const mode = cfg.modeSource === 'default' ? sniffMode(text) : cfg.mode;
+    return { mode, state, text, node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
-  const { compileText } = await import('../dataplanes/nftables/compile.js');
-  return { mode: cfg.mode, state, text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
+  const compile = await rulesetCompiler(cfg.mode);
+  if (!compile) throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `mode "${cfg.mode}" has no ruleset to trace`);
+  return { mode: cfg.mode, state, text: compile(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
+}
+
+/** The mode a saved ruleset belongs to, from its syntax: iptables-save tables start with "*". */
+function sniffMode(text: string): string {
+  return /^\*(nat|filter|mangle|raw)\s*$/m.test(text) ? 'iptables' : 'nftables';
 }
 
 function canonicalIP(text: string, flag: string): string {

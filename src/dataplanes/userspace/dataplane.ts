@@ -3,10 +3,11 @@
 // old ones close, and listeners whose address stays only get their route replaced, so a
 // change to one Service never disturbs another.
 import { settingName } from '../../config/load.js';
+import { listenersText } from './listeners-text.js';
 import { ConfigError, formatObjectError } from '../../util/errors.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
+import type { DataplaneContext } from '../dataplane.js';
 import { AddressManager, localAddresses } from './addresses.js';
 import { balancerInput, ServiceBalancer } from './balancer.js';
 import { compile, type ListenerSpec } from './compile.js';
@@ -118,6 +119,8 @@ export class UserspaceDataplane implements Dataplane {
     }
     await Promise.all(opening);
     this.metrics.live.listeners = this.open.size;
+    const failed = new Map(this.failed);
+    this.ctx.publishRuleset?.({ mode: 'userspace', appliedAt: new Date(), generation: state.generation, node: state.node.name, nodeAddresses: state.node.addresses, render: () => listenersText(plan, failed) });
 
     if (this.pool) {
       const shared = new Map([...plan.servicePorts].map(([key, { scheduler }]) => [key, { input: inputs.get(key)!, scheduler, balancer: this.balancers.get(key)! }]));
