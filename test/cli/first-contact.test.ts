@@ -102,9 +102,9 @@ describe('first contact', () => {
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
     try {
       for (let i = 0; i < 100 && !/first sync/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(err, /INFO  kproxy \d+\.\d+\.\d+ starting in userspace mode .*node=n1 .*source="manifests folder /);
-      assert.match(err, /WARN  --conntrack-min: no effect in userspace mode/);
-      assert.match(err, /INFO  first sync: 2 Services \(1 service ports, 1 endpoints\) programmed in [\d.]+ ms/);
+      assert.match(err, /INFO {2}kproxy \d+\.\d+\.\d+ starting in userspace mode .*node=n1 .*source="manifests folder /);
+      assert.match(err, /WARN {2}--conntrack-min: no effect in userspace mode/);
+      assert.match(err, /INFO {2}first sync: 2 Services \(1 service ports, 1 endpoints\) programmed in [\d.]+ ms/);
       const get = async (path: string) => {
         const res = await fetch(`http://${metrics}${path}`);
         return { status: res.status, text: await res.text() };
@@ -128,7 +128,7 @@ describe('first contact', () => {
       await new Promise((r) => child.once('exit', r));
       rmSync(dir, { recursive: true, force: true });
     }
-    assert.match(err, /INFO  stopped: the userspace listeners are closed/);
+    assert.match(err, /INFO {2}stopped: the userspace listeners are closed/);
     const down = await kproxyAsync(['services', '--live', '--metrics-bind-address', metrics]);
     assert.equal(down.code, 2);
     assert.match(down.stderr, /^kproxy: --live: cannot reach http:\/\/127\.0\.0\.1:\d+\/services/);
