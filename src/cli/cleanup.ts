@@ -3,6 +3,8 @@
 // either backend; whatever each other built mode names) and nothing else; says what it removed. A mode that fails is reported; the others still run.
 import type { Command } from 'commander';
 import { modeCleanups } from '../dataplanes/registry.js';
+import { ConfigError } from '../util/errors.js';
+import { hasNetAdmin } from './privilege.js';
 
 export function registerCleanup(program: Command): void {
   program
@@ -15,6 +17,7 @@ export function registerCleanup(program: Command): void {
         for (const [, c] of cleanups) process.stdout.write(c.plan());
         return;
       }
+      if (!hasNetAdmin()) throw new ConfigError('', "cleanup changes the kernel's rules and needs root (CAP_NET_ADMIN); --dry-run prints what it would run");
       let failed = 0;
       let removed = 0;
       for (const [mode, c] of cleanups) {
