@@ -17,6 +17,7 @@ export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
   userspace: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
   nftables: async (ctx) => (await import('./nftables/index.js')).create(ctx),
+  ebpf: async (ctx) => (await import('./ebpf/index.js')).create(ctx),
 };
 
 export function availableModes(): ProxyMode[] {
