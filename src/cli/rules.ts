@@ -6,7 +6,7 @@ import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 export function registerRules(program: Command): void {
-  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text)');
+  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text; ebpf: the decoded maps, then the nftables part)');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
     const state = await loadStateOnce(cfg);
@@ -16,8 +16,18 @@ export function registerRules(program: Command): void {
         process.stdout.write(compileText(state, cfg));
         return;
       }
+      case 'ebpf': {
+        // The socket-level maps, then the nftables ruleset that serves the external entry points.
+        const { mapsText } = await import('../dataplanes/ebpf/inspect.js');
+        const { northSouthState } = await import('../dataplanes/ebpf/northsouth.js');
+        const { compileText } = await import('../dataplanes/nftables/compile.js');
+        process.stdout.write(mapsText(state));
+        process.stdout.write('\n# NodePort, externalIPs and LoadBalancer IPs: the nftables ruleset ebpf mode applies\n');
+        process.stdout.write(compileText(northSouthState(state), cfg));
+        return;
+      }
       default:
-        throw new ConfigError('--proxy-mode', `kproxy rules does not support mode "${cfg.mode}" yet (supported: nftables)`);
+        throw new ConfigError('--proxy-mode', `kproxy rules does not support mode "${cfg.mode}" yet (supported: nftables, ebpf)`);
     }
   });
 }

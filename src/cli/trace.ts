@@ -58,7 +58,8 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const cfg = configFrom(opts as never);
   // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
   if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
-  if (cfg.mode !== 'nftables') {
+  if (cfg.mode === 'ebpf' && (await traceEbpf(cfg, packet, opts))) return;
+  if (cfg.mode !== 'nftables' && cfg.mode !== 'ebpf') {
     throw new ConfigError('--proxy-mode', `kproxy trace supports nftables (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
   }
   const src = await rulesetSource(cfg, opts);
@@ -71,6 +72,24 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   }
   const where = `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
   process.stdout.write(renderStory(result, { where }));
+}
+
+/**
+ * ebpf mode: a Service in the compiled maps is answered at the socket level; anything else
+ * (NodePort, externalIPs, LoadBalancer IPs) falls through to the nftables part (false).
+ */
+async function traceEbpf(cfg: Config, packet: Packet, opts: Record<string, unknown>): Promise<boolean> {
+  if (opts.live || opts.ruleset) throw new ConfigError(opts.live ? '--live' : '--ruleset', 'not available in ebpf mode: its maps are traced as compiled from --manifests');
+  if (!cfg.manifests) throw new ConfigError('--manifests', 'required: the folder of Kubernetes YAML to compile the maps from');
+  const state = await loadStateOnce(cfg);
+  const { compiledMaps } = await import('../dataplanes/ebpf/inspect.js');
+  const { traceSocket } = await import('../trace/bpf.js');
+  const maps = compiledMaps(state);
+  const result = traceSocket(maps.services, packet, maps.names);
+  if (!result) return false;
+  if (opts.json) process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
+  else process.stdout.write(renderStory(result, { where: `node ${state.node.name || '(unknown)'}; maps: compiled from ${cfg.manifests}` }));
+  return true;
 }
 
 async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promise<Source> {
@@ -96,6 +115,10 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
   const { compileText } = await import('../dataplanes/nftables/compile.js');
+  if (cfg.mode === 'ebpf') {
+    const { northSouthState } = await import('../dataplanes/ebpf/northsouth.js');
+    return { text: compileText(northSouthState(state), cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `the nftables part of ebpf mode, compiled from ${cfg.manifests}` };
+  }
   return { text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
 }
 
