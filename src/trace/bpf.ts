@@ -12,7 +12,10 @@ const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${po
 export function traceSocket(services: readonly DecodedService[], pkt: Packet, names: ReadonlyMap<string, string> = new Map()): TraceResult | null {
   const f = pkt.family === 'IPv4' ? '4' : '6';
   const proto = pkt.protocol.toUpperCase();
-  const s = services.find((x) => x.family === f && x.ip === pkt.dst && x.port === pkt.dport && x.proto === proto);
+  const s =
+    services.find((x) => x.family === f && x.ip === pkt.dst && x.port === pkt.dport && x.proto === proto) ??
+    // The second lookup: a ClusterIP on a port the Service does not have (refused).
+    services.find((x) => x.family === f && x.ip === pkt.dst && x.port === 0 && x.proto === 'ANY');
   if (!s) return null;
   const id = `${hostPort(s.ip, s.port)}/${s.proto}`;
   const prog = pkt.protocol === 'udp' ? `kproxy_conn${f} (connected UDP) or kproxy_send${f} (each datagram)` : `kproxy_conn${f}`;
@@ -29,12 +32,13 @@ export function traceSocket(services: readonly DecodedService[], pkt: Packet, na
   let outcomes: Outcome[];
   if (s.backends.length === 0) {
     const reject = s.noBackends === 'ECONNREFUSED';
+    const why = s.proto === 'ANY' ? `not a port of the Service at ${s.ip}: the call fails with ECONNREFUSED` : `no backends: the call fails with ${s.noBackends ?? 'EPERM'}`;
     outcomes = [{
       probability: Fraction.ONE,
       verdict: reject ? 'REJECT' : 'DROP',
       endpoint: null,
       masquerade: false,
-      events: [head, { depth: 1, text: `no backends: the call fails with ${s.noBackends ?? 'EPERM'}`, step: { table: 'bpf', chain, rule: `no backends -> ${s.noBackends ?? 'EPERM'}` } }],
+      events: [head, { depth: 1, text: why, step: { table: 'bpf', chain, rule: `no backends -> ${s.noBackends ?? 'EPERM'}` } }],
     }];
   } else {
     const p = Fraction.of(1, s.backends.length);

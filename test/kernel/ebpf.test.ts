@@ -193,10 +193,13 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
     assert.equal(Object.keys(count(rs)).length, 1, JSON.stringify(count(rs)));
   });
 
-  test('no endpoints: ECONNREFUSED at once', async () => {
+  test('no endpoints: ECONNREFUSED at once; a ClusterIP on a port the Service does not have too', async () => {
     const rs = await client('pod1', ['tcp', VIP.empty, '80', '3', '2000']);
     assert.deepEqual(rs.map((r) => r.error), ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED']);
     assert.ok(rs.every((r) => r.ms < 200), JSON.stringify(rs));
+    const other = await client('pod1', ['tcp', VIP.web, '81', '1', '2000']);
+    assert.equal(other[0].error, 'ECONNREFUSED');
+    assert.ok(other[0].ms < 200, JSON.stringify(other));
   });
 
   test('NodePort from the external client works through the nftables dataplane', async () => {

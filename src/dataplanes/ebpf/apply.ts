@@ -13,7 +13,7 @@ import type { ProxyState } from '../../model/types.js';
 import { ConfigError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
-import { compile, compileServicePort, type SocketService } from './compile.js';
+import { clusterIPEntry, compile, compileServicePort, type SocketService } from './compile.js';
 import { FAMILIES, MAP_ROLES, mapName, mapSpec, type Family } from './layout.js';
 import { pinDir } from './pins.js';
 import { balancer, PROGRAMS, reverse } from './programs.js';
@@ -111,15 +111,32 @@ export class EbpfDataplane implements Dataplane {
 
   async sync(state: ProxyState, full: boolean): Promise<void> {
     const t = this.kernel.tables;
-    if (full || !this.synced) t.applyAll(compile(state));
-    else {
+    if (full || !this.synced) {
+      const entries = compile(state);
+      this.owners.clear();
+      this.ownerOf.clear();
+      for (const e of entries) if (e.proto !== 'ANY') this.own(e.key, anyKeyOf(e));
+      t.applyAll(entries);
+    } else {
       const changed: SocketService[] = [];
       const removed: string[] = [...state.deleted];
+      const touched = new Map<string, SocketService>();
+      for (const key of state.deleted) this.disown(key, touched);
       for (const key of state.changed) {
         const sp = state.servicePorts.get(key);
         const e = sp ? compileServicePort(sp) : null;
-        if (e) changed.push(e);
-        else removed.push(key);
+        this.disown(key, touched);
+        if (e && sp) {
+          changed.push(e);
+          const any = clusterIPEntry(e.family, e.ip, `${sp.namespace}/${sp.name}`);
+          this.own(key, any.key);
+          touched.set(any.key, any);
+        } else removed.push(key);
+      }
+      // A ClusterIP's "other ports" element lives while one of its ports does.
+      for (const [k, any] of touched) {
+        if ((this.owners.get(k)?.size ?? 0) > 0) changed.push(any);
+        else removed.push(k);
       }
       t.applyChanges(changed, removed);
     }
@@ -127,10 +144,34 @@ export class EbpfDataplane implements Dataplane {
     if (this.northSouth) await this.northSouth.sync(this.northSouthState(state), full);
   }
 
+  /** ClusterIP element key → the service port keys that use that ClusterIP. */
+  private readonly owners = new Map<string, Set<string>>();
+  private readonly ownerOf = new Map<string, string>();
+
+  private own(portKey: string, anyKey: string): void {
+    let set = this.owners.get(anyKey);
+    if (!set) this.owners.set(anyKey, (set = new Set()));
+    set.add(portKey);
+    this.ownerOf.set(portKey, anyKey);
+  }
+
+  private disown(portKey: string, touched: Map<string, SocketService>): void {
+    const anyKey = this.ownerOf.get(portKey);
+    if (anyKey === undefined) return;
+    this.ownerOf.delete(portKey);
+    this.owners.get(anyKey)?.delete(portKey);
+    if (!touched.has(anyKey)) {
+      const [family, ip] = anyKey.slice('clusterIP:'.length).split(/\/(.*)/s);
+      touched.set(anyKey, clusterIPEntry(family as Family, ip, ''));
+    }
+  }
+
   async close(): Promise<void> {
     this.kernel.close();
     await this.northSouth?.close?.();
   }
 }
+
+const anyKeyOf = (e: SocketService) => clusterIPEntry(e.family, e.ip, '').key;
 
 export { mapName };

@@ -42,13 +42,27 @@ export function compileServicePort(sp: ServicePortState): SocketService | null {
   };
 }
 
+/**
+ * The entry that refuses a ClusterIP's other ports (upstream REJECTs traffic to a ClusterIP on
+ * a port the Service does not have): found by the programs' second lookup, with port and
+ * protocol zeroed, when the first one misses.
+ */
+export function clusterIPEntry(family: Family, ip: string, service: string): SocketService {
+  return { key: `clusterIP:${family}/${ip}`, servicePortName: `${service} (other ports)`, family, proto: 'ANY', ip, port: 0, backends: [], affinitySeconds: 0, noEndpoints: 'reject' };
+}
+
 /** Every socket-level Service entry, sorted by key. */
 export function compile(state: ProxyState): SocketService[] {
   const out: SocketService[] = [];
+  const ips = new Map<string, SocketService>();
   for (const sp of state.servicePorts.values()) {
     const s = compileServicePort(sp);
-    if (s) out.push(s);
+    if (!s) continue;
+    out.push(s);
+    const any = clusterIPEntry(s.family, s.ip, `${sp.namespace}/${sp.name}`);
+    ips.set(any.key, any);
   }
+  out.push(...ips.values());
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

@@ -5,6 +5,7 @@
 // IP family; A = 4 (IPv4) or 16 (IPv6) address bytes.
 //
 //   services  HASH  {addr A, port 2, proto 1, pad 1}          → {svc_id, set_id, count, affinity_s, flags} (u32 each)
+//                   (port 0, proto 0: the ClusterIP on any other port: refused)
 //   backends  HASH  {set_id u32, slot u32}                    → {addr A, port 2, pad 2}
 //   members   HASH  {set_id u32, addr A, port 2, pad 2}       → {slot u32}     (only sets of Services with ClientIP affinity)
 //   affinity  LRU   {netns_cookie u64, svc_id u32, pad u32}   → {last_used_ns u64, addr A, port 2, pad 2}
@@ -22,7 +23,8 @@ export const FAMILIES: readonly Family[] = ['4', '6'];
 export const familyOf = (f: IPFamily): Family => (f === 'IPv4' ? '4' : '6');
 export const addrLen = (f: Family): number => (f === '4' ? 4 : 16);
 
-export const PROTO = { TCP: 6, UDP: 17, SCTP: 132 } as const;
+/** ANY: the element for a ClusterIP's other ports (port 0, protocol 0): connect() is refused, as upstream rejects them. */
+export const PROTO = { TCP: 6, UDP: 17, SCTP: 132, ANY: 0 } as const;
 export type ProtoName = keyof typeof PROTO;
 
 /** Service value flags: what a connect() to a Service with no backends gets. */

@@ -33,7 +33,9 @@ test('compile: ClusterIP entries from the model: internal endpoints, no-endpoint
     slice('ns', 'itl', [ep('10.244.2.13', 'node2')], slicePorts),
     service('ns', 'headless', { clusterIP: 'None', ports: http }),
   ]);
-  const byName = new Map(compile(state).map((e) => [e.servicePortName, e]));
+  const all = compile(state);
+  assert.deepEqual(all.filter((e) => e.proto === 'ANY').map((e) => `${e.ip}:${e.port} ${e.noEndpoints}`).sort(), ['10.96.0.10:0 reject', '10.96.0.12:0 reject', '10.96.0.15:0 reject', '10.96.0.16:0 reject']);
+  const byName = new Map(all.filter((e) => e.proto !== 'ANY').map((e) => [e.servicePortName, e]));
   assert.deepEqual([...byName.keys()].sort(), ['ns/empty:http', 'ns/itl:http', 'ns/sticky:http', 'ns/web:http']);
   assert.deepEqual(byName.get('ns/web:http')!.backends, [{ ip: '10.244.1.11', port: 8080 }, { ip: '10.244.1.12', port: 8080 }]);
   assert.equal(byName.get('ns/sticky:http')!.affinitySeconds, 60);
@@ -104,7 +106,8 @@ test('incremental updates: only changed Services are written, new set before the
   const { raw, maps } = watchedMaps(ops);
   const t = new ServiceTables(maps);
   t.applyAll(compile(state));
-  const before = decode(raw);
+  const ports = () => decode(raw).filter((s) => s.proto !== 'ANY');
+  const before = ports();
   assert.deepEqual(before.map((s) => [s.ip, s.backends.map((b) => b.ip)]), [
     ['10.96.0.10', ['10.244.1.11', '10.244.1.12', '10.244.1.13']],
     ['10.96.0.11', ['10.244.1.21']],
@@ -118,7 +121,7 @@ test('incremental updates: only changed Services are written, new set before the
   const changed = compile(s2).filter((e) => s2.changed.has(e.key));
   t.applyChanges(changed, s2.deleted);
   assert.deepEqual(ops, ['backends update', 'backends update', 'services update', 'backends delete', 'backends delete', 'backends delete']);
-  const after = decode(raw);
+  const after = ports();
   assert.deepEqual(after[0].backends.map((b) => b.ip), ['10.244.1.11', '10.244.1.13']);
   assert.equal(after[0].svcId, before[0].svcId, 'the Service keeps its id (affinity survives)');
   assert.notEqual(after[0].setId, before[0].setId);
@@ -136,7 +139,7 @@ test('incremental updates: only changed Services are written, new set before the
   ops.length = 0;
   t.applyChanges([], s3.deleted);
   assert.deepEqual(ops, ['services delete', 'backends delete']);
-  assert.deepEqual(decode(raw).map((s) => s.ip), ['10.96.0.10']);
+  assert.deepEqual(ports().map((s) => s.ip), ['10.96.0.10']);
 });
 
 test('restart: a second table set adopts what the maps hold and a full sync of the same state writes nothing', () => {
@@ -149,7 +152,7 @@ test('restart: a second table set adopts what the maps hold and a full sync of t
   const { raw, maps } = watchedMaps(ops);
   new ServiceTables(maps).applyAll(compile(state));
   const t2 = new ServiceTables(maps);
-  assert.equal(t2.adopt(), 2);
+  assert.equal(t2.adopt(), 4, 'two Service ports and their two ClusterIP elements');
   ops.length = 0;
   t2.applyAll(compile(state));
   assert.deepEqual(ops, []);
@@ -159,4 +162,28 @@ test('restart: a second table set adopts what the maps hold and a full sync of t
   assert.match(text, /^service 10\.96\.0\.16:80\/TCP .*count 0\n {2}no backends: connect\(\) fails with ECONNREFUSED$/m);
   // Members are written for affinity Services only: the program checks a remembered backend is still in the set.
   assert.equal((raw['4'].members as MemoryMap).size, 2);
+});
+
+test('the dataplane: partial syncs keep each ClusterIP\'s "other ports" element while one of its ports lives; equal to a full sync', async () => {
+  const { EbpfDataplane } = await import('../../../src/dataplanes/ebpf/apply.js');
+  const raw = memoryMaps();
+  const dp = new EbpfDataplane({ tables: new ServiceTables(raw), close() {} }, null, (s) => s);
+  const two = [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }];
+  const { tracker, state } = stateOf([
+    service('ns', 'web', { clusterIP: '10.96.0.10', ports: two }),
+    slice('ns', 'web', [ep('10.244.1.11', 'node1')], [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'dns', port: 5353, protocol: 'UDP' }]),
+    service('ns', 'other', { clusterIP: '10.96.0.11', ports: http }),
+  ]);
+  await dp.sync(state, true);
+  const summary = () => decode(raw).map((s) => `${s.ip}:${s.port}/${s.proto}=${s.backends.map((b) => b.ip).join(',') || s.noBackends}`);
+  assert.deepEqual(summary(), ['10.96.0.10:0/ANY=ECONNREFUSED', '10.96.0.10:53/UDP=10.244.1.11', '10.96.0.10:80/TCP=10.244.1.11', '10.96.0.11:0/ANY=ECONNREFUSED', '10.96.0.11:80/TCP=ECONNREFUSED']);
+  // One port of web removed: its ClusterIP element stays; other deleted: its element goes.
+  tracker.upsert(service('ns', 'web', { clusterIP: '10.96.0.10', ports: [two[0]] }) as never);
+  tracker.delete('Service', 'ns', 'other');
+  const s2 = tracker.snapshot();
+  await dp.sync(s2, false);
+  assert.deepEqual(summary(), ['10.96.0.10:0/ANY=ECONNREFUSED', '10.96.0.10:80/TCP=10.244.1.11']);
+  const fresh = memoryMaps();
+  await new EbpfDataplane({ tables: new ServiceTables(fresh), close() {} }, null, (s) => s).sync(s2, true);
+  assert.deepEqual(decode(fresh).map((s) => [s.ip, s.port, s.proto, s.backends]), decode(raw).map((s) => [s.ip, s.port, s.proto, s.backends]));
 });
