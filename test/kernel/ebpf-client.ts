@@ -4,6 +4,8 @@
 //   tcp IP PORT COUNT TIMEOUT_MS                 COUNT connections: [{ok, pod, remote, error, ms}]
 //   udp IP PORT COUNT TIMEOUT_MS connected|unconnected   one socket per datagram
 //   tcp-loop IP PORT INTERVAL_MS                 a connection every interval; a JSON line each, until stdin closes
+//   latency N IP:PORT...                         N rounds of one TCP connect() to each target in turn (after 20
+//                                                warm-ups): {target: [µs per handshake]}
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import { assertInTestNetns } from './netns-guard.js';
@@ -81,6 +83,29 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify(await tcp(ip, port, 2000)) + '\n');
       await new Promise((r) => setTimeout(r, Number(a)));
     }
+    return;
+  }
+  if (mode === 'latency') {
+    const targets = process.argv.slice(4);
+    const split = (t: string) => {
+      const i = t.lastIndexOf(':');
+      return [t.slice(0, i).replace(/^\[|\]$/g, ''), Number(t.slice(i + 1))] as const;
+    };
+    const once = (t: string) =>
+      new Promise<number>((resolve, reject) => {
+        const [h, p] = split(t);
+        const t0 = process.hrtime.bigint();
+        const s = connect({ host: h, port: p }, () => {
+          const us = Number(process.hrtime.bigint() - t0) / 1000;
+          s.destroy();
+          resolve(us);
+        });
+        s.on('error', reject);
+      });
+    const out: Record<string, number[]> = Object.fromEntries(targets.map((t) => [t, []]));
+    for (let i = 0; i < 20; i++) for (const t of targets) await once(t);
+    for (let i = 0; i < Number(ip); i++) for (const t of targets) out[t].push(await once(t));
+    process.stdout.write(JSON.stringify(out));
     return;
   }
   process.stderr.write(`unknown mode ${mode}\n`);
