@@ -88,19 +88,20 @@ export class BpfMap {
   }
 
   /**
-   * Updates many elements in one bpf(2) call (BPF_MAP_UPDATE_BATCH, hash maps since 5.6);
-   * falls back to one call per element where the kernel lacks it.
+   * Updates `count` elements in one bpf(2) call (BPF_MAP_UPDATE_BATCH, hash maps since 5.6):
+   * `keys` and `values` hold them back to back. Falls back to one call per element where the
+   * kernel lacks batches.
    */
-  updateBatch(keys: readonly Buffer[], values: readonly Buffer[]): void {
-    if (keys.length === 0) return;
+  updateBatch(keys: Buffer, values: Buffer, count: number): void {
+    if (count === 0) return;
+    const ks = this.spec.keySize;
+    const vs = this.spec.valueSize;
+    if (keys.length < count * ks || values.length < count * vs) throw new Error(`map ${this.spec.name}: batch of ${count} needs ${count * ks} key and ${count * vs} value bytes`);
     if (batchSupported !== false) {
-      const k = Buffer.concat(keys as Buffer[]);
-      const v = Buffer.concat(values as Buffer[]);
-      if (k.length !== keys.length * this.spec.keySize || v.length !== values.length * this.spec.valueSize) throw new Error(`map ${this.spec.name}: batch of mis-sized keys or values`);
       const a = newAttr();
-      a.writeBigUInt64LE(addressOf(k), 16);
-      a.writeBigUInt64LE(addressOf(v), 24);
-      a.writeUInt32LE(keys.length, 32);
+      a.writeBigUInt64LE(addressOf(keys), 16);
+      a.writeBigUInt64LE(addressOf(values), 24);
+      a.writeUInt32LE(count, 32);
       a.writeUInt32LE(this.fd, 36);
       try {
         bpf(CMD.MAP_UPDATE_BATCH, a, `update batch ${this.spec.name}`);
@@ -111,7 +112,7 @@ export class BpfMap {
         batchSupported = false;
       }
     }
-    for (let i = 0; i < keys.length; i++) this.update(keys[i], values[i]);
+    for (let i = 0; i < count; i++) this.update(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs));
   }
 
   /** Every key (BPF_MAP_GET_NEXT_KEY walk). */

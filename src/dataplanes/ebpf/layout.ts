@@ -52,15 +52,18 @@ const SHORT: Record<MapRole, string> = { services: 'svc', backends: 'be', member
 /** The map's kernel name (≤ 15 characters) and pin file name. */
 export const mapName = (role: MapRole, f: Family): string => `kproxy_${SHORT[role]}${f}`;
 
+/** BPF_F_NO_PREALLOC: hash maps take memory per element, not max_entries × element up front. */
+const NO_PREALLOC = 1;
+
 export function mapSpec(role: MapRole, f: Family): MapSpec {
   const name = mapName(role, f);
   switch (role) {
     case 'services':
-      return { name, type: 'HASH', keySize: svcKeySize(f), valueSize: SVC_VALUE, maxEntries: MAX_SERVICES };
+      return { name, type: 'HASH', keySize: svcKeySize(f), valueSize: SVC_VALUE, maxEntries: MAX_SERVICES, flags: NO_PREALLOC };
     case 'backends':
-      return { name, type: 'HASH', keySize: BE_KEY, valueSize: beValueSize(f), maxEntries: MAX_BACKENDS };
+      return { name, type: 'HASH', keySize: BE_KEY, valueSize: beValueSize(f), maxEntries: MAX_BACKENDS, flags: NO_PREALLOC };
     case 'members':
-      return { name, type: 'HASH', keySize: memKeySize(f), valueSize: 4, maxEntries: MAX_BACKENDS };
+      return { name, type: 'HASH', keySize: memKeySize(f), valueSize: 4, maxEntries: MAX_BACKENDS, flags: NO_PREALLOC };
     case 'affinity':
       return { name, type: 'LRU_HASH', keySize: AFF_KEY, valueSize: affValueSize(f), maxEntries: MAX_AFFINITY };
     case 'revnat':
@@ -70,23 +73,48 @@ export function mapSpec(role: MapRole, f: Family): MapSpec {
 
 // ---- encoders / decoders -------------------------------------------------------------------
 
-function addrBytes(ip: string, f: Family): Buffer {
+/** Writes an address (network order) at `at`. IPv4 is parsed by hand: it is the hot path of a full load. */
+export function writeAddr(b: Buffer, at: number, ip: string, f: Family): void {
+  if (f === '4') {
+    let part = 0;
+    let n = 0;
+    let digits = 0;
+    for (let i = 0; i <= ip.length; i++) {
+      const c = i < ip.length ? ip.charCodeAt(i) : 46;
+      if (c === 46) {
+        if (digits === 0 || n > 255 || part > 3) throw new Error(`${ip} is not an IPv4 address`);
+        b[at + part++] = n;
+        n = 0;
+        digits = 0;
+      } else if (c >= 48 && c <= 57) {
+        n = n * 10 + c - 48;
+        digits++;
+      } else throw new Error(`${ip} is not an IPv4 address`);
+    }
+    if (part !== 4) throw new Error(`${ip} is not an IPv4 address`);
+    return;
+  }
   const p = parseIP(ip);
-  if (!p || (p.family === 'IPv4') !== (f === '4')) throw new Error(`${ip} is not an IPv${f} address`);
-  return Buffer.from(ipaddr.parse(p.ip).toByteArray());
+  if (!p || p.family !== 'IPv6') throw new Error(`${ip} is not an IPv6 address`);
+  Buffer.from(ipaddr.parse(p.ip).toByteArray()).copy(b, at);
 }
 
 export function addrText(b: Buffer, f: Family): string {
   return ipaddr.fromByteArray([...b.subarray(0, addrLen(f))]).toString();
 }
 
-/** {addr, port (net order), extra byte, pad}: the Service key, a backend value, a revnat value. */
-export function addrPort(ip: string, port: number, f: Family, extra = 0): Buffer {
+/** {addr, port (net order), extra byte, pad} at `at`: the Service key, a backend value, a revnat value. */
+export function writeAddrPort(b: Buffer, at: number, ip: string, port: number, f: Family, extra = 0): void {
   const A = addrLen(f);
-  const b = Buffer.alloc(A + 4);
-  addrBytes(ip, f).copy(b, 0);
-  b.writeUInt16BE(port, A);
-  b.writeUInt8(extra, A + 2);
+  writeAddr(b, at, ip, f);
+  b.writeUInt16BE(port, at + A);
+  b[at + A + 2] = extra;
+  b[at + A + 3] = 0;
+}
+
+export function addrPort(ip: string, port: number, f: Family, extra = 0): Buffer {
+  const b = Buffer.alloc(addrLen(f) + 4);
+  writeAddrPort(b, 0, ip, port, f, extra);
   return b;
 }
 
@@ -105,13 +133,17 @@ export interface SvcValue {
   flags: number;
 }
 
+export function writeSvcValue(b: Buffer, at: number, v: SvcValue): void {
+  b.writeUInt32LE(v.svcId, at);
+  b.writeUInt32LE(v.setId, at + 4);
+  b.writeUInt32LE(v.count, at + 8);
+  b.writeUInt32LE(v.affinitySeconds, at + 12);
+  b.writeUInt32LE(v.flags, at + 16);
+}
+
 export function svcValue(v: SvcValue): Buffer {
   const b = Buffer.alloc(SVC_VALUE);
-  b.writeUInt32LE(v.svcId, 0);
-  b.writeUInt32LE(v.setId, 4);
-  b.writeUInt32LE(v.count, 8);
-  b.writeUInt32LE(v.affinitySeconds, 12);
-  b.writeUInt32LE(v.flags, 16);
+  writeSvcValue(b, 0, v);
   return b;
 }
 
@@ -133,7 +165,7 @@ export function beKey(setId: number, slot: number): Buffer {
 export function memKey(setId: number, ip: string, port: number, f: Family): Buffer {
   const b = Buffer.alloc(memKeySize(f));
   b.writeUInt32LE(setId, 0);
-  addrPort(ip, port, f).copy(b, 4);
+  writeAddrPort(b, 4, ip, port, f);
   return b;
 }
 

@@ -7,13 +7,15 @@
 // `kproxy trace`, unit tests), so what is printed is what is loaded.
 import { addressKey, sameEntry, type SocketService } from './compile.js';
 import {
-  addrPort, beKey, FLAG_DROP, FLAG_REJECT, memKey, protoName, readAddrPort, readSvcValue, svcKey, svcValue, u32, type Family, type MapRole,
+  BE_KEY, beKey, beValueSize, FLAG_DROP, FLAG_REJECT, memKey, memKeySize, PROTO, protoName, readAddrPort, readSvcValue, SVC_VALUE, svcKey, svcKeySize,
+  writeAddrPort, writeSvcValue, type Family, type MapRole,
 } from './layout.js';
 
 /** What the tables need of a map: kernel maps (BpfMap) and MemoryMap both provide it. */
 export interface MapLike {
   update(key: Buffer, value: Buffer): void;
-  updateBatch(keys: readonly Buffer[], values: readonly Buffer[]): void;
+  /** `count` elements back to back in `keys` and `values`. */
+  updateBatch(keys: Buffer, values: Buffer, count: number): void;
   lookup(key: Buffer): Buffer | null;
   delete(key: Buffer): boolean;
   entries(): [Buffer, Buffer][];
@@ -24,8 +26,10 @@ export class MemoryMap implements MapLike {
   update(key: Buffer, value: Buffer): void {
     this.m.set(key.toString('hex'), [Buffer.from(key), Buffer.from(value)]);
   }
-  updateBatch(keys: readonly Buffer[], values: readonly Buffer[]): void {
-    keys.forEach((k, i) => this.update(k, values[i]));
+  updateBatch(keys: Buffer, values: Buffer, count: number): void {
+    const ks = keys.length / Math.max(count, 1);
+    const vs = values.length / Math.max(count, 1);
+    for (let i = 0; i < count; i++) this.update(keys.subarray(i * ks, (i + 1) * ks), values.subarray(i * vs, (i + 1) * vs));
   }
   lookup(key: Buffer): Buffer | null {
     return this.m.get(key.toString('hex'))?.[1] ?? null;
@@ -148,7 +152,7 @@ export class ServiceTables {
 
   private apply(upserts: readonly SocketService[], gone: readonly string[]): ApplyCounts {
     const counts: ApplyCounts = { services: 0, backends: 0, deleted: 0 };
-    const writes = { '4': new Writes(), '6': new Writes() };
+    const writes = { '4': new Writes('4'), '6': new Writes('6') };
     const retired: Programmed[] = [];
     const next: [string, Programmed][] = [];
     for (const e of upserts) {
@@ -161,13 +165,25 @@ export class ServiceTables {
       }
       const setId = this.nextSetId++;
       const svcId = old?.svcId ?? this.nextSvcId++;
-      const w = writes[e.family];
-      e.backends.forEach((b, slot) => {
-        w.backends.push(beKey(setId, slot), addrPort(b.ip, b.port, e.family));
-        if (e.affinitySeconds > 0) w.members.push(memKey(setId, b.ip, b.port, e.family), u32(slot));
-      });
+      const f = e.family;
+      const w = writes[f];
+      for (let slot = 0; slot < e.backends.length; slot++) {
+        const b = e.backends[slot];
+        const be = w.backends.add();
+        be.k.writeUInt32LE(setId, be.ko);
+        be.k.writeUInt32LE(slot, be.ko + 4);
+        writeAddrPort(be.v, be.vo, b.ip, b.port, f);
+        if (e.affinitySeconds > 0) {
+          const m = w.members.add();
+          m.k.writeUInt32LE(setId, m.ko);
+          writeAddrPort(m.k, m.ko + 4, b.ip, b.port, f);
+          m.v.writeUInt32LE(slot, m.vo);
+        }
+      }
       const flags = e.noEndpoints === 'drop' ? FLAG_DROP : e.noEndpoints === 'reject' ? FLAG_REJECT : 0;
-      w.services.push(svcKey(e.ip, e.port, e.proto, e.family), svcValue({ svcId, setId, count: e.backends.length, affinitySeconds: e.affinitySeconds, flags }));
+      const sv = w.services.add();
+      writeAddrPort(sv.k, sv.ko, e.ip, e.port, f, PROTO[e.proto]);
+      writeSvcValue(sv.v, sv.vo, { svcId, setId, count: e.backends.length, affinitySeconds: e.affinitySeconds, flags });
       if (old) retired.push(old);
       next.push([ak, { entry: e, svcId, setId }]);
       counts.services++;
@@ -177,9 +193,10 @@ export class ServiceTables {
     for (const f of ['4', '6'] as Family[]) {
       const m = this.maps[f];
       const w = writes[f];
-      m.backends.updateBatch(w.backends.keys, w.backends.values);
-      m.members.updateBatch(w.members.keys, w.members.values);
-      m.services.updateBatch(w.services.keys, w.services.values);
+      for (const role of ['backends', 'members', 'services'] as const) {
+        const p = w[role];
+        m[role].updateBatch(p.keys.subarray(0, p.count * p.keySize), p.values.subarray(0, p.count * p.valueSize), p.count);
+      }
     }
     for (const [ak, p] of next) {
       this.programmed.set(ak, p);
@@ -209,19 +226,52 @@ export class ServiceTables {
   }
 }
 
+/** Elements to write, back to back in two growing buffers (one batch call per map). */
 class Pairs {
-  readonly keys: Buffer[] = [];
-  readonly values: Buffer[] = [];
-  push(k: Buffer, v: Buffer): void {
-    this.keys.push(k);
-    this.values.push(v);
+  keys: Buffer;
+  values: Buffer;
+  count = 0;
+  private readonly slot: { k: Buffer; ko: number; v: Buffer; vo: number } = { k: Buffer.alloc(0), ko: 0, v: Buffer.alloc(0), vo: 0 };
+
+  constructor(
+    readonly keySize: number,
+    readonly valueSize: number,
+  ) {
+    this.keys = Buffer.alloc(keySize * 16);
+    this.values = Buffer.alloc(valueSize * 16);
+  }
+
+  /** Room for one more element: where to write its key and value (valid until the next add). */
+  add(): { k: Buffer; ko: number; v: Buffer; vo: number } {
+    if ((this.count + 1) * this.keySize > this.keys.length) {
+      this.keys = grow(this.keys);
+      this.values = grow(this.values);
+    }
+    const s = this.slot;
+    s.k = this.keys;
+    s.ko = this.count * this.keySize;
+    s.v = this.values;
+    s.vo = this.count * this.valueSize;
+    this.count++;
+    return s;
   }
 }
 
+function grow(b: Buffer): Buffer {
+  const n = Buffer.alloc(b.length * 2);
+  b.copy(n);
+  return n;
+}
+
 class Writes {
-  readonly backends = new Pairs();
-  readonly members = new Pairs();
-  readonly services = new Pairs();
+  readonly backends: Pairs;
+  readonly members: Pairs;
+  readonly services: Pairs;
+  constructor(f: Family) {
+    this.backends = new Pairs(BE_KEY, beValueSize(f));
+    this.members = new Pairs(memKeySize(f), 4);
+    this.services = new Pairs(svcKeySize(f), SVC_VALUE);
+  }
 }
 
 function cmp(a: SocketService, b: SocketService): number {

@@ -58,9 +58,11 @@ class Watched implements MapLike {
     this.ops.push(`${this.name} update`);
     this.check();
   }
-  updateBatch(ks: readonly Buffer[], vs: readonly Buffer[]) {
+  updateBatch(ks: Buffer, vs: Buffer, count: number) {
     // As the kernel does it: element by element, each visible at once.
-    ks.forEach((k, i) => this.update(k, vs[i]));
+    const a = ks.length / Math.max(count, 1);
+    const b = vs.length / Math.max(count, 1);
+    for (let i = 0; i < count; i++) this.update(ks.subarray(i * a, (i + 1) * a), vs.subarray(i * b, (i + 1) * b));
   }
   lookup(k: Buffer) {
     return this.inner.lookup(k);
