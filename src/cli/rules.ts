@@ -1,33 +1,18 @@
 // `kproxy rules`: prints exactly what the chosen dataplane's applier hands the kernel on a
 // full sync, from a folder of manifests (nothing is applied).
 import type { Command } from 'commander';
+import { compiledModes, rulesetCompiler } from '../dataplanes/registry.js';
 import { ConfigError } from '../util/errors.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 export function registerRules(program: Command): void {
-  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text; ebpf: the decoded maps, then the nftables part)');
+  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text)');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
     const state = await loadStateOnce(cfg);
-    switch (cfg.mode) {
-      case 'nftables': {
-        const { compileText } = await import('../dataplanes/nftables/compile.js');
-        process.stdout.write(compileText(state, cfg));
-        return;
-      }
-      case 'ebpf': {
-        // The socket-level maps, then the nftables ruleset that serves the external entry points.
-        const { mapsText } = await import('../dataplanes/ebpf/inspect.js');
-        const { northSouthState } = await import('../dataplanes/ebpf/northsouth.js');
-        const { compileText } = await import('../dataplanes/nftables/compile.js');
-        process.stdout.write(mapsText(state));
-        process.stdout.write('\n# NodePort, externalIPs and LoadBalancer IPs: the nftables ruleset ebpf mode applies\n');
-        process.stdout.write(compileText(northSouthState(state), cfg));
-        return;
-      }
-      default:
-        throw new ConfigError('--proxy-mode', `kproxy rules does not support mode "${cfg.mode}" yet (supported: nftables, ebpf)`);
-    }
+    const compile = await rulesetCompiler(cfg.mode);
+    if (!compile) throw new ConfigError('--proxy-mode', `mode "${cfg.mode}" has no ruleset to print (modes with one: ${compiledModes().join(', ')})`);
+    process.stdout.write(compile(state, cfg));
   });
 }

@@ -1,15 +1,67 @@
-// The ebpf mode's tracer: a connection made by a process in the load-balanced cgroup is
-// translated by the connect()/sendmsg() program before any packet exists. The answer comes
-// from the decoded maps: the Service element, then one branch per backend slot, each with
-// probability 1/count (the program draws a slot uniformly at random).
-import type { DecodedService } from '../dataplanes/ebpf/decode.js';
+// The ebpf mode's tracer. Its ruleset text (what `kproxy rules --proxy-mode ebpf` prints and
+// the /rules page serves) is the decoded Service maps, a marker line, then the nftables part
+// for the external entry points. A connection made by a process in the load-balanced cgroup
+// is translated by the connect()/sendmsg() program before any packet exists: a destination
+// in the maps is answered here — the Service element, then one branch per backend slot, each
+// with probability 1/count (the program draws a slot uniformly at random); any other goes to
+// the nftables interpreter with the nftables part.
 import { Fraction } from './fraction.js';
 import type { Outcome, Packet, TraceResult } from './result.js';
+
+/** One Service element of the maps, as the text shows it. */
+export interface SocketServiceView {
+  family: '4' | '6';
+  proto: string;
+  ip: string;
+  port: number;
+  svcId: number;
+  setId: number;
+  affinitySeconds: number;
+  noBackends: 'ECONNREFUSED' | 'EPERM' | null;
+  backends: { slot: number; ip: string; port: number; weight: number }[];
+}
+
+/** The marker line the ebpf compiler writes between the maps and the nftables part. */
+export const NFT_PART_MARKER = '# NodePort, externalIPs and LoadBalancer IPs: the nftables ruleset ebpf mode applies';
+
+export class MapsSyntaxError extends Error {}
+
+/** Splits the mode's text and parses its maps part. */
+export function parseEbpfText(text: string): { services: SocketServiceView[]; names: Map<string, string>; nftText: string } {
+  const at = text.indexOf(NFT_PART_MARKER);
+  const mapsPart = at < 0 ? text : text.slice(0, at);
+  const nftText = at < 0 ? '' : text.slice(at + NFT_PART_MARKER.length);
+  const services: SocketServiceView[] = [];
+  const names = new Map<string, string>();
+  let cur: SocketServiceView | null = null;
+  mapsPart.split('\n').forEach((line, i) => {
+    if (line === '' || line.startsWith('#')) return;
+    let m = /^service (\[([^\]]+)\]|([^:\s]+)):(\d+)\/(\w+)(?: (\S+))? svc_id (\d+) set (\d+) count (\d+)(?: affinity ClientIP (\d+)s)?$/.exec(line);
+    if (m) {
+      const ip = m[2] ?? m[3];
+      cur = { family: ip.includes(':') ? '6' : '4', proto: m[5], ip, port: Number(m[4]), svcId: Number(m[7]), setId: Number(m[8]), affinitySeconds: Number(m[10] ?? 0), noBackends: null, backends: [] };
+      if (m[6]) names.set(`${m[1]}:${m[4]}/${m[5]}`, m[6]);
+      services.push(cur);
+      return;
+    }
+    const svc = cur as SocketServiceView | null;
+    if (svc && (m = /^ {2}no backends: connect\(\) fails with (ECONNREFUSED|EPERM)$/.exec(line))) {
+      svc.noBackends = m[1] as 'ECONNREFUSED' | 'EPERM';
+      return;
+    }
+    if (svc && (m = /^ {2}slot (\d+) (?:\[([^\]]+)\]|([^:\s]+)):(\d+) weight (\d+)$/.exec(line))) {
+      svc.backends.push({ slot: Number(m[1]), ip: m[2] ?? m[3], port: Number(m[4]), weight: Number(m[5]) });
+      return;
+    }
+    throw new MapsSyntaxError(`line ${i + 1}: not a line of the ebpf maps: ${line}`);
+  });
+  return { services, names, nftText };
+}
 
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 /** The socket-level result, or null when the destination is not a Service in the maps. */
-export function traceSocket(services: readonly DecodedService[], pkt: Packet, names: ReadonlyMap<string, string> = new Map()): TraceResult | null {
+export function traceSocket(services: readonly SocketServiceView[], pkt: Packet, names: ReadonlyMap<string, string> = new Map()): TraceResult | null {
   const f = pkt.family === 'IPv4' ? '4' : '6';
   const proto = pkt.protocol.toUpperCase();
   const s =

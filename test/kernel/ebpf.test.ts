@@ -130,7 +130,7 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
 
   // Inside the node namespace (its nft half deletes kproxy's tables there), in the host's
   // mount namespace (where the pins are).
-  const cleanup = () => exec('nsenter', [`--net=/run/netns/${topo.ns('node')}`, process.execPath, KPROXY, 'cleanup', '--bpf-cgroup-root', cgroup]);
+  const cleanup = () => exec('nsenter', [`--net=/run/netns/${topo.ns('node')}`, process.execPath, KPROXY, 'cleanup']);
 
   const write = (webPods: string[]) => writeFileSync(join(dir, 'services.yaml'), objects(webPods).map((o) => stringify(o)).join('---\n'));
 
@@ -249,7 +249,7 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
     } finally {
       closeSync(fd);
     }
-    const pins = r.stdout.split('\n').filter((l) => l.startsWith('unpinned ')).map((l) => l.slice('unpinned '.length));
+    const pins = r.stdout.split('\n').filter((l) => l.startsWith('ebpf: unpinned ')).map((l) => l.slice('ebpf: unpinned '.length));
     assert.ok(pins.length >= 18, r.stdout);
     assert.ok(pins.every((p) => !existsSync(p)));
     const pinDir = pins[0].slice(0, pins[0].lastIndexOf('/'));

@@ -27,8 +27,10 @@ export interface EbpfOptions {
 export class EbpfKernel {
   private constructor(
     readonly tables: ServiceTables,
+    /** The maps by family and role (what the /rules page decodes). */
+    readonly maps: Record<Family, FamilyMaps>,
     readonly pins: string,
-    private readonly maps: BpfMap[],
+    private readonly opened: BpfMap[],
     readonly setRetval: boolean,
   ) {}
 
@@ -90,11 +92,11 @@ export class EbpfKernel {
       { cgroup: cg.dir, pins, adoptedServices: kept },
       `ebpf: programs attached to ${cg.dir}: Service traffic of its processes is load-balanced at connect()/sendmsg(); maps pinned in ${pins}`,
     );
-    return new EbpfKernel(tables, pins, opened, setRetval);
+    return new EbpfKernel(tables, byFamily, pins, opened, setRetval);
   }
 
   close(): void {
-    for (const m of this.maps) m.close();
+    for (const m of this.opened) m.close();
   }
 }
 
@@ -107,6 +109,8 @@ export class EbpfDataplane implements Dataplane {
     private readonly kernel: { tables: ServiceTables; close(): void },
     private readonly northSouth: Dataplane | null,
     private readonly northSouthState: (s: ProxyState) => ProxyState,
+    /** Called after each successful sync (publishes the /rules page). */
+    private readonly afterSync: (s: ProxyState) => void = () => {},
   ) {}
 
   async sync(state: ProxyState, full: boolean): Promise<void> {
@@ -142,6 +146,7 @@ export class EbpfDataplane implements Dataplane {
     }
     this.synced = true;
     if (this.northSouth) await this.northSouth.sync(this.northSouthState(state), full);
+    this.afterSync(state);
   }
 
   /** ClusterIP element key → the service port keys that use that ClusterIP. */

@@ -6,11 +6,19 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { mounts, PRIVATE_BPFFS } from '../../bpf/mounts.js';
+import type { ModeCleanup } from '../cleanup.js';
 import { BpfProg, detachCgroup, openCgroup } from '../../bpf/prog.js';
 import { PIN_ROOT, pinDirs } from './pins.js';
 import { PROGRAMS } from './programs.js';
 
-/** What was removed, one line each. */
+export function ebpfCleanup(): ModeCleanup {
+  return {
+    plan: () => '# ebpf: detach kproxy_* programs from the cgroups kproxy pinned them for, remove the pins under <bpffs>/kproxy, unmount /run/kproxy/bpffs if kproxy mounted it\n',
+    run: async () => cleanupEbpf().map((l) => `ebpf: ${l}`),
+  };
+}
+
+/** What was removed, one line each; `cgroupRoot` limits it to the pins serving that cgroup. */
 export function cleanupEbpf(cgroupRoot?: string): string[] {
   const done: string[] = [];
   const only = cgroupRoot ? resolve(cgroupRoot) : null;

@@ -48,7 +48,7 @@ export function compileServicePort(sp: ServicePortState): SocketService | null {
  * protocol zeroed, when the first one misses.
  */
 export function clusterIPEntry(family: Family, ip: string, service: string): SocketService {
-  return { key: `clusterIP:${family}/${ip}`, servicePortName: `${service} (other ports)`, family, proto: 'ANY', ip, port: 0, backends: [], affinitySeconds: 0, noEndpoints: 'reject' };
+  return { key: `clusterIP:${family}/${ip}`, servicePortName: `${service}:*`, family, proto: 'ANY', ip, port: 0, backends: [], affinitySeconds: 0, noEndpoints: 'reject' };
 }
 
 /** Every socket-level Service entry, sorted by key. */

@@ -50,6 +50,9 @@ export function decode(maps: Record<Family, FamilyMaps>): DecodedService[] {
   return out.sort((x, y) => (x.family !== y.family ? (x.family < y.family ? -1 : 1) : x.ip !== y.ip ? (x.ip < y.ip ? -1 : 1) : x.port !== y.port ? x.port - y.port : x.proto < y.proto ? -1 : 1));
 }
 
+/** The line between the maps and the nftables part in the mode's ruleset text (src/trace/bpf.ts reads it). */
+export const NFT_PART_MARKER = '# NodePort, externalIPs and LoadBalancer IPs: the nftables ruleset ebpf mode applies';
+
 const pick = (a: { ip: string; port: number }) => ({ ip: a.ip, port: a.port });
 
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);

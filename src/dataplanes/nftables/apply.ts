@@ -12,12 +12,12 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
-import { compileServicePort, compileTable, familyContext, FAMILIES } from './compile.js';
+import type { DataplaneContext } from '../dataplane.js';
+import { compileServicePort, compileTable, familyContext, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
 import { renderPortChanges, type PortChange } from './diff.js';
 import type { ElementIndex } from './elements.js';
 import { nftRunner, type NftRunner } from './nft.js';
-import { indexElements, renderDeclarations, renderElements, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
+import { indexElements, renderDeclarations, renderElements, renderTable, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
 
 /** What kproxy believes is in one of its tables: exactly what it last committed. */
 interface Committed {
@@ -34,6 +34,8 @@ export interface NftablesOptions {
   nft?: NftRunner;
   /** Called after every successful sync (conntrack reconciler). */
   afterSync?: (state: ProxyState) => Promise<void>;
+  /** Where the committed ruleset is published (the /rules page). */
+  publishRuleset?: DataplaneContext['publishRuleset'];
 }
 
 export interface SyncReport {
@@ -46,7 +48,6 @@ export class NftablesDataplane implements Dataplane {
   private committed: Map<NftFamily, Committed> | null = null;
   private readonly nft: NftRunner;
   private readonly syncFailures: Counter;
-  readonly cleanupFailures: Counter;
   /** What the last sync did (for logs, tests and the benchmark). */
   lastSync: SyncReport = { kind: 'none', lines: 0 };
 
@@ -58,7 +59,6 @@ export class NftablesDataplane implements Dataplane {
   ) {
     this.nft = opts.nft ?? nftRunner();
     this.syncFailures = counter(registry, 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures');
-    this.cleanupFailures = counter(registry, 'kubeproxy_sync_proxy_rules_nftables_cleanup_failures_total', 'Cumulative proxy nftables cleanup failures');
   }
 
   async sync(state: ProxyState, full: boolean): Promise<void> {
@@ -87,6 +87,7 @@ export class NftablesDataplane implements Dataplane {
     }
     this.committed = committed;
     this.lastSync = { kind: lines === 0 ? 'none' : kind, lines };
+    this.publish(state, committed);
     this.log.debug({ kind: this.lastSync.kind, lines }, 'nftables synced');
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
@@ -136,15 +137,31 @@ export class NftablesDataplane implements Dataplane {
     return { kind: 'partial' as SyncReport['kind'], lines, committed };
   }
 
-  /** `kproxy cleanup`: delete both tables, whether or not they exist. */
-  async cleanup(): Promise<void> {
-    try {
-      await this.nft(cleanupText());
-      this.committed = null;
-    } catch (e) {
-      this.cleanupFailures.inc();
-      throw e;
-    }
+  /**
+   * Publishes what is now in the kernel, as `kproxy rules` prints it: the committed service
+   * ports (whatever mix of full and partial syncs put them there) under the global objects of
+   * this state's node. Rendered only when someone asks for it.
+   */
+  private publish(state: ProxyState, committed: Map<NftFamily, Committed>): void {
+    if (!this.opts.publishRuleset) return;
+    const ports = new Map([...committed].map(([f, c]) => [f, [...c.ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))]));
+    const config = this.config;
+    const node = state.node;
+    this.opts.publishRuleset({
+      mode: 'nftables',
+      appliedAt: new Date(),
+      generation: state.generation,
+      node: node.name,
+      nodeAddresses: node.addresses,
+      render: () => {
+        const lines: string[] = [];
+        for (const family of FAMILIES) {
+          const fc = familyContext(family, config, node);
+          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: ports.get(family) ?? [] }, { replace: true }, lines);
+        }
+        return lines.join('\n') + '\n';
+      },
+    });
   }
 
   async close(): Promise<void> {
@@ -201,5 +218,5 @@ function counter(registry: DataplaneContext['metrics']['registry'], name: string
 }
 
 export async function createNftablesDataplane(ctx: DataplaneContext, opts: NftablesOptions = {}): Promise<NftablesDataplane> {
-  return new NftablesDataplane(ctx.config, ctx.log, ctx.metrics.registry, opts);
+  return new NftablesDataplane(ctx.config, ctx.log, ctx.metrics.registry, { publishRuleset: ctx.publishRuleset, ...opts });
 }
