@@ -171,6 +171,18 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
     assert.equal(outside[0].ok, false);
   });
 
+  test('the /rules page shows the kernel maps decoded, then the nftables part; kproxy trace --live reads it', async () => {
+    const page = await topo.run('node', ['curl', '-s', 'http://127.0.0.1:10249/rules']);
+    assert.equal(page.code, 0, page.stderr);
+    assert.match(page.stdout, /^service 10\.96\.0\.10:80\/TCP demo\/web:http svc_id \d+ set \d+ count 2\n {2}slot 0 10\.244\.1\.11:8080 weight 1\n {2}slot 1 10\.244\.1\.12:8080 weight 1$/m);
+    assert.match(page.stdout, /# NodePort, externalIPs and LoadBalancer IPs: the nftables ruleset ebpf mode applies\n[\s\S]*30080/);
+    const tr = await topo.run('node', [process.execPath, KPROXY, 'trace', '--live', '--proxy-mode', 'ebpf', '--metrics-bind-address', '127.0.0.1:10249', '--src', ADDR.pod1, '--dst', VIP.web, '--dport', '80', '--json']);
+    assert.equal(tr.code, 0, tr.stderr);
+    const j = JSON.parse(tr.stdout) as { verdict: string; endpoints: { ip: string; probability: number }[] };
+    assert.equal(j.verdict, 'DNAT');
+    assert.deepEqual(j.endpoints.map((e) => [e.ip, e.probability]), [[ADDR.pod1, 0.5], [ADDR.pod2, 0.5]]);
+  });
+
   test('IPv6 ClusterIP (connect6, getpeername6)', async () => {
     const rs = await client('pod1', ['tcp', VIP6, '80', '20', '2000']);
     assert.ok(rs.every((r) => r.ok), JSON.stringify(count(rs)));
