@@ -6,7 +6,7 @@ import { fromRoot } from '../helpers/paths.js';
 
 describe('kproxy run', () => {
   it('names the flag when the chosen mode is not built, and starts nothing', () => {
-    for (const mode of ['iptables', 'ipvs', 'ebpf']) {
+    for (const mode of ['iptables', 'ipvs']) {
       const r = spawnSync(process.execPath, [fromRoot('bin/kproxy.js'), 'run', '--manifests', fromRoot('examples'), '--proxy-mode', mode, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off'], { encoding: 'utf8', timeout: 20_000 });
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`--proxy-mode: "${mode}" is not implemented yet \\(available: .*userspace.*\\)`));
