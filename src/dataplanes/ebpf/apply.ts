@@ -2,9 +2,8 @@
 // while it is away), the programs attached to the workloads' cgroup, and the incremental
 // Service tables. Programs are re-loaded at every start and attached in place of the
 // previous ones (one atomic replacement per attach type).
-import { mkdirSync, unlinkSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeSync } from 'node:fs';
 import { BpfMap } from '../../bpf/map.js';
 import { checkCgroupDir, ensureBpffs } from '../../bpf/mounts.js';
 import { probeBpf, probeHelper, probeSockAddr } from '../../bpf/probe.js';
@@ -14,7 +13,7 @@ import { ConfigError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
 import { clusterIPEntry, compile, compileServicePort, type SocketService } from './compile.js';
-import { FAMILIES, MAP_ROLES, mapName, mapSpec, type Family } from './layout.js';
+import { FAMILIES, MAP_ROLES, mapSpec, type Family } from './layout.js';
 import { pinDir } from './pins.js';
 import { balancer, PROGRAMS, reverse } from './programs.js';
 import { ServiceTables, type FamilyMaps } from './tables.js';
@@ -179,4 +178,3 @@ export class EbpfDataplane implements Dataplane {
 
 const anyKeyOf = (e: SocketService) => clusterIPEntry(e.family, e.ip, '').key;
 
-export { mapName };
