@@ -83,6 +83,8 @@ export async function runProxy(cfg: Config): Promise<void> {
       }
       for (const a of started) a.update(state);
       logSync(log, state, info, synced++ === 0);
+      // One fixed debug line per completed sync (--v 1): scripts and tests wait for it.
+      log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
     },
     onError: (err, attempt) => log.error({ err, attempt }, 'sync failed; the previous rules stay in place, retrying'),
   });

@@ -35,6 +35,17 @@ const modes: Partial<Record<ProxyMode, ModeEntry>> = {
     compiler: async () => (await import('./iptables/text.js')).compileText,
     cleanup: async () => (await import('./iptables/cleanup.js')).iptablesCleanup(),
   },
+  // ebpf: socket-level load balancing for ClusterIPs, composed here with the nftables mode for
+  // the external entry points (a dataplane never imports another one).
+  ebpf: {
+    create: async (ctx) => (await import('./ebpf/index.js')).create(ctx, (c) => modes.nftables!.create(c)),
+    compiler: async () => {
+      const nft = await modes.nftables!.compiler!();
+      const { rulesText } = await import('./ebpf/inspect.js');
+      return (state, config) => rulesText(state, (s) => nft(s, config));
+    },
+    cleanup: async () => (await import('./ebpf/cleanup.js')).ebpfCleanup(),
+  },
 };
 
 export function availableModes(): ProxyMode[] {

@@ -45,6 +45,20 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
         if (e instanceof TraceError) throw new TraceInputError(e.message);
         throw e;
       }
+      };
+    },
+  ebpf: async () => {
+    const nft = await tracers.nftables();
+    const { MapsSyntaxError, parseEbpfText, traceSocket } = await import('./bpf.js');
+    return (text, packet, opts) => {
+      let parsed;
+      try {
+        parsed = parseEbpfText(text);
+      } catch (e) {
+        if (e instanceof MapsSyntaxError) throw new TraceInputError(`ruleset ${e.message}`);
+        throw e;
+      }
+      return traceSocket(parsed.services, packet, parsed.names) ?? nft(parsed.nftText, packet, opts);
     };
   },
 };
