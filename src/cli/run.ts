@@ -15,6 +15,7 @@ import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
 import { rulesPageAddon } from '../trace/addon.js';
+import { dashboardAddon } from '../ui/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
@@ -39,7 +40,7 @@ export interface AddonContext {
 export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
-export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon];
+export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon, dashboardAddon];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
