@@ -128,11 +128,22 @@ function protocol(v: unknown, field: string): Protocol {
   return s as Protocol;
 }
 
-function meta(o: KubeObject, namespaced: boolean): { name: string; namespace: string } {
+const DNS1035_LABEL = /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Names as the API server checks them: a Service's is a DNS-1035 label, other objects' a
+ * DNS-1123 subdomain, a namespace a DNS-1123 label. They end up in rule names, chain comments
+ * and DNS names, so anything else (spaces, quotes, markup) must stop at this object.
+ */
+function meta(o: KubeObject, namespaced: boolean, service = false): { name: string; namespace: string } {
   const m = obj(o.metadata, 'metadata');
   const name = str(m.name, 'metadata.name');
   if (!name) fail('metadata.name', 'required');
+  if (service ? !DNS1035_LABEL.test(name) : !DNS1123_SUBDOMAIN.test(name)) {
+    fail('metadata.name', service ? 'must be a DNS-1035 label (lower-case letters, digits and \'-\', starting with a letter, at most 63 characters)' : 'must be a DNS-1123 subdomain (lower-case letters, digits, \'-\' and \'.\', at most 253 characters)');
+  }
   const namespace = namespaced ? str(m.namespace, 'metadata.namespace', 'default') || 'default' : '';
+  if (namespaced && !(DNS1123_LABEL.test(namespace) && namespace.length <= 63)) fail('metadata.namespace', 'must be a DNS-1123 label (lower-case letters, digits and \'-\', at most 63 characters)');
   return { name, namespace };
 }
 
@@ -154,7 +165,7 @@ function guard<T>(kind: string, o: KubeObject, namespaced: boolean, body: () => 
 
 export function validateService(o: KubeObject): Validated<Service> {
   return guard('Service', o, true, () => {
-    const { name, namespace } = meta(o, true);
+    const { name, namespace } = meta(o, true, true);
     const m = obj(o.metadata, 'metadata');
     const spec = obj(o.spec, 'spec');
     const status = obj(o.status, 'status');

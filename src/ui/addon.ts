@@ -63,9 +63,10 @@ export const dashboardAddon: AddonFactory = async ({ config, metrics, health, lo
       try {
         sendJSON(res, 200, await tracer.trace(query(req), state));
       } catch (e) {
-        // A bad packet names its field; a ruleset the walker cannot follow is said as is.
+        // A bad packet names its field; a ruleset the walker cannot follow is said as is. Both
+        // are answers about the packet (200), not failures of the page: the form shows them.
         const msg = e instanceof ConfigError ? `${e.field.replace(/^--/, '')}: ${e.reason}` : (e as Error).message;
-        sendJSON(res, e instanceof ConfigError ? 400 : 422, { error: msg });
+        sendJSON(res, 200, { error: msg });
       }
     },
   };
@@ -77,7 +78,7 @@ export const dashboardAddon: AddonFactory = async ({ config, metrics, health, lo
     update(next) {
       state = next;
       const patch = rows.update(next);
-      if (patch) hub.broadcast('patch', { generation: next.generation, ...patch }, next.generation);
+      if (patch) hub.broadcast('patch', { generation: next.generation, at: Date.now(), ...patch }, next.generation);
       later(async () => {
         status = await sampler.synced(next);
         hub.broadcast('status', status);

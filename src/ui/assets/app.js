@@ -161,8 +161,8 @@ async function runTrace(ev) {
   out.replaceChildren(h('p', { class: 'na' }, 'tracing…'));
   const res = await fetch(`api/trace?${q}`);
   const t = await res.json();
-  if (!res.ok) {
-    out.replaceChildren(h('p', { class: 'error', id: 'trace-error' }, t.error));
+  if (!res.ok || t.error) {
+    out.replaceChildren(h('p', { class: 'error', id: 'trace-error' }, t.error || `HTTP ${res.status}`));
     return;
   }
   out.replaceChildren(
@@ -190,7 +190,8 @@ function chart(id, title, unit, scale) {
       height: 160,
       series: [{}, { label: unit, stroke: '#2457c5', width: 1.5, points: { show: true, size: 4 }, value: (u, v) => (v === null ? '–' : v.toFixed(3)) }],
       axes: [{}, { size: 60 }],
-      scales: { x: { time: true } },
+      // always the last hour, however few points there are yet
+      scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - 3600, now]; } } },
     },
     [[], []],
     el,
@@ -205,6 +206,7 @@ function renderCharts(points) {
 
 function renderStatus(s) {
   const dl = $('status');
+  document.body.dataset.statusGeneration = s.generation;
   const last = s.lastSync;
   const hz = s.healthz;
   dl.replaceChildren(
@@ -240,6 +242,7 @@ function connect() {
     for (const r of d.upsert) view.rows.set(r.key, r);
     $('where').textContent = $('where').textContent.replace(/generation \d+/, `generation ${d.generation}`);
     document.body.dataset.generation = d.generation;
+    document.body.dataset.patchAt = d.at;
     schedule();
     if (view.selected && (d.upsert.some((r) => r.key === view.selected) || d.remove.includes(view.selected))) loadDetail();
   });
