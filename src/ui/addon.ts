@@ -2,7 +2,7 @@
 // follows the ProxyState like any add-on and pushes what changes to the open pages over
 // Server-Sent Events; details and traces are answered on request. It changes nothing.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddonFactory } from '../cli/run.js';
+import type { AddonFactory } from '../addons/addon.js';
 import type { Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';
 import { ConfigError } from '../util/errors.js';
@@ -27,13 +27,13 @@ const readOnly =
 
 const query = (req: IncomingMessage) => new URL(req.url ?? '/', 'http://x').searchParams;
 
-export const dashboardAddon: AddonFactory = async ({ config, metrics, health, log }) => {
+export const dashboardAddon: AddonFactory = async ({ config, metrics, health, log, rules }) => {
   if (!config.metricsBindAddress) return null;
   const assets = loadAssets();
   const rows = new RowTable(config.clusterDomain);
   const hub = new EventHub(SECURITY_HEADERS);
   const sampler = new HealthSampler(metrics, health);
-  const tracer = new Tracer(config);
+  const tracer = new Tracer(config, rules);
   let state: ProxyState | null = null;
   let status: HealthStatus = await sampler.current();
   // Health figures are read asynchronously; one at a time keeps "last sync" in order.

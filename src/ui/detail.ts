@@ -22,19 +22,19 @@ export interface EndpointView {
   zoneHints: readonly string[];
   nodeHints: readonly string[];
   hostname: string;
-  sets: { cluster: Membership; local: Membership; internal: Membership; external: Membership };
+  sets: { cluster: Membership; local: Membership; internal: Membership; external: Membership; shortCircuit: Membership };
   facts: string[];
 }
 
 export interface TrafficView {
-  /** "ClusterIP traffic", "external traffic (NodePort, externalIPs, LoadBalancer IPs)" */
+  /** "ClusterIP traffic", "external traffic …" */
   what: string;
   policy: string;
   /** Which of the model's sets serves it. */
   set: 'cluster' | 'local';
   endpoints: number;
-  /** The model's outcome when no endpoint serves it. */
-  whenEmpty: string;
+  /** The model's decisions for this entry point, in words. */
+  decisions: string[];
 }
 
 export interface ServiceDetail {
@@ -58,27 +58,41 @@ function facts(e: Endpoint, node: { name: string; zone: string }): string[] {
   return out;
 }
 
-export async function serviceDetail(state: ProxyState, sp: ServicePortState, config: Config): Promise<ServiceDetail> {
-  const node = { name: state.node.name, zone: state.node.zone };
-  const whenEmpty = (n: number) => (n > 0 ? 'served' : sp.hasEndpoints ? 'dropped: endpoints exist but none for this policy' : 'rejected: no usable endpoints');
-  const traffic: TrafficView[] = [
+const noEndpointsText = (v: 'reject' | 'drop' | null) =>
+  v === null ? 'served by these endpoints' : v === 'reject' ? 'no endpoints: rejected (the Service has no usable endpoint anywhere)' : 'no endpoints for this policy: dropped (endpoints exist elsewhere)';
+
+/** The model's per-entry-point decisions (ServicePortState.internal and .external), in words. */
+function trafficViews(sp: ServicePortState): TrafficView[] {
+  const out: TrafficView[] = [
     {
       what: 'ClusterIP traffic',
-      policy: `internalTrafficPolicy ${sp.internalTrafficPolicy}`,
-      set: sp.internalPolicyLocal ? 'local' : 'cluster',
-      endpoints: sp.internalEndpoints.length,
-      whenEmpty: whenEmpty(sp.internalEndpoints.length),
+      policy: `internalTrafficPolicy ${sp.internal.policy}`,
+      set: sp.internal.policy === 'Local' ? 'local' : 'cluster',
+      endpoints: sp.internal.endpoints.length,
+      decisions: [noEndpointsText(sp.internal.noEndpoints)],
     },
   ];
-  if (sp.externallyAccessible) {
-    traffic.push({
+  const x = sp.external;
+  if (x) {
+    const decisions = [noEndpointsText(x.noEndpoints)];
+    decisions.push(x.capture ? 'external addresses captured (a usable endpoint exists)' : 'external addresses not captured (no usable endpoint anywhere)');
+    if (x.shortCircuit) decisions.push(`from this node's Pods and the node itself: short-circuited to the cluster-wide set (${x.shortCircuitEndpoints.length})`);
+    decisions.push(x.masquerade === 'all' ? 'masqueraded: always' : "masqueraded: only traffic from the node (others keep the client's address)");
+    if (x.loadBalancerAllowedSources.length) decisions.push(`LoadBalancer IPs only from: ${x.loadBalancerAllowedSources.join(', ')}`);
+    out.push({
       what: 'external traffic (NodePort, externalIPs, LoadBalancer IPs) from outside the node',
-      policy: `externalTrafficPolicy ${sp.externalTrafficPolicy}`,
-      set: sp.externalPolicyLocal ? 'local' : 'cluster',
-      endpoints: sp.externalEndpoints.length,
-      whenEmpty: whenEmpty(sp.externalEndpoints.length),
+      policy: `externalTrafficPolicy ${x.policy}`,
+      set: x.policy === 'Local' ? 'local' : 'cluster',
+      endpoints: x.endpoints.length,
+      decisions,
     });
   }
+  return out;
+}
+
+export async function serviceDetail(state: ProxyState, sp: ServicePortState, config: Config): Promise<ServiceDetail> {
+  const node = { name: state.node.name, zone: state.node.zone };
+  const x = sp.external;
   const endpoints = sp.endpoints.map(
     (e): EndpointView => ({
       endpoint: e.endpoint,
@@ -94,8 +108,9 @@ export async function serviceDetail(state: ProxyState, sp: ServicePortState, con
       sets: {
         cluster: has(sp.clusterEndpoints, e),
         local: has(sp.localEndpoints, e),
-        internal: sp.internalEndpoints.includes(e),
-        external: sp.externallyAccessible ? sp.externalEndpoints.includes(e) : null,
+        internal: sp.internal.endpoints.includes(e),
+        external: x ? x.endpoints.includes(e) : null,
+        shortCircuit: x?.shortCircuit ? x.shortCircuitEndpoints.includes(e) : null,
       },
       facts: facts(e, node),
     }),
@@ -103,7 +118,7 @@ export async function serviceDetail(state: ProxyState, sp: ServicePortState, con
   return {
     row: serviceRow(sp, config.clusterDomain),
     node,
-    traffic,
+    traffic: trafficViews(sp),
     endpoints,
     rules: await rulesFor(state, sp, config),
     dns: recordLines(state, sp.namespace, sp.name, config.clusterDomain, config.dnsTTL),

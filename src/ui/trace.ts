@@ -1,16 +1,20 @@
 // The trace form's back end: the same walk as `kproxy trace`, on the ruleset of the running
-// proxy. In nftables mode that is the ruleset last applied (the text /rules serves). The
-// userspace mode programs no ruleset: the trace then walks the nftables ruleset compiled from
-// the same synced state — what `kproxy trace --manifests` walks for the same objects — and
-// says so. Parsed once per state generation.
+// proxy. When the dataplane publishes what it committed (nftables), that text is walked —
+// what /rules serves and `kproxy trace --live` walks. A mode with no ruleset text (userspace)
+// gets the nftables ruleset compiled from the same synced state — what `kproxy trace
+// --manifests` walks for the same objects — and the answer says so.
 import { parseIP } from '../api/ip.js';
-import type { Config } from '../config/types.js';
 import { packetFrom } from '../cli/trace.js';
+import type { Config } from '../config/types.js';
+import { rulesetCompiler } from '../dataplanes/registry.js';
 import type { ProxyState } from '../model/types.js';
-import { lastRuleset } from '../trace/last-ruleset.js';
-import { parseNft, traceNft, type Ruleset } from '../trace/nft/index.js';
+import type { RulesetStore } from '../rules/store.js';
 import { traceJSON, type TraceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
+import { tracerFor, TraceInputError } from '../trace/tracers.js';
+
+/** The mode walked when the running one has no ruleset text. */
+const FALLBACK_MODE = 'nftables';
 
 export interface TraceAnswer extends TraceJSON {
   /** Which ruleset was walked, in words. */
@@ -19,19 +23,24 @@ export interface TraceAnswer extends TraceJSON {
   story: string;
 }
 
-interface Parsed {
+interface Source {
   key: string;
-  ruleset: Ruleset;
+  mode: string;
+  text: string;
   origin: string;
   nodeAddresses: readonly string[];
 }
 
 export class Tracer {
-  private parsed: Parsed | null = null;
+  /** The last compiled text, kept while the state's generation stays the same. */
+  private compiled: Source | null = null;
 
-  constructor(private readonly config: Config) {}
+  constructor(
+    private readonly config: Config,
+    private readonly rules: RulesetStore | undefined,
+  ) {}
 
-  /** Throws ConfigError for a bad packet (field named), TraceError/NftSyntaxError from the walk. */
+  /** Throws ConfigError for a bad packet (naming the field) and TraceInputError for a walk that cannot be done. */
   async trace(params: URLSearchParams, state: ProxyState): Promise<TraceAnswer> {
     const packet = packetFrom({
       src: params.get('src') ?? '',
@@ -39,32 +48,30 @@ export class Tracer {
       dport: params.get('dport') ?? '',
       protocol: params.get('protocol') ?? 'tcp',
     });
-    const p = await this.rulesetFor(state);
-    const locals = p.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
-    const result = traceNft(p.ruleset, packet, { localAddresses: locals });
-    const where = `node ${state.node.name}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${p.origin}`;
-    return { ...traceJSON(result), ruleset: p.origin, story: renderStory(result, { where }) };
+    const src = await this.source(state);
+    const tracer = await tracerFor(src.mode);
+    if (!tracer) throw new TraceInputError(`the ${src.mode} ruleset cannot be traced yet`);
+    const locals = src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
+    const result = tracer(src.text, packet, { localAddresses: locals });
+    const where = `node ${state.node.name}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
+    return { ...traceJSON(result), ruleset: src.origin, story: renderStory(result, { where }) };
   }
 
-  private async rulesetFor(state: ProxyState): Promise<Parsed> {
-    const applied = lastRuleset();
+  private async source(state: ProxyState): Promise<Source> {
+    const applied = this.rules?.current();
     if (applied) {
-      const key = `applied/${applied.generation}/${applied.appliedAt.getTime()}`;
-      if (this.parsed?.key !== key) {
-        const how = applied.origin === 'applier' ? 'as applied' : 'compiled from the state of that sync';
-        this.parsed = { key, ruleset: parseNft(applied.render(), { lazy: true }), origin: `the ${applied.mode} ruleset of generation ${applied.generation} (${how})`, nodeAddresses: applied.nodeAddresses };
-      }
-      return this.parsed;
+      return { key: '', mode: applied.mode, text: applied.render(), origin: `the ${applied.mode} ruleset committed for generation ${applied.generation} at ${applied.appliedAt.toISOString()}`, nodeAddresses: applied.nodeAddresses };
     }
-    const key = `state/${state.generation}`;
-    if (this.parsed?.key !== key) {
-      const { compileText } = await import('../dataplanes/nftables/compile.js');
-      const origin =
-        this.config.mode === 'nftables'
-          ? `the nftables ruleset compiled from the state of generation ${state.generation} (nothing applied yet)`
-          : `the nftables ruleset compiled from the state of generation ${state.generation}: the ${this.config.mode} mode programs no ruleset, this is what the nftables mode would apply for the same objects`;
-      this.parsed = { key, ruleset: parseNft(compileText(state, this.config), { lazy: true }), origin, nodeAddresses: state.node.addresses };
+    const own = await rulesetCompiler(this.config.mode).catch(() => null);
+    const mode = own ? this.config.mode : FALLBACK_MODE;
+    const key = `${mode}/${state.generation}`;
+    if (this.compiled?.key !== key) {
+      const compile = own ?? (await rulesetCompiler(FALLBACK_MODE))!;
+      const origin = own
+        ? `the ${mode} ruleset compiled from the state of generation ${state.generation} (nothing committed yet)`
+        : `the ${mode} ruleset compiled from the state of generation ${state.generation}: the ${this.config.mode} mode programs no ruleset, this is what the ${mode} mode would apply for the same objects`;
+      this.compiled = { key, mode, text: compile(state, this.config), origin, nodeAddresses: state.node.addresses };
     }
-    return this.parsed;
+    return this.compiled;
   }
 }
