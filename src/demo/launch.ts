@@ -44,7 +44,7 @@ function backendsFor(objects: Obj[]): DemoBackend[] {
 }
 
 function tryThis(objects: Obj[], backends: DemoBackend[]): string {
-  const lines: string[] = ['', 'kproxy is serving the Services in ' + process.argv[2] + '. Try:', ''];
+  const lines: string[] = ['', 'kproxy is serving the Services in ' + process.argv[2] + '.', `Dashboard (Services, endpoints, trace, sync health, live): http://${dashboardAddress()}/ui/`, '', 'Try:', ''];
   const svcs = objects.filter((o) => o.kind === 'Service');
   for (const s of svcs) {
     const name = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
@@ -82,6 +82,14 @@ function tryThis(objects: Obj[], backends: DemoBackend[]): string {
     );
   }
   return lines.join('\n');
+}
+
+/** Where `kproxy run` serves /metrics and the dashboard: the demo's default or a --metrics-bind-address passed through. */
+function dashboardAddress(): string {
+  const args = process.argv.slice(3);
+  const i = args.lastIndexOf('--metrics-bind-address');
+  const bind = i >= 0 && args[i + 1] ? args[i + 1] : '127.0.0.1:10249';
+  return bind.replace(/^(0\.0\.0\.0)?:/, '127.0.0.1:');
 }
 
 /** Resolves when every TCP ClusterIP:port in the folder accepts a connection, or at the deadline. */
