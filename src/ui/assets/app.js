@@ -38,20 +38,29 @@ const COLUMNS = [
   { id: 'remote', title: 'Remote', value: (r) => r.remote, num: true },
 ];
 
-const view = { rows: new Map(), filter: '', sort: 'service', desc: false, page: 0, selected: null, scheduled: false };
+const view = { rows: new Map(), filter: '', sort: 'service', desc: false, page: 0, selected: null, scheduled: false, list: null };
 
+/** What the filter box searches in a row, computed once per row version. */
+const searchText = new WeakMap();
+function haystack(r) {
+  let s = searchText.get(r);
+  if (s === undefined) searchText.set(r, (s = COLUMNS.map((c) => String(c.value(r))).join('\u0000').toLowerCase()));
+  return s;
+}
+
+// Plain comparisons, not localeCompare: sorting 10,000 rows must stay well under a frame.
+const cmp = (x, y) => (x < y ? -1 : x > y ? 1 : 0);
+
+/** The filtered, sorted rows; kept until the rows, the filter or the order change. */
 function visibleRows() {
+  if (view.list) return view.list;
   const col = COLUMNS.find((c) => c.id === view.sort);
   const f = view.filter.toLowerCase();
   let list = [...view.rows.values()];
-  if (f) list = list.filter((r) => COLUMNS.some((c) => String(c.value(r)).toLowerCase().includes(f)));
-  list.sort((a, b) => {
-    const x = col.value(a);
-    const y = col.value(b);
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
-    return (view.desc ? -c : c) || a.key.localeCompare(b.key);
-  });
-  return list;
+  if (f) list = list.filter((r) => haystack(r).includes(f));
+  const keyed = list.map((r) => [col.value(r), r]);
+  keyed.sort((a, b) => (view.desc ? -cmp(a[0], b[0]) : cmp(a[0], b[0])) || cmp(a[1].key, b[1].key));
+  return (view.list = keyed.map((k) => k[1]));
 }
 
 function renderHead() {
@@ -63,6 +72,7 @@ function renderHead() {
         onclick: () => {
           view.desc = view.sort === c.id ? !view.desc : false;
           view.sort = c.id;
+          view.list = null;
           renderHead();
           schedule();
         },
@@ -72,6 +82,7 @@ function renderHead() {
 }
 
 function renderRows() {
+  const t0 = performance.now();
   view.scheduled = false;
   const list = visibleRows();
   const pages = Math.max(1, Math.ceil(list.length / PAGE_SIZE));
@@ -87,6 +98,7 @@ function renderRows() {
   $('page').textContent = `page ${view.page + 1} of ${pages}`;
   $('prev').disabled = view.page === 0;
   $('next').disabled = view.page >= pages - 1;
+  performance.measure('kproxy:render', { start: t0 });
 }
 
 /** Renders once per frame however many events arrive. */
@@ -227,8 +239,11 @@ function connect() {
   es.addEventListener('open', () => { live.textContent = 'live'; live.className = 'on'; });
   es.addEventListener('error', () => { live.textContent = 'disconnected, retrying…'; live.className = 'off'; });
   es.addEventListener('reset', (m) => {
+    const t0 = performance.now();
     const d = JSON.parse(m.data);
+    performance.measure('kproxy:reset-parse', { start: t0 });
     view.rows = new Map(d.rows.map((r) => [r.key, r]));
+    view.list = null;
     $('where').textContent = `node ${d.node || '?'} · ${d.mode} mode · generation ${d.generation}`;
     renderStatus(d.status);
     points = d.points;
@@ -240,6 +255,7 @@ function connect() {
     const d = JSON.parse(m.data);
     for (const k of d.remove) view.rows.delete(k);
     for (const r of d.upsert) view.rows.set(r.key, r);
+    view.list = null;
     $('where').textContent = $('where').textContent.replace(/generation \d+/, `generation ${d.generation}`);
     document.body.dataset.generation = d.generation;
     document.body.dataset.patchAt = d.at;
@@ -258,7 +274,7 @@ function start() {
   charts.sync = chart('chart-sync', 'Sync duration (mean per 5 s)', 'ms');
   charts.programming = chart('chart-programming', 'Network programming latency (mean per 5 s)', 's');
   renderHead();
-  $('filter').addEventListener('input', (e) => { view.filter = e.target.value; view.page = 0; schedule(); });
+  $('filter').addEventListener('input', (e) => { view.filter = e.target.value; view.page = 0; view.list = null; schedule(); });
   $('prev').addEventListener('click', () => { view.page--; schedule(); });
   $('next').addEventListener('click', () => { view.page++; schedule(); });
   $('trace-form').addEventListener('submit', runTrace);
