@@ -145,3 +145,37 @@ describe('dashboard server', () => {
     assert.equal(bad.error, 'dport: "99999" is not a port (1-65535)');
   });
 });
+
+describe('dashboard in nftables mode', () => {
+  it('traces the ruleset the dataplane committed, not one compiled again', async () => {
+    const { Tracer } = await import('../../src/ui/trace.js');
+    const { RulesetStore } = await import('../../src/rules/store.js');
+    const { compileText } = await import('../../src/dataplanes/nftables/compile.js');
+    const config = { ...defaultConfig(), mode: 'nftables' as const };
+    const state = tracker().snapshot();
+    const store = new RulesetStore();
+    const tracer = new Tracer(config, store);
+    const q = new URLSearchParams({ src: '10.0.0.1', dst: '10.96.0.10', dport: '80', protocol: 'tcp' });
+    // nothing committed yet: compiled from the state, and said so
+    const before = await tracer.trace(q, state);
+    assert.deepEqual(before.endpoints.map((e) => e.ip).sort(), ['10.1.0.1', '10.1.0.2']);
+    assert.match(before.ruleset, /compiled from the state of generation \d+ \(nothing committed yet\)/);
+    // what the applier committed wins, even where it differs from the state (here: one endpoint edited out)
+    const committed = compileText(state, config).split('\n').filter((l) => !l.includes('10.1.0.2')).join('\n');
+    store.publish({ mode: 'nftables', appliedAt: new Date(0), generation: state.generation, node: 'n1', nodeAddresses: ['192.0.2.1'], render: () => committed });
+    const after = await tracer.trace(q, state);
+    assert.match(after.ruleset, /^the nftables ruleset committed for generation \d+ at 1970-01-01T00:00:00.000Z$/);
+    assert.notDeepEqual(after.endpoints, before.endpoints);
+  });
+
+  it("a service port's detail shows its nftables lines", async () => {
+    const { rulesFor } = await import('../../src/ui/rules.js');
+    const state = tracker().snapshot();
+    const sp = state.servicePorts.get('ns/web:http/TCP/IPv4')!;
+    const r = await rulesFor(state, sp, { ...defaultConfig(), mode: 'nftables' });
+    const text = r.lines.join('\n');
+    assert.match(text, /^add chain ip kproxy service-\S+-ns\/web\/tcp\/http$/m);
+    assert.match(text, /^add element ip kproxy service-ips \{ 10\.96\.0\.10 \. tcp \. 80 : goto service-\S+-ns\/web\/tcp\/http \}$/m);
+    assert.doesNotMatch(text, /ns\/local/, 'only this port');
+  });
+});
