@@ -18,7 +18,7 @@ import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
 import { dashboardAddon } from '../ui/addon.js';
 import { formatObjectError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/log.js';
+import { createLogger } from '../util/log.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
@@ -88,7 +88,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   await bind('metrics', cfg.metricsBindAddress, () => startMetricsServer(cfg.metricsBindAddress, metrics, routes));
   await bind('healthz', cfg.healthzBindAddress, () => startHealthServer(cfg.healthzBindAddress, health, metrics));
 
-  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log, health });
+  const source = await createSource({ config: cfg, sink: tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
   log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');

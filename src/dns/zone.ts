@@ -9,7 +9,7 @@ import type { ProxyState } from '../model/types.js';
 import { nameToKey } from './query.js';
 import { serviceRecords } from './records.js';
 import { labelsOf, type ResourceRecord } from './wire.js';
-import type { Prepared } from './answer.js';
+import type { Prepared } from './prepared.js';
 
 /** The schema version of the Kubernetes DNS specification this server implements. */
 export const SCHEMA_VERSION = '1.1.0';

@@ -1,7 +1,7 @@
 // The dashboard: a read-only page at /ui/ on the metrics server (/ redirects there). It
 // follows the ProxyState like any add-on and pushes what changes to the open pages over
 // Server-Sent Events; details and traces are answered on request. It changes nothing.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { AddonFactory } from '../addons/addon.js';
 import type { Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';

@@ -192,7 +192,7 @@ async function runTrace(ev) {
 
 const charts = {};
 
-function chart(id, title, unit, scale) {
+function chart(id, title, unit) {
   const el = $(id);
   const width = Math.max(300, el.clientWidth || 500);
   return new uPlot(
