@@ -10,7 +10,7 @@ import { loadAssets, sendJSON, serveAsset, SECURITY_HEADERS } from './assets.js'
 import { serviceDetail } from './detail.js';
 import { EventHub } from './events.js';
 import { HealthSampler, type HealthStatus } from './health.js';
-import { RowTable } from './rows.js';
+import { packRow, ROW_FIELDS, RowTable } from './rows.js';
 import { Tracer } from './trace.js';
 
 const SAMPLE_MS = 5_000;
@@ -46,11 +46,11 @@ export const dashboardAddon: AddonFactory = async ({ config, metrics, health, lo
   const sampling = setInterval(() => later(async () => hub.broadcast('point', await sampler.sample())), SAMPLE_MS);
   sampling.unref();
 
-  // The rows' JSON (3 MB for 10,000 service ports) is built once per change, not per page opened.
+  // The rows' JSON (1.5 MB for 10,000 service ports) is built once per change, not per page opened.
   let rowsJSON: string | null = null;
   const reset = () => {
-    rowsJSON ??= JSON.stringify(rows.all());
-    const rest = JSON.stringify({ generation: state?.generation ?? 0, node: state?.node.name ?? '', mode: config.mode, status, points: sampler.points });
+    rowsJSON ??= JSON.stringify(rows.all().map(packRow));
+    const rest = JSON.stringify({ fields: ROW_FIELDS, generation: state?.generation ?? 0, node: state?.node.name ?? '', mode: config.mode, status, points: sampler.points });
     return `event: reset\ndata: {"rows":${rowsJSON},${rest.slice(1)}\n\n`;
   };
 
@@ -85,7 +85,7 @@ export const dashboardAddon: AddonFactory = async ({ config, metrics, health, lo
       state = next;
       const patch = rows.update(next);
       if (patch) rowsJSON = null;
-      if (patch) hub.broadcast('patch', { generation: next.generation, at: Date.now(), ...patch }, next.generation);
+      if (patch) hub.broadcast('patch', { generation: next.generation, at: Date.now(), upsert: patch.upsert.map(packRow), remove: patch.remove }, next.generation);
       later(async () => {
         status = await sampler.synced(next);
         hub.broadcast('status', status);

@@ -111,7 +111,9 @@ describe('dashboard server', () => {
     t.upsert(slice('ns', 'web', 'web-1', [{ ip: '10.1.0.1', node: 'n1', ready: true }], [{ name: 'http', port: 8080 }]));
     addon.update(t.snapshot());
     const patch = await waitFor('patch');
-    assert.deepEqual(patch.data.upsert.map((r: { key: string; endpoints: number }) => [r.key, r.endpoints]), [['ns/web:http/TCP/IPv4', 1]]);
+    // rows travel as arrays in the order `fields` names
+    const at = (f: string) => reset.data.fields.indexOf(f);
+    assert.deepEqual(patch.data.upsert.map((r: unknown[]) => [r[at('key')], r[at('endpoints')]]), [['ns/web:http/TCP/IPv4', 1]]);
     assert.deepEqual(patch.data.remove, []);
     const status = await waitFor('status');
     assert.equal(status.data.generation, patch.data.generation);

@@ -232,6 +232,9 @@ function renderStatus(s) {
 // ---- the live stream ---------------------------------------------------------------------------
 
 let points = [];
+/** Rows travel as arrays of values in the order the reset event names. */
+let fields = [];
+const unpack = (a) => Object.fromEntries(fields.map((f, i) => [f, a[i]]));
 
 function connect() {
   const es = new EventSource('events');
@@ -242,7 +245,8 @@ function connect() {
     const t0 = performance.now();
     const d = JSON.parse(m.data);
     performance.measure('kproxy:reset-parse', { start: t0 });
-    view.rows = new Map(d.rows.map((r) => [r.key, r]));
+    fields = d.fields;
+    view.rows = new Map(d.rows.map((a) => { const r = unpack(a); return [r.key, r]; }));
     view.list = null;
     $('where').textContent = `node ${d.node || '?'} · ${d.mode} mode · generation ${d.generation}`;
     renderStatus(d.status);
@@ -254,13 +258,14 @@ function connect() {
   es.addEventListener('patch', (m) => {
     const d = JSON.parse(m.data);
     for (const k of d.remove) view.rows.delete(k);
-    for (const r of d.upsert) view.rows.set(r.key, r);
+    const upsert = d.upsert.map(unpack);
+    for (const r of upsert) view.rows.set(r.key, r);
     view.list = null;
     $('where').textContent = $('where').textContent.replace(/generation \d+/, `generation ${d.generation}`);
     document.body.dataset.generation = d.generation;
     document.body.dataset.patchAt = d.at;
     schedule();
-    if (view.selected && (d.upsert.some((r) => r.key === view.selected) || d.remove.includes(view.selected))) loadDetail();
+    if (view.selected && (upsert.some((r) => r.key === view.selected) || d.remove.includes(view.selected))) loadDetail();
   });
   es.addEventListener('status', (m) => renderStatus(JSON.parse(m.data)));
   es.addEventListener('point', (m) => {
