@@ -49,7 +49,7 @@ export const dashboardAddon: AddonFactory = async ({ config, metrics, health, lo
   // The rows' JSON (1.5 MB for 10,000 service ports) is built once per change, not per page opened.
   let rowsJSON: string | null = null;
   const reset = () => {
-    rowsJSON ??= JSON.stringify(rows.all().map(packRow));
+    rowsJSON ??= JSON.stringify(rows.sorted().map(packRow));
     const rest = JSON.stringify({ fields: ROW_FIELDS, generation: state?.generation ?? 0, node: state?.node.name ?? '', mode: config.mode, status, points: sampler.points });
     return `event: reset\ndata: {"rows":${rowsJSON},${rest.slice(1)}\n\n`;
   };

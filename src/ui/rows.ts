@@ -107,4 +107,17 @@ export class RowTable {
   all(): ServiceRow[] {
     return [...this.rows.values()];
   }
+
+  /**
+   * In the page's default order (namespace/name:port, then key, by code unit), so that the
+   * browser's first sort of 10,000 rows finds them in order and costs one pass.
+   */
+  sorted(): ServiceRow[] {
+    const label = (r: ServiceRow) => `${r.namespace}/${r.name}${r.portName ? `:${r.portName}` : ''}`;
+    const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+    return this.all()
+      .map((r) => [label(r), r] as const)
+      .sort((a, b) => cmp(a[0], b[0]) || cmp(a[1].key, b[1].key))
+      .map((x) => x[1]);
+  }
 }
