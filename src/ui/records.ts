@@ -26,8 +26,7 @@ function dataText(rr: ResourceRecord): string {
 }
 
 export function recordLines(state: ProxyState, namespace: string, name: string, zone: string, ttl: number): string[] {
-  const svc = state.services.get(`${namespace}/${name}`);
-  if (!svc) return [];
-  const rrs = serviceRecords(svc, state.endpointSlices.get(`${namespace}/${name}`) ?? [], { zone, ttl });
-  return rrs.map((rr) => `${rr.name}. ${rr.ttl} IN ${TYPES[rr.data.type] ?? rr.data.type} ${dataText(rr)}`);
+  const view = state.dns.get(`${namespace}/${name}`);
+  if (!view) return [];
+  return serviceRecords(view, { zone, ttl }).map((rr) => `${rr.name}. ${rr.ttl} IN ${TYPES[rr.data.type] ?? rr.data.type} ${dataText(rr)}`);
 }
