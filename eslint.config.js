@@ -14,6 +14,14 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's page script runs in the browser, after uPlot's.
+    files: ['src/ui/assets/**'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { window: 'readonly', document: 'readonly', Node: 'readonly', performance: 'readonly', requestAnimationFrame: 'readonly', URLSearchParams: 'readonly', EventSource: 'readonly', uPlot: 'readonly' },
+    },
+  },
+  {
     // Tests and benchmarks build free-form Kubernetes objects.
     files: ['test/**', 'bench/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -13,4 +13,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: not root, cannot install: ${missing[*]} (the kernel and DNS suites will say what they skipped)" >&2
   fi
 fi
+# Chromium for the dashboard's browser tests (driven by playwright-core; nothing downloads a browser).
+if ! dpkg -s chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+  else
+    echo "setup: not root, cannot install chromium (the dashboard's browser tests will skip)" >&2
+  fi
+fi
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi

@@ -16,6 +16,7 @@ import { SyncRunner } from '../sync/runner.js';
 import { rulesPageAddon } from '../rules/addon.js';
 import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
+import { dashboardAddon } from '../ui/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { refuseNodeConflicts } from '../config/refuse.js';
 import { installProcessGuards } from '../util/guards.js';
@@ -30,7 +31,7 @@ import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
-export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon, statusAddon];
+export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon, statusAddon, dashboardAddon];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');

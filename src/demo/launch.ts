@@ -51,7 +51,9 @@ interface Addresses {
 }
 
 function tryThis(objects: Obj[], backends: DemoBackend[], addrs: Addresses): string {
-  const lines: string[] = ['', 'kproxy is serving the Services in ' + process.argv[2] + '. Try:', ''];
+  const lines: string[] = ['', 'kproxy is serving the Services in ' + process.argv[2] + '.'];
+  if (addrs.metrics) lines.push(`Dashboard (Services, endpoints, trace, sync health, live): http://${addrs.metrics}/ui/`);
+  lines.push('', 'Try:', '');
   const svcs = objects.filter((o) => o.kind === 'Service');
   for (const s of svcs) {
     const name = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
@@ -100,6 +102,7 @@ function tryThis(objects: Obj[], backends: DemoBackend[], addrs: Addresses): str
   return lines.join('\n');
 }
 
+/** Where `kproxy run` serves /metrics and the dashboard: the demo's default or a --metrics-bind-address passed through. */
 /** Resolves when every TCP ClusterIP:port in the folder accepts a connection, or at the deadline. */
 async function listening(objects: Obj[], ms: number): Promise<void> {
   const deadline = Date.now() + ms;
