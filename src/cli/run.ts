@@ -18,6 +18,7 @@ import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { refuseNodeConflicts } from '../config/refuse.js';
+import { guardFileDescriptors } from '../util/fdlimit.js';
 import { installProcessGuards } from '../util/guards.js';
 import { createLogger } from '../util/log.js';
 import { finishStop, stopSignal } from '../util/shutdown.js';
@@ -47,6 +48,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   installProcessGuards(log);
   refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
+  await guardFileDescriptors(log, metrics.registry);
   const tracker = trackerFor(cfg);
   const rules = new RulesetStore();
   const dataplane = await createDataplane({ config: cfg, log, metrics, publishRuleset: rules.publish });
