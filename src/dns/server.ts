@@ -13,6 +13,7 @@ import { addressOfReverse } from './records.js';
 import { CLASS_ANY, CLASS_IN, FLAG, RCODE, type RData } from './wire.js';
 import { Zone, type Apex } from './zone.js';
 import { queryDeadline } from './tcp-deadline.js';
+import { fitUdpAnswer } from './udp-size.js';
 
 export interface DnsServerOptions {
   /** The cluster domain, e.g. cluster.local. */
@@ -120,7 +121,7 @@ export class DnsServer {
     const own: ParsedQuery = { ...q }; // the shared parse result is reused by the next query
     return this.forwarder
       .forward(msg, own, tcp)
-      .then((r) => (r ? this.done(r, r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
+      .then((r) => (r ? this.done(tcp ? r : fitUdpAnswer(r, own), r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
   }
 
   private done(b: Buffer, rcode: number, tcp: boolean): Buffer {
