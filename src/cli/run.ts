@@ -19,6 +19,7 @@ import type { Addon, AddonFactory } from '../addons/addon.js';
 import { dashboardAddon } from '../ui/addon.js';
 import { formatObjectError } from '../util/errors.js';
 import { refuseNodeConflicts } from '../config/refuse.js';
+import { guardFileDescriptors } from '../util/fdlimit.js';
 import { installProcessGuards } from '../util/guards.js';
 import { createLogger } from '../util/log.js';
 import { finishStop, stopSignal } from '../util/shutdown.js';
@@ -55,6 +56,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   installProcessGuards(log);
   refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
+  await guardFileDescriptors(log, metrics.registry);
   const tracker = trackerFor(cfg);
   logStart(log, cfg, tracker.current().node.name);
   await startupChecks(cfg, log);

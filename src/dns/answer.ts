@@ -9,6 +9,7 @@ import type { Prepared } from './prepared.js';
 import type { ParsedQuery } from './query.js';
 import type { Apex, NameEntry } from './zone.js';
 import { FLAG, MessageWriter, RCODE, TYPE, type ResourceRecord } from './wire.js';
+import { udpAnswerLimit } from './udp-size.js';
 
 export type { Prepared } from './prepared.js';
 
@@ -90,7 +91,7 @@ function writeOpt(out: Buffer, o: number, extRcode: number): number {
 
 function limitFor(q: ParsedQuery, tcp: boolean): number {
   if (tcp) return TCP_LIMIT;
-  return q.edns ? Math.min(q.udpSize, TCP_LIMIT) : 512;
+  return udpAnswerLimit(q);
 }
 
 /** A positive answer: header + the query's own question + prepared body (+ OPT). */

@@ -12,17 +12,15 @@ const TIMEOUT_MS = 2000;
 const CACHE_ENTRIES = 2000;
 const CACHE_MAX_SECONDS = 60;
 
-interface Pending {
-  resolve: (b: Buffer | null) => void;
-  timer: NodeJS.Timeout;
-  question: Buffer;
-}
+/** UDP queries to upstreams at once (each holds a socket). */
+const MAX_IN_FLIGHT = 512;
 
 export class Forwarder {
   private readonly servers: { host: string; port: number }[];
   private readonly cache = new Map<string, { response: Buffer; expires: number }>();
-  private readonly pending = new Map<number, Pending>();
-  private sockets: { v4?: dgram.Socket; v6?: dgram.Socket } = {};
+  /** Queries on the wire over UDP, each with its own socket; close() ends them. */
+  private readonly open = new Set<(r: Buffer | null) => void>();
+  private inFlight = 0;
   private closed = false;
 
   constructor(upstreams: readonly string[]) {
@@ -49,48 +47,45 @@ export class Forwarder {
     return null;
   }
 
-  private socket(host: string): dgram.Socket {
-    const v6 = host.includes(':');
-    const existing = v6 ? this.sockets.v6 : this.sockets.v4;
-    if (existing) return existing;
-    const s = dgram.createSocket(v6 ? 'udp6' : 'udp4');
-    s.on('message', (m) => this.onUpstreamMessage(m));
-    s.on('error', () => {});
-    s.unref();
-    if (v6) this.sockets.v6 = s;
-    else this.sockets.v4 = s;
-    return s;
-  }
-
-  private onUpstreamMessage(m: Buffer): void {
-    if (m.length < 12) return;
-    const id = m.readUInt16BE(0);
-    const p = this.pending.get(id);
-    if (!p) return;
-    // Accept only an answer to the question asked (a stray or spoofed packet is ignored).
-    if (m.length < 12 + p.question.length || !m.subarray(12, 12 + p.question.length).equals(p.question)) return;
-    this.pending.delete(id);
-    clearTimeout(p.timer);
-    p.resolve(m);
-  }
-
+  /**
+   * One query, on a socket of its own: a fresh random source port (chosen by the kernel) and
+   * a random ID, so that an off-path attacker must guess both to spoof an answer. At most
+   * MAX_IN_FLIGHT such sockets exist at once; beyond that the query fails (SERVFAIL).
+   */
   private viaUDP(msg: Buffer, q: ParsedQuery, s: { host: string; port: number }): Promise<Buffer | null> {
-    let id = randomInt(0, 65536);
-    for (let i = 0; this.pending.has(id) && i < 16; i++) id = randomInt(0, 65536);
-    if (this.pending.has(id)) return Promise.resolve(null);
+    if (this.inFlight >= MAX_IN_FLIGHT) return Promise.resolve(null);
+    this.inFlight++;
+    const id = randomInt(0, 65536);
     const out = Buffer.from(msg);
     out.writeUInt16BE(id, 0);
+    const question = msg.subarray(12, q.questionEnd);
+    const sock = dgram.createSocket(s.host.includes(':') ? 'udp6' : 'udp4');
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(null);
-      }, TIMEOUT_MS);
-      this.pending.set(id, { resolve, timer, question: msg.subarray(12, q.questionEnd) });
-      this.socket(s.host).send(out, s.port, s.host, (err) => {
-        if (!err) return;
-        this.pending.delete(id);
+      let settled = false;
+      const done = (r: Buffer | null) => {
+        if (settled) return;
+        settled = true;
+        this.inFlight--;
+        this.open.delete(done);
         clearTimeout(timer);
-        resolve(null);
+        try {
+          sock.close();
+        } catch {
+          // already closed
+        }
+        resolve(r);
+      };
+      const timer = setTimeout(() => done(null), TIMEOUT_MS);
+      this.open.add(done);
+      sock.on('error', () => done(null));
+      sock.on('message', (m, rinfo) => {
+        // Only an answer from the server asked, with our ID, to the question asked.
+        if (rinfo.port !== s.port || m.length < 12 + question.length || m.readUInt16BE(0) !== id) return;
+        if (!m.subarray(12, 12 + question.length).equals(question)) return;
+        done(m);
+      });
+      sock.send(out, s.port, s.host, (err) => {
+        if (err) done(null);
       });
     });
   }
@@ -121,14 +116,7 @@ export class Forwarder {
 
   close(): void {
     this.closed = true;
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.resolve(null);
-    }
-    this.pending.clear();
-    this.sockets.v4?.close();
-    this.sockets.v6?.close();
-    this.sockets = {};
+    for (const done of [...this.open]) done(null);
   }
 }
 

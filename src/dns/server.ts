@@ -12,6 +12,8 @@ import { keyOf, keyToName, nameToKey, newParsedQuery, parseQuery, Verdict, type 
 import { addressOfReverse } from './records.js';
 import { CLASS_ANY, CLASS_IN, FLAG, RCODE, type RData } from './wire.js';
 import { Zone, type Apex } from './zone.js';
+import { queryDeadline } from './tcp-deadline.js';
+import { fitUdpAnswer } from './udp-size.js';
 
 export interface DnsServerOptions {
   /** The cluster domain, e.g. cluster.local. */
@@ -25,6 +27,8 @@ export interface DnsServerOptions {
   serverAddresses?: readonly RData[];
   /** Called for each query answered, with its response code (for metrics). */
   onAnswer?: (rcode: number, tcp: boolean) => void;
+  /** A TCP connection without a complete query for this long is closed (tcp-deadline.ts). */
+  tcpIdleMs?: number;
 }
 
 export interface DnsCounters {
@@ -34,7 +38,6 @@ export interface DnsCounters {
   forwarded: number;
 }
 
-const TCP_IDLE_MS = 10_000;
 const TCP_MAX_CONNECTIONS = 512;
 const TYPE_AXFR = 252;
 const TYPE_IXFR = 251;
@@ -118,7 +121,7 @@ export class DnsServer {
     const own: ParsedQuery = { ...q }; // the shared parse result is reused by the next query
     return this.forwarder
       .forward(msg, own, tcp)
-      .then((r) => (r ? this.done(r, r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
+      .then((r) => (r ? this.done(tcp ? r : fitUdpAnswer(r, own), r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
   }
 
   private done(b: Buffer, rcode: number, tcp: boolean): Buffer {
@@ -192,7 +195,7 @@ export class DnsServer {
   private onConnection(s: net.Socket): void {
     this.conns.add(s);
     s.setNoDelay(true);
-    s.setTimeout(TCP_IDLE_MS, () => s.destroy());
+    const deadline = queryDeadline(s, this.opts.tcpIdleMs);
     s.on('error', () => s.destroy());
     s.on('close', () => this.conns.delete(s));
     // Chunks are joined only once a whole frame (or its length prefix) is there: a client
@@ -224,6 +227,7 @@ export class DnsServer {
         chunks = rest.length > 0 ? [rest] : [];
         size = rest.length;
         need = 2;
+        deadline.progressed();
         if (len === 0) continue; // nothing to answer, not even an ID
         const r = this.answer(msg, true);
         if (r === null) continue;

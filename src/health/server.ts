@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { ProxyMetrics } from '../metrics/metrics.js';
 import type { HealthStatus, ProxierHealth } from './proxier.js';
 import { listen } from '../util/net.js';
+import { limitHttpServer } from '../util/http-limits.js';
 
 export function healthBody(s: HealthStatus, withNode: boolean): string {
   const body: Record<string, unknown> = {
@@ -27,6 +28,7 @@ export async function startHealthServer(bind: string, health: ProxierHealth, met
     res.writeHead(code, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' });
     res.end(healthBody(s, !livez));
   });
+  limitHttpServer(server);
   await listen(server, bind);
   return server;
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../util/log.js';
 import { localReadyEndpointCount } from '../model/stats.js';
 import type { ProxyState } from '../model/types.js';
 import { listenOn } from '../util/net.js';
+import { limitHttpServer } from '../util/http-limits.js';
 
 /** The body kube-proxy writes (a tab-indented JSON document). */
 export function healthCheckBody(namespace: string, name: string, localEndpoints: number, serviceProxyHealthy: boolean): string {
@@ -97,6 +98,7 @@ export class ServiceHealthServers {
       });
       res.end(healthCheckBody(t.namespace, t.name, t.localEndpoints, healthy));
     });
+    limitHttpServer(server);
     const tryListen = (host: string) => listenOn(server, host, port);
     return (async () => {
       if (this.opts.host) await tryListen(this.opts.host);

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { listen } from '../util/net.js';
 import type { ProxyMetrics } from './metrics.js';
+import { limitHttpServer } from '../util/http-limits.js';
 
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -23,6 +24,7 @@ export async function startMetricsServer(bind: string, metrics: ProxyMetrics, ex
       (e) => res.writeHead(500).end(String(e)),
     );
   });
+  limitHttpServer(server);
   await listen(server, bind);
   return server;
 }

@@ -10,6 +10,7 @@ import type { EndpointSetName, ServiceBalancer } from './balancer.js';
 import type { UserspaceMetrics } from './metrics.js';
 import type { Backend, Flow } from './schedulers/index.js';
 import { allowedSource, type Route } from './route.js';
+import { noteFdExhaustion } from '../../util/fdlimit.js';
 
 export const DIAL_TIMEOUTS_MS = [250, 500, 1000, 2000] as const;
 /** "None usable for this policy" is a drop: the connection is held silently, then closed. */
@@ -47,7 +48,7 @@ export class TcpListener {
       this.server.once('error', reject);
       this.server.listen({ host: ip, port, ipv6Only: ip === '::', backlog: 4096 }, () => {
         this.server.off('error', reject);
-        this.server.on('error', (e) => this.log.error({ err: e.message }, 'listener error'));
+        this.server.on('error', (e) => noteFdExhaustion(e, 'userspace TCP listener') || this.log.error({ err: e.message }, 'listener error'));
         resolve();
       });
     });

@@ -12,6 +12,7 @@ import type { Logger } from '../../util/log.js';
 import type { UserspaceMetrics } from './metrics.js';
 import type { Backend } from './schedulers/index.js';
 import { allowedSource, type Route } from './route.js';
+import { longestIdle, udpSessionBudget } from './udp-limits.js';
 
 /** Datagrams kept per session while its backend socket connects. */
 const PENDING_MAX = 64;
@@ -104,9 +105,14 @@ export class UdpListener {
       this.metrics.rejected.inc({ reason: balancer.noEndpoints(set) === 'drop' ? 'no_usable_endpoints' : 'no_endpoints' });
       return null;
     }
+    if (!this.makeRoom()) {
+      this.metrics.rejected.inc({ reason: 'udp_session_limit' });
+      return null;
+    }
     const upstream = dgram.createSocket(isIPv6(b.ip) ? 'udp6' : 'udp4');
     const s: Session = { upstream, backend: b, last: this.now, pending: [] };
     this.sessions.set(key, s);
+    udpSessionBudget.total++;
     b.active++;
     this.metrics.live.udpSessions++;
     upstream.on('message', (reply) => {
@@ -128,10 +134,21 @@ export class UdpListener {
     return s;
   }
 
+  /** At a session limit, ends this listener's longest-idle session (udp-limits.ts). */
+  private makeRoom(): boolean {
+    if (udpSessionBudget.hasRoom(this.sessions.size)) return true;
+    const victim = longestIdle(this.sessions);
+    if (victim === null) return false;
+    this.metrics.rejected.inc({ reason: 'udp_session_evicted' });
+    this.end(victim);
+    return udpSessionBudget.hasRoom(this.sessions.size);
+  }
+
   private end(key: string): void {
     const s = this.sessions.get(key);
     if (!s) return;
     this.sessions.delete(key);
+    udpSessionBudget.total--;
     s.backend.active--;
     this.metrics.live.udpSessions--;
     try {

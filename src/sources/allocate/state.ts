@@ -4,7 +4,8 @@
 // <manifests>/.kproxy-state/allocations.json — the folder reader skips dot-names, so the
 // file never reads as a manifest. A folder that cannot be written is not fatal: allocation
 // then lives in memory, and the hash still gives the same answers in the common case.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
 export interface ServiceAllocation {
@@ -51,11 +52,29 @@ export function loadAllocations(path: string): { state: Map<string, ServiceAlloc
   }
 }
 
-/** Writes atomically (temporary file + rename): a crash never leaves half a file. */
+/**
+ * Writes atomically (temporary file + rename): a crash never leaves half a file. The folder
+ * is created with mode 0700 and must be a real directory owned by kproxy's user (not a
+ * symlink someone planted); the temporary file has a fresh random name and is opened with
+ * O_EXCL and O_NOFOLLOW, so nothing can redirect the write elsewhere.
+ */
 export function saveAllocations(path: string, state: ReadonlyMap<string, ServiceAllocation>): void {
   const doc: AllocationFile = { version: 1, services: Object.fromEntries([...state.entries()].sort(([a], [b]) => a.localeCompare(b))) };
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(doc, null, 1) + '\n');
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink?); not writing allocations there`);
+  if (process.getuid && st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user; not writing allocations there`);
+  if ((st.mode & 0o022) !== 0) throw new Error(`${dir} is writable by others; not writing allocations there`);
+  const tmp = join(dir, `.allocations-${randomBytes(8).toString('hex')}.tmp`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, JSON.stringify(doc, null, 1) + '\n');
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
   renameSync(tmp, path);
 }

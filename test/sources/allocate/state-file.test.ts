@@ -1,0 +1,33 @@
+// The allocations file is written without following symlinks: a state folder that is a
+// symlink (or writable by others) is refused, and the write never lands through a link.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadAllocations, saveAllocations } from '../../../src/sources/allocate/state.js';
+
+const state = new Map([['demo/a', { clusterIPs: ['10.96.0.10'], nodePorts: {}, healthCheckNodePort: 0 }]]);
+
+test('the state folder is made 0700; a symlinked or world-writable folder is refused', () => {
+  const base = mkdtempSync(join(tmpdir(), 'kproxy-state-'));
+  try {
+    const path = join(base, 'm', '.kproxy-state', 'allocations.json');
+    saveAllocations(path, state);
+    assert.equal(statSync(join(base, 'm', '.kproxy-state')).mode & 0o777, 0o700);
+    assert.deepEqual([...loadAllocations(path).state.keys()], ['demo/a']);
+    // A planted symlink in place of the folder: refused, the target untouched.
+    const target = join(base, 'elsewhere');
+    mkdirSync(target);
+    mkdirSync(join(base, 'n'));
+    symlinkSync(target, join(base, 'n', '.kproxy-state'));
+    assert.throws(() => saveAllocations(join(base, 'n', '.kproxy-state', 'allocations.json'), state), /not a directory/);
+    assert.equal(existsSync(join(target, 'allocations.json')), false);
+    mkdirSync(join(base, 'o', '.kproxy-state'), { recursive: true });
+    chmodSync(join(base, 'o', '.kproxy-state'), 0o777);
+    assert.throws(() => saveAllocations(join(base, 'o', '.kproxy-state', 'allocations.json'), state), /writable by others/);
+    assert.match(readFileSync(path, 'utf8'), /10\.96\.0\.10/);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
