@@ -1,27 +1,34 @@
-// `kproxy cleanup`: removes what kproxy's nftables and iptables modes installed — the
-// `ip kproxy` and `ip6 kproxy` tables; the KUBE-* chains kproxy writes and its jump rules in
-// the built-in chains, on whichever iptables backend (nft, legacy) holds them — and nothing else.
+// `kproxy cleanup`: removes what kproxy's kernel modes installed (the nftables mode's
+// `ip kproxy` and `ip6 kproxy` tables, and whatever each other built mode names) and nothing
+// else; says what it removed. A mode that fails is reported; the others still run.
 import type { Command } from 'commander';
-import { cleanupFamily } from '../dataplanes/iptables/apply.js';
-import { toolsFor } from '../dataplanes/iptables/backend.js';
-import { cleanupText } from '../dataplanes/nftables/apply.js';
-import { runNft } from '../dataplanes/nftables/nft.js';
+import { modeCleanups } from '../dataplanes/registry.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("delete kproxy's nftables tables (ip kproxy, ip6 kproxy) and its iptables KUBE-* chains and jump rules, nothing else")
-    .option('--dry-run', 'print the nft commands instead of running them (iptables state is only described)')
+    .description("remove what kproxy's kernel modes installed (nftables: tables ip kproxy, ip6 kproxy; iptables: its KUBE-* chains and jump rules) and nothing else")
+    .option('--dry-run', 'print the commands instead of running them')
     .action(async (opts: { dryRun?: boolean }) => {
-      const text = cleanupText();
+      const cleanups = await modeCleanups();
       if (opts.dryRun) {
-        process.stdout.write(text);
-        process.stdout.write('# iptables (nft and legacy backends, IPv4 and IPv6): delete the jump rules kproxy installed and its KUBE-* chains\n');
+        for (const [, c] of cleanups) process.stdout.write(c.plan());
         return;
       }
-      await runNft(text);
-      for (const backend of ['nft', 'legacy'] as const) {
-        for (const family of ['IPv4', 'IPv6'] as const) await cleanupFamily(toolsFor(backend, 'cleanup'), family);
+      let failed = 0;
+      let removed = 0;
+      for (const [mode, c] of cleanups) {
+        try {
+          for (const line of await c.run()) {
+            process.stdout.write(`${line}\n`);
+            removed++;
+          }
+        } catch (e) {
+          failed++;
+          process.stderr.write(`kproxy cleanup: ${mode}: ${(e as Error).message}\n`);
+        }
       }
+      if (removed === 0 && failed === 0) process.stdout.write('nothing of kproxy was installed\n');
+      if (failed > 0) process.exitCode = 1;
     });
 }
