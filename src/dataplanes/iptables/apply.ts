@@ -282,11 +282,11 @@ function countRules(input: string, ports: readonly PortRules[]) {
  * Deletes kproxy's jump rules from the built-in chains (every copy), then flushes and deletes
  * its KUBE-* chains in filter, nat and mangle. Chains of other programs are never touched.
  */
-export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<boolean> {
+export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<{ chains: number; jumps: number } | null> {
   // Look first (the whole ruleset, not `-t TABLE`: naming a legacy table that does not exist
   // creates it), then one restore: delete the jump rules found, flush and delete the chains.
   const r = await runTool(tools, tools.save(family), [], { timeoutMs });
-  if (r.code !== 0) return false;
+  if (r.code !== 0) return null;
   const jumps = jumpRules({ kubeletFirewall: false });
   const byTable = new Map<string, { chains: string[]; deletes: string[] }>();
   let table = '';
@@ -302,15 +302,18 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, time
     }
   }
   const out: string[] = [];
+  const removed = { chains: 0, jumps: 0 };
   for (const [t, { chains, deletes }] of byTable) {
     if (chains.length === 0 && deletes.length === 0) continue;
     out.push(`*${t}`, ...deletes, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+    removed.chains += chains.length;
+    removed.jumps += deletes.length;
   }
-  if (out.length === 0) return false;
+  if (out.length === 0) return null;
   const input = out.join('\n') + '\n';
   const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs });
   if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
-  return true;
+  return removed;
 }
 
 const OWNED: Record<string, Set<string>> = {
