@@ -6,7 +6,7 @@ import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 export function registerRules(program: Command): void {
-  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text)');
+  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text; ipvs: IPVS table, ipsets, iptables rules)');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
     const state = await loadStateOnce(cfg);
@@ -16,8 +16,13 @@ export function registerRules(program: Command): void {
         process.stdout.write(compileText(state, cfg));
         return;
       }
+      case 'ipvs': {
+        const { rulesText } = await import('../dataplanes/ipvs/rules.js');
+        process.stdout.write(rulesText(state, cfg));
+        return;
+      }
       default:
-        throw new ConfigError('--proxy-mode', `kproxy rules does not support mode "${cfg.mode}" yet (supported: nftables)`);
+        throw new ConfigError('--proxy-mode', `kproxy rules does not support mode "${cfg.mode}" yet (supported: nftables, ipvs)`);
     }
   });
 }

@@ -17,6 +17,12 @@ export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
   userspace: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
   nftables: async (ctx) => (await import('./nftables/index.js')).create(ctx),
+  // Falls back to iptables mode, when that is registered, on a kernel without IPVS.
+  ipvs: async (ctx) => {
+    const iptables = factories.iptables;
+    const fallback = iptables ? () => iptables({ ...ctx, config: { ...ctx.config, mode: 'iptables' } }) : null;
+    return (await import('./ipvs/index.js')).create(ctx, fallback);
+  },
 };
 
 export function availableModes(): ProxyMode[] {

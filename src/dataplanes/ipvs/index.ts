@@ -1,0 +1,24 @@
+// IPVS mode as the registry creates it. As kube-proxy does, it first checks that the kernel
+// can do IPVS; when it cannot, the caller's fallback (iptables mode) runs instead, and without
+// one kproxy stops with a message that says why.
+import { ConfigError } from '../../util/errors.js';
+import type { Dataplane } from '../dataplane.js';
+import type { DataplaneContext } from '../registry.js';
+import { IpvsDataplane } from './apply.js';
+import { ipvsUnavailable } from './detect.js';
+import { exec } from './exec.js';
+import { IPVS_SCHEDULERS, isIpvsScheduler } from './scheduler.js';
+
+export async function create(ctx: DataplaneContext, fallback: (() => Promise<Dataplane>) | null): Promise<Dataplane> {
+  const s = ctx.config.ipvs.scheduler;
+  if (s && !isIpvsScheduler(s)) throw new ConfigError('--ipvs-scheduler', `unknown IPVS scheduler "${s}" (expected ${IPVS_SCHEDULERS.join(', ')})`);
+  const why = await ipvsUnavailable(exec);
+  if (why) {
+    if (fallback) {
+      ctx.log.warn(`ipvs mode cannot run: ${why}; falling back to iptables mode, as kube-proxy does`);
+      return fallback();
+    }
+    throw new ConfigError('--proxy-mode', `ipvs mode cannot run: ${why}. kube-proxy would fall back to iptables mode, but iptables mode is not available in this build`);
+  }
+  return new IpvsDataplane(ctx.config, ctx.log, ctx.metrics.registry);
+}
