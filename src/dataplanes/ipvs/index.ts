@@ -7,11 +7,10 @@ import type { DataplaneContext } from '../registry.js';
 import { IpvsDataplane } from './apply.js';
 import { ipvsUnavailable } from './detect.js';
 import { exec } from './exec.js';
-import { IPVS_SCHEDULERS, isIpvsScheduler } from './scheduler.js';
+import { checkSchedulerFlag } from './scheduler.js';
 
 export async function create(ctx: DataplaneContext, fallback: (() => Promise<Dataplane>) | null): Promise<Dataplane> {
-  const s = ctx.config.ipvs.scheduler;
-  if (s && !isIpvsScheduler(s)) throw new ConfigError('--ipvs-scheduler', `unknown IPVS scheduler "${s}" (expected ${IPVS_SCHEDULERS.join(', ')})`);
+  checkSchedulerFlag(ctx.config.ipvs.scheduler);
   const why = await ipvsUnavailable(exec);
   if (why) {
     if (fallback) {

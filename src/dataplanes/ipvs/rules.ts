@@ -5,8 +5,10 @@ import { compile, type CompileConfig } from './compile.js';
 import { DUMMY_INTERFACE } from './apply.js';
 import { renderIpsetSave } from './ipsets.js';
 import { renderSave } from './ipvsadm.js';
+import { checkSchedulerFlag } from './scheduler.js';
 
 export function rulesText(state: ProxyState, config: CompileConfig): string {
+  checkSchedulerFlag(config.ipvs.scheduler);
   const r = compile(state, config);
   const out: string[] = [];
   for (const w of r.warnings) out.push(`# warning: ${w}`);
