@@ -21,7 +21,7 @@ import type { DataplaneContext } from '../registry.js';
 import { compile, type IpvsRuleset } from './compile.js';
 import { exec as defaultExec, must, type Exec } from './exec.js';
 import { renderIpsetRestore, type SetKey } from './ipsets.js';
-import { jumps } from './iptables.js';
+import { missingJumps, withJumps } from './iptables.js';
 import { parseList } from './ipvsadm.js';
 import { planTable, type Terminating } from './plan.js';
 import { serviceId, type KernelVirtualService, type VirtualService } from './table.js';
@@ -151,13 +151,11 @@ export class IpvsDataplane implements Dataplane {
       if (!fr.iptables) continue;
       const v6 = fr.family === 'IPv6';
       if (!full && this.iptables.get(fr.family) === fr.iptables) continue;
-      await must(this.run, v6 ? 'ip6tables-restore' : 'iptables-restore', ['--noflush'], fr.iptables);
+      // The jumps from the built-in chains go into the same restore, inserted first, unless
+      // iptables-save shows them already (one read, one write: execs are what a sync costs).
       const bin = v6 ? 'ip6tables' : 'iptables';
-      // Inserted in reverse so that they end up first, in this order.
-      for (const j of [...jumps()].reverse()) {
-        const check = await this.run(bin, ['-w', '-t', j.table, '-C', j.chain, ...j.rule]);
-        if (check.code !== 0) await must(this.run, bin, ['-w', '-t', j.table, '-I', j.chain, '1', ...j.rule]);
-      }
+      const saved = await must(this.run, `${bin}-save`, []);
+      await must(this.run, `${bin}-restore`, ['--noflush'], withJumps(fr.iptables, missingJumps(saved)));
       this.iptables.set(fr.family, fr.iptables);
     }
   }

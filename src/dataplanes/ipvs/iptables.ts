@@ -114,3 +114,33 @@ export function renderIptables(config: IptablesConfig, node: Pick<NodeInfo, 'pod
   filter.push('COMMIT');
   return nat.join('\n') + '\n' + filter.join('\n') + '\n';
 }
+
+const quote = (a: string) => (/[\s"]/.test(a) ? `"${a}"` : a);
+
+/** The jumps that `iptables-save` output does not show yet. */
+export function missingJumps(saved: string): Jump[] {
+  const have = new Map<string, Set<string>>();
+  let table = '';
+  for (const line of saved.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    else if (line.startsWith('-A ')) {
+      if (!have.has(table)) have.set(table, new Set());
+      have.get(table)!.add(line.trim());
+    }
+  }
+  return jumps().filter((j) => !have.get(j.table)?.has(`-A ${j.chain} ${j.rule.map(quote).join(' ')}`));
+}
+
+/** The restore input with the given jumps inserted at the top of their built-in chains. */
+export function withJumps(text: string, missing: Jump[]): string {
+  let out = text;
+  for (const table of ['nat', 'filter'] as const) {
+    // Reversed, so that inserting each at position 1 leaves them in jumps() order.
+    const lines = missing.filter((j) => j.table === table).reverse().map((j) => `-I ${j.chain} 1 ${j.rule.map(quote).join(' ')}`);
+    if (lines.length === 0) continue;
+    const start = out.indexOf(`*${table}\n`);
+    const commit = out.indexOf('COMMIT', start);
+    out = out.slice(0, commit) + lines.join('\n') + '\n' + out.slice(commit);
+  }
+  return out;
+}

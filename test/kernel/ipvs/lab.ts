@@ -1,0 +1,232 @@
+// One network-namespace "lab" inside the user-mode-Linux guest: a node (kproxy in ipvs mode
+// runs there), two pods and a client, all joined to the node by veth pairs:
+//
+//   client 192.168.50.2 ── 192.168.50.1 vc ┐
+//                                          node (kube-ipvs0, IPVS, iptables-legacy)
+//   pod1 10.244.1.11/32 ─── 10.244.1.1 vp1 ┤   pods use /32 addresses routed via 10.244.1.1
+//   pod2 10.244.1.12/32 ─── 10.244.1.1 vp2 ┘
+//
+// Pods run socat servers on TCP 8080 that answer with their name, then echo what they read.
+// IPVS is per network namespace, so each lab has its own table. Clients and servers refuse to
+// run outside the lab's namespaces (the guest has no network card, so nothing could leave it
+// anyway).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../uml/launcher.js';
+
+export type Role = 'node' | 'pod1' | 'pod2' | 'client';
+export const ADDR = { node: '192.168.50.1', client: '192.168.50.2', pod1: '10.244.1.11', pod2: '10.244.1.12', gw: '10.244.1.1' } as const;
+// The netns check of in-netns.sh, inlined (execs are slow in the guest): `-ef` is the shell's
+// own same-device-and-inode test.
+const GUARD = '[ /proc/self/ns/net -ef "/run/netns/$0" ] || { echo "refusing to run outside $0" >&2; exit 3; }; exec "$@"';
+const inNetns = (ns: string, argv: string[]) => ['netns', 'exec', ns, 'sh', '-c', GUARD, ns, ...argv];
+export const OUT = '/run/out';
+
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000): Promise<Result> {
+  return new Promise((resolve) => {
+    const c = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+    c.stdin!.on('error', () => {}); // the program may exit without reading its input
+    c.stdin!.end(input ?? '');
+  });
+}
+
+async function must(cmd: string, args: string[], input?: string): Promise<string> {
+  const r = await run(cmd, args, input);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Lab {
+  private readonly procs = new Set<ChildProcess>();
+  private kproxy: ChildProcess | null = null;
+  readonly dir: string;
+  readonly log: string;
+
+  constructor(readonly tag: string) {
+    this.dir = `/run/manifests-${tag}`;
+    this.log = join(OUT, `kproxy-${tag}.log`);
+  }
+
+  ns(role: Role): string {
+    return `ipvs-${this.tag}-${role}`;
+  }
+
+  async build(): Promise<void> {
+    for (const r of ['node', 'pod1', 'pod2', 'client'] as Role[]) await must('ip', ['netns', 'add', this.ns(r)]);
+    const batch = (role: Role, lines: string[]) => must('ip', ['-n', this.ns(role), '-batch', '-'], lines.join('\n') + '\n');
+    await batch('node', [
+      'link set lo up',
+      `link add vp1 type veth peer name eth0 netns ${this.ns('pod1')}`,
+      `link add vp2 type veth peer name eth0 netns ${this.ns('pod2')}`,
+      `link add vc type veth peer name eth0 netns ${this.ns('client')}`,
+      `address add ${ADDR.gw}/32 dev vp1`,
+      `address add ${ADDR.gw}/32 dev vp2`,
+      `address add ${ADDR.node}/24 dev vc`,
+      'link set vp1 up',
+      'link set vp2 up',
+      'link set vc up',
+      `route add ${ADDR.pod1}/32 dev vp1`,
+      `route add ${ADDR.pod2}/32 dev vp2`,
+    ]);
+    for (const p of ['pod1', 'pod2'] as const) {
+      await batch(p, ['link set lo up', `address add ${ADDR[p]}/32 dev eth0`, 'link set eth0 up', `route add ${ADDR.gw}/32 dev eth0`, `route add default via ${ADDR.gw}`]);
+      this.background(p, ['socat', 'TCP4-LISTEN:8080,reuseaddr,fork', `SYSTEM:echo ${p}; cat`]);
+    }
+    await batch('client', ['link set lo up', `address add ${ADDR.client}/24 dev eth0`, 'link set eth0 up', `route add default via ${ADDR.node}`]);
+    for (const p of ['pod1', 'pod2'] as const) {
+      await this.waitFor(`${p} serving`, async () => (await this.request('node', ADDR[p], 8080)) === p);
+    }
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  async destroy(): Promise<void> {
+    await this.stopKproxy();
+    for (const p of this.procs) p.kill('SIGKILL');
+    for (const r of ['node', 'pod1', 'pod2', 'client'] as Role[]) await run('ip', ['netns', 'del', this.ns(r)]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private background(role: Role, argv: string[]): ChildProcess {
+    const c = spawn('ip', inNetns(this.ns(role), argv), { stdio: 'ignore' });
+    this.procs.add(c);
+    c.on('exit', () => this.procs.delete(c));
+    return c;
+  }
+
+  /** Writes (or replaces, atomically) one manifest file. */
+  put(name: string, objects: unknown[]): void {
+    const tmp = join(this.dir, `.${name}.tmp`);
+    writeFileSync(tmp, objects.map((o) => JSON.stringify(o)).join('\n---\n') + '\n');
+    renameSync(tmp, join(this.dir, `${name}.yaml`));
+  }
+
+  async startKproxy(flags: string[] = []): Promise<void> {
+    const fd = openSync(this.log, 'a');
+    const argv = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', this.dir, '--hostname-override', 'node1', '--cluster-cidr', '10.244.0.0/16', '--healthz-bind-address', '', '--metrics-bind-address', '', '--min-sync-period', '200ms', '--dns-bind-address', 'off', ...flags];
+    this.kproxy = spawn('ip', inNetns(this.ns('node'), argv), { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+  }
+
+  async stopKproxy(): Promise<void> {
+    const k = this.kproxy;
+    this.kproxy = null;
+    if (!k || k.exitCode !== null) return;
+    const exited = new Promise((r) => k.once('exit', r));
+    k.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    if (k.exitCode === null) k.kill('SIGKILL');
+  }
+
+  kproxyLog(): string {
+    try {
+      return readFileSync(this.log, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      return '';
+    }
+  }
+
+  /** The node's IPVS table, `ipvsadm -S -n`. */
+  ipvs(): Promise<string> {
+    return must('ip', ['netns', 'exec', this.ns('node'), 'ipvsadm', '-S', '-n']);
+  }
+
+  inNode(argv: string[]): Promise<string> {
+    return must('ip', ['netns', 'exec', this.ns('node'), ...argv]);
+  }
+
+  async waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      if (await ok()) return;
+      await sleep(500);
+    }
+    throw new Error(`timed out waiting for ${what}; kproxy log:\n${this.kproxyLog()}`);
+  }
+
+  /** Waits until the node's IPVS table holds every given `ipvsadm -S -n` line. */
+  async waitForIpvs(lines: string[], timeoutMs = 90_000): Promise<void> {
+    let last = '';
+    await this.waitFor(`IPVS table lines ${JSON.stringify(lines)}`, async () => {
+      last = await this.ipvs();
+      const have = new Set(last.split('\n'));
+      return lines.every((l) => have.has(l));
+    }, timeoutMs).catch((e: Error) => {
+      throw new Error(`${e.message}\nlast ipvsadm -S -n:\n${last}`);
+    });
+  }
+
+  /**
+   * One short TCP request: the server's first line, or "ERR: …" with the client's complaint.
+   * `-t5`: after sending its (empty) request the client waits for the server's answer, which a
+   * loaded one-CPU guest may take well over socat's default half second to fork and send.
+   */
+  async request(from: Role, host: string, port: number): Promise<string> {
+    const r = await run('ip', [...inNetns(this.ns(from), []), 'socat', '-T5', '-t5', '-', `TCP4:${host}:${port},connect-timeout=3`], '', 10_000);
+    if (r.code !== 0) return `ERR: ${r.stderr.trim()}`;
+    return r.stdout.split('\n')[0].trim();
+  }
+
+  async requests(from: Role, host: string, port: number, n: number): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(await this.request(from, host, port));
+    return out;
+  }
+
+  /** A connection kept open: which server took it, and an echo through it. */
+  async open(from: Role, host: string, port: number): Promise<OpenConnection> {
+    const c = spawn('ip', [...inNetns(this.ns(from), []), 'socat', '-T60', '-', `TCP4:${host}:${port},connect-timeout=3`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.procs.add(c);
+    const conn = new OpenConnection(c);
+    conn.server = await conn.line(5000);
+    return conn;
+  }
+}
+
+export class OpenConnection {
+  server = '';
+  private buf = '';
+  private waiters: (() => void)[] = [];
+
+  constructor(private readonly child: ChildProcess) {
+    child.stdout!.on('data', (d) => {
+      this.buf += d;
+      this.waiters.splice(0).forEach((w) => w());
+    });
+  }
+
+  async line(timeoutMs: number): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    while (!this.buf.includes('\n')) {
+      if (Date.now() > end || this.child.exitCode !== null) throw new Error(`no line on the open connection (got ${JSON.stringify(this.buf)})`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+    const i = this.buf.indexOf('\n');
+    const l = this.buf.slice(0, i).trim();
+    this.buf = this.buf.slice(i + 1);
+    return l;
+  }
+
+  async echo(text: string): Promise<string> {
+    this.child.stdin!.write(text + '\n');
+    return this.line(5000);
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    setTimeout(() => this.child.kill('SIGKILL'), 3000).unref();
+  }
+}
