@@ -112,10 +112,9 @@ await group(
       'a Service without endpoints refuses connections at once',
       async (lab) => {
         for (const from of ['pod1', 'client'] as const) {
-          const t = Date.now();
+          // A drop would end in socat's connect-timeout ("Connection timed out").
           const r = await lab.request(from, VIP.empty, 80);
           check(/refused/i.test(r), `from ${from}: expected "Connection refused", got ${r}`);
-          check(Date.now() - t < 2500, `from ${from}: took ${Date.now() - t} ms (a drop, not a reject?)`);
         }
       },
     ],

@@ -6,7 +6,7 @@
 //   pod1 10.244.1.11/32 ─── 10.244.1.1 vp1 ┤   pods use /32 addresses routed via 10.244.1.1
 //   pod2 10.244.1.12/32 ─── 10.244.1.1 vp2 ┘
 //
-// Pods run socat servers on TCP 8080 that answer with their name, then echo what they read.
+// Pods run test/kernel/podserver on TCP 8080 (it answers with its name, then echoes lines).
 // IPVS is per network namespace, so each lab has its own table. Clients and servers refuse to
 // run outside the lab's namespaces (the guest has no network card, so nothing could leave it
 // anyway).
@@ -81,7 +81,7 @@ export class Lab {
     ]);
     for (const p of ['pod1', 'pod2'] as const) {
       await batch(p, ['link set lo up', `address add ${ADDR[p]}/32 dev eth0`, 'link set eth0 up', `route add ${ADDR.gw}/32 dev eth0`, `route add default via ${ADDR.gw}`]);
-      this.background(p, ['socat', 'TCP4-LISTEN:8080,reuseaddr,fork', `SYSTEM:echo ${p}; cat`]);
+      this.background(p, [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'podserver.js'), p, '--tcp', '8080']);
     }
     await batch('client', ['link set lo up', `address add ${ADDR.client}/24 dev eth0`, 'link set eth0 up', `route add default via ${ADDR.node}`]);
     for (const p of ['pod1', 'pod2'] as const) {
@@ -98,7 +98,8 @@ export class Lab {
   }
 
   private background(role: Role, argv: string[]): ChildProcess {
-    const c = spawn('ip', inNetns(this.ns(role), argv), { stdio: 'ignore' });
+    const env = { ...process.env, KPROXY_TEST_NETNS: (['node', 'pod1', 'pod2', 'client'] as Role[]).map((r) => this.ns(r)).join(',') };
+    const c = spawn('ip', inNetns(this.ns(role), argv), { stdio: 'ignore', env });
     this.procs.add(c);
     c.on('exit', () => this.procs.delete(c));
     return c;
@@ -167,14 +168,14 @@ export class Lab {
   }
 
   /**
-   * One short TCP request: the server's first line, or "ERR: …" with the client's complaint.
-   * `-t5`: after sending its (empty) request the client waits for the server's answer, which a
-   * loaded one-CPU guest may take well over socat's default half second to fork and send.
+   * One short TCP request: the name of the pod that answered, or "ERR: …" with the client's
+   * complaint. `-t20`: after sending its (empty) request the client waits for the answer,
+   * which a loaded one-CPU guest may take well over socat's default half second to send.
    */
   async request(from: Role, host: string, port: number): Promise<string> {
-    const r = await run('ip', [...inNetns(this.ns(from), []), 'socat', '-T5', '-t5', '-', `TCP4:${host}:${port},connect-timeout=3`], '', 10_000);
+    const r = await run('ip', [...inNetns(this.ns(from), []), 'socat', '-T20', '-t20', '-', `TCP4:${host}:${port},connect-timeout=3`], '', 10_000);
     if (r.code !== 0) return `ERR: ${r.stderr.trim()}`;
-    return r.stdout.split('\n')[0].trim();
+    return r.stdout.split(' ')[0].trim(); // "<pod name> <peer> <local>" (test/kernel/podserver.ts)
   }
 
   async requests(from: Role, host: string, port: number, n: number): Promise<string[]> {
@@ -188,7 +189,7 @@ export class Lab {
     const c = spawn('ip', [...inNetns(this.ns(from), []), 'socat', '-T60', '-', `TCP4:${host}:${port},connect-timeout=3`], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.procs.add(c);
     const conn = new OpenConnection(c);
-    conn.server = await conn.line(5000);
+    conn.server = (await conn.line(20_000)).split(' ')[0];
     return conn;
   }
 }
@@ -222,7 +223,7 @@ export class OpenConnection {
 
   async echo(text: string): Promise<string> {
     this.child.stdin!.write(text + '\n');
-    return this.line(5000);
+    return (await this.line(20_000)).replace(/^\S+ /, ''); // "<pod name> <line>"
   }
 
   close(): void {

@@ -30,7 +30,7 @@ done
 export PATH=/run/bin:$PATH
 
 ip link set lo up
-for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_dh ip_vs_sed ip_vs_nq ip_vs_mh nf_conntrack dummy veth; do
+for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_dh ip_vs_sed ip_vs_nq ip_vs_mh nf_conntrack dummy veth ipv6; do
   /run/bin/modprobe "$m" 2>/dev/null || echo "UML_INIT_WARN modprobe $m"
 done
 
