@@ -58,8 +58,9 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const cfg = configFrom(opts as never);
   // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
   if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
+  if (cfg.mode === 'ipvs') return traceIpvsMode(cfg, packet, opts);
   if (cfg.mode !== 'nftables') {
-    throw new ConfigError('--proxy-mode', `kproxy trace supports nftables (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
+    throw new ConfigError('--proxy-mode', `kproxy trace supports nftables and ipvs (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
   }
   const src = await rulesetSource(cfg, opts);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
@@ -70,6 +71,25 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
     return;
   }
   const where = `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
+  process.stdout.write(renderStory(result, { where }));
+}
+
+/** IPVS mode: compiled from --manifests only (no --live or --ruleset form yet). */
+async function traceIpvsMode(cfg: Config, packet: Packet, opts: Record<string, unknown>): Promise<void> {
+  if (opts.live || opts.ruleset) throw new ConfigError(opts.live ? '--live' : '--ruleset', 'not supported with --proxy-mode ipvs yet (use --manifests)');
+  if (!cfg.manifests) throw new ConfigError('--manifests', 'required: the folder of Kubernetes YAML to compile the IPVS table from');
+  const state = await loadStateOnce(cfg);
+  const { compile } = await import('../dataplanes/ipvs/compile.js');
+  const { traceIpvs } = await import('../trace/ipvs.js');
+  const fr = compile(state, cfg).families.find((f) => f.family === packet.family)!;
+  const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : state.node.addresses.map((a) => parseIP(a)?.ip ?? a);
+  const podCIDRs = cfg.detectLocalMode === 'ClusterCIDR' ? cfg.clusterCIDRs : cfg.detectLocalMode === 'NodeCIDR' ? [...state.node.podCIDRs] : [];
+  const result = traceIpvs(fr, packet, { localAddresses: locals, masqueradeAll: cfg.masqueradeAll, podCIDRs: podCIDRs.filter((c) => c.includes(':') === (packet.family === 'IPv6')) });
+  if (opts.json) {
+    process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
+    return;
+  }
+  const where = `node ${state.node.name || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'}; IPVS table compiled from ${cfg.manifests}`;
   process.stdout.write(renderStory(result, { where }));
 }
 
