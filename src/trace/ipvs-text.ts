@@ -3,12 +3,36 @@
 // their real servers, the ipset members, and from the fixed iptables rules whether ClusterIP
 // traffic is masqueraded always (--masquerade-all) or only when not from the pod CIDR.
 import type { IPFamily } from '../api/ip.js';
-import type { FamilyRuleset } from '../dataplanes/ipvs/compile.js';
-import { emptySets, setName, SETS, type SetKey } from '../dataplanes/ipvs/ipsets.js';
-import type { IpvsProtocol, VirtualService } from '../dataplanes/ipvs/table.js';
+
+export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
+
+export interface TracedVirtualService {
+  protocol: IpvsProtocol;
+  address: string;
+  port: number;
+  scheduler: string;
+  persistenceSeconds: number;
+  realServers: { address: string; port: number; weight: number }[];
+}
+
+/** One family's IPVS table, kube-ipvs0 addresses and ipset members (by set name). */
+export interface IpvsTables {
+  family: IPFamily;
+  services: TracedVirtualService[];
+  addresses: string[];
+  sets: Map<string, Set<string>>;
+}
+
+/** kube-proxy's ipset names for a family (IPv6: "KUBE-6-…", one shortened to fit 31 characters). */
+export function ipsetName(base: string, family: IPFamily): string {
+  if (family === 'IPv4') return base;
+  if (base === 'KUBE-LOAD-BALANCER-SOURCE-CIDR') return 'KUBE-6-LB-SOURCE-CIDR';
+  if (base === 'KUBE-NODE-PORT-LOCAL-SCTP-HASH') return 'KUBE-6-NODE-PORT-LOCAL-SCTP';
+  return base.replace(/^KUBE-/, 'KUBE-6-');
+}
 
 export interface ParsedIpvsRules {
-  families: Map<IPFamily, FamilyRuleset>;
+  families: Map<IPFamily, IpvsTables>;
   /** ClusterIP masquerade: 'all', 'not-from' a pod CIDR, or 'none'. */
   clusterMasquerade: Map<IPFamily, { kind: 'all' | 'not-from' | 'none'; cidr?: string }>;
 }
@@ -21,16 +45,14 @@ function hostPort(s: string): { address: string; port: number } | null {
 }
 
 export function parseIpvsRules(text: string): ParsedIpvsRules {
-  const families = new Map<IPFamily, FamilyRuleset>();
+  const families = new Map<IPFamily, IpvsTables>();
   const clusterMasquerade: ParsedIpvsRules['clusterMasquerade'] = new Map();
-  const setKeyByName = new Map<string, [IPFamily, SetKey]>();
   for (const fam of ['IPv4', 'IPv6'] as IPFamily[]) {
-    families.set(fam, { family: fam, services: [], addresses: [], sets: emptySets(), iptables: '' });
+    families.set(fam, { family: fam, services: [], addresses: [], sets: new Map() });
     clusterMasquerade.set(fam, { kind: 'none' });
-    for (const k of Object.keys(SETS) as SetKey[]) setKeyByName.set(setName(k, fam), [fam, k]);
   }
   let family: IPFamily = 'IPv4';
-  const byId = new Map<string, VirtualService>();
+  const byId = new Map<string, TracedVirtualService>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     const header = /^# (IPv4|IPv6):/.exec(line);
@@ -45,7 +67,7 @@ export function parseIpvsRules(text: string): ParsedIpvsRules {
       const hp = hostPort(f[2]);
       if (!hp) continue;
       const p = f.indexOf('-p');
-      const vs: VirtualService = { protocol: PROTO[f[1]], ...hp, scheduler: f[f.indexOf('-s') + 1] ?? 'rr', persistenceSeconds: p > 0 ? Number(f[p + 1]) : 0, realServers: [] };
+      const vs: TracedVirtualService = { protocol: PROTO[f[1]], ...hp, scheduler: f[f.indexOf('-s') + 1] ?? 'rr', persistenceSeconds: p > 0 ? Number(f[p + 1]) : 0, realServers: [] };
       byId.set(`${f[1]} ${f[2]}`, vs);
       fr.services.push(vs);
     } else if (f[0] === '-a' && PROTO[f[1]]) {
@@ -54,9 +76,9 @@ export function parseIpvsRules(text: string): ParsedIpvsRules {
       const w = f.indexOf('-w');
       if (vs && rs) vs.realServers.push({ ...rs, weight: w > 0 ? Number(f[w + 1]) : 1 });
     } else if (f[0] === 'add' && f.length >= 3) {
-      const k = setKeyByName.get(f[1]);
-      if (k) families.get(k[0])!.sets.get(k[1])!.add(f[2]);
-    } else if (line.startsWith('-A KUBE-SERVICES') && line.includes(`--match-set ${setName('clusterIP', family)} dst,dst`) && line.endsWith('-j KUBE-MARK-MASQ')) {
+      if (!fr.sets.has(f[1])) fr.sets.set(f[1], new Set());
+      fr.sets.get(f[1])!.add(f[2]);
+    } else if (line.startsWith('-A KUBE-SERVICES') && line.includes(`--match-set ${ipsetName('KUBE-CLUSTER-IP', family)} dst,dst`) && line.endsWith('-j KUBE-MARK-MASQ')) {
       const m = /! -s (\S+)/.exec(line);
       // An interface-based detector (`! -i …`) cannot be judged from addresses: not traced.
       clusterMasquerade.set(family, m ? { kind: 'not-from', cidr: m[1] } : line.includes('! -i ') ? { kind: 'none' } : { kind: 'all' });

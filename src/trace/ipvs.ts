@@ -7,9 +7,8 @@
 // connections over many of them (its weight over the total), and the notes say what decides
 // one particular connection.
 import { cidrContains, parseCIDR } from '../api/ip.js';
-import type { FamilyRuleset } from '../dataplanes/ipvs/compile.js';
-import { ipPort, setName, type SetKey } from '../dataplanes/ipvs/ipsets.js';
 import { Fraction } from './fraction.js';
+import { ipsetName, type IpvsTables } from './ipvs-text.js';
 import type { Outcome, Packet, PathStep, TraceEvent, TraceResult } from './result.js';
 
 export interface IpvsTraceOptions {
@@ -28,16 +27,35 @@ const SCHEDULER_NOTES: Record<string, string> = {
   mh: 'mh (Maglev) hashes the source: every connection from this source goes to the same server; the share is over many sources',
 };
 
-export function traceIpvs(fr: FamilyRuleset, p: Packet, o: IpvsTraceOptions): TraceResult {
+const SET = {
+  loopBack: 'KUBE-LOOP-BACK',
+  clusterIP: 'KUBE-CLUSTER-IP',
+  externalIP: 'KUBE-EXTERNAL-IP',
+  loadBalancer: 'KUBE-LOAD-BALANCER',
+  loadBalancerLocal: 'KUBE-LOAD-BALANCER-LOCAL',
+  loadBalancerFW: 'KUBE-LOAD-BALANCER-FW',
+  loadBalancerSourceCIDR: 'KUBE-LOAD-BALANCER-SOURCE-CIDR',
+  nodePortTCP: 'KUBE-NODE-PORT-TCP',
+  nodePortLocalTCP: 'KUBE-NODE-PORT-LOCAL-TCP',
+  nodePortUDP: 'KUBE-NODE-PORT-UDP',
+  nodePortLocalUDP: 'KUBE-NODE-PORT-LOCAL-UDP',
+  ipvsIPs: 'KUBE-IPVS-IPS',
+  noEndpointsReject: 'KUBE-NO-ENDPOINTS-REJECT',
+  noEndpointsDrop: 'KUBE-NO-ENDPOINTS-DROP',
+} as const;
+type SetKey = keyof typeof SET;
+const ipPort = (ip: string, proto: string, port: number) => `${ip},${proto}:${port}`;
+
+export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): TraceResult {
   const events: TraceEvent[] = [];
   const notes: string[] = [];
-  const has = (k: SetKey, m: string) => fr.sets.get(k)?.has(m) ?? false;
+  const s = (k: SetKey) => ipsetName(SET[k], p.family);
+  const has = (k: SetKey, m: string) => fr.sets.get(s(k))?.has(m) ?? false;
   const hit = (table: string, chain: string, rule: string, text: string) => {
     const step: PathStep = { table, chain, rule };
     events.push({ depth: 0, text: `${table} ${chain}: ${rule}  — ${text}`, step });
   };
   const dst = ipPort(p.dst, p.protocol, p.dport);
-  const s = (k: SetKey) => setName(k, p.family);
   const isLocal = o.localAddresses.includes(p.dst) || fr.addresses.includes(p.dst);
   const fromPod = o.podCIDRs.some((c) => {
     const cidr = parseCIDR(c);
@@ -47,27 +65,31 @@ export function traceIpvs(fr: FamilyRuleset, p: Packet, o: IpvsTraceOptions): Tr
 
   // nat PREROUTING → KUBE-SERVICES: which traffic is marked for masquerade
   let masq = false;
+  const mark = (table: string, chain: string, rule: string, text: string) => {
+    masq = true;
+    hit(table, chain, rule, text);
+  };
   if (has('clusterIP', dst)) {
-    if (o.masqueradeAll) (masq = true), hit('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, '--masquerade-all');
-    else if (o.podCIDRs.length > 0 && !fromPod) (masq = true), hit('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst ! -s ${o.podCIDRs[0]} -j KUBE-MARK-MASQ`, 'ClusterIP traffic from outside the pod network');
+    if (o.masqueradeAll) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, '--masquerade-all');
+    else if (o.podCIDRs.length > 0 && !fromPod) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst ! -s ${o.podCIDRs[0]} -j KUBE-MARK-MASQ`, 'ClusterIP traffic from outside the pod network');
   }
-  if (has('externalIP', dst)) (masq = true), hit('nat', 'KUBE-SERVICES', `-m set --match-set ${s('externalIP')} dst,dst -j KUBE-MARK-MASQ`, 'external IP');
+  if (has('externalIP', dst)) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('externalIP')} dst,dst -j KUBE-MARK-MASQ`, 'external IP');
   if (has('loadBalancer', dst)) {
     hit('nat', 'KUBE-SERVICES', `-m set --match-set ${s('loadBalancer')} dst,dst -j KUBE-LOAD-BALANCER`, 'LoadBalancer IP');
     if (has('loadBalancerLocal', dst)) hit('nat', 'KUBE-LOAD-BALANCER', `-m set --match-set ${s('loadBalancerLocal')} dst,dst -j RETURN`, 'externalTrafficPolicy Local: the client address is kept');
-    else (masq = true), hit('nat', 'KUBE-LOAD-BALANCER', '-j KUBE-MARK-MASQ', 'masquerade');
+    else mark('nat', 'KUBE-LOAD-BALANCER', '-j KUBE-MARK-MASQ', 'masquerade');
   }
   if (isLocal && (p.protocol === 'tcp' || p.protocol === 'udp')) {
     const P = p.protocol === 'tcp' ? 'TCP' : 'UDP';
     const port = String(p.dport);
     if (has(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP', port)) hit('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP')} dst -j RETURN`, `${P} node port with externalTrafficPolicy Local`);
-    else if (has(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP', port)) (masq = true), hit('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP')} dst -j KUBE-MARK-MASQ`, `${P} node port`);
+    else if (has(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP', port)) mark('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP')} dst -j KUBE-MARK-MASQ`, `${P} node port`);
   }
 
   // filter INPUT
   if (has('loadBalancerFW', dst)) {
     hit('filter', 'KUBE-PROXY-FIREWALL', `-m set --match-set ${s('loadBalancerFW')} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL`, 'loadBalancerSourceRanges apply');
-    const allowed = [...(fr.sets.get('loadBalancerSourceCIDR') ?? [])].some((m) => {
+    const allowed = [...(fr.sets.get(s('loadBalancerSourceCIDR')) ?? [])].some((m) => {
       if (!m.startsWith(`${dst},`)) return false;
       const cidr = parseCIDR(m.slice(dst.length + 1));
       return cidr !== null && cidrContains(cidr, p.src);

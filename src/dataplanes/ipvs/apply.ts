@@ -17,7 +17,7 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
+import type { DataplaneContext } from '../dataplane.js';
 import { compile, type IpvsRuleset } from './compile.js';
 import { exec as defaultExec, must, type Exec } from './exec.js';
 import { renderIpsetRestore, type SetKey } from './ipsets.js';
@@ -89,7 +89,11 @@ export class IpvsDataplane implements Dataplane {
 
   private async syncLocked(state: ProxyState, full: boolean): Promise<void> {
     const ruleset = compile(state, this.config);
-    for (const w of ruleset.warnings) if (!this.warned.has(w)) (this.warned.add(w), this.log.warn(w));
+    for (const w of ruleset.warnings) {
+      if (this.warned.has(w)) continue;
+      this.warned.add(w);
+      this.log.warn(w);
+    }
     try {
       if (!this.started) await this.setUpNode();
       this.started = true;

@@ -8,10 +8,10 @@
 //  - the ipset members that the fixed iptables rules (iptables.ts) match.
 // Scheduler: the annotation kproxy.io/scheduler, else --ipvs-scheduler, else rr. ClientIP
 // affinity becomes IPVS persistence with the Service's timeout.
-import { cidrContains, parseCIDR, type IPFamily } from '../../api/ip.js';
+import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
-import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
-import { externalDecision, internalDecision, type NoEndpoints } from './decisions.js';
+import { nodePortAddresses as resolveNodePortAddresses } from '../../model/nodeports.js';
+import type { Endpoint, NodeInfo, NoEndpointsVerdict, ProxyState, ServicePortState } from '../../model/types.js';
 import { emptySets, ipPort, type IpsetContents, type SetKey } from './ipsets.js';
 import { renderIptables, type IptablesConfig } from './iptables.js';
 import { isIpvsScheduler, SCHEDULER_ANNOTATION } from './scheduler.js';
@@ -43,26 +43,16 @@ export function compile(state: ProxyState, config: CompileConfig): IpvsRuleset {
 }
 
 /**
- * The node addresses whose node ports IPVS serves: every address of the node in this family,
- * or those inside --nodeport-addresses ("primary": the primary node IP). Never loopback: IPVS
- * mode has no localhost node ports.
+ * The node addresses whose node ports IPVS serves (one virtual service each): by default
+ * every address of the node in this family, else those --nodeport-addresses selects. Never
+ * loopback: IPVS mode has no localhost node ports.
  */
 export function nodePortAddresses(config: Pick<Config, 'nodePortAddresses' | 'nodeIPOverride'>, node: Pick<NodeInfo, 'addresses'>, family: IPFamily): string[] {
   const isFamily = (ip: string) => ip.includes(':') === (family === 'IPv6');
   const mine = node.addresses.filter(isFamily);
-  const primary = config.nodeIPOverride.find(isFamily) ?? mine[0];
-  const out = new Set<string>();
-  const filters = config.nodePortAddresses.filter((a) => a === 'primary' || parseCIDR(a)?.family === family);
-  if (filters.length === 0) mine.forEach((a) => out.add(a));
-  for (const f of filters) {
-    if (f === 'primary') {
-      if (primary) out.add(primary);
-      continue;
-    }
-    const cidr = parseCIDR(f)!;
-    for (const a of mine) if (cidrContains(cidr, a)) out.add(a);
-  }
-  return [...out].filter((a) => !a.startsWith('127.') && a !== '::1').sort();
+  const primaryIP = config.nodeIPOverride.find(isFamily) ?? mine[0] ?? '';
+  const chosen = resolveNodePortAddresses(config.nodePortAddresses, family, { candidates: mine, primaryIP, default: 'all', loopback: false });
+  return (chosen ?? mine.filter((a) => !a.startsWith('127.') && a !== '::1')).slice().sort();
 }
 
 function schedulerOf(sp: ServicePortState, config: CompileConfig, warnings: string[]): string {
@@ -98,13 +88,13 @@ function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamil
         realServers: endpoints.map((e) => ({ address: e.ip, port: e.port, weight: 1 })),
       });
     };
-    const noEndpoints = (how: NoEndpoints, ip: string, port: number) => {
+    const noEndpoints = (how: NoEndpointsVerdict | null, ip: string, port: number) => {
       if (how === 'reject') add('noEndpointsReject', ipPort(ip, proto, port));
       else if (how === 'drop') add('noEndpointsDrop', ipPort(ip, proto, port));
     };
 
     // ClusterIP
-    const internal = internalDecision(sp);
+    const internal = sp.internal;
     if (sp.clusterIP) {
       vs(sp.clusterIP, sp.port, internal.endpoints);
       addresses.add(sp.clusterIP);
@@ -114,19 +104,22 @@ function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamil
     // Hairpin: a local endpoint reaching itself through the Service is masqueraded.
     for (const e of sp.allReachableEndpoints) if (e.isLocal) add('loopBack', `${e.ip},${proto}:${e.port},${e.ip}`);
 
-    const external = externalDecision(sp);
+    // eTP Local short-circuit (pods and the node itself to the cluster-wide set) cannot be
+    // expressed here: one IPVS address:port has one set of real servers (see docs/ipvs.md).
+    const external = sp.external;
     if (!external) continue;
+    const policyLocal = external.policy === 'Local';
     for (const ip of sp.externalIPs) {
       vs(ip, sp.port, external.endpoints);
       addresses.add(ip);
-      add(external.policyLocal ? 'externalIPLocal' : 'externalIP', ipPort(ip, proto, sp.port));
+      add(policyLocal ? 'externalIPLocal' : 'externalIP', ipPort(ip, proto, sp.port));
       noEndpoints(external.noEndpoints, ip, sp.port);
     }
     for (const ip of sp.loadBalancerIPs) {
       vs(ip, sp.port, external.endpoints);
       addresses.add(ip);
       add('loadBalancer', ipPort(ip, proto, sp.port));
-      if (external.policyLocal) add('loadBalancerLocal', ipPort(ip, proto, sp.port));
+      if (policyLocal) add('loadBalancerLocal', ipPort(ip, proto, sp.port));
       if (external.loadBalancerAllowedSources.length > 0) {
         add('loadBalancerFW', ipPort(ip, proto, sp.port));
         for (const src of external.loadBalancerAllowedSources) add('loadBalancerSourceCIDR', `${ip},${proto}:${sp.port},${src}`);
@@ -137,10 +130,10 @@ function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamil
       for (const ip of nodeIPs) {
         vs(ip, sp.nodePort, external.endpoints);
         noEndpoints(external.noEndpoints, ip, sp.nodePort);
-        if (proto === 'sctp') add(external.policyLocal ? 'nodePortLocalSCTP' : 'nodePortSCTP', ipPort(ip, proto, sp.nodePort));
+        if (proto === 'sctp') add(policyLocal ? 'nodePortLocalSCTP' : 'nodePortSCTP', ipPort(ip, proto, sp.nodePort));
       }
-      if (proto === 'tcp') add(external.policyLocal ? 'nodePortLocalTCP' : 'nodePortTCP', String(sp.nodePort));
-      if (proto === 'udp') add(external.policyLocal ? 'nodePortLocalUDP' : 'nodePortUDP', String(sp.nodePort));
+      if (proto === 'tcp') add(policyLocal ? 'nodePortLocalTCP' : 'nodePortTCP', String(sp.nodePort));
+      if (proto === 'udp') add(policyLocal ? 'nodePortLocalUDP' : 'nodePortUDP', String(sp.nodePort));
     }
     if (sp.healthCheckNodePort > 0) add('healthCheckNodePort', String(sp.healthCheckNodePort));
   }

@@ -2,8 +2,7 @@
 // can do IPVS; when it cannot, the caller's fallback (iptables mode) runs instead, and without
 // one kproxy stops with a message that says why.
 import { ConfigError } from '../../util/errors.js';
-import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
+import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { IpvsDataplane } from './apply.js';
 import { ipvsUnavailable } from './detect.js';
 import { exec } from './exec.js';

@@ -12,12 +12,12 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
-import { compileServicePort, compileTable, familyContext, FAMILIES } from './compile.js';
+import type { DataplaneContext } from '../dataplane.js';
+import { compileServicePort, compileTable, familyContext, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
 import { renderPortChanges, type PortChange } from './diff.js';
 import type { ElementIndex } from './elements.js';
 import { nftRunner, type NftRunner } from './nft.js';
-import { indexElements, renderDeclarations, renderElements, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
+import { indexElements, renderDeclarations, renderElements, renderTable, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
 
 /** What kproxy believes is in one of its tables: exactly what it last committed. */
 interface Committed {
@@ -34,6 +34,8 @@ export interface NftablesOptions {
   nft?: NftRunner;
   /** Called after every successful sync (conntrack reconciler). */
   afterSync?: (state: ProxyState) => Promise<void>;
+  /** Where the committed ruleset is published (the /rules page). */
+  publishRuleset?: DataplaneContext['publishRuleset'];
 }
 
 export interface SyncReport {
@@ -87,6 +89,7 @@ export class NftablesDataplane implements Dataplane {
     }
     this.committed = committed;
     this.lastSync = { kind: lines === 0 ? 'none' : kind, lines };
+    this.publish(state, committed);
     this.log.debug({ kind: this.lastSync.kind, lines }, 'nftables synced');
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
@@ -134,6 +137,33 @@ export class NftablesDataplane implements Dataplane {
     // Partial plans mutate the committed copy in place: if the transaction fails, committed
     // is dropped and the next sync is a clean replace, so nothing stale survives.
     return { kind: 'partial' as SyncReport['kind'], lines, committed };
+  }
+
+  /**
+   * Publishes what is now in the kernel, as `kproxy rules` prints it: the committed service
+   * ports (whatever mix of full and partial syncs put them there) under the global objects of
+   * this state's node. Rendered only when someone asks for it.
+   */
+  private publish(state: ProxyState, committed: Map<NftFamily, Committed>): void {
+    if (!this.opts.publishRuleset) return;
+    const ports = new Map([...committed].map(([f, c]) => [f, [...c.ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))]));
+    const config = this.config;
+    const node = state.node;
+    this.opts.publishRuleset({
+      mode: 'nftables',
+      appliedAt: new Date(),
+      generation: state.generation,
+      node: node.name,
+      nodeAddresses: node.addresses,
+      render: () => {
+        const lines: string[] = [];
+        for (const family of FAMILIES) {
+          const fc = familyContext(family, config, node);
+          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: ports.get(family) ?? [] }, { replace: true }, lines);
+        }
+        return lines.join('\n') + '\n';
+      },
+    });
   }
 
   /** `kproxy cleanup`: delete both tables, whether or not they exist. */
@@ -201,5 +231,5 @@ function counter(registry: DataplaneContext['metrics']['registry'], name: string
 }
 
 export async function createNftablesDataplane(ctx: DataplaneContext, opts: NftablesOptions = {}): Promise<NftablesDataplane> {
-  return new NftablesDataplane(ctx.config, ctx.log, ctx.metrics.registry, opts);
+  return new NftablesDataplane(ctx.config, ctx.log, ctx.metrics.registry, { publishRuleset: ctx.publishRuleset, ...opts });
 }

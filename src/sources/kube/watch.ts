@@ -16,8 +16,10 @@ export interface WatchHooks {
 
 type Params = Record<string, string | number | boolean | undefined>;
 // client-node types watch payloads as `any`; the informer treats them as plain JSON.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 type Callback = (phase: string, apiObj: any, watchObj?: any) => void;
 type Done = (err: any) => void;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 export class ReflectorWatch extends Watch {
   constructor(

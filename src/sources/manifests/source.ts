@@ -1,6 +1,6 @@
 // Standalone source: the manifests folder is the API server, kproxy the EndpointSlice
 // controller and the kubelet's prober. The folder is read at start and watched afterwards;
-// every change reaches the tracker within a debounce (100 ms) of the file being written.
+// every change reaches the sink within a debounce (100 ms) of the file being written.
 import type { Config } from '../../config/types.js';
 import type { Source, SourceContext } from '../source.js';
 import { defaultServiceCIDRs } from '../allocate/allocator.js';
@@ -30,7 +30,7 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number 
   const dir = ctx.config.manifests;
   const catalog = new ManifestCatalog();
   const cluster = new StandaloneCluster({
-    tracker: ctx.tracker,
+    sink: ctx.sink,
     log: ctx.log,
     ...allocationSettings(ctx.config),
     allocationsPath: allocationsPath(dir),

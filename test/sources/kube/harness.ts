@@ -36,7 +36,7 @@ export async function harness(opts: { api?: APIServerOptions; caPEM?: string; co
   const health = new ProxierHealth(opts.healthTimeoutMs ?? 60_000);
   let changes = 0;
   const source = kubeSource(
-    { config, tracker, changed: () => changes++, log: silentLogger(), health },
+    { config, sink: tracker, changed: () => changes++, log: silentLogger(), health },
     { backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: () => 60 },
   );
   return {

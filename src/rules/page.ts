@@ -2,7 +2,8 @@
 // 74677 asks kube-proxy for). Plain text by default; `?format=json` adds what
 // `kproxy trace --live` needs to trace against it (the node's addresses).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { lastRuleset, type AppliedRuleset } from './last-ruleset.js';
+import type { Route } from '../metrics/server.js';
+import type { AppliedRuleset, RulesetStore } from './store.js';
 
 export interface RulesPageJSON {
   mode: AppliedRuleset['mode'];
@@ -10,12 +11,15 @@ export interface RulesPageJSON {
   generation: number;
   node: string;
   nodeAddresses: string[];
-  origin: AppliedRuleset['origin'];
   ruleset: string;
 }
 
-export function rulesRoute(req: IncomingMessage, res: ServerResponse): void {
-  const r = lastRuleset();
+export function rulesRoute(store: RulesetStore): Route {
+  return (req, res) => serve(store, req, res);
+}
+
+function serve(store: RulesetStore, req: IncomingMessage, res: ServerResponse): void {
+  const r = store.current();
   if (!r) {
     res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' }).end('no ruleset has been applied yet\n');
     return;
@@ -29,13 +33,11 @@ export function rulesRoute(req: IncomingMessage, res: ServerResponse): void {
       generation: r.generation,
       node: r.node,
       nodeAddresses: [...r.nodeAddresses],
-      origin: r.origin,
       ruleset: text,
     };
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     return;
   }
-  const how = r.origin === 'applier' ? 'as applied' : 'compiled from the state of that sync';
-  const header = `# kproxy ${r.mode} ruleset, applied ${r.appliedAt.toISOString()} (generation ${r.generation}, node ${r.node}; ${how})\n`;
+  const header = `# kproxy ${r.mode} ruleset, applied ${r.appliedAt.toISOString()} (generation ${r.generation}, node ${r.node}; as applied)\n`;
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Last-Modified': r.appliedAt.toUTCString() }).end(header + text);
 }
