@@ -148,7 +148,7 @@ await group(
       'sh keeps a client on one server',
       async (lab) => {
         for (const from of ['client', 'pod1'] as const) {
-          const got = await lab.requests(from, VIP.sh, 80, 5);
+          const got = await lab.requests(from, VIP.sh, 80, 4);
           check(new Set(got).size === 1 && got[0].startsWith('pod'), `from ${from}: ${got.join(', ')}`);
         }
       },

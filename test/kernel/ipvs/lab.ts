@@ -50,6 +50,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Lab {
   private readonly procs = new Set<ChildProcess>();
   private kproxy: ChildProcess | null = null;
+  private readonly agents = new Map<Role, Agent>();
+  private conns = 0;
   readonly dir: string;
   readonly log: string;
 
@@ -167,15 +169,24 @@ export class Lab {
     });
   }
 
-  /**
-   * One short TCP request: the name of the pod that answered, or "ERR: …" with the client's
-   * complaint. `-t20`: after sending its (empty) request the client waits for the answer,
-   * which a loaded one-CPU guest may take well over socat's default half second to send.
-   */
+  /** The lab's long-lived client in `role` (test/kernel/ipvs/client-agent.ts), started on first use. */
+  private agent(role: Role): Agent {
+    let a = this.agents.get(role);
+    if (!a) {
+      const env = { ...process.env, KPROXY_TEST_NETNS: (['node', 'pod1', 'pod2', 'client'] as Role[]).map((r) => this.ns(r)).join(',') };
+      const child = spawn('ip', ['netns', 'exec', this.ns(role), process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'ipvs', 'client-agent.js')], { stdio: ['pipe', 'pipe', 'inherit'], env });
+      this.procs.add(child);
+      a = new Agent(child);
+      this.agents.set(role, a);
+    }
+    return a;
+  }
+
+  /** One short TCP request: the name of the pod that answered, or "ERR: …" with the client's complaint. */
   async request(from: Role, host: string, port: number): Promise<string> {
-    const r = await run('ip', [...inNetns(this.ns(from), []), 'socat', '-T20', '-t20', '-', `TCP4:${host}:${port},connect-timeout=3`], '', 10_000);
-    if (r.code !== 0) return `ERR: ${r.stderr.trim()}`;
-    return r.stdout.split(' ')[0].trim(); // "<pod name> <peer> <local>" (test/kernel/podserver.ts)
+    const r = await this.agent(from).call({ op: 'request', host, port });
+    if (r.error !== undefined) return `ERR: ${r.error}`;
+    return String(r.line).split(' ')[0]; // "<pod name> <peer> <local>" (test/kernel/podserver.ts)
   }
 
   async requests(from: Role, host: string, port: number, n: number): Promise<string[]> {
@@ -186,48 +197,58 @@ export class Lab {
 
   /** A connection kept open: which server took it, and an echo through it. */
   async open(from: Role, host: string, port: number): Promise<OpenConnection> {
-    const c = spawn('ip', [...inNetns(this.ns(from), []), 'socat', '-T60', '-', `TCP4:${host}:${port},connect-timeout=3`], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.procs.add(c);
-    const conn = new OpenConnection(c);
-    conn.server = (await conn.line(20_000)).split(' ')[0];
-    return conn;
+    const conn = `c${++this.conns}`;
+    const a = this.agent(from);
+    const r = await a.call({ op: 'open', host, port, conn });
+    if (r.error !== undefined) throw new Error(`cannot open a connection to ${host}:${port}: ${r.error}`);
+    return new OpenConnection(a, conn, String(r.line).split(' ')[0]);
+  }
+}
+
+type Reply = { id: number; line?: string; error?: string };
+
+class Agent {
+  private next = 1;
+  private readonly pending = new Map<number, (r: Reply) => void>();
+  constructor(private readonly child: ChildProcess) {
+    let buf = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const r = JSON.parse(buf.slice(0, i)) as Reply;
+        buf = buf.slice(i + 1);
+        this.pending.get(r.id)?.(r);
+        this.pending.delete(r.id);
+      }
+    });
+    child.on('exit', () => this.pending.forEach((f, id) => f({ id, error: 'the client agent exited' })));
+  }
+
+  call(cmd: Record<string, unknown>): Promise<Reply> {
+    const id = this.next++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.child.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
+    });
   }
 }
 
 export class OpenConnection {
-  server = '';
-  private buf = '';
-  private waiters: (() => void)[] = [];
+  constructor(
+    private readonly agent: Agent,
+    private readonly conn: string,
+    readonly server: string,
+  ) {}
 
-  constructor(private readonly child: ChildProcess) {
-    child.stdout!.on('data', (d) => {
-      this.buf += d;
-      this.waiters.splice(0).forEach((w) => w());
-    });
-  }
-
-  async line(timeoutMs: number): Promise<string> {
-    const end = Date.now() + timeoutMs;
-    while (!this.buf.includes('\n')) {
-      if (Date.now() > end || this.child.exitCode !== null) throw new Error(`no line on the open connection (got ${JSON.stringify(this.buf)})`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-    const i = this.buf.indexOf('\n');
-    const l = this.buf.slice(0, i).trim();
-    this.buf = this.buf.slice(i + 1);
-    return l;
-  }
-
+  /** Sends a line through the open connection; the pod echoes it as "<pod name> <line>". */
   async echo(text: string): Promise<string> {
-    this.child.stdin!.write(text + '\n');
-    return (await this.line(20_000)).replace(/^\S+ /, ''); // "<pod name> <line>"
+    const r = await this.agent.call({ op: 'echo', conn: this.conn, text });
+    if (r.error !== undefined) return `ERR: ${r.error}`;
+    return String(r.line).replace(/^\S+ /, '');
   }
 
   close(): void {
-    this.child.stdin!.end();
-    setTimeout(() => this.child.kill('SIGKILL'), 3000).unref();
+    void this.agent.call({ op: 'close', conn: this.conn });
   }
 }
