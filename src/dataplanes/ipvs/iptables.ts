@@ -78,7 +78,9 @@ export function renderIptables(config: IptablesConfig, node: Pick<NodeInfo, 'pod
   // Masquerade decisions: ClusterIP traffic from outside the pod network (or all of it with
   // --masquerade-all); external IPs and LB IPs unless eTP Local; node ports unless eTP Local.
   if (config.masqueradeAll) A(nat, 'KUBE-SERVICES', `${c('Kubernetes service cluster ip + port for masquerade purpose')} -m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`);
-  else if (notLocal) A(nat, 'KUBE-SERVICES', `${c('Kubernetes service cluster ip + port for masquerade purpose')} -m set --match-set ${s('clusterIP')} dst,dst ${notLocal} -j KUBE-MARK-MASQ`);
+  // Address and interface matches first: iptables-save prints them there, and `kproxy rules`
+  // should read like iptables-save.
+  else if (notLocal) A(nat, 'KUBE-SERVICES', `${notLocal} ${c('Kubernetes service cluster ip + port for masquerade purpose')} -m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`);
   A(nat, 'KUBE-SERVICES', `${c('Kubernetes service external ip + port for masquerade purpose')} -m set --match-set ${s('externalIP')} dst,dst -j KUBE-MARK-MASQ`);
   A(nat, 'KUBE-SERVICES', `${c('Kubernetes service lb portal')} -m set --match-set ${s('loadBalancer')} dst,dst -j KUBE-LOAD-BALANCER`);
   A(nat, 'KUBE-SERVICES', `-m addrtype --dst-type LOCAL -j KUBE-NODE-PORT`);
