@@ -71,7 +71,7 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
   };
   if (has('clusterIP', dst)) {
     if (o.masqueradeAll) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, '--masquerade-all');
-    else if (o.podCIDRs.length > 0 && !fromPod) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst ! -s ${o.podCIDRs[0]} -j KUBE-MARK-MASQ`, 'ClusterIP traffic from outside the pod network');
+    else if (o.podCIDRs.length > 0 && !fromPod) mark('nat', 'KUBE-SERVICES', `! -s ${o.podCIDRs[0]} -m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, 'ClusterIP traffic from outside the pod network');
   }
   if (has('externalIP', dst)) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('externalIP')} dst,dst -j KUBE-MARK-MASQ`, 'external IP');
   if (has('loadBalancer', dst)) {

@@ -72,6 +72,7 @@ export function renderIptables(config: IptablesConfig, node: Pick<NodeInfo, 'pod
   const mark = `0x${(1 << config.masqueradeBit).toString(16)}`;
   const masqMark = `${mark}/${mark}`;
   const notLocal = notLocalMatch(config, node, family);
+  const reject = `REJECT --reject-with ${family === 'IPv4' ? 'icmp-port-unreachable' : 'icmp6-port-unreachable'}`;
   const nat: string[] = ['*nat', ...NAT_CHAINS.map((ch) => `:${ch} - [0:0]`)];
   const A = (out: string[], chain: string, rule: string) => out.push(`-A ${chain} ${rule}`);
 
@@ -96,21 +97,23 @@ export function renderIptables(config: IptablesConfig, node: Pick<NodeInfo, 'pod
   A(nat, 'KUBE-NODE-PORT', `-p sctp -m set --match-set ${s('nodePortSCTP')} dst,dst -j KUBE-MARK-MASQ`);
   A(nat, 'KUBE-POSTROUTING', `${c('Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose')} -m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE`);
   A(nat, 'KUBE-POSTROUTING', `-m mark ! --mark ${masqMark} -j RETURN`);
-  A(nat, 'KUBE-POSTROUTING', `-j MARK --xor-mark ${mark}`);
+  // MARK and REJECT in the form iptables-save prints them (--xor-mark, --or-mark and a bare
+  // REJECT are read back as these), so `kproxy rules` and iptables-save agree line for line.
+  A(nat, 'KUBE-POSTROUTING', `-j MARK --set-xmark ${mark}/0x0`);
   A(nat, 'KUBE-POSTROUTING', `${c('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully`);
-  A(nat, 'KUBE-MARK-MASQ', `-j MARK --or-mark ${mark}`);
+  A(nat, 'KUBE-MARK-MASQ', `-j MARK --set-xmark ${mark}/${mark}`);
   nat.push('COMMIT');
 
   const filter: string[] = ['*filter', ...FILTER_CHAINS.map((ch) => `:${ch} - [0:0]`)];
   A(filter, 'KUBE-PROXY-FIREWALL', `${c('Kubernetes service load balancer ip + port for load balancer with sourceRange')} -m set --match-set ${s('loadBalancerFW')} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL`);
   A(filter, 'KUBE-SOURCE-RANGES-FIREWALL', `${c('Kubernetes service load balancer ip + port + source cidr for packet filter purpose')} -m set --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -j RETURN`);
   A(filter, 'KUBE-SOURCE-RANGES-FIREWALL', '-j DROP');
-  A(filter, 'KUBE-IPVS-NO-ENDPOINTS', `${c('service has no endpoints')} -m set --match-set ${s('noEndpointsReject')} dst,dst -j REJECT`);
+  A(filter, 'KUBE-IPVS-NO-ENDPOINTS', `${c('service has no endpoints')} -m set --match-set ${s('noEndpointsReject')} dst,dst -j ${reject}`);
   A(filter, 'KUBE-IPVS-NO-ENDPOINTS', `${c('service has no usable endpoints for its traffic policy')} -m set --match-set ${s('noEndpointsDrop')} dst,dst -j DROP`);
   A(filter, 'KUBE-NODE-PORT', `${c('Kubernetes health check node port')} -m set --match-set ${s('healthCheckNodePort')} dst -j ACCEPT`);
   for (const k of ['loadBalancer', 'clusterIP', 'externalIP', 'externalIPLocal'] as const) A(filter, 'KUBE-IPVS-FILTER', `-m set --match-set ${s(k)} dst,dst -j RETURN`);
   A(filter, 'KUBE-IPVS-FILTER', `-m set --match-set ${s('healthCheckNodePort')} dst -j RETURN`);
-  A(filter, 'KUBE-IPVS-FILTER', `${c('reject traffic to kube-ipvs0 addresses on ports that are no service port')} -m conntrack --ctstate NEW -m set --match-set ${s('ipvsIPs')} dst -j REJECT`);
+  A(filter, 'KUBE-IPVS-FILTER', `${c('reject traffic to kube-ipvs0 addresses on ports that are no service port')} -m conntrack --ctstate NEW -m set --match-set ${s('ipvsIPs')} dst -j ${reject}`);
   A(filter, 'KUBE-FORWARD', `${c('kubernetes forwarding rules')} -m mark --mark ${masqMark} -j ACCEPT`);
   A(filter, 'KUBE-FORWARD', `${c('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
   filter.push('COMMIT');
