@@ -17,7 +17,10 @@ import { rulesPageAddon } from '../rules/addon.js';
 import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
 import { formatObjectError } from '../util/errors.js';
+import { refuseNodeConflicts } from '../config/refuse.js';
+import { installProcessGuards } from '../util/guards.js';
 import { createLogger } from '../util/log.js';
+import { finishStop, stopSignal } from '../util/shutdown.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
@@ -41,6 +44,8 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 
 export async function runProxy(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logVerbosity);
+  installProcessGuards(log);
+  refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg);
   const rules = new RulesetStore();
@@ -95,16 +100,16 @@ export async function runProxy(cfg: Config): Promise<void> {
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal(log);
   clearInterval(keepAlive);
   log.info('stopping');
   await source.stop();
   await runner.stop();
   await dataplane.close?.();
   for (const a of started) await a.close();
-  for (const s of servers) await new Promise((r) => s.close(r));
+  for (const s of servers) {
+    s.closeAllConnections(); // a keep-alive client must not hold the stop up
+    await new Promise((r) => s.close(r));
+  }
+  finishStop();
 }

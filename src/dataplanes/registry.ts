@@ -5,6 +5,7 @@
 import type { Config, ProxyMode } from '../config/types.js';
 import type { ProxyState } from '../model/types.js';
 import { ConfigError } from '../util/errors.js';
+import type { ModeCleanup } from './cleanup.js';
 import type { Dataplane, DataplaneContext } from './dataplane.js';
 
 export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
@@ -16,6 +17,8 @@ export interface ModeEntry {
   create: DataplaneFactory;
   /** Absent for modes with no ruleset text (userspace). */
   compiler?: () => Promise<RulesetCompiler>;
+  /** What `kproxy cleanup` runs for this mode; absent when the mode leaves nothing behind. */
+  cleanup?: () => Promise<ModeCleanup>;
 }
 
 const modes: Partial<Record<ProxyMode, ModeEntry>> = {
@@ -25,6 +28,7 @@ const modes: Partial<Record<ProxyMode, ModeEntry>> = {
   nftables: {
     create: async (ctx) => (await import('./nftables/index.js')).create(ctx),
     compiler: async () => (await import('./nftables/compile.js')).compileText,
+    cleanup: async () => (await import('./nftables/cleanup.js')).nftablesCleanup(),
   },
   ipvs: {
     // Falls back to iptables mode, when that is registered, on a kernel without IPVS.
@@ -54,6 +58,16 @@ function entry(mode: ProxyMode): ModeEntry {
 
 export async function createDataplane(ctx: DataplaneContext): Promise<Dataplane> {
   return entry(ctx.config.mode).create(ctx);
+}
+
+/** The cleanups of every mode that installs something in the kernel, by mode. */
+export async function modeCleanups(): Promise<[ProxyMode, ModeCleanup][]> {
+  const out: [ProxyMode, ModeCleanup][] = [];
+  for (const mode of availableModes()) {
+    const c = modes[mode]?.cleanup;
+    if (c) out.push([mode, await c()]);
+  }
+  return out;
 }
 
 /** The compiler of `mode`, or null when the mode has no ruleset text. Unbuilt modes are a ConfigError. */

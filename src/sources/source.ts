@@ -19,5 +19,3 @@ export interface Source {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
-
-export type SourceFactory = (ctx: SourceContext) => Source | Promise<Source>;

@@ -14,9 +14,6 @@ export interface ElementRef {
   owner: string;
 }
 
-/** Owner of the global elements (sorts before every service port key). */
-export const GLOBAL_OWNER = '';
-
 type Claims = ElementRef | ElementRef[];
 
 export class ElementIndex {

@@ -20,6 +20,9 @@ export interface KubeSourceOptions {
   /** Retry backoff after a failed list or watch (client-go: 800 ms doubling to 30 s). */
   backoff?: { initialMs: number; maxMs: number };
   watchTimeoutSeconds?: () => number;
+  /** Size limits on list replies and watch event lines (tests make them small). */
+  maxListBytes?: number;
+  maxWatchLineBytes?: number;
 }
 
 export function kubeSource(ctx: SourceContext, opts: KubeSourceOptions = {}): Source {
@@ -33,6 +36,8 @@ export function kubeSource(ctx: SourceContext, opts: KubeSourceOptions = {}): So
     backoff: opts.backoff ?? { initialMs: 800, maxMs: 30_000 },
     log,
     watchTimeoutSeconds: opts.watchTimeoutSeconds,
+    maxListBytes: opts.maxListBytes,
+    maxWatchLineBytes: opts.maxWatchLineBytes,
   };
 
   const disconnected = new Set<string>();
