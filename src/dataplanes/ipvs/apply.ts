@@ -24,9 +24,8 @@ import { renderIpsetRestore, type SetKey } from './ipsets.js';
 import { missingJumps, withJumps } from './iptables.js';
 import { parseList } from './ipvsadm.js';
 import { planTable, type Terminating } from './plan.js';
-import { serviceId, type KernelVirtualService, type VirtualService } from './table.js';
-
-export const DUMMY_INTERFACE = 'kube-ipvs0';
+import { rulesText } from './rules.js';
+import { DUMMY_INTERFACE, serviceId, type KernelVirtualService, type VirtualService } from './table.js';
 
 export interface IpvsOptions {
   exec?: Exec;
@@ -34,6 +33,8 @@ export interface IpvsOptions {
   graceMs?: number;
   /** How often draining real servers are checked (default 2 s). */
   drainCheckMs?: number;
+  /** Where the /rules page and `kproxy trace --live` find what was applied. */
+  publishRuleset?: DataplaneContext['publishRuleset'];
 }
 
 export class IpvsDataplane implements Dataplane {
@@ -59,7 +60,7 @@ export class IpvsDataplane implements Dataplane {
     private readonly config: Config,
     private readonly log: Logger,
     registry: DataplaneContext['metrics']['registry'],
-    opts: IpvsOptions = {},
+    private readonly opts: IpvsOptions = {},
   ) {
     this.run = opts.exec ?? defaultExec;
     this.graceMs = opts.graceMs ?? 5 * 60_000;
@@ -109,6 +110,16 @@ export class IpvsDataplane implements Dataplane {
       throw e;
     }
     this.scheduleDrainCheck();
+    // What the kernel now holds is the compiled state (draining real servers aside, which
+    // stay at weight 0 until they go): published as `kproxy rules` prints it.
+    this.opts.publishRuleset?.({
+      mode: 'ipvs',
+      appliedAt: new Date(),
+      generation: state.generation,
+      node: state.node.name,
+      nodeAddresses: state.node.addresses,
+      render: () => rulesText(state, this.config),
+    });
   }
 
   /** Once: kube-proxy's IPVS sysctls, the IPVS timeouts, and the dummy interface. */

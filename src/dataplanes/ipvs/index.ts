@@ -18,5 +18,5 @@ export async function create(ctx: DataplaneContext, fallback: (() => Promise<Dat
     }
     throw new ConfigError('--proxy-mode', `ipvs mode cannot run: ${why}. kube-proxy would fall back to iptables mode, but iptables mode is not available in this build`);
   }
-  return new IpvsDataplane(ctx.config, ctx.log, ctx.metrics.registry);
+  return new IpvsDataplane(ctx.config, ctx.log, ctx.metrics.registry, { publishRuleset: ctx.publishRuleset });
 }

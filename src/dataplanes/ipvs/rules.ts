@@ -2,10 +2,10 @@
 // the input form of the program that applies it.
 import type { ProxyState } from '../../model/types.js';
 import { compile, type CompileConfig } from './compile.js';
-import { DUMMY_INTERFACE } from './apply.js';
 import { renderIpsetSave } from './ipsets.js';
 import { renderSave } from './ipvsadm.js';
 import { checkSchedulerFlag } from './scheduler.js';
+import { DUMMY_INTERFACE } from './table.js';
 
 export function rulesText(state: ProxyState, config: CompileConfig): string {
   checkSchedulerFlag(config.ipvs.scheduler);

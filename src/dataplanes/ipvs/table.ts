@@ -2,6 +2,9 @@
 // way ipvsadm prints them. Always masquerading forwarding (-m), as kube-proxy's IPVS mode.
 import { joinHostPort } from '../../api/ip.js';
 
+/** The dummy interface kproxy owns, which holds the service addresses. */
+export const DUMMY_INTERFACE = 'kube-ipvs0';
+
 export type IpvsProtocol = 'tcp' | 'udp' | 'sctp';
 
 export interface RealServer {

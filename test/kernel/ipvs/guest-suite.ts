@@ -176,6 +176,9 @@ await group(
         writeFileSync(join(OUT, 'a-ipvsadm.txt'), await lab.ipvs());
         writeFileSync(join(OUT, 'a-ipset.txt'), await lab.inNode(['ipset', 'save']));
         writeFileSync(join(OUT, 'a-iptables.txt'), await lab.inNode(['iptables-save']));
+        // what the running kproxy publishes on /rules (kproxy trace --live reads it)
+        const page = await lab.inNode(['curl', '-s', '-m', '20', 'http://127.0.0.1:10249/rules']);
+        check(page.includes(`-A -t ${VIP.web}:80 -s rr\n`) && page.includes('KUBE-LOOP-BACK'), `/rules does not show the IPVS table and ipsets:\n${page.slice(0, 500)}`);
       },
     ],
     [

@@ -116,7 +116,7 @@ export class Lab {
 
   async startKproxy(flags: string[] = []): Promise<void> {
     const fd = openSync(this.log, 'a');
-    const argv = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', this.dir, '--hostname-override', 'node1', '--cluster-cidr', '10.244.0.0/16', '--healthz-bind-address', '', '--metrics-bind-address', '', '--min-sync-period', '200ms', '--dns-bind-address', 'off', ...flags];
+    const argv = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', this.dir, '--hostname-override', 'node1', '--cluster-cidr', '10.244.0.0/16', '--healthz-bind-address', '', '--metrics-bind-address', '127.0.0.1:10249', '--min-sync-period', '200ms', '--dns-bind-address', 'off', ...flags];
     this.kproxy = spawn('ip', inNetns(this.ns('node'), argv), { stdio: ['ignore', fd, fd] });
     closeSync(fd);
   }
