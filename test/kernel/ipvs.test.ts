@@ -101,7 +101,7 @@ test('without IPVS in the kernel, --proxy-mode ipvs says why and falls back to i
     const kproxy = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', dir, '--healthz-bind-address', '', '--metrics-bind-address', '', '--dns-bind-address', 'off'];
     if (availableModes().includes('iptables')) {
       // iptables mode exists: kproxy logs why and keeps running in iptables mode.
-      const child = execFile('ip', ['netns', 'exec', ns, 'timeout', '-s', 'INT', '8', ...kproxy]);
+      const child = execFile('ip', ['netns', 'exec', ns, 'timeout', '-s', 'INT', '15', ...kproxy]);
       let text = '';
       child.stdout!.on('data', (d) => (text += d));
       child.stderr!.on('data', (d) => (text += d));
