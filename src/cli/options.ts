@@ -63,8 +63,12 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('run', '--ipvs-min-sync-period <duration>', 'ipvs mode: --min-sync-period');
   opt('ruleset', '--iptables-masquerade-bit <bit>', 'fwmark bit for SNAT (default 14, mark 0x4000)');
   opt('ruleset', '--iptables-localhost-nodeports <bool>', 'iptables, IPv4: accept NodePorts on 127.0.0.1 (default true)');
-  opt('ruleset', '--ipvs-scheduler <name>', 'scheduler (ipvs and userspace modes): rr, random, lc, sed, nq, dh, sh, maglev, p2c');
+  opt('ruleset', '--ipvs-scheduler <name>', 'scheduler: ipvs mode rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh; userspace mode rr, random, lc, sed, nq, dh, sh, maglev, p2c');
   opt('ruleset', '--ipvs-exclude-cidrs <cidrs>', 'ipvs: virtual servers in these CIDRs are left alone');
+  opt('run', '--ipvs-strict-arp [bool]', 'ipvs: arp_ignore=1, arp_announce=2 (kube-ipvs0 addresses are not announced)');
+  opt('run', '--ipvs-tcp-timeout <duration>', 'ipvs: idle timeout of TCP connections (0 = leave as is)');
+  opt('run', '--ipvs-tcpfin-timeout <duration>', 'ipvs: timeout of TCP connections after FIN (0 = leave as is)');
+  opt('run', '--ipvs-udp-timeout <duration>', 'ipvs: UDP timeout (0 = leave as is)');
   opt('run', '--kube-api-qps <qps>', 'API client QPS (default 5)');
   opt('run', '--kube-api-burst <n>', 'API client burst (default 10)');
   opt('run', '--config-sync-period <duration>', 'informer resync period (default 15m)');

@@ -234,6 +234,10 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('iptablesLocalhostNodeports', boolFlag, (v) => (cfg.localhostNodePorts = v));
   set('ipvsScheduler', (v) => v, (v) => (cfg.ipvs.scheduler = v));
   set('ipvsExcludeCidrs', cidrList, (v) => (cfg.ipvs.excludeCIDRs = v));
+  set('ipvsStrictArp', boolFlag, (v) => (cfg.ipvs.strictARP = v));
+  set('ipvsTcpTimeout', durationFlag, (v) => (cfg.ipvs.tcpTimeoutMs = v));
+  set('ipvsTcpfinTimeout', durationFlag, (v) => (cfg.ipvs.tcpFinTimeoutMs = v));
+  set('ipvsUdpTimeout', durationFlag, (v) => (cfg.ipvs.udpTimeoutMs = v));
   set('kubeApiQps', numberFlag, (v) => (cfg.clientConnection.qps = v));
   set('kubeApiBurst', (v, f) => intIn(numberFlag(v, f), f, 0), (v) => (cfg.clientConnection.burst = v));
   set('configSyncPeriod', durationFlag, (v) => (cfg.configSyncPeriodMs = v));
@@ -260,6 +264,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('udpIdleTimeout', durationFlag, (v) => (cfg.udpIdleTimeoutMs = v));
   if (flags.masqueradeAll === true) cfg.masqueradeAll = true;
   if (flags.bindAddressHardFail === true) cfg.bindAddressHardFail = true;
+  if (flags.ipvsStrictArp === true) cfg.ipvs.strictARP = true;
 
   // Sync periods: the generic flags win over the per-mode ones, which apply to their mode only.
   const prefix = cfg.mode === 'iptables' ? 'iptables' : cfg.mode === 'ipvs' ? 'ipvs' : cfg.mode === 'nftables' ? 'nftables' : '';

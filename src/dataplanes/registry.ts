@@ -46,6 +46,15 @@ const modes: Partial<Record<ProxyMode, ModeEntry>> = {
     },
     cleanup: async () => (await import('./ebpf/cleanup.js')).ebpfCleanup(),
   },
+  ipvs: {
+    // Falls back to iptables mode, when that is registered, on a kernel without IPVS.
+    create: async (ctx) => {
+      const iptables = modes.iptables;
+      const fallback = iptables ? () => iptables.create({ ...ctx, config: { ...ctx.config, mode: 'iptables' } }) : null;
+      return (await import('./ipvs/index.js')).create(ctx, fallback);
+    },
+    compiler: async () => (await import('./ipvs/rules.js')).rulesText,
+  },
 };
 
 export function availableModes(): ProxyMode[] {

@@ -63,6 +63,17 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
   },
 };
 
+// IPVS mode: the text is `kproxy rules --proxy-mode ipvs` output (IPVS table, ipsets, rules).
+tracers.ipvs = async () => {
+  const { parseIpvsRules } = await import('./ipvs-text.js');
+  const { traceIpvs } = await import('./ipvs.js');
+  return (text, packet, opts) => {
+    const parsed = parseIpvsRules(text);
+    const m = parsed.clusterMasquerade.get(packet.family)!;
+    return traceIpvs(parsed.families.get(packet.family)!, packet, { localAddresses: opts.localAddresses, masqueradeAll: m.kind === 'all', podCIDRs: m.cidr ? [m.cidr] : [] });
+  };
+};
+
 export function tracedModes(): string[] {
   return Object.keys(tracers);
 }

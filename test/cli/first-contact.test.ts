@@ -55,7 +55,7 @@ describe('first contact', () => {
     const runHelp = run(['run', '--help']).stdout;
     assert.match(runHelp, /--conntrack-min/);
     assert.match(runHelp, /--log-format/);
-    assert.match(runHelp, /not built yet: .*ipvs/);
+    assert.match(runHelp, /dataplane: userspace, nftables, iptables, ebpf, ipvs; default iptables, as kube-proxy/);
     assert.match(run(['--help']).stdout, /modes built: userspace, nftables/);
   });
 

@@ -7,7 +7,10 @@ import { fromRoot } from '../helpers/paths.js';
 
 describe('kproxy run', () => {
   it('names the flag when the chosen mode is not built, and starts nothing', (t) => {
-    const unbuilt = ['iptables', 'ipvs', 'ebpf'].filter((m) => !(availableModes() as string[]).includes(m));
+    // ipvs is not listed: it is built, and on a kernel without IPVS it falls back to iptables
+    // mode, which would start programming this namespace; test/kernel/ipvs.test.ts runs it in
+    // a network namespace of its own.
+    const unbuilt = ['iptables', 'ebpf'].filter((m) => !(availableModes() as string[]).includes(m));
     if (unbuilt.length === 0) return t.skip('every mode is built');
     for (const mode of unbuilt) {
       const r = spawnSync(process.execPath, [fromRoot('bin/kproxy.js'), 'run', '--manifests', fromRoot('examples'), '--proxy-mode', mode, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off'], { encoding: 'utf8', timeout: 20_000 });

@@ -88,8 +88,8 @@ describe('kproxy trace', () => {
     assert.match(r.stderr, /--dst: "not-an-ip" is not an IP address/);
     const fam = await kproxy([...base, '--src', '10.0.0.5', '--dst', 'fd00::1', '--dport', '80']);
     assert.match(fam.stderr, /different IP families/);
-    const mode = await kproxy([...base.map((a) => (a === 'nftables' ? 'ipvs' : a)), '--src', '10.0.0.5', '--dst', '10.96.0.10', '--dport', '80']);
+    const mode = await kproxy([...base.map((a) => (a === 'nftables' ? 'bogus' : a)), '--src', '10.0.0.5', '--dst', '10.96.0.10', '--dport', '80']);
     assert.equal(mode.code, 2);
-    assert.match(mode.stderr, /"ipvs": it is not built into this kproxy; kproxy trace works with: nftables/);
+    assert.match(mode.stderr, /--proxy-mode: unknown proxy mode "bogus": expected one of userspace, nftables, iptables, ipvs, ebpf/);
   });
 });

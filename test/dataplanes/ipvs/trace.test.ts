@@ -1,0 +1,49 @@
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { rulesText } from '../../../src/dataplanes/ipvs/rules.js';
+import { traceIpvs } from '../../../src/trace/ipvs.js';
+import { parseIpvsRules } from '../../../src/trace/ipvs-text.js';
+import { tracerFor } from '../../../src/trace/tracers.js';
+import { traceJSON, type Packet } from '../../../src/trace/result.js';
+import { config, ep, node, service, slice, stateOf } from './helpers.js';
+
+const http = (nodePort?: number) => [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', ...(nodePort ? { nodePort } : {}) }];
+const p8080 = [{ name: 'http', port: 8080, protocol: 'TCP' }];
+const text = rulesText(
+  stateOf([
+    node('node1', '192.168.0.2'),
+    service('ns', 'web', { type: 'NodePort', clusterIP: '172.30.0.10', ports: http(30080) }),
+    slice('ns', 'web', [ep('10.0.1.1', 'node1'), ep('10.0.2.1', 'node2'), ep('10.0.2.2', 'node2')], p8080),
+    service('ns', 'empty', { clusterIP: '172.30.0.11', ports: http() }),
+  ]),
+  config(),
+);
+const fr = parseIpvsRules(text).families.get('IPv4')!;
+const pkt = (src: string, dst: string, dport: number): Packet => ({ family: 'IPv4', protocol: 'tcp', src, dst, dport, sport: 0 });
+const opts = { localAddresses: ['192.168.0.2'], masqueradeAll: false, podCIDRs: ['10.0.0.0/8'] };
+
+test('ipvs trace: a ClusterIP from a pod: each server a third, hairpin masqueraded only back to itself', () => {
+  const r = traceIpvs(fr, pkt('10.0.1.1', '172.30.0.10', 80), opts);
+  const j = traceJSON(r);
+  assert.equal(j.verdict, 'DNAT');
+  assert.deepEqual(j.endpoints.map((e) => [e.ip, e.probability.toFixed(4)]), [['10.0.1.1', '0.3333'], ['10.0.2.1', '0.3333'], ['10.0.2.2', '0.3333']]);
+  assert.deepEqual(r.outcomes.map((o) => o.masquerade), [true, false, false]);
+});
+
+test('ipvs trace: NodePort from outside is masqueraded; no endpoints is REJECT; unknown port on a VIP is REJECT', () => {
+  const np = traceJSON(traceIpvs(fr, pkt('203.0.113.9', '192.168.0.2', 30080), opts));
+  assert.equal(np.verdict, 'DNAT');
+  assert.equal(np.masquerade, true);
+  assert.equal(traceJSON(traceIpvs(fr, pkt('203.0.113.9', '172.30.0.11', 80), opts)).verdict, 'REJECT');
+  assert.equal(traceJSON(traceIpvs(fr, pkt('203.0.113.9', '172.30.0.10', 81), opts)).verdict, 'REJECT');
+  assert.equal(traceJSON(traceIpvs(fr, pkt('203.0.113.9', '203.0.113.10', 80), opts)).verdict, 'NONE');
+});
+
+test('ipvs trace through the registry: `kproxy rules` text in, the pod CIDR read from the masquerade rule', async () => {
+  const tracer = (await tracerFor('ipvs'))!;
+  const fromPod = traceJSON(tracer(text, pkt('10.0.2.9', '172.30.0.10', 80), { localAddresses: ['192.168.0.2'] }));
+  const fromOutside = traceJSON(tracer(text, pkt('203.0.113.9', '172.30.0.10', 80), { localAddresses: ['192.168.0.2'] }));
+  assert.equal(fromPod.masquerade, false);
+  assert.equal(fromOutside.masquerade, true);
+  assert.equal(fromOutside.endpoints.length, 3);
+});

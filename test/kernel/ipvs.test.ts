@@ -1,0 +1,122 @@
+// The ipvs kernel suite. This machine's kernel may have no IPVS, so the suite boots Debian's
+// user-mode-Linux kernel (which has it) once, runs test/kernel/ipvs/guest-suite.ts inside
+// it — every lab in its own network namespaces, `kproxy run --proxy-mode ipvs` programming a
+// real IPVS table, real TCP clients — and reports each guest case here. It also checks, on
+// the host, that `kproxy rules --proxy-mode ipvs` prints what the guest's kernel holds, and
+// the fallback when the kernel has no IPVS.
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { availableModes } from '../../src/dataplanes/registry.js';
+import { PROJECT_ROOT, runInUml, UML_DIR, umlSkipReason, type UmlRun } from './uml/launcher.js';
+
+interface CaseResult {
+  name: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+const CASES = [
+  'ClusterIP from a Pod: both endpoints, including the Pod itself (hairpin through KUBE-LOOP-BACK)',
+  'ClusterIP from the node and from outside it',
+  'NodePort from outside the node reaches both endpoints',
+  'a Service without endpoints refuses connections at once',
+  'ClientIP affinity is IPVS persistence: every request of a client goes to one server',
+  'the kproxy.io/scheduler annotation picks the scheduler of a Service',
+  'rr alternates exactly between the servers',
+  'sh keeps a client on one server',
+  'lc sends new connections to the idle server',
+  'the kernel table is saved for the host to compare with kproxy rules',
+  '--ipvs-scheduler sets the scheduler of Services without the annotation',
+  'an endpoint removed while a connection is open keeps that connection and gets no new ones',
+  'a restart of kproxy gives every ready server its weight back and removes stale ones',
+];
+
+function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const skip = umlSkipReason();
+const out = skip ? '' : mkdtempSync(join(tmpdir(), 'kproxy-ipvs-'));
+let guest: UmlRun | null = null;
+let results: CaseResult[] = [];
+if (!skip) {
+  // The guest has one CPU and slow syscalls; on a loaded machine the suite takes minutes.
+  guest = await runInUml({ script: join(UML_DIR, 'ipvs-guest.sh'), outDir: out, timeoutS: 900 });
+  const file = join(out, 'results.json');
+  if (existsSync(file)) results = JSON.parse(readFileSync(file, 'utf8')) as CaseResult[];
+}
+
+const why = (g: UmlRun) => `guest rc ${g.rc}; guest output:\n${g.log.slice(-3000)}\nconsole:\n${g.console.slice(-1500)}`;
+
+for (const name of CASES) {
+  test(`ipvs in the kernel: ${name}`, { skip: skip ?? false }, () => {
+    const r = results.find((x) => x.name === name);
+    assert.ok(r, `the guest reported no result for this case; ${why(guest!)}`);
+    assert.ok(r.ok, r.error);
+  });
+}
+
+test('ipvs in the kernel: kproxy rules --proxy-mode ipvs prints what the kernel holds', { skip: skip ?? false }, async () => {
+  const manifests = join(out, 'a-manifests');
+  assert.ok(existsSync(manifests), `the guest saved no manifests; ${why(guest!)}`);
+  const r = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'rules', '--proxy-mode', 'ipvs', '--manifests', manifests, '--hostname-override', 'node1', '--cluster-cidr', '10.244.0.0/16']);
+  assert.equal(r.code, 0, r.stderr);
+  const sorted = (lines: string[]) => lines.filter(Boolean).sort();
+  const printedIpvs = sorted(r.stdout.split('\n').filter((l) => /^-[Aa] (-t|-u|--sctp-service) /.test(l)));
+  const kernelIpvs = sorted(readFileSync(join(out, 'a-ipvsadm.txt'), 'utf8').split('\n'));
+  assert.deepEqual(kernelIpvs, printedIpvs);
+  // every ipset member printed is in the kernel's set
+  const kernelSets = new Set(readFileSync(join(out, 'a-ipset.txt'), 'utf8').split('\n').filter((l) => l.startsWith('add ')));
+  const printedMembers = r.stdout.split('\n').filter((l) => l.startsWith('add '));
+  assert.ok(printedMembers.length > 5);
+  for (const m of printedMembers) assert.ok(kernelSets.has(m), `kernel ipsets lack "${m}"`);
+  // every KUBE-* rule printed is in iptables-save, and each jump from a built-in chain is there once
+  const saved = readFileSync(join(out, 'a-iptables.txt'), 'utf8').split('\n');
+  for (const rule of r.stdout.split('\n').filter((l) => l.startsWith('-A KUBE-'))) {
+    assert.ok(saved.includes(rule), `iptables-save lacks: ${rule}`);
+  }
+  for (const target of ['KUBE-SERVICES', 'KUBE-POSTROUTING', 'KUBE-PROXY-FIREWALL', 'KUBE-FORWARD']) {
+    const n = saved.filter((l) => /^-A (PREROUTING|OUTPUT|POSTROUTING|INPUT|FORWARD) /.test(l) && l.endsWith(`-j ${target}`)).length;
+    assert.ok(n >= 1 && n <= 3, `${n} jumps to ${target}`);
+  }
+});
+
+// The fallback runs on the host's own kernel, in a network namespace of its own.
+const hostHasIpvs = existsSync('/proc/net/ip_vs');
+const fallbackSkip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : hostHasIpvs ? "this machine's kernel has IPVS: no fallback to see" : false;
+test('without IPVS in the kernel, --proxy-mode ipvs says why and falls back to iptables mode or exits 2', { skip: fallbackSkip }, async () => {
+  const ns = `k16-${process.pid}-fallback`;
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-ipvs-fb-'));
+  assert.equal((await run('ip', ['netns', 'add', ns])).code, 0);
+  try {
+    const kproxy = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', dir, '--healthz-bind-address', '', '--metrics-bind-address', '', '--dns-bind-address', 'off'];
+    if (availableModes().includes('iptables')) {
+      // iptables mode exists: kproxy logs why and keeps running in iptables mode.
+      const child = execFile('ip', ['netns', 'exec', ns, 'timeout', '-s', 'INT', '15', ...kproxy]);
+      let text = '';
+      child.stdout!.on('data', (d) => (text += d));
+      child.stderr!.on('data', (d) => (text += d));
+      await new Promise((r) => child.on('exit', r));
+      assert.match(text, /ipvs mode cannot run: the kernel has no IPVS.*falling back to iptables mode/);
+    } else {
+      const r = await run('ip', ['netns', 'exec', ns, ...kproxy]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /ipvs mode cannot run: the kernel has no IPVS \(\/proc\/net\/ip_vs does not exist; .*\)\. kube-proxy would fall back to iptables mode, but iptables mode is not available in this build/);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace');
+    }
+  } finally {
+    await run('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+if (out) process.on('exit', () => rmSync(out, { recursive: true, force: true }));
