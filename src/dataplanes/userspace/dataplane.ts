@@ -16,6 +16,8 @@ import { isSchedulerName } from './schedulers/index.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
 import { WorkerPool } from './workers.js';
+import type { SpliceEngine } from './splice/engine.js';
+import { requestedBulkPath, startBulkPath, type BulkPath } from './splice/choose.js';
 
 /** How long connections of a removed Service may go on before they are closed. */
 export const SERVICE_GRACE_MS = 30_000;
@@ -29,6 +31,8 @@ export interface UserspaceOptions {
   ejectionMs?: number;
   /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else 0. */
   workers?: number;
+  /** How TCP bytes are copied; default $KPROXY_USERSPACE_BULK, else auto (splice where available). */
+  bulkPath?: BulkPath | 'auto';
 }
 
 interface Open {
@@ -48,6 +52,7 @@ export class UserspaceDataplane implements Dataplane {
   private readonly addresses = new AddressManager();
   private readonly sweeper: NodeJS.Timeout;
   private readonly pool: WorkerPool | null;
+  private readonly engine: SpliceEngine | null;
 
   constructor(
     private readonly ctx: DataplaneContext,
@@ -65,9 +70,12 @@ export class UserspaceDataplane implements Dataplane {
       for (const b of this.balancers.values()) b.sweep(now);
     }, 10_000);
     this.sweeper.unref();
+    const bulk = opts.bulkPath ?? requestedBulkPath();
+    this.engine = startBulkPath(bulk, ctx.log);
     const workers = opts.workers ?? Number(process.env.KPROXY_USERSPACE_WORKERS ?? 0);
     if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new ConfigError('KPROXY_USERSPACE_WORKERS', `expected a whole number from 0 to 64, got "${workers}"`);
     const env: Record<string, string> = { KPROXY_LOG_V: String(ctx.config.logVerbosity) };
+    env.KPROXY_USERSPACE_BULK = this.engine ? 'splice' : 'js'; // the workers copy as the primary does
     if (opts.dialTimeoutsMs) env.KPROXY_DIAL_TIMEOUTS = opts.dialTimeoutsMs.join(',');
     this.pool = workers > 0 ? new WorkerPool(workers, this.metrics, ctx.log, env) : null;
   }
@@ -129,12 +137,18 @@ export class UserspaceDataplane implements Dataplane {
     const closing = [...this.open.values()].map((o) => this.closeListener(o, 0));
     this.open.clear();
     await Promise.all(closing);
+    await this.engine?.stop();
     await this.addresses.close();
   }
 
   /** Resolves once the worker processes (if any) accept on the shared sockets' next update. */
   async workersReady(): Promise<void> {
     await this.pool?.ready;
+  }
+
+  /** Which path copies TCP bytes in this process. */
+  get bulkPath(): BulkPath {
+    return this.engine?.alive ? 'splice' : 'js';
   }
 
   /** Listening sockets now, by key "PROTOCOL/ip/port" (tests, status pages). */
@@ -155,7 +169,7 @@ export class UserspaceDataplane implements Dataplane {
     const route = this.routeFor(spec);
     const listener =
       spec.protocol === 'TCP'
-        ? new TcpListener(route, this.metrics, log, this.opts.dialTimeoutsMs)
+        ? new TcpListener(route, this.metrics, log, this.opts.dialTimeoutsMs, undefined, this.engine)
         : new UdpListener(route, spec.ip, config.udpIdleTimeoutMs, this.metrics, log);
     try {
       await this.addresses.acquire(spec.ip, local);
