@@ -146,6 +146,12 @@ export class UserspaceDataplane implements Dataplane {
     await this.pool?.ready;
   }
 
+  /** Resolves once the chosen path takes connections (the splice thread starts in ~0.2 s; JavaScript copies until then). */
+  async bulkPathReady(): Promise<BulkPath> {
+    if (this.engine) await this.engine.whenReady();
+    return this.bulkPath;
+  }
+
   /** Which path copies TCP bytes in this process. */
   get bulkPath(): BulkPath {
     return this.engine?.alive ? 'splice' : 'js';

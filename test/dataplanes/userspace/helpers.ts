@@ -79,6 +79,7 @@ export class Harness {
   }
 
   async apply(...objects: object[]): Promise<void> {
+    await this.dataplane.bulkPathReady(); // every test runs on the path asked for from its first connection
     for (const o of objects) {
       const err = this.tracker.upsert(o as never);
       if (err) throw new Error(`${err.kind} ${err.name}: ${err.field}: ${err.reason}`);

@@ -22,6 +22,8 @@ export class SpliceEngine {
   private readonly live = new Map<number, Handed>();
   private nextId = 1;
   private dead = false;
+  /** The thread has started: until then connections are copied in JavaScript. */
+  private ready = false;
   private stopping = false;
   private readonly worker: Worker;
 
@@ -32,8 +34,9 @@ export class SpliceEngine {
   ) {
     this.worker = new Worker(new URL('./pump.js', import.meta.url), { workerData: { ring: this.ring, wakeFd, pipeBytes: PIPE_BYTES } });
     this.worker.unref();
-    this.worker.on('message', (ids: number[]) => {
-      for (const id of ids) this.ended(id);
+    this.worker.on('message', (ids: number[] | 'ready') => {
+      if (ids === 'ready') this.ready = true;
+      else for (const id of ids) this.ended(id);
     });
     let why = '';
     this.worker.on('error', (e) => {
@@ -57,6 +60,14 @@ export class SpliceEngine {
     return !this.dead;
   }
 
+  /** Resolves once the thread takes connections (tests, benchmarks); false if it failed. */
+  whenReady(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = () => (this.ready || this.dead ? resolve(this.ready && !this.dead) : setTimeout(check, 10));
+      check();
+    });
+  }
+
   /** Connections the pump copies now. */
   get size(): number {
     return this.live.size;
@@ -69,7 +80,7 @@ export class SpliceEngine {
    * Neither socket may have read anything yet.
    */
   adopt(client: net.Socket, backend: net.Socket, onClose: () => void): (() => void) | null {
-    if (this.dead) return null;
+    if (this.dead || !this.ready) return null;
     const a = fdOf(client);
     const b = fdOf(backend);
     if (a < 0 || b < 0) return null;
@@ -89,6 +100,8 @@ export class SpliceEngine {
       return null;
     }
     this.live.set(id, { fds: [da, db], onClose });
+    // connections in the thread keep the process up, as Node's own sockets would
+    if (this.live.size === 1) this.worker.ref();
     libc.write(this.wakeFd, this.wake, 8);
     // Node's handles go; the duplicates keep the connections open
     client.destroy();
@@ -102,6 +115,7 @@ export class SpliceEngine {
   async stop(): Promise<void> {
     if (this.dead) return;
     this.dead = this.stopping = true;
+    this.worker.ref(); // keep the process up until the thread has closed its sockets
     const exited = new Promise((r) => this.worker.once('exit', r));
     if (push(this.ring, Op.Stop)) this.libc.write(this.wakeFd, this.wake, 8);
     else void this.worker.terminate();
@@ -116,6 +130,7 @@ export class SpliceEngine {
     const h = this.live.get(id);
     if (!h) return;
     this.live.delete(id);
+    if (this.live.size === 0 && !this.stopping) this.worker.unref();
     h.onClose();
   }
 

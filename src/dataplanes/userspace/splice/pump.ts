@@ -134,7 +134,10 @@ function updateMask(c: Conn, side: 0 | 1): void {
   if (want === had) return;
   // a side with nothing to wait for leaves the set: level-triggered HUP/ERR would repeat otherwise
   const op = want === 0 ? C.EPOLL_CTL_DEL : had === 0 ? C.EPOLL_CTL_ADD : C.EPOLL_CTL_MOD;
-  ctl(op, c.fd[side], want, c.slot * 2 + side);
+  if (ctl(op, c.fd[side], want, c.slot * 2 + side) < 0) {
+    if (process.env.KPROXY_SPLICE_DEBUG) console.error('epoll_ctl', op, c.fd[side], want, errno());
+    return fail(c, side, errno());
+  }
   c.mask[side] = want;
 }
 
@@ -229,6 +232,8 @@ function command(op: Op, a: number, b: number, d: number): void {
   }
 }
 
+// Only now may the main thread hand over connections (engine.ts waits for this).
+parentPort!.postMessage('ready');
 try {
   loop();
 } finally {
@@ -238,7 +243,9 @@ try {
 
 function loop(): void {
 while (running) {
-  const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, -1);
+  // the timeout is a safety net: commands are read at least once a second even if a wake-up were lost
+  const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, 1000);
+  if (n === 0) drain(ring, command);
   if (n < 0) {
     if (errno() === C.EINTR) continue;
     throw new Error(`splice pump: epoll_wait failed, errno ${errno()}`);
