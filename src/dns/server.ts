@@ -12,6 +12,7 @@ import { keyOf, keyToName, nameToKey, newParsedQuery, parseQuery, Verdict, type 
 import { addressOfReverse } from './records.js';
 import { CLASS_ANY, CLASS_IN, FLAG, RCODE, type RData } from './wire.js';
 import { Zone, type Apex } from './zone.js';
+import { UdpBatcher } from './mmsg.js';
 
 export interface DnsServerOptions {
   /** The cluster domain, e.g. cluster.local. */
@@ -50,6 +51,8 @@ export class DnsServer {
   private readonly aa: number;
   private readonly ra: number;
   private udp: dgram.Socket[] = [];
+  /** recvmmsg/sendmmsg per UDP socket where available (mmsg.ts). */
+  readonly batchers: UdpBatcher[] = [];
   private tcp: net.Server[] = [];
   private readonly conns = new Set<net.Socket>();
   readonly counters: DnsCounters = { queries: 0, formerr: 0, dropped: 0, forwarded: 0 };
@@ -116,9 +119,10 @@ export class DnsServer {
 
     this.counters.forwarded++;
     const own: ParsedQuery = { ...q }; // the shared parse result is reused by the next query
+    const copy = Buffer.from(msg); // so is a batch's receive buffer (mmsg.ts)
     return this.forwarder
-      .forward(msg, own, tcp)
-      .then((r) => (r ? this.done(r, r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
+      .forward(copy, own, tcp)
+      .then((r) => (r ? this.done(r, r[3] & 15, tcp) : this.done(stampEmpty(copy, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
   }
 
   private done(b: Buffer, rcode: number, tcp: boolean): Buffer {
@@ -165,7 +169,13 @@ export class DnsServer {
         } catch {
           // the kernel's limits stay: not fatal
         }
-        sock.on('message', (msg, rinfo) => this.onUDP(sock, msg, rinfo.port, rinfo.address));
+        const batcher = UdpBatcher.for(sock);
+        if (batcher) this.batchers.push(batcher);
+        const answer = (m: Buffer) => this.answer(m, false);
+        sock.on('message', (msg, rinfo) => {
+          this.onUDP(sock, msg, rinfo.port, rinfo.address);
+          batcher?.drain(answer);
+        });
         resolve(sock);
       });
     });
