@@ -54,6 +54,7 @@ export function addConfigOptions(cmd: Command): Command {
   opt('--dns-ttl <seconds>', 'TTL of DNS answers (default 5)');
   opt('--bpf-cgroup-root <dir>', 'ebpf mode: the cgroup v2 directory whose sockets are load-balanced');
   opt('--udp-idle-timeout <duration>', 'userspace mode: idle UDP sessions end after this (default 30s)');
+  opt('--userspace-workers <N|auto>', 'userspace mode: worker processes that also accept TCP connections (default auto: one per core beyond the first)');
   opt('--v <level>', 'log verbosity (0-10)');
   return cmd;
 }

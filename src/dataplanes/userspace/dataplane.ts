@@ -2,6 +2,7 @@
 // into listeners (compile.ts) and reconciles the open sockets with them: new listeners open,
 // old ones close, and listeners whose address stays only get their route replaced, so a
 // change to one Service never disturbs another.
+import os from 'node:os';
 import { ConfigError, formatObjectError } from '../../util/errors.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Dataplane } from '../dataplane.js';
@@ -29,7 +30,7 @@ export interface UserspaceOptions {
   dialTimeoutsMs?: readonly number[];
   /** Passive ejection of a failed backend. */
   ejectionMs?: number;
-  /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else 0. */
+  /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else --userspace-workers. */
   workers?: number;
   /** How TCP bytes are copied; default $KPROXY_USERSPACE_BULK, else auto (splice where available). */
   bulkPath?: BulkPath | 'auto';
@@ -72,8 +73,7 @@ export class UserspaceDataplane implements Dataplane {
     this.sweeper.unref();
     const bulk = opts.bulkPath ?? requestedBulkPath();
     this.engine = startBulkPath(bulk, ctx.log);
-    const workers = opts.workers ?? Number(process.env.KPROXY_USERSPACE_WORKERS ?? 0);
-    if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new ConfigError('KPROXY_USERSPACE_WORKERS', `expected a whole number from 0 to 64, got "${workers}"`);
+    const workers = opts.workers ?? workerCount(process.env.KPROXY_USERSPACE_WORKERS ?? ctx.config.userspaceWorkers ?? 'auto');
     const env: Record<string, string> = { KPROXY_LOG_V: String(ctx.config.logVerbosity) };
     env.KPROXY_USERSPACE_BULK = this.engine ? 'splice' : 'js'; // the workers copy as the primary does
     if (opts.dialTimeoutsMs) env.KPROXY_DIAL_TIMEOUTS = opts.dialTimeoutsMs.join(',');
@@ -157,6 +157,11 @@ export class UserspaceDataplane implements Dataplane {
     return this.engine?.alive ? 'splice' : 'js';
   }
 
+  /** The worker processes' ids and how often one was started again (tests, status pages). */
+  workers(): { pids: number[]; restarts: number } {
+    return { pids: this.pool?.pids() ?? [], restarts: this.pool?.restarts ?? 0 };
+  }
+
   /** Listening sockets now, by key "PROTOCOL/ip/port" (tests, status pages). */
   listeners(): string[] {
     return [...this.open.keys()].sort();
@@ -218,6 +223,14 @@ export class UserspaceDataplane implements Dataplane {
     this.reported.add(line);
     this.ctx.log.warn(line);
   }
+}
+
+/** "auto": one worker per core beyond the first (the primary accepts too), so none on one core. */
+export function workerCount(v: number | string): number {
+  if (v === 'auto') return Math.min(Math.max(os.availableParallelism() - 1, 0), 8);
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 64) throw new ConfigError('userspaceWorkers', `expected auto or a whole number from 0 to 64, got "${v}"`);
+  return n;
 }
 
 function bindHint(e: NodeJS.ErrnoException, spec: ListenerSpec): string {

@@ -75,7 +75,8 @@ export class Harness {
 
   constructor(cfg: Partial<Config> = {}, opts: UserspaceOptions = {}) {
     this.config = { ...defaultConfig(), mode: 'userspace', ...cfg };
-    this.dataplane = new UserspaceDataplane({ config: this.config, log: silentLogger(), metrics: this.metrics }, opts);
+    // one process unless a test asks for workers: the scheduler tests count on one rr cycle
+    this.dataplane = new UserspaceDataplane({ config: this.config, log: silentLogger(), metrics: this.metrics }, { workers: 0, ...opts });
   }
 
   async apply(...objects: object[]): Promise<void> {
