@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../util/log.js';
 import * as C from './libc.js';
-import { newRing, Op, push } from './ring.js';
+import { needsWake, newRing, Op, push } from './ring.js';
 
 /** Pipe capacity per direction in flight (F_SETPIPE_SZ); $KPROXY_SPLICE_PIPE_KB overrides (benchmarks). */
 const PIPE_BYTES = Number(process.env.KPROXY_SPLICE_PIPE_KB ?? 256) * 1024;
@@ -102,12 +102,12 @@ export class SpliceEngine {
     this.live.set(id, { fds: [da, db], onClose });
     // connections in the thread keep the process up, as Node's own sockets would
     if (this.live.size === 1) this.worker.ref();
-    libc.write(this.wakeFd, this.wake, 8);
+    this.wakeUp();
     // Node's handles go; the duplicates keep the connections open
     client.destroy();
     backend.destroy();
     return () => {
-      if (this.live.has(id) && push(this.ring, Op.Close, id)) libc.write(this.wakeFd, this.wake, 8);
+      if (this.live.has(id) && push(this.ring, Op.Close, id)) this.wakeUp();
     };
   }
 
@@ -117,13 +117,18 @@ export class SpliceEngine {
     this.dead = this.stopping = true;
     this.worker.ref(); // keep the process up until the thread has closed its sockets
     const exited = new Promise((r) => this.worker.once('exit', r));
-    if (push(this.ring, Op.Stop)) this.libc.write(this.wakeFd, this.wake, 8);
+    if (push(this.ring, Op.Stop)) this.wakeUp();
     else void this.worker.terminate();
     const t = setTimeout(() => void this.worker.terminate(), 2000);
     await exited;
     clearTimeout(t);
     for (const id of [...this.live.keys()]) this.ended(id);
     this.libc.close(this.wakeFd);
+  }
+
+  /** Wakes the pump only if it sleeps (an eventfd write costs a syscall and a thread wake-up). */
+  private wakeUp(): void {
+    if (needsWake(this.ring)) this.libc.write(this.wakeFd, this.wake, 8);
   }
 
   private ended(id: number): void {

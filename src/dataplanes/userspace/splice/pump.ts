@@ -10,7 +10,7 @@
 // resets the other; the connection ends when both directions have ended.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from './libc.js';
-import { drain, Op } from './ring.js';
+import { drain, Op, setSleeping } from './ring.js';
 
 interface Setup {
   ring: Int32Array;
@@ -244,7 +244,10 @@ try {
 function loop(): void {
 while (running) {
   // the timeout is a safety net: commands are read at least once a second even if a wake-up were lost
-  const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, 1000);
+  // commands pushed while we were busy are taken now, without a wake-up
+  if (setSleeping(ring, true)) drain(ring, command);
+  const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, 1000); // level-triggered: new connections' bytes show at once
+  setSleeping(ring, false);
   if (n === 0) drain(ring, command);
   if (n < 0) {
     if (errno() === C.EINTR) continue;

@@ -4,7 +4,8 @@
 export const RING_SLOTS = 8192; // a power of two: counters wrap safely
 const HEAD = 0; // next slot main writes (only main stores it)
 const TAIL = 1; // next slot the pump reads (only the pump stores it)
-const BASE = 2;
+const SLEEPING = 2; // 1 while the pump is (about to be) blocked in epoll_wait: only then is a wake-up needed
+const BASE = 4;
 
 export const enum Op {
   /** [id, fd of the client side, fd of the backend side]: copy between them until both ends close. */
@@ -17,6 +18,22 @@ export const enum Op {
 
 export function newRing(): Int32Array {
   return new Int32Array(new SharedArrayBuffer((BASE + RING_SLOTS * 4) * 4));
+}
+
+/**
+ * Whether the pump must be woken after a push. The pump sets the flag and then looks at the
+ * ring once more before it blocks; main stores the head and then reads the flag: with
+ * sequentially consistent atomics one of the two always sees the other's store, so no
+ * command is left unseen (and the pump's 1 s timeout is a further safety net).
+ */
+export function needsWake(ring: Int32Array): boolean {
+  return Atomics.load(ring, SLEEPING) === 1;
+}
+
+/** Pump thread: about to block (true) or awake (false). Returns whether commands are waiting. */
+export function setSleeping(ring: Int32Array, sleeping: boolean): boolean {
+  Atomics.store(ring, SLEEPING, sleeping ? 1 : 0);
+  return Atomics.load(ring, HEAD) !== Atomics.load(ring, TAIL);
 }
 
 /** Main thread: false when the ring is full (the caller copies in JavaScript instead). */
