@@ -4,7 +4,8 @@
 import { validateEndpointSlice, validateNode, validateService } from '../api/validate.js';
 import { ZONE_LABEL, type EndpointSlice, type KubeObject, type Node, type Service } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
-import { sameServicePort } from './equal.js';
+import { sameNodeInfo, sameServicePort } from './equal.js';
+import { dnsView } from './dns.js';
 import { buildServicePorts } from './serviceport.js';
 import type { NodeInfo, ProxyState, ServicePortState } from './types.js';
 
@@ -14,6 +15,8 @@ export interface TrackerOptions {
   machineAddresses?: readonly string[];
   /** Feature gate PreferSameTrafficDistribution (default on, as in recent Kubernetes). */
   preferSameNode?: boolean;
+  /** --bind-address / nodeIPOverride: the node's primary IPs, before the Node object's. */
+  nodeIPOverride?: readonly string[];
   /** kube-proxy's serviceProxyName: handle only Services with this label value ("" = unlabelled ones). */
   serviceProxyName?: string;
 }
@@ -53,8 +56,10 @@ export class ChangeTracker {
     this.state = {
       generation: 0,
       node: this.nodeInfo(),
+      nodeChanged: true,
       servicePorts: new Map(),
       services: new Map(),
+      dns: new Map(),
       endpointSlices: new Map(),
       changed: new Set(),
       deleted: new Set(),
@@ -212,13 +217,17 @@ export class ChangeTracker {
     this.dirtyEndpoints.clear();
 
     const servicePorts = new Map(prev.servicePorts);
+    const dns = new Map(prev.dns);
     const changed = new Set<string>();
     const deleted = new Set<string>();
     const opts = { node, preferSameNode: this.opts.preferSameNode ?? true };
     for (const svcId of dirty) {
       const oldKeys = this.portKeysByService.get(svcId) ?? [];
       const svc = this.services.get(svcId);
-      const ports: ServicePortState[] = svc ? buildServicePorts(svc, [...(this.slicesByService.get(svcId)?.values() ?? [])], opts) : [];
+      const slices = [...(this.slicesByService.get(svcId)?.values() ?? [])];
+      const ports: ServicePortState[] = svc ? buildServicePorts(svc, slices, opts) : [];
+      if (svc) dns.set(svcId, dnsView(svc, slices));
+      else dns.delete(svcId);
       const newKeys = new Set<string>();
       for (const sp of ports) {
         newKeys.add(sp.key);
@@ -240,8 +249,10 @@ export class ChangeTracker {
     this.state = {
       generation: prev.generation + 1,
       node,
+      nodeChanged: !sameNodeInfo(prev.node, node),
       servicePorts,
       services: this.publishServices(),
+      dns,
       endpointSlices: this.publishSlices(all ? this.slicesByService.keys() : dirty),
       changed,
       deleted,
@@ -281,11 +292,17 @@ export class ChangeTracker {
       zone: labels[ZONE_LABEL] ?? '',
       addresses: [...new Set(addresses)],
       podCIDRs: n?.podCIDRs ?? [],
+      primaryIPv4: primaryOf(this.opts.nodeIPOverride ?? [], addresses, false),
+      primaryIPv6: primaryOf(this.opts.nodeIPOverride ?? [], addresses, true),
       deleting: n?.deleting ?? false,
       eligible: !(n?.taints ?? []).some((t) => t.key === TAINT_TO_BE_DELETED),
       known: n !== null,
     };
   }
+}
+
+function primaryOf(override: readonly string[], addresses: readonly string[], v6: boolean): string {
+  return override.find((ip) => ip.includes(':') === v6) ?? addresses.find((ip) => ip.includes(':') === v6) ?? '';
 }
 
 function errorOrder(e: ObjectError): string {

@@ -16,95 +16,19 @@
 //  - hairpin masquerade in postrouting via the `hairpin` set (endpoint . same endpoint).
 //
 // Every policy decision (which endpoints, reject or drop) comes from the ProxyState.
-import { cidrContains, joinHostPort, parseCIDR, type IPFamily } from '../../api/ip.js';
-import type { Config } from '../../config/types.js';
-import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
-import { localDetector, type LocalDetector } from './detector.js';
+import type { IPFamily } from '../../api/ip.js';
+import type { ProxyState, ServicePortState } from '../../model/types.js';
+import { familyContext, FAMILIES, type CompileConfig, type FamilyContext } from './context.js';
 import { HAIRPIN_SET, MARK_FOR_MASQUERADE, MASQUERADING, markForMasqueradeRules, masqueradingRules } from './masquerade.js';
-import { chainNames, endpointBase, serviceBase } from './naming.js';
-import { renderTable, type ChainDecl, type ElementRef, type NftFamily, type PortRules, type SetDecl, type TableRuleset } from './ruleset.js';
+import { nodePortEndpointsMap, NODEPORT_ENDPOINT_CHAINS, PROTOCOLS, REJECT_CHAIN, serviceEndpointsMap, SERVICE_ENDPOINT_CHAINS } from './maps.js';
+import { compileServicePort } from './port.js';
+import { renderTable, type ChainDecl, type ElementRef, type NftFamily, type SetDecl, type TableRuleset } from './ruleset.js';
 
-export type CompileConfig = Pick<
-  Config,
-  'detectLocalMode' | 'clusterCIDRs' | 'detectLocal' | 'nodePortAddresses' | 'masqueradeAll' | 'masqueradeBit' | 'serviceClusterIPRange' | 'nodeIPOverride'
->;
-
-/** Everything about one family's table that does not depend on a particular service port. */
-export interface FamilyContext {
-  family: NftFamily;
-  ipFamily: IPFamily;
-  ipx: 'ip' | 'ip6';
-  addrType: 'ipv4_addr' | 'ipv6_addr';
-  detector: LocalDetector | null;
-  masqueradeAll: boolean;
-  masqueradeBit: number;
-  primaryIP: string;
-  /** null: NodePorts on every local address (fib); else only these. */
-  nodePortIPs: string[] | null;
-  serviceCIDRs: string[];
-  nodeAddresses: ReadonlySet<string>;
-}
-
-export const FAMILIES: readonly NftFamily[] = ['ip', 'ip6'];
-
-export function familyContext(family: NftFamily, config: CompileConfig, node: NodeInfo): FamilyContext {
-  const ipFamily: IPFamily = family === 'ip' ? 'IPv4' : 'IPv6';
-  const isFamily = (ip: string) => ip.includes(':') === (ipFamily === 'IPv6');
-  const primaryIP = config.nodeIPOverride.find(isFamily) ?? node.addresses.find(isFamily) ?? '';
-  return {
-    family,
-    ipFamily,
-    ipx: family,
-    addrType: family === 'ip' ? 'ipv4_addr' : 'ipv6_addr',
-    detector: localDetector(config, node, ipFamily),
-    masqueradeAll: config.masqueradeAll,
-    masqueradeBit: config.masqueradeBit,
-    primaryIP,
-    nodePortIPs: nodePortIPs(config.nodePortAddresses, node, ipFamily, primaryIP),
-    nodeAddresses: new Set(node.addresses),
-    serviceCIDRs: config.serviceClusterIPRange.map((c) => parseCIDR(c)).filter((c) => c?.family === ipFamily).map((c) => c!.cidr),
-  };
-}
-
-/**
- * The node addresses that accept NodePorts. nftables mode's default is the primary node IP;
- * CIDRs select the node's addresses inside them ("primary" the primary IP); CIDRs of the other
- * family are ignored; a /0 means every local address. Loopback never accepts NodePorts.
- */
-export function nodePortIPs(nodePortAddresses: readonly string[], node: Pick<NodeInfo, 'addresses'>, family: IPFamily, primaryIP: string): string[] | null {
-  const ips = new Set<string>();
-  let any = false;
-  for (const a of nodePortAddresses) {
-    if (a === 'primary') {
-      any = true;
-      if (primaryIP) ips.add(primaryIP);
-      continue;
-    }
-    const cidr = parseCIDR(a);
-    if (!cidr || cidr.family !== family) continue;
-    any = true;
-    if (cidr.prefix === 0) return null;
-    for (const addr of node.addresses) if (cidrContains(cidr, addr)) ips.add(addr);
-  }
-  if (!any && primaryIP) ips.add(primaryIP);
-  return [...ips].filter((ip) => !ip.startsWith('127.') && ip !== '::1').sort();
-}
+export { familyContext, FAMILIES, type CompileConfig, type FamilyContext } from './context.js';
+export { LOCAL_SLOT_OFFSET, nodePortEndpointsMap, pickChain, serviceEndpointsMap } from './maps.js';
+export { compileServicePort } from './port.js';
 
 // ---- global objects ---------------------------------------------------------------------
-
-const REJECT_CHAIN = 'reject-chain';
-const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
-/** DNAT targets by entry address, port and slot, one map per protocol. */
-export const serviceEndpointsMap = (proto: string) => `service-endpoints-${proto}`;
-/** DNAT targets of NodePort traffic by node port and slot (any node address). */
-export const nodePortEndpointsMap = (proto: string) => `nodeport-endpoints-${proto}`;
-const SERVICE_ENDPOINT_CHAINS = 'service-endpoint-chains';
-const NODEPORT_ENDPOINT_CHAINS = 'nodeport-endpoint-chains';
-/**
- * Slots of node-local endpoint sets start here, so that one key space holds both the
- * cluster-wide and the local set of an address (eTP Local needs both for one LB IP).
- */
-export const LOCAL_SLOT_OFFSET = 1 << 20;
 
 export function globalSets(fc: FamilyContext): SetDecl[] {
   const a = fc.addrType;
@@ -166,155 +90,6 @@ export function globalElements(fc: FamilyContext): ElementRef[] {
   for (const ip of fc.nodePortIPs ?? []) out.push({ set: 'nodeport-ips', key: ip, value: '', owner: '' });
   for (const cidr of fc.detector?.set?.elements ?? []) out.push({ set: fc.detector!.set!.name, key: cidr, value: '', owner: '' });
   return out;
-}
-
-// ---- pick chains ------------------------------------------------------------------------
-
-/**
- * The shared chain that picks one of N endpoints: by the packet's destination address and
- * port (ClusterIP, externalIP, LB IP), else by its destination port alone (NodePort).
- */
-export function pickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
-  const pick = `numgen random mod ${n}` + (kind === 'local' ? ` offset ${LOCAL_SLOT_OFFSET}` : '');
-  if (affinity) {
-    return {
-      name: `pick-${kind}-affinity-${n}`,
-      rules: [`${fc.ipx} daddr . th dport . ${pick} vmap @${SERVICE_ENDPOINT_CHAINS}`, `th dport . ${pick} vmap @${NODEPORT_ENDPOINT_CHAINS}`],
-    };
-  }
-  return {
-    name: `pick-${kind}-${proto}-${n}`,
-    rules: [
-      `meta l4proto ${proto} dnat to ${fc.ipx} daddr . ${proto} dport . ${pick} map @${serviceEndpointsMap(proto)}`,
-      `meta l4proto ${proto} dnat to ${proto} dport . ${pick} map @${nodePortEndpointsMap(proto)}`,
-    ],
-  };
-}
-
-// ---- one service port -------------------------------------------------------------------
-
-const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
-
-export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
-  const names = chainNames(serviceBase(sp));
-  const proto = sp.protocol.toLowerCase();
-  const ipx = fc.ipx;
-  const chains: ChainDecl[] = [];
-  const shared: ChainDecl[] = [];
-  const sets: SetDecl[] = [];
-  const elements: ElementRef[] = [];
-  const owner = sp.key;
-  const el = (set: string, key: string, value = '') => elements.push({ set, key, value, owner });
-
-  const affinity = sp.sessionAffinity.type === 'ClientIP';
-  const hasInternal = sp.internalEndpoints.length > 0;
-  const hasExternal = sp.externalEndpoints.length > 0;
-  const usesCluster = sp.clusterEndpoints !== null;
-  const usesLocal = sp.localEndpoints !== null;
-  const usesExternal = sp.externallyAccessible && hasExternal;
-  const internalChain = sp.internalPolicyLocal ? names.local : names.service;
-  // No endpoint anywhere: reject; endpoints exist but none for this policy: drop.
-  const rejectOrDrop = (has: boolean) => (!sp.hasEndpoints ? `goto ${REJECT_CHAIN}` : has ? null : 'drop');
-
-  // ClientIP affinity keeps upstream's shape: one chain and one timeout set per endpoint.
-  const endpointChain = new Map<string, { chain: string; set: string }>();
-  if (affinity) {
-    const timeout = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds : 0;
-    for (const ep of sp.allReachableEndpoints) {
-      const base = endpointBase(sp, ep);
-      const names = { chain: `endpoint-${base}`, set: `affinity-${base}` };
-      endpointChain.set(ep.endpoint, names);
-      sets.push({ kind: 'set', name: names.set, body: `type ${fc.addrType} ; flags dynamic,timeout ; timeout ${timeout}s ;` });
-      chains.push({ name: names.chain, rules: [`update @${names.set} { ${ipx} saddr }`, `meta l4proto ${proto} dnat to ${hostPort(ep)}`] });
-    }
-  }
-
-  // The addresses (ip . port) and node port whose traffic reaches the cluster-wide and the
-  // node-local chain: the pick chains look the endpoint up under exactly these keys.
-  const externalAddrs = usesExternal ? [...sp.externalIPs, ...sp.loadBalancerIPs] : [];
-  const externalNodePort = usesExternal ? sp.nodePort : 0;
-  const reach = {
-    cluster: { addrs: [...(internalChain === names.service ? [sp.clusterIP] : []), ...externalAddrs], nodePort: externalNodePort },
-    local: {
-      addrs: [...(internalChain === names.local ? [sp.clusterIP] : []), ...(sp.externalPolicyLocal ? externalAddrs : [])],
-      nodePort: sp.externalPolicyLocal ? externalNodePort : 0,
-    },
-  };
-
-  const dispatch = (name: string, eps: readonly Endpoint[], kind: 'cluster' | 'local', internal: boolean) => {
-    const rules: string[] = [];
-    if (internal) {
-      if (fc.masqueradeAll) rules.push(`${ipx} daddr ${sp.clusterIP} jump ${MARK_FOR_MASQUERADE}`);
-      else if (fc.detector) rules.push(`${ipx} daddr ${sp.clusterIP} ${fc.detector.ifNotLocal} jump ${MARK_FOR_MASQUERADE}`);
-    }
-    if (affinity) for (const ep of eps) rules.push(`${ipx} saddr @${endpointChain.get(ep.endpoint)!.set} goto ${endpointChain.get(ep.endpoint)!.chain}`);
-    if (eps.length === 1) {
-      rules.push(affinity ? `goto ${endpointChain.get(eps[0].endpoint)!.chain}` : `meta l4proto ${proto} dnat to ${hostPort(eps[0])}`);
-    } else if (eps.length > 1) {
-      const pick = pickChain(fc, kind, proto, eps.length, affinity);
-      shared.push(pick);
-      rules.push(`goto ${pick.name}`);
-      const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
-      const { addrs, nodePort } = reach[kind];
-      eps.forEach((ep, i) => {
-        const value = affinity ? `goto ${endpointChain.get(ep.endpoint)!.chain}` : `${ep.ip} . ${ep.port}`;
-        for (const addr of addrs) el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), `${addr} . ${sp.port} . ${base + i}`, value);
-        if (nodePort) el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), `${nodePort} . ${base + i}`, value);
-      });
-    }
-    // Only an endpoint on this node (or at a node address) can send through this node's
-    // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
-    // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
-    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) el(HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
-    chains.push({ name, rules });
-  };
-  if (usesCluster) dispatch(names.service, sp.clusterEndpoints!, 'cluster', internalChain === names.service);
-  if (usesLocal) dispatch(names.local, sp.localEndpoints!, 'local', internalChain === names.local);
-
-  if (usesExternal) {
-    const rules: string[] = [];
-    if (!sp.externalPolicyLocal) {
-      rules.push(`jump ${MARK_FOR_MASQUERADE}`, `goto ${names.service}`);
-    } else {
-      // Pods and the node itself reach every endpoint (short-circuit); only traffic from
-      // outside is held to this node's endpoints and keeps its source address.
-      if (fc.detector && usesCluster) rules.push(`${fc.detector.ifLocal} goto ${names.service} comment "short-circuit pod traffic"`);
-      rules.push(`fib saddr type local jump ${MARK_FOR_MASQUERADE} comment "masquerade local traffic"`);
-      if (usesCluster) rules.push(`fib saddr type local goto ${names.service} comment "short-circuit local traffic"`);
-      rules.push(`goto ${names.local}`);
-    }
-    chains.push({ name: names.external, rules });
-  }
-
-  const tuple = (ip: string, port: number) => `${ip} . ${proto} . ${port}`;
-  el('cluster-ips', sp.clusterIP);
-  const internalVerdict = rejectOrDrop(hasInternal);
-  if (hasInternal) el('service-ips', tuple(sp.clusterIP, sp.port), `goto ${internalChain}`);
-  else if (internalVerdict) el('no-endpoint-services', tuple(sp.clusterIP, sp.port), internalVerdict);
-
-  const externalVerdict = rejectOrDrop(hasExternal);
-  for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-    if (usesExternal) el('service-ips', tuple(ip, sp.port), `goto ${names.external}`);
-    else if (externalVerdict) el('no-endpoint-services', tuple(ip, sp.port), externalVerdict);
-  }
-  if (sp.nodePort) {
-    if (usesExternal) el('service-nodeports', `${proto} . ${sp.nodePort}`, `goto ${names.external}`);
-    else if (externalVerdict) el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, externalVerdict);
-  }
-
-  // loadBalancerSourceRanges: checked before DNAT, for LB IPs only. A range holding the
-  // node's own IP also admits the LB IPs as sources (traffic the node hairpins to its LB).
-  if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
-    const ranges = sp.loadBalancerSourceRanges.map((r) => parseCIDR(r)).filter((r) => r !== null);
-    const allowed = ranges.map((r) => r!.cidr);
-    if (fc.primaryIP && ranges.some((r) => cidrContains(r!, fc.primaryIP))) allowed.push(...sp.loadBalancerIPs);
-    const uniq = [...new Set(allowed)];
-    const set = uniq.length === 1 ? uniq[0] : `{ ${uniq.join(', ')} }`;
-    chains.push({ name: names.firewall, rules: [`${ipx} saddr != ${set} drop`] });
-    for (const ip of sp.loadBalancerIPs) el('firewall-ips', tuple(ip, sp.port), `goto ${names.firewall}`);
-  }
-
-  return { key: sp.key, chains, shared, sets, elements };
 }
 
 // ---- the whole ruleset ------------------------------------------------------------------

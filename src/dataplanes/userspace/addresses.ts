@@ -7,10 +7,10 @@
 //    namespace other than the root one. kproxy never adds addresses in the
 //    host's own namespace: there they would capture the host's traffic to those addresses.
 // Addresses kproxy added are removed when their last listener goes and when kproxy stops.
-import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { execWithTimeout } from '../../util/exec.js';
 
 export const INTERFACE = 'kproxy0';
 
@@ -27,6 +27,19 @@ export function localAddresses(): string[] {
   const out: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) out.push(a.address);
   return out;
+}
+
+let nodeLocal: { at: number; set: ReadonlySet<string> } = { at: 0, set: new Set() };
+
+/**
+ * Whether an address is one of this machine's (loopback included): a connection from it
+ * comes from the node itself. The interface list is re-read at most once a second.
+ */
+export function isNodeLocalAddress(ip: string): boolean {
+  if (isLoopback(ip) || ip.startsWith('::ffff:127.')) return true;
+  const now = Date.now();
+  if (now - nodeLocal.at > 1000) nodeLocal = { at: now, set: new Set(localAddresses()) };
+  return nodeLocal.set.has(ip) || (ip.startsWith('::ffff:') && nodeLocal.set.has(ip.slice(7)));
 }
 
 /**
@@ -60,14 +73,9 @@ export function inOwnNetns(): boolean {
   }
 }
 
-function ip(args: string[], stdin?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('ip', args, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`ip ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
+async function ip(args: string[], stdin?: string): Promise<void> {
+  const r = await execWithTimeout('ip', args, { input: stdin, timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
 }
 
 export class AddressManager {
