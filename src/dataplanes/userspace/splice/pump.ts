@@ -242,38 +242,39 @@ try {
 }
 
 function loop(): void {
-while (running) {
-  // the timeout is a safety net: commands are read at least once a second even if a wake-up were lost
-  // commands pushed while we were busy are taken now, without a wake-up
-  if (setSleeping(ring, true)) drain(ring, command);
-  const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, 1000); // level-triggered: new connections' bytes show at once
-  setSleeping(ring, false);
-  if (n === 0) drain(ring, command);
-  if (n < 0) {
-    if (errno() === C.EINTR) continue;
-    throw new Error(`splice pump: epoll_wait failed, errno ${errno()}`);
-  }
-  for (let i = 0; i < n && running; i++) {
-    const at = i * C.EPOLL_EVENT_SIZE;
-    const key = events.readUInt32LE(at + C.EPOLL_DATA_OFFSET);
-    const e = events.readUInt32LE(at);
-    if (key === WAKE) {
-      libc!.read(wakeFd, eightBytes, 8);
-      drain(ring, command);
-      continue;
+  while (running) {
+    // commands pushed while we were busy are taken now, without a wake-up
+    if (setSleeping(ring, true)) drain(ring, command);
+    // level-triggered: bytes already waiting on new connections show at once; the timeout is a
+    // safety net (commands are read at least once a second even if a wake-up were lost)
+    const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, 1000);
+    setSleeping(ring, false);
+    if (n === 0) drain(ring, command);
+    if (n < 0) {
+      if (errno() === C.EINTR) continue;
+      throw new Error(`splice pump: epoll_wait failed, errno ${errno()}`);
     }
-    const c = slots[key >>> 1];
-    if (c && !c.closed) onEvent(c, (key & 1) as 0 | 1, e);
+    for (let i = 0; i < n && running; i++) {
+      const at = i * C.EPOLL_EVENT_SIZE;
+      const key = events.readUInt32LE(at + C.EPOLL_DATA_OFFSET);
+      const e = events.readUInt32LE(at);
+      if (key === WAKE) {
+        libc!.read(wakeFd, eightBytes, 8);
+        drain(ring, command);
+        continue;
+      }
+      const c = slots[key >>> 1];
+      if (c && !c.closed) onEvent(c, (key & 1) as 0 | 1, e);
+    }
+    if (releasedSlots.length > 0) {
+      for (const s of releasedSlots) freeSlots.push(s);
+      releasedSlots = [];
+    }
+    if (closedIds.length > 0) {
+      parentPort!.postMessage(closedIds);
+      closedIds = [];
+    }
   }
-  if (releasedSlots.length > 0) {
-    for (const s of releasedSlots) freeSlots.push(s);
-    releasedSlots = [];
-  }
-  if (closedIds.length > 0) {
-    parentPort!.postMessage(closedIds);
-    closedIds = [];
-  }
-}
-for (let i = 0; i < freePipes.length; i++) libc!.close(freePipes[i]);
-libc!.close(epfd);
+  for (let i = 0; i < freePipes.length; i++) libc!.close(freePipes[i]);
+  libc!.close(epfd);
 }
