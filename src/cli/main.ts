@@ -1,4 +1,6 @@
 // kproxy's command line. Each subcommand lives in its own file and registers itself here.
+// A user's mistake (a flag, a path, a configuration field) ends in one line naming it and
+// exit code 2; only a fault of kproxy itself prints a stack trace.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../util/errors.js';
 import { registerRun } from './run.js';
@@ -6,12 +8,15 @@ import { registerServices } from './services.js';
 import { registerRules } from './rules.js';
 import { registerCleanup } from './cleanup.js';
 import { registerTrace } from './trace.js';
+import { builtModes } from './mode.js';
+import { KPROXY_VERSION } from './version.js';
 
 const program = new Command();
 program
   .name('kproxy')
-  .description('A Kubernetes Service dataplane: userspace, nftables, iptables, ipvs and ebpf modes, a cluster DNS, and tools that explain where a packet goes.')
-  .showHelpAfterError()
+  .description(`A Kubernetes Service dataplane (modes built: ${builtModes().join(', ')}), a cluster DNS, and tools that explain where a packet goes.`)
+  .version(KPROXY_VERSION, '--version', 'print the version and exit')
+  .showHelpAfterError('(kproxy <command> --help lists the flags of a command)')
   .exitOverride();
 
 registerRun(program);
@@ -23,11 +28,11 @@ registerTrace(program);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) process.exit(e.exitCode);
+  if (e instanceof CommanderError) process.exit(e.exitCode === 1 ? 2 : e.exitCode);
   if (e instanceof ConfigError) {
-    process.stderr.write(`kproxy: invalid configuration: ${e.message}\n`);
+    process.stderr.write(e.field ? `kproxy: ${e.field}: ${e.reason}\n` : `kproxy: ${e.reason}\n`);
     process.exit(2);
   }
-  process.stderr.write(`kproxy: ${(e as Error).stack ?? e}\n`);
+  process.stderr.write(`kproxy: internal error (please report it): ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 }

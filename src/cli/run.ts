@@ -21,16 +21,23 @@ import { refuseNodeConflicts } from '../config/refuse.js';
 import { installProcessGuards } from '../util/guards.js';
 import { createLogger } from '../util/log.js';
 import { finishStop, stopSignal } from '../util/shutdown.js';
+import { statusAddon } from './status-addon.js';
+import { logStart, logStop, logSync } from './run-log.js';
+import { startupChecks } from './startup.js';
+import { builtModes, requireMode } from './mode.js';
+import { preflight } from './preflight.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
-export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon];
+export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon, statusAddon];
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
+    requireMode(cfg, builtModes(), 'kproxy run');
+    preflight(cfg);
     await runProxy(cfg);
   });
 }
@@ -43,11 +50,13 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 }
 
 export async function runProxy(cfg: Config): Promise<void> {
-  const log = createLogger(cfg.logVerbosity);
+  const log = createLogger(cfg.logVerbosity, process.stderr, cfg.logFormat);
   installProcessGuards(log);
   refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg);
+  logStart(log, cfg, tracker.current().node.name);
+  await startupChecks(cfg, log);
   const rules = new RulesetStore();
   const dataplane = await createDataplane({ config: cfg, log, metrics, publishRuleset: rules.publish });
   const health = new ProxierHealth(2 * cfg.syncPeriodMs);
@@ -58,6 +67,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   }
 
   const reported = new Set<string>();
+  let synced = 0;
   const runner = new SyncRunner({
     tracker,
     dataplane,
@@ -72,7 +82,7 @@ export async function runProxy(cfg: Config): Promise<void> {
         reported.add(line);
       }
       for (const a of started) a.update(state);
-      log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
+      logSync(log, state, info, synced++ === 0);
     },
     onError: (err, attempt) => log.error({ err, attempt }, 'sync failed; the previous rules stay in place, retrying'),
   });
@@ -95,14 +105,14 @@ export async function runProxy(cfg: Config): Promise<void> {
   const source = await createSource({ config: cfg, sink: tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
-  log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
+  log.debug({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
 
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
   const keepAlive = setInterval(() => {}, 1 << 30);
   await stopSignal(log);
   clearInterval(keepAlive);
-  log.info('stopping');
+  log.info('stopping (signal received)');
   await source.stop();
   await runner.stop();
   await dataplane.close?.();
@@ -111,5 +121,6 @@ export async function runProxy(cfg: Config): Promise<void> {
     s.closeAllConnections(); // a keep-alive client must not hold the stop up
     await new Promise((r) => s.close(r));
   }
+  logStop(log, dataplane.mode);
   finishStop();
 }

@@ -13,6 +13,11 @@ import { renderStory } from '../trace/story.js';
 import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
 import { rulesetCompiler } from '../dataplanes/registry.js';
 import type { RulesPageJSON } from '../rules/page.js';
+import type { ProxyMode } from '../config/types.js';
+import type { ProxyState } from '../model/types.js';
+import { dialable } from './dial.js';
+import { describeDestination } from './trace-destination.js';
+import { requireMode } from './mode.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
@@ -30,10 +35,10 @@ export function registerTrace(program: Command): void {
     .option('--local-address <ip>', "an address of this node (repeatable); replaces the Node's status.addresses", collect, [])
     .option('--in-interface <name>', 'interface the packet arrives on (only for rules that match iifname)')
     .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
-    .option('--ruleset <file>', 'trace against this nft text (a `kproxy rules` output or a saved transaction) instead of compiling')
+    .option('--ruleset <file>', 'trace against this text instead of compiling: a `kproxy rules` output, a saved nft transaction, or (iptables) an iptables-save output')
     .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
     .option('--json', 'print the JSON form (see DESIGN.md)');
-  addConfigOptions(cmd).action(async (opts) => {
+  addConfigOptions(cmd, 'trace').action(async (opts) => {
     try {
       await trace(opts);
     } catch (e) {
@@ -48,6 +53,9 @@ export function registerTrace(program: Command): void {
 }
 
 interface Source {
+  mode: string;
+  /** The state the ruleset was compiled from, when a folder was read. */
+  state: ProxyState | null;
   text: string;
   node: string;
   nodeAddresses: readonly string[];
@@ -57,18 +65,22 @@ interface Source {
 async function trace(opts: Record<string, unknown>): Promise<void> {
   const packet = packetFrom(opts);
   const cfg = configFrom(opts as never);
-  // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
-  if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
-  const tracer = await tracerFor(cfg.mode);
-  if (!tracer) throw new ConfigError('--proxy-mode', `kproxy trace supports ${tracedModes().join(', ')}, not "${cfg.mode}"`);
+  // A live ruleset says which mode it is, and so does a saved one (by its syntax) when no mode
+  // was chosen; compiling from a folder needs a chosen (or default) mode that can be traced.
+  if (!opts.live && !(opts.ruleset && cfg.modeSource === 'default')) requireMode(cfg, tracedModes() as ProxyMode[], 'kproxy trace');
   const src = await rulesetSource(cfg, opts);
+  const tracer = await tracerFor(src.mode);
+  if (!tracer) throw new ConfigError('--live', `the ${src.mode} mode has no tracer (kproxy trace works with: ${tracedModes().join(', ')})`);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
   const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
   if (opts.json) {
     process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
     return;
   }
-  const where = `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
+  const where =
+    `mode: ${src.mode} (kproxy's ${src.mode} ruleset)\n` +
+    `${describeDestination(src.state, packet, locals)}\n` +
+    `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
   process.stdout.write(renderStory(result, { where }));
 }
 
@@ -85,26 +97,30 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;
-    if (page.mode !== cfg.mode) throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; pass --proxy-mode ${page.mode}`);
-    return { text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
+    if (cfg.modeSource !== 'default' && page.mode !== cfg.mode) throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `"${cfg.mode}", but the running kproxy runs in ${page.mode} mode`);
+    return { mode: page.mode, state: null, text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;
   if (opts.ruleset) {
     const file = opts.ruleset as string;
-    return { text: readFileSync(file, 'utf8'), node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    }
+    const mode = cfg.modeSource === 'default' ? sniffMode(text) : cfg.mode;
+    return { mode, state, text, node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
   const compile = await rulesetCompiler(cfg.mode);
-  if (!compile) throw new ConfigError('--proxy-mode', `mode "${cfg.mode}" has no ruleset to trace`);
-  return { text: compile(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
+  if (!compile) throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `mode "${cfg.mode}" has no ruleset to trace`);
+  return { mode: cfg.mode, state, text: compile(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
 }
 
-function dialable(bind: string): string {
-  const m = /^(.*):(\d+)$/.exec(bind);
-  if (!m) return bind;
-  const h = m[1].replace(/^\[|\]$/g, '');
-  const hostPart = h === '0.0.0.0' || h === '' ? '127.0.0.1' : h === '::' ? '[::1]' : h.includes(':') ? `[${h}]` : h;
-  return `${hostPart}:${m[2]}`;
+/** The mode a saved ruleset belongs to, from its syntax: iptables-save tables start with "*". */
+function sniffMode(text: string): string {
+  return /^\*(nat|filter|mangle|raw)\s*$/m.test(text) ? 'iptables' : 'nftables';
 }
 
 function canonicalIP(text: string, flag: string): string {

@@ -6,7 +6,9 @@ import { parse as parseYAML } from 'yaml';
 import { joinHostPort, parseCIDR, parseIP } from '../api/ip.js';
 import { ConfigError } from '../util/errors.js';
 import { refuseHarmfulSettings } from './refuse.js';
+import { closest } from '../util/closest.js';
 import { parseDuration } from './duration.js';
+import { checkFeatureGates } from './feature-gates.js';
 import type { Config, DetectLocalMode, ProxyMode } from './types.js';
 
 export const PROXY_MODES: readonly ProxyMode[] = ['userspace', 'nftables', 'iptables', 'ipvs', 'ebpf'];
@@ -16,6 +18,7 @@ const CONFIG_API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
 export function defaultConfig(): Config {
   return {
     mode: 'iptables',
+    modeSource: 'default',
     hostnameOverride: '',
     nodeIPOverride: [],
     clusterCIDRs: [],
@@ -46,8 +49,12 @@ export function defaultConfig(): Config {
     serviceProxyName: '',
     oomScoreAdj: -999,
     logVerbosity: 0,
+    logFormat: '',
     serviceClusterIPRange: [],
     serviceNodePortRange: { min: 30000, max: 32767 },
+    flagsGiven: [],
+    fileFieldsGiven: [],
+    configFile: '',
     manifests: '',
     kubeconfig: '',
     master: '',
@@ -87,9 +94,10 @@ export function applyConfigFile(cfg: Config, path: string): void {
   let topSync: number | null = null;
   let topMinSync: number | null = null;
   const perMode: Record<string, { sync?: number; minSync?: number }> = {};
+  // A zero duration means "the default", as upstream's defaulting (ipvs.minSyncPeriod: 0 is a value).
   const modeSync = (mode: string): Schema => ({
-    syncPeriod: (v, f) => ((perMode[mode] ??= {}).sync = duration(v, f)),
-    minSyncPeriod: (v, f) => ((perMode[mode] ??= {}).minSync = duration(v, f)),
+    syncPeriod: (v, f) => ((perMode[mode] ??= {}).sync = orDefault(duration(v, f), undefined)),
+    minSyncPeriod: (v, f) => ((perMode[mode] ??= {}).minSync = mode === 'ipvs' ? duration(v, f) : orDefault(duration(v, f), undefined)),
   });
   const conntrack: Schema = {
     maxPerCore: (v, f) => (cfg.conntrack.maxPerCore = intIn(v, f, 0)),
@@ -103,7 +111,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
   const schema: Schema = {
     apiVersion: () => {},
     kind: () => {},
-    mode: (v, f) => (cfg.mode = proxyMode(string(v, f), f)),
+    mode: (v, f) => setMode(cfg, string(v, f), f, 'file'),
     hostnameOverride: (v, f) => (cfg.hostnameOverride = string(v, f)),
     bindAddress: (v, f) => (cfg.nodeIPOverride = nodeIPs(string(v, f), f)),
     nodeIPOverride: (v, f) => (cfg.nodeIPOverride = nodeIPs(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
@@ -116,10 +124,10 @@ export function applyConfigFile(cfg: Config, path: string): void {
       clusterCIDRs: (v, f) => (cfg.clusterCIDRs = cidrList(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
     },
     nodePortAddresses: (v, f) => (cfg.nodePortAddresses = nodePortAddresses(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
-    healthzBindAddress: (v, f) => (cfg.healthzBindAddress = bindAddress(string(v, f), f)),
-    metricsBindAddress: (v, f) => (cfg.metricsBindAddress = bindAddress(string(v, f), f)),
-    syncPeriod: (v, f) => (topSync = duration(v, f)),
-    minSyncPeriod: (v, f) => (topMinSync = duration(v, f)),
+    healthzBindAddress: (v, f) => (cfg.healthzBindAddress = fileBindAddress(string(v, f), f, 10256, cfg.healthzBindAddress)),
+    metricsBindAddress: (v, f) => (cfg.metricsBindAddress = fileBindAddress(string(v, f), f, 10249, cfg.metricsBindAddress)),
+    syncPeriod: (v, f) => (topSync = orDefault(duration(v, f), null)),
+    minSyncPeriod: (v, f) => (topMinSync = orDefault(duration(v, f), null)),
     iptables: {
       ...modeSync('iptables'),
       masqueradeAll: (v, f) => (cfg.masqueradeAll = cfg.masqueradeAll || boolean(v, f)),
@@ -148,14 +156,15 @@ export function applyConfigFile(cfg: Config, path: string): void {
     conntrack,
     clientConnection: {
       kubeconfig: (v, f) => (cfg.clientConnection.kubeconfig = string(v, f)),
-      qps: (v, f) => (cfg.clientConnection.qps = number(v, f)),
-      burst: (v, f) => (cfg.clientConnection.burst = intIn(v, f, 0)),
-      contentType: (v, f) => (cfg.clientConnection.contentType = string(v, f)),
+      qps: (v, f) => (cfg.clientConnection.qps = number(v, f) || cfg.clientConnection.qps),
+      burst: (v, f) => (cfg.clientConnection.burst = intIn(v, f, 0) || cfg.clientConnection.burst),
+      contentType: (v, f) => (cfg.clientConnection.contentType = string(v, f) || cfg.clientConnection.contentType),
       acceptContentTypes: (v, f) => (cfg.clientConnection.acceptContentTypes = string(v, f)),
     },
-    configSyncPeriod: (v, f) => (cfg.configSyncPeriodMs = duration(v, f)),
+    configSyncPeriod: (v, f) => (cfg.configSyncPeriodMs = duration(v, f) || cfg.configSyncPeriodMs),
     featureGates: (v, f) => {
       for (const [k, val] of Object.entries(object(v, f))) cfg.featureGates[k] = boolean(val, `${f}.${k}`);
+      checkFeatureGates(cfg.featureGates, (g) => `${f}.${g}`, closest);
     },
     oomScoreAdj: (v, f) => (cfg.oomScoreAdj = intIn(v, f, -1000, 1000)),
     serviceProxyName: (v, f) => (cfg.serviceProxyName = string(v, f)),
@@ -166,24 +175,34 @@ export function applyConfigFile(cfg: Config, path: string): void {
     winkernel: 'any',
     logging: 'any',
   };
-  walk(doc, schema, '');
+  walk(doc, schema, '', cfg.fileFieldsGiven);
 
   const modeOverrides = perMode[cfg.mode] ?? {};
   cfg.syncPeriodMs = topSync ?? modeOverrides.sync ?? cfg.syncPeriodMs;
   cfg.minSyncPeriodMs = topMinSync ?? modeOverrides.minSync ?? cfg.minSyncPeriodMs;
 }
 
-function walk(doc: Record<string, unknown>, schema: Schema, prefix: string): void {
+function walk(doc: Record<string, unknown>, schema: Schema, prefix: string, given: string[]): void {
   for (const [key, value] of Object.entries(doc)) {
     const field = prefix ? `${prefix}.${key}` : key;
     const rule = schema[key];
     if (rule === undefined) {
-      throw new ConfigError(field, 'unknown field in KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)');
+      const near = closest(key, Object.keys(schema));
+      throw new ConfigError(field, `unknown field in KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1)${near ? `; did you mean ${prefix ? `${prefix}.` : ''}${near}?` : ''}`);
     }
-    if (value === null || rule === 'any') continue;
-    if (typeof rule === 'function') rule(value, field);
-    else walk(object(value, field), rule, field);
+    if (value === null) continue;
+    if (typeof rule === 'function' || rule === 'any') {
+      if (rule !== 'any') rule(value, field);
+      if (!isZero(value) && field !== 'apiVersion' && field !== 'kind') given.push(field);
+    } else walk(object(value, field), rule, field, given);
   }
+}
+
+/** A zero value, as a generated kube-proxy ConfigMap holds for every field it does not set. */
+function isZero(v: unknown): boolean {
+  if (v === '' || v === 0 || v === false || v === '0s' || v === null) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return isObject(v) && Object.values(v).every(isZero);
 }
 
 // ---- flags -----------------------------------------------------------------------------
@@ -201,7 +220,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     const v = s(name);
     if (v !== undefined) assign(parse(v, `--${kebab(name)}`));
   };
-  set('proxyMode', (v, f) => proxyMode(v, f), (v) => (cfg.mode = v));
+  if (s('proxyMode') !== undefined) setMode(cfg, s('proxyMode')!, '--proxy-mode', 'flag');
   set('hostnameOverride', (v) => v.trim(), (v) => (cfg.hostnameOverride = v));
   set('bindAddress', nodeIPs, (v) => (cfg.nodeIPOverride = v));
   set('nodeIpOverride', nodeIPs, (v) => (cfg.nodeIPOverride = v));
@@ -228,6 +247,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('featureGates', featureGates, (v) => Object.assign(cfg.featureGates, v));
   set('oomScoreAdj', (v, f) => intIn(numberFlag(v, f), f, -1000, 1000), (v) => (cfg.oomScoreAdj = v));
   set('v', (v, f) => intIn(numberFlag(v, f), f, 0, 10), (v) => (cfg.logVerbosity = v));
+  set('logFormat', logFormat, (v) => (cfg.logFormat = v));
   set('kubeconfig', (v) => v, (v) => (cfg.kubeconfig = v));
   set('master', (v) => v, (v) => (cfg.master = v));
   set('manifests', (v) => v, (v) => (cfg.manifests = v));
@@ -281,9 +301,18 @@ export function loadConfig(opts: LoadOptions): Config {
   const cfg = defaultConfig();
   if (opts.defaultMode) cfg.mode = opts.defaultMode;
   const file = opts.flags.config;
-  if (typeof file === 'string' && file !== '') applyConfigFile(cfg, file);
+  if (typeof file === 'string' && file !== '') {
+    cfg.configFile = file;
+    applyConfigFile(cfg, file);
+  }
   applyFlags(cfg, opts.flags);
+  cfg.flagsGiven = Object.entries(opts.flags).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)).map(([k]) => kebab(k));
   return finishConfig(cfg);
+}
+
+/** How to name a setting in a message: the flag when the user typed it, else the file's field path. */
+export function settingName(cfg: Config, field: string, flag: string): string {
+  return cfg.flagsGiven.includes(flag) ? `--${flag}` : field;
 }
 
 // ---- value parsers ---------------------------------------------------------------------
@@ -340,8 +369,28 @@ function boolFlag(v: string, f: string): boolean {
 }
 
 function duration(v: unknown, f: string): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v / 1e6; // nanoseconds, as Go marshals a bare number
+  // Upstream's metav1.Duration decodes from a string only: a bare number is refused there too.
+  if (typeof v === 'number') throw new ConfigError(f, `expected a duration such as "30s" or "1m0s", got the bare number ${v} (add a unit)`);
   return durationFlag(string(v, f), f);
+}
+
+/** Upstream's defaulting of zero values: 0 (or "") means "use the default". */
+function orDefault<T>(v: number, dflt: T): number | T {
+  return v === 0 ? dflt : v;
+}
+
+/** A bind address in the file: "" means the default; a bare IP gets the default port (upstream's AppendPortIfNeeded). */
+function fileBindAddress(v: string, f: string, port: number, dflt: string): string {
+  if (v === '') return dflt;
+  const ip = parseIP(v.replace(/^\[|\]$/g, ''));
+  if (ip) return joinHostPort(ip.ip, port);
+  return bindAddress(v, f);
+}
+
+function setMode(cfg: Config, v: string, f: string, source: 'flag' | 'file'): void {
+  if (v === '') return; // upstream: "" is the platform default (see modes.ts)
+  cfg.mode = proxyMode(v, f);
+  cfg.modeSource = source;
 }
 
 function durationFlag(v: string, f: string): number {
@@ -351,9 +400,13 @@ function durationFlag(v: string, f: string): number {
 }
 
 function proxyMode(v: string, f: string): ProxyMode {
-  if (v === '') return 'iptables';
   if (!(PROXY_MODES as readonly string[]).includes(v)) throw new ConfigError(f, `unknown proxy mode "${v}": expected one of ${PROXY_MODES.join(', ')}`);
   return v as ProxyMode;
+}
+
+function logFormat(v: string, f: string): 'text' | 'json' {
+  if (v !== 'text' && v !== 'json') throw new ConfigError(f, `expected text or json, got "${v}"`);
+  return v;
 }
 
 function detectLocalMode(v: string, f: string): DetectLocalMode {
@@ -417,6 +470,7 @@ function featureGates(v: string, f: string): Record<string, boolean> {
     if (!k || (val !== 'true' && val !== 'false')) throw new ConfigError(f, `expected Name=true|false[,...], got "${item}"`);
     out[k.trim()] = val === 'true';
   }
+  checkFeatureGates(out, () => f, closest);
   return out;
 }
 

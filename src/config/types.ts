@@ -6,6 +6,8 @@ export type DetectLocalMode = 'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | '
 
 export interface Config {
   mode: ProxyMode;
+  /** Where `mode` came from: a flag, the file, or the default (nothing chose one). */
+  modeSource: 'flag' | 'file' | 'default';
   hostnameOverride: string; // "" = the machine's hostname
   /** Primary node IP(s) override (--bind-address / --node-ip-override); "" = from the Node. */
   nodeIPOverride: string[];
@@ -45,12 +47,20 @@ export interface Config {
   serviceProxyName: string;
   oomScoreAdj: number;
   logVerbosity: number;
+  /** --log-format: text, json, or "" (text on a terminal, json otherwise). */
+  logFormat: '' | 'text' | 'json';
 
   // ---- kproxy's own settings (flags) ----
   /** Service CIDRs, as kube-apiserver's --service-cluster-ip-range. */
   serviceClusterIPRange: string[];
   /** NodePort allocation range (kube-apiserver's --service-node-port-range). */
   serviceNodePortRange: { min: number; max: number };
+  /** The flags given on the command line (kebab-case, without "--"), so that messages name what the user typed. */
+  flagsGiven: string[];
+  /** The fields the --config file sets to a non-zero value (full paths, e.g. "ipvs.scheduler"). */
+  fileFieldsGiven: string[];
+  /** The --config file ("" = none), for messages. */
+  configFile: string;
   manifests: string; // "" = not standalone
   kubeconfig: string; // "" = in-cluster (when not standalone)
   master: string;

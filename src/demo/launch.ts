@@ -45,7 +45,12 @@ function backendsFor(objects: Obj[]): DemoBackend[] {
   return [...out.values()];
 }
 
-function tryThis(objects: Obj[], backends: DemoBackend[]): string {
+interface Addresses {
+  metrics: string;
+  dns: string;
+}
+
+function tryThis(objects: Obj[], backends: DemoBackend[], addrs: Addresses): string {
   const lines: string[] = ['', 'kproxy is serving the Services in ' + process.argv[2] + '. Try:', ''];
   const svcs = objects.filter((o) => o.kind === 'Service');
   for (const s of svcs) {
@@ -76,13 +81,22 @@ function tryThis(objects: Obj[], backends: DemoBackend[]): string {
       'Then take a backend away and watch the traffic move:',
       `  curl -s http://${b.address}/stop?for=30     # ${b.pod} stops listening for 30 s: kproxy retries another backend at once, and its probe fails`,
       `  curl -s http://${b.address}/unready         # ${b.pod} fails its readiness probe: it leaves the endpoints in ~2 s (/ready brings it back)`,
-      '',
-      'Metrics (retries, connections): curl -s http://127.0.0.1:10249/metrics | grep kproxy_userspace',
-      'The Services as kproxy sees them: node bin/kproxy.js services --manifests ' + process.argv[2] + ` --hostname-override ${NODE}`,
-      'Stop with Ctrl-C.',
-      '',
     );
   }
+  const named = svcs.find((s) => s.spec?.type !== 'ExternalName' && s.metadata?.name);
+  if (addrs.dns && named) {
+    const [host, port] = [addrs.dns.slice(0, addrs.dns.lastIndexOf(':')), addrs.dns.slice(addrs.dns.lastIndexOf(':') + 1)];
+    lines.push('', `Cluster DNS on ${addrs.dns}:`, `  dig @${host} -p ${port} +short ${named.metadata!.name}.${named.metadata!.namespace ?? 'default'}.svc.cluster.local`);
+  }
+  if (addrs.metrics) {
+    lines.push(
+      '',
+      `Metrics (retries, connections): curl -s http://${addrs.metrics}/metrics | grep kproxy_userspace`,
+      `What kproxy runs:                curl -s http://${addrs.metrics}/rules`,
+      `The Services, live:              node bin/kproxy.js services --live --metrics-bind-address ${addrs.metrics}`,
+    );
+  }
+  lines.push('Stop with Ctrl-C.', '');
   return lines.join('\n');
 }
 
@@ -103,6 +117,28 @@ async function listening(objects: Obj[], ms: number): Promise<void> {
   }
 }
 
+/** `preferred` when it is free on host, else a port the kernel picks: the demo never fails on a busy port. */
+async function freeAddress(host: string, preferred: number): Promise<string> {
+  const tryPort = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(null));
+      srv.listen({ host, port, exclusive: true }, () => {
+        const got = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(got));
+      });
+    });
+  const port = (await tryPort(preferred)) ?? (await tryPort(0));
+  return `${host}:${port ?? preferred}`;
+}
+
+/** The value of a flag the user passed through (`npm start -- --metrics-bind-address X`), if any. */
+function passed(flag: string): string | undefined {
+  const args = process.argv.slice(3);
+  const i = args.lastIndexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
 async function main(): Promise<void> {
   const dir = process.argv[2] ?? 'examples';
   if (!existsSync(dir)) throw new Error(`no such folder: ${dir}`);
@@ -117,9 +153,15 @@ async function main(): Promise<void> {
       process.stderr.write(`demo: cannot start the backend of Pod ${b.pod} on ${b.address}: ${(e as Error).message}\n`);
     }
   }
+  const addrs: Addresses = {
+    metrics: passed('--metrics-bind-address') ?? (await freeAddress('127.0.0.1', 10249)),
+    dns: passed('--dns-bind-address') ?? (await freeAddress('127.0.0.1', 10053)),
+  };
+  if (addrs.dns === 'off') addrs.dns = '';
+  const healthz = passed('--healthz-bind-address') ?? (await freeAddress('127.0.0.1', 10256));
   const kproxy = spawn(
     process.execPath,
-    [join(root, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', NODE, '--nodeport-addresses', '127.0.0.0/8', '--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '127.0.0.1:10256', ...process.argv.slice(3)],
+    [join(root, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', NODE, '--nodeport-addresses', '127.0.0.0/8', '--metrics-bind-address', addrs.metrics, '--healthz-bind-address', healthz, '--dns-bind-address', addrs.dns || 'off', ...process.argv.slice(3)],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   let stopping = false;
@@ -131,12 +173,19 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
+  process.once('SIGHUP', () => void stop());
+  // npm may end only the shell it started us from: when our parent goes away, so do we
+  // (and kproxy with us), so that stopping `npm start` leaves nothing running.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop();
+  }, 500).unref();
   kproxy.once('exit', (code) => {
     void stop().then(() => process.exit(code ?? 0));
   });
   // the instructions, once kproxy listens on the Services' addresses (or after 15 s)
   await listening(objs, 15_000);
-  if (!stopping) process.stdout.write(tryThis(objs, backends) + '\n');
+  if (!stopping) process.stdout.write(tryThis(objs, backends, addrs) + '\n');
 }
 
 main().catch((e) => {

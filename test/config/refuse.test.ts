@@ -1,9 +1,6 @@
 // Settings and objects that would hurt the node are refused, naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { refuseNodeConflicts } from '../../src/config/refuse.js';
 import { validateService } from '../../src/api/validate.js';
@@ -37,7 +34,7 @@ test('durations Node cannot time, a zero UDP idle timeout, an over-long domain l
 });
 
 test('the CLI says which field, without a stack trace', async () => {
-  const r = await kproxy(['run', '--service-cluster-ip-range', '0.0.0.0/0', '--manifests', '/nonexistent']);
+  const r = await kproxy(['run', '--proxy-mode', 'userspace', '--service-cluster-ip-range', '0.0.0.0/0', '--manifests', '/nonexistent']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /serviceClusterIPRange/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);

@@ -37,7 +37,7 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     kproxy = topo.spawn('node', [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--manifests', dir, '--v', '1', ...KPROXY_FLAGS]);
     kproxy.stderr!.setEncoding('utf8').on('data', (d: string) => (kproxyLog += d));
     // With --v 1 kproxy logs every completed sync.
-    await waitFor(async () => kproxyLog.includes('"msg":"synced"'), 15_000, "kproxy's first sync").catch((e) => {
+    await waitFor(async () => /"msg":"(first sync|synced)/.test(kproxyLog), 15_000, "kproxy's first sync").catch((e) => {
       throw new Error(`${(e as Error).message}; kproxy said: ${kproxyLog.slice(-2000)}`);
     });
   }

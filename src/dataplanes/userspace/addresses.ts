@@ -7,7 +7,6 @@
 //    namespace other than the root one. kproxy never adds addresses in the
 //    host's own namespace: there they would capture the host's traffic to those addresses.
 // Addresses kproxy added are removed when their last listener goes and when kproxy stops.
-import { readdirSync, statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { execWithTimeout } from '../../util/exec.js';
@@ -42,36 +41,9 @@ export function isNodeLocalAddress(ip: string): boolean {
   return nodeLocal.set.has(ip) || (ip.startsWith('::ffff:') && nodeLocal.set.has(ip.slice(7)));
 }
 
-/**
- * Whether this process runs in a network namespace other than the host's: one that differs
- * from init's (PID 1's), or, where PID 1's is not readable (containers without
- * CAP_SYS_PTRACE), one that `ip netns add` created (listed in /run/netns). When neither can
- * be shown, the answer is no: kproxy then never adds addresses.
- */
-export function inOwnNetns(): boolean {
-  let self: number;
-  try {
-    self = statSync('/proc/self/ns/net').ino;
-  } catch {
-    return false;
-  }
-  try {
-    return self !== statSync('/proc/1/ns/net').ino;
-  } catch {
-    // PID 1's namespace is hidden from us: fall through to the named namespaces
-  }
-  try {
-    return readdirSync('/run/netns').some((n) => {
-      try {
-        return statSync(`/run/netns/${n}`).ino === self;
-      } catch {
-        return false;
-      }
-    });
-  } catch {
-    return false;
-  }
-}
+import { inOwnNetns } from '../../util/netns.js';
+
+export { inOwnNetns };
 
 async function ip(args: string[], stdin?: string): Promise<void> {
   const r = await execWithTimeout('ip', args, { input: stdin, timeoutMs: 10_000 });

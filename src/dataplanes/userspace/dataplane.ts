@@ -3,6 +3,8 @@
 // old ones close, and listeners whose address stays only get their route replaced, so a
 // change to one Service never disturbs another.
 import os from 'node:os';
+import { settingName } from '../../config/load.js';
+import { listenersText } from './listeners-text.js';
 import { ConfigError, formatObjectError } from '../../util/errors.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Dataplane } from '../dataplane.js';
@@ -61,7 +63,7 @@ export class UserspaceDataplane implements Dataplane {
   ) {
     const s = ctx.config.ipvs.scheduler;
     if (s !== '' && !isSchedulerName(s)) {
-      throw new ConfigError('ipvs.scheduler', `unknown scheduler "${s}" for the userspace mode (expected rr, random, lc, sed, nq, dh, sh, maglev or p2c)`);
+      throw new ConfigError(settingName(ctx.config, 'ipvs.scheduler', 'ipvs-scheduler'), `unknown scheduler "${s}" for the userspace mode (expected rr, random, lc, sed, nq, dh, sh, maglev or p2c)`);
     }
     this.metrics = new UserspaceMetrics(ctx.metrics.registry);
     this.health = new EndpointHealth(opts.ejectionMs);
@@ -125,6 +127,8 @@ export class UserspaceDataplane implements Dataplane {
     }
     await Promise.all(opening);
     this.metrics.live.listeners = this.open.size;
+    const failed = new Map(this.failed);
+    this.ctx.publishRuleset?.({ mode: 'userspace', appliedAt: new Date(), generation: state.generation, node: state.node.name, nodeAddresses: state.node.addresses, render: () => listenersText(plan, failed) });
 
     if (this.pool) {
       const shared = new Map([...plan.servicePorts].map(([key, { scheduler }]) => [key, { input: inputs.get(key)!, scheduler, balancer: this.balancers.get(key)! }]));

@@ -7,7 +7,9 @@
 //    terminating endpoint for its grace period;
 //  - Nodes and hand-written EndpointSlices go to the sink as they are; Nodes' zone labels
 //    feed the endpoints' zones;
-//  - other kinds are ignored (one debug line per kind).
+//  - fields a kind does not have are refused as the API server's strict validation refuses
+//    them (strict.ts); an unknown kind is reported, a built-in kind kproxy does not read is
+//    logged once and ignored.
 import { validateService } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
 import type { ObjectSink } from '../sink.js';
@@ -19,6 +21,7 @@ import { EndpointController } from '../pods/controller.js';
 import { validatePod, type Pod } from '../pods/pod.js';
 import { Prober, type GrpcProbe } from '../pods/prober.js';
 import { splitId, type ManifestCatalog } from './catalog.js';
+import { kindProblem, strictProblems, summarize } from './strict.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -59,6 +62,8 @@ export class StandaloneCluster {
   private readonly duplicates = new Map<string, ObjectError>();
   private readonly podErrors = new Set<string>(); // Pods with an error in the sink
   private readonly ignoredKinds = new Set<string>();
+  /** Objects refused by strict validation (unknown field, wrong kind): id -> the error. */
+  private readonly refused = new Map<string, ObjectError>();
   private readonly allocator: ServiceAllocator;
   private savedAllocations = '';
   private readonly prober: Prober | null;
@@ -92,6 +97,8 @@ export class StandaloneCluster {
         this.opts.sink.clearError(kind, namespace, name);
       }
       const o = def?.object;
+      if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
+      if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
       switch (kind) {
         case 'Service':
           this.setService(`${namespace}/${name}`, o);
@@ -105,13 +112,25 @@ export class StandaloneCluster {
         case 'EndpointSlice':
           this.setSlice(id, namespace, name, o);
           break;
-        default:
-          if (o && !this.ignoredKinds.has(kind)) {
-            this.ignoredKinds.add(kind);
-            this.opts.log.debug({ kind, file: def!.file }, `ignoring objects of kind "${kind || '(none)'}": standalone mode reads Services, EndpointSlices, Nodes and Pods`);
-          }
       }
     }
+  }
+
+  /** True when the object is refused (reported), or of a kind that is not read. */
+  private refuse(id: string, kind: string, namespace: string, name: string, o: KubeObject, where: string): boolean {
+    const k = kindProblem(kind);
+    if (k && !k.error) {
+      if (!this.ignoredKinds.has(kind)) {
+        this.ignoredKinds.add(kind);
+        this.opts.log.info({ kind, file: where }, k.reason);
+      }
+      return true;
+    }
+    const problems = k ? [{ field: 'kind', reason: k.reason }] : strictProblems(kind, o);
+    if (problems.length === 0) return false;
+    const { field, reason } = summarize(problems);
+    this.refused.set(id, { kind: kind || '(no kind)', namespace, name, field, reason: `${reason} (${where})` });
+    return true;
   }
 
   /** Mirrors the folder's parse errors into the sink. */
@@ -130,6 +149,7 @@ export class StandaloneCluster {
     if (this.servicesDirty) this.syncServices(keepAbsentAllocations);
     this.controller.flush();
     for (const e of this.duplicates.values()) this.opts.sink.reportError(e);
+    for (const e of this.refused.values()) this.opts.sink.reportError(e);
   }
 
   /**

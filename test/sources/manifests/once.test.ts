@@ -23,17 +23,19 @@ test('kproxy services --manifests shows Pod-derived endpoints and allocated addr
       'apiVersion: v1\nkind: Secret\nmetadata: {name: ignored}\n',
     ].join('---\n'));
     f.write('broken.yaml', 'kind: Service\nmetadata: {name: x\n');
-    const a = services(f.dir);
+    const a = services(f.dir, '--proxy-mode', 'userspace');
     const svc = a.services.find((s) => s.name === 'a')!;
     assert.deepEqual(svc.clusterEndpoints, ['127.0.0.11:8081'], 'a Pod whose status says not Ready is not an endpoint');
     assert.match(svc.clusterIPs[0], /^127\.96\./);
     assert.ok(svc.nodePort >= 30000 && svc.nodePort <= 32767);
     assert.deepEqual(a.errors.map((e) => [e.kind, e.name, e.field]), [['File', 'broken.yaml', 'line 3']]);
     assert.equal(existsSync(f.path('.kproxy-state')), false, 'a one-shot command does not write state');
-    // Same answer twice; another mode gets kube-apiserver's default range.
-    assert.deepEqual(services(f.dir), a);
-    const other = services(f.dir, '--proxy-mode', 'nftables').services.find((s) => s.name === 'a')!;
+    // Same answer twice; the default mode (iptables, as upstream) gets kube-apiserver's default
+    // range, and every subcommand that defaults agrees with it.
+    assert.deepEqual(services(f.dir, '--proxy-mode', 'userspace'), a);
+    const other = services(f.dir).services.find((s) => s.name === 'a')!;
     assert.match(other.clusterIPs[0], /^10\.(9[6-9]|10[0-9]|11[01])\./);
+    assert.deepEqual(services(f.dir, '--proxy-mode', 'nftables').services.find((s) => s.name === 'a')!.clusterIPs, other.clusterIPs);
   } finally {
     f.cleanup();
   }

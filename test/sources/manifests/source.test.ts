@@ -90,7 +90,7 @@ test('a Pod whose file vanishes, or that gets a deletionTimestamp, is terminatin
   try {
     assert.deepEqual(conditions(r.state()), { p1: { ready: true, serving: true, terminating: false }, p2: { ready: true, serving: true, terminating: false } });
     f.remove('p1.yaml');
-    f.write('p2.yaml', pod('p2', 'a', '127.0.0.12', 8081, 'x: 1\n').replace('namespace: demo,', 'namespace: demo, deletionTimestamp: "2026-01-01T00:00:00Z",').replace('spec:\n', grace));
+    f.write('p2.yaml', pod('p2', 'a', '127.0.0.12', 8081).replace('namespace: demo,', 'namespace: demo, deletionTimestamp: "2026-01-01T00:00:00Z",').replace('spec:\n', grace));
     const t0 = performance.now();
     const term = await poll(r.state, (st) => conditions(st).p1?.terminating === true && conditions(st).p2?.terminating === true, 2000);
     assert.deepEqual(conditions(term.value), { p1: { ready: false, serving: true, terminating: true }, p2: { ready: false, serving: true, terminating: true } });

@@ -1,0 +1,122 @@
+// Strict field validation of a folder's objects, as the API server does it for `kubectl
+// apply` (--validate=strict): every field that its type does not have is reported with its
+// full path and, when a known field is close, a "did you mean"; a value of the wrong shape
+// (a list where a string belongs, ...) is reported too. An object with such a problem is
+// refused, as the API server would refuse it. Kinds kproxy does not read are reported:
+// an unknown kind as an error (often a misspelling), a built-in one as ignored.
+import type { KubeObject } from '../../api/types.js';
+import { closest } from '../../util/closest.js';
+import { isBuiltinKind, typeFields, type SchemaField } from './schema.js';
+
+/** The kinds the manifests source reads, with their apiVersion and model type. */
+export const KINDS_READ: Readonly<Record<string, { apiVersion: string; type: string }>> = {
+  Service: { apiVersion: 'v1', type: 'V1Service' },
+  Pod: { apiVersion: 'v1', type: 'V1Pod' },
+  Node: { apiVersion: 'v1', type: 'V1Node' },
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', type: 'V1EndpointSlice' },
+};
+
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
+/** Problems found in an object of a kind kproxy reads (empty: acceptable). */
+export function strictProblems(kind: string, o: KubeObject): FieldProblem[] {
+  const want = KINDS_READ[kind];
+  if (!want) return [];
+  const out: FieldProblem[] = [];
+  if (o.apiVersion !== want.apiVersion) {
+    out.push({ field: 'apiVersion', reason: `${kind} is ${want.apiVersion}, got ${JSON.stringify(o.apiVersion ?? null)}` });
+  }
+  const fields = typeFields(want.type);
+  if (fields) checkObject(o as Record<string, unknown>, fields, '', null, out);
+  return out;
+}
+
+/** One line for all of an object's problems: the first names the field, the rest follow. */
+export function summarize(problems: FieldProblem[]): FieldProblem {
+  const [first, ...rest] = problems;
+  if (rest.length === 0) return first;
+  return { field: first.field, reason: `${first.reason}; also ${rest.map((p) => `${p.field}: ${p.reason}`).join('; ')}` };
+}
+
+/** What to say about an object whose kind kproxy does not read; null for kinds it reads. */
+export function kindProblem(kind: string): { error: boolean; reason: string } | null {
+  if (KINDS_READ[kind]) return null;
+  const read = Object.keys(KINDS_READ).join(', ');
+  if (!kind) return { error: true, reason: `missing kind; kproxy reads ${read}` };
+  if (isBuiltinKind(kind)) return { error: false, reason: `kproxy reads ${read}; objects of kind ${kind} are ignored` };
+  const near = closest(kind, Object.keys(KINDS_READ));
+  return { error: true, reason: `unknown kind ${JSON.stringify(kind)}${near ? ` (did you mean ${near}?)` : ''}; kproxy reads ${read}` };
+}
+
+function checkObject(o: Record<string, unknown>, fields: Map<string, SchemaField>, prefix: string, parent: Map<string, SchemaField> | null, out: FieldProblem[]): void {
+  for (const [key, value] of Object.entries(o)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    const f = fields.get(key);
+    if (!f) {
+      out.push({ field: path, reason: unknownReason(key, fields, parent, prefix) });
+      continue;
+    }
+    checkValue(value, f.type, path, fields, out);
+  }
+}
+
+function checkValue(value: unknown, type: string, path: string, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
+  if (value === null || value === undefined) return;
+  const wrong = (expected: string) => out.push({ field: path, reason: `expected ${expected}, got ${describe(value)}` });
+  switch (type) {
+    case 'string':
+    case 'Date':
+      if (typeof value !== 'string') wrong('a string');
+      return;
+    case 'number':
+      if (typeof value !== 'number') wrong('a number');
+      return;
+    case 'boolean':
+      if (typeof value !== 'boolean') wrong('true or false');
+      return;
+    case 'IntOrString':
+      if (typeof value !== 'number' && typeof value !== 'string') wrong('a number or a string');
+      return;
+    case 'any':
+      return;
+  }
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) {
+    if (!Array.isArray(value)) return void wrong('a list');
+    value.forEach((v, i) => checkValue(v, array[1], `${path}[${i}]`, owner, out));
+    return;
+  }
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) {
+    if (!isObject(value)) return void wrong('a mapping');
+    for (const [k, v] of Object.entries(value)) checkValue(v, map[1], `${path}.${k}`, owner, out);
+    return;
+  }
+  const fields = typeFields(type);
+  if (!fields) return; // a type this library version does not describe: not checked
+  if (!isObject(value)) return void wrong('a mapping');
+  checkObject(value, fields, path, owner, out);
+}
+
+function unknownReason(key: string, fields: Map<string, SchemaField>, parent: Map<string, SchemaField> | null, prefix: string): string {
+  const near = closest(key, [...fields.keys()]);
+  if (near) return `unknown field (did you mean ${prefix ? `${prefix}.` : ''}${near}?)`;
+  if (parent?.has(key)) {
+    const up = prefix.includes('.') ? prefix.slice(0, prefix.lastIndexOf('.')) : '';
+    return `unknown field (${key} belongs ${up ? `in ${up}` : 'at the top level'}: check its indentation)`;
+  }
+  return 'unknown field';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (isObject(v)) return 'a mapping';
+  return JSON.stringify(v);
+}
