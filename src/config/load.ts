@@ -64,6 +64,7 @@ export function defaultConfig(): Config {
     dnsTTL: 5,
     bpfCgroupRoot: '',
     udpIdleTimeoutMs: 30_000,
+    userspaceWorkers: 'auto',
   };
 }
 
@@ -262,6 +263,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('dnsTtl', (v, f) => intIn(numberFlag(v, f), f, 0, 86400), (v) => (cfg.dnsTTL = v));
   set('bpfCgroupRoot', (v) => v, (v) => (cfg.bpfCgroupRoot = v));
   set('udpIdleTimeout', durationFlag, (v) => (cfg.udpIdleTimeoutMs = v));
+  set('userspaceWorkers', (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)), (v) => (cfg.userspaceWorkers = v));
   if (flags.masqueradeAll === true) cfg.masqueradeAll = true;
   if (flags.bindAddressHardFail === true) cfg.bindAddressHardFail = true;
   if (flags.ipvsStrictArp === true) cfg.ipvs.strictARP = true;

@@ -71,4 +71,6 @@ export interface Config {
   bpfCgroupRoot: string;
   /** Userspace mode: how long an idle UDP session lives. */
   udpIdleTimeoutMs: number;
+  /** Userspace mode: worker processes sharing the TCP listeners; auto = one per core beyond the first. */
+  userspaceWorkers: number | 'auto';
 }

@@ -14,6 +14,7 @@ import { CLASS_ANY, CLASS_IN, FLAG, RCODE, type RData } from './wire.js';
 import { Zone, type Apex } from './zone.js';
 import { queryDeadline } from './tcp-deadline.js';
 import { fitUdpAnswer } from './udp-size.js';
+import { UdpBatcher } from './mmsg.js';
 
 export interface DnsServerOptions {
   /** The cluster domain, e.g. cluster.local. */
@@ -53,6 +54,8 @@ export class DnsServer {
   private readonly aa: number;
   private readonly ra: number;
   private udp: dgram.Socket[] = [];
+  /** recvmmsg/sendmmsg per UDP socket where available (mmsg.ts). */
+  readonly batchers: UdpBatcher[] = [];
   private tcp: net.Server[] = [];
   private readonly conns = new Set<net.Socket>();
   readonly counters: DnsCounters = { queries: 0, formerr: 0, dropped: 0, forwarded: 0 };
@@ -119,9 +122,10 @@ export class DnsServer {
 
     this.counters.forwarded++;
     const own: ParsedQuery = { ...q }; // the shared parse result is reused by the next query
+    const copy = Buffer.from(msg); // so is a batch's receive buffer (mmsg.ts)
     return this.forwarder
-      .forward(msg, own, tcp)
-      .then((r) => (r ? this.done(tcp ? r : fitUdpAnswer(r, own), r[3] & 15, tcp) : this.done(stampEmpty(msg, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
+      .forward(copy, own, tcp)
+      .then((r) => (r ? this.done(tcp ? r : fitUdpAnswer(r, own), r[3] & 15, tcp) : this.done(stampEmpty(copy, own, RCODE.SERVFAIL, this.ra, true), RCODE.SERVFAIL, tcp)));
   }
 
   private done(b: Buffer, rcode: number, tcp: boolean): Buffer {
@@ -168,7 +172,13 @@ export class DnsServer {
         } catch {
           // the kernel's limits stay: not fatal
         }
-        sock.on('message', (msg, rinfo) => this.onUDP(sock, msg, rinfo.port, rinfo.address));
+        const batcher = UdpBatcher.for(sock);
+        if (batcher) this.batchers.push(batcher);
+        const answer = (m: Buffer) => this.answer(m, false);
+        sock.on('message', (msg, rinfo) => {
+          this.onUDP(sock, msg, rinfo.port, rinfo.address);
+          batcher?.drain(answer);
+        });
         resolve(sock);
       });
     });

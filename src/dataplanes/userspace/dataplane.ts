@@ -2,6 +2,7 @@
 // into listeners (compile.ts) and reconciles the open sockets with them: new listeners open,
 // old ones close, and listeners whose address stays only get their route replaced, so a
 // change to one Service never disturbs another.
+import os from 'node:os';
 import { settingName } from '../../config/load.js';
 import { listenersText } from './listeners-text.js';
 import { ConfigError, formatObjectError } from '../../util/errors.js';
@@ -18,6 +19,8 @@ import { isSchedulerName } from './schedulers/index.js';
 import { TcpListener } from './tcp.js';
 import { UdpListener } from './udp.js';
 import { WorkerPool } from './workers.js';
+import type { SpliceEngine } from './splice/engine.js';
+import { requestedBulkPath, startBulkPath, type BulkPath } from './splice/choose.js';
 
 /** How long connections of a removed Service may go on before they are closed. */
 export const SERVICE_GRACE_MS = 30_000;
@@ -29,8 +32,10 @@ export interface UserspaceOptions {
   dialTimeoutsMs?: readonly number[];
   /** Passive ejection of a failed backend. */
   ejectionMs?: number;
-  /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else 0. */
+  /** Worker processes sharing the TCP listeners (workers.ts); default $KPROXY_USERSPACE_WORKERS, else --userspace-workers. */
   workers?: number;
+  /** How TCP bytes are copied; default $KPROXY_USERSPACE_BULK, else auto (splice where available). */
+  bulkPath?: BulkPath | 'auto';
 }
 
 interface Open {
@@ -50,6 +55,7 @@ export class UserspaceDataplane implements Dataplane {
   private readonly addresses = new AddressManager();
   private readonly sweeper: NodeJS.Timeout;
   private readonly pool: WorkerPool | null;
+  private readonly engine: SpliceEngine | null;
 
   constructor(
     private readonly ctx: DataplaneContext,
@@ -67,9 +73,11 @@ export class UserspaceDataplane implements Dataplane {
       for (const b of this.balancers.values()) b.sweep(now);
     }, 10_000);
     this.sweeper.unref();
-    const workers = opts.workers ?? Number(process.env.KPROXY_USERSPACE_WORKERS ?? 0);
-    if (!Number.isInteger(workers) || workers < 0 || workers > 64) throw new ConfigError('KPROXY_USERSPACE_WORKERS', `expected a whole number from 0 to 64, got "${workers}"`);
+    const bulk = opts.bulkPath ?? requestedBulkPath();
+    this.engine = startBulkPath(bulk, ctx.log);
+    const workers = opts.workers ?? workerCount(process.env.KPROXY_USERSPACE_WORKERS ?? ctx.config.userspaceWorkers ?? 'auto');
     const env: Record<string, string> = { KPROXY_LOG_V: String(ctx.config.logVerbosity) };
+    env.KPROXY_USERSPACE_BULK = this.engine ? 'splice' : 'js'; // the workers copy as the primary does
     if (opts.dialTimeoutsMs) env.KPROXY_DIAL_TIMEOUTS = opts.dialTimeoutsMs.join(',');
     this.pool = workers > 0 ? new WorkerPool(workers, this.metrics, ctx.log, env) : null;
   }
@@ -135,12 +143,29 @@ export class UserspaceDataplane implements Dataplane {
     const closing = [...this.open.values()].map((o) => this.closeListener(o, 0));
     this.open.clear();
     await Promise.all(closing);
+    await this.engine?.stop();
     await this.addresses.close();
   }
 
   /** Resolves once the worker processes (if any) accept on the shared sockets' next update. */
   async workersReady(): Promise<void> {
     await this.pool?.ready;
+  }
+
+  /** Resolves once the chosen path takes connections (the splice thread starts in ~0.2 s; JavaScript copies until then). */
+  async bulkPathReady(): Promise<BulkPath> {
+    if (this.engine) await this.engine.whenReady();
+    return this.bulkPath;
+  }
+
+  /** Which path copies TCP bytes in this process. */
+  get bulkPath(): BulkPath {
+    return this.engine?.alive ? 'splice' : 'js';
+  }
+
+  /** The worker processes' ids and how often one was started again (tests, status pages). */
+  workers(): { pids: number[]; restarts: number } {
+    return { pids: this.pool?.pids() ?? [], restarts: this.pool?.restarts ?? 0 };
   }
 
   /** Listening sockets now, by key "PROTOCOL/ip/port" (tests, status pages). */
@@ -161,7 +186,7 @@ export class UserspaceDataplane implements Dataplane {
     const route = this.routeFor(spec);
     const listener =
       spec.protocol === 'TCP'
-        ? new TcpListener(route, this.metrics, log, this.opts.dialTimeoutsMs)
+        ? new TcpListener(route, this.metrics, log, this.opts.dialTimeoutsMs, undefined, this.engine)
         : new UdpListener(route, spec.ip, config.udpIdleTimeoutMs, this.metrics, log);
     try {
       await this.addresses.acquire(spec.ip, local);
@@ -204,6 +229,14 @@ export class UserspaceDataplane implements Dataplane {
     this.reported.add(line);
     this.ctx.log.warn(line);
   }
+}
+
+/** "auto": one worker per core beyond the first (the primary accepts too), so none on one core. */
+export function workerCount(v: number | string): number {
+  if (v === 'auto') return Math.min(Math.max(os.availableParallelism() - 1, 0), 8);
+  const n = Number(v);
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 64) throw new ConfigError('userspaceWorkers', `expected auto or a whole number from 0 to 64, got "${v}"`);
+  return n;
 }
 
 function bindHint(e: NodeJS.ErrnoException, spec: ListenerSpec): string {

@@ -2,8 +2,10 @@
 // escalating timeouts (the old userspace proxy's 250 ms, 500 ms, 1 s, 2 s), passing to the
 // next backend when one refuses or times out; then copy both ways. The byte path is a write
 // per chunk and backpressure, nothing else. What the client sends while the backend is being
-// dialled waits in the client socket's buffer (reading stops when it is full), so the socket
-// is not paused and resumed: that would cost two epoll_ctl calls per connection.
+// dialled waits in the kernel's socket buffer: nothing is read before the backend is there
+// (pauseOnConnect), so that the connection can be handed over whole to the splice path
+// (splice/), which copies the bytes inside the kernel; the JavaScript copy loop below is the
+// fallback.
 import net from 'node:net';
 import type { Logger } from '../../util/log.js';
 import type { EndpointSetName, ServiceBalancer } from './balancer.js';
@@ -11,6 +13,7 @@ import type { UserspaceMetrics } from './metrics.js';
 import type { Backend, Flow } from './schedulers/index.js';
 import { allowedSource, type Route } from './route.js';
 import { noteFdExhaustion } from '../../util/fdlimit.js';
+import type { SpliceEngine } from './splice/engine.js';
 
 export const DIAL_TIMEOUTS_MS = [250, 500, 1000, 2000] as const;
 /** "None usable for this policy" is a drop: the connection is held silently, then closed. */
@@ -19,8 +22,9 @@ export const DROP_HOLD_MS = 10_000;
 export class TcpListener {
   readonly server: net.Server;
   route: Route;
-  /** Client sockets being proxied or dialed, so that a Service's removal can end them. */
-  readonly connections = new Set<net.Socket>();
+  /** Connections being dialled or proxied (each: end it now), so that a Service's removal can end them. */
+  readonly connections = new Set<Tracked>();
+  private drained: (() => void) | null = null;
 
   constructor(
     route: Route,
@@ -28,18 +32,21 @@ export class TcpListener {
     private readonly log: Logger,
     private readonly dialTimeouts: readonly number[] = DIAL_TIMEOUTS_MS,
     shared?: net.Server,
+    /** The splice path (null: copy in JavaScript). */
+    private readonly engine: SpliceEngine | null = null,
   ) {
     this.route = route;
     if (shared) {
       // a listening socket the primary process shares with this worker (workers.ts)
       this.server = shared;
+      (this.server as net.Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
       this.server.on('connection', (c: net.Socket) => {
         c.allowHalfOpen = true;
         c.setNoDelay(true);
         this.accept(c);
       });
     } else {
-      this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (c) => this.accept(c));
+      this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (c) => this.accept(c));
     }
   }
 
@@ -60,15 +67,13 @@ export class TcpListener {
     if (this.connections.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        for (const c of this.connections) c.destroy();
+        for (const c of this.connections) c.end();
       }, endAfterMs);
       t.unref();
-      const check = () => {
-        if (this.connections.size > 0) return;
+      this.drained = () => {
         clearTimeout(t);
         resolve();
       };
-      for (const c of this.connections) c.once('close', () => setImmediate(check));
     });
   }
 
@@ -87,13 +92,23 @@ export class TcpListener {
       }
       return this.drop(client, 'no_usable_endpoints');
     }
-    this.connections.add(client);
+    const t: Tracked = { end: () => client.destroy(), backend: null, handedOver: false };
+    this.connections.add(t);
     this.metrics.live.tcpConnections++;
-    client.once('close', () => {
-      this.connections.delete(client);
-      this.metrics.live.tcpConnections--;
-    });
-    this.dial(client, balancer, set, flow, 0, null);
+    client.once('close', () => t.handedOver || this.ended(t));
+    this.dial(client, t, balancer, set, flow, 0, null);
+  }
+
+  /** A connection is over, on whichever path it ran. */
+  private ended(t: Tracked): void {
+    if (!this.connections.delete(t)) return;
+    this.metrics.live.tcpConnections--;
+    if (t.backend) t.backend.active--;
+    if (this.connections.size === 0 && this.drained) {
+      const d = this.drained;
+      this.drained = null;
+      setImmediate(d);
+    }
   }
 
   /** Holds the connection without answering (the closest a proxy comes to a dropped SYN). */
@@ -104,12 +119,13 @@ export class TcpListener {
     client.once('close', () => clearTimeout(t));
   }
 
-  private dial(client: net.Socket, balancer: ServiceBalancer, kind: EndpointSetName, flow: Flow, attempt: number, tried: Set<string> | null): void {
+  private dial(client: net.Socket, t: Tracked, balancer: ServiceBalancer, kind: EndpointSetName, flow: Flow, attempt: number, tried: Set<string> | null): void {
     if (client.destroyed) return;
     // every backend tried already (one endpoint, say): try them again, with the longer timeout
     const b = balancer.choose(kind, flow, tried) ?? (tried ? balancer.choose(kind, flow, null) : null);
     if (!b) return this.giveUp(client);
     const backend = net.connect({ host: b.ip, port: b.port, noDelay: true, allowHalfOpen: true });
+    backend.pause(); // read nothing until the path is chosen (see afterConnect in Node's net.js)
     const timer = setTimeout(() => backend.destroy(timeoutError), this.dialTimeouts[attempt]);
     const abort = () => {
       clearTimeout(timer);
@@ -123,15 +139,21 @@ export class TcpListener {
       balancer.failed(b, flow.clientIP);
       this.metrics.retries.inc({ reason: err === timeoutError ? 'timeout' : err.code === 'ECONNREFUSED' ? 'refused' : 'error' });
       if (attempt + 1 >= this.dialTimeouts.length) return this.giveUp(client);
-      const t = tried ?? new Set<string>();
-      t.add(b.id);
-      this.dial(client, balancer, kind, flow, attempt + 1, t);
+      const again = tried ?? new Set<string>();
+      again.add(b.id);
+      this.dial(client, t, balancer, kind, flow, attempt + 1, again);
     });
     backend.once('connect', () => {
       clearTimeout(timer);
       client.off('close', abort);
       backend.removeAllListeners('error');
-      splice(client, backend, b);
+      b.active++;
+      t.backend = b;
+      const end = this.engine?.adopt(client, backend, () => this.ended(t));
+      if (end) {
+        t.handedOver = true;
+        t.end = end;
+      } else copyInJs(client, backend);
     });
   }
 
@@ -157,23 +179,29 @@ class SocketFlow implements Flow {
 }
 function noop(): void {}
 
+/** One proxied connection, from accept to close. */
+interface Tracked {
+  /** Ends it now (a removed Service's grace period is over). */
+  end: () => void;
+  /** The backend it was connected to (its active count goes down at the end). */
+  backend: Backend | null;
+  /** The splice path copies it: its JavaScript sockets are gone. */
+  handedOver: boolean;
+}
+
 /**
- * Copies both ways until both directions have ended. Per chunk: one write, and a pause when
+ * The fallback path: copies both ways until both directions have ended. Per chunk: one write, and a pause when
  * the other side's buffer is full (backpressure) until it drains — what pipe() does, with
  * fewer listeners and closures per connection (memory at 10,000 connections counts).
  * A half-close is passed on (FIN for FIN); a reset on one side resets the other.
  */
-function splice(client: net.Socket, backend: net.Socket, b: Backend): void {
-  b.active++;
+function copyInJs(client: net.Socket, backend: net.Socket): void {
   backend.on('error', noop);
   forward(client, backend);
   forward(backend, client);
-  let done = false;
+  client.resume(); // both were paused until now (pauseOnConnect, backend.pause())
+  backend.resume();
   const finish = (from: net.Socket, to: net.Socket) => () => {
-    if (!done) {
-      done = true;
-      b.active--;
-    }
     if (to.destroyed) return;
     const err = from.errored as NodeJS.ErrnoException | null;
     if (err?.code === 'ECONNRESET') to.resetAndDestroy();

@@ -12,12 +12,14 @@ import { UserspaceMetrics } from './metrics.js';
 import { parseRanges } from './route.js';
 import { TcpListener } from './tcp.js';
 import type { FromWorker, ToWorker } from './wire.js';
+import { requestedBulkPath, startBulkPath } from './splice/choose.js';
 
 const log = createLogger(Number(process.env.KPROXY_LOG_V ?? 0)).child({ worker: process.pid });
 const metrics = new UserspaceMetrics(new Registry());
 const health = new EndpointHealth();
 const balancers = new Map<string, ServiceBalancer>();
 const listeners = new Map<string, TcpListener>();
+const engine = startBulkPath(requestedBulkPath(), log);
 const dialTimeouts = process.env.KPROXY_DIAL_TIMEOUTS ? process.env.KPROXY_DIAL_TIMEOUTS.split(',').map(Number) : undefined;
 
 process.on('message', (m: ToWorker, handle?: net.Server) => {
@@ -42,7 +44,7 @@ process.on('message', (m: ToWorker, handle?: net.Server) => {
       const route = { balancer, kind: m.kind, sourceRanges: parseRanges(m.sourceRanges) };
       const l = listeners.get(m.key);
       if (l) l.route = route;
-      else if (handle) listeners.set(m.key, new TcpListener(route, metrics, log, dialTimeouts, handle));
+      else if (handle) listeners.set(m.key, new TcpListener(route, metrics, log, dialTimeouts, handle, engine));
       return;
     }
     case 'close': {
@@ -54,6 +56,7 @@ process.on('message', (m: ToWorker, handle?: net.Server) => {
     case 'stop':
       for (const l of listeners.values()) void l.close(0);
       listeners.clear();
+      void engine?.stop();
       setTimeout(() => process.exit(0), 50).unref();
       return;
   }

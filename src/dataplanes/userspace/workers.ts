@@ -1,4 +1,6 @@
-// Worker processes for the userspace proxy (opt-in: KPROXY_USERSPACE_WORKERS=N). One Node
+// Worker processes for the userspace proxy (--userspace-workers N|auto; auto = one per core
+// beyond the first; KPROXY_USERSPACE_WORKERS=N overrides). A worker that dies is started
+// again (after 1 s if it died young) and given the current routes and sockets. One Node
 // thread accepts, dials and copies on one core, and on a busy machine gets one thread's share
 // of the CPU. Workers share the primary's listening TCP sockets (the socket is passed over IPC,
 // as Node's cluster does), so new connections spread over processes. The primary keeps
@@ -33,6 +35,12 @@ export class WorkerPool {
   private readonly shared = new Map<string, string>();
   private stopping = false;
   private readyCount = 0;
+  /** What a new worker must be told: the last routes and every shared listener with its socket. */
+  private lastRoutes: ToWorker | null = null;
+  private readonly listening = new Map<string, { msg: ToWorker; server: net.Server }>();
+  private readonly script = fileURLToPath(new URL('./worker.js', import.meta.url));
+  /** Workers started again after dying (tests, logs). */
+  restarts = 0;
   private onAllReady: (() => void) | null = null;
   /** Resolves once every worker can take sockets (tests, benchmarks). */
   readonly ready: Promise<void> = new Promise((r) => (this.onAllReady = r));
@@ -41,26 +49,9 @@ export class WorkerPool {
     count: number,
     private readonly metrics: UserspaceMetrics,
     private readonly log: Logger,
-    env: Record<string, string> = {},
+    private readonly env: Record<string, string> = {},
   ) {
-    const script = fileURLToPath(new URL('./worker.js', import.meta.url));
-    for (let i = 0; i < count; i++) {
-      const proc = fork(script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
-      const w: Worker = { proc, queue: [] };
-      proc.on('message', (m: FromWorker) => {
-        if (m.t === 'ready') {
-          const q = w.queue ?? [];
-          w.queue = null;
-          for (const [msg, handle] of q) this.sendTo(w, msg, handle);
-          if (++this.readyCount === count) this.onAllReady?.();
-        } else this.stats(proc, m);
-      });
-      proc.on('exit', (code, signal) => {
-        this.liveTcp.delete(proc.pid!);
-        if (!this.stopping) log.error({ pid: proc.pid, code, signal }, 'userspace worker process exited; the primary goes on serving');
-      });
-      this.workers.push(w);
-    }
+    for (let i = 0; i < count; i++) this.workers.push(this.spawn(count));
     metrics.extraTcpConnections = () => [...this.liveTcp.values()].reduce((a, b) => a + b, 0);
   }
 
@@ -70,20 +61,64 @@ export class WorkerPool {
     const routes: Extract<ToWorker, { t: 'routes' }> = { t: 'routes', servicePorts: [] };
     for (const [key, p] of servicePorts) if (!p.balancer.hasAffinity) routes.servicePorts.push([key, p.input, p.scheduler]);
     this.send(routes);
+    this.lastRoutes = routes;
     for (const [key, o] of open) {
       if (!o.server || !sharable(o.spec)) continue;
       const sig = `${o.spec.servicePort}|${o.spec.kind}|${o.spec.sourceRanges.join(',')}`;
       const was = this.shared.get(key);
       if (was === sig) continue;
-      this.send({ t: 'listen', key, servicePort: o.spec.servicePort, kind: o.spec.kind, sourceRanges: o.spec.sourceRanges }, was === undefined ? o.server : undefined);
+      const msg: ToWorker = { t: 'listen', key, servicePort: o.spec.servicePort, kind: o.spec.kind, sourceRanges: o.spec.sourceRanges };
+      this.send(msg, was === undefined ? o.server : undefined);
       this.shared.set(key, sig);
+      this.listening.set(key, { msg, server: o.server });
     }
     for (const key of [...this.shared.keys()]) {
       const o = open.get(key);
       if (o && sharable(o.spec)) continue;
       this.shared.delete(key);
+      this.listening.delete(key);
       this.send({ t: 'close', key, graceMs });
     }
+  }
+
+  private spawn(count: number): Worker {
+    const proc = fork(this.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...this.env } });
+    const started = Date.now();
+    const w: Worker = { proc, queue: [] };
+    // a new worker learns the current state first; later updates queue behind it
+    if (this.lastRoutes) w.queue!.push([this.lastRoutes, undefined]);
+    for (const { msg, server } of this.listening.values()) w.queue!.push([msg, server]);
+    proc.on('message', (m: FromWorker) => {
+      if (m.t === 'ready') {
+        const q = w.queue ?? [];
+        w.queue = null;
+        for (const [msg, handle] of q) this.sendTo(w, msg, handle);
+        if (++this.readyCount === count) this.onAllReady?.();
+      } else this.stats(proc, m);
+    });
+    proc.on('exit', (code, signal) => {
+      this.liveTcp.delete(proc.pid!);
+      if (this.stopping) return;
+      const young = Date.now() - started < 1000;
+      this.log.error({ pid: proc.pid, code, signal }, `userspace worker process exited; starting another${young ? ' in 1 s' : ''} (the primary goes on serving meanwhile)`);
+      const t = setTimeout(
+        () => {
+          if (this.stopping) return;
+          const i = this.workers.indexOf(w);
+          if (i < 0) return;
+          this.restarts++;
+          this.workers[i] = this.spawn(-1);
+        },
+        young ? 1000 : 0,
+      );
+      t.unref();
+    });
+    return w;
+  }
+
+  /** Process ids of the workers now (tests, status). */
+  pids(): number[] {
+    return this.workers.map((w) => w.proc.pid!).filter(Boolean);
   }
 
   async stop(): Promise<void> {

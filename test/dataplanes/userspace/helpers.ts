@@ -75,10 +75,12 @@ export class Harness {
 
   constructor(cfg: Partial<Config> = {}, opts: UserspaceOptions = {}) {
     this.config = { ...defaultConfig(), mode: 'userspace', ...cfg };
-    this.dataplane = new UserspaceDataplane({ config: this.config, log: silentLogger(), metrics: this.metrics }, opts);
+    // one process unless a test asks for workers: the scheduler tests count on one rr cycle
+    this.dataplane = new UserspaceDataplane({ config: this.config, log: silentLogger(), metrics: this.metrics }, { workers: 0, ...opts });
   }
 
   async apply(...objects: object[]): Promise<void> {
+    await this.dataplane.bulkPathReady(); // every test runs on the path asked for from its first connection
     for (const o of objects) {
       const err = this.tracker.upsert(o as never);
       if (err) throw new Error(`${err.kind} ${err.name}: ${err.field}: ${err.reason}`);
