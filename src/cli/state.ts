@@ -12,6 +12,7 @@ export function trackerFor(cfg: Config): ChangeTracker {
     machineAddresses: cfg.nodeIPOverride.length > 0 ? cfg.nodeIPOverride : machineAddresses(),
     preferSameNode: cfg.featureGates.PreferSameTrafficDistribution ?? true,
     serviceProxyName: cfg.serviceProxyName,
+    nodeIPOverride: cfg.nodeIPOverride,
   });
 }
 

@@ -1,7 +1,7 @@
 // Structural equality of two ServicePortStates: "did anything a dataplane sees change?".
 // Hand-written rather than a generic deep-equal or JSON fingerprint: it runs for every
 // recomputed service port on every sync and must cost next to nothing.
-import type { Endpoint, ServicePortState } from './types.js';
+import type { Endpoint, ExternalEntry, InternalEntry, NodeInfo, ServicePortState } from './types.js';
 
 const SCALARS = [
   'key', 'type', 'clusterIP', 'port', 'nodePort', 'targetPort', 'healthCheckNodePort',
@@ -50,6 +50,33 @@ export function sameServicePort(a: ServicePortState, b: ServicePortState): boole
     sameEndpoints(a.endpoints, b.endpoints) &&
     sameEndpoints(a.clusterEndpoints, b.clusterEndpoints) &&
     sameEndpoints(a.localEndpoints, b.localEndpoints) &&
-    sameEndpoints(a.allReachableEndpoints, b.allReachableEndpoints)
+    sameEndpoints(a.allReachableEndpoints, b.allReachableEndpoints) &&
+    sameInternal(a.internal, b.internal) &&
+    sameExternal(a.external, b.external)
+  );
+}
+
+// The entries' endpoint lists are the cluster/local lists compared above; their other fields
+// follow from the policies, except the allowed sources (they depend on the node's IP).
+function sameInternal(a: InternalEntry, b: InternalEntry): boolean {
+  return a.policy === b.policy && a.noEndpoints === b.noEndpoints && a.endpoints.length === b.endpoints.length;
+}
+
+function sameExternal(a: ExternalEntry | null, b: ExternalEntry | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.policy === b.policy && a.capture === b.capture && a.shortCircuit === b.shortCircuit && a.masquerade === b.masquerade &&
+    a.noEndpoints === b.noEndpoints && a.endpoints.length === b.endpoints.length &&
+    a.shortCircuitEndpoints.length === b.shortCircuitEndpoints.length &&
+    sameStrings(a.loadBalancerAllowedSources, b.loadBalancerAllowedSources)
+  );
+}
+
+/** Whether two snapshots see the same node (name, labels, addresses, eligibility). */
+export function sameNodeInfo(a: NodeInfo, b: NodeInfo): boolean {
+  return (
+    a.name === b.name && a.zone === b.zone && a.deleting === b.deleting && a.eligible === b.eligible && a.known === b.known &&
+    a.primaryIPv4 === b.primaryIPv4 && a.primaryIPv6 === b.primaryIPv6 &&
+    sameStrings(a.addresses, b.addresses) && sameStrings(a.podCIDRs, b.podCIDRs) && sameRecord(a.labels, b.labels)
   );
 }

@@ -2,10 +2,10 @@
 // with its endpoints resolved from the Service's EndpointSlices and categorised.
 import ipaddr from 'ipaddr.js';
 import type { IPFamily } from '../api/ip.js';
-import { ipv4ToNumber, joinHostPort } from '../api/ip.js';
+import { cidrContains, ipv4ToNumber, joinHostPort, parseCIDR } from '../api/ip.js';
 import type { EndpointSlice, Service, ServicePortSpec } from '../api/types.js';
-import { categorizeEndpoints } from './topology.js';
-import type { Endpoint, NodeInfo, ServicePortState } from './types.js';
+import { categorizeEndpoints, type Categorized } from './topology.js';
+import type { Endpoint, ExternalEntry, InternalEntry, NodeInfo, NoEndpointsVerdict, ServicePortState } from './types.js';
 
 export interface BuildOptions {
   node: NodeInfo;
@@ -38,6 +38,7 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
     const loadBalancerIPs = ingress.filter((ing) => ing.ipMode === 'VIP').map((ing) => ing.ip);
     const sourceRanges = isLB ? svc.loadBalancerSourceRanges.filter(ofFamily) : [];
     const familySlices = slices.filter((s) => s.addressType === family);
+    const primaryIP = family === 'IPv4' ? opts.node.primaryIPv4 : opts.node.primaryIPv6;
     for (const port of svc.ports) {
       const nodePort = svc.type === 'NodePort' || isLB ? port.nodePort : 0;
       const externallyAccessible = nodePort !== 0 || externalIPs.length > 0 || loadBalancerIPs.length > 0;
@@ -82,13 +83,58 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
         clusterEndpoints: cat.clusterEndpoints,
         localEndpoints: cat.localEndpoints,
         allReachableEndpoints: cat.allReachableEndpoints,
-        internalEndpoints: (internalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints) ?? [],
-        externalEndpoints: (externalPolicyLocal ? cat.localEndpoints : cat.clusterEndpoints) ?? [],
+        internal: internalEntry(svc, cat),
+        external: externallyAccessible ? externalEntry(svc, cat, loadBalancerIPs, sourceRanges, primaryIP) : null,
         hasEndpoints: cat.hasAnyEndpoints,
       });
     }
   });
   return out;
+}
+
+const noEndpoints = (cat: Categorized, eps: readonly Endpoint[]): NoEndpointsVerdict | null =>
+  eps.length > 0 ? null : cat.hasAnyEndpoints ? 'drop' : 'reject';
+
+function internalEntry(svc: Service, cat: Categorized): InternalEntry {
+  const policy = svc.internalTrafficPolicy;
+  const endpoints = (policy === 'Local' ? cat.localEndpoints : cat.clusterEndpoints) ?? [];
+  return { policy, endpoints, noEndpoints: noEndpoints(cat, endpoints) };
+}
+
+/**
+ * kube-proxy's handling of external traffic (its iptables and nftables proxiers agree): the
+ * external addresses are captured whenever the Service has a usable endpoint anywhere; with
+ * eTP Local, Pods on this node and the node itself are short-circuited to the cluster-wide
+ * set (a Pod must reach its Service's LB IP even on a node without endpoints), and only what
+ * is left is dropped when there is no local endpoint.
+ */
+function externalEntry(svc: Service, cat: Categorized, lbIPs: readonly string[], sourceRanges: readonly string[], primaryIP: string): ExternalEntry {
+  const policy = svc.externalTrafficPolicy;
+  const local = policy === 'Local';
+  const endpoints = (local ? cat.localEndpoints : cat.clusterEndpoints) ?? [];
+  return {
+    policy,
+    capture: cat.hasAnyEndpoints,
+    endpoints,
+    shortCircuit: local,
+    shortCircuitEndpoints: local ? (cat.clusterEndpoints ?? []) : [],
+    masquerade: local ? 'node' : 'all',
+    noEndpoints: noEndpoints(cat, endpoints),
+    loadBalancerAllowedSources: allowedSources(lbIPs, sourceRanges, primaryIP),
+  };
+}
+
+/**
+ * loadBalancerSourceRanges as the firewall applies them. When a range holds the node's own
+ * IP, the LB IPs are allowed as sources too: a node that has the LB IP as a local address
+ * reaches it with that address as the source, and the range meant to admit the node.
+ */
+function allowedSources(lbIPs: readonly string[], ranges: readonly string[], primaryIP: string): string[] {
+  if (lbIPs.length === 0 || ranges.length === 0) return [];
+  const cidrs = ranges.map((r) => parseCIDR(r)).filter((c) => c !== null);
+  const out = cidrs.map((c) => c!.cidr);
+  if (primaryIP && cidrs.some((c) => cidrContains(c!, primaryIP))) out.push(...lbIPs);
+  return [...new Set(out)];
 }
 
 /**

@@ -4,7 +4,7 @@
 import { validateEndpointSlice, validateNode, validateService } from '../api/validate.js';
 import { ZONE_LABEL, type EndpointSlice, type KubeObject, type Node, type Service } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
-import { sameServicePort } from './equal.js';
+import { sameNodeInfo, sameServicePort } from './equal.js';
 import { buildServicePorts } from './serviceport.js';
 import type { NodeInfo, ProxyState, ServicePortState } from './types.js';
 
@@ -14,6 +14,8 @@ export interface TrackerOptions {
   machineAddresses?: readonly string[];
   /** Feature gate PreferSameTrafficDistribution (default on, as in recent Kubernetes). */
   preferSameNode?: boolean;
+  /** --bind-address / nodeIPOverride: the node's primary IPs, before the Node object's. */
+  nodeIPOverride?: readonly string[];
   /** kube-proxy's serviceProxyName: handle only Services with this label value ("" = unlabelled ones). */
   serviceProxyName?: string;
 }
@@ -53,6 +55,7 @@ export class ChangeTracker {
     this.state = {
       generation: 0,
       node: this.nodeInfo(),
+      nodeChanged: true,
       servicePorts: new Map(),
       services: new Map(),
       endpointSlices: new Map(),
@@ -240,6 +243,7 @@ export class ChangeTracker {
     this.state = {
       generation: prev.generation + 1,
       node,
+      nodeChanged: !sameNodeInfo(prev.node, node),
       servicePorts,
       services: this.publishServices(),
       endpointSlices: this.publishSlices(all ? this.slicesByService.keys() : dirty),
@@ -281,11 +285,17 @@ export class ChangeTracker {
       zone: labels[ZONE_LABEL] ?? '',
       addresses: [...new Set(addresses)],
       podCIDRs: n?.podCIDRs ?? [],
+      primaryIPv4: primaryOf(this.opts.nodeIPOverride ?? [], addresses, false),
+      primaryIPv6: primaryOf(this.opts.nodeIPOverride ?? [], addresses, true),
       deleting: n?.deleting ?? false,
       eligible: !(n?.taints ?? []).some((t) => t.key === TAINT_TO_BE_DELETED),
       known: n !== null,
     };
   }
+}
+
+function primaryOf(override: readonly string[], addresses: readonly string[], v6: boolean): string {
+  return override.find((ip) => ip.includes(':') === v6) ?? addresses.find((ip) => ip.includes(':') === v6) ?? '';
 }
 
 function errorOrder(e: ObjectError): string {

@@ -64,19 +64,65 @@ export interface ServicePortState {
   readonly clusterEndpoints: readonly Endpoint[] | null;
   readonly localEndpoints: readonly Endpoint[] | null;
   readonly allReachableEndpoints: readonly Endpoint[];
-  /** Endpoints for traffic to the ClusterIP (per internalTrafficPolicy). */
-  readonly internalEndpoints: readonly Endpoint[];
-  /**
-   * Endpoints for traffic to external addresses from outside the node (per
-   * externalTrafficPolicy). Traffic to external addresses from pods or from the node itself
-   * is short-circuited to clusterEndpoints, as kube-proxy does.
-   */
-  readonly externalEndpoints: readonly Endpoint[];
+  /** Traffic to the ClusterIP: which endpoints serve it and what happens when there are none. */
+  readonly internal: InternalEntry;
+  /** Traffic to the NodePort, externalIPs and LoadBalancer IPs; null when the port has none of them. */
+  readonly external: ExternalEntry | null;
   /**
    * Whether any usable endpoint exists anywhere. False: "no endpoints" (REJECT). True but the
    * policy's set is empty: "no usable endpoints for this policy" (DROP).
    */
   readonly hasEndpoints: boolean;
+}
+
+/**
+ * What a dataplane does with a packet whose entry point has no endpoint to send it to:
+ * `reject` when the Service has no usable endpoint anywhere (clients fail fast), `drop` when
+ * endpoints exist but none is usable for this traffic's policy (as kube-proxy: the client
+ * sees a dead node, a load balancer's health check moves on).
+ */
+export type NoEndpointsVerdict = 'reject' | 'drop';
+
+/** Traffic to the ClusterIP, per internalTrafficPolicy. */
+export interface InternalEntry {
+  readonly policy: TrafficPolicy;
+  /** The endpoints that serve it: clusterEndpoints (Cluster) or localEndpoints (Local). */
+  readonly endpoints: readonly Endpoint[];
+  /** null while `endpoints` is non-empty; else what happens to the traffic. */
+  readonly noEndpoints: NoEndpointsVerdict | null;
+}
+
+/**
+ * Traffic to the external entry points of a port (NodePort, externalIPs, LoadBalancer IPs of
+ * ipMode VIP), per externalTrafficPolicy. kube-proxy's rules, decided once here:
+ *  - `capture`: the external addresses are dispatched (DNAT, proxied) whenever the Service
+ *    has a usable endpoint anywhere, even when `endpoints` is empty, because traffic from this
+ *    node's Pods and from the node itself may still be short-circuited;
+ *  - `shortCircuit` (eTP Local): traffic from this node's Pods and from the node itself goes to
+ *    `shortCircuitEndpoints` (the cluster-wide set) and, from the node, is masqueraded; only
+ *    traffic from outside the node is held to the local endpoints and keeps its source;
+ *  - `noEndpoints`: what happens to traffic that was neither served by `endpoints` nor
+ *    short-circuited.
+ */
+export interface ExternalEntry {
+  readonly policy: TrafficPolicy;
+  readonly capture: boolean;
+  /** The endpoints that serve traffic from outside the node: cluster (Cluster) or local (Local). */
+  readonly endpoints: readonly Endpoint[];
+  readonly shortCircuit: boolean;
+  /** The set short-circuited traffic goes to (the cluster-wide set); empty unless shortCircuit. */
+  readonly shortCircuitEndpoints: readonly Endpoint[];
+  /** `all`: every packet is masqueraded (eTP Cluster); `node`: only node-originated ones (eTP Local keeps the client's address). */
+  readonly masquerade: 'all' | 'node';
+  /** null while `endpoints` is non-empty; else what happens to traffic not short-circuited. */
+  readonly noEndpoints: NoEndpointsVerdict | null;
+  /**
+   * Sources allowed to reach the LoadBalancer IPs: loadBalancerSourceRanges of this family
+   * plus, when a range holds the node's primary IP, the LB IPs themselves (traffic the node
+   * loops back to its own LB address arrives with the LB IP as its source). Empty: no
+   * restriction (also when the port has no LB IP).
+   */
+  readonly loadBalancerAllowedSources: readonly string[];
 }
 
 /** What this node is: its name, labels and addresses. */
@@ -92,6 +138,9 @@ export interface NodeInfo {
   eligible: boolean;
   /** Whether a Node object was found (false: defaults from the machine). */
   known: boolean;
+  /** The node's primary IP per family (--bind-address / nodeIPOverride first, then the Node's addresses); "" when none. */
+  primaryIPv4: string;
+  primaryIPv6: string;
 }
 
 export interface ProxyState {
@@ -104,6 +153,8 @@ export interface ProxyState {
   readonly services: ReadonlyMap<string, Service>;
   /** EndpointSlices of each Service, by the Service's "ns/name". */
   readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
+  /** Whether this node's NodeInfo differs from the previous snapshot's (every port was recomputed). */
+  readonly nodeChanged: boolean;
   /** Service port keys added or changed since the previous snapshot. */
   readonly changed: ReadonlySet<string>;
   /** Service port keys removed since the previous snapshot. */

@@ -34,7 +34,6 @@ export class SyncRunner {
   private lastFullAt = -Infinity;
   private failures = 0;
   private stopped = true;
-  private lastNode = '';
   private readonly now: () => number;
   private idleWaiters: (() => void)[] = [];
 
@@ -109,8 +108,7 @@ export class SyncRunner {
     this.lastRunAt = start;
     const state = tracker.snapshot();
     const triggers = tracker.takeTriggerTimes();
-    const nodeSig = JSON.stringify(state.node);
-    const full = this.needFull || nodeSig !== this.lastNode || start - this.lastFullAt >= this.opts.syncPeriodMs;
+    const full = this.needFull || state.nodeChanged || start - this.lastFullAt >= this.opts.syncPeriodMs;
     try {
       await dataplane.sync(state, full);
     } catch (err) {
@@ -125,7 +123,6 @@ export class SyncRunner {
     const durationMs = end - start;
     this.failures = 0;
     this.needFull = false;
-    this.lastNode = nodeSig;
     if (full) this.lastFullAt = start;
     this.opts.health?.setNodeEligible(!state.node.deleting && state.node.eligible);
     this.opts.health?.updated();

@@ -17,6 +17,9 @@ export const VIP6 = { web: 'fd00:10:96::10', empty: 'fd00:10:96::16' };
 export const NODEPORT6 = 30090;
 export const LB_IP = '192.168.100.10';
 export const EXTERNAL_IP = '192.168.100.20';
+/** The eTP Local Service whose only endpoint is on node2: its externalIP and LB IP. */
+export const REMOTE_EXTERNAL_IP = '192.168.100.21';
+export const REMOTE_LB_IP = '192.168.100.11';
 export const NODEPORT = { web: 30080, local: 30081, lb: 30082, remote: 30083 };
 
 type Pod = 'pod1' | 'pod2' | 'pod3';
@@ -68,7 +71,11 @@ export function objects(): Record<string, unknown>[] {
     slice('sticky', ['pod1', 'pod2', 'pod3']),
     service('local', { type: 'NodePort', clusterIP: VIP.local, externalTrafficPolicy: 'Local', ports: http(NODEPORT.local) }),
     slice('local', ['pod1', 'pod3']),
-    service('remote', { type: 'NodePort', clusterIP: VIP.remote, externalTrafficPolicy: 'Local', ports: http(NODEPORT.remote) }),
+    service(
+      'remote',
+      { type: 'LoadBalancer', clusterIP: VIP.remote, externalIPs: [REMOTE_EXTERNAL_IP], externalTrafficPolicy: 'Local', ports: http(NODEPORT.remote) },
+      { loadBalancer: { ingress: [{ ip: REMOTE_LB_IP }] } },
+    ),
     slice('remote', ['pod3']),
     service('itl', { clusterIP: VIP.itl, internalTrafficPolicy: 'Local', ports: http() }),
     slice('itl', ['pod1', 'pod3']),

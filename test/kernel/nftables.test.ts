@@ -16,7 +16,7 @@ import { collectText } from '../../src/dataplanes/nftables/nft.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
-import { EXTERNAL_IP, KPROXY_FLAGS, LB_IP, NODEPORT, NODEPORT6, objects, slice, VIP, VIP6 } from './fixtures.js';
+import { EXTERNAL_IP, KPROXY_FLAGS, LB_IP, NODEPORT, NODEPORT6, objects, REMOTE_EXTERNAL_IP, REMOTE_LB_IP, slice, VIP, VIP6 } from './fixtures.js';
 import { ADDR, exec, histogram, kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
 
 const skip = kernelSkipReason();
@@ -115,6 +115,19 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     assert.ok(rs.every((r) => peerIP(r) === ADDR.client1), 'source address preserved');
     const none = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.remote, 2, 800);
     assert.deepEqual(none.map((r) => r.error), ['TIMEOUT', 'TIMEOUT']);
+  });
+
+  test('externalTrafficPolicy Local without a local endpoint: Pods and the node are short-circuited to the remote endpoint, outsiders dropped', async () => {
+    for (const [what, dst, port] of [['LB IP', REMOTE_LB_IP, 80], ['externalIP', REMOTE_EXTERNAL_IP, 80], ['NodePort', ADDR.node, NODEPORT.remote]] as const) {
+      const fromPod = await topo.client('pod2', 'tcp', dst, port, 5);
+      assert.ok(allOk(fromPod), `pod → ${what}: ${JSON.stringify(histogram(fromPod))}`);
+      assert.deepEqual([...pods(fromPod)], ['pod3'], `pod → ${what}`);
+      const fromNode = await topo.client('node', 'tcp', dst, port, 5);
+      assert.ok(allOk(fromNode), `node → ${what}: ${JSON.stringify(histogram(fromNode))}`);
+      assert.deepEqual([...pods(fromNode)], ['pod3'], `node → ${what}`);
+      const fromOutside = await topo.client('client1', 'tcp', dst, port, 1, 800);
+      assert.deepEqual(fromOutside.map((r) => r.error), ['TIMEOUT'], `client → ${what}`);
+    }
   });
 
   test('internalTrafficPolicy Local: only node-local endpoints', async () => {

@@ -16,7 +16,8 @@
 //  - hairpin masquerade in postrouting via the `hairpin` set (endpoint . same endpoint).
 //
 // Every policy decision (which endpoints, reject or drop) comes from the ProxyState.
-import { cidrContains, joinHostPort, parseCIDR, type IPFamily } from '../../api/ip.js';
+import { joinHostPort, parseCIDR, type IPFamily } from '../../api/ip.js';
+import { nodePortAddresses } from '../../model/nodeports.js';
 import type { Config } from '../../config/types.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
 import { localDetector, type LocalDetector } from './detector.js';
@@ -26,7 +27,7 @@ import { renderTable, type ChainDecl, type ElementRef, type NftFamily, type Port
 
 export type CompileConfig = Pick<
   Config,
-  'detectLocalMode' | 'clusterCIDRs' | 'detectLocal' | 'nodePortAddresses' | 'masqueradeAll' | 'masqueradeBit' | 'serviceClusterIPRange' | 'nodeIPOverride'
+  'detectLocalMode' | 'clusterCIDRs' | 'detectLocal' | 'nodePortAddresses' | 'masqueradeAll' | 'masqueradeBit' | 'serviceClusterIPRange'
 >;
 
 /** Everything about one family's table that does not depend on a particular service port. */
@@ -49,8 +50,7 @@ export const FAMILIES: readonly NftFamily[] = ['ip', 'ip6'];
 
 export function familyContext(family: NftFamily, config: CompileConfig, node: NodeInfo): FamilyContext {
   const ipFamily: IPFamily = family === 'ip' ? 'IPv4' : 'IPv6';
-  const isFamily = (ip: string) => ip.includes(':') === (ipFamily === 'IPv6');
-  const primaryIP = config.nodeIPOverride.find(isFamily) ?? node.addresses.find(isFamily) ?? '';
+  const primaryIP = ipFamily === 'IPv4' ? node.primaryIPv4 : node.primaryIPv6;
   return {
     family,
     ipFamily,
@@ -60,34 +60,11 @@ export function familyContext(family: NftFamily, config: CompileConfig, node: No
     masqueradeAll: config.masqueradeAll,
     masqueradeBit: config.masqueradeBit,
     primaryIP,
-    nodePortIPs: nodePortIPs(config.nodePortAddresses, node, ipFamily, primaryIP),
+    // kube-proxy's nftables mode: NodePorts on the primary IP by default, never on loopback.
+    nodePortIPs: nodePortAddresses(config.nodePortAddresses, ipFamily, { candidates: node.addresses, primaryIP, default: 'primary', loopback: false }),
     nodeAddresses: new Set(node.addresses),
     serviceCIDRs: config.serviceClusterIPRange.map((c) => parseCIDR(c)).filter((c) => c?.family === ipFamily).map((c) => c!.cidr),
   };
-}
-
-/**
- * The node addresses that accept NodePorts. nftables mode's default is the primary node IP;
- * CIDRs select the node's addresses inside them ("primary" the primary IP); CIDRs of the other
- * family are ignored; a /0 means every local address. Loopback never accepts NodePorts.
- */
-export function nodePortIPs(nodePortAddresses: readonly string[], node: Pick<NodeInfo, 'addresses'>, family: IPFamily, primaryIP: string): string[] | null {
-  const ips = new Set<string>();
-  let any = false;
-  for (const a of nodePortAddresses) {
-    if (a === 'primary') {
-      any = true;
-      if (primaryIP) ips.add(primaryIP);
-      continue;
-    }
-    const cidr = parseCIDR(a);
-    if (!cidr || cidr.family !== family) continue;
-    any = true;
-    if (cidr.prefix === 0) return null;
-    for (const addr of node.addresses) if (cidrContains(cidr, addr)) ips.add(addr);
-  }
-  if (!any && primaryIP) ips.add(primaryIP);
-  return [...ips].filter((ip) => !ip.startsWith('127.') && ip !== '::1').sort();
 }
 
 // ---- global objects ---------------------------------------------------------------------
@@ -207,14 +184,12 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
   const el = (set: string, key: string, value = '') => elements.push({ set, key, value, owner });
 
   const affinity = sp.sessionAffinity.type === 'ClientIP';
-  const hasInternal = sp.internalEndpoints.length > 0;
-  const hasExternal = sp.externalEndpoints.length > 0;
   const usesCluster = sp.clusterEndpoints !== null;
   const usesLocal = sp.localEndpoints !== null;
-  const usesExternal = sp.externallyAccessible && hasExternal;
-  const internalChain = sp.internalPolicyLocal ? names.local : names.service;
-  // No endpoint anywhere: reject; endpoints exist but none for this policy: drop.
-  const rejectOrDrop = (has: boolean) => (!sp.hasEndpoints ? `goto ${REJECT_CHAIN}` : has ? null : 'drop');
+  const internalChain = sp.internal.policy === 'Local' ? names.local : names.service;
+  const ext = sp.external;
+  const capture = ext !== null && ext.capture;
+  const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop');
 
   // ClientIP affinity keeps upstream's shape: one chain and one timeout set per endpoint.
   const endpointChain = new Map<string, { chain: string; set: string }>();
@@ -231,13 +206,15 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
 
   // The addresses (ip . port) and node port whose traffic reaches the cluster-wide and the
   // node-local chain: the pick chains look the endpoint up under exactly these keys.
-  const externalAddrs = usesExternal ? [...sp.externalIPs, ...sp.loadBalancerIPs] : [];
-  const externalNodePort = usesExternal ? sp.nodePort : 0;
+  // External traffic reaches the cluster chain under eTP Cluster and when short-circuited.
+  const externalAddrs = capture ? [...sp.externalIPs, ...sp.loadBalancerIPs] : [];
+  const externalNodePort = capture ? sp.nodePort : 0;
+  const externalLocal = ext?.policy === 'Local';
   const reach = {
     cluster: { addrs: [...(internalChain === names.service ? [sp.clusterIP] : []), ...externalAddrs], nodePort: externalNodePort },
     local: {
-      addrs: [...(internalChain === names.local ? [sp.clusterIP] : []), ...(sp.externalPolicyLocal ? externalAddrs : [])],
-      nodePort: sp.externalPolicyLocal ? externalNodePort : 0,
+      addrs: [...(internalChain === names.local ? [sp.clusterIP] : []), ...(externalLocal ? externalAddrs : [])],
+      nodePort: externalLocal ? externalNodePort : 0,
     },
   };
 
@@ -271,47 +248,44 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
   if (usesCluster) dispatch(names.service, sp.clusterEndpoints!, 'cluster', internalChain === names.service);
   if (usesLocal) dispatch(names.local, sp.localEndpoints!, 'local', internalChain === names.local);
 
-  if (usesExternal) {
+  if (capture) {
     const rules: string[] = [];
-    if (!sp.externalPolicyLocal) {
-      rules.push(`jump ${MARK_FOR_MASQUERADE}`, `goto ${names.service}`);
-    } else {
+    if (ext.masquerade === 'all') rules.push(`jump ${MARK_FOR_MASQUERADE}`);
+    if (ext.shortCircuit) {
       // Pods and the node itself reach every endpoint (short-circuit); only traffic from
       // outside is held to this node's endpoints and keeps its source address.
-      if (fc.detector && usesCluster) rules.push(`${fc.detector.ifLocal} goto ${names.service} comment "short-circuit pod traffic"`);
+      if (fc.detector) rules.push(`${fc.detector.ifLocal} goto ${names.service} comment "short-circuit pod traffic"`);
       rules.push(`fib saddr type local jump ${MARK_FOR_MASQUERADE} comment "masquerade local traffic"`);
-      if (usesCluster) rules.push(`fib saddr type local goto ${names.service} comment "short-circuit local traffic"`);
-      rules.push(`goto ${names.local}`);
+      rules.push(`fib saddr type local goto ${names.service} comment "short-circuit local traffic"`);
     }
+    // With no endpoint for its policy, what is left falls through undNATed and meets the
+    // no-endpoint check in the filter hooks (ext.noEndpoints).
+    if (ext.endpoints.length > 0) rules.push(`goto ${ext.policy === 'Local' ? names.local : names.service}`);
     chains.push({ name: names.external, rules });
   }
 
   const tuple = (ip: string, port: number) => `${ip} . ${proto} . ${port}`;
   el('cluster-ips', sp.clusterIP);
-  const internalVerdict = rejectOrDrop(hasInternal);
-  if (hasInternal) el('service-ips', tuple(sp.clusterIP, sp.port), `goto ${internalChain}`);
-  else if (internalVerdict) el('no-endpoint-services', tuple(sp.clusterIP, sp.port), internalVerdict);
+  if (sp.internal.noEndpoints === null) el('service-ips', tuple(sp.clusterIP, sp.port), `goto ${internalChain}`);
+  else el('no-endpoint-services', tuple(sp.clusterIP, sp.port), verdict(sp.internal.noEndpoints));
 
-  const externalVerdict = rejectOrDrop(hasExternal);
-  for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-    if (usesExternal) el('service-ips', tuple(ip, sp.port), `goto ${names.external}`);
-    else if (externalVerdict) el('no-endpoint-services', tuple(ip, sp.port), externalVerdict);
-  }
-  if (sp.nodePort) {
-    if (usesExternal) el('service-nodeports', `${proto} . ${sp.nodePort}`, `goto ${names.external}`);
-    else if (externalVerdict) el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, externalVerdict);
-  }
+  if (ext) {
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
+      if (capture) el('service-ips', tuple(ip, sp.port), `goto ${names.external}`);
+      if (ext.noEndpoints) el('no-endpoint-services', tuple(ip, sp.port), verdict(ext.noEndpoints));
+    }
+    if (sp.nodePort) {
+      if (capture) el('service-nodeports', `${proto} . ${sp.nodePort}`, `goto ${names.external}`);
+      if (ext.noEndpoints) el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, verdict(ext.noEndpoints));
+    }
 
-  // loadBalancerSourceRanges: checked before DNAT, for LB IPs only. A range holding the
-  // node's own IP also admits the LB IPs as sources (traffic the node hairpins to its LB).
-  if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
-    const ranges = sp.loadBalancerSourceRanges.map((r) => parseCIDR(r)).filter((r) => r !== null);
-    const allowed = ranges.map((r) => r!.cidr);
-    if (fc.primaryIP && ranges.some((r) => cidrContains(r!, fc.primaryIP))) allowed.push(...sp.loadBalancerIPs);
-    const uniq = [...new Set(allowed)];
-    const set = uniq.length === 1 ? uniq[0] : `{ ${uniq.join(', ')} }`;
-    chains.push({ name: names.firewall, rules: [`${ipx} saddr != ${set} drop`] });
-    for (const ip of sp.loadBalancerIPs) el('firewall-ips', tuple(ip, sp.port), `goto ${names.firewall}`);
+    // loadBalancerSourceRanges: checked before DNAT, for LB IPs only.
+    const allowed = ext.loadBalancerAllowedSources;
+    if (sp.loadBalancerIPs.length > 0 && allowed.length > 0) {
+      const set = allowed.length === 1 ? allowed[0] : `{ ${allowed.join(', ')} }`;
+      chains.push({ name: names.firewall, rules: [`${ipx} saddr != ${set} drop`] });
+      for (const ip of sp.loadBalancerIPs) el('firewall-ips', tuple(ip, sp.port), `goto ${names.firewall}`);
+    }
   }
 
   return { key: sp.key, chains, shared, sets, elements };

@@ -29,6 +29,19 @@ export function localAddresses(): string[] {
   return out;
 }
 
+let nodeLocal: { at: number; set: ReadonlySet<string> } = { at: 0, set: new Set() };
+
+/**
+ * Whether an address is one of this machine's (loopback included): a connection from it
+ * comes from the node itself. The interface list is re-read at most once a second.
+ */
+export function isNodeLocalAddress(ip: string): boolean {
+  if (isLoopback(ip) || ip.startsWith('::ffff:127.')) return true;
+  const now = Date.now();
+  if (now - nodeLocal.at > 1000) nodeLocal = { at: now, set: new Set(localAddresses()) };
+  return nodeLocal.set.has(ip) || (ip.startsWith('::ffff:') && nodeLocal.set.has(ip.slice(7)));
+}
+
 /**
  * Whether this process runs in a network namespace other than the host's: one that differs
  * from init's (PID 1's), or, where PID 1's is not readable (containers without

@@ -2,7 +2,9 @@
 // external for externalIPs / LoadBalancer IPs / NodePorts, exactly as the model computed
 // them), one scheduler per set, ClientIP affinity and the live connection counts the
 // counting schedulers read.
-import type { Endpoint, ServicePortState } from '../../model/types.js';
+import type { Endpoint, NoEndpointsVerdict, ServicePortState } from '../../model/types.js';
+import { isNodeLocalAddress } from './addresses.js';
+import { inRanges, parseRanges } from './route.js';
 import { AffinityTable } from './affinity.js';
 import type { EndpointHealth } from './health.js';
 import { createScheduler, type Backend, type Flow, type Scheduler, type SchedulerName } from './schedulers/index.js';
@@ -10,27 +12,46 @@ import { createScheduler, type Backend, type Flow, type Scheduler, type Schedule
 /** What a balancer reads of a service port (a worker process gets just this, as JSON). */
 export interface BalancerInput {
   readonly servicePortName: string;
-  readonly hasEndpoints: boolean;
-  readonly internalEndpoints: readonly EndpointRef[];
-  readonly externalEndpoints: readonly EndpointRef[];
+  readonly internal: { readonly endpoints: readonly EndpointRef[]; readonly noEndpoints: NoEndpointsVerdict | null };
+  readonly external: {
+    readonly endpoints: readonly EndpointRef[];
+    readonly noEndpoints: NoEndpointsVerdict | null;
+    readonly shortCircuit: boolean;
+    readonly shortCircuitEndpoints: readonly EndpointRef[];
+  } | null;
+  /** This node's Pod CIDRs: with shortCircuit, their traffic (like the node's own) goes to the cluster-wide set. */
+  readonly podCIDRs: readonly string[];
   readonly sessionAffinity: ServicePortState['sessionAffinity'];
 }
 
 export type EndpointRef = Pick<Endpoint, 'ip' | 'port' | 'endpoint'>;
 
-export function balancerInput(sp: BalancerInput): BalancerInput {
+/** The model's decisions for one service port, in the form a balancer (or a worker) reads. */
+export function balancerInput(sp: ServicePortState, podCIDRs: readonly string[]): BalancerInput {
   const ref = (e: EndpointRef): EndpointRef => ({ ip: e.ip, port: e.port, endpoint: e.endpoint });
+  const ext = sp.external;
   return {
     servicePortName: sp.servicePortName,
-    hasEndpoints: sp.hasEndpoints,
-    internalEndpoints: sp.internalEndpoints.map(ref),
-    externalEndpoints: sp.externalEndpoints.map(ref),
+    internal: { endpoints: sp.internal.endpoints.map(ref), noEndpoints: sp.internal.noEndpoints },
+    external:
+      ext && ext.capture
+        ? { endpoints: ext.endpoints.map(ref), noEndpoints: ext.noEndpoints, shortCircuit: ext.shortCircuit, shortCircuitEndpoints: ext.shortCircuitEndpoints.map(ref) }
+        : ext
+          ? { endpoints: [], noEndpoints: ext.noEndpoints ?? 'reject', shortCircuit: false, shortCircuitEndpoints: [] }
+          : null,
+    podCIDRs: ext?.shortCircuit ? podCIDRs : [],
     sessionAffinity: sp.sessionAffinity,
   };
 }
 
 /** Which of the model's endpoint sets a listener serves. */
 export type TrafficKind = 'internal' | 'external';
+
+/**
+ * The endpoint set a connection uses: a listener's own, or, for external traffic from this
+ * node or its Pods when the model short-circuits it, the cluster-wide set.
+ */
+export type EndpointSetName = TrafficKind | 'shortCircuit';
 
 class EndpointSet {
   backends: readonly Backend[] = [];
@@ -39,11 +60,13 @@ class EndpointSet {
 }
 
 export class ServiceBalancer {
-  /** "no endpoints at all" (refuse) vs "none usable for this policy" (drop). */
-  hasEndpoints = false;
   servicePortName: string;
   private schedulerName: SchedulerName;
-  private readonly sets: Record<TrafficKind, EndpointSet>;
+  private readonly sets: Record<EndpointSetName, EndpointSet>;
+  /** What happens to a connection whose set is empty: refuse (reject) or hold silently (drop). */
+  private verdicts: Record<EndpointSetName, NoEndpointsVerdict> = { internal: 'reject', external: 'reject', shortCircuit: 'reject' };
+  private shortCircuit = false;
+  private podCIDRs: ReturnType<typeof parseRanges> = [];
   /** Backend objects by id, shared by both sets so connection counts agree. */
   private byId = new Map<string, Backend>();
   private affinity: AffinityTable | null = null;
@@ -55,7 +78,11 @@ export class ServiceBalancer {
   ) {
     this.servicePortName = sp.servicePortName;
     this.schedulerName = scheduler;
-    this.sets = { internal: new EndpointSet(createScheduler(scheduler)), external: new EndpointSet(createScheduler(scheduler)) };
+    this.sets = {
+      internal: new EndpointSet(createScheduler(scheduler)),
+      external: new EndpointSet(createScheduler(scheduler)),
+      shortCircuit: new EndpointSet(createScheduler(scheduler)),
+    };
     this.update(sp, scheduler);
   }
 
@@ -66,12 +93,18 @@ export class ServiceBalancer {
   /** Takes the service port's new endpoints; connections already open are not touched. */
   update(sp: BalancerInput, scheduler: SchedulerName): void {
     this.servicePortName = sp.servicePortName;
-    this.hasEndpoints = sp.hasEndpoints;
     if (scheduler !== this.schedulerName) {
       this.schedulerName = scheduler;
-      this.sets.internal.scheduler = createScheduler(scheduler);
-      this.sets.external.scheduler = createScheduler(scheduler);
+      for (const set of Object.values(this.sets)) set.scheduler = createScheduler(scheduler);
     }
+    const ext = sp.external;
+    this.verdicts = {
+      internal: sp.internal.noEndpoints ?? 'reject',
+      external: ext?.noEndpoints ?? 'reject',
+      shortCircuit: 'reject', // the cluster-wide set is empty only when no endpoint exists
+    };
+    this.shortCircuit = ext?.shortCircuit ?? false;
+    this.podCIDRs = parseRanges(sp.podCIDRs);
     const byId = new Map<string, Backend>();
     const backendsOf = (eps: readonly EndpointRef[]): Backend[] => {
       const out: Backend[] = [];
@@ -83,8 +116,9 @@ export class ServiceBalancer {
       }
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     };
-    this.setBackends(this.sets.internal, backendsOf(sp.internalEndpoints));
-    this.setBackends(this.sets.external, backendsOf(sp.externalEndpoints));
+    this.setBackends(this.sets.internal, backendsOf(sp.internal.endpoints));
+    this.setBackends(this.sets.external, backendsOf(ext?.endpoints ?? []));
+    this.setBackends(this.sets.shortCircuit, backendsOf(ext?.shortCircuitEndpoints ?? []));
     this.byId = byId;
 
     const a = sp.sessionAffinity;
@@ -103,9 +137,24 @@ export class ServiceBalancer {
     set.scheduler.setBackends(backends);
   }
 
-  /** The endpoints a listener of this kind would use (empty: refuse or drop). */
-  backends(kind: TrafficKind): readonly Backend[] {
-    return this.sets[kind].backends;
+  /**
+   * The set a new connection from `clientIP` to a listener of this kind uses: external
+   * traffic from the node itself or its Pods goes to the cluster-wide set when the model
+   * short-circuits it (eTP Local), as kube-proxy does.
+   */
+  setFor(kind: TrafficKind, clientIP: string): EndpointSetName {
+    if (kind === 'external' && this.shortCircuit && (isNodeLocalAddress(clientIP) || inRanges(this.podCIDRs, clientIP))) return 'shortCircuit';
+    return kind;
+  }
+
+  /** The endpoints of a set (empty: see noEndpoints). */
+  backends(set: EndpointSetName): readonly Backend[] {
+    return this.sets[set].backends;
+  }
+
+  /** The model's verdict for a connection whose set is empty. */
+  noEndpoints(set: EndpointSetName): NoEndpointsVerdict {
+    return this.verdicts[set];
   }
 
   /**
@@ -113,8 +162,8 @@ export class ServiceBalancer {
    * still qualifies, else the scheduler's choice among backends not yet tried for this flow
    * and not ejected (ejected ones only when nothing else is left).
    */
-  choose(kind: TrafficKind, flow: Flow, tried: ReadonlySet<string> | null = null): Backend | null {
-    const set = this.sets[kind];
+  choose(name: EndpointSetName, flow: Flow, tried: ReadonlySet<string> | null = null): Backend | null {
+    const set = this.sets[name];
     if (set.backends.length === 0) return null;
     const now = Date.now();
     const health = this.health;

@@ -1,8 +1,7 @@
 // The userspace dataplane's compiler: a pure function from the ProxyState (and the node's
 // addresses) to the listeners the proxy must hold. Every listener is one protocol, address
 // and port, serving one service port's internal or external endpoint set.
-import { isIPv4, isIPv6 } from 'node:net';
-import ipaddr from 'ipaddr.js';
+import { nodePortAddresses } from '../../model/nodeports.js';
 import type { ProxyState, ServicePortState } from '../../model/types.js';
 import type { ObjectError } from '../../util/errors.js';
 import type { TrafficKind } from './balancer.js';
@@ -81,7 +80,7 @@ export function compile(state: ProxyState, opts: CompileOptions): UserspacePlan 
     };
     if (sp.clusterIP) add(sp.clusterIP, sp.port, 'internal');
     for (const ip of sp.externalIPs) add(ip, sp.port, 'external');
-    for (const ip of sp.loadBalancerIPs) add(ip, sp.port, 'external', sp.loadBalancerSourceRanges);
+    for (const ip of sp.loadBalancerIPs) add(ip, sp.port, 'external', sp.external?.loadBalancerAllowedSources ?? []);
     if (sp.nodePort > 0) {
       for (const ip of nodePortIPs(state, sp, opts)) add(ip, sp.nodePort, 'external');
     }
@@ -98,21 +97,7 @@ export function compile(state: ProxyState, opts: CompileOptions): UserspacePlan 
  *  - CIDRs: every local address inside them, as found at sync time.
  */
 export function nodePortIPs(state: ProxyState, sp: ServicePortState, opts: CompileOptions): string[] {
-  const inFamily = (ip: string) => (sp.family === 'IPv4' ? isIPv4(ip) : isIPv6(ip));
-  if (opts.nodePortAddresses.length === 0) return [sp.family === 'IPv4' ? '0.0.0.0' : '::'];
-  const out = new Set<string>();
-  for (const entry of opts.nodePortAddresses) {
-    if (entry === 'primary') {
-      const primary = state.node.addresses.find(inFamily);
-      if (primary) out.add(primary);
-      continue;
-    }
-    const [net, bits] = ipaddr.parseCIDR(entry);
-    for (const ip of opts.localAddresses) {
-      if (!inFamily(ip)) continue;
-      const a = ipaddr.parse(ip);
-      if (a.kind() === net.kind() && a.match(net, bits)) out.add(ip);
-    }
-  }
-  return [...out].sort();
+  const primaryIP = sp.family === 'IPv4' ? state.node.primaryIPv4 : state.node.primaryIPv6;
+  const ips = nodePortAddresses(opts.nodePortAddresses, sp.family, { candidates: opts.localAddresses, primaryIP, default: 'all', loopback: true });
+  return ips ?? [sp.family === 'IPv4' ? '0.0.0.0' : '::'];
 }

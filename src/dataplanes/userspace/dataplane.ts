@@ -7,7 +7,7 @@ import type { ProxyState } from '../../model/types.js';
 import type { Dataplane } from '../dataplane.js';
 import type { DataplaneContext } from '../registry.js';
 import { AddressManager, localAddresses } from './addresses.js';
-import { ServiceBalancer } from './balancer.js';
+import { balancerInput, ServiceBalancer } from './balancer.js';
 import { compile, type ListenerSpec } from './compile.js';
 import { EndpointHealth } from './health.js';
 import { UserspaceMetrics } from './metrics.js';
@@ -84,10 +84,12 @@ export class UserspaceDataplane implements Dataplane {
     for (const w of plan.warnings) this.reportOnce(formatObjectError(w));
 
     // 1. balancers: new endpoints take effect for new connections only
-    for (const [key, { sp, scheduler }] of plan.servicePorts) {
+    const inputs = new Map([...plan.servicePorts].map(([key, { sp }]) => [key, balancerInput(sp, state.node.podCIDRs)]));
+    for (const [key, { scheduler }] of plan.servicePorts) {
       const b = this.balancers.get(key);
-      if (b) b.update(sp, scheduler);
-      else this.balancers.set(key, new ServiceBalancer(sp, scheduler, this.health));
+      const input = inputs.get(key)!;
+      if (b) b.update(input, scheduler);
+      else this.balancers.set(key, new ServiceBalancer(input, scheduler, this.health));
     }
 
     // 2. listeners that go, or whose protocol/address now belongs to another service port
@@ -117,7 +119,7 @@ export class UserspaceDataplane implements Dataplane {
     this.metrics.live.listeners = this.open.size;
 
     if (this.pool) {
-      const shared = new Map([...plan.servicePorts].map(([key, { sp, scheduler }]) => [key, { input: sp, scheduler, balancer: this.balancers.get(key)! }]));
+      const shared = new Map([...plan.servicePorts].map(([key, { scheduler }]) => [key, { input: inputs.get(key)!, scheduler, balancer: this.balancers.get(key)! }]));
       const open = new Map([...this.open].map(([key, o]) => [key, { spec: o.spec, server: o.listener instanceof TcpListener ? o.listener.server : null }]));
       this.pool.update(shared, open, grace);
     }

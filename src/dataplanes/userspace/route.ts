@@ -15,12 +15,16 @@ export function parseRanges(cidrs: readonly string[]): Route['sourceRanges'] {
 }
 
 export function allowedSource(route: Route, clientIP: string): boolean {
-  if (route.sourceRanges.length === 0) return true;
+  return route.sourceRanges.length === 0 || inRanges(route.sourceRanges, clientIP);
+}
+
+export function inRanges(ranges: Route['sourceRanges'], ip: string): boolean {
+  if (ranges.length === 0) return false;
   let a: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    a = ipaddr.process(clientIP);
+    a = ipaddr.process(ip);
   } catch {
     return false;
   }
-  return route.sourceRanges.some(([net, bits]) => a.kind() === net.kind() && a.match(net, bits));
+  return ranges.some(([net, bits]) => a.kind() === net.kind() && a.match(net, bits));
 }

@@ -6,7 +6,7 @@
 // is not paused and resumed: that would cost two epoll_ctl calls per connection.
 import net from 'node:net';
 import type { Logger } from '../../util/log.js';
-import type { ServiceBalancer, TrafficKind } from './balancer.js';
+import type { EndpointSetName, ServiceBalancer } from './balancer.js';
 import type { UserspaceMetrics } from './metrics.js';
 import type { Backend, Flow } from './schedulers/index.js';
 import { allowedSource, type Route } from './route.js';
@@ -76,8 +76,9 @@ export class TcpListener {
     client.on('error', noop);
     const flow = new SocketFlow(client);
     if (this.route.sourceRanges.length > 0 && !allowedSource(this.route, flow.clientIP)) return this.drop(client, 'source_range');
-    if (balancer.backends(kind).length === 0) {
-      if (!balancer.hasEndpoints) {
+    const set = balancer.setFor(kind, flow.clientIP);
+    if (balancer.backends(set).length === 0) {
+      if (balancer.noEndpoints(set) === 'reject') {
         // no endpoints at all: refuse at once, as kube-proxy's REJECT does
         this.metrics.rejected.inc({ reason: 'no_endpoints' });
         client.resetAndDestroy();
@@ -91,7 +92,7 @@ export class TcpListener {
       this.connections.delete(client);
       this.metrics.live.tcpConnections--;
     });
-    this.dial(client, balancer, kind, flow, 0, null);
+    this.dial(client, balancer, set, flow, 0, null);
   }
 
   /** Holds the connection without answering (the closest a proxy comes to a dropped SYN). */
@@ -102,7 +103,7 @@ export class TcpListener {
     client.once('close', () => clearTimeout(t));
   }
 
-  private dial(client: net.Socket, balancer: ServiceBalancer, kind: TrafficKind, flow: Flow, attempt: number, tried: Set<string> | null): void {
+  private dial(client: net.Socket, balancer: ServiceBalancer, kind: EndpointSetName, flow: Flow, attempt: number, tried: Set<string> | null): void {
     if (client.destroyed) return;
     // every backend tried already (one endpoint, say): try them again, with the longer timeout
     const b = balancer.choose(kind, flow, tried) ?? (tried ? balancer.choose(kind, flow, null) : null);

@@ -70,7 +70,9 @@ export class UdpListener {
 
   /** Ends the sessions whose backend is no longer among the route's endpoints. */
   dropStale(): void {
-    const live = new Set(this.route.balancer.backends(this.route.kind).map((b) => b.id));
+    const { balancer, kind } = this.route;
+    const sets = kind === 'external' ? [balancer.backends(kind), balancer.backends('shortCircuit')] : [balancer.backends(kind)];
+    const live = new Set(sets.flat().map((b) => b.id));
     for (const [key, s] of this.sessions) if (!live.has(s.backend.id)) this.end(key);
   }
 
@@ -96,9 +98,10 @@ export class UdpListener {
       return null;
     }
     // UDP cannot be refused from userspace: both "no endpoints" and "none usable" drop
-    const b = balancer.choose(kind, { clientIP: address, destIP: this.socket.address().address });
+    const set = balancer.setFor(kind, address);
+    const b = balancer.choose(set, { clientIP: address, destIP: this.socket.address().address });
     if (!b) {
-      this.metrics.rejected.inc({ reason: balancer.hasEndpoints ? 'no_usable_endpoints' : 'no_endpoints' });
+      this.metrics.rejected.inc({ reason: balancer.noEndpoints(set) === 'drop' ? 'no_usable_endpoints' : 'no_endpoints' });
       return null;
     }
     const upstream = dgram.createSocket(isIPv6(b.ip) ? 'udp6' : 'udp4');

@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../util/log.js';
-import { balancerInput, type BalancerInput, type ServiceBalancer } from './balancer.js';
+import type { BalancerInput, ServiceBalancer } from './balancer.js';
 import type { ListenerSpec } from './compile.js';
 import type { UserspaceMetrics } from './metrics.js';
 import type { SchedulerName } from './schedulers/index.js';
@@ -68,7 +68,7 @@ export class WorkerPool {
   update(servicePorts: ReadonlyMap<string, SharedServicePort>, open: ReadonlyMap<string, { spec: ListenerSpec; server: net.Server | null }>, graceMs: number): void {
     const sharable = (spec: ListenerSpec) => spec.protocol === 'TCP' && servicePorts.get(spec.servicePort)?.balancer.hasAffinity === false;
     const routes: Extract<ToWorker, { t: 'routes' }> = { t: 'routes', servicePorts: [] };
-    for (const [key, p] of servicePorts) if (!p.balancer.hasAffinity) routes.servicePorts.push([key, balancerInput(p.input), p.scheduler]);
+    for (const [key, p] of servicePorts) if (!p.balancer.hasAffinity) routes.servicePorts.push([key, p.input, p.scheduler]);
     this.send(routes);
     for (const [key, o] of open) {
       if (!o.server || !sharable(o.spec)) continue;

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { compileText, nodePortIPs } from '../../../src/dataplanes/nftables/compile.js';
+import { compileText } from '../../../src/dataplanes/nftables/compile.js';
 import { config, elementsOf, ep, rulesOf, service, slice, stateOf, type Obj } from './helpers.js';
 
 const node = (addresses: string[], podCIDRs: string[] = []): Obj => ({
@@ -144,13 +144,7 @@ test('local-traffic detector modes and masqueradeAll shape the ClusterIP masquer
   assert.deepEqual(elementsOf(two, 'pod-cidrs'), ['10.0.0.0/8', '100.64.0.0/10']);
 });
 
-test('nodePortAddresses: primary IP by default, node addresses inside CIDRs, /0 means every local address', () => {
-  const n = { addresses: ['192.168.0.2', '192.168.1.2', '2001:db8::1', '2001:db8:1::2'] };
-  assert.deepEqual(nodePortIPs([], n, 'IPv4', '192.168.0.2'), ['192.168.0.2']);
-  assert.deepEqual(nodePortIPs(['192.168.0.0/24', '192.168.1.0/24', '2001:db8::/64'], n, 'IPv4', '192.168.0.2'), ['192.168.0.2', '192.168.1.2']);
-  assert.deepEqual(nodePortIPs(['192.168.0.0/24'], n, 'IPv6', '2001:db8::1'), ['2001:db8::1']);
-  assert.deepEqual(nodePortIPs(['primary'], n, 'IPv6', '2001:db8::1'), ['2001:db8::1']);
-  assert.equal(nodePortIPs(['0.0.0.0/0'], n, 'IPv4', '192.168.0.2'), null);
+test('nodePortAddresses: /0 means every local address but loopback', () => {
   const { state } = stateOf([service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 })]);
   const all = compileText(state, config({ nodePortAddresses: ['0.0.0.0/0'] }));
   assert.deepEqual(rulesOf(all, 'services')[1], 'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports');
