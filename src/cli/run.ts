@@ -8,6 +8,7 @@ import { dnsAddon } from '../dns/addon.js';
 import { ProxierHealth } from '../health/proxier.js';
 import { startHealthServer } from '../health/server.js';
 import { serviceHealthAddon } from '../health/servicehealth-addon.js';
+import { loadBalancerAddon } from '../lb/addon.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { startMetricsServer, type Route } from '../metrics/server.js';
 import type { ProxyState } from '../model/types.js';
@@ -59,7 +60,7 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 export async function runProxy(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logVerbosity);
   const metrics = new ProxyMetrics({ processMetrics: true });
-  const tracker = trackerFor(cfg);
+  const tracker = trackerFor(cfg, { persist: true, warn: (m) => log.warn(m) });
   const dataplane = await createDataplane({ config: cfg, log, metrics });
   const health = new ProxierHealth(2 * cfg.syncPeriodMs);
   const started: Addon[] = [];
@@ -67,6 +68,8 @@ export async function runProxy(cfg: Config): Promise<void> {
     const a = await f({ config: cfg, log, metrics, health });
     if (a) started.push(a);
   }
+  // LoadBalancer announcement follows the tracker's address management (see src/lb/).
+  started.push(loadBalancerAddon({ config: cfg, log, metrics, health, tracker }));
 
   const reported = new Set<string>();
   const runner = new SyncRunner({

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { ProxyState, ServicePortState } from '../model/types.js';
 import { formatObjectError } from '../util/errors.js';
-import { loadStateOnce } from './state.js';
+import type { Announcement } from '../lb/announce.js';
+import { loadOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 export function registerServices(program: Command): void {
@@ -12,14 +13,20 @@ export function registerServices(program: Command): void {
     .option('--json', 'print the JSON form (see DESIGN.md)');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
-    const state = await loadStateOnce(cfg);
-    process.stdout.write(opts.json ? JSON.stringify(servicesJSON(state), null, 2) + '\n' : servicesTable(state));
+    const { state, tracker } = await loadOnce(cfg);
+    const announced = tracker.lb.announcements(state.services, state.endpointSlices);
+    process.stdout.write(opts.json ? JSON.stringify(servicesJSON(state, announced), null, 2) + '\n' : servicesTable(state, announced));
   });
 }
 
 const eps = (list: readonly { endpoint: string }[] | null) => (list ?? []).map((e) => e.endpoint).sort();
 
-export function servicePortJSON(sp: ServicePortState) {
+/** Which node announces each LoadBalancer address of the port (null: nobody, see the reason). */
+function announcedBy(sp: ServicePortState, announced?: ReadonlyMap<string, Announcement>): Record<string, string | null> {
+  return Object.fromEntries(sp.loadBalancerIPs.map((ip) => [ip, announced?.get(ip)?.node ?? null]));
+}
+
+export function servicePortJSON(sp: ServicePortState, announced?: ReadonlyMap<string, Announcement>) {
   return {
     namespace: sp.namespace,
     name: sp.name,
@@ -32,6 +39,7 @@ export function servicePortJSON(sp: ServicePortState) {
     clusterIPs: [sp.clusterIP],
     externalIPs: [...sp.externalIPs],
     loadBalancerIPs: [...sp.loadBalancerIPs],
+    announcedBy: announcedBy(sp, announced),
     internalTrafficPolicy: sp.internalTrafficPolicy,
     externalTrafficPolicy: sp.externalTrafficPolicy,
     sessionAffinity: sp.sessionAffinity.type,
@@ -43,14 +51,14 @@ export function servicePortJSON(sp: ServicePortState) {
   };
 }
 
-export function servicesJSON(state: ProxyState) {
+export function servicesJSON(state: ProxyState, announced?: ReadonlyMap<string, Announcement>) {
   const services = [...state.servicePorts.values()]
     .sort((a, b) => a.key.localeCompare(b.key))
-    .map(servicePortJSON);
+    .map((sp) => servicePortJSON(sp, announced));
   return { node: state.node.name, services, errors: state.errors.map((e) => ({ ...e })) };
 }
 
-export function servicesTable(state: ProxyState): string {
+export function servicesTable(state: ProxyState, announced?: ReadonlyMap<string, Announcement>): string {
   const rows: string[][] = [['SERVICE', 'PROTO', 'CLUSTER-IP', 'PORT', 'NODEPORT', 'ITP', 'ETP', 'AFFINITY', 'ENDPOINTS (cluster)', 'LOCAL']];
   for (const sp of [...state.servicePorts.values()].sort((a, b) => a.key.localeCompare(b.key))) {
     const cluster = sp.clusterEndpoints === null ? '-' : eps(sp.clusterEndpoints).join(',') || (sp.hasEndpoints ? '(none usable)' : '(none)');
@@ -70,6 +78,12 @@ export function servicesTable(state: ProxyState): string {
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   let out = `node: ${state.node.name}\n` + rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  if (announced && announced.size > 0) {
+    out += '\nLoadBalancer addresses:\n';
+    for (const a of [...announced.values()].sort((x, y) => x.ip.localeCompare(y.ip))) {
+      out += `  ${a.ip}  ${a.services.join(',')}  pool ${a.pool || '-'}  ${a.node ? `announced by ${a.node}` : `not announced: ${a.reason}`}\n`;
+    }
+  }
   if (state.errors.length > 0) {
     out += `\n${state.errors.length} rejected object(s):\n` + state.errors.map((e) => `  ${formatObjectError(e)}\n`).join('');
   }

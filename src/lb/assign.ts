@@ -71,6 +71,11 @@ export class LoadBalancerAssigner {
     if (held) this.held = new Map(held);
   }
 
+  /** Replaces what Services hold (in a cluster: what their status shows). */
+  reset(held: ReadonlyMap<string, Assignment>): void {
+    this.held = new Map(held);
+  }
+
   /** What each Service holds after the last pass (persist this). */
   holdings(): ReadonlyMap<string, Assignment> {
     return this.held;

@@ -11,6 +11,8 @@ export class L2Responder {
   counters: Record<string, AddressCounters> = {};
   /** Called after each gratuitous announcement (tests and logs). */
   onGratuitous: (ip: string, interfaces: string[]) => void = () => {};
+  /** Called with the running totals per address (about twice a second while there is traffic). */
+  onCounters: (totals: Record<string, AddressCounters>) => void = () => {};
 
   constructor(private readonly log: Logger) {}
 
@@ -31,6 +33,7 @@ export class L2Responder {
             break;
           case 'counters':
             this.counters = m.counters;
+            this.onCounters(m.counters);
             break;
           case 'gratuitous':
             this.log.info({ ip: m.ip, interfaces: m.interfaces }, 'gratuitous announcement sent');

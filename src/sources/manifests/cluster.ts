@@ -7,10 +7,11 @@
 //    terminating endpoint for its grace period;
 //  - Nodes and hand-written EndpointSlices go to the tracker as they are; Nodes' zone labels
 //    feed the endpoints' zones;
+//  - IPAddressPools, L2Advertisements and Leases go to the tracker as they are;
 //  - other kinds are ignored (one debug line per kind).
 import { validateService } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
-import type { ChangeTracker } from '../../model/tracker.js';
+import type { ChangeTracker, ObjectKind } from '../../model/tracker.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
 import { ServiceAllocator } from '../allocate/allocator.js';
@@ -105,10 +106,17 @@ export class StandaloneCluster {
         case 'EndpointSlice':
           this.setSlice(id, namespace, name, o);
           break;
+        case 'IPAddressPool':
+        case 'L2Advertisement':
+        case 'Lease':
+          // LoadBalancer address management reads these (MetalLB's objects, node Leases).
+          if (o) this.opts.tracker.upsert(o);
+          else this.opts.tracker.delete(kind as ObjectKind, namespace, name);
+          break;
         default:
           if (o && !this.ignoredKinds.has(kind)) {
             this.ignoredKinds.add(kind);
-            this.opts.log.debug({ kind, file: def!.file }, `ignoring objects of kind "${kind || '(none)'}": standalone mode reads Services, EndpointSlices, Nodes and Pods`);
+            this.opts.log.debug({ kind, file: def!.file }, `ignoring objects of kind "${kind || '(none)'}": standalone mode reads Services, EndpointSlices, Nodes, Pods, Leases, IPAddressPools and L2Advertisements`);
           }
       }
     }
