@@ -69,7 +69,7 @@ export async function runProxy(cfg: Config): Promise<void> {
     if (a) started.push(a);
   }
   // LoadBalancer announcement follows the tracker's address management (see src/lb/).
-  started.push(loadBalancerAddon({ config: cfg, log, metrics, health, tracker }));
+  started.push(loadBalancerAddon({ config: cfg, log, metrics, health, tracker, requestSync: () => runner.requestSync() }));
 
   const reported = new Set<string>();
   const runner = new SyncRunner({

@@ -12,12 +12,15 @@ import type { AddonContext, Addon } from '../cli/run.js';
 import { parseIP } from '../api/ip.js';
 import type { Announcement } from './announce.js';
 import { nextLeaseExpiry } from './announce.js';
+import type { ClusterLoadBalancer } from './kube/cluster.js';
 import { L2Responder } from './l2/responder.js';
 import { LoadBalancerMetrics } from './metrics.js';
 import type { LoadBalancerTracker } from './tracker.js';
 
 export interface LoadBalancerAddonContext extends AddonContext {
   tracker: LoadBalancerTracker;
+  /** Ask the sync runner for a sync (cluster mode: after LoadBalancer objects change). */
+  requestSync: () => void;
 }
 
 export function loadBalancerAddon(ctx: LoadBalancerAddonContext): Addon {
@@ -30,6 +33,19 @@ export function loadBalancerAddon(ctx: LoadBalancerAddonContext): Addon {
   let queued = false;
   let leaseTimer: NodeJS.Timeout | null = null;
   let closed = false;
+  // In a cluster: MetalLB's objects, all Nodes and node Leases from the API server, and one
+  // elected writer of Services' status (src/lb/kube/). Started in the background.
+  let cluster: ClusterLoadBalancer | null = null;
+  if (!ctx.config.manifests) {
+    // Loaded on demand, as the kube source is: @kubernetes/client-node is slow to import.
+    import('./kube/cluster.js').then(({ startClusterLoadBalancer }) => startClusterLoadBalancer({ config: ctx.config, log, tracker, changed: () => ctx.requestSync() })).then(
+      (c) => {
+        if (closed) void c.stop();
+        else cluster = c;
+      },
+      (e: Error) => log.error({ err: e.message }, 'LoadBalancer address management cannot start'),
+    );
+  }
 
   const startResponder = () => {
     const r = new L2Responder(log);
@@ -56,6 +72,7 @@ export function loadBalancerAddon(ctx: LoadBalancerAddonContext): Addon {
     table = next;
     metrics.setAnnouncements(table, node);
     metrics.setUsage(tracker.lb.usage());
+    cluster?.reconcile();
     const mine = [...table.values()].filter((a) => a.node === node).map((a) => ({ ip: a.ip, family: parseIP(a.ip)?.family ?? 'IPv4', interfaces: a.interfaces }));
     const text = JSON.stringify(mine);
     if (text !== mineText) {
@@ -93,6 +110,7 @@ export function loadBalancerAddon(ctx: LoadBalancerAddonContext): Addon {
     async close() {
       closed = true;
       if (leaseTimer) clearTimeout(leaseTimer);
+      await (cluster as ClusterLoadBalancer | null)?.stop();
       await responder?.close();
     },
   };

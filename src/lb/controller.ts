@@ -196,6 +196,11 @@ export class LoadBalancerController {
     };
   }
 
+  /** Every Service kproxy assigns addresses to (or failed to), by "ns/name". */
+  assignedIds(): string[] {
+    return [...this.results.keys()];
+  }
+
   /** Whether the Service is known and valid (its errors, if any, are then the controller's). */
   isValidService(id: string): boolean {
     return !!this.services.get(id)?.input;

@@ -43,6 +43,7 @@ export class LoadBalancerTracker extends ChangeTracker {
       this.onAnnouncementInputs();
     } else if (o.kind === 'Service') {
       this.lb.setService(o);
+      this.onAnnouncementInputs();
       if (this.lbOpts.writesStatus === 'local') return super.upsert(this.lb.withStatus(o));
     }
     return super.upsert(o);
