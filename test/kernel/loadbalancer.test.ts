@@ -9,60 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { NS, slice, slice6 } from './fixtures.js';
-import { ADDR, exec, kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
-import { addLan, LAN, neighbourMAC } from './lan.js';
+import { exec, kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
+import { addLan, neighbourMAC } from './lan.js';
+import { agreedAnnouncer, kproxyArgs, LB4, LB6, lbObjects as objects, other, ROLE, type NodeName, type World } from './lb-objects.js';
 
 const skip = kernelSkipReason(['nft', 'ip']);
 if (skip) console.log(`# loadbalancer kernel suite: ${skip}`);
-
-const LB4 = '192.168.80.200';
-const LB6 = 'fd00:80::200';
-type NodeName = 'node1' | 'node2';
-const ROLE = { node1: 'node', node2: 'node2' } as const;
-const other = (n: NodeName): NodeName => (n === 'node1' ? 'node2' : 'node1');
-
-interface World {
-  ready: Record<NodeName, boolean>;
-  localPod: 'pod1' | 'pod3';
-  lease?: { node: NodeName; renewTime: string; seconds: number };
-}
-
-function objects(w: World): Record<string, unknown>[] {
-  const node = (name: NodeName, addrs: string[]) => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name },
-    status: { addresses: addrs.map((address) => ({ type: 'InternalIP', address })), conditions: [{ type: 'Ready', status: w.ready[name] ? 'True' : 'False' }] },
-  });
-  const lb = (name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS, annotations },
-    spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }], ...spec },
-  });
-  const out: Record<string, unknown>[] = [
-    { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'lan', namespace: 'metallb-system' }, spec: { addresses: ['192.168.80.200-192.168.80.210', 'fd00:80::200/124'] } },
-    { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'lan', namespace: 'metallb-system' }, spec: { ipAddressPools: ['lan'], interfaces: ['eth-lan'] } },
-    node('node1', [ADDR.node, LAN.node1]),
-    node('node2', [ADDR.node2, LAN.node2]),
-    lb('web', {}, { 'metallb.io/loadBalancerIPs': LB4 }),
-    slice('web', ['pod1', 'pod3']),
-    lb('local', { externalTrafficPolicy: 'Local' }),
-    slice('local', [w.localPod]),
-    lb('web6', { ipFamilies: ['IPv6'], externalTrafficPolicy: 'Local' }, { 'metallb.universe.tf/loadBalancerIPs': LB6 }),
-    slice6('web6', ['pod1']),
-  ];
-  if (w.lease) {
-    out.push({
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: w.lease.node, namespace: 'kube-node-lease' },
-      spec: { holderIdentity: w.lease.node, leaseDurationSeconds: w.lease.seconds, renewTime: w.lease.renewTime },
-    });
-  }
-  return out;
-}
 
 describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip: skip ?? false }, () => {
   let topo: Topology;
@@ -77,19 +29,7 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     writeFileSync(join(dir, 'objects.yaml'), objects(w).map((o) => stringify(o)).join('---\n'));
   };
 
-  /** The announcer both nodes logged last for an address (they must agree). */
-  const announcer = (ip: string): NodeName | null => {
-    const last = (log: string) => {
-      let node: string | null = null;
-      for (const line of log.split('\n')) {
-        if (!line.includes('LoadBalancer address') || !line.includes(`"ip":"${ip}"`)) continue;
-        node = (JSON.parse(line) as { node: string | null }).node;
-      }
-      return node;
-    };
-    const a = last(logs.node1);
-    return a !== null && a === last(logs.node2) ? (a as NodeName) : null;
-  };
+  const announcer = (ip: string) => agreedAnnouncer(logs, ip);
 
   const tcp = (ip: string, count = 1, timeoutMs = 1000): Promise<ClientResult[]> => topo.client('client2', 'tcp', ip, 80, count, timeoutMs);
 
@@ -101,13 +41,7 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     dir = mkdtempSync(join(tmpdir(), 'kproxy-lb-'));
     write(world);
     for (const n of ['node1', 'node2'] as const) {
-      const child = topo.spawn(ROLE[n], [
-        process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--manifests', dir, '--v', '1',
-        '--proxy-mode', 'nftables', '--hostname-override', n,
-        '--cluster-cidr', `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
-        '--service-cluster-ip-range', `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
-        '--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '', '--dns-bind-address', 'off',
-      ]);
+      const child = topo.spawn(ROLE[n], [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), ...kproxyArgs(dir, n)]);
       child.stderr!.setEncoding('utf8').on('data', (d: string) => (logs[n] += d));
     }
     await waitFor(async () => logs.node1.includes('"msg":"synced"') && logs.node2.includes('"msg":"synced"'), 20_000, 'both kproxy instances to sync').catch((e) => {
@@ -160,14 +94,14 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     // once, now) runs out in 3 s and nobody renews it.
     const winner = firstWinner;
     const renewed = new Date();
-    write({ ...world, ready: { node1: true, node2: true }, lease: { node: winner, renewTime: renewed.toISOString(), seconds: 3 } });
+    write({ ...world, ready: { node1: true, node2: true }, leases: [{ node: winner, renewTime: renewed.toISOString(), seconds: 3 }] });
     await waitFor(async () => (await neighbourMAC(topo, LB4)) === mac[winner], 5000, `${winner} to take ${LB4} back`);
     assert.ok(Date.now() - renewed.getTime() < 3000, 'while its Lease is valid');
     await waitFor(async () => (await neighbourMAC(topo, LB4)) === mac[other(winner)], 8000, `${LB4} to move when ${winner}'s Lease expires`);
     assert.ok(Date.now() - renewed.getTime() >= 3000, 'not before the Lease expired');
     assert.equal(announcer(LB4), other(winner));
     assert.ok((await tcp(LB4, 3)).every((r) => r.ok));
-    write({ ...world, lease: undefined });
+    write({ ...world, leases: undefined });
   });
 
   test('externalTrafficPolicy Local: only a node with a ready local endpoint announces; the announcement follows the endpoint', async () => {
