@@ -155,7 +155,7 @@ async function proxyChild(kubeconfig: string, wantPorts: number, wantEndpoints: 
   });
   const source = kubeSource({
     config,
-    tracker,
+    sink: tracker,
     changed: () => {
       if (counting) events++;
       runner.requestSync();

@@ -30,7 +30,7 @@ const runner = new SyncRunner({
   minSyncPeriodMs: 1000,
   syncPeriodMs: 30_000,
 });
-const source = manifestsSource({ config, tracker, changed: () => runner.requestSync(), log: silentLogger() });
+const source = manifestsSource({ config, sink: tracker, changed: () => runner.requestSync(), log: silentLogger() });
 
 if (mode === 'probe') {
   await source.start();

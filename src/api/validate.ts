@@ -128,12 +128,28 @@ function protocol(v: unknown, field: string): Protocol {
   return s as Protocol;
 }
 
-function meta(o: KubeObject, namespaced: boolean): { name: string; namespace: string } {
+/** What the API server requires of names: a Service's is a DNS-1035 label, others' DNS-1123 subdomains. */
+const NAME_RULES = {
+  label1035: { re: /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/, says: 'a DNS-1035 label (at most 63 lower-case letters, digits and \'-\', starting with a letter)' },
+  subdomain: { re: DNS1123_SUBDOMAIN, says: 'a DNS-1123 subdomain (lower-case letters, digits, \'-\' and \'.\')' },
+};
+
+function meta(o: KubeObject, namespaced: boolean, rule: keyof typeof NAME_RULES = 'subdomain'): { name: string; namespace: string } {
   const m = obj(o.metadata, 'metadata');
   const name = str(m.name, 'metadata.name');
   if (!name) fail('metadata.name', 'required');
+  // Names become DNS names and nft/iptables comments: refuse what the API server refuses.
+  if (!NAME_RULES[rule].re.test(name)) fail('metadata.name', `"${name.slice(0, 80)}" is not ${NAME_RULES[rule].says}`);
   const namespace = namespaced ? str(m.namespace, 'metadata.namespace', 'default') || 'default' : '';
+  if (namespaced && !(namespace.length <= 63 && DNS1123_LABEL.test(namespace))) {
+    fail('metadata.namespace', `"${namespace.slice(0, 80)}" is not a DNS-1123 label (at most 63 lower-case letters, digits and '-')`);
+  }
   return { name, namespace };
+}
+
+/** 0.0.0.0 and :: mean "every address" to a socket and to a rule: never a Service's address. */
+function notUnspecified(p: { ip: string }, field: string): void {
+  if (p.ip === '0.0.0.0' || p.ip === '::') fail(field, `"${p.ip}" is the unspecified address; it cannot be a Service address`);
 }
 
 function guard<T>(kind: string, o: KubeObject, namespaced: boolean, body: () => T): Validated<T> {
@@ -154,7 +170,7 @@ function guard<T>(kind: string, o: KubeObject, namespaced: boolean, body: () => 
 
 export function validateService(o: KubeObject): Validated<Service> {
   return guard('Service', o, true, () => {
-    const { name, namespace } = meta(o, true);
+    const { name, namespace } = meta(o, true, 'label1035');
     const m = obj(o.metadata, 'metadata');
     const spec = obj(o.spec, 'spec');
     const status = obj(o.status, 'status');
@@ -178,6 +194,7 @@ export function validateService(o: KubeObject): Validated<Service> {
     if (!headless) {
       ipTexts.forEach((t, i) => {
         const p = ip(t, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
+        notUnspecified(p, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
         if (families.includes(p.family)) fail(`spec.clusterIPs[${i}]`, 'a dual-stack Service needs one address of each family');
         clusterIPs.push(p.ip);
         families.push(p.family);
@@ -232,7 +249,11 @@ export function validateService(o: KubeObject): Validated<Service> {
       });
     });
 
-    const externalIPs = arr(spec.externalIPs, 'spec.externalIPs').map((v, i) => ip(v, `spec.externalIPs[${i}]`).ip);
+    const externalIPs = arr(spec.externalIPs, 'spec.externalIPs').map((v, i) => {
+      const p = ip(v, `spec.externalIPs[${i}]`);
+      notUnspecified(p, `spec.externalIPs[${i}]`);
+      return p.ip;
+    });
 
     const externalName = str(spec.externalName, 'spec.externalName').toLowerCase().replace(/\.$/, '');
     if (type === 'ExternalName' && !DNS1123_SUBDOMAIN.test(externalName)) {

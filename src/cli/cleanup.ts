@@ -1,17 +1,34 @@
-// `kproxy cleanup`: removes what kproxy's nftables mode installed — its `ip kproxy` and
-// `ip6 kproxy` tables — and nothing else.
+// `kproxy cleanup`: removes what kproxy's kernel modes installed (the nftables mode's
+// `ip kproxy` and `ip6 kproxy` tables, and whatever each other built mode names) and nothing
+// else; says what it removed. A mode that fails is reported; the others still run.
 import type { Command } from 'commander';
-import { cleanupText } from '../dataplanes/nftables/apply.js';
-import { runNft } from '../dataplanes/nftables/nft.js';
+import { modeCleanups } from '../dataplanes/registry.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("delete kproxy's nftables tables (ip kproxy, ip6 kproxy) and nothing else")
-    .option('--dry-run', 'print the nft commands instead of running them')
+    .description("remove what kproxy's kernel modes installed (nftables: tables ip kproxy, ip6 kproxy) and nothing else")
+    .option('--dry-run', 'print the commands instead of running them')
     .action(async (opts: { dryRun?: boolean }) => {
-      const text = cleanupText();
-      if (opts.dryRun) process.stdout.write(text);
-      else await runNft(text);
+      const cleanups = await modeCleanups();
+      if (opts.dryRun) {
+        for (const [, c] of cleanups) process.stdout.write(c.plan());
+        return;
+      }
+      let failed = 0;
+      let removed = 0;
+      for (const [mode, c] of cleanups) {
+        try {
+          for (const line of await c.run()) {
+            process.stdout.write(`${line}\n`);
+            removed++;
+          }
+        } catch (e) {
+          failed++;
+          process.stderr.write(`kproxy cleanup: ${mode}: ${(e as Error).message}\n`);
+        }
+      }
+      if (removed === 0 && failed === 0) process.stdout.write('nothing of kproxy was installed\n');
+      if (failed > 0) process.exitCode = 1;
     });
 }

@@ -1,6 +1,7 @@
 // `kproxy rules`: prints exactly what the chosen dataplane's applier hands the kernel on a
 // full sync, from a folder of manifests (nothing is applied).
 import type { Command } from 'commander';
+import { compiledModes, rulesetCompiler } from '../dataplanes/registry.js';
 import { ConfigError } from '../util/errors.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
@@ -10,14 +11,8 @@ export function registerRules(program: Command): void {
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
     const state = await loadStateOnce(cfg);
-    switch (cfg.mode) {
-      case 'nftables': {
-        const { compileText } = await import('../dataplanes/nftables/compile.js');
-        process.stdout.write(compileText(state, cfg));
-        return;
-      }
-      default:
-        throw new ConfigError('--proxy-mode', `kproxy rules does not support mode "${cfg.mode}" yet (supported: nftables)`);
-    }
+    const compile = await rulesetCompiler(cfg.mode);
+    if (!compile) throw new ConfigError('--proxy-mode', `mode "${cfg.mode}" has no ruleset to print (modes with one: ${compiledModes().join(', ')})`);
+    process.stdout.write(compile(state, cfg));
   });
 }

@@ -10,34 +10,20 @@ import { startHealthServer } from '../health/server.js';
 import { serviceHealthAddon } from '../health/servicehealth-addon.js';
 import { loadBalancerAddon } from '../lb/addon.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
-import { startMetricsServer, type Route } from '../metrics/server.js';
-import type { ProxyState } from '../model/types.js';
+import { startMetricsServer } from '../metrics/server.js';
 import { manifestsSource } from '../sources/manifests/source.js';
 import type { Source, SourceContext } from '../sources/source.js';
 import { SyncRunner } from '../sync/runner.js';
-import { rulesPageAddon } from '../trace/addon.js';
+import { rulesPageAddon } from '../rules/addon.js';
+import { RulesetStore } from '../rules/store.js';
+import type { Addon, AddonFactory } from '../addons/addon.js';
 import { formatObjectError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/log.js';
+import { refuseNodeConflicts } from '../config/refuse.js';
+import { installProcessGuards } from '../util/guards.js';
+import { createLogger } from '../util/log.js';
+import { finishStop, stopSignal } from '../util/shutdown.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
-
-/** Something that follows the ProxyState after every successful sync (the DNS server, ...). */
-export interface Addon {
-  update(state: ProxyState): void;
-  close(): Promise<void>;
-  /** Pages to serve on the metrics server. */
-  routes?: Record<string, Route>;
-}
-
-export interface AddonContext {
-  config: Config;
-  log: Logger;
-  metrics: ProxyMetrics;
-  /** The proxier's health (health-check node ports report it). */
-  health?: ProxierHealth;
-}
-
-export type AddonFactory = (ctx: AddonContext) => Promise<Addon | null>;
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
 export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon];
@@ -59,13 +45,16 @@ async function createSource(ctx: SourceContext): Promise<Source> {
 
 export async function runProxy(cfg: Config): Promise<void> {
   const log = createLogger(cfg.logVerbosity);
+  installProcessGuards(log);
+  refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
   const tracker = trackerFor(cfg, { persist: true, warn: (m) => log.warn(m) });
-  const dataplane = await createDataplane({ config: cfg, log, metrics });
+  const rules = new RulesetStore();
+  const dataplane = await createDataplane({ config: cfg, log, metrics, publishRuleset: rules.publish });
   const health = new ProxierHealth(2 * cfg.syncPeriodMs);
   const started: Addon[] = [];
   for (const f of addons) {
-    const a = await f({ config: cfg, log, metrics, health });
+    const a = await f({ config: cfg, log, metrics, health, rules });
     if (a) started.push(a);
   }
   // LoadBalancer announcement follows the tracker's address management (see src/lb/).
@@ -106,7 +95,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   await bind('metrics', cfg.metricsBindAddress, () => startMetricsServer(cfg.metricsBindAddress, metrics, routes));
   await bind('healthz', cfg.healthzBindAddress, () => startHealthServer(cfg.healthzBindAddress, health, metrics));
 
-  const source = await createSource({ config: cfg, tracker, changed: () => runner.requestSync(), log, health });
+  const source = await createSource({ config: cfg, sink: tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
   log.info({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
@@ -114,16 +103,16 @@ export async function runProxy(cfg: Config): Promise<void> {
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
   const keepAlive = setInterval(() => {}, 1 << 30);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopSignal(log);
   clearInterval(keepAlive);
   log.info('stopping');
   await source.stop();
   await runner.stop();
   await dataplane.close?.();
   for (const a of started) await a.close();
-  for (const s of servers) await new Promise((r) => s.close(r));
+  for (const s of servers) {
+    s.closeAllConnections(); // a keep-alive client must not hold the stop up
+    await new Promise((r) => s.close(r));
+  }
+  finishStop();
 }

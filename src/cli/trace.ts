@@ -10,8 +10,9 @@ import { ConfigError } from '../util/errors.js';
 import type { Packet, Protocol } from '../trace/result.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
-import { NftSyntaxError, parseNft, traceNft, TraceError } from '../trace/nft/index.js';
-import type { RulesPageJSON } from '../trace/rules-page.js';
+import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
+import { rulesetCompiler } from '../dataplanes/registry.js';
+import type { RulesPageJSON } from '../rules/page.js';
 import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
@@ -36,8 +37,8 @@ export function registerTrace(program: Command): void {
     try {
       await trace(opts);
     } catch (e) {
-      if (e instanceof NftSyntaxError || e instanceof TraceError) {
-        process.stderr.write(`kproxy trace: ${e instanceof NftSyntaxError ? 'ruleset ' : ''}${e.message}\n`);
+      if (e instanceof TraceInputError) {
+        process.stderr.write(`kproxy trace: ${e.message}\n`);
         process.exitCode = 1;
         return;
       }
@@ -58,13 +59,11 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const cfg = configFrom(opts as never);
   // Without --proxy-mode (or a config file naming one), trace the mode that can be traced.
   if (!opts.proxyMode && !opts.config) cfg.mode = 'nftables';
-  if (cfg.mode !== 'nftables') {
-    throw new ConfigError('--proxy-mode', `kproxy trace supports nftables (iptables arrives with the iptables dataplane), not "${cfg.mode}"`);
-  }
+  const tracer = await tracerFor(cfg.mode);
+  if (!tracer) throw new ConfigError('--proxy-mode', `kproxy trace supports ${tracedModes().join(', ')}, not "${cfg.mode}"`);
   const src = await rulesetSource(cfg, opts);
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
-  const rs = parseNft(src.text, { lazy: !opts.checkAll });
-  const result = traceNft(rs, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined });
+  const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
   if (opts.json) {
     process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
     return;
@@ -86,7 +85,7 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;
-    if (page.mode !== 'nftables') throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; only nftables can be traced yet`);
+    if (page.mode !== cfg.mode) throw new ConfigError('--live', `the running kproxy applied a ${page.mode} ruleset; pass --proxy-mode ${page.mode}`);
     return { text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;
@@ -95,8 +94,9 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     return { text: readFileSync(file, 'utf8'), node: state?.node.name ?? '', nodeAddresses: state?.node.addresses ?? [], origin: file };
   }
   if (!state) throw new ConfigError('--manifests', 'required (or --live, or --ruleset FILE): the folder of Kubernetes YAML to compile the ruleset from');
-  const { compileText } = await import('../dataplanes/nftables/compile.js');
-  return { text: compileText(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
+  const compile = await rulesetCompiler(cfg.mode);
+  if (!compile) throw new ConfigError('--proxy-mode', `mode "${cfg.mode}" has no ruleset to trace`);
+  return { text: compile(state, cfg), node: state.node.name, nodeAddresses: state.node.addresses, origin: `compiled from ${cfg.manifests}` };
 }
 
 function dialable(bind: string): string {

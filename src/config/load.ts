@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYAML } from 'yaml';
 import { joinHostPort, parseCIDR, parseIP } from '../api/ip.js';
 import { ConfigError } from '../util/errors.js';
+import { refuseHarmfulSettings } from './refuse.js';
 import { parseDuration } from './duration.js';
 import type { Config, DetectLocalMode, ProxyMode } from './types.js';
 
@@ -263,6 +264,7 @@ export function finishConfig(cfg: Config): Config {
     throw new ConfigError('detectLocal.interfaceNamePrefix', 'required with detectLocalMode InterfaceNamePrefix (--pod-interface-name-prefix)');
   }
   if (cfg.manifests && cfg.kubeconfig) throw new ConfigError('--manifests', 'choose one source: --manifests DIR or --kubeconfig FILE, not both');
+  refuseHarmfulSettings(cfg);
   return cfg;
 }
 

@@ -2,24 +2,21 @@
 // of this network namespace and deletes those that point at a Service but whose reply comes
 // from something that is no longer a serving endpoint of it (including a Service that went
 // from N endpoints to none). TCP needs nothing: a dead endpoint resets the connection.
-import { execFile } from 'node:child_process';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { IPFamily } from '../api/ip.js';
 import type { ProxyState } from '../model/types.js';
+import { execWithTimeout } from '../util/exec.js';
 import type { Logger } from '../util/log.js';
 import { isStale, parseConntrackLine, udpServiceIndex, type ConntrackEntry } from './entries.js';
 
 export type ConntrackExec = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-export function conntrackExec(binary = 'conntrack'): ConntrackExec {
-  return (args) =>
-    new Promise((resolve, reject) => {
-      execFile(binary, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        if (code === -1) return reject(new Error(`cannot run ${binary}: ${err!.message}`));
-        resolve({ code, stdout, stderr });
-      });
-    });
+/** conntrack with a deadline (util/exec.ts): a hung conntrack must not hang the sync after it. */
+export function conntrackExec(binary = 'conntrack', timeoutMs = 30_000): ConntrackExec {
+  return async (args) => {
+    const r = await execWithTimeout(binary, args, { timeoutMs, maxOutputBytes: 256 * 1024 * 1024 });
+    return { code: r.code ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
 }
 
 const FAMILIES: [IPFamily, string][] = [['IPv4', 'ipv4'], ['IPv6', 'ipv6']];

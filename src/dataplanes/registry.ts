@@ -1,33 +1,68 @@
-// Which dataplane implements each --proxy-mode. Loaded lazily so that a mode's
-// dependencies (koffi, nft, ...) are only touched when that mode is chosen.
+// Which dataplane implements each --proxy-mode, and the mode's pure compiler. Both are loaded
+// lazily so that a mode's dependencies (koffi, nft, ...) are only touched when it is chosen.
+// `kproxy run` creates the dataplane; `kproxy rules`, `kproxy trace` and the /rules page ask
+// for the compiler: one entry per mode, so they can never disagree about what a mode emits.
 import type { Config, ProxyMode } from '../config/types.js';
+import type { ProxyState } from '../model/types.js';
 import { ConfigError } from '../util/errors.js';
-import type { Logger } from '../util/log.js';
-import type { ProxyMetrics } from '../metrics/metrics.js';
-import type { Dataplane } from './dataplane.js';
-
-export interface DataplaneContext {
-  config: Config;
-  log: Logger;
-  metrics: ProxyMetrics;
-}
+import type { ModeCleanup } from './cleanup.js';
+import type { Dataplane, DataplaneContext } from './dataplane.js';
 
 export type DataplaneFactory = (ctx: DataplaneContext) => Promise<Dataplane>;
 
-const factories: Partial<Record<ProxyMode, DataplaneFactory>> = {
-  userspace: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
-  nftables: async (ctx) => (await import('./nftables/index.js')).create(ctx),
+/** Exactly the text the mode's applier hands the kernel on a full sync. */
+export type RulesetCompiler = (state: ProxyState, config: Config) => string;
+
+export interface ModeEntry {
+  create: DataplaneFactory;
+  /** Absent for modes with no ruleset text (userspace). */
+  compiler?: () => Promise<RulesetCompiler>;
+  /** What `kproxy cleanup` runs for this mode; absent when the mode leaves nothing behind. */
+  cleanup?: () => Promise<ModeCleanup>;
+}
+
+const modes: Partial<Record<ProxyMode, ModeEntry>> = {
+  userspace: {
+    create: async (ctx) => (await import('./userspace/index.js')).createUserspaceDataplane(ctx),
+  },
+  nftables: {
+    create: async (ctx) => (await import('./nftables/index.js')).create(ctx),
+    compiler: async () => (await import('./nftables/compile.js')).compileText,
+    cleanup: async () => (await import('./nftables/cleanup.js')).nftablesCleanup(),
+  },
 };
 
 export function availableModes(): ProxyMode[] {
-  return Object.keys(factories) as ProxyMode[];
+  return Object.keys(modes) as ProxyMode[];
+}
+
+/** The modes whose ruleset `kproxy rules` can print. */
+export function compiledModes(): ProxyMode[] {
+  return availableModes().filter((m) => modes[m]?.compiler);
+}
+
+function entry(mode: ProxyMode): ModeEntry {
+  const e = modes[mode];
+  if (!e) throw new ConfigError('--proxy-mode', `"${mode}" is not implemented yet (available: ${availableModes().join(', ') || 'none'})`);
+  return e;
 }
 
 export async function createDataplane(ctx: DataplaneContext): Promise<Dataplane> {
-  const f = factories[ctx.config.mode];
-  if (!f) {
-    const have = availableModes();
-    throw new ConfigError('--proxy-mode', `"${ctx.config.mode}" is not implemented yet (available: ${have.join(', ') || 'none'})`);
+  return entry(ctx.config.mode).create(ctx);
+}
+
+/** The cleanups of every mode that installs something in the kernel, by mode. */
+export async function modeCleanups(): Promise<[ProxyMode, ModeCleanup][]> {
+  const out: [ProxyMode, ModeCleanup][] = [];
+  for (const mode of availableModes()) {
+    const c = modes[mode]?.cleanup;
+    if (c) out.push([mode, await c()]);
   }
-  return f(ctx);
+  return out;
+}
+
+/** The compiler of `mode`, or null when the mode has no ruleset text. Unbuilt modes are a ConfigError. */
+export async function rulesetCompiler(mode: ProxyMode): Promise<RulesetCompiler | null> {
+  const e = entry(mode);
+  return e.compiler ? e.compiler() : null;
 }

@@ -16,7 +16,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 interface Obj {
   kind?: string;
   metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form YAML the demo only reads
   spec?: Record<string, any>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- free-form YAML the demo only reads
   status?: Record<string, any>;
   endpoints?: { addresses?: string[]; targetRef?: { kind?: string; name?: string } }[];
   ports?: { port?: number }[];

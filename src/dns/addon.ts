@@ -2,7 +2,7 @@
 // 127.0.0.1:10053), off in a cluster unless --dns-bind-address is given; "off" disables it.
 import { Counter } from 'prom-client';
 import ipaddr from 'ipaddr.js';
-import type { AddonFactory } from '../cli/run.js';
+import type { AddonFactory } from '../addons/addon.js';
 import type { Config } from '../config/types.js';
 import { splitHostPort } from '../util/net.js';
 import { DnsServer } from './server.js';

@@ -5,18 +5,12 @@
 // name in any letter case has a question of the same length, so the body fits it unchanged:
 // answering is copying the query's own question (keeping its case, RFC 4343) between a new
 // header and the prepared body.
+import type { Prepared } from './prepared.js';
 import type { ParsedQuery } from './query.js';
 import type { Apex, NameEntry } from './zone.js';
 import { FLAG, MessageWriter, RCODE, TYPE, type ResourceRecord } from './wire.js';
 
-export interface Prepared {
-  ancount: number;
-  nscount: number;
-  arcount: number;
-  body: Buffer;
-  /** Bytes of body holding answer and authority: the additional section may be dropped to fit. */
-  essential: number;
-}
+export type { Prepared } from './prepared.js';
 
 /** The UDP payload size kproxy offers in its OPT record (the DNS flag day 2020 figure). */
 export const SERVER_UDP_SIZE = 1232;

@@ -2,11 +2,8 @@
 // DNS-Based Service Discovery specification, schema 1.1.0 (kubernetes/dns,
 // docs/specification.md): sections 2.3 (ClusterIP), 2.4 (headless), 2.5 (ExternalName).
 import ipaddr from 'ipaddr.js';
-import type { EndpointSlice, Service } from '../api/types.js';
+import type { DnsService } from '../model/dns.js';
 import type { ResourceRecord } from './wire.js';
-
-/** The annotation the specification still honours as "publish not-ready addresses". */
-export const TOLERATE_UNREADY_ANNOTATION = 'service.alpha.kubernetes.io/tolerate-unready-endpoints';
 
 /** RFC 2782 priority and weight: the specification leaves them open; one tier, equal weights. */
 const SRV_PRIORITY = 0;
@@ -22,62 +19,46 @@ export function serviceName(svc: { name: string; namespace: string }, zone: stri
   return `${svc.name}.${svc.namespace}.svc.${zone}`.toLowerCase();
 }
 
-/** The records of one Service, given its EndpointSlices. */
-export function serviceRecords(svc: Service, slices: readonly EndpointSlice[], o: RecordOptions): ResourceRecord[] {
-  const base = serviceName(svc, o.zone);
+/** The records of one Service, from the view the model made of it. */
+export function serviceRecords(view: DnsService, o: RecordOptions): ResourceRecord[] {
+  const base = serviceName(view, o.zone);
   const out: ResourceRecord[] = [];
   const rr = (name: string, data: ResourceRecord['data']) => out.push({ name, ttl: o.ttl, data });
 
-  if (svc.type === 'ExternalName') {
-    rr(base, { type: 5, target: svc.externalName });
-    return out;
-  }
-
-  if (!svc.headless) {
-    if (svc.clusterIPs.length === 0) return out; // not allocated yet: nothing to publish
-    for (const ip of svc.clusterIPs) {
-      rr(base, addressData(ip));
-      rr(reverseName(ip), { type: 12, target: base });
-    }
-    for (const p of svc.ports) {
-      if (!p.name) continue; // unnamed ports have no SRV record
-      rr(srvName(p.name, p.protocol, base), { type: 33, priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: p.port, target: base });
-    }
-    return out;
-  }
-
-  // Headless: one set of records per ready endpoint address.
-  const publishAll = svc.publishNotReadyAddresses || svc.annotations[TOLERATE_UNREADY_ANNOTATION] === 'true';
-  const seen = new Set<string>();
-  for (const slice of slices) {
-    if (slice.addressType === 'FQDN') continue;
-    for (const ep of slice.endpoints) {
-      if (!ep.conditions.ready && !publishAll) continue;
-      if (ep.addresses.length === 0) continue;
-      // The specification's hostname: the endpoint's own, else a system-assigned one (its
-      // first address with dashes, as other cluster DNS servers spell it).
-      const host = (ep.hostname || dashed(ep.addresses[0])).toLowerCase();
-      const hostName = `${host}.${base}`;
-      for (const ip of ep.addresses) {
-        const id = `${host}/${ip}`;
-        if (seen.has(id)) continue; // the same endpoint in two slices (a slice being replaced)
-        seen.add(id);
+  switch (view.kind) {
+    case 'ExternalName':
+      rr(base, { type: 5, target: view.externalName });
+      return out;
+    case 'ClusterIP':
+      // No cluster IP allocated yet: nothing to publish.
+      for (const ip of view.clusterIPs) {
         rr(base, addressData(ip));
-        rr(hostName, addressData(ip));
-        rr(reverseName(ip), { type: 12, target: hostName });
+        rr(reverseName(ip), { type: 12, target: base });
       }
-      if (seen.has(`srv/${hostName}`)) continue;
-      seen.add(`srv/${hostName}`);
-      for (const p of svc.ports) {
-        if (!p.name) continue;
-        // Clients of a headless Service connect to the endpoint itself: the port the endpoint
-        // listens on (the slice's port of the same name), the Service's port if none is named.
-        const sp = slice.ports.find((x) => x.name === p.name && x.protocol === p.protocol);
-        rr(srvName(p.name, p.protocol, base), { type: 33, priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: sp?.port ?? p.port, target: hostName });
+      if (view.clusterIPs.length > 0) for (const p of view.ports) rr(srvName(p.name, p.protocol, base), { type: 33, priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: p.port, target: base });
+      return out;
+    case 'Headless': {
+      const seen = new Set<string>();
+      for (const ep of view.endpoints) {
+        // The specification's hostname: the endpoint's own, else a system-assigned one (its
+        // first address with dashes, as other cluster DNS servers spell it).
+        const host = (ep.hostname || dashed(ep.addresses[0])).toLowerCase();
+        const hostName = `${host}.${base}`;
+        for (const ip of ep.addresses) {
+          const id = `${host}/${ip}`;
+          if (seen.has(id)) continue; // the same endpoint in two slices (a slice being replaced)
+          seen.add(id);
+          rr(base, addressData(ip));
+          rr(hostName, addressData(ip));
+          rr(reverseName(ip), { type: 12, target: hostName });
+        }
+        if (seen.has(`srv/${hostName}`)) continue;
+        seen.add(`srv/${hostName}`);
+        for (const p of ep.ports) rr(srvName(p.name, p.protocol, base), { type: 33, priority: SRV_PRIORITY, weight: SRV_WEIGHT, port: p.port, target: hostName });
       }
+      return out;
     }
   }
-  return out;
 }
 
 function srvName(port: string, protocol: string, base: string): string {

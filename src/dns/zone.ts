@@ -1,15 +1,15 @@
 // The zone: every name kproxy answers for, with its records, kept up to date incrementally
-// from ProxyState. Only Services whose object or EndpointSlices changed are rebuilt; the
+// from the model's DNS view (ProxyState.dns). Only Services whose view changed are rebuilt; the
 // prepared answers of untouched names survive a sync.
 //
 // Names are held by their wire key (lower-case wire form as a latin1 string), the same key
 // the query parser computes, so a lookup is one Map.get.
-import type { EndpointSlice, Service } from '../api/types.js';
+import type { DnsService } from '../model/dns.js';
 import type { ProxyState } from '../model/types.js';
 import { nameToKey } from './query.js';
 import { serviceRecords } from './records.js';
 import { labelsOf, type ResourceRecord } from './wire.js';
-import type { Prepared } from './answer.js';
+import type { Prepared } from './prepared.js';
 
 /** The schema version of the Kubernetes DNS specification this server implements. */
 export const SCHEMA_VERSION = '1.1.0';
@@ -33,8 +33,7 @@ export interface NameEntry {
 }
 
 interface Owned {
-  svc: Service;
-  slices: readonly EndpointSlice[] | undefined;
+  view: DnsService;
   records: ResourceRecord[];
 }
 
@@ -97,18 +96,17 @@ export class Zone {
   /** Brings the zone up to date with a new ProxyState. Returns whether anything changed. */
   update(state: ProxyState): boolean {
     let changed = false;
-    for (const [id, svc] of state.services) {
-      const slices = state.endpointSlices.get(id);
+    for (const [id, view] of state.dns) {
       const old = this.owned.get(id);
-      if (old && old.svc === svc && sameSlices(old.slices, slices)) continue;
-      const records = serviceRecords(svc, slices ?? [], { zone: this.opts.zone, ttl: this.ttl });
+      if (old && old.view === view) continue; // the model shares unchanged views between snapshots
+      const records = serviceRecords(view, { zone: this.opts.zone, ttl: this.ttl });
       if (old) this.removeAll(old.records);
       for (const rr of records) this.add(id, rr);
-      this.owned.set(id, { svc, slices, records });
+      this.owned.set(id, { view, records });
       changed = true;
     }
     for (const [id, old] of this.owned) {
-      if (state.services.has(id)) continue;
+      if (state.dns.has(id)) continue;
       this.removeAll(old.records);
       this.owned.delete(id);
       changed = true;
@@ -199,13 +197,6 @@ function ancestors(name: string, apex: string): string[] {
   const out: string[] = [];
   for (let i = 1; labels.length - i >= stop; i++) out.push(labels.slice(i).join('.'));
   return out;
-}
-
-function sameSlices(a: readonly EndpointSlice[] | undefined, b: readonly EndpointSlice[] | undefined): boolean {
-  if (a === b) return true;
-  if (!a || !b || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Whether a wire key is `apexKey` or below it, at a label boundary. */

@@ -1,6 +1,6 @@
 // Health-check node ports as a `kproxy run` add-on: they follow every synced ProxyState,
 // whatever the proxy mode.
-import type { AddonFactory } from '../cli/run.js';
+import type { AddonFactory } from '../addons/addon.js';
 import { ServiceHealthServers } from './servicehealth.js';
 
 export const serviceHealthAddon: AddonFactory = async (ctx) => {

@@ -8,7 +8,7 @@
 // /loadbalancers on the metrics server serves the table as JSON (the dashboard reads it):
 //   {"node", "announcements": [{"ip", "services", "pool", "node", "reason", "interfaces"}],
 //    "pools": [{"pool", "total", "inUse", "services"}], "layer2": {"ip": counters}}
-import type { AddonContext, Addon } from '../cli/run.js';
+import type { Addon, AddonContext } from '../addons/addon.js';
 import { parseIP } from '../api/ip.js';
 import type { Announcement } from './announce.js';
 import { nextLeaseExpiry } from './announce.js';

@@ -49,7 +49,7 @@ export class LoadBalancerTracker extends ChangeTracker {
     return super.upsert(o);
   }
 
-  override delete(kind: ObjectKind, namespace: string, name: string): void {
+  override delete(kind: ObjectKind | 'IPAddressPool' | 'L2Advertisement' | 'Lease', namespace: string, name: string): void {
     if (LB_KINDS.has(kind)) {
       this.lb.deleteObject(kind, namespace, name);
       this.onAnnouncementInputs();
@@ -61,7 +61,7 @@ export class LoadBalancerTracker extends ChangeTracker {
     } else if (kind === 'Service') {
       this.lb.setService(null, `${namespace}/${name}`);
     }
-    super.delete(kind, namespace, name);
+    super.delete(kind as ObjectKind, namespace, name);
   }
 
   override snapshot(): ProxyState {

@@ -5,6 +5,7 @@ import { validateEndpointSlice, validateNode, validateService } from '../api/val
 import { ZONE_LABEL, type EndpointSlice, type KubeObject, type Node, type Service } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
 import { sameNodeInfo, sameServicePort } from './equal.js';
+import { dnsView } from './dns.js';
 import { buildServicePorts } from './serviceport.js';
 import type { NodeInfo, ProxyState, ServicePortState } from './types.js';
 
@@ -58,6 +59,7 @@ export class ChangeTracker {
       nodeChanged: true,
       servicePorts: new Map(),
       services: new Map(),
+      dns: new Map(),
       endpointSlices: new Map(),
       changed: new Set(),
       deleted: new Set(),
@@ -215,13 +217,17 @@ export class ChangeTracker {
     this.dirtyEndpoints.clear();
 
     const servicePorts = new Map(prev.servicePorts);
+    const dns = new Map(prev.dns);
     const changed = new Set<string>();
     const deleted = new Set<string>();
     const opts = { node, preferSameNode: this.opts.preferSameNode ?? true };
     for (const svcId of dirty) {
       const oldKeys = this.portKeysByService.get(svcId) ?? [];
       const svc = this.services.get(svcId);
-      const ports: ServicePortState[] = svc ? buildServicePorts(svc, [...(this.slicesByService.get(svcId)?.values() ?? [])], opts) : [];
+      const slices = [...(this.slicesByService.get(svcId)?.values() ?? [])];
+      const ports: ServicePortState[] = svc ? buildServicePorts(svc, slices, opts) : [];
+      if (svc) dns.set(svcId, dnsView(svc, slices));
+      else dns.delete(svcId);
       const newKeys = new Set<string>();
       for (const sp of ports) {
         newKeys.add(sp.key);
@@ -246,6 +252,7 @@ export class ChangeTracker {
       nodeChanged: !sameNodeInfo(prev.node, node),
       servicePorts,
       services: this.publishServices(),
+      dns,
       endpointSlices: this.publishSlices(all ? this.slicesByService.keys() : dirty),
       changed,
       deleted,

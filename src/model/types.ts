@@ -4,6 +4,7 @@
 import type { IPFamily } from '../api/ip.js';
 import type { EndpointSlice, LoadBalancerIngress, Node, Protocol, Service, ServiceAffinity, ServiceType, TrafficPolicy } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
+import type { DnsService } from './dns.js';
 
 /** One endpoint (first address of a slice endpoint) for one service port. */
 export interface Endpoint {
@@ -151,6 +152,8 @@ export interface ProxyState {
   readonly servicePorts: ReadonlyMap<string, ServicePortState>;
   /** Every valid Service, including headless and ExternalName ones (DNS needs them), by "ns/name". */
   readonly services: ReadonlyMap<string, Service>;
+  /** What the cluster DNS publishes for each valid Service, by "ns/name" (unchanged views are shared between snapshots). */
+  readonly dns: ReadonlyMap<string, DnsService>;
   /** EndpointSlices of each Service, by the Service's "ns/name". */
   readonly endpointSlices: ReadonlyMap<string, readonly EndpointSlice[]>;
   /** Whether this node's NodeInfo differs from the previous snapshot's (every port was recomputed). */

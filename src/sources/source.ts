@@ -1,12 +1,12 @@
 // A source delivers Kubernetes objects (Services, EndpointSlices, Nodes) into the change
-// tracker and says when something changed. Sources import nothing downstream of the model.
+// sink and says when something changed. Sources import nothing downstream of the model.
 import type { Config } from '../config/types.js';
-import type { ChangeTracker } from '../model/tracker.js';
+import type { ObjectSink } from './sink.js';
 import type { Logger } from '../util/log.js';
 
 export interface SourceContext {
   config: Config;
-  tracker: ChangeTracker;
+  sink: ObjectSink;
   /** Call after delivering any change: the sync runner coalesces calls. */
   changed: () => void;
   log: Logger;
@@ -19,5 +19,3 @@ export interface Source {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
-
-export type SourceFactory = (ctx: SourceContext) => Source | Promise<Source>;

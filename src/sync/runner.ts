@@ -10,6 +10,7 @@ import type { ProxyMetrics } from '../metrics/metrics.js';
 import { noLocalEndpointCounts } from '../model/stats.js';
 import type { ChangeTracker } from '../model/tracker.js';
 import type { ProxyState } from '../model/types.js';
+import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 export interface RunnerOptions {
   tracker: ChangeTracker;
@@ -21,12 +22,13 @@ export interface RunnerOptions {
   /** Called after every successful sync. */
   onSynced?: (state: ProxyState, info: { full: boolean; durationMs: number }) => void;
   onError?: (err: unknown, attempt: number) => void;
-  now?: () => number;
+  /** Time and timers (tests pass a fake clock). */
+  clock?: Clock;
 }
 
 export class SyncRunner {
-  private timer: NodeJS.Timeout | null = null;
-  private periodic: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
+  private periodic: TimerHandle | null = null;
   private running: Promise<void> | null = null;
   private requested = false;
   private needFull = true;
@@ -34,11 +36,13 @@ export class SyncRunner {
   private lastFullAt = -Infinity;
   private failures = 0;
   private stopped = true;
+  private readonly clock: Clock;
   private readonly now: () => number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: RunnerOptions) {
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? realClock;
+    this.now = () => this.clock.now();
   }
 
   /** Starts with a full sync at once, then periodic full syncs. */
@@ -46,17 +50,16 @@ export class SyncRunner {
     this.stopped = false;
     this.needFull = true;
     this.requestSync();
-    this.periodic = setInterval(() => {
+    this.periodic = this.clock.setInterval(() => {
       this.needFull = true;
       this.requestSync();
     }, this.opts.syncPeriodMs);
-    this.periodic.unref?.();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.periodic) clearInterval(this.periodic);
+    if (this.timer) this.clock.clearTimeout(this.timer);
+    if (this.periodic) this.clock.clearInterval(this.periodic);
     this.timer = this.periodic = null;
     await this.running;
   }
@@ -79,7 +82,7 @@ export class SyncRunner {
     if (this.stopped || this.running || this.timer) return;
     const earliest = this.lastRunAt + this.opts.minSyncPeriodMs;
     const delay = Math.max(0, earliest - this.now(), extraDelayMs);
-    this.timer = setTimeout(() => {
+    this.timer = this.clock.setTimeout(() => {
       this.timer = null;
       this.running = this.runOnce().finally(() => {
         this.running = null;

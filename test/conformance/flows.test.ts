@@ -60,7 +60,7 @@ interface FlowTest {
 }
 
 if (!existsSync(DATA)) {
-  it('conformance data', { skip: `${DATA} not found (the shared conformance folder sits next to the project)` }, () => {});
+  it('conformance data', () => assert.fail(`${DATA} not found: the shared conformance folder must sit next to the project (../shared/conformance)`));
 } else {
   const doc = parseYAML(readFileSync(DATA, 'utf8'));
   const env = doc.defaults.environment;

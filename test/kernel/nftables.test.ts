@@ -285,6 +285,7 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
       await topo.nft(['-f', '-'], 'add table ip someone-else\n');
       const r = await topo.run('node', [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'cleanup']);
       assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^nftables: deleted table ip kproxy$/m, 'it says what it removed');
       const tables = await topo.nft(['list', 'tables']);
       assert.ok(!tables.includes('kproxy'), tables);
       assert.ok(tables.includes('table ip someone-else'));

@@ -36,7 +36,7 @@ async function instance(api: TestAPIServer, node: string): Promise<Instance> {
       tracker.snapshot();
       lb?.reconcile();
     });
-  const source = kubeSource({ config, tracker, changed, log }, { backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: () => 60 });
+  const source = kubeSource({ config, sink: tracker, changed, log }, { backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: () => 60 });
   await source.start();
   lb = await startClusterLoadBalancer({ config, log, tracker, changed });
   return { tracker, source, lb, warnings };

@@ -8,61 +8,73 @@ import type { ProxyState } from '../../src/model/types.js';
 import { SyncRunner } from '../../src/sync/runner.js';
 import { sampleValue } from '../helpers/prom.js';
 import { service } from '../helpers/objects.js';
+import { FakeClock } from '../helpers/clock.js';
 
 class Recorder implements Dataplane {
   readonly mode = 'record';
   calls: { generation: number; full: boolean; changed: string[]; at: number }[] = [];
   failNext = 0;
+  constructor(private readonly clock: FakeClock) {}
   async sync(state: ProxyState, full: boolean) {
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('injected failure');
     }
-    this.calls.push({ generation: state.generation, full, changed: [...state.changed], at: Date.now() });
+    this.calls.push({ generation: state.generation, full, changed: [...state.changed], at: this.clock.now() });
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('SyncRunner', () => {
   it('syncs fully at start, then partially, at most once per minSyncPeriod', async () => {
+    const clock = new FakeClock();
     const tracker = new ChangeTracker({ nodeName: 'n1' });
-    const dp = new Recorder();
-    const runner = new SyncRunner({ tracker, dataplane: dp, minSyncPeriodMs: 150, syncPeriodMs: 60_000 });
+    const dp = new Recorder(clock);
+    const runner = new SyncRunner({ tracker, dataplane: dp, minSyncPeriodMs: 150, syncPeriodMs: 60_000, clock });
     tracker.upsert(service('ns', 'a', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] }));
     runner.start();
-    await runner.idle();
+    await clock.advance(0);
+    assert.equal(dp.calls.length, 1);
     for (let i = 0; i < 10; i++) {
       tracker.upsert(service('ns', `b${i}`, { clusterIP: `10.96.1.${i + 1}`, ports: [{ port: 80 }] }));
       runner.requestSync();
     }
-    await runner.idle();
+    await clock.advance(149);
+    assert.equal(dp.calls.length, 1, 'nothing before minSyncPeriod has passed');
+    await clock.advance(1);
     await runner.stop();
     assert.equal(dp.calls.length, 2, 'ten requests coalesced into one sync');
     assert.equal(dp.calls[0].full, true);
     assert.equal(dp.calls[1].full, false);
     assert.equal(dp.calls[1].changed.length, 10);
-    assert.ok(dp.calls[1].at - dp.calls[0].at >= 140, `second sync waited for minSyncPeriod (${dp.calls[1].at - dp.calls[0].at} ms)`);
+    assert.equal(dp.calls[1].at - dp.calls[0].at, 150, 'the second sync ran exactly when minSyncPeriod allowed');
   });
 
-  it('retries a failed sync with a full one and counts the failure', async () => {
+  it('retries a failed sync with a full one after the backoff and counts the failure', async () => {
+    const clock = new FakeClock();
     const tracker = new ChangeTracker({ nodeName: 'n1' });
-    const dp = new Recorder();
+    const dp = new Recorder(clock);
     const metrics = new ProxyMetrics();
     const errors: number[] = [];
-    const runner = new SyncRunner({ tracker, dataplane: dp, metrics, minSyncPeriodMs: 0, syncPeriodMs: 60_000, onError: (_e, n) => errors.push(n) });
+    const runner = new SyncRunner({ tracker, dataplane: dp, metrics, minSyncPeriodMs: 0, syncPeriodMs: 60_000, onError: (_e, n) => errors.push(n), clock });
     runner.start();
-    await runner.idle();
-    dp.failNext = 1;
+    await clock.advance(0);
+    dp.failNext = 2;
     tracker.upsert(service('ns', 'a', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] }));
     runner.requestSync();
-    await sleep(1500); // first retry after ~1 s of backoff
-    await runner.idle();
-    await runner.stop();
+    await clock.advance(0);
     assert.deepEqual(errors, [1]);
+    await clock.advance(999);
+    assert.deepEqual(errors, [1], 'no retry before the first backoff (1 s)');
+    await clock.advance(1);
+    assert.deepEqual(errors, [1, 2]);
+    await clock.advance(1999);
+    assert.equal(dp.calls.length, 1, 'the second backoff doubles to 2 s');
+    await clock.advance(1);
+    await runner.stop();
     assert.equal(dp.calls.length, 2);
     assert.equal(dp.calls[1].full, true, 'the retry is a full sync');
-    assert.equal(sampleValue(await metrics.text(), 'kproxy_sync_failures_total', { mode: 'record' }), 1);
+    assert.equal(sampleValue(await metrics.text(), 'kproxy_sync_failures_total', { mode: 'record' }), 2);
   });
 
   it('keeps /healthz healthy while syncs progress and reports a stalled update', async () => {
@@ -83,13 +95,32 @@ describe('SyncRunner', () => {
   });
 
   it('runs a periodic full sync every syncPeriod', async () => {
+    const clock = new FakeClock();
     const tracker = new ChangeTracker({ nodeName: 'n1' });
-    const dp = new Recorder();
-    const runner = new SyncRunner({ tracker, dataplane: dp, minSyncPeriodMs: 0, syncPeriodMs: 200 });
+    const dp = new Recorder(clock);
+    const runner = new SyncRunner({ tracker, dataplane: dp, minSyncPeriodMs: 0, syncPeriodMs: 200, clock });
     runner.start();
-    await sleep(650);
+    await clock.advance(650);
     await runner.stop();
-    assert.ok(dp.calls.length >= 3, `${dp.calls.length} syncs in 650 ms`);
+    assert.deepEqual(dp.calls.map((c) => c.at - dp.calls[0].at), [0, 200, 400, 600]);
     assert.ok(dp.calls.every((c) => c.full));
+    assert.equal(clock.pending, 0, 'stop() leaves no timer behind');
+  });
+
+  it('a change of this node (labels, addresses) makes the next sync full', async () => {
+    const clock = new FakeClock();
+    const tracker = new ChangeTracker({ nodeName: 'n1' });
+    const dp = new Recorder(clock);
+    const runner = new SyncRunner({ tracker, dataplane: dp, minSyncPeriodMs: 0, syncPeriodMs: 60_000, clock });
+    runner.start();
+    await clock.advance(0);
+    tracker.upsert(service('ns', 'a', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] }));
+    runner.requestSync();
+    await clock.advance(0);
+    tracker.upsert({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' } } } as never);
+    runner.requestSync();
+    await clock.advance(0);
+    await runner.stop();
+    assert.deepEqual(dp.calls.map((c) => c.full), [true, false, true]);
   });
 });

@@ -67,15 +67,18 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
     }
     for (const name of oldChains.keys()) if (!newChainNames.has(name)) goneChains.push(name);
   }
-  // Pick chains the table does not have yet (shared; never removed by a partial sync).
+  // Pick chains the table does not have yet (shared; never removed by a partial sync). Their
+  // rules go before the rewrites that jump to them, in their own order.
+  const pickRules: string[] = [];
   for (const c of changes) {
     for (const ch of c.after?.shared ?? []) {
       if (shared.has(ch.name)) continue;
       shared.add(ch.name);
       newChains.push(chainLine(family, ch));
-      for (const r of ch.rules) rewrite.unshift(ruleLine(family, ch.name, r));
+      for (const r of ch.rules) pickRules.push(ruleLine(family, ch.name, r));
     }
   }
+  rewrite.unshift(...pickRules);
   out.push(...newSets, ...newChains);
   for (const [set, keys] of deletes) elementLines(family, 'delete', set, keys, out);
   out.push(...rewrite);

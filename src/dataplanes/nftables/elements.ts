@@ -4,10 +4,15 @@
 // (global elements, then service ports by key) wins, in full and partial syncs alike.
 // Kept lean: one map per set, and a claim is the ElementRef itself (an array only on a clash),
 // because a 10,000-Service table has a few hundred thousand elements.
-import type { ElementRef } from './ruleset.js';
 
-/** Owner of the global elements (sorts before every service port key). */
-export const GLOBAL_OWNER = '';
+/** One element of a global set or map. value is "" for a set. */
+export interface ElementRef {
+  set: string;
+  key: string;
+  value: string;
+  /** The service port key that wants it ("" for global elements). */
+  owner: string;
+}
 
 type Claims = ElementRef | ElementRef[];
 

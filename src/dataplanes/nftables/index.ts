@@ -1,13 +1,13 @@
 // The nftables mode as the registry creates it: the applier plus the UDP conntrack
 // reconciler, which runs after every successful sync.
 import { ConntrackReconciler } from '../../conntrack/reconciler.js';
-import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
+import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { NftablesDataplane } from './apply.js';
 
 export async function create(ctx: DataplaneContext): Promise<Dataplane> {
   const reconciler = new ConntrackReconciler(ctx.metrics.registry, ctx.log);
   return new NftablesDataplane(ctx.config, ctx.log, ctx.metrics.registry, {
+    publishRuleset: ctx.publishRuleset,
     afterSync: async (state) => {
       await reconciler.reconcile(state);
     },

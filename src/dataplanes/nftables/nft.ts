@@ -1,6 +1,15 @@
-// Runs `nft -f -`: the ruleset goes to stdin, one transaction, all or nothing. A failure
-// carries nft's own message (which names /dev/stdin:line:col) and the offending line.
-import { spawn } from 'node:child_process';
+// Runs `nft -f FILE`: one transaction, all or nothing. The text is written to a file first,
+// never streamed to nft's stdin: if kproxy died half-way through a stream, nft would see the
+// end of its input, take the half it had for the whole, and commit it (a table with chains
+// but empty maps drops every ClusterIP). A file that is not complete is never handed over.
+// The file lives in a directory only kproxy can enter (mkdtemp, mode 0700), under a name
+// opened with O_EXCL. nft gets a deadline (util/exec.ts) and is killed after it. A failure
+// carries nft's own message (which names FILE:line:col) and the offending line.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execWithTimeout } from '../../util/exec.js';
 
 export class NftError extends Error {
   constructor(
@@ -12,9 +21,12 @@ export class NftError extends Error {
   }
 }
 
-/** nft input: the whole text, or chunks that nft starts parsing while the rest is built. */
+/** nft input: the whole text, or chunks written out while the rest is built. */
 export type NftInput = string | AsyncIterable<string>;
 export type NftRunner = (input: NftInput) => Promise<void>;
+
+/** How long one transaction may take (a full replace at 50,000 Services takes ~5 s). */
+export const NFT_TIMEOUT_MS = 60_000;
 
 /** The whole text of an input (for runners that need it at once). */
 export async function collectText(input: NftInput): Promise<string> {
@@ -24,52 +36,57 @@ export async function collectText(input: NftInput): Promise<string> {
   return text;
 }
 
-export function nftRunner(binary = 'nft'): NftRunner {
-  return (text) => runNft(text, binary);
+export function nftRunner(binary = 'nft', timeoutMs = NFT_TIMEOUT_MS): NftRunner {
+  return (text) => runNft(text, binary, timeoutMs);
 }
 
-export function runNft(input: NftInput, binary = 'nft'): Promise<void> {
-  let text = typeof input === 'string' ? input : '';
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (stderr.length < 64 * 1024) stderr += d;
-    });
-    child.on('error', (e) => reject(new NftError(`cannot run ${binary}: ${e.message}`, '')));
-    child.on('close', (code) => {
-      if (code === 0) return resolve();
-      reject(new NftError(`${binary} -f - failed (exit ${code}): ${describe(stderr, text)}`, stderr));
-    });
-    child.stdin.on('error', () => {}); // nft exiting early closes the pipe; "close" reports why
-    if (typeof input === 'string') {
-      child.stdin.end(input);
-      return;
-    }
-    // Streamed: nft parses each chunk while the next one is built.
-    (async () => {
-      for await (const chunk of input) {
-        text += chunk;
-        if (!child.stdin.write(chunk) && child.exitCode === null) {
-          await new Promise((r) => {
-            child.stdin.once('drain', r);
-            child.once('close', r);
-          });
+let workDir: string | null = null;
+let serial = 0;
+
+function transactionPath(): string {
+  if (!workDir) {
+    workDir = mkdtempSync(join(tmpdir(), 'kproxy-nft-'));
+    process.once('exit', () => rmSync(workDir!, { recursive: true, force: true }));
+  }
+  return join(workDir, `transaction-${process.pid}-${++serial}.nft`);
+}
+
+export async function runNft(input: NftInput, binary = 'nft', timeoutMs = NFT_TIMEOUT_MS): Promise<void> {
+  const path = transactionPath();
+  const file = await open(path, 'wx', 0o600);
+  const lines: string[] = []; // kept only to quote the line nft points at
+  try {
+    try {
+      if (typeof input === 'string') {
+        lines.push(input);
+        await file.writeFile(input);
+      } else {
+        for await (const chunk of input) {
+          lines.push(chunk);
+          await file.write(chunk);
         }
       }
-      child.stdin.end();
-    })().catch((e) => {
-      child.kill();
-      reject(e);
-    });
-  });
+    } finally {
+      await file.close();
+    }
+    let r;
+    try {
+      r = await execWithTimeout(binary, ['-f', path], { timeoutMs, maxOutputBytes: 64 * 1024 });
+    } catch (e) {
+      throw new NftError((e as Error).message, '');
+    }
+    if (r.code !== 0) throw new NftError(`${binary} -f failed (exit ${r.code ?? r.signal}): ${describe(r.stderr, path, lines.join(''))}`, r.stderr);
+  } finally {
+    rmSync(path, { force: true });
+  }
 }
 
 /** nft's first error, plus the input line it points at. */
-function describe(stderr: string, text: string): string {
+function describe(stderr: string, path: string, text: string): string {
   const first = stderr.split('\n').find((l) => l.includes('Error')) ?? stderr.trim().split('\n')[0] ?? '';
-  const m = /\/dev\/stdin:(\d+):/.exec(first);
+  const at = first.indexOf(`${path}:`);
+  const m = at < 0 ? null : /^(\d+):/.exec(first.slice(at + path.length + 1));
   if (!m) return first;
   const line = text.split('\n', Number(m[1]))[Number(m[1]) - 1] ?? '';
-  return `${first.trim()} [line ${m[1]}: ${line.length > 300 ? line.slice(0, 300) + '…' : line}]`;
+  return `${first.trim().replace(path, 'ruleset')} [line ${m[1]}: ${line.length > 300 ? line.slice(0, 300) + '…' : line}]`;
 }

@@ -1,4 +1,4 @@
-import { ElementIndex } from './elements.js';
+import { ElementIndex, type ElementRef } from './elements.js';
 
 // The compiled ruleset of one nft table, kept structured so that the applier can diff it:
 // global objects (base chains, the few maps every service shares) plus, per service port,
@@ -23,14 +23,7 @@ export interface ChainDecl {
   rules: string[];
 }
 
-/** One element of a global set or map. value is "" for a set. */
-export interface ElementRef {
-  set: string;
-  key: string;
-  value: string;
-  /** The service port key that wants it ("" for global elements). */
-  owner: string;
-}
+export type { ElementRef } from './elements.js';
 
 /** Everything one service port owns in one table. */
 export interface PortRules {

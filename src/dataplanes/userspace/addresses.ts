@@ -7,10 +7,10 @@
 //    namespace other than the root one. kproxy never adds addresses in the
 //    host's own namespace: there they would capture the host's traffic to those addresses.
 // Addresses kproxy added are removed when their last listener goes and when kproxy stops.
-import { execFile } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { execWithTimeout } from '../../util/exec.js';
 
 export const INTERFACE = 'kproxy0';
 
@@ -73,14 +73,9 @@ export function inOwnNetns(): boolean {
   }
 }
 
-function ip(args: string[], stdin?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = execFile('ip', args, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`ip ${args.join(' ')}: ${stderr.trim() || err.message}`));
-      else resolve();
-    });
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
+async function ip(args: string[], stdin?: string): Promise<void> {
+  const r = await execWithTimeout('ip', args, { input: stdin, timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.code ?? r.signal}`}`);
 }
 
 export class AddressManager {

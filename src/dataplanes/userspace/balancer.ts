@@ -4,7 +4,7 @@
 // counting schedulers read.
 import type { Endpoint, NoEndpointsVerdict, ServicePortState } from '../../model/types.js';
 import { isNodeLocalAddress } from './addresses.js';
-import { inRanges, parseRanges } from './route.js';
+import { inRanges, parseRanges } from './cidrs.js';
 import { AffinityTable } from './affinity.js';
 import type { EndpointHealth } from './health.js';
 import { createScheduler, type Backend, type Flow, type Scheduler, type SchedulerName } from './schedulers/index.js';

@@ -5,7 +5,7 @@
 import { ConfigError, formatObjectError } from '../../util/errors.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Dataplane } from '../dataplane.js';
-import type { DataplaneContext } from '../registry.js';
+import type { DataplaneContext } from '../dataplane.js';
 import { AddressManager, localAddresses } from './addresses.js';
 import { balancerInput, ServiceBalancer } from './balancer.js';
 import { compile, type ListenerSpec } from './compile.js';

@@ -1,5 +1,5 @@
 // The userspace mode's entry point for the dataplane registry.
-import type { DataplaneContext } from '../registry.js';
+import type { DataplaneContext } from '../dataplane.js';
 import { UserspaceDataplane } from './dataplane.js';
 
 export async function createUserspaceDataplane(ctx: DataplaneContext): Promise<UserspaceDataplane> {

@@ -32,6 +32,9 @@ export interface InformerOptions {
   log: Logger;
   /** Watch timeoutSeconds; random 5-10 min unless given (tests). */
   watchTimeoutSeconds?: () => number;
+  /** Size limits on list replies and watch event lines (defaults in request.ts and watch.ts). */
+  maxListBytes?: number;
+  maxWatchLineBytes?: number;
 }
 
 export class Informer {
@@ -65,10 +68,13 @@ export class Informer {
             h.connection(true);
           }
         },
+        refused: (problem) => o.log.warn({ resource: spec.kind, problem }, 'the API server sent a watch event that is not a valid event; skipped'),
       },
       o.watchTimeoutSeconds,
+      spec.kind,
+      o.maxWatchLineBytes,
     );
-    const list = pagedLister(kc, { ...spec, pageSize: o.pageSize, limiter: o.limiter });
+    const list = pagedLister(kc, { ...spec, pageSize: o.pageSize, limiter: o.limiter, maxBytes: o.maxListBytes });
     this.lw = new ListWatch(spec.path, watch, list, false, spec.labelSelector, spec.fieldSelector);
     const deliver = (obj: KubernetesObject) => {
       h.upsert(withKind(obj, spec));

@@ -6,6 +6,7 @@
 import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api/types.js';
 import { APIStatusError, getJSON } from './request.js';
+import { listProblem } from './shape.js';
 import type { TokenBucket } from './ratelimit.js';
 
 export interface ListOptions {
@@ -16,6 +17,8 @@ export interface ListOptions {
   fieldSelector?: string;
   pageSize: number;
   limiter: TokenBucket;
+  /** Largest list reply read (bytes); a bigger one is an error. */
+  maxBytes?: number;
 }
 
 interface RawList {
@@ -42,7 +45,7 @@ export function pagedLister(kc: KubeConfig, o: ListOptions): ListFn {
       await o.limiter.take();
       let page: RawList;
       try {
-        page = (await getJSON(kc, `${o.path}?${q}`)) as RawList;
+        page = (await getJSON(kc, `${o.path}?${q}`, { maxBytes: o.maxBytes })) as RawList;
       } catch (e) {
         // An expired continue token: the snapshot is gone, start the list over.
         if (token && e instanceof APIStatusError && e.statusCode === 410) {
@@ -52,6 +55,8 @@ export function pagedLister(kc: KubeConfig, o: ListOptions): ListFn {
         }
         throw e;
       }
+      const problem = listProblem(page, o.kind);
+      if (problem) throw new Error(`GET ${o.path}: ${problem}; keeping the last known state`);
       for (const item of page.items ?? []) {
         item.apiVersion = o.apiVersion;
         item.kind = o.kind;

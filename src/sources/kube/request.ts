@@ -19,7 +19,16 @@ export class APIStatusError extends Error {
   }
 }
 
-export async function getJSON(kc: KubeConfig, path: string, timeoutMs = 60_000): Promise<unknown> {
+/**
+ * The most a reply may hold. The first list is answered in one piece from the API server's
+ * watch cache, so this must hold every object of a kind; 512 MiB is also near the longest
+ * string V8 can make, past which the reply could not be parsed anyway.
+ */
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+
+export async function getJSON(kc: KubeConfig, path: string, o: { timeoutMs?: number; maxBytes?: number } = {}): Promise<unknown> {
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const maxBytes = o.maxBytes ?? MAX_REPLY_BYTES;
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig: no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
@@ -29,7 +38,15 @@ export async function getJSON(kc: KubeConfig, path: string, timeoutMs = 60_000):
   return new Promise((resolve, reject) => {
     const req = get(url, opts, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > maxBytes) {
+          req.destroy(new Error(`GET ${path}: the reply is larger than ${maxBytes} bytes; refused`));
+          return;
+        }
+        chunks.push(c);
+      });
       res.on('error', reject);
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');

@@ -1,10 +1,10 @@
 // The Kubernetes API source: Services, EndpointSlices and this node's Node, listed and
-// watched as kube-proxy does, handed to the change tracker as the JSON the API server
+// watched as kube-proxy does, handed to the change sink as the JSON the API server
 // sent (the same objects a manifest file would give). start() resolves only when all three
 // initial lists are delivered, so the first sync never programs an empty ruleset.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api/types.js';
-import type { ObjectKind } from '../../model/tracker.js';
+import type { SinkKind } from '../sink.js';
 import { nodeName } from '../../util/host.js';
 import type { Source, SourceContext } from '../source.js';
 import { Informer, type InformerOptions } from './informer.js';
@@ -20,12 +20,15 @@ export interface KubeSourceOptions {
   /** Retry backoff after a failed list or watch (client-go: 800 ms doubling to 30 s). */
   backoff?: { initialMs: number; maxMs: number };
   watchTimeoutSeconds?: () => number;
+  /** Size limits on list replies and watch event lines (tests make them small). */
+  maxListBytes?: number;
+  maxWatchLineBytes?: number;
 }
 
 export function kubeSource(ctx: SourceContext, opts: KubeSourceOptions = {}): Source {
-  const { config, tracker, log } = ctx;
+  const { config, sink, log } = ctx;
   const kc = opts.kubeConfig ?? kubeConfigFor(config);
-  const node = tracker.current().node.name || nodeName(config.hostnameOverride);
+  const node = nodeName(config.hostnameOverride);
   const limiter = new TokenBucket(config.clientConnection.qps, config.clientConnection.burst);
   const informerOpts: InformerOptions = {
     pageSize: opts.pageSize ?? 500,
@@ -33,9 +36,13 @@ export function kubeSource(ctx: SourceContext, opts: KubeSourceOptions = {}): So
     backoff: opts.backoff ?? { initialMs: 800, maxMs: 30_000 },
     log,
     watchTimeoutSeconds: opts.watchTimeoutSeconds,
+    maxListBytes: opts.maxListBytes,
+    maxWatchLineBytes: opts.maxWatchLineBytes,
   };
 
   const disconnected = new Set<string>();
+  const listedByKind = new Map<string, number>();
+  let listed = false;
   const informers = resources(config, node).map(
     (spec) =>
       new Informer(
@@ -43,13 +50,14 @@ export function kubeSource(ctx: SourceContext, opts: KubeSourceOptions = {}): So
         spec,
         {
           upsert: (o: KubeObject) => {
-            const err = tracker.upsert(o);
+            if (!listed) listedByKind.set(spec.kind, (listedByKind.get(spec.kind) ?? 0) + 1);
+            const err = sink.upsert(o);
             if (err) log.debug({ kind: err.kind, namespace: err.namespace, name: err.name, field: err.field }, err.reason);
             ctx.changed();
           },
           delete: (o: KubeObject) => {
-            const kind = spec.kind as ObjectKind;
-            tracker.delete(kind, kind === 'Node' ? '' : (o.metadata?.namespace ?? ''), o.metadata?.name ?? '');
+            const kind = spec.kind as SinkKind;
+            sink.delete(kind, kind === 'Node' ? '' : (o.metadata?.namespace ?? ''), o.metadata?.name ?? '');
             ctx.changed();
           },
           connection: (connected) => {
@@ -72,8 +80,8 @@ export function kubeSource(ctx: SourceContext, opts: KubeSourceOptions = {}): So
       log.info({ server, node, watches: informers.map((i) => [i.spec.path, i.spec.labelSelector ?? i.spec.fieldSelector ?? ''].join(' ')) }, 'listing and watching the API server');
       for (const i of informers) i.start();
       await Promise.all(informers.map((i) => i.hasSynced));
-      const s = tracker.changeCounts();
-      log.info({ ms: Date.now() - t0, services: s.servicesPending, servicesWithEndpoints: s.endpointsPending }, 'initial list complete');
+      listed = true;
+      log.info({ ms: Date.now() - t0, objects: Object.fromEntries(listedByKind) }, 'initial list complete');
       ctx.changed();
     },
     async stop() {

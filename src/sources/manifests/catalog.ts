@@ -50,6 +50,11 @@ export class ManifestCatalog {
     return this.replace(file, []);
   }
 
+  /** How many definitions the file currently contributes. */
+  definedIn(file: string): number {
+    return this.byFile.get(file)?.length ?? 0;
+  }
+
   winner(id: string): Definition | undefined {
     return this.byId.get(id)?.[0];
   }

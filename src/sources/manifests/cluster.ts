@@ -1,17 +1,17 @@
 // The folder as a cluster: what an API server, the EndpointSlice controller and the kubelet
 // would make of the objects the files define.
 //  - Services get their cluster IPs and node ports allocated (written into the object) and
-//    then go to the ChangeTracker as ordinary Services;
+//    then go to the ObjectSink as ordinary Services;
 //  - Pods are probed (live use) and turned into EndpointSlices for the Services that select
 //    them; a Pod that is deleted (deletionTimestamp, or gone from the folder) stays as a
 //    terminating endpoint for its grace period;
-//  - Nodes and hand-written EndpointSlices go to the tracker as they are; Nodes' zone labels
+//  - Nodes and hand-written EndpointSlices go to the sink as they are; Nodes' zone labels
 //    feed the endpoints' zones;
-//  - IPAddressPools, L2Advertisements and Leases go to the tracker as they are;
+//  - IPAddressPools, L2Advertisements and Leases go to the sink as they are;
 //  - other kinds are ignored (one debug line per kind).
 import { validateService } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
-import type { ChangeTracker, ObjectKind } from '../../model/tracker.js';
+import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
 import { ServiceAllocator } from '../allocate/allocator.js';
@@ -22,7 +22,7 @@ import { Prober, type GrpcProbe } from '../pods/prober.js';
 import { splitId, type ManifestCatalog } from './catalog.js';
 
 export interface ClusterOptions {
-  tracker: ChangeTracker;
+  sink: ObjectSink;
   log: Logger;
   serviceCIDRs: readonly string[];
   nodePortRange: { min: number; max: number };
@@ -53,12 +53,12 @@ export class StandaloneCluster {
   private readonly services = new Map<string, KubeObject>(); // "ns/name" -> raw, in arrival order
   private servicesDirty = false;
   private readonly validCache = new WeakMap<KubeObject, ReturnType<typeof validateService>>();
-  private readonly applied = new Map<string, string>(); // "ns/name" -> JSON of the Service given to the tracker
+  private readonly applied = new Map<string, string>(); // "ns/name" -> JSON of the Service given to the sink
   private readonly slices = new Map<string, string>(); // hand-written slices: id -> JSON
   private readonly nodes = new Map<string, string>(); // Node name -> JSON
   private readonly pods = new Map<string, PodRecord>(); // "ns/name"
   private readonly duplicates = new Map<string, ObjectError>();
-  private readonly podErrors = new Set<string>(); // Pods with an error in the tracker
+  private readonly podErrors = new Set<string>(); // Pods with an error in the sink
   private readonly ignoredKinds = new Set<string>();
   private readonly allocator: ServiceAllocator;
   private savedAllocations = '';
@@ -77,7 +77,7 @@ export class StandaloneCluster {
     }
     this.allocator = new ServiceAllocator({ serviceCIDRs: opts.serviceCIDRs, nodePortRange: opts.nodePortRange, warn: (m) => opts.log.warn(m) }, held);
     this.prober = opts.live ? new Prober({ onChange: (id) => this.podReadinessChanged(id), log: opts.log, grpcProbe: opts.grpcProbe }) : null;
-    this.controller = new EndpointController({ tracker: opts.tracker, ready: (id) => this.isReady(id) });
+    this.controller = new EndpointController({ sink: opts.sink, ready: (id) => this.isReady(id) });
   }
 
   /** Re-evaluates the given object ids against the catalog; call flush() afterwards. */
@@ -90,7 +90,7 @@ export class StandaloneCluster {
         const again = losers.map((l) => `${l.file}:${l.line}`).join(', ');
         this.duplicates.set(id, { kind, namespace, name, field: 'metadata.name', reason: `defined again in ${again}; the definition in ${def.file}:${def.line} wins` });
       } else if (this.duplicates.delete(id)) {
-        this.opts.tracker.clearError(kind, namespace, name);
+        this.opts.sink.clearError(kind, namespace, name);
       }
       const o = def?.object;
       switch (kind) {
@@ -110,8 +110,8 @@ export class StandaloneCluster {
         case 'L2Advertisement':
         case 'Lease':
           // LoadBalancer address management reads these (MetalLB's objects, node Leases).
-          if (o) this.opts.tracker.upsert(o);
-          else this.opts.tracker.delete(kind as ObjectKind, namespace, name);
+          if (o) this.opts.sink.upsert(o);
+          else this.opts.sink.delete(kind as SinkKind, namespace, name);
           break;
         default:
           if (o && !this.ignoredKinds.has(kind)) {
@@ -122,22 +122,22 @@ export class StandaloneCluster {
     }
   }
 
-  /** Mirrors the folder's parse errors into the tracker. */
+  /** Mirrors the folder's parse errors into the sink. */
   reportFileErrors(catalog: ManifestCatalog, previous: Set<string>): Set<string> {
     const now = new Set<string>();
     for (const [file, e] of catalog.errors()) {
       now.add(file);
-      this.opts.tracker.reportError({ kind: 'File', namespace: '', name: file, field: `line ${e.line}`, reason: e.message });
+      this.opts.sink.reportError({ kind: 'File', namespace: '', name: file, field: `line ${e.line}`, reason: e.message });
     }
-    for (const file of previous) if (!now.has(file)) this.opts.tracker.clearError('File', '', file);
+    for (const file of previous) if (!now.has(file)) this.opts.sink.clearError('File', '', file);
     return now;
   }
 
-  /** Allocates, runs the endpoint controller and hands every change to the tracker. */
+  /** Allocates, runs the endpoint controller and hands every change to the sink. */
   flush(keepAbsentAllocations = false): void {
     if (this.servicesDirty) this.syncServices(keepAbsentAllocations);
     this.controller.flush();
-    for (const e of this.duplicates.values()) this.opts.tracker.reportError(e);
+    for (const e of this.duplicates.values()) this.opts.sink.reportError(e);
   }
 
   /**
@@ -181,13 +181,13 @@ export class StandaloneCluster {
 
   private syncServices(keepAbsent: boolean): void {
     this.servicesDirty = false;
-    const { tracker } = this.opts;
+    const { sink } = this.opts;
     const inputs: { id: string; raw: KubeObject; svc: Service }[] = [];
     for (const [id, raw] of this.services) {
       const v = this.validate(raw);
       if (v.ok) inputs.push({ id, raw, svc: v.value });
       else if (this.applied.get(id) !== `invalid:${JSON.stringify(raw)}`) {
-        tracker.upsert(raw); // records the error; a previous valid version keeps working
+        sink.upsert(raw); // records the error; a previous valid version keeps working
         this.applied.set(id, `invalid:${JSON.stringify(raw)}`);
       }
     }
@@ -196,8 +196,8 @@ export class StandaloneCluster {
       const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
       if (!r.ok) {
         if (this.applied.get(id) === `error:${r.error.reason}`) continue;
-        tracker.delete('Service', namespace, name);
-        tracker.reportError(r.error);
+        sink.delete('Service', namespace, name);
+        sink.reportError(r.error);
         this.controller.setService(id, null);
         this.applied.set(id, `error:${r.error.reason}`);
         continue;
@@ -205,7 +205,7 @@ export class StandaloneCluster {
       const text = JSON.stringify(r.object);
       if (this.applied.get(id) === text) continue;
       this.applied.set(id, text);
-      tracker.upsert(r.object);
+      sink.upsert(r.object);
       const v = validateService(r.object);
       this.controller.setService(id, v.ok ? v.value : null);
     }
@@ -213,7 +213,7 @@ export class StandaloneCluster {
       if (this.services.has(id)) continue;
       this.applied.delete(id);
       const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
-      tracker.delete('Service', namespace, name);
+      sink.delete('Service', namespace, name);
       this.controller.setService(id, null);
     }
     this.saveAllocations();
@@ -239,12 +239,12 @@ export class StandaloneCluster {
     if ((this.nodes.get(name) ?? '') === text) return;
     if (o) {
       this.nodes.set(name, text);
-      this.opts.tracker.upsert(o);
+      this.opts.sink.upsert(o);
       const labels = (o.metadata?.labels ?? {}) as Record<string, unknown>;
       this.controller.setNodeZone(name, typeof labels[ZONE_LABEL] === 'string' ? (labels[ZONE_LABEL] as string) : '');
     } else {
       this.nodes.delete(name);
-      this.opts.tracker.delete('Node', '', name);
+      this.opts.sink.delete('Node', '', name);
       this.controller.setNodeZone(name, '');
     }
   }
@@ -254,10 +254,10 @@ export class StandaloneCluster {
     if ((this.slices.get(id) ?? '') === text) return;
     if (o) {
       this.slices.set(id, text);
-      this.opts.tracker.upsert(o);
+      this.opts.sink.upsert(o);
     } else {
       this.slices.delete(id);
-      this.opts.tracker.delete('EndpointSlice', namespace, name);
+      this.opts.sink.delete('EndpointSlice', namespace, name);
     }
   }
 
@@ -272,17 +272,17 @@ export class StandaloneCluster {
     const v = validatePod(o);
     if (!v.ok) {
       // Reported; a previous valid version keeps working.
-      this.opts.tracker.reportError(v.error);
+      this.opts.sink.reportError(v.error);
       this.podErrors.add(id);
       return;
     }
     const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
-    if (this.podErrors.delete(id)) this.opts.tracker.clearError('Pod', namespace, name);
+    if (this.podErrors.delete(id)) this.opts.sink.clearError('Pod', namespace, name);
     const pod = v.pod;
     const exec = pod.containers.findIndex((c) => c.readinessProbe?.handler.type === 'exec');
     if (exec >= 0) {
       this.podErrors.add(id);
-      this.opts.tracker.reportError({ kind: 'Pod', namespace, name, field: `spec.containers[${exec}].readinessProbe.exec`, reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready' });
+      this.opts.sink.reportError({ kind: 'Pod', namespace, name, field: `spec.containers[${exec}].readinessProbe.exec`, reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready' });
     }
     if (rec?.timer && !pod.deleting) {
       clearTimeout(rec.timer); // back in the folder: no longer going away

@@ -5,7 +5,7 @@
 // agree) but never written.
 import type { Config } from '../../config/types.js';
 import { defaultConfig } from '../../config/load.js';
-import type { ChangeTracker } from '../../model/tracker.js';
+import type { ObjectSink } from '../sink.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { allocationsPath } from '../allocate/state.js';
 import { ManifestCatalog } from './catalog.js';
@@ -13,13 +13,13 @@ import { StandaloneCluster } from './cluster.js';
 import { listManifestFiles, readManifestFile } from './read.js';
 import { allocationSettings } from './source.js';
 
-export function loadManifestsOnce(dir: string, tracker: ChangeTracker, config?: Config, log: Logger = silentLogger()): void {
+export function loadManifestsOnce(dir: string, sink: ObjectSink, config?: Config, log: Logger = silentLogger()): void {
   const cfg = config ?? { ...defaultConfig(), manifests: dir };
   const catalog = new ManifestCatalog();
   const touched = new Set<string>();
   for (const f of listManifestFiles(dir)) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
   const cluster = new StandaloneCluster({
-    tracker,
+    sink,
     log,
     ...allocationSettings(cfg),
     allocationsPath: allocationsPath(dir),

@@ -1,10 +1,12 @@
 // Reads a folder of ordinary Kubernetes manifests: every .yaml, .yml and .json file below
 // it, multi-document YAML and `kind: List` included. A file that does not parse is reported
 // with its path and line; its neighbours are unaffected.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../api/types.js';
+import { checkExpansion, expandedNodeBudget, MAX_MANIFEST_FILE_BYTES } from './limits.js';
+import { walkManifestFolder } from './walk.js';
 
 export interface ManifestObject {
   object: KubeObject;
@@ -23,23 +25,9 @@ export interface FileContents {
   errors: ManifestError[];
 }
 
-const MANIFEST_FILE = /\.(ya?ml|json)$/i;
-
-/** Every manifest file below dir, sorted, as paths relative to dir. */
+/** Every manifest file below dir, sorted, as paths relative to dir (see walk.ts for symlinks). */
 export function listManifestFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      if (name.startsWith('.')) continue;
-      const p = join(d, name);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile() && MANIFEST_FILE.test(name)) out.push(relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out;
+  return [...walkManifestFolder(dir).files.keys()];
 }
 
 /**
@@ -53,8 +41,10 @@ export function listManifestFiles(dir: string): string[] {
  */
 export function parseManifestText(text: string, file: string): FileContents {
   const objects: ManifestObject[] = [];
-  const add = (value: unknown, line: number): ManifestError | null => {
+  const add = (value: unknown, line: number, textLength: number): ManifestError | null => {
     if (value === null || value === undefined) return null;
+    const tooBig = checkExpansion(value, expandedNodeBudget(textLength));
+    if (tooBig) return { file, line, message: tooBig };
     if (typeof value !== 'object' || Array.isArray(value)) {
       return { file, line, message: 'expected a Kubernetes object (a mapping with apiVersion and kind)' };
     }
@@ -70,9 +60,10 @@ export function parseManifestText(text: string, file: string): FileContents {
   };
   if (/\.json$/i.test(file)) {
     try {
-      const err = add(JSON.parse(text), 1);
+      const err = add(JSON.parse(text), 1, text.length);
       return err ? { objects: [], errors: [err] } : { objects, errors: [] };
-    } catch {
+    } catch (e) {
+      if (e instanceof RangeError) return { objects: [], errors: [{ file, line: 1, message: `cannot be read: ${e.message}` }] };
       objects.length = 0; // not plain JSON: YAML below reports where it breaks
     }
   }
@@ -81,11 +72,12 @@ export function parseManifestText(text: string, file: string): FileContents {
     try {
       value = yaml.load(doc.text, { schema: yaml.CORE_SCHEMA, json: true, filename: file });
     } catch (e) {
+      if (e instanceof RangeError) return { objects: [], errors: [{ file, line: doc.line, message: `cannot be read: ${e.message}` }] };
       const ye = e as yaml.YAMLException;
       const line = doc.line + (ye.mark?.line ?? 0);
       return { objects: [], errors: [{ file, line, message: ye.reason ?? ye.message.split('\n')[0] }] };
     }
-    const err = add(value, doc.line + leadingBlankLines(doc.text));
+    const err = add(value, doc.line + leadingBlankLines(doc.text), doc.text.length);
     if (err) return { objects: [], errors: [err] };
   }
   return { objects, errors: [] };
@@ -143,14 +135,38 @@ function leadingBlankLines(text: string): number {
     i = j + 1;
   }
 }
-export function readManifestFile(dir: string, file: string): FileContents {
+export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES): FileContents {
   let text: string;
   try {
-    text = readFileSync(join(dir, file), 'utf8');
+    text = readCapped(join(dir, file), maxBytes);
   } catch (e) {
     return { objects: [], errors: [{ file, line: 0, message: (e as Error).message }] };
   }
   return parseManifestText(text, file);
+}
+
+/** The file's text; an error when it holds more than maxBytes (never reading further than that). */
+function readCapped(path: string, maxBytes: number): string {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const tooBig = () => new Error(`the file has more than ${maxBytes} bytes, the most a manifest file may have; refused`);
+    if (size > maxBytes) throw tooBig();
+    // The file may grow between fstat and the reads: count what is actually read.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const b = Buffer.allocUnsafe(Math.max(64 * 1024, size - total + 1));
+      const r = readSync(fd, b, 0, b.length, null);
+      if (r === 0) break;
+      total += r;
+      if (total > maxBytes) throw tooBig();
+      chunks.push(r === b.length ? b : b.subarray(0, r));
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads the whole folder once. */

@@ -1,13 +1,13 @@
 // Standalone source: the manifests folder is the API server, kproxy the EndpointSlice
 // controller and the kubelet's prober. The folder is read at start and watched afterwards;
-// every change reaches the tracker within a debounce (100 ms) of the file being written.
+// every change reaches the sink within a debounce (100 ms) of the file being written.
 import type { Config } from '../../config/types.js';
 import type { Source, SourceContext } from '../source.js';
 import { defaultServiceCIDRs } from '../allocate/allocator.js';
 import { allocationsPath } from '../allocate/state.js';
 import { ManifestCatalog } from './catalog.js';
 import { StandaloneCluster, type ClusterOptions } from './cluster.js';
-import { readManifestFile } from './read.js';
+import { readManifestFile, type FileContents } from './read.js';
 import { FolderWatcher, type FolderChanges } from './watch.js';
 
 /** The allocation settings of a configuration (the service CIDR defaults by mode). */
@@ -26,11 +26,19 @@ export interface ManifestsSource extends Source {
   readonly cluster: StandaloneCluster;
 }
 
-export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number } = {}): ManifestsSource {
+/**
+ * A file that had objects and now has none is more often an editor half-way through saving
+ * (truncate, then write) than an intent to delete them all: it is treated like a file that
+ * stopped parsing (its objects stay, an error names it) for this long, and taken at its word
+ * afterwards. Removing the file takes its objects away at once.
+ */
+const EMPTY_FILE_GRACE_MS = 5000;
+
+export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number; emptyFileGraceMs?: number } = {}): ManifestsSource {
   const dir = ctx.config.manifests;
   const catalog = new ManifestCatalog();
   const cluster = new StandaloneCluster({
-    tracker: ctx.tracker,
+    sink: ctx.sink,
     log: ctx.log,
     ...allocationSettings(ctx.config),
     allocationsPath: allocationsPath(dir),
@@ -40,11 +48,44 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number 
     grpcProbe: async () => (await import('../pods/grpc.js')).loadGrpcProbe(ctx.log),
   });
   let fileErrors = new Set<string>();
+  const graceMs = opts.emptyFileGraceMs ?? EMPTY_FILE_GRACE_MS;
+  // Files found empty after having objects: the timer, or null once the grace period is over.
+  const emptied = new Map<string, NodeJS.Timeout | null>();
+
+  const read = (f: string): FileContents => {
+    const c = readManifestFile(dir, f);
+    const empty = c.objects.length === 0 && c.errors.length === 0 && catalog.definedIn(f) > 0;
+    const state = emptied.get(f);
+    if (!empty) {
+      if (state) clearTimeout(state);
+      emptied.delete(f);
+      return c;
+    }
+    if (state === null) {
+      emptied.delete(f);
+      return c; // still empty after the grace period: the objects are gone
+    }
+    if (state === undefined) {
+      const timer = setTimeout(() => {
+        emptied.set(f, null);
+        load([f], []);
+      }, graceMs);
+      timer.unref();
+      emptied.set(f, timer);
+    }
+    const message = `the file is empty; its ${catalog.definedIn(f)} objects are kept for ${graceMs / 1000} s in case it is being rewritten`;
+    return { objects: [], errors: [{ file: f, line: 0, message }] };
+  };
 
   const load = (files: readonly string[], removed: readonly string[]) => {
     const touched = new Set<string>();
-    for (const f of removed) for (const id of catalog.removeFile(f)) touched.add(id);
-    for (const f of files) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
+    for (const f of removed) {
+      const t = emptied.get(f);
+      if (t) clearTimeout(t);
+      emptied.delete(f);
+      for (const id of catalog.removeFile(f)) touched.add(id);
+    }
+    for (const f of files) for (const id of catalog.setFile(f, read(f))) touched.add(id);
     cluster.apply(touched, catalog);
     fileErrors = cluster.reportFileErrors(catalog, fileErrors);
     cluster.flush(catalog.errors().size > 0);
@@ -67,6 +108,7 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number 
       ctx.log.info({ dir, files: files.length, ms: Math.round(performance.now() - t0) }, 'manifests loaded; watching for changes');
     },
     async stop() {
+      for (const t of emptied.values()) if (t) clearTimeout(t);
       watcher.stop();
       cluster.stop();
     },

@@ -5,10 +5,8 @@
 // files that changed or vanished. Editors that save by rename, files moved in and out, new
 // subdirectories: all look the same to a rescan. If a watch cannot be set up (inotify
 // limits), the folder is polled instead.
-import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join, relative } from 'node:path';
-
-const MANIFEST_FILE = /\.(ya?ml|json)$/i;
+import { watch, type FSWatcher } from 'node:fs';
+import { walkManifestFolder } from './walk.js';
 
 export interface FolderChanges {
   changed: string[]; // added or modified, relative to the folder
@@ -28,6 +26,7 @@ export class FolderWatcher {
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
   private stopped = false;
+  private skipped = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -65,27 +64,11 @@ export class FolderWatcher {
   }
 
   private scan(): FolderChanges {
+    const walked = walkManifestFolder(this.dir);
     const seen = new Map<string, string>();
-    const dirs = new Set<string>();
-    const walk = (d: string) => {
-      dirs.add(d);
-      let names: string[];
-      try {
-        names = readdirSync(d).sort();
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        if (name.startsWith('.')) continue;
-        const p = join(d, name);
-        const st = statSync(p, { throwIfNoEntry: false });
-        if (!st) continue;
-        if (st.isDirectory()) walk(p);
-        else if (st.isFile() && MANIFEST_FILE.test(name)) seen.set(relative(this.dir, p), `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
-      }
-    };
-    walk(this.dir);
-    this.watchDirs(dirs);
+    for (const [f, st] of walked.files) seen.set(f, `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
+    this.reportSkipped(walked.skipped);
+    this.watchDirs(walked.dirs);
     const changed: string[] = [];
     const removed: string[] = [];
     for (const [f, sig] of seen) if (this.files.get(f) !== sig) changed.push(f);
@@ -93,6 +76,17 @@ export class FolderWatcher {
     this.files.clear();
     for (const [f, sig] of seen) this.files.set(f, sig);
     return { changed, removed };
+  }
+
+  /** Each skipped path is reported once, until it stops being skipped. */
+  private reportSkipped(skipped: { path: string; reason: string }[]): void {
+    const now = new Set<string>();
+    for (const s of skipped) {
+      const line = `${s.path}: ${s.reason}`;
+      now.add(line);
+      if (!this.skipped.has(line)) this.opts.onError?.(line);
+    }
+    this.skipped = now;
   }
 
   private watchDirs(dirs: Set<string>): void {

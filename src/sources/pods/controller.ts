@@ -1,10 +1,10 @@
 // The EndpointSlice controller, incremental: it keeps the Services with selectors and the
 // Pods, indexed by label, and recomputes only the Services a change can affect (a Pod's
 // old and new labels, its readiness, a Service's own edit). The slices it derives go into
-// the ChangeTracker exactly as slices from an API server would; unchanged slices are not
-// touched, so the tracker sees only real changes.
+// the ObjectSink exactly as slices from an API server would; unchanged slices are not
+// touched, so the sink sees only real changes.
 import { TRIGGER_TIME_ANNOTATION, type KubeObject, type Service } from '../../api/types.js';
-import type { ChangeTracker } from '../../model/tracker.js';
+import type { ObjectSink } from '../sink.js';
 import type { Pod } from './pod.js';
 import { buildEndpointSlices, selectorMatches, type SlicePodView } from './slices.js';
 
@@ -14,7 +14,7 @@ interface PodState {
 }
 
 export interface ControllerOptions {
-  tracker: ChangeTracker;
+  sink: ObjectSink;
   /** Whether a Pod is ready (the prober's verdict, or the manifest's in one-shot use). */
   ready: (podId: string) => boolean;
   maxEndpointsPerSlice?: number;
@@ -113,13 +113,13 @@ export class EndpointController {
           continue;
         }
         after.set(name, slice);
-        this.opts.tracker.upsert(withTriggerTime(slice, trigger));
+        this.opts.sink.upsert(withTriggerTime(slice, trigger));
         changes++;
       }
       const ns = id.slice(0, id.indexOf('/'));
       for (const name of before.keys()) {
         if (after.has(name)) continue;
-        this.opts.tracker.delete('EndpointSlice', ns, name);
+        this.opts.sink.delete('EndpointSlice', ns, name);
         changes++;
       }
       if (after.size > 0) this.emitted.set(id, after);

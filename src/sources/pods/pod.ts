@@ -81,10 +81,17 @@ function str(v: unknown, f: string): string {
   if (typeof v !== 'string') throw new FieldError(f, `expected a string, got ${JSON.stringify(v)}`);
   return v;
 }
-function int(v: unknown, f: string, dflt: number, min: number): number {
+/**
+ * The longest delay a Node timer can hold (2^31-1 ms, 24.8 days), in seconds: a longer one
+ * fires after 1 ms instead, which would turn a long probe period into a probe storm.
+ */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+function int(v: unknown, f: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new FieldError(f, `expected an integer, got ${JSON.stringify(v)}`);
   if (v < min) throw new FieldError(f, `${v} is out of range: must be at least ${min}`);
+  if (v > max) throw new FieldError(f, `${v} is out of range: at most ${max} seconds (24.8 days, the longest timer kproxy can keep)`);
   return v;
 }
 function portRef(v: unknown, f: string): number | string {
@@ -130,9 +137,9 @@ function probe(v: unknown, f: string): ProbeSpec | null {
   const successThreshold = int(p.successThreshold, `${f}.successThreshold`, 1, 1);
   return {
     handler,
-    initialDelaySeconds: int(p.initialDelaySeconds, `${f}.initialDelaySeconds`, 0, 0),
-    periodSeconds: int(p.periodSeconds, `${f}.periodSeconds`, 10, 1),
-    timeoutSeconds: int(p.timeoutSeconds, `${f}.timeoutSeconds`, 1, 1),
+    initialDelaySeconds: int(p.initialDelaySeconds, `${f}.initialDelaySeconds`, 0, 0, MAX_TIMER_SECONDS),
+    periodSeconds: int(p.periodSeconds, `${f}.periodSeconds`, 10, 1, MAX_TIMER_SECONDS),
+    timeoutSeconds: int(p.timeoutSeconds, `${f}.timeoutSeconds`, 1, 1, MAX_TIMER_SECONDS),
     successThreshold,
     failureThreshold: int(p.failureThreshold, `${f}.failureThreshold`, 3, 1),
   };
@@ -179,8 +186,8 @@ export function validatePod(o: KubeObject): PodResult {
     });
 
     const deleting = m.deletionTimestamp !== undefined && m.deletionTimestamp !== null;
-    const specGrace = int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 30, 0);
-    const gracePeriodSeconds = int(m.deletionGracePeriodSeconds, 'metadata.deletionGracePeriodSeconds', specGrace, 0);
+    const specGrace = int(spec.terminationGracePeriodSeconds, 'spec.terminationGracePeriodSeconds', 30, 0, MAX_TIMER_SECONDS);
+    const gracePeriodSeconds = int(m.deletionGracePeriodSeconds, 'metadata.deletionGracePeriodSeconds', specGrace, 0, MAX_TIMER_SECONDS);
     let statusReady: boolean | null = null;
     for (const c of list(status.conditions, 'status.conditions')) {
       if (isObj(c) && c.type === 'Ready') statusReady = c.status === 'True';

@@ -124,6 +124,3 @@ export function parseLiteral(dt: Datatype, text: string): Interval | null {
   return null;
 }
 
-export function formatInterval(dt: Datatype, iv: Interval): string {
-  return iv.lo === iv.hi ? dt.format(iv.lo) : `${dt.format(iv.lo)}-${dt.format(iv.hi)}`;
-}

@@ -78,6 +78,8 @@ export class TestAPIServer {
   private uid = 0;
   readonly requests: RecordedRequest[] = [];
   port = 0;
+  /** Answers list requests in place of the store when it returns true (hostile-server tests). */
+  listHook: ((kind: string, query: Record<string, string>, res: ServerResponse) => boolean) | null = null;
 
   constructor(private readonly opts: APIServerOptions = {}) {
     for (const r of RESOURCES) {
@@ -135,11 +137,28 @@ export class TestAPIServer {
     }
   }
 
+  /** Like compact(), also for a watcher that has seen every event: its next resume gets 410. */
+  expire(): void {
+    this.rv++;
+    this.compact();
+  }
+
   /** Sends a BOOKMARK with the current resourceVersion to every watch that allows them. */
   bookmark(): void {
     for (const w of this.watchers) {
       if (w.bookmarks) this.send(w, { type: 'BOOKMARK', object: { kind: w.kind, apiVersion: resourceOf(w.kind).apiVersion, metadata: { resourceVersion: String(this.rv) } } });
     }
+  }
+
+  /** Writes text as it is to every open watch of kind (malformed events, endless lines). */
+  sendRaw(kind: string, text: string): number {
+    let n = 0;
+    for (const w of this.watchers) {
+      if (w.kind !== kind) continue;
+      w.res.write(text);
+      n++;
+    }
+    return n;
   }
 
   watchCount(): number {
@@ -286,6 +305,7 @@ export class TestAPIServer {
   }
 
   private list(r: Resource, namespace: string | null, labels: Requirement[], fields: Requirement[], query: Record<string, string>, res: ServerResponse): void {
+    if (this.listHook?.(r.kind, query, res)) return;
     const all = [...this.objects.get(r.kind)!.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const items = all.map(([, o]) => o).filter((o) => this.selected(o, namespace, labels, fields));
     let offset = 0;

@@ -4,7 +4,7 @@ import type { Config } from '../../../src/config/types.js';
 import { ProxierHealth } from '../../../src/health/proxier.js';
 import { ChangeTracker } from '../../../src/model/tracker.js';
 import type { ProxyState } from '../../../src/model/types.js';
-import { kubeSource } from '../../../src/sources/kube/source.js';
+import { kubeSource, type KubeSourceOptions } from '../../../src/sources/kube/source.js';
 import type { Source } from '../../../src/sources/source.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { TestAPIServer, writeKubeconfig, type APIServerOptions } from './apiserver.js';
@@ -23,7 +23,7 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function harness(opts: { api?: APIServerOptions; caPEM?: string; config?: (c: Config) => void; healthTimeoutMs?: number; startAPI?: boolean } = {}): Promise<Harness> {
+export async function harness(opts: { api?: APIServerOptions; caPEM?: string; config?: (c: Config) => void; healthTimeoutMs?: number; startAPI?: boolean; source?: KubeSourceOptions } = {}): Promise<Harness> {
   const api = new TestAPIServer(opts.api);
   await api.start();
   if (opts.startAPI === false) await api.stop(); // keeps its port: start() again later
@@ -36,8 +36,8 @@ export async function harness(opts: { api?: APIServerOptions; caPEM?: string; co
   const health = new ProxierHealth(opts.healthTimeoutMs ?? 60_000);
   let changes = 0;
   const source = kubeSource(
-    { config, tracker, changed: () => changes++, log: silentLogger(), health },
-    { backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: () => 60 },
+    { config, sink: tracker, changed: () => changes++, log: silentLogger(), health },
+    { backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: () => 60, ...opts.source },
   );
   return {
     api,

@@ -45,7 +45,7 @@ async function fromAPI(objects: Obj[]): Promise<ProxyState> {
   cfg.kubeconfig = writeKubeconfig(api.url);
   cfg.dnsBindAddress = '127.0.0.1:53'; // keep headless slices, as the manifests source does
   const t = tracker();
-  const source = kubeSource({ config: cfg, tracker: t, changed: () => {}, log: silentLogger() });
+  const source = kubeSource({ config: cfg, sink: t, changed: () => {}, log: silentLogger() });
   try {
     for (const o of objects) api.apply(o);
     await source.start();
@@ -142,7 +142,7 @@ describe('kube source behind the sync runner', () => {
       },
     };
     const runner = new SyncRunner({ tracker: t, dataplane, minSyncPeriodMs: 10, syncPeriodMs: 60_000 });
-    const source = kubeSource({ config: cfg, tracker: t, changed: () => runner.requestSync(), log: silentLogger() });
+    const source = kubeSource({ config: cfg, sink: t, changed: () => runner.requestSync(), log: silentLogger() });
     try {
       await source.start();
       runner.start();

@@ -36,11 +36,11 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function startSource(dir: string, over: Partial<Config> = {}): Promise<Running> {
+export async function startSource(dir: string, over: Partial<Config> = {}, opts: Parameters<typeof manifestsSource>[1] = {}): Promise<Running> {
   const config: Config = { ...defaultConfig(), mode: 'userspace', manifests: dir, hostnameOverride: 'node-a', ...over };
   const tracker = new ChangeTracker({ nodeName: config.hostnameOverride, machineAddresses: ['192.0.2.1'] });
   const r = { tracker, changes: 0 } as Running;
-  r.source = manifestsSource({ config, tracker, changed: () => r.changes++, log: silentLogger() });
+  r.source = manifestsSource({ config, sink: tracker, changed: () => r.changes++, log: silentLogger() }, opts);
   await r.source.start();
   r.state = () => tracker.snapshot();
   r.stop = () => r.source.stop();

@@ -1,0 +1,24 @@
+// `kproxy cleanup` for the nftables mode: deletes kproxy's `ip kproxy` and `ip6 kproxy` tables
+// (and nothing else) in one transaction.
+import { execFile } from 'node:child_process';
+import type { ModeCleanup } from '../cleanup.js';
+import { cleanupText } from './apply.js';
+import { runNft } from './nft.js';
+import { tableRef, type NftFamily } from './ruleset.js';
+import { FAMILIES } from './compile.js';
+
+function tableExists(family: NftFamily): Promise<boolean> {
+  return new Promise((resolve) => execFile('nft', ['list', 'table', ...tableRef(family).split(' ')], { timeout: 10_000 }, (err) => resolve(!err)));
+}
+
+export function nftablesCleanup(): ModeCleanup {
+  return {
+    plan: cleanupText,
+    async run() {
+      const present: NftFamily[] = [];
+      for (const f of FAMILIES) if (await tableExists(f)) present.push(f);
+      await runNft(cleanupText());
+      return present.map((f) => `nftables: deleted table ${tableRef(f)}`);
+    },
+  };
+}

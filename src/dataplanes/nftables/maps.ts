@@ -1,0 +1,39 @@
+// The names of the global maps and chains a service port's rules and elements refer to, and
+// the shared pick chains that choose an endpoint through them.
+import type { FamilyContext } from './context.js';
+import type { ChainDecl } from './ruleset.js';
+
+export const REJECT_CHAIN = 'reject-chain';
+export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+/** DNAT targets by entry address, port and slot, one map per protocol. */
+export const serviceEndpointsMap = (proto: string) => `service-endpoints-${proto}`;
+/** DNAT targets of NodePort traffic by node port and slot (any node address). */
+export const nodePortEndpointsMap = (proto: string) => `nodeport-endpoints-${proto}`;
+export const SERVICE_ENDPOINT_CHAINS = 'service-endpoint-chains';
+export const NODEPORT_ENDPOINT_CHAINS = 'nodeport-endpoint-chains';
+/**
+ * Slots of node-local endpoint sets start here, so that one key space holds both the
+ * cluster-wide and the local set of an address (eTP Local needs both for one LB IP).
+ */
+export const LOCAL_SLOT_OFFSET = 1 << 20;
+
+/**
+ * The shared chain that picks one of N endpoints: by the packet's destination address and
+ * port (ClusterIP, externalIP, LB IP), else by its destination port alone (NodePort).
+ */
+export function pickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
+  const pick = `numgen random mod ${n}` + (kind === 'local' ? ` offset ${LOCAL_SLOT_OFFSET}` : '');
+  if (affinity) {
+    return {
+      name: `pick-${kind}-affinity-${n}`,
+      rules: [`${fc.ipx} daddr . th dport . ${pick} vmap @${SERVICE_ENDPOINT_CHAINS}`, `th dport . ${pick} vmap @${NODEPORT_ENDPOINT_CHAINS}`],
+    };
+  }
+  return {
+    name: `pick-${kind}-${proto}-${n}`,
+    rules: [
+      `meta l4proto ${proto} dnat to ${fc.ipx} daddr . ${proto} dport . ${pick} map @${serviceEndpointsMap(proto)}`,
+      `meta l4proto ${proto} dnat to ${proto} dport . ${pick} map @${nodePortEndpointsMap(proto)}`,
+    ],
+  };
+}

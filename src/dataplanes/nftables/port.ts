@@ -1,0 +1,173 @@
+// One service port's part of the nftables ruleset: the chains, sets and map elements that
+// translate the model's decisions for its entry points (ClusterIP; NodePort, externalIPs, LB
+// IPs), built in small steps by PortCompiler.
+import { joinHostPort } from '../../api/ip.js';
+import type { Endpoint, ServicePortState } from '../../model/types.js';
+import type { FamilyContext } from './context.js';
+import { HAIRPIN_SET, MARK_FOR_MASQUERADE } from './masquerade.js';
+import { LOCAL_SLOT_OFFSET, NODEPORT_ENDPOINT_CHAINS, nodePortEndpointsMap, pickChain, REJECT_CHAIN, SERVICE_ENDPOINT_CHAINS, serviceEndpointsMap } from './maps.js';
+import { chainNames, endpointBase, serviceBase } from './naming.js';
+import type { ChainDecl, ElementRef, PortRules, SetDecl } from './ruleset.js';
+
+const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
+const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop');
+
+export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
+  return new PortCompiler(sp, fc).compile();
+}
+
+/** The entry addresses and node port whose traffic one dispatch chain's pick looks up. */
+interface Reach {
+  addrs: string[];
+  nodePort: number;
+}
+
+class PortCompiler {
+  private readonly names: ReturnType<typeof chainNames>;
+  private readonly proto: string;
+  private readonly chains: ChainDecl[] = [];
+  private readonly shared: ChainDecl[] = [];
+  private readonly sets: SetDecl[] = [];
+  private readonly elements: ElementRef[] = [];
+  /** With ClientIP affinity: each endpoint's chain and timeout set. */
+  private readonly endpointChains = new Map<string, { chain: string; set: string }>();
+  private readonly internalChain: string;
+
+  constructor(
+    private readonly sp: ServicePortState,
+    private readonly fc: FamilyContext,
+  ) {
+    this.names = chainNames(serviceBase(sp));
+    this.proto = sp.protocol.toLowerCase();
+    this.internalChain = sp.internal.policy === 'Local' ? this.names.local : this.names.service;
+  }
+
+  compile(): PortRules {
+    const { sp, names } = this;
+    if (sp.sessionAffinity.type === 'ClientIP') this.affinityChains(sp.sessionAffinity.timeoutSeconds);
+    const reach = this.reach();
+    if (sp.clusterEndpoints !== null) this.dispatchChain(names.service, sp.clusterEndpoints, 'cluster', reach.cluster);
+    if (sp.localEndpoints !== null) this.dispatchChain(names.local, sp.localEndpoints, 'local', reach.local);
+    this.externalChain();
+    this.entryElements();
+    this.firewall();
+    return { key: sp.key, chains: this.chains, shared: this.shared, sets: this.sets, elements: this.elements };
+  }
+
+  private el(set: string, key: string, value = ''): void {
+    this.elements.push({ set, key, value, owner: this.sp.key });
+  }
+
+  /** ClientIP affinity keeps upstream's shape: one chain and one timeout set per endpoint. */
+  private affinityChains(timeoutSeconds: number): void {
+    const { sp, fc } = this;
+    for (const ep of sp.allReachableEndpoints) {
+      const base = endpointBase(sp, ep);
+      const n = { chain: `endpoint-${base}`, set: `affinity-${base}` };
+      this.endpointChains.set(ep.endpoint, n);
+      this.sets.push({ kind: 'set', name: n.set, body: `type ${fc.addrType} ; flags dynamic,timeout ; timeout ${timeoutSeconds}s ;` });
+      this.chains.push({ name: n.chain, rules: [`update @${n.set} { ${fc.ipx} saddr }`, `meta l4proto ${this.proto} dnat to ${hostPort(ep)}`] });
+    }
+  }
+
+  /**
+   * The addresses (ip . port) and node port whose traffic reaches the cluster-wide and the
+   * node-local chain: the pick chains look the endpoint up under exactly these keys. External
+   * traffic reaches the cluster chain under eTP Cluster and when short-circuited.
+   */
+  private reach(): { cluster: Reach; local: Reach } {
+    const { sp, names } = this;
+    const capture = sp.external?.capture === true;
+    const externalAddrs = capture ? [...sp.externalIPs, ...sp.loadBalancerIPs] : [];
+    const externalNodePort = capture ? sp.nodePort : 0;
+    const externalLocal = sp.external?.policy === 'Local';
+    return {
+      cluster: { addrs: [...(this.internalChain === names.service ? [sp.clusterIP] : []), ...externalAddrs], nodePort: externalNodePort },
+      local: {
+        addrs: [...(this.internalChain === names.local ? [sp.clusterIP] : []), ...(externalLocal ? externalAddrs : [])],
+        nodePort: externalLocal ? externalNodePort : 0,
+      },
+    };
+  }
+
+  /** The chain that picks one endpoint of a set: DNAT, a shared pick chain, or affinity chains. */
+  private dispatchChain(name: string, eps: readonly Endpoint[], kind: 'cluster' | 'local', reach: Reach): void {
+    const { sp, fc, proto } = this;
+    const ipx = fc.ipx;
+    const affinity = sp.sessionAffinity.type === 'ClientIP';
+    const chainOf = (ep: Endpoint) => this.endpointChains.get(ep.endpoint)!;
+    const rules: string[] = [];
+    if (name === this.internalChain) {
+      if (fc.masqueradeAll) rules.push(`${ipx} daddr ${sp.clusterIP} jump ${MARK_FOR_MASQUERADE}`);
+      else if (fc.detector) rules.push(`${ipx} daddr ${sp.clusterIP} ${fc.detector.ifNotLocal} jump ${MARK_FOR_MASQUERADE}`);
+    }
+    if (affinity) for (const ep of eps) rules.push(`${ipx} saddr @${chainOf(ep).set} goto ${chainOf(ep).chain}`);
+    if (eps.length === 1) {
+      rules.push(affinity ? `goto ${chainOf(eps[0]).chain}` : `meta l4proto ${proto} dnat to ${hostPort(eps[0])}`);
+    } else if (eps.length > 1) {
+      const pick = pickChain(fc, kind, proto, eps.length, affinity);
+      this.shared.push(pick);
+      rules.push(`goto ${pick.name}`);
+      const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
+      eps.forEach((ep, i) => {
+        const value = affinity ? `goto ${chainOf(ep).chain}` : `${ep.ip} . ${ep.port}`;
+        for (const addr of reach.addrs) this.el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), `${addr} . ${sp.port} . ${base + i}`, value);
+        if (reach.nodePort) this.el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), `${reach.nodePort} . ${base + i}`, value);
+      });
+    }
+    // Only an endpoint on this node (or at a node address) can send through this node's
+    // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
+    // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
+    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) this.el(HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
+    this.chains.push({ name, rules });
+  }
+
+  /** The external chain: masquerade and short-circuit as the model says, then the policy's set. */
+  private externalChain(): void {
+    const { sp, fc, names } = this;
+    const ext = sp.external;
+    if (!ext?.capture) return;
+    const rules: string[] = [];
+    if (ext.masquerade === 'all') rules.push(`jump ${MARK_FOR_MASQUERADE}`);
+    if (ext.shortCircuit) {
+      // Pods and the node itself reach every endpoint (short-circuit); only traffic from
+      // outside is held to this node's endpoints and keeps its source address.
+      if (fc.detector) rules.push(`${fc.detector.ifLocal} goto ${names.service} comment "short-circuit pod traffic"`);
+      rules.push(`fib saddr type local jump ${MARK_FOR_MASQUERADE} comment "masquerade local traffic"`);
+      rules.push(`fib saddr type local goto ${names.service} comment "short-circuit local traffic"`);
+    }
+    // With no endpoint for its policy, what is left falls through unDNATed and meets the
+    // no-endpoint check in the filter hooks (ext.noEndpoints).
+    if (ext.endpoints.length > 0) rules.push(`goto ${ext.policy === 'Local' ? names.local : names.service}`);
+    this.chains.push({ name: names.external, rules });
+  }
+
+  /** Each entry point in the dispatch maps, or in the no-endpoint maps with the model's verdict. */
+  private entryElements(): void {
+    const { sp, proto, names } = this;
+    const tuple = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
+    this.el('cluster-ips', sp.clusterIP);
+    if (sp.internal.noEndpoints === null) this.el('service-ips', tuple(sp.clusterIP), `goto ${this.internalChain}`);
+    else this.el('no-endpoint-services', tuple(sp.clusterIP), verdict(sp.internal.noEndpoints));
+    const ext = sp.external;
+    if (!ext) return;
+    for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
+      if (ext.capture) this.el('service-ips', tuple(ip), `goto ${names.external}`);
+      if (ext.noEndpoints) this.el('no-endpoint-services', tuple(ip), verdict(ext.noEndpoints));
+    }
+    if (sp.nodePort) {
+      if (ext.capture) this.el('service-nodeports', `${proto} . ${sp.nodePort}`, `goto ${names.external}`);
+      if (ext.noEndpoints) this.el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, verdict(ext.noEndpoints));
+    }
+  }
+
+  /** loadBalancerSourceRanges as the model applied them: checked before DNAT, for LB IPs only. */
+  private firewall(): void {
+    const { sp, fc, proto, names } = this;
+    const allowed = sp.external?.loadBalancerAllowedSources ?? [];
+    if (sp.loadBalancerIPs.length === 0 || allowed.length === 0) return;
+    const set = allowed.length === 1 ? allowed[0] : `{ ${allowed.join(', ')} }`;
+    this.chains.push({ name: names.firewall, rules: [`${fc.ipx} saddr != ${set} drop`] });
+    for (const ip of sp.loadBalancerIPs) this.el('firewall-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${names.firewall}`);
+  }
+}

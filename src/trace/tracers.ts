@@ -1,0 +1,47 @@
+// Which interpreter reads the ruleset text of each --proxy-mode. `kproxy trace` (and anything
+// else that walks a packet, such as the dashboard) asks here; the text itself comes from the
+// mode's compiler in the dataplane registry or from a running kproxy's /rules page.
+import type { Packet, TraceResult } from './result.js';
+
+export interface TraceOptions {
+  /** The node's addresses (canonical text); loopback is always local. */
+  localAddresses: readonly string[];
+  /** The interface the packet arrives on, for rules that match it. */
+  inInterface?: string;
+  /** Parse and check the whole ruleset, not only what the packet reaches. */
+  checkAll?: boolean;
+}
+
+/** A ruleset that does not parse or a packet that cannot be traced: one line for the user. */
+export class TraceInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TraceInputError';
+  }
+}
+
+export type RulesetTracer = (text: string, packet: Packet, opts: TraceOptions) => TraceResult;
+
+const tracers: Record<string, () => Promise<RulesetTracer>> = {
+  nftables: async () => {
+    const { parseNft, traceNft, NftSyntaxError, TraceError } = await import('./nft/index.js');
+    return (text, packet, opts) => {
+      try {
+        return traceNft(parseNft(text, { lazy: !opts.checkAll }), packet, { localAddresses: opts.localAddresses, inInterface: opts.inInterface });
+      } catch (e) {
+        if (e instanceof NftSyntaxError) throw new TraceInputError(`ruleset ${e.message}`);
+        if (e instanceof TraceError) throw new TraceInputError(e.message);
+        throw e;
+      }
+    };
+  },
+};
+
+export function tracedModes(): string[] {
+  return Object.keys(tracers);
+}
+
+/** The interpreter for `mode`'s ruleset text, or null when the mode has none. */
+export async function tracerFor(mode: string): Promise<RulesetTracer | null> {
+  return tracers[mode] ? tracers[mode]() : null;
+}
