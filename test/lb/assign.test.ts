@@ -119,17 +119,17 @@ test('sharing: same key and no port in common share an address; otherwise a new 
 test('exhaustion is an error on the Service that did not fit, nobody else moves', () => {
   const pools = [pool('tiny', ['10.0.1.0-10.0.1.1'])];
   const a = new LoadBalancerAssigner();
-  const r1 = a.assign([svc('a'), svc('b')], pools);
-  assert.deepEqual([ips(r1, 'ns/a'), ips(r1, 'ns/b')], [['10.0.1.0'], ['10.0.1.1']]);
+  const r1 = a.assign([svc('m'), svc('n')], pools);
+  assert.deepEqual([ips(r1, 'ns/m'), ips(r1, 'ns/n')], [['10.0.1.0'], ['10.0.1.1']]);
   // A newcomer that sorts first cannot push the holders out.
-  const r2 = a.assign([svc('a'), svc('b'), svc('0-first')], pools);
-  assert.deepEqual([ips(r2, 'ns/a'), ips(r2, 'ns/b')], [['10.0.1.0'], ['10.0.1.1']]);
-  const e = error(r2, 'ns/0-first');
+  const r2 = a.assign([svc('m'), svc('n'), svc('b-first')], pools);
+  assert.deepEqual([ips(r2, 'ns/m'), ips(r2, 'ns/n')], [['10.0.1.0'], ['10.0.1.1']]);
+  const e = error(r2, 'ns/b-first');
   assert.equal(e.field, 'status.loadBalancer.ingress');
   assert.match(e.reason, /no free address: tiny \(2 IPv4 addresses, none free\)/);
   // When one leaves, the waiting Service gets its address.
-  const r3 = a.assign([svc('b'), svc('0-first')], pools);
-  assert.deepEqual(ips(r3, 'ns/0-first'), ['10.0.1.0']);
+  const r3 = a.assign([svc('n'), svc('b-first')], pools);
+  assert.deepEqual(ips(r3, 'ns/b-first'), ['10.0.1.0']);
 });
 
 test('restarts: held assignments are kept even where a fresh pass would choose differently', () => {
