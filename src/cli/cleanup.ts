@@ -1,13 +1,13 @@
 // `kproxy cleanup`: removes what kproxy's kernel modes installed (the nftables mode's
-// `ip kproxy` and `ip6 kproxy` tables, and whatever each other built mode names) and nothing
-// else; says what it removed. A mode that fails is reported; the others still run.
+// `ip kproxy` and `ip6 kproxy` tables; the iptables mode's KUBE-* chains and jump rules on
+// either backend; whatever each other built mode names) and nothing else; says what it removed. A mode that fails is reported; the others still run.
 import type { Command } from 'commander';
 import { modeCleanups } from '../dataplanes/registry.js';
 
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("remove what kproxy's kernel modes installed (nftables: tables ip kproxy, ip6 kproxy) and nothing else")
+    .description("remove what kproxy's kernel modes installed (nftables tables ip/ip6 kproxy, iptables KUBE-* chains and jump rules) and nothing else")
     .option('--dry-run', 'print the commands instead of running them')
     .action(async (opts: { dryRun?: boolean }) => {
       const cleanups = await modeCleanups();

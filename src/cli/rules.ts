@@ -7,7 +7,7 @@ import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 export function registerRules(program: Command): void {
-  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text)');
+  const cmd = program.command('rules').description('print the ruleset a full sync would apply (nftables: nft -f text; iptables: the iptables-restore input of each family)');
   addConfigOptions(cmd).action(async (opts) => {
     const cfg = configFrom(opts);
     const state = await loadStateOnce(cfg);

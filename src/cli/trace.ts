@@ -30,7 +30,7 @@ export function registerTrace(program: Command): void {
     .option('--local-address <ip>', "an address of this node (repeatable); replaces the Node's status.addresses", collect, [])
     .option('--in-interface <name>', 'interface the packet arrives on (only for rules that match iifname)')
     .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
-    .option('--ruleset <file>', 'trace against this nft text (a `kproxy rules` output or a saved transaction) instead of compiling')
+    .option('--ruleset <file>', 'trace against this text instead of compiling: a `kproxy rules` output, a saved nft transaction, or (iptables) an iptables-save output')
     .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
     .option('--json', 'print the JSON form (see DESIGN.md)');
   addConfigOptions(cmd).action(async (opts) => {

@@ -30,6 +30,11 @@ const modes: Partial<Record<ProxyMode, ModeEntry>> = {
     compiler: async () => (await import('./nftables/compile.js')).compileText,
     cleanup: async () => (await import('./nftables/cleanup.js')).nftablesCleanup(),
   },
+  iptables: {
+    create: async (ctx) => (await import('./iptables/index.js')).create(ctx),
+    compiler: async () => (await import('./iptables/text.js')).compileText,
+    cleanup: async () => (await import('./iptables/cleanup.js')).iptablesCleanup(),
+  },
 };
 
 export function availableModes(): ProxyMode[] {

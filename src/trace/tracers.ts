@@ -35,6 +35,18 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
       }
     };
   },
+  iptables: async () => {
+    const { parseIptables, traceIptables } = await import('./iptables/index.js');
+    const { TraceError } = await import('./nft/eval.js');
+    return (text, packet, opts) => {
+      try {
+        return traceIptables(parseIptables(text), packet, { localAddresses: opts.localAddresses, inInterface: opts.inInterface });
+      } catch (e) {
+        if (e instanceof TraceError) throw new TraceInputError(e.message);
+        throw e;
+      }
+    };
+  },
 };
 
 export function tracedModes(): string[] {

@@ -1,9 +1,6 @@
 // Settings and objects that would hurt the node are refused, naming the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { refuseNodeConflicts } from '../../src/config/refuse.js';
 import { validateService } from '../../src/api/validate.js';

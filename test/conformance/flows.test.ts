@@ -1,8 +1,8 @@
 // Conformance: replays every flow of ../shared/conformance/kube-proxy-flows.yaml (upstream
 // kube-proxy's packet-flow expectations, restated as data) through kproxy's real pipeline —
-// ChangeTracker → ProxyState → the nftables compiler → nft text → the trace interpreter — and
-// asserts the endpoint set, the verdict and masquerade, as upstream's own tracer does
-// (NOTES.md §2). Backends kproxy does not have yet are skipped, naming the issue that brings them.
+// ChangeTracker → ProxyState → the nftables or iptables compiler → nft text or
+// iptables-restore text → the matching trace interpreter — and asserts the endpoint set, the
+// verdict and masquerade, as upstream's own tracer does (NOTES.md §2).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,15 +17,15 @@ import type { KubeObject } from '../../src/api/types.js';
 import { parseIP, joinHostPort } from '../../src/api/ip.js';
 import { Fraction } from '../../src/trace/fraction.js';
 import { parseNft, traceNft } from '../../src/trace/nft/index.js';
+import { compileText as compileIptablesText } from '../../src/dataplanes/iptables/text.js';
+import { parseIptables, traceIptables } from '../../src/trace/iptables/index.js';
 import { traceJSON, type Packet, type Protocol } from '../../src/trace/result.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const DATA = resolve(ROOT, '../shared/conformance/kube-proxy-flows.yaml');
 
-/** Backends named by the data that kproxy does not have yet, and the issue that brings each. */
-const MISSING_BACKENDS: Record<string, string> = {
-  iptables: 'the iptables dataplane and an iptables-save interpreter in src/trace (the iptables dataplane issue, not filed yet)',
-};
+type Backend = 'nftables' | 'iptables';
+const BACKENDS: Backend[] = ['nftables', 'iptables'];
 
 /** Flows known to fail because of a compiler bug, with the bug. Keep empty when there is none. */
 const KNOWN_COMPILER_BUGS: Record<string, string> = {};
@@ -55,7 +55,7 @@ interface FlowTest {
   id: string;
   backends: string[];
   family: string;
-  config?: { nodeName?: string; nodePortAddresses?: string[]; masqueradeAll?: boolean; localDetector?: { mode: string } };
+  config?: { nodeName?: string; nodePortAddresses?: string[]; masqueradeAll?: boolean; localDetector?: { mode: string }; localhostNodePorts?: boolean };
   steps: Step[];
 }
 
@@ -66,43 +66,65 @@ if (!existsSync(DATA)) {
   const env = doc.defaults.environment;
   const common = doc.defaults.proxier.common;
   const nft = doc.defaults.proxier.nftables;
+  const ipt = doc.defaults.proxier.iptables;
   const nodeAddresses: string[] = (env.interfaces.eth0 as string[]).map((c) => c.split('/')[0]);
-  const flowLocals: string[] = env.localAddressesForFlows.nftables;
 
-  const configFor = (t: FlowTest): Config => {
+  const configFor = (t: FlowTest, backend: Backend): Config => {
     const cfg = defaultConfig();
-    cfg.mode = 'nftables';
+    cfg.mode = backend;
     cfg.masqueradeBit = common.masqueradeBit;
     cfg.masqueradeAll = t.config?.masqueradeAll ?? common.masqueradeAll;
     const mode = t.config?.localDetector?.mode ?? common.localDetector.mode;
     cfg.detectLocalMode = mode;
     cfg.clusterCIDRs = mode === 'None' ? [] : Object.values(common.localDetector.clusterCIDRs as Record<string, string>);
-    cfg.nodePortAddresses = t.config?.nodePortAddresses ?? nft.nodePortAddresses;
+    cfg.nodePortAddresses = t.config?.nodePortAddresses ?? (backend === 'nftables' ? nft.nodePortAddresses : ipt.nodePortAddresses);
     cfg.serviceClusterIPRange = Object.values(nft.serviceCIDRs as Record<string, string[]>).flat();
     cfg.hostnameOverride = t.config?.nodeName ?? env.nodeName;
+    if (backend === 'iptables') {
+      cfg.localhostNodePorts = t.config?.localhostNodePorts ?? ipt.localhostNodePorts;
+      cfg.conntrack.tcpBeLiberal = ipt.conntrackTCPBeLiberal;
+      cfg.nodeIPOverride = [ipt.nodeIP];
+    }
     return cfg;
   };
 
+  // The packet's trace through one step's ruleset, for one backend.
+  type Tracer = (packet: Packet) => ReturnType<typeof traceJSON> & { sum: Fraction };
+  const sumOf = (outcomes: { probability: Fraction }[]) => outcomes.reduce((s, o) => s.plus(o.probability), Fraction.ZERO);
+
+  for (const backend of BACKENDS)
   for (const t of doc.tests as FlowTest[]) {
-    describe(`${t.id} [nftables]`, () => {
-      if (!t.backends.includes('nftables')) {
-        const missing = t.backends.filter((b) => MISSING_BACKENDS[b]);
-        it(`backends ${t.backends.join(', ')}`, { skip: missing.map((b) => `needs ${MISSING_BACKENDS[b]}`).join('; ') || 'no backend kproxy has' }, () => {});
-        return;
-      }
-      const cfg = configFor(t);
+    if (!t.backends.includes(backend)) continue;
+    describe(`${t.id} [${backend}]`, () => {
+      const cfg = configFor(t, backend);
+      const flowLocals: string[] = env.localAddressesForFlows[backend];
       const tracker = new ChangeTracker({ nodeName: cfg.hostnameOverride, machineAddresses: nodeAddresses });
       // Steps build on each other; each step's ruleset is compiled once, after its objects are
-      // applied, and parsed twice: fully checked, and lazily (as `kproxy trace` does) — both
-      // must give the same answers.
-      type Parsed = { full: ReturnType<typeof parseNft>; lazy: ReturnType<typeof parseNft> };
-      const rulesets = t.steps.map(() => {
-        let rs: Parsed | null = null;
-        return (): Parsed => {
-          if (rs) return rs;
-          const text = compileText(tracker.snapshot(), cfg);
-          return (rs = { full: parseNft(text), lazy: parseNft(text, { lazy: true }) });
+      // applied. nft text is parsed twice: fully checked, and lazily (as `kproxy trace` does) —
+      // both must give the same answers. iptables text is `kproxy rules` output, jump rules in the
+      // built-in chains included, as `kproxy trace --proxy-mode iptables` reads it.
+      const compileStep = (): Tracer => {
+        const state = tracker.snapshot();
+        if (backend === 'nftables') {
+          const text = compileText(state, cfg);
+          const full = parseNft(text);
+          const lazy = parseNft(text, { lazy: true });
+          return (packet) => {
+            const result = traceNft(full, packet, { localAddresses: flowLocals });
+            const json = traceJSON(result);
+            assert.deepEqual(traceJSON(traceNft(lazy, packet, { localAddresses: flowLocals })), json, 'lazy parsing changes nothing');
+            return { ...json, sum: sumOf(result.outcomes) };
+          };
+        }
+        const rs = parseIptables(compileIptablesText(state, cfg));
+        return (packet) => {
+          const result = traceIptables(rs, packet, { localAddresses: flowLocals });
+          return { ...traceJSON(result), sum: sumOf(result.outcomes) };
         };
+      };
+      const rulesets = t.steps.map(() => {
+        let tr: Tracer | null = null;
+        return (): Tracer => (tr ??= compileStep());
       });
       // Object changes are applied in step order before each step's flows run (node:test runs
       // the its of a describe in order).
@@ -117,11 +139,11 @@ if (!existsSync(DATA)) {
         });
         for (const f of step.flows) {
           const backends = f.backends ?? t.backends;
-          if (!backends.includes('nftables')) continue;
-          const id = `${t.id} / ${f.name}`;
+          if (!backends.includes(backend)) continue;
+          const id = `${t.id} [${backend}] / ${f.name}`;
           const bug = KNOWN_COMPILER_BUGS[id];
           it(f.name, bug ? { skip: `compiler bug: ${bug}` } : {}, () => {
-            const expected = f.expectedByBackend?.nftables ?? f.expected;
+            const expected = f.expectedByBackend?.[backend] ?? f.expected;
             const src = parseIP(f.sourceIP)!;
             const packet: Packet = {
               family: src.family,
@@ -131,18 +153,14 @@ if (!existsSync(DATA)) {
               dport: f.destPort,
               sport: 12345,
             };
-            const result = traceNft(rulesets[si]().full, packet, { localAddresses: flowLocals });
-            const json = traceJSON(result);
-            assert.deepEqual(traceJSON(traceNft(rulesets[si]().lazy, packet, { localAddresses: flowLocals })), json, 'lazy parsing changes nothing');
+            const json = rulesets[si]()(packet);
             const where = `flow "${id}" (${f.sourceIP} → ${f.destIP}:${f.destPort})`;
             if (expected.endpoints) {
               assert.equal(json.verdict, 'DNAT', `${where}: expected DNAT, got ${json.verdict}`);
               const got = json.endpoints.map((e) => joinHostPort(e.ip, e.port)).sort();
               const want = expected.endpoints.map((e) => e.replace(/^\[?([^\]]+?)\]?:(\d+)$/, (_, ip, p) => joinHostPort(parseIP(ip)!.ip, Number(p)))).sort();
               assert.deepEqual(got, want, `${where}: endpoint set`);
-              let sum = Fraction.ZERO;
-              for (const o of result.outcomes) sum = sum.plus(o.probability);
-              assert.ok(sum.equals(Fraction.ONE), `${where}: probabilities sum to ${sum}`);
+              assert.ok(json.sum.equals(Fraction.ONE), `${where}: probabilities sum to ${json.sum}`);
             } else {
               const want = expected.verdict === 'UNHANDLED' ? 'NONE' : expected.verdict;
               assert.equal(json.verdict, want, `${where}: verdict`);

@@ -1,0 +1,72 @@
+// `npm run bench:iptables`: kproxy's iptables mode on both backends (iptables-nft,
+// iptables-legacy) beside its nftables mode, from one run, inside the kernel harness's
+// namespaces (needs root). Per size (Services × 10 endpoints): full sync against a bare
+// `iptables-restore --noflush` (or `nft -f`) of the same text, partial sync after one
+// EndpointSlice change against a bare restore of that same partial input, RSS, and
+// first-packet (TCP connect) latency to the first and the last Service. The iptables backends
+// each get a fresh topology (their rules must not mix), nftables runs after iptables-nft
+// has cleaned up.
+// Usage: node dist/bench/iptables/iptables.bench.js [SIZES=1000,5000,10000] [ENDPOINTS=10] [MODES=iptables-nft,iptables-legacy,nftables]
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { kernelSkipReason, PROJECT_ROOT, Topology } from '../../test/kernel/harness.js';
+import { serviceIP } from '../nftables/services.js';
+
+const sizes = (process.argv[2] ?? '1000,5000,10000').split(',').map(Number);
+const E = Number(process.argv[3] ?? 10);
+const modes = (process.argv[4] ?? 'iptables-nft,nftables,iptables-legacy').split(',');
+
+const skip = kernelSkipReason(['nft', 'ip', 'iptables-nft-restore', 'iptables-legacy-restore']);
+if (skip) {
+  console.log(`bench:iptables: ${skip}`);
+  process.exit(0);
+}
+
+const rows: Record<string, any>[] = [];
+const latency: Record<string, any>[] = [];
+let topo: Topology | null = null;
+try {
+  for (const mode of modes) {
+    // iptables-legacy gets a namespace of its own; nftables follows iptables-nft in the same one.
+    if (!topo || mode === 'iptables-legacy') {
+      await topo?.destroy();
+      topo = await Topology.create(`bench-${mode}`);
+    }
+    const t = topo;
+    const worker = t.spawn('node', [process.execPath, join(PROJECT_ROOT, 'dist', 'bench', 'iptables', 'worker.js'), mode, sizes.join(','), String(E), '0']);
+    worker.stderr!.pipe(process.stderr);
+    for await (const l of createInterface({ input: worker.stdout! })) {
+      const o = JSON.parse(l);
+      if (o.ready) {
+        const n = o.ready as number;
+        const r = await t.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(0), serviceIP(n - 1), '80', '300']);
+        if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
+        const m = JSON.parse(r.stdout);
+        latency.push({ mode, services: n, firstP50us: Math.round(m.a.p50), lastP50us: Math.round(m.b.p50), lastMinusFirstUs: Math.round(m.b.p50 - m.a.p50), firstP90us: Math.round(m.a.p90), lastP90us: Math.round(m.b.p90) });
+        console.error(JSON.stringify(latency.at(-1)));
+        worker.stdin!.write('go\n');
+        continue;
+      }
+      rows.push(o);
+      console.error(JSON.stringify(o));
+    }
+    if (worker.exitCode !== 0 && worker.exitCode !== null) throw new Error(`worker ${mode} exited ${worker.exitCode}`);
+  }
+} finally {
+  await topo?.destroy();
+}
+
+console.log('\nMedians of runs in one process. full: kproxy compile + restore from empty tables; bare: the same text restored alone (iptables-restore --noflush per family, or nft -f). partial: one EndpointSlice changed; bare partial: the same partial input restored alone.');
+console.log('Wall time, then CPU time (kproxy and the processes it ran, against the bare restore alone) in brackets.');
+console.log('| mode | Services × endpoints | text | full sync | bare restore | ratio (≤ 1.2) | CPU ratio | partial sync | bare partial restore | ratio (≤ 1.2) | CPU ratio | partial input | RSS |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.mode} | ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} ms [${r.fullCpuMs}] | ${r.bareFullMs} ms [${r.bareFullCpuMs}] | ${r.fullRatio} | ${r.fullCpuRatio} | ${r.partialMs} ms [${r.partialCpuMs}] | ${r.barePartialMs} ms [${r.barePartialCpuMs}] | ${r.partialRatio} | ${r.partialCpuRatio} | ${r.partialKB} kB | ${r.rssMB} MB |`,
+  );
+}
+console.log('\nFirst-packet latency (p50 / p90 of 300 TCP connects each, first and last Service alternating):');
+console.log('| mode | Services | first p50 | last p50 | last − first | first p90 | last p90 |');
+console.log('|---|---|---|---|---|---|---|');
+for (const l of latency) console.log(`| ${l.mode} | ${l.services} | ${l.firstP50us} µs | ${l.lastP50us} µs | ${l.lastMinusFirstUs} µs | ${l.firstP90us} µs | ${l.lastP90us} µs |`);
+console.log('\n' + JSON.stringify({ rows, latency }));

@@ -1,0 +1,327 @@
+// The iptables applier. Per IP family, one `iptables-restore --noflush` (both tables in it;
+// each table is committed atomically, the rest of the host's rules untouched):
+//  - a full sync (the first, every syncPeriod, after any failure, when the canary chain has
+//    gone or large-cluster mode flips) writes every KUBE-* chain, deletes per-service chains
+//    that iptables-save shows but the state no longer has, and makes sure of the jump rules in
+//    the built-in chains (`iptables -C`, then `-I` when missing) and the canary chains;
+//  - a partial sync rewrites the top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, … are
+//    cheap: one rule per service address) plus only the per-service chains of the ports in
+//    state.changed, and deletes the chains those ports (and state.deleted) no longer use.
+// A failed restore changes nothing of that table; the error is thrown (the runner retries with
+// a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { IPFamily } from '../../api/ip.js';
+import type { Config } from '../../config/types.js';
+import type { ProxyState } from '../../model/types.js';
+import type { Logger } from '../../util/log.js';
+import type { Dataplane, DataplaneContext } from '../dataplane.js';
+import { detectBackend, runTool, type IptablesTools } from './backend.js';
+import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
+import { describeRestoreError, IptablesError } from './exec.js';
+import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
+import { isServiceChain } from './naming.js';
+import { renderFamily } from './restore.js';
+import { compileText } from './text.js';
+
+/** What kproxy believes is in one family's tables: exactly what it last committed. */
+interface Committed {
+  ports: Map<string, PortRules>;
+  largeClusterMode: boolean;
+}
+
+export interface IptablesOptions {
+  tools?: IptablesTools;
+  /** Called after every successful sync (conntrack reconciler). */
+  afterSync?: (state: ProxyState) => Promise<void>;
+  /** Where the committed ruleset is published (the /rules page). */
+  publishRuleset?: DataplaneContext['publishRuleset'];
+  /** How often a partial sync first checks that the canary chain still exists. */
+  canaryCheckMs?: number;
+  timeoutMs?: number;
+  /** Sees (and may change) each restore input before it is run: tests inject failures here. */
+  beforeRestore?: (family: IPFamily, input: string) => string;
+}
+
+export interface SyncReport {
+  kind: 'full' | 'partial';
+  /** Lines handed to iptables-restore, per family. */
+  lines: number;
+  deletedChains: number;
+}
+
+export class IptablesDataplane implements Dataplane {
+  readonly mode = 'iptables';
+  private committed: Map<IPFamily, Committed> | null = null;
+  private tools: IptablesTools | null;
+  private lastCanaryCheck = 0;
+  private routeLocalnetSet = false;
+  private readonly restoreFailures: Counter;
+  private readonly partialFailures: Counter;
+  private readonly rulesTotal: Gauge<'table'>;
+  private readonly rulesLast: Gauge<'table'>;
+  private readonly timeoutMs: number;
+  lastSync: SyncReport | null = null;
+  /** The text handed to iptables-restore by the last sync, per family (tests, benchmark). */
+  lastInput = new Map<IPFamily, string>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: Logger,
+    registry: Registry,
+    private readonly opts: IptablesOptions = {},
+  ) {
+    this.tools = opts.tools ?? null;
+    this.timeoutMs = opts.timeoutMs ?? 120_000;
+    const r = [registry];
+    const counter = (name: string, help: string) => (registry.getSingleMetric(name) as Counter) ?? new Counter({ name, help, registers: r });
+    const gauge = (name: string, help: string) => (registry.getSingleMetric(name) as Gauge<'table'>) ?? new Gauge({ name, help, labelNames: ['table'], registers: r });
+    this.restoreFailures = counter('kubeproxy_sync_proxy_rules_iptables_restore_failures_total', 'Cumulative proxy iptables restore failures');
+    this.partialFailures = counter('kubeproxy_sync_proxy_rules_iptables_partial_restore_failures_total', 'Cumulative proxy iptables partial restore failures');
+    this.rulesTotal = gauge('kubeproxy_sync_proxy_rules_iptables_total', 'Total number of iptables rules owned by kube-proxy');
+    this.rulesLast = gauge('kubeproxy_sync_proxy_rules_iptables_last', 'Number of iptables rules written by kube-proxy in last sync');
+  }
+
+  /** The backend in use (detected on the first sync). */
+  async backend(): Promise<IptablesTools> {
+    if (!this.tools) {
+      this.tools = await detectBackend({ forced: process.env.KPROXY_IPTABLES_BACKEND, timeoutMs: 10_000 });
+      this.log.info({ backend: this.tools.backend, reason: this.tools.reason }, `iptables: using the ${this.tools.backend} backend`);
+    }
+    return this.tools;
+  }
+
+  async sync(state: ProxyState, full: boolean): Promise<void> {
+    const tools = await this.backend();
+    let doFull = full || this.committed === null;
+    if (!doFull && Date.now() - this.lastCanaryCheck > (this.opts.canaryCheckMs ?? 60_000)) {
+      if (!(await this.canaryPresent(tools))) {
+        this.log.info('iptables: the KUBE-PROXY-CANARY chain is gone (tables flushed?): full sync');
+        doFull = true;
+      }
+    }
+    const next = new Map<IPFamily, Committed>();
+    const counts = { filter: 0, nat: 0, filterLast: 0, natLast: 0 };
+    let lines = 0;
+    let deletedChains = 0;
+    try {
+      for (const family of FAMILIES) {
+        const fc = familyContext(family, this.config, state);
+        const old = this.committed?.get(family);
+        const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
+        const plan = familyFull ? await this.planFull(tools, state, fc) : this.planPartial(state, fc, old!);
+        const input = renderFamily({ fc, ports: plan.ports }, { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary });
+        this.lastInput.set(family, input);
+        await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
+        lines += input.split('\n').length - 1;
+        deletedChains += plan.deleteChains.length;
+        next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), largeClusterMode: fc.largeClusterMode });
+        const c = countRules(input, plan.ports);
+        counts.filter += c.filter;
+        counts.nat += c.nat;
+        counts.filterLast += c.filterLast;
+        counts.natLast += c.natLast;
+      }
+    } catch (e) {
+      this.committed = null; // the next sync is a full one, from what iptables-save shows
+      throw e;
+    }
+    if (doFull) await this.ensureRouteLocalnet(tools, state);
+    this.committed = next;
+    this.rulesTotal.set({ table: 'filter' }, counts.filter);
+    this.rulesTotal.set({ table: 'nat' }, counts.nat);
+    this.rulesLast.set({ table: 'filter' }, counts.filterLast);
+    this.rulesLast.set({ table: 'nat' }, counts.natLast);
+    this.lastSync = { kind: doFull ? 'full' : 'partial', lines, deletedChains };
+    this.log.debug({ ...this.lastSync, backend: tools.backend }, 'iptables synced');
+    this.opts.publishRuleset?.({
+      mode: 'iptables',
+      appliedAt: new Date(),
+      generation: state.generation,
+      node: state.node.name,
+      nodeAddresses: state.node.addresses,
+      render: () => compileText(state, this.config),
+    });
+    if (this.opts.afterSync) await this.opts.afterSync(state);
+  }
+
+  private async planFull(tools: IptablesTools, state: ProxyState, fc: FamilyContext) {
+    const ports = portsOf(state, fc.family).map((sp) => compileServicePort(sp, fc));
+    const active = new Set<string>();
+    for (const p of ports) for (const c of p.chains) active.add(c);
+    // One iptables-save tells which jump rules are missing and which per-service chains (of an
+    // earlier run, or of kube-proxy) nothing uses any more.
+    const saved = await this.saveAll(tools, fc.family);
+    const wanted = jumpRules({ kubeletFirewall: fc.kubeletFirewall });
+    let table = '';
+    const present = new Set<JumpRule>();
+    const existing: string[] = [];
+    for (const line of saved.split('\n')) {
+      if (line.startsWith('*')) table = line.slice(1).trim();
+      else if (line.startsWith(':') && table === 'nat') {
+        const name = line.slice(1, line.indexOf(' '));
+        if (isServiceChain(name)) existing.push(name);
+      } else if (line.startsWith('-A ')) {
+        for (const j of wanted) if (j.table === table && isJumpRule(line, j)) present.add(j);
+      }
+    }
+    const deleteChains = existing.filter((c) => !active.has(c));
+    return { ports, write: undefined, deleteChains, jumps: wanted.filter((j) => !present.has(j)), canary: true };
+  }
+
+  private planPartial(state: ProxyState, fc: FamilyContext, old: Committed) {
+    const ports = new Map(old.ports);
+    const written = new Set<string>();
+    const deleteChains: string[] = [];
+    for (const key of [...new Set([...state.changed, ...state.deleted])].sort()) {
+      const before = old.ports.get(key);
+      const sp = state.servicePorts.get(key);
+      const mine = sp && sp.family === fc.family ? sp : undefined;
+      if (!mine && !before) continue;
+      const after = mine ? compileServicePort(mine, fc) : undefined;
+      if (after) {
+        ports.set(key, after);
+        written.add(key);
+      } else ports.delete(key);
+      const keep = new Set(after?.chains ?? []);
+      for (const c of before?.chains ?? []) if (!keep.has(c)) deleteChains.push(c);
+    }
+    // Large clusters, as kube-proxy: a chain nothing jumps to any more is harmless, while -X
+    // makes iptables-nft check every rule of the table for references to it. Such chains are
+    // left to the next full sync, which finds them in iptables-save and deletes them.
+    if (fc.largeClusterMode) deleteChains.length = 0;
+    const list = [...ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { ports: list, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
+  }
+
+  private async restore(tools: IptablesTools, family: IPFamily, input: string, partial: boolean): Promise<void> {
+    const bin = tools.restore(family);
+    let r;
+    try {
+      r = await runTool(tools, bin, ['-w', '5', '--noflush'], { input, timeoutMs: this.timeoutMs });
+    } catch (e) {
+      this.restoreFailures.inc();
+      if (partial) this.partialFailures.inc();
+      throw e;
+    }
+    if (r.code !== 0) {
+      this.restoreFailures.inc();
+      if (partial) this.partialFailures.inc();
+      throw new IptablesError(`${bin} --noflush failed (exit ${r.code}): ${describeRestoreError(r.stderr, input)}`, r.stderr, r.code);
+    }
+  }
+
+  /** The whole ruleset of the family (no `-t`: naming a legacy table that is not there creates it). */
+  private async saveAll(tools: IptablesTools, family: IPFamily): Promise<string> {
+    const r = await runTool(tools, tools.save(family), [], { timeoutMs: this.timeoutMs });
+    if (r.code !== 0) {
+      this.log.warn({ family, stderr: r.stderr.trim() }, 'iptables-save failed: jump rules are inserted again and stale chains are not deleted this time');
+      return '';
+    }
+    return r.stdout;
+  }
+
+  private async canaryPresent(tools: IptablesTools): Promise<boolean> {
+    this.lastCanaryCheck = Date.now();
+    try {
+      const r = await runTool(tools, tools.iptables('IPv4'), ['-w', '5', '-t', 'mangle', '-n', '-L', CANARY], { timeoutMs: 30_000 });
+      return r.code === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Localhost NodePorts need the kernel to route 127.0.0.0/8 destinations off the host. */
+  private async ensureRouteLocalnet(tools: IptablesTools, state: ProxyState): Promise<void> {
+    const fc = familyContext('IPv4', this.config, state);
+    if (!fc.localhostNodePorts) return;
+    const r = await runTool(tools, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1'], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+    if (r.code === 0 && this.routeLocalnetSet) return;
+    this.routeLocalnetSet = r.code === 0;
+    if (r.code === 0) {
+      this.log.info('iptables: set net.ipv4.conf.all.route_localnet=1 for NodePorts on 127.0.0.1 (turn off with --iptables-localhost-nodeports=false or a --nodeport-addresses without loopback)');
+    } else {
+      this.log.warn({ err: r.stderr.trim() }, 'iptables: cannot set route_localnet: NodePorts on 127.0.0.1 will not work');
+    }
+  }
+
+  /** `kproxy cleanup`: removes every KUBE-* chain kproxy writes and its jump rules, both families. */
+  async cleanup(): Promise<void> {
+    const tools = await this.backend();
+    for (const family of FAMILIES) await cleanupFamily(tools, family, this.timeoutMs);
+    this.committed = null;
+  }
+
+  async close(): Promise<void> {
+    // Like kube-proxy, leave the rules in place: traffic keeps flowing while kproxy restarts.
+  }
+}
+
+/** Rules per table: in total (what the kernel holds now) and written by this input. */
+function countRules(input: string, ports: readonly PortRules[]) {
+  let filter = 0;
+  let nat = 0;
+  let natOwn = 0;
+  let table = '';
+  for (const line of input.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1);
+    else if (line.startsWith('-A ')) {
+      if (table === 'filter') filter++;
+      else {
+        nat++;
+        if (/^-A KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(line)) natOwn++;
+      }
+    }
+  }
+  // Per-service chains of ports not written this time are still in the kernel.
+  let own = 0;
+  for (const p of ports) own += p.rules.length;
+  return { filter, filterLast: filter, nat: nat - natOwn + own, natLast: nat };
+}
+
+/**
+ * Deletes kproxy's jump rules from the built-in chains (every copy), then flushes and deletes
+ * its KUBE-* chains in filter, nat and mangle. Chains of other programs are never touched.
+ */
+export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<boolean> {
+  // Look first (the whole ruleset, not `-t TABLE`: naming a legacy table that does not exist
+  // creates it), then one restore: delete the jump rules found, flush and delete the chains.
+  const r = await runTool(tools, tools.save(family), [], { timeoutMs });
+  if (r.code !== 0) return false;
+  const jumps = jumpRules({ kubeletFirewall: false });
+  const byTable = new Map<string, { chains: string[]; deletes: string[] }>();
+  let table = '';
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    const t = byTable.get(table) ?? { chains: [], deletes: [] };
+    byTable.set(table, t);
+    if (line.startsWith(':KUBE-')) {
+      const name = line.slice(1, line.indexOf(' '));
+      if (isOwned(name, table)) t.chains.push(name);
+    } else if (line.startsWith('-A ') && jumps.some((j) => j.table === table && isJumpRule(line, j))) {
+      t.deletes.push('-D' + line.slice(2));
+    }
+  }
+  const out: string[] = [];
+  for (const [t, { chains, deletes }] of byTable) {
+    if (chains.length === 0 && deletes.length === 0) continue;
+    out.push(`*${t}`, ...deletes, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+  }
+  if (out.length === 0) return false;
+  const input = out.join('\n') + '\n';
+  const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs });
+  if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
+  return true;
+}
+
+const OWNED: Record<string, Set<string>> = {
+  filter: new Set(['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', CANARY]),
+  nat: new Set(['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ', CANARY]),
+  mangle: new Set([CANARY]),
+};
+
+/** kproxy's chains: the static ones above and the per-service ones; never kubelet's KUBE-FIREWALL. */
+function isOwned(name: string, table: string): boolean {
+  return OWNED[table]?.has(name) || (table === 'nat' && isServiceChain(name));
+}
+
+export type { FamilyContext };

@@ -1,0 +1,245 @@
+// The iptables compiler: a pure function of (ProxyState, Config) to the input of
+// `iptables-restore --noflush` (IPv4) and `ip6tables-restore --noflush` (IPv6), with kube-proxy's
+// chains, names and rule shapes (its iptables mode, ~v1.30):
+//
+//   nat    KUBE-SERVICES → KUBE-SVC-/KUBE-SVL- (ClusterIP), KUBE-EXT- (externalIPs, LB IPs,
+//          via KUBE-FW- with loadBalancerSourceRanges), last rule → KUBE-NODEPORTS → KUBE-EXT-;
+//          KUBE-SVC-/KUBE-SVL- pick an endpoint with `-m statistic --probability 1/(n-i)`,
+//          ClientIP affinity with `-m recent`; KUBE-SEP- masquerades hairpin traffic and DNATs;
+//          KUBE-MARK-MASQ sets the mark, KUBE-POSTROUTING masquerades marked packets.
+//   filter KUBE-SERVICES / KUBE-EXTERNAL-SERVICES REJECT (no endpoints) or DROP (none for the
+//          policy); KUBE-NODEPORTS accepts health-check node ports; KUBE-PROXY-FIREWALL drops
+//          LB traffic KUBE-FW- did not accept; KUBE-FORWARD; KUBE-FIREWALL (localhost NodePorts).
+//
+// Each service port compiles on its own (PortRules) so that a partial sync can rewrite only the
+// chains of the ports that changed; the top-level chains are rebuilt from the cached pieces.
+// Every policy decision comes from the model (decisions.ts).
+import { isLoopback, type IPFamily } from '../../api/ip.js';
+import { nodePortAddresses } from '../../model/nodeports.js';
+import type { Config } from '../../config/types.js';
+import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
+import { decisionsOf } from './decisions.js';
+import { localDetector, type LocalDetector } from './detector.js';
+import { endpointChain, serviceChains } from './naming.js';
+
+export type CompileConfig = Pick<
+  Config,
+  'detectLocalMode' | 'clusterCIDRs' | 'detectLocal' | 'nodePortAddresses' | 'masqueradeAll' | 'masqueradeBit' | 'nodeIPOverride' | 'localhostNodePorts' | 'conntrack'
+>;
+
+export const FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
+
+/** Above this many endpoints kube-proxy drops per-endpoint comments ("large cluster mode"). */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
+/** Everything about one family's rules that does not depend on a particular service port. */
+export interface FamilyContext {
+  family: IPFamily;
+  detector: LocalDetector | null;
+  masqueradeAll: boolean;
+  mark: string;
+  primaryIP: string;
+  /** null: NodePorts on every local address (addrtype LOCAL); else only these addresses. */
+  nodePortIPs: string[] | null;
+  /** IPv4 only: NodePorts also on 127.0.0.1 (needs route_localnet). */
+  localhostNodePorts: boolean;
+  /** IPv4 with localhostNodePorts on: kubelet's KUBE-FIREWALL localnet guard, as kube-proxy writes it. */
+  kubeletFirewall: boolean;
+  largeClusterMode: boolean;
+  tcpBeLiberal: boolean;
+}
+
+export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>): FamilyContext {
+  const isFamily = (ip: string) => ip.includes(':') === (family === 'IPv6');
+  const node = state.node;
+  const primaryIP = config.nodeIPOverride.find(isFamily) ?? node.addresses.find(isFamily) ?? '';
+  let endpoints = 0;
+  for (const sp of state.servicePorts.values()) if (sp.family === family) endpoints += sp.endpoints.length;
+  const nodePortIPs = nodePortAddressesOf(config.nodePortAddresses, node, family);
+  return {
+    family,
+    detector: localDetector(config, node, family),
+    masqueradeAll: config.masqueradeAll,
+    mark: masqueradeMark(config.masqueradeBit),
+    primaryIP,
+    nodePortIPs,
+    localhostNodePorts: localhostNodePortsOn(config, node, family),
+    kubeletFirewall: family === 'IPv4' && config.localhostNodePorts,
+    largeClusterMode: endpoints > LARGE_CLUSTER_ENDPOINTS,
+    tcpBeLiberal: config.conntrack.tcpBeLiberal,
+  };
+}
+
+export function masqueradeMark(bit: number): string {
+  return '0x' + (2 ** bit).toString(16);
+}
+
+/**
+ * The addresses that accept NodePorts (the model's resolver with iptables mode's default:
+ * every local address). Loopback stays in the list when a CIDR holds it; whether it is used
+ * depends on localhostNodePorts (see restore.ts), as kube-proxy decides it per address.
+ */
+export function nodePortAddressesOf(spec: readonly string[], node: Pick<NodeInfo, 'addresses'>, family: IPFamily): string[] | null {
+  const primaryIP = node.addresses.find((ip) => ip.includes(':') === (family === 'IPv6')) ?? '';
+  const candidates = [...node.addresses, family === 'IPv4' ? '127.0.0.1' : '::1'];
+  return nodePortAddresses(spec, family, { candidates, primaryIP, default: 'all', loopback: true });
+}
+
+/** Localhost NodePorts: IPv4 only, when enabled and loopback is among the NodePort addresses. */
+export function localhostNodePortsOn(config: Pick<Config, 'localhostNodePorts' | 'nodePortAddresses'>, node: Pick<NodeInfo, 'addresses'>, family: IPFamily): boolean {
+  if (family !== 'IPv4' || !config.localhostNodePorts) return false;
+  const ips = nodePortAddressesOf(config.nodePortAddresses, node, family);
+  return ips === null || ips.some((ip) => isLoopback(ip));
+}
+
+// ---- one service port -------------------------------------------------------------------
+
+/** What one service port contributes to each chain. */
+export interface PortRules {
+  key: string;
+  /** Its own nat chains (KUBE-SVC/SVL/EXT/FW/SEP), in creation order. */
+  chains: string[];
+  /** The rules of those chains ("-A CHAIN …"). */
+  rules: string[];
+  nat: { services: string[]; nodePorts: string[] };
+  filter: { services: string[]; externalServices: string[]; nodePorts: string[]; firewall: string[] };
+}
+
+const q = (s: string) => `"${s}"`;
+const comment = (s: string) => `-m comment --comment ${s.includes(' ') ? q(s) : s}`;
+
+export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
+  const d = decisionsOf(sp);
+  const names = serviceChains(sp);
+  const proto = sp.protocol.toLowerCase();
+  const spn = sp.servicePortName;
+  const out: PortRules = { key: sp.key, chains: [], rules: [], nat: { services: [], nodePorts: [] }, filter: { services: [], externalServices: [], nodePorts: [], firewall: [] } };
+  const svcComment = (s: string) => (fc.largeClusterMode ? '' : ' ' + comment(s));
+  const match = (ip: string, port: number) => `-m ${proto} -p ${proto} -d ${ip} --dport ${port}`;
+
+  const hasEndpoints = sp.hasEndpoints;
+  const ext = d.external;
+  const usesCluster = d.clusterEndpoints.length > 0;
+  const usesLocal = d.localEndpoints.length > 0;
+  const internalChain = d.internal.policy === 'Local' ? names.svl : names.svc;
+  const externalPolicyChain = ext?.policy === 'Local' ? names.svl : names.svc;
+  const usesExt = ext !== null && ext.capture;
+  const lbIPs = sp.loadBalancerIPs;
+  const usesFW = usesExt && lbIPs.length > 0 && ext!.loadBalancerAllowedSources.length > 0;
+  const lbChain = usesFW ? names.fw : names.ext;
+  const filterVerdict = (v: 'reject' | 'drop') => (v === 'reject' ? `${comment(`${spn} has no endpoints`)}` : `${comment(`${spn} has no local endpoints`)}`);
+  const filterTarget = (v: 'reject' | 'drop') => (v === 'reject' ? 'REJECT' : 'DROP');
+
+  // ClusterIP
+  if (d.internal.noEndpoints === null) {
+    out.nat.services.push(`-A KUBE-SERVICES ${comment(`${spn} cluster IP`)} ${match(sp.clusterIP, sp.port)} -j ${internalChain}`);
+  } else {
+    const v = d.internal.noEndpoints;
+    out.filter.services.push(`-A KUBE-SERVICES ${filterVerdict(v)} ${match(sp.clusterIP, sp.port)} -j ${filterTarget(v)}`);
+  }
+  // externalIPs, LB IPs, NodePort
+  if (ext) {
+    for (const ip of sp.externalIPs) {
+      if (usesExt) out.nat.services.push(`-A KUBE-SERVICES ${comment(`${spn} external IP`)} ${match(ip, sp.port)} -j ${names.ext}`);
+      if (ext.noEndpoints) out.filter.externalServices.push(`-A KUBE-EXTERNAL-SERVICES ${filterVerdict(ext.noEndpoints)} ${match(ip, sp.port)} -j ${filterTarget(ext.noEndpoints)}`);
+    }
+    for (const ip of lbIPs) {
+      if (usesExt) out.nat.services.push(`-A KUBE-SERVICES ${comment(`${spn} loadbalancer IP`)} ${match(ip, sp.port)} -j ${lbChain}`);
+      if (usesFW) out.filter.firewall.push(`-A KUBE-PROXY-FIREWALL ${comment(`${spn} traffic not accepted by ${names.fw}`)} ${match(ip, sp.port)} -j DROP`);
+    }
+    if (ext.noEndpoints) {
+      for (const ip of lbIPs) out.filter.externalServices.push(`-A KUBE-EXTERNAL-SERVICES ${filterVerdict(ext.noEndpoints)} ${match(ip, sp.port)} -j ${filterTarget(ext.noEndpoints)}`);
+    }
+    if (sp.nodePort) {
+      if (usesExt) out.nat.nodePorts.push(`-A KUBE-NODEPORTS ${comment(spn)} -m ${proto} -p ${proto} --dport ${sp.nodePort} -j ${names.ext}`);
+      if (ext.noEndpoints) {
+        out.filter.externalServices.push(
+          `-A KUBE-EXTERNAL-SERVICES ${filterVerdict(ext.noEndpoints)} -m addrtype --dst-type LOCAL -m ${proto} -p ${proto} --dport ${sp.nodePort} -j ${filterTarget(ext.noEndpoints)}`,
+        );
+      }
+    }
+  }
+  if (sp.healthCheckNodePort) {
+    out.filter.nodePorts.push(`-A KUBE-NODEPORTS ${comment(`${spn} health check node port`)} -m tcp -p tcp --dport ${sp.healthCheckNodePort} -j ACCEPT`);
+  }
+  if (!hasEndpoints) return out; // no nat chains at all, only the filter rules above
+
+  const chain = (name: string) => out.chains.push(name);
+  const rule = (r: string) => out.rules.push(r);
+
+  // Internal traffic masquerade (first rule of the internal chain).
+  if (d.internal.noEndpoints === null) {
+    const args = `${comment(`${spn} cluster IP`)} ${match(sp.clusterIP, sp.port)}`;
+    if (fc.masqueradeAll) rule(`-A ${internalChain} ${args} -j KUBE-MARK-MASQ`);
+    else if (fc.detector) rule(`-A ${internalChain} ${args} ${fc.detector.ifNotLocal} -j KUBE-MARK-MASQ`);
+  }
+
+  if (usesExt) {
+    chain(names.ext);
+    if (ext!.masquerade === 'all') {
+      rule(`-A ${names.ext} ${comment(`masquerade traffic for ${spn} external destinations`)} -j KUBE-MARK-MASQ`);
+    }
+    if (ext!.shortCircuit) {
+      if (fc.detector && usesCluster) rule(`-A ${names.ext} ${comment(`pod traffic for ${spn} external destinations`)} ${fc.detector.ifLocal} -j ${names.svc}`);
+      rule(`-A ${names.ext} ${comment(`masquerade LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ`);
+      if (usesCluster) rule(`-A ${names.ext} ${comment(`route LOCAL traffic for ${spn} external destinations`)} -m addrtype --src-type LOCAL -j ${names.svc}`);
+    }
+    if (ext!.endpoints.length > 0) rule(`-A ${names.ext} -j ${externalPolicyChain}`);
+  }
+
+  if (usesFW) {
+    chain(names.fw);
+    const args = `-A ${names.fw} ${comment(`${spn} loadbalancer IP`)}`;
+    for (const src of ext!.loadBalancerAllowedSources) rule(`${args} -s ${src} -j ${names.ext}`);
+    rule(`-A ${names.fw} ${comment(`other traffic to ${spn} will be dropped by KUBE-PROXY-FIREWALL`)}`);
+  }
+
+  const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds : 0;
+  const toEndpoints = (name: string, eps: readonly Endpoint[]) => {
+    chain(name);
+    if (affinity) {
+      for (const ep of eps) {
+        const sep = endpointChain(sp, ep);
+        rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
+      }
+    }
+    eps.forEach((ep, i) => {
+      const stat = i < eps.length - 1 ? ` -m statistic --mode random --probability ${probability(eps.length - i)}` : '';
+      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(sp, ep)}`);
+    });
+  };
+  if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
+  if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
+
+  for (const ep of sp.allReachableEndpoints) {
+    const sep = endpointChain(sp, ep);
+    chain(sep);
+    const head = `-A ${sep}${svcComment(spn)}`;
+    rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`);
+    const recent = affinity ? ` -m recent --name ${sep} --set` : '';
+    rule(`${head}${recent} -m ${proto} -p ${proto} -j DNAT --to-destination ${ep.endpoint}`);
+  }
+  return out;
+}
+
+/** The i-th of n endpoints is taken with probability 1/(n-i), printed as kube-proxy does. */
+export function probability(n: number): string {
+  return (1 / n).toFixed(10);
+}
+
+// ---- the whole ruleset ------------------------------------------------------------------
+
+/** Service ports of one family, in key order (the order everything is rendered in). */
+export function portsOf(state: Pick<ProxyState, 'servicePorts'>, family: IPFamily): ServicePortState[] {
+  return [...state.servicePorts.values()].filter((sp) => sp.family === family).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+export interface FamilyRuleset {
+  fc: FamilyContext;
+  ports: PortRules[];
+}
+
+export function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamily): FamilyRuleset {
+  const fc = familyContext(family, config, state);
+  return { fc, ports: portsOf(state, family).map((sp) => compileServicePort(sp, fc)) };
+}

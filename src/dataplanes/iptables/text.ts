@@ -1,0 +1,18 @@
+// The text of a full sync as `kproxy rules --proxy-mode iptables` prints it and the /rules
+// page shows it: for each family, a header line naming the command it is handed to, then
+// exactly the input that command receives on a node where kproxy has not run yet (later full
+// syncs leave out the jump rules and stale-chain deletions that are not needed).
+import type { IPFamily } from '../../api/ip.js';
+import type { ProxyState } from '../../model/types.js';
+import { compileFamily, FAMILIES, type CompileConfig } from './compile.js';
+import { jumpRules } from './jumps.js';
+import { renderFamily } from './restore.js';
+
+export const familyHeader = (family: IPFamily) => `# ${family}: ${family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush`;
+
+export function compileText(state: ProxyState, config: CompileConfig): string {
+  return FAMILIES.map((f) => {
+    const rs = compileFamily(state, config, f);
+    return `${familyHeader(f)}\n${renderFamily(rs, { jumps: jumpRules({ kubeletFirewall: rs.fc.kubeletFirewall }), canary: true })}`;
+  }).join('');
+}

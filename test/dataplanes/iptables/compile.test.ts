@@ -1,0 +1,119 @@
+// The iptables compiler without root: upstream's chain-name hashes (NOTES test vectors), rule
+// shapes, probabilities, large-cluster mode, the NodePort dispatch per configuration, and what a
+// partial render contains. Behaviour (where packets go) is checked by the conformance flows and
+// the kernel suite; these pin down the text.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { defaultConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/types.js';
+import { compileFamily, probability } from '../../../src/dataplanes/iptables/compile.js';
+import { endpointChain, hash16, serviceChains } from '../../../src/dataplanes/iptables/naming.js';
+import { renderFamily } from '../../../src/dataplanes/iptables/restore.js';
+import { compileText } from '../../../src/dataplanes/iptables/text.js';
+import { ChangeTracker } from '../../../src/model/tracker.js';
+
+type Obj = Record<string, unknown>;
+const config = (over: Partial<Config> = {}): Config => ({ ...defaultConfig(), mode: 'iptables', clusterCIDRs: ['10.0.0.0/8'], ...over });
+const svc = (name: string, spec: Obj): Obj => ({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns1', name }, spec });
+const slice = (name: string, ips: string[], port = 80): Obj => ({
+  apiVersion: 'discovery.k8s.io/v1',
+  kind: 'EndpointSlice',
+  metadata: { namespace: 'ns1', name: `${name}-1`, labels: { 'kubernetes.io/service-name': name } },
+  addressType: 'IPv4',
+  endpoints: ips.map((ip) => ({ addresses: [ip], nodeName: 'node1', conditions: { ready: true } })),
+  ports: [{ name: 'p80', port, protocol: 'TCP' }],
+});
+const http = { ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] };
+function stateOf(objects: Obj[]) {
+  const tracker = new ChangeTracker({ nodeName: 'node1', machineAddresses: ['192.168.0.2'] });
+  for (const o of objects) assert.equal(tracker.upsert(o as never), null);
+  return { tracker, state: tracker.snapshot() };
+}
+
+describe('iptables chain names', () => {
+  it("reproduce upstream's hashes (conformance NOTES vectors)", () => {
+    assert.equal(hash16('ns1/svc1:p80tcp'), 'XPGD46QRK7WJZT7O');
+    assert.equal(hash16('ns1/svc1:p80tcp10.180.0.1:80'), 'SXIVWICOYRO3J4NJ');
+    assert.equal(hash16('ns2/svc2:p80tcp'), 'GNZBNJ2PO5MGZ6GT');
+    assert.equal(hash16('ns1/svc1tcp'), 'AQI2S6QIMU7PVVRP');
+    assert.equal(hash16('ns1/svc1tcp10.0.1.1:80'), '3JOIVZTXZZRGORX4');
+    assert.equal(hash16('ns1/svc1:p80tcp[ff06::c1]:80'), 'LIGRYQQLSZN4UWQ5');
+    assert.equal(hash16('kube-system/kube-dns:dnsudp'), 'TCOU7JCQXEZGVUNU');
+    const sp = { servicePortName: 'ns1/svc1:p80', protocol: 'TCP' as const };
+    assert.deepEqual(serviceChains(sp), { svc: 'KUBE-SVC-XPGD46QRK7WJZT7O', svl: 'KUBE-SVL-XPGD46QRK7WJZT7O', ext: 'KUBE-EXT-XPGD46QRK7WJZT7O', fw: 'KUBE-FW-XPGD46QRK7WJZT7O' });
+    assert.equal(endpointChain(sp, { endpoint: '10.180.0.1:80' }), 'KUBE-SEP-SXIVWICOYRO3J4NJ');
+  });
+});
+
+describe('iptables compiler', () => {
+  it('writes the statistic cascade, hairpin masquerade and DNAT as kube-proxy does', () => {
+    const { state } = stateOf([svc('svc1', { clusterIP: '172.30.0.41', ...http }), slice('svc1', ['10.180.0.1', '10.180.0.2', '10.180.0.3'])]);
+    const text = renderFamily(compileFamily(state, config(), 'IPv4'));
+    const svcRules = text.split('\n').filter((l) => l.startsWith('-A KUBE-SVC-XPGD46QRK7WJZT7O'));
+    assert.deepEqual(svcRules, [
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+      '-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-SXIVWICOYRO3J4NJ',
+      `-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.2:80" -m statistic --mode random --probability 0.5000000000 -j ${endpointChain({ servicePortName: 'ns1/svc1:p80', protocol: 'TCP' }, { endpoint: '10.180.0.2:80' })}`,
+      `-A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.3:80" -j ${endpointChain({ servicePortName: 'ns1/svc1:p80', protocol: 'TCP' }, { endpoint: '10.180.0.3:80' })}`,
+    ]);
+    assert.ok(text.includes('-A KUBE-SEP-SXIVWICOYRO3J4NJ -m comment --comment ns1/svc1:p80 -s 10.180.0.1 -j KUBE-MARK-MASQ\n'));
+    assert.ok(text.includes('-A KUBE-SEP-SXIVWICOYRO3J4NJ -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 10.180.0.1:80\n'));
+    assert.ok(text.includes('-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O\n'));
+    assert.equal(probability(3), '0.3333333333');
+    assert.equal(probability(7), '0.1428571429');
+  });
+
+  it('REJECTs a Service without endpoints in filter and writes no nat chain for it', () => {
+    const { state } = stateOf([svc('svc1', { clusterIP: '172.30.0.41', ...http })]);
+    const text = renderFamily(compileFamily(state, config(), 'IPv4'));
+    assert.ok(text.includes('-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 has no endpoints" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j REJECT\n'));
+    assert.doesNotMatch(text, /KUBE-SVC-/);
+  });
+
+  it('drops per-endpoint comments above 1,000 endpoints (large cluster mode)', () => {
+    const objs: Obj[] = [];
+    for (let i = 0; i < 101; i++) {
+      objs.push(svc(`s${i}`, { clusterIP: `172.30.1.${i}`, ...http }));
+      objs.push(slice(`s${i}`, Array.from({ length: 10 }, (_, j) => `10.1.${i}.${j + 1}`)));
+    }
+    const rs = compileFamily(stateOf(objs).state, config(), 'IPv4');
+    assert.equal(rs.fc.largeClusterMode, true);
+    const text = renderFamily(rs);
+    assert.doesNotMatch(text, /^-A KUBE-SEP-.*--comment/m);
+    assert.doesNotMatch(text, /^-A KUBE-SVC-.* -> /m);
+    assert.match(text, /^-A KUBE-SERVICES -m comment --comment "ns1\/s0:p80 cluster IP"/m);
+  });
+
+  it('dispatches NodePorts per localhostNodePorts and nodePortAddresses, IPv4 and IPv6', () => {
+    const { state } = stateOf([]);
+    const last = (cfg: Config, f: 'IPv4' | 'IPv6') => renderFamily(compileFamily(state, cfg, f)).split('\n').filter((l) => l.includes('-j KUBE-NODEPORTS'));
+    assert.match(last(config(), 'IPv4')[0], /-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS$/);
+    assert.match(last(config({ localhostNodePorts: false }), 'IPv4')[0], /--dst-type LOCAL ! -d 127\.0\.0\.0\/8 -j KUBE-NODEPORTS$/);
+    assert.match(last(config(), 'IPv6')[0], /--dst-type LOCAL ! -d ::1\/128 -j KUBE-NODEPORTS$/);
+    assert.deepEqual(last(config({ nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'], localhostNodePorts: false }), 'IPv4').map((l) => l.split(' -d ')[1]), ['192.168.0.2 -j KUBE-NODEPORTS']);
+    assert.equal(last(config({ nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'] }), 'IPv4').length, 2);
+    // KUBE-FIREWALL (CVE-2020-8558 guard) only for IPv4 with localhost NodePorts on.
+    assert.match(renderFamily(compileFamily(state, config(), 'IPv4')), /^-A KUBE-FIREWALL .*-d 127\.0\.0\.0\/8 ! -s 127\.0\.0\.0\/8/m);
+    assert.doesNotMatch(renderFamily(compileFamily(state, config({ localhostNodePorts: false }), 'IPv4')), /KUBE-FIREWALL/);
+  });
+
+  it('a partial render declares only the written ports\' chains and deletes the given ones', () => {
+    const { state } = stateOf([svc('a', { clusterIP: '172.30.0.1', ...http }), slice('a', ['10.1.0.1']), svc('b', { clusterIP: '172.30.0.2', ...http }), slice('b', ['10.1.0.2'])]);
+    const rs = compileFamily(state, config(), 'IPv4');
+    const text = renderFamily(rs, { write: (p) => p.key.startsWith('ns1/a:'), deleteChains: ['KUBE-SEP-AAAAAAAAAAAAAAAA'] });
+    const declared = text.split('\n').filter((l) => /^:KUBE-(SVC|SEP)-/.test(l));
+    assert.equal(declared.length, 3, declared.join(' ')); // a's SVC and SEP, the deleted one
+    assert.match(text, /^-X KUBE-SEP-AAAAAAAAAAAAAAAA$/m);
+    // Top-level chains always carry every Service.
+    assert.match(text, /-d 172\.30\.0\.2 --dport 80 -j KUBE-SVC-/);
+    assert.doesNotMatch(text, /^-I /m, 'no jump rules in a partial sync');
+  });
+
+  it('kproxy rules text: a header per family, jump rules and canaries of a first sync', () => {
+    const text = compileText(stateOf([]).state, config());
+    assert.match(text, /^# IPv4: iptables-restore --noflush\n\*mangle\n:KUBE-PROXY-CANARY - \[0:0\]\nCOMMIT\n/);
+    assert.match(text, /^# IPv6: ip6tables-restore --noflush$/m);
+    assert.match(text, /^-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES$/m);
+    assert.doesNotMatch(text, /^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) /m, 'built-in chains are never declared (that would flush them)');
+  });
+});
