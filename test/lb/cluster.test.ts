@@ -38,7 +38,7 @@ async function instance(api: TestAPIServer, node: string): Promise<Instance> {
     });
   const source = kubeSource({ config, sink: tracker, changed, log }, { backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: () => 60 });
   await source.start();
-  lb = await startClusterLoadBalancer({ config, log, tracker, changed });
+  lb = await startClusterLoadBalancer({ config, log, tracker, changed, leader: { leaseSeconds: 1, retryMs: 200 } });
   return { tracker, source, lb, warnings };
 }
 
@@ -86,6 +86,16 @@ describe('LoadBalancer addresses in a cluster', () => {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(api.requests.filter((r) => r.path.endsWith('/status')).length, 2, 'one status write per Service, by the leader alone');
       assert.deepEqual(ingress(a), ['192.168.80.200']);
+      // The leader stops (its Lease is no longer renewed): the other takes the Lease once it
+      // expires and writes the status of the next Service.
+      const holder = (api.get('Lease', 'kube-system', LEADER_LEASE_NAME)!.spec as { holderIdentity: string }).holderIdentity;
+      const [leader, follower] = holder === 'n1' ? [a, b] : [b, a];
+      await leader.lb.stop();
+      await leader.source.stop();
+      api.apply(service('third'));
+      await waitFor('the other instance to take the Lease and write', () => JSON.stringify(api.get('Service', 'default', 'third')?.status ?? {}).includes('192.168.80.202'), 5000);
+      assert.equal((api.get('Lease', 'kube-system', LEADER_LEASE_NAME)!.spec as { holderIdentity: string }).holderIdentity, holder === 'n1' ? 'n2' : 'n1');
+      assert.ok(follower.tracker.snapshot().services.get('default/third'));
     } finally {
       for (const i of [a, b]) {
         await i.lb.stop();

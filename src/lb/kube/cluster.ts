@@ -26,6 +26,8 @@ export interface ClusterLoadBalancerContext {
   tracker: LoadBalancerTracker;
   /** Ask for a sync (assignment runs right before each snapshot). */
   changed: () => void;
+  /** Leader Lease timing (default: 15 s lease, 2 s retry, as client-go). */
+  leader?: { leaseSeconds: number; retryMs: number };
   /** Test hook: a KubeConfig other than the configuration's. */
   kubeConfig?: import('@kubernetes/client-node').KubeConfig;
 }
@@ -127,6 +129,8 @@ export async function startClusterLoadBalancer(ctx: ClusterLoadBalancerContext):
       namespace: process.env.POD_NAMESPACE || 'kube-system',
       name: LEADER_LEASE_NAME,
       identity: tracker.current().node.name || 'kproxy',
+      leaseSeconds: ctx.leader?.leaseSeconds,
+      retryMs: ctx.leader?.retryMs,
       onChange: (leader) => {
         written.clear();
         if (leader) void reconcile();

@@ -41,9 +41,14 @@ export class LeaderElector {
     void this.tick();
   }
 
+  /** Stops renewing; from now on this instance is not the leader (it writes nothing more). */
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.leader) {
+      this.leader = false;
+      this.opts.onChange(false);
+    }
   }
 
   private get path(): string {
