@@ -33,7 +33,8 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
 
   const tcp = (ip: string, count = 1, timeoutMs = 1000): Promise<ClientResult[]> => topo.client('client2', 'tcp', ip, 80, count, timeoutMs);
 
-  const metrics = async (n: NodeName) => (await topo.run(ROLE[n], ['curl', '-s', 'http://127.0.0.1:10249/metrics'])).stdout;
+  const httpGet = async (n: NodeName, path: string) => (await topo.run(ROLE[n], [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'http-get.js'), `http://127.0.0.1:10249${path}`])).stdout;
+  const metrics = (n: NodeName) => httpGet(n, '/metrics');
 
   before(async () => {
     topo = await Topology.create('lb');
@@ -72,7 +73,7 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     assert.doesNotMatch(await metrics(other(who)), /metallb_speaker_announced\{service="demo\/web"/);
     // /loadbalancers (what a dashboard reads): the same table on both nodes.
     for (const n of ['node1', 'node2'] as const) {
-      const page = JSON.parse((await topo.run(ROLE[n], ['curl', '-s', 'http://127.0.0.1:10249/loadbalancers'])).stdout) as { node: string; announcements: { ip: string; node: string | null; services: string[]; pool: string }[] };
+      const page = JSON.parse(await httpGet(n, '/loadbalancers')) as { node: string; announcements: { ip: string; node: string | null; services: string[]; pool: string }[] };
       assert.equal(page.node, n);
       assert.deepEqual(page.announcements.find((a) => a.ip === LB4), { ip: LB4, services: ['demo/web'], pool: 'lan', node: who, reason: '', interfaces: ['eth-lan'] });
     }
