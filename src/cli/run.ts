@@ -8,6 +8,7 @@ import { dnsAddon } from '../dns/addon.js';
 import { ProxierHealth } from '../health/proxier.js';
 import { startHealthServer } from '../health/server.js';
 import { serviceHealthAddon } from '../health/servicehealth-addon.js';
+import { loadBalancerAddon } from '../lb/addon.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { manifestsSource } from '../sources/manifests/source.js';
@@ -57,7 +58,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   refuseNodeConflicts(cfg);
   const metrics = new ProxyMetrics({ processMetrics: true });
   await guardFileDescriptors(log, metrics.registry);
-  const tracker = trackerFor(cfg);
+  const tracker = trackerFor(cfg, { persist: true, warn: (m) => log.warn(m) });
   logStart(log, cfg, tracker.current().node.name);
   await startupChecks(cfg, log);
   const rules = new RulesetStore();
@@ -68,6 +69,8 @@ export async function runProxy(cfg: Config): Promise<void> {
     const a = await f({ config: cfg, log, metrics, health, rules });
     if (a) started.push(a);
   }
+  // LoadBalancer announcement follows the tracker's address management (see src/lb/).
+  started.push(loadBalancerAddon({ config: cfg, log, metrics, health, tracker, requestSync: () => runner.requestSync() }));
 
   const reported = new Set<string>();
   let synced = 0;

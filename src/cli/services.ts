@@ -2,9 +2,10 @@
 // a running kproxy (--live: its /services page on --metrics-bind-address), in every mode.
 import type { Command } from 'commander';
 import type { ProxyState, ServicePortState } from '../model/types.js';
+import type { Announcement } from '../lb/announce.js';
 import { ConfigError, formatObjectError } from '../util/errors.js';
 import { dialable } from './dial.js';
-import { loadStateOnce } from './state.js';
+import { loadOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 export function registerServices(program: Command): void {
@@ -15,7 +16,12 @@ export function registerServices(program: Command): void {
     .option('--json', 'print the JSON form (see DESIGN.md)');
   addConfigOptions(cmd, 'services').action(async (opts) => {
     const cfg = configFrom(opts);
-    const out = opts.live ? await liveServices(cfg.metricsBindAddress) : servicesJSON(await loadStateOnce(cfg));
+    let out: ServicesJSON;
+    if (opts.live) out = await liveServices(cfg.metricsBindAddress);
+    else {
+      const { state, tracker } = await loadOnce(cfg);
+      out = servicesJSON(state, tracker.lb.announcements(state.services, state.endpointSlices));
+    }
     process.stdout.write(opts.json ? JSON.stringify(out, null, 2) + '\n' : servicesTable(out));
   });
 }
@@ -35,7 +41,12 @@ async function liveServices(bind: string): Promise<ServicesJSON> {
 
 const eps = (list: readonly { endpoint: string }[] | null) => (list ?? []).map((e) => e.endpoint).sort();
 
-export function servicePortJSON(sp: ServicePortState) {
+/** Which node announces each LoadBalancer address of the port (null: nobody, see the reason). */
+function announcedBy(sp: ServicePortState, announced?: ReadonlyMap<string, Announcement>): Record<string, string | null> {
+  return Object.fromEntries(sp.loadBalancerIPs.map((ip) => [ip, announced?.get(ip)?.node ?? null]));
+}
+
+export function servicePortJSON(sp: ServicePortState, announced?: ReadonlyMap<string, Announcement>) {
   return {
     namespace: sp.namespace,
     name: sp.name,
@@ -48,6 +59,7 @@ export function servicePortJSON(sp: ServicePortState) {
     clusterIPs: [sp.clusterIP],
     externalIPs: [...sp.externalIPs],
     loadBalancerIPs: [...sp.loadBalancerIPs],
+    announcedBy: announcedBy(sp, announced),
     internalTrafficPolicy: sp.internalTrafficPolicy,
     externalTrafficPolicy: sp.externalTrafficPolicy,
     externallyAccessible: sp.externallyAccessible,
@@ -71,11 +83,14 @@ export function dnsOnlyJSON(state: ProxyState) {
     .map((s) => ({ namespace: s.namespace, name: s.name, kind: s.type === 'ExternalName' ? 'ExternalName' : 'headless', externalName: s.externalName }));
 }
 
-export function servicesJSON(state: ProxyState) {
+export function servicesJSON(state: ProxyState, announced?: ReadonlyMap<string, Announcement>) {
   const services = [...state.servicePorts.values()]
     .sort((a, b) => a.key.localeCompare(b.key))
-    .map(servicePortJSON);
-  return { node: state.node.name, services, dnsOnly: dnsOnlyJSON(state), errors: state.errors.map((e) => ({ ...e })) };
+    .map((sp) => servicePortJSON(sp, announced));
+  const loadBalancers = [...(announced?.values() ?? [])]
+    .sort((x, y) => x.ip.localeCompare(y.ip))
+    .map((a) => ({ ip: a.ip, services: a.services, pool: a.pool, node: a.node, reason: a.reason }));
+  return { node: state.node.name, services, dnsOnly: dnsOnlyJSON(state), loadBalancers, errors: state.errors.map((e) => ({ ...e })) };
 }
 
 export type ServicesJSON = ReturnType<typeof servicesJSON> & { mode?: string; source?: string; syncedAt?: string };
@@ -104,6 +119,10 @@ export function servicesTable(out: ServicesJSON): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const head = out.mode ? `node: ${out.node}  mode: ${out.mode}  synced: ${out.syncedAt}\nsource: ${out.source}\n` : `node: ${out.node}\n`;
   let text = head + rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  if ((out.loadBalancers ?? []).length > 0) {
+    text += '\nLoadBalancer addresses:\n';
+    for (const a of out.loadBalancers) text += `  ${a.ip}  ${a.services.join(',')}  pool ${a.pool || '-'}  ${a.node ? `announced by ${a.node}` : `not announced: ${a.reason}`}\n`;
+  }
   if (out.errors.length > 0) {
     text += `\n${out.errors.length} rejected object(s):\n` + out.errors.map((e) => `  ${formatObjectError(e)}\n`).join('');
   }

@@ -4,7 +4,8 @@
 import type { KubeObject } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
 
-export type SinkKind = 'Service' | 'EndpointSlice' | 'Node';
+/** LoadBalancer address management also reads MetalLB's IPAddressPool and L2Advertisement, and node Leases. */
+export type SinkKind = 'Service' | 'EndpointSlice' | 'Node' | 'IPAddressPool' | 'L2Advertisement' | 'Lease';
 
 export interface ObjectSink {
   /**

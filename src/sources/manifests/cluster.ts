@@ -10,9 +10,11 @@
 //  - fields a kind does not have are refused as the API server's strict validation refuses
 //    them (strict.ts); an unknown kind is reported, a built-in kind kproxy does not read is
 //    logged once and ignored.
+//  - IPAddressPools, L2Advertisements and Leases go to the sink as they are (LoadBalancer
+//    address management reads them).
 import { validateService } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
-import type { ObjectSink } from '../sink.js';
+import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
 import { ServiceAllocator } from '../allocate/allocator.js';
@@ -111,6 +113,13 @@ export class StandaloneCluster {
           break;
         case 'EndpointSlice':
           this.setSlice(id, namespace, name, o);
+          break;
+        case 'IPAddressPool':
+        case 'L2Advertisement':
+        case 'Lease':
+          // LoadBalancer address management reads these (MetalLB's objects, node Leases).
+          if (o) this.opts.sink.upsert(o);
+          else this.opts.sink.delete(kind as SinkKind, namespace, name);
           break;
       }
     }

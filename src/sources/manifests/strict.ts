@@ -14,6 +14,10 @@ export const KINDS_READ: Readonly<Record<string, { apiVersion: string; type: str
   Pod: { apiVersion: 'v1', type: 'V1Pod' },
   Node: { apiVersion: 'v1', type: 'V1Node' },
   EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', type: 'V1EndpointSlice' },
+  Lease: { apiVersion: 'coordination.k8s.io/v1', type: 'V1Lease' },
+  // MetalLB's kinds: no model type here; the LoadBalancer code validates their fields.
+  IPAddressPool: { apiVersion: 'metallb.io/v1beta1', type: '' },
+  L2Advertisement: { apiVersion: 'metallb.io/v1beta1', type: '' },
 };
 
 export interface FieldProblem {

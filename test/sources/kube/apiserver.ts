@@ -27,6 +27,10 @@ const RESOURCES: Resource[] = [
   { kind: 'Service', apiVersion: 'v1', namespaced: true, paths: /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?services$/ },
   { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', namespaced: true, paths: /^\/apis\/discovery\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?endpointslices$/ },
   { kind: 'Node', apiVersion: 'v1', namespaced: false, paths: /^\/api\/v1\/nodes$/ },
+  { kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', namespaced: true, paths: /^\/apis\/coordination\.k8s\.io\/v1\/(?:namespaces\/([^/]+)\/)?leases$/ },
+  // MetalLB's CRDs: served only when the server is told they are installed (opts.metallb).
+  { kind: 'IPAddressPool', apiVersion: 'metallb.io/v1beta1', namespaced: true, paths: /^\/apis\/metallb\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?ipaddresspools$/ },
+  { kind: 'L2Advertisement', apiVersion: 'metallb.io/v1beta1', namespaced: true, paths: /^\/apis\/metallb\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?l2advertisements$/ },
 ];
 
 interface Event {
@@ -59,6 +63,8 @@ export interface APIServerOptions {
   goneAsHTTPStatus?: boolean;
   /** Serve HTTPS with this key and certificate (PEM), as a real API server does. */
   tls?: { key: string; cert: string };
+  /** MetalLB's CRDs are installed (metallb.io/v1beta1 is served). */
+  metallb?: boolean;
 }
 
 export class TestAPIServer {
@@ -235,7 +241,9 @@ export class TestAPIServer {
     const query = Object.fromEntries(url.searchParams);
     const watch = query.watch === 'true' || query.watch === '1';
     this.requests.push({ path: url.pathname, authorization: req.headers.authorization ?? '', query, watch });
-    if (req.method !== 'GET') return status(res, 405, 'MethodNotAllowed', `${req.method} is not supported here`);
+    if (url.pathname.startsWith('/apis/metallb.io/') && !this.opts.metallb) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    if (url.pathname === '/apis/metallb.io/v1beta1') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'metallb.io/v1beta1', resources: [] }));
+    if (req.method !== 'GET' || /\/(leases|services)\/[^/]+(\/status)?$/.test(url.pathname)) return void this.write(req, res, url.pathname);
     const match = RESOURCES.map((r) => ({ r, m: r.paths.exec(url.pathname) })).find((x) => x.m);
     if (!match) return status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
     let labels: Requirement[];
@@ -250,6 +258,43 @@ export class TestAPIServer {
     const namespace = match.m![1] ?? null;
     if (watch) this.watch(match.r, namespace, labels, fields, query, res);
     else this.list(match.r, namespace, labels, fields, query, res);
+  }
+
+  /**
+   * The few writes kproxy makes: GET/PUT of one Lease (PUT needs the resourceVersion it read,
+   * else 409 Conflict), POST of a new Lease, and a JSON merge patch of a Service's status.
+   */
+  private write(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString()) as Obj) : null;
+      const ok = (o: Obj | undefined) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(o));
+      const lease = /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/.exec(path);
+      const svc = /^\/api\/v1\/namespaces\/([^/]+)\/services\/([^/]+)\/status$/.exec(path);
+      if (lease) {
+        const [, ns, name] = lease;
+        const cur = name ? this.get('Lease', ns, name) : undefined;
+        if (req.method === 'GET') return cur ? ok(cur) : status(res, 404, 'NotFound', `leases "${name}" not found`);
+        if (req.method === 'POST' && body) {
+          if (this.get('Lease', ns, body.metadata.name)) return status(res, 409, 'AlreadyExists', `leases "${body.metadata.name}" already exists`);
+          this.apply({ ...body, kind: 'Lease', metadata: { ...body.metadata, namespace: ns } });
+          return ok(this.get('Lease', ns, body.metadata.name));
+        }
+        if (req.method === 'PUT' && body && cur) {
+          if (body.metadata.resourceVersion !== cur.metadata.resourceVersion) return status(res, 409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
+          this.apply({ ...body, kind: 'Lease', metadata: { ...body.metadata, namespace: ns } });
+          return ok(this.get('Lease', ns, name));
+        }
+      }
+      if (svc && req.method === 'PATCH' && body && req.headers['content-type'] === 'application/merge-patch+json') {
+        const cur = this.get('Service', svc[1], svc[2]);
+        if (!cur) return status(res, 404, 'NotFound', `services "${svc[2]}" not found`);
+        this.apply({ ...cur, kind: 'Service', status: { ...((cur.status as object) ?? {}), ...((body.status as object) ?? {}) } });
+        return ok(this.get('Service', svc[1], svc[2]));
+      }
+      status(res, 405, 'MethodNotAllowed', `${req.method} ${path} is not supported here`);
+    });
   }
 
   private selected(o: Obj, namespace: string | null, labels: Requirement[], fields: Requirement[]): boolean {
