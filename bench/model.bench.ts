@@ -84,10 +84,12 @@ for (let run = 0; run < RUNS; run++) {
   const t = new ChangeTracker({ nodeName: 'node7' });
   _tracker = t; // kept alive for the memory figure
   let state = t.current();
-  scratch.push(cpuMs(() => {
-    for (const o of objs) t.upsert(o);
-    state = t.snapshot();
-  }, scratchWall));
+  scratch.push(
+    cpuMs(() => {
+      for (const o of objs) t.upsert(o);
+      state = t.snapshot();
+    }, scratchWall),
+  );
   if (state.servicePorts.size !== SERVICES || state.errors.length > 0) throw new Error('the model lost services');
 
   // 101 consecutive single-slice changes, each followed by its own snapshot: the median is
@@ -96,10 +98,12 @@ for (let run = 0; run < RUNS; run++) {
     const i = (4242 + run * 101 + k * 37) % SERVICES;
     const changedSlice = sliceFor(`ns${i % 50}`, `svc${i}`, i, 1 + run + k);
     let next = state;
-    incremental.push(cpuMs(() => {
-      t.upsert(changedSlice);
-      next = t.snapshot();
-    }));
+    incremental.push(
+      cpuMs(() => {
+        t.upsert(changedSlice);
+        next = t.snapshot();
+      }),
+    );
     if (next.changed.size !== 1) throw new Error(`expected one changed service port, got ${next.changed.size}`);
   }
 }

@@ -26,7 +26,8 @@ function rssMB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const row = (what: string, value: string, target: string, ok: boolean | null) => console.log(`${what.padEnd(52)} ${value.padStart(12)}   target ${target.padEnd(10)} ${ok === null ? '' : ok ? 'OK' : 'MISSED'}`);
+const row = (what: string, value: string, target: string, ok: boolean | null) =>
+  console.log(`${what.padEnd(52)} ${value.padStart(12)}   target ${target.padEnd(10)} ${ok === null ? '' : ok ? 'OK' : 'MISSED'}`);
 
 function podYAML(i: number, port: number, probe: boolean): string {
   return `apiVersion: v1
@@ -66,12 +67,16 @@ async function probing(): Promise<void> {
     for (let i = 0; i < PODS; i++) docs.push(podYAML(i, ports[i % ports.length], true));
     writeFileSync(join(dir, 'bench.yaml'), docs.join('---\n'));
 
-    child = fork(join(here, 'standalone-child.js'), ['probe', dir], { execArgv: ['--expose-gc', ...(process.env.CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    type Stats = { attempts: number; failures: number; readyEndpoints: number; heapMB: number };
-    const stats = (gc = false) => new Promise<Stats>((resolve) => {
-      child!.once('message', (m) => resolve(m as Stats));
-      child!.send(gc ? 'stats-gc' : 'stats');
+    child = fork(join(here, 'standalone-child.js'), ['probe', dir], {
+      execArgv: ['--expose-gc', ...(process.env.CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    type Stats = { attempts: number; failures: number; readyEndpoints: number; heapMB: number };
+    const stats = (gc = false) =>
+      new Promise<Stats>((resolve) => {
+        child!.once('message', (m) => resolve(m as Stats));
+        child!.send(gc ? 'stats-gc' : 'stats');
+      });
     await new Promise((r) => child!.once('message', r)); // started
     const t0 = performance.now();
     let s = await stats();
@@ -107,7 +112,7 @@ async function probing(): Promise<void> {
     // often than asked): the cost per probe, scaled to the asked-for rate, is the fairer figure.
     const perProbeMs = ((cpu / 100) * 1000) / rate;
     row('kproxy CPU per probe attempt', `${perProbeMs.toFixed(3)} ms`, '-', null);
-    row(`  scaled to ${PODS} probes/s, % of one core`, `${(perProbeMs * PODS / 10).toFixed(1)} %`, '<= 25 %', perProbeMs * PODS / 10 <= 25);
+    row(`  scaled to ${PODS} probes/s, % of one core`, `${((perProbeMs * PODS) / 10).toFixed(1)} %`, '<= 25 %', (perProbeMs * PODS) / 10 <= 25);
     row('kproxy RSS (max)', `${rssMax.toFixed(0)} MB`, '<= 200 MB', rssMax <= 200);
     row('probe failures in the window', String(end.failures - before.failures), '0', end.failures === before.failures);
     row('kproxy V8 heap in use, after a full GC', `${live.heapMB.toFixed(0)} MB`, '-', null);
@@ -137,7 +142,18 @@ async function loading(): Promise<void> {
       c.stdout!.on('data', (d) => (text += d));
       c.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`load child exited with ${code}`))));
     });
-    const r = JSON.parse(out) as { loadMs: number; loadCpuMs: number; parseMs: number; parseCpuMs: number; editMs: number; rssMB: number; servicePorts: number; endpoints: number; objects: number; errors: number };
+    const r = JSON.parse(out) as {
+      loadMs: number;
+      loadCpuMs: number;
+      parseMs: number;
+      parseCpuMs: number;
+      editMs: number;
+      rssMB: number;
+      servicePorts: number;
+      endpoints: number;
+      objects: number;
+      errors: number;
+    };
     console.log(`\n2. A folder of ${SERVICES} Services and ${LOAD_PODS} Pods (${FILES} files) to the first ProxyState`);
     row('load time (wall clock)', `${(r.loadMs / 1000).toFixed(2)} s`, '<= 5 s', r.loadMs <= 5000);
     // CPU time (all threads, GC included) does not grow when other work shares the machine.
@@ -153,7 +169,11 @@ async function loading(): Promise<void> {
   }
 }
 
-console.log(`bench:standalone (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on a machine shared with other work: figures vary from run to run)`);
+console.log(
+  `bench:standalone (load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} on a machine shared with other work: figures vary from run to run)`,
+);
 const only = process.argv[2];
 if (!only || only === 'probe') await probing();
 if (!only || only === 'load') await loading();

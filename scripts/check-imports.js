@@ -35,7 +35,9 @@ const IMPORT = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\sfrom\s+
 const files = walk(SRC).map((f) => relative(SRC, f));
 const graph = new Map();
 for (const f of files) {
-  const text = readFileSync(join(SRC, f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  const text = readFileSync(join(SRC, f), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
   const deps = new Set();
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2];
@@ -112,7 +114,12 @@ function cycleIn(component) {
   }
   return component;
 }
-for (const c of sccs) problems.push(`import cycle: ${cycleIn(c).map((f) => `src/${f}`).join(' → ')}`);
+for (const c of sccs)
+  problems.push(
+    `import cycle: ${cycleIn(c)
+      .map((f) => `src/${f}`)
+      .join(' → ')}`,
+  );
 
 if (problems.length > 0) {
   for (const p of problems) console.error(p);

@@ -16,7 +16,9 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = walk('dist/test', []).sort().filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const files = walk('dist/test', [])
+  .sort()
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 if (files.length === 0) {
   console.error('run-tests: no test files found under dist/test');
   process.exit(1);

@@ -113,7 +113,17 @@ async function main(): Promise<void> {
     const dport = await freeUdpPort(DNSMASQ_ADDR);
     const dnsmasq = spawn(
       'dnsmasq',
-      ['--conf-file=/dev/null', '--no-resolv', '--no-hosts', `--addn-hosts=${hosts}`, '--keep-in-foreground', `--listen-address=${DNSMASQ_ADDR}`, '--bind-interfaces', `--port=${dport}`, `--pid-file=${join(dir, 'dnsmasq.pid')}`],
+      [
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        `--addn-hosts=${hosts}`,
+        '--keep-in-foreground',
+        `--listen-address=${DNSMASQ_ADDR}`,
+        '--bind-interfaces',
+        `--port=${dport}`,
+        `--pid-file=${join(dir, 'dnsmasq.pid')}`,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     children.push(dnsmasq);
@@ -121,7 +131,10 @@ async function main(): Promise<void> {
     dnsmasq.stderr!.on('data', (d) => (dnsmasqErr += d));
 
     // kproxy's DNS: the same names as 10,000 Services through the real model.
-    const kp = fork(join(dirname(fileURLToPath(import.meta.url)), 'server.js'), [String(N), `${KPROXY_ADDR}:0`], { execArgv: ['--expose-gc', ...NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const kp = fork(join(dirname(fileURLToPath(import.meta.url)), 'server.js'), [String(N), `${KPROXY_ADDR}:0`], {
+      execArgv: ['--expose-gc', ...NODE_FLAGS],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     children.push(kp);
     const ready = await new Promise<{ port: number; rssModel: number; rssZone: number; buildMs: number; names: number }>((resolve, reject) => {
       kp.once('message', (m) => resolve(m as never));
@@ -196,7 +209,9 @@ async function main(): Promise<void> {
     console.log('\n| measure | dnsmasq | kproxy | kproxy / dnsmasq | node echo | echo / dnsmasq |\n|---|---:|---:|---:|---:|---:|');
     for (const r of rows) console.log(`| ${r.join(' | ')} |`);
     console.log(`\nkproxy RSS: ${ready.rssModel.toFixed(1)} MB with the model only, ${ready.rssZone.toFixed(1)} MB with the zone, ${warm.toFixed(1)} MB after the run`);
-    console.log(`targets: qps ≥ 1.0× dnsmasq (${kRatio >= 1 ? 'met' : 'NOT met'}), p99 ≤ 1.5× (${best(lat.kproxy, 'p99') <= 1.5 * best(lat.dnsmasq, 'p99') ? 'met' : 'NOT met'}), extra RSS ≤ 50 MB (${extra <= 50 ? 'met' : 'NOT met'})`);
+    console.log(
+      `targets: qps ≥ 1.0× dnsmasq (${kRatio >= 1 ? 'met' : 'NOT met'}), p99 ≤ 1.5× (${best(lat.kproxy, 'p99') <= 1.5 * best(lat.dnsmasq, 'p99') ? 'met' : 'NOT met'}), extra RSS ≤ 50 MB (${extra <= 50 ? 'met' : 'NOT met'})`,
+    );
     console.log(`kproxy reaches ${((kq / eq) * 100).toFixed(0)}% of the qps of a Node UDP echo that does no DNS work (the ceiling of Node's dgram here)`);
     echo.send({ kind: 'stop' });
     kp.send({ kind: 'stop' });

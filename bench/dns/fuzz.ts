@@ -71,7 +71,7 @@ udp.close();
 const u = await udpExchange(s.port, query('web.demo.svc.cluster.local', 'A'));
 const [t] = await tcpExchange(s.port, [framed(query('web.demo.svc.cluster.local', 'A'))], 1);
 const alive = u !== null && dnsPacket.decode(u).answers?.length === 1 && t !== undefined && dnsPacket.decode(t).answers?.length === 1;
-console.log("server counters", JSON.stringify(s.server.counters));
+console.log('server counters', JSON.stringify(s.server.counters));
 await s.close();
 
 console.log(

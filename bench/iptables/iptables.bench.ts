@@ -42,7 +42,15 @@ try {
         const r = await t.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(0), serviceIP(n - 1), '80', '300']);
         if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
         const m = JSON.parse(r.stdout);
-        latency.push({ mode, services: n, firstP50us: Math.round(m.a.p50), lastP50us: Math.round(m.b.p50), lastMinusFirstUs: Math.round(m.b.p50 - m.a.p50), firstP90us: Math.round(m.a.p90), lastP90us: Math.round(m.b.p90) });
+        latency.push({
+          mode,
+          services: n,
+          firstP50us: Math.round(m.a.p50),
+          lastP50us: Math.round(m.b.p50),
+          lastMinusFirstUs: Math.round(m.b.p50 - m.a.p50),
+          firstP90us: Math.round(m.a.p90),
+          lastP90us: Math.round(m.b.p90),
+        });
         console.error(JSON.stringify(latency.at(-1)));
         worker.stdin!.write('go\n');
         continue;
@@ -56,7 +64,9 @@ try {
   await topo?.destroy();
 }
 
-console.log('\nMedians of runs in one process. full: kproxy compile + restore from empty tables; bare: the same text restored alone (iptables-restore --noflush per family, or nft -f). partial: one EndpointSlice changed; bare partial: the same partial input restored alone.');
+console.log(
+  '\nMedians of runs in one process. full: kproxy compile + restore from empty tables; bare: the same text restored alone (iptables-restore --noflush per family, or nft -f). partial: one EndpointSlice changed; bare partial: the same partial input restored alone.',
+);
 console.log('Wall time, then CPU time (kproxy and the processes it ran, against the bare restore alone) in brackets.');
 console.log('| mode | Services × endpoints | text | full sync | bare restore | ratio (≤ 1.2) | CPU ratio | partial sync | bare partial restore | ratio (≤ 1.2) | CPU ratio | partial input | RSS |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');

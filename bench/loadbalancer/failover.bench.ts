@@ -36,7 +36,12 @@ const write = () => {
   const now = new Date().toISOString();
   for (const n of ['node1', 'node2'] as const) if (renewing[n]) renewedAt[n] = now;
   const leases = (['node1', 'node2'] as const).filter((n) => renewedAt[n]).map((node) => ({ node, renewTime: renewedAt[node]!, seconds: 2 }));
-  writeFileSync(join(dir, 'objects.yaml'), lbObjects({ ...world, leases }).map((o) => stringify(o)).join('---\n'));
+  writeFileSync(
+    join(dir, 'objects.yaml'),
+    lbObjects({ ...world, leases })
+      .map((o) => stringify(o))
+      .join('---\n'),
+  );
 };
 let lines: { start: number; t: number; ok: boolean }[] = [];
 
@@ -44,7 +49,10 @@ try {
   await addLan(topo);
   write();
   for (const n of ['node1', 'node2'] as const) {
-    topo.spawn(ROLE[n], [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), ...kproxyArgs(dir, n)]).stderr!.setEncoding('utf8').on('data', (d: string) => (logs[n] += d));
+    topo
+      .spawn(ROLE[n], [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), ...kproxyArgs(dir, n)])
+      .stderr!.setEncoding('utf8')
+      .on('data', (d: string) => (logs[n] += d));
   }
   await waitFor(async () => agreedAnnouncer(logs, LB4), 20_000, 'an announcer');
   const prober = topo.spawn('client2', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'lb-prober.js'), LB4, '80', '20', '150']);
@@ -86,7 +94,15 @@ try {
         renewing = { ...renewing, [victim]: false };
       }
       const ok = await waitFor(async () => firstOkAfter(t0), 15_000, `a connection through ${other(victim)}`).catch(async (e) => {
-        console.log((await exec('ip', ['-n', topo.ns('client2'), 'neigh'])).stdout, JSON.stringify(lines.slice(-5)), logs[other(victim)].split('\n').filter((l) => !l.includes('synced')).slice(-8).join('\n'));
+        console.log(
+          (await exec('ip', ['-n', topo.ns('client2'), 'neigh'])).stdout,
+          JSON.stringify(lines.slice(-5)),
+          logs[other(victim)]
+            .split('\n')
+            .filter((l) => !l.includes('synced'))
+            .slice(-8)
+            .join('\n'),
+        );
         throw e;
       });
       results[scenario].push(ok!.t - t0);
@@ -111,7 +127,11 @@ try {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`LoadBalancer layer-2 failover (kproxy nftables, 2 nodes, ${ROUNDS} rounds each; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${process.env.CI ? 'CI' : 'dev machine'})`);
+console.log(
+  `LoadBalancer layer-2 failover (kproxy nftables, 2 nodes, ${ROUNDS} rounds each; load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}, ${process.env.CI ? 'CI' : 'dev machine'})`,
+);
 console.log('signal                                   failover ms (each round)          median');
 console.log(`Node Ready=False                         ${results.ready.join(', ').padEnd(34)} ${median(results.ready)}`);
 console.log(`node Lease expires (duration 2 s)        ${results.lease.join(', ').padEnd(34)} ${median(results.lease)}`);

@@ -33,7 +33,14 @@ try {
       const r = await topo.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(0), serviceIP(n - 1), '80', '300']);
       if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
       const m = JSON.parse(r.stdout);
-      latency = { services: n, firstP50us: Math.round(m.a.p50), lastP50us: Math.round(m.b.p50), firstP90us: Math.round(m.a.p90), lastP90us: Math.round(m.b.p90), lastOverFirst: +(m.b.p50 / m.a.p50).toFixed(3) };
+      latency = {
+        services: n,
+        firstP50us: Math.round(m.a.p50),
+        lastP50us: Math.round(m.b.p50),
+        firstP90us: Math.round(m.a.p90),
+        lastP90us: Math.round(m.b.p90),
+        lastOverFirst: +(m.b.p50 / m.a.p50).toFixed(3),
+      };
       worker.stdin!.write('go\n');
       continue;
     }
@@ -46,12 +53,18 @@ try {
 }
 
 console.log('\nMedians (and minimums) of alternating runs in one process; ratio = full / bare. CPU: kproxy process CPU per full sync, nft CPU for the same text, (kproxy + nft) / nft.');
-console.log('| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (≤ 1.2) | ratio of minimums | CPU kproxy / nft → ratio | partial sync, 1 EndpointSlice (≤ 50 ms) | bare nft -f of a 2-element transaction | RSS |');
+console.log(
+  '| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (≤ 1.2) | ratio of minimums | CPU kproxy / nft → ratio | partial sync, 1 EndpointSlice (≤ 50 ms) | bare nft -f of a 2-element transaction | RSS |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.kproxyCpuMs} / ${r.nftCpuMs} ms → ${r.cpuRatio} | ${r.partialMs} ms | ${r.bareNftSmallMs} ms | ${r.rssMB} MB |`);
+  console.log(
+    `| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.kproxyCpuMs} / ${r.nftCpuMs} ms → ${r.cpuRatio} | ${r.partialMs} ms | ${r.bareNftSmallMs} ms | ${r.rssMB} MB |`,
+  );
 }
 if (latency) {
-  console.log(`\nFirst-packet latency at ${latency.services} Services (p50 of 300 TCP connects each, alternating): first ${latency.firstP50us} µs, last ${latency.lastP50us} µs (last/first ${latency.lastOverFirst}; p90 ${latency.firstP90us} / ${latency.lastP90us} µs)`);
+  console.log(
+    `\nFirst-packet latency at ${latency.services} Services (p50 of 300 TCP connects each, alternating): first ${latency.firstP50us} µs, last ${latency.lastP50us} µs (last/first ${latency.lastOverFirst}; p90 ${latency.firstP90us} / ${latency.lastP90us} µs)`,
+  );
 }
 console.log('\n' + JSON.stringify({ rows, latency }));

@@ -34,7 +34,12 @@ const slice = (name: string, ip: string, port: number, protocol = 'TCP') =>
 
 function bomb(): string {
   const l = ['apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: laughs, namespace: soak}', 'data:', '  a0: &a0 "lol"'];
-  for (let i = 1; i <= 9; i++) l.push(`  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= 9; i++)
+    l.push(
+      `  a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
   return l.join('\n') + '\n';
 }
 
@@ -56,7 +61,26 @@ async function main(): Promise<void> {
   let crashes = 0;
   let child: ChildProcess;
   const start = () => {
-    child = spawn(process.execPath, [join(ROOT, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--healthz-bind-address', '127.0.0.1:0', '--metrics-bind-address', '', '--hostname-override', 'soak-node', '--udp-idle-timeout', '5s'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [
+        join(ROOT, 'bin/kproxy.js'),
+        'run',
+        '--manifests',
+        dir,
+        '--proxy-mode',
+        'userspace',
+        '--healthz-bind-address',
+        '127.0.0.1:0',
+        '--metrics-bind-address',
+        '',
+        '--hostname-override',
+        'soak-node',
+        '--udp-idle-timeout',
+        '5s',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     child.stderr!.on('data', () => {});
     child.on('exit', (code, sig) => {
       if (stopping) return;
@@ -122,7 +146,11 @@ async function main(): Promise<void> {
       rmSync(join(dir, 'bad/loop'), { force: true });
       symlinkSync('.', join(dir, 'bad/loop'));
     },
-    () => m(`pods/p${n % 10}.yaml`, `apiVersion: v1\nkind: Pod\nmetadata: {name: p${n % 10}, namespace: soak, labels: {app: flaky}}\nspec:\n  nodeName: soak-node\n  containers: [{name: c, ports: [{containerPort: 9}], readinessProbe: {tcpSocket: {port: 9}, periodSeconds: 1}}]\nstatus: {podIP: 127.0.78.${(n % 10) + 1}}\n`),
+    () =>
+      m(
+        `pods/p${n % 10}.yaml`,
+        `apiVersion: v1\nkind: Pod\nmetadata: {name: p${n % 10}, namespace: soak, labels: {app: flaky}}\nspec:\n  nodeName: soak-node\n  containers: [{name: c, ports: [{containerPort: 9}], readinessProbe: {tcpSocket: {port: 9}, periodSeconds: 1}}]\nstatus: {podIP: 127.0.78.${(n % 10) + 1}}\n`,
+      ),
     () => m('flaky.yaml', `apiVersion: v1\nkind: Service\nmetadata: {name: flaky, namespace: soak}\nspec: {clusterIP: 127.96.53.1, selector: {app: flaky}, ports: [{port: 80, targetPort: 9}]}\n`),
     () => m('bad/badname.yaml', svc('Bad_Name', '127.96.54.1')),
   ];
@@ -140,7 +168,9 @@ async function main(): Promise<void> {
   while (Date.now() - t0 < MINUTES * 60_000) {
     await new Promise((r) => setTimeout(r, 10_000));
     const min = ((Date.now() - t0) / 60_000).toFixed(1);
-    console.log(`${min} min: probes ok ${stats.ok} failed ${stats.fail}; crashes ${crashes}; RSS ${stats.rssMin.toFixed(0)}-${stats.rssMax.toFixed(0)} MB; fds ${stats.fdMin}-${stats.fdMax}; UDP datagrams ${stats.udpSent}; edits ${stats.edits}`);
+    console.log(
+      `${min} min: probes ok ${stats.ok} failed ${stats.fail}; crashes ${crashes}; RSS ${stats.rssMin.toFixed(0)}-${stats.rssMax.toFixed(0)} MB; fds ${stats.fdMin}-${stats.fdMax}; UDP datagrams ${stats.udpSent}; edits ${stats.edits}`,
+    );
   }
   stopping = true;
   for (const t of [probe, sample, udpChurn, churn]) clearInterval(t);
@@ -149,7 +179,18 @@ async function main(): Promise<void> {
   tcp.close();
   udp.close();
   rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ minutes: MINUTES, crashes, probesOk: stats.ok, probesFailed: stats.fail, rssMB: [Math.round(stats.rssMin), Math.round(stats.rssMax)], fds: [stats.fdMin, stats.fdMax], udpDatagrams: stats.udpSent, folderEdits: stats.edits }));
+  console.log(
+    JSON.stringify({
+      minutes: MINUTES,
+      crashes,
+      probesOk: stats.ok,
+      probesFailed: stats.fail,
+      rssMB: [Math.round(stats.rssMin), Math.round(stats.rssMax)],
+      fds: [stats.fdMin, stats.fdMax],
+      udpDatagrams: stats.udpSent,
+      folderEdits: stats.edits,
+    }),
+  );
 }
 
 await main();

@@ -42,7 +42,10 @@ function trackerOf(n: number): ChangeTracker {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { namespace: `team-${s % 100}`, name: `svc-${s}` },
-      spec: s % 4 === 0 ? { type: 'NodePort', clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80, nodePort: 30000 + (s % 2768) }] } : { clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80 }] },
+      spec:
+        s % 4 === 0
+          ? { type: 'NodePort', clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80, nodePort: 30000 + (s % 2768) }] }
+          : { clusterIP: ip(172, 0x100000 + s), ports: [{ name: 'http', port: 80 }] },
     });
     t.upsert(slice(s, true));
   }
@@ -89,7 +92,12 @@ async function measure(n: number, runs: number): Promise<Sample[]> {
       const want = `${n} of ${n} service ports`;
       await page.waitForFunction((w) => document.getElementById('count')?.textContent === w && document.querySelectorAll('#rows tr').length > 0, want, { timeout: 120_000, polling: 'raf' });
       const firstScreenMs = await page.evaluate(() => performance.now());
-      if (process.env.UI_BENCH_DEBUG) console.log(n, await page.evaluate(() => performance.getEntriesByType('measure').map((m) => `${m.name} at ${m.startTime.toFixed(0)} took ${m.duration.toFixed(0)}`)), await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((m) => `${m.name} ${m.startTime.toFixed(0)}..${m.responseEnd.toFixed(0)}`)));
+      if (process.env.UI_BENCH_DEBUG)
+        console.log(
+          n,
+          await page.evaluate(() => performance.getEntriesByType('measure').map((m) => `${m.name} at ${m.startTime.toFixed(0)} took ${m.duration.toFixed(0)}`)),
+          await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((m) => `${m.name} ${m.startTime.toFixed(0)}..${m.responseEnd.toFixed(0)}`)),
+        );
       // let the stream's remaining bytes (if any) arrive before counting
       await page.waitForTimeout(300);
       const filterMs = await page.evaluate(async () => {
@@ -106,26 +114,45 @@ async function measure(n: number, runs: number): Promise<Sample[]> {
       // one Service's endpoint turns unready: time from the patch leaving the server to the row on screen
       const s = Math.min(5, n - 1);
       const target = `team-${s % 100}/svc-${s}:http/TCP/IPv4`;
-      await page.fill("#filter", `team-${s % 100}/svc-${s}:http`);
-      await page.waitForFunction((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].some((t) => t.dataset.key === k), target, { timeout: 5000 }).catch(async (e) => {
-        console.log(await page.evaluate(() => [(document.getElementById('filter') as HTMLInputElement).value, document.getElementById('count')?.textContent, [...document.querySelectorAll<HTMLElement>('#rows tr')].map((t) => t.dataset.key).slice(0, 5)]));
-        throw e;
-      });
+      await page.fill('#filter', `team-${s % 100}/svc-${s}:http`);
+      await page
+        .waitForFunction((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].some((t) => t.dataset.key === k), target, { timeout: 5000 })
+        .catch(async (e) => {
+          console.log(
+            await page.evaluate(() => [
+              (document.getElementById('filter') as HTMLInputElement).value,
+              document.getElementById('count')?.textContent,
+              [...document.querySelectorAll<HTMLElement>('#rows tr')].map((t) => t.dataset.key).slice(0, 5),
+            ]),
+          );
+          throw e;
+        });
       const ready = r % 2 === 0 ? false : true;
       tracker.upsert(slice(s, ready));
       addon.update(tracker.snapshot());
       const patchMs = (await (
-        await page.waitForFunction(
-          ([k, v]) => {
-            const tr = [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k);
-            return tr?.querySelector('[data-col=ready]')?.textContent === v ? Date.now() - Number(document.body.dataset.patchAt) : false;
-          },
-          [target, ready ? '3' : '2'],
-          { polling: 'raf', timeout: 30_000 },
-        ).catch(async (e) => {
-          console.log(await page.evaluate((k) => [document.body.dataset.generation, document.getElementById('live')?.textContent, [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k)?.textContent], target));
-          throw e;
-        })
+        await page
+          .waitForFunction(
+            ([k, v]) => {
+              const tr = [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k);
+              return tr?.querySelector('[data-col=ready]')?.textContent === v ? Date.now() - Number(document.body.dataset.patchAt) : false;
+            },
+            [target, ready ? '3' : '2'],
+            { polling: 'raf', timeout: 30_000 },
+          )
+          .catch(async (e) => {
+            console.log(
+              await page.evaluate(
+                (k) => [
+                  document.body.dataset.generation,
+                  document.getElementById('live')?.textContent,
+                  [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k)?.textContent,
+                ],
+                target,
+              ),
+            );
+            throw e;
+          })
       ).jsonValue()) as number;
       const longestTaskMs = await page.evaluate(() => (window as unknown as { longest: number }).longest);
       out.push({ firstScreenMs, bytes, longestTaskMs, filterMs, patchMs });
@@ -147,7 +174,10 @@ async function main(): Promise<void> {
     console.log(`bench:ui skipped: ${missing}`);
     return;
   }
-  const loadavg = (await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ');
+  const loadavg = (await import('node:os'))
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   console.log(`dashboard first screen, ${RUNS} runs each (median), load average before: ${loadavg}`);
   const ref = await measure(4, RUNS);
   const big = await measure(SERVICES, RUNS);
@@ -161,7 +191,12 @@ async function main(): Promise<void> {
   const a = row('4 Services', ref);
   const b = row(`${SERVICES} Services`, big);
   console.log(`ratio ${SERVICES} / 4 Services: first screen ×${(b.first / a.first).toFixed(2)}, bytes ×${(b.bytes / a.bytes).toFixed(2)}`);
-  console.log(`load average after: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after: ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().catch((e) => {

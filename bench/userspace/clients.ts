@@ -15,7 +15,13 @@ function connect(host: string, port: number, localAddress?: string, onread?: net
 /** Bulk download for `ms`: Gbit/s. Reads into one reused buffer, so the client costs little. */
 export async function bulk(host: string, port: number, ms: number): Promise<number> {
   let bytes = 0;
-  const s = await connect(host, port, undefined, { buffer: Buffer.alloc(1 << 18), callback: (n) => { bytes += n; return true; } });
+  const s = await connect(host, port, undefined, {
+    buffer: Buffer.alloc(1 << 18),
+    callback: (n) => {
+      bytes += n;
+      return true;
+    },
+  });
   s.on('error', () => {});
   await new Promise((r) => setTimeout(r, 300)); // warm-up
   const b0 = bytes;

@@ -113,7 +113,21 @@ endpoints: [{addresses: [${BACKEND}]}]
 ports: [{name: echo, port: ${ECHO}}, {name: bulk, port: ${BULK}}]
 `,
   );
-  const args = [...extra, join(root, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', 'bench', '--metrics-bind-address', '', '--healthz-bind-address', ''];
+  const args = [
+    ...extra,
+    join(root, 'bin/kproxy.js'),
+    'run',
+    '--manifests',
+    dir,
+    '--proxy-mode',
+    'userspace',
+    '--hostname-override',
+    'bench',
+    '--metrics-bind-address',
+    '',
+    '--healthz-bind-address',
+    '',
+  ];
   args.push('--userspace-workers', env.KPROXY_USERSPACE_BULK === 'js' ? '0' : WORKERS);
   return start(process.execPath, args, answers(vip, ECHO), { env });
 }
@@ -292,7 +306,9 @@ async function main(): Promise<void> {
     `| RSS idle → with ${IDLE} idle connections, MB | — | ${fmt(kRss.before, 0)} → ${fmt(kRss.after, 0)} (≈ ${fmt(kRss.before + ((kRss.after - kRss.before) * 10000) / IDLE, 0)} at 10,000) | — | ${hRss ? `${fmt(hRss.before, 0)} → ${fmt(hRss.after, 0)}` : '—'} | ${fmt(((kRss.after - kRss.before) * 1024) / IDLE, 1)} kB per connection | — | ≤ 120 MB |`,
   ];
   const path = loadLibc() ? 'splice (koffi loaded)' : 'JavaScript (koffi unavailable)';
-  process.stdout.write(`\nkproxy: bulk path ${path}, --userspace-workers ${WORKERS} (${availableParallelism()} cores); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+  process.stdout.write(
+    `\nkproxy: bulk path ${path}, --userspace-workers ${WORKERS} (${availableParallelism()} cores); load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+  );
   process.stdout.write(`\n${lines.join('\n')}\n\n(medians of ${ROUNDS} interleaved rounds; bulk ${BULK_MS} ms, ${REQUESTS} requests of 64 bytes, connections for ${CONN_MS} ms with 32 in parallel)\n`);
   process.stdout.write(`\nkproxy CPU profile under bulk + connection load (self time, idle excluded):\n${prof.join('\n')}\n`);
 }

@@ -130,8 +130,8 @@ function protocol(v: unknown, field: string): Protocol {
 
 /** What the API server requires of names: a Service's is a DNS-1035 label, others' DNS-1123 subdomains. */
 const NAME_RULES = {
-  label1035: { re: /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/, says: 'a DNS-1035 label (at most 63 lower-case letters, digits and \'-\', starting with a letter)' },
-  subdomain: { re: DNS1123_SUBDOMAIN, says: 'a DNS-1123 subdomain (lower-case letters, digits, \'-\' and \'.\')' },
+  label1035: { re: /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/, says: "a DNS-1035 label (at most 63 lower-case letters, digits and '-', starting with a letter)" },
+  subdomain: { re: DNS1123_SUBDOMAIN, says: "a DNS-1123 subdomain (lower-case letters, digits, '-' and '.')" },
 };
 
 function meta(o: KubeObject, namespaced: boolean, rule: keyof typeof NAME_RULES = 'subdomain'): { name: string; namespace: string } {
@@ -200,9 +200,7 @@ export function validateService(o: KubeObject): Validated<Service> {
         families.push(p.family);
       });
     }
-    const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) =>
-      oneOf(v, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'] as const, 'IPv4'),
-    );
+    const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) => oneOf(v, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'] as const, 'IPv4'));
     if (ipFamilies.length > 2 || new Set(ipFamilies).size !== ipFamilies.length) {
       fail('spec.ipFamilies', 'at most one of each family');
     }
@@ -337,15 +335,12 @@ export function validateEndpointSlice(o: KubeObject): Validated<EndpointSlice> {
     const endpoints: SliceEndpoint[] = arr(o.endpoints, 'endpoints').map((raw, i) => {
       const f = `endpoints[${i}]`;
       const e = obj(raw, f);
-      const addresses = arr(e.addresses, `${f}.addresses`).map((a, j) =>
-        addressType === 'FQDN' ? str(a, `${f}.addresses[${j}]`) : ip(a, `${f}.addresses[${j}]`, addressType).ip,
-      );
+      const addresses = arr(e.addresses, `${f}.addresses`).map((a, j) => (addressType === 'FQDN' ? str(a, `${f}.addresses[${j}]`) : ip(a, `${f}.addresses[${j}]`, addressType).ip));
       if (addresses.length === 0) fail(`${f}.addresses`, 'at least one address is required');
       const c = obj(e.conditions, `${f}.conditions`);
       const ready = bool(c.ready, `${f}.conditions.ready`, true);
       const hints = obj(e.hints, `${f}.hints`);
-      const hintNames = (field: string) =>
-        arr(hints[field], `${f}.hints.${field}`).map((h, j) => str(obj(h, `${f}.hints.${field}[${j}]`).name, `${f}.hints.${field}[${j}].name`));
+      const hintNames = (field: string) => arr(hints[field], `${f}.hints.${field}`).map((h, j) => str(obj(h, `${f}.hints.${field}[${j}]`).name, `${f}.hints.${field}[${j}].name`));
       const ref = e.targetRef === undefined ? undefined : obj(e.targetRef, `${f}.targetRef`);
       return {
         addresses,

@@ -71,6 +71,12 @@ function writeSlot(buf: Buffer, at: number, code: number, dst: number, src: numb
 /** One line per slot, like `bpftool prog dump xlated` without symbols (for error messages and tests). */
 export function hexdump(bytes: Buffer): string[] {
   const out: string[] = [];
-  for (let i = 0; i < bytes.length; i += 8) out.push(bytes.subarray(i, i + 8).toString('hex').replace(/(..)(?!$)/g, '$1 '));
+  for (let i = 0; i < bytes.length; i += 8)
+    out.push(
+      bytes
+        .subarray(i, i + 8)
+        .toString('hex')
+        .replace(/(..)(?!$)/g, '$1 '),
+    );
   return out;
 }

@@ -5,8 +5,16 @@
 // Opcode values are the kernel's (include/uapi/linux/bpf.h, bpf_common.h).
 
 export type Reg = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
-export const R0: Reg = 0, R1: Reg = 1, R2: Reg = 2, R3: Reg = 3, R4: Reg = 4, R5: Reg = 5;
-export const R6: Reg = 6, R7: Reg = 7, R8: Reg = 8, R9: Reg = 9;
+export const R0: Reg = 0,
+  R1: Reg = 1,
+  R2: Reg = 2,
+  R3: Reg = 3,
+  R4: Reg = 4,
+  R5: Reg = 5;
+export const R6: Reg = 6,
+  R7: Reg = 7,
+  R8: Reg = 8,
+  R9: Reg = 9;
 /** The read-only frame pointer; the stack is the 512 bytes below it. */
 export const R10: Reg = 10;
 
@@ -22,14 +30,34 @@ const SRC_K = 0x00;
 const SRC_X = 0x08;
 
 export const ALU_OP = {
-  add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70,
-  neg: 0x80, mod: 0x90, xor: 0xa0, mov: 0xb0, arsh: 0xc0,
+  add: 0x00,
+  sub: 0x10,
+  mul: 0x20,
+  div: 0x30,
+  or: 0x40,
+  and: 0x50,
+  lsh: 0x60,
+  rsh: 0x70,
+  neg: 0x80,
+  mod: 0x90,
+  xor: 0xa0,
+  mov: 0xb0,
+  arsh: 0xc0,
 } as const;
 export type AluOp = keyof typeof ALU_OP;
 
 export const JMP_OP = {
-  jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70,
-  jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
+  jeq: 0x10,
+  jgt: 0x20,
+  jge: 0x30,
+  jset: 0x40,
+  jne: 0x50,
+  jsgt: 0x60,
+  jsge: 0x70,
+  jlt: 0xa0,
+  jle: 0xb0,
+  jslt: 0xc0,
+  jsle: 0xd0,
 } as const;
 export type JmpOp = keyof typeof JMP_OP;
 const JA = 0x00;

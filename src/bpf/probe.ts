@@ -26,8 +26,7 @@ function probe(key: string, f: () => void): string | null {
 export const probeBpf = (): string | null => probe('bpf', () => BpfMap.create({ name: 'kproxy_probe', type: 'HASH', keySize: 4, valueSize: 4, maxEntries: 1 }).close());
 
 /** Why a cgroup sock_addr program for this attach type cannot be loaded, or null. */
-export const probeSockAddr = (attach: AttachType): string | null =>
-  probe(`sockaddr:${attach}`, () => load(attach, [mov64Imm(R0, 1), exit()]));
+export const probeSockAddr = (attach: AttachType): string | null => probe(`sockaddr:${attach}`, () => load(attach, [mov64Imm(R0, 1), exit()]));
 
 /** Why a cgroup sock_addr program for this attach type may not call the helper, or null. */
 export function probeHelper(attach: AttachType, helper: HelperName): string | null {

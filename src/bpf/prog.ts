@@ -48,7 +48,11 @@ export class BpfProg {
     a.write(spec.name, 48, 'utf8');
     a.writeUInt32LE(ATTACH_TYPE[spec.attachType], 68);
     try {
-      return new BpfProg(spec.name, spec.attachType, bpf(CMD.PROG_LOAD, a, `load program ${spec.name}`, () => verifierLog(log)));
+      return new BpfProg(
+        spec.name,
+        spec.attachType,
+        bpf(CMD.PROG_LOAD, a, `load program ${spec.name}`, () => verifierLog(log)),
+      );
     } catch (e) {
       if (e instanceof BpfError && level === 0 && e.errno === ERRNO.EACCES) return BpfProg.load(spec, mapFd, { logLevel: 1 });
       if (e instanceof BpfError && level > 0 && !verifierLog(log)) {
@@ -75,7 +79,10 @@ export class BpfProg {
 
 function verifierLog(log: Buffer): string {
   const end = log.indexOf(0);
-  return log.subarray(0, end < 0 ? log.length : end).toString('utf8').trimEnd();
+  return log
+    .subarray(0, end < 0 ? log.length : end)
+    .toString('utf8')
+    .trimEnd();
 }
 
 /** An open cgroup v2 directory, as BPF_PROG_ATTACH's target. */

@@ -84,12 +84,8 @@ export function dnsOnlyJSON(state: ProxyState) {
 }
 
 export function servicesJSON(state: ProxyState, announced?: ReadonlyMap<string, Announcement>) {
-  const services = [...state.servicePorts.values()]
-    .sort((a, b) => a.key.localeCompare(b.key))
-    .map((sp) => servicePortJSON(sp, announced));
-  const loadBalancers = [...(announced?.values() ?? [])]
-    .sort((x, y) => x.ip.localeCompare(y.ip))
-    .map((a) => ({ ip: a.ip, services: a.services, pool: a.pool, node: a.node, reason: a.reason }));
+  const services = [...state.servicePorts.values()].sort((a, b) => a.key.localeCompare(b.key)).map((sp) => servicePortJSON(sp, announced));
+  const loadBalancers = [...(announced?.values() ?? [])].sort((x, y) => x.ip.localeCompare(y.ip)).map((a) => ({ ip: a.ip, services: a.services, pool: a.pool, node: a.node, reason: a.reason }));
   return { node: state.node.name, services, dnsOnly: dnsOnlyJSON(state), loadBalancers, errors: state.errors.map((e) => ({ ...e })) };
 }
 
@@ -118,7 +114,17 @@ export function servicesTable(out: ServicesJSON): string {
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const head = out.mode ? `node: ${out.node}  mode: ${out.mode}  synced: ${out.syncedAt}\nsource: ${out.source}\n` : `node: ${out.node}\n`;
-  let text = head + rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n') + '\n';
+  let text =
+    head +
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(widths[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') +
+    '\n';
   if ((out.loadBalancers ?? []).length > 0) {
     text += '\nLoadBalancer addresses:\n';
     for (const a of out.loadBalancers) text += `  ${a.ip}  ${a.services.join(',')}  pool ${a.pool || '-'}  ${a.node ? `announced by ${a.node}` : `not announced: ${a.reason}`}\n`;

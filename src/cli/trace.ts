@@ -97,7 +97,8 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;
-    if (cfg.modeSource !== 'default' && page.mode !== cfg.mode) throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `"${cfg.mode}", but the running kproxy runs in ${page.mode} mode`);
+    if (cfg.modeSource !== 'default' && page.mode !== cfg.mode)
+      throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `"${cfg.mode}", but the running kproxy runs in ${page.mode} mode`);
     return { mode: page.mode, state: null, text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
   const state = cfg.manifests ? await loadStateOnce(cfg) : null;

@@ -19,15 +19,40 @@ export interface SettingEffect {
 const KERNEL: readonly ProxyMode[] = ['nftables', 'iptables', 'ipvs', 'ebpf'];
 
 export const SETTINGS: readonly SettingEffect[] = [
-  { fields: ['conntrack.', 'linux.conntrack.'], flags: ['conntrack-max-per-core', 'conntrack-min', 'conntrack-tcp-timeout-established', 'conntrack-tcp-timeout-close-wait', 'conntrack-udp-timeout', 'conntrack-udp-timeout-stream'], honouredBy: KERNEL, why: 'the userspace mode terminates connections itself; the kernel conntrack table does not carry them' },
-  { fields: ['iptables.masqueradeAll', 'nftables.masqueradeAll', 'linux.masqueradeAll'], flags: ['masquerade-all'], honouredBy: KERNEL, why: 'a userspace proxy always connects to endpoints from its own address' },
+  {
+    fields: ['conntrack.', 'linux.conntrack.'],
+    flags: ['conntrack-max-per-core', 'conntrack-min', 'conntrack-tcp-timeout-established', 'conntrack-tcp-timeout-close-wait', 'conntrack-udp-timeout', 'conntrack-udp-timeout-stream'],
+    honouredBy: KERNEL,
+    why: 'the userspace mode terminates connections itself; the kernel conntrack table does not carry them',
+  },
+  {
+    fields: ['iptables.masqueradeAll', 'nftables.masqueradeAll', 'linux.masqueradeAll'],
+    flags: ['masquerade-all'],
+    honouredBy: KERNEL,
+    why: 'a userspace proxy always connects to endpoints from its own address',
+  },
   { fields: ['iptables.masqueradeBit', 'nftables.masqueradeBit'], flags: ['iptables-masquerade-bit'], honouredBy: KERNEL, why: 'no packet marks are used' },
   { fields: ['iptables.localhostNodePorts'], flags: ['iptables-localhost-nodeports'], honouredBy: ['iptables'], why: 'only the iptables mode accepts NodePorts on 127.0.0.1 (as upstream)' },
-  { fields: ['detectLocalMode', 'detectLocal.bridgeInterface', 'detectLocal.interfaceNamePrefix'], flags: ['detect-local-mode', 'pod-bridge-interface', 'pod-interface-name-prefix'], honouredBy: KERNEL, why: 'the userspace mode does not tell pod traffic apart' },
+  {
+    fields: ['detectLocalMode', 'detectLocal.bridgeInterface', 'detectLocal.interfaceNamePrefix'],
+    flags: ['detect-local-mode', 'pod-bridge-interface', 'pod-interface-name-prefix'],
+    honouredBy: KERNEL,
+    why: 'the userspace mode does not tell pod traffic apart',
+  },
   { fields: ['ipvs.scheduler'], flags: ['ipvs-scheduler'], honouredBy: ['ipvs', 'userspace'], why: 'kernel rules pick endpoints with equal probability' },
   { fields: ['ipvs.excludeCIDRs', 'ipvs.strictARP', 'ipvs.tcpTimeout', 'ipvs.tcpFinTimeout', 'ipvs.udpTimeout'], flags: ['ipvs-exclude-cidrs'], honouredBy: ['ipvs'], why: 'it is an IPVS setting' },
-  { fields: ['iptables.syncPeriod', 'iptables.minSyncPeriod'], flags: ['iptables-sync-period', 'iptables-min-sync-period'], honouredBy: ['iptables'], why: 'it sets the sync periods of the iptables mode only' },
-  { fields: ['nftables.syncPeriod', 'nftables.minSyncPeriod'], flags: ['nftables-sync-period', 'nftables-min-sync-period'], honouredBy: ['nftables'], why: 'it sets the sync periods of the nftables mode only' },
+  {
+    fields: ['iptables.syncPeriod', 'iptables.minSyncPeriod'],
+    flags: ['iptables-sync-period', 'iptables-min-sync-period'],
+    honouredBy: ['iptables'],
+    why: 'it sets the sync periods of the iptables mode only',
+  },
+  {
+    fields: ['nftables.syncPeriod', 'nftables.minSyncPeriod'],
+    flags: ['nftables-sync-period', 'nftables-min-sync-period'],
+    honouredBy: ['nftables'],
+    why: 'it sets the sync periods of the nftables mode only',
+  },
   { fields: ['ipvs.syncPeriod', 'ipvs.minSyncPeriod'], flags: ['ipvs-sync-period', 'ipvs-min-sync-period'], honouredBy: ['ipvs'], why: 'it sets the sync periods of the ipvs mode only' },
   { fields: [], flags: ['bpf-cgroup-root'], honouredBy: ['ebpf'], why: 'it is a setting of the ebpf mode' },
   { fields: [], flags: ['udp-idle-timeout'], honouredBy: ['userspace'], why: 'kernel modes leave UDP flows to conntrack (--conntrack-udp-timeout)' },
@@ -38,8 +63,20 @@ export const SETTINGS: readonly SettingEffect[] = [
   { fields: ['windowsRunAsService', 'winkernel.'], flags: [], honouredBy: [], why: 'it is a Windows setting' },
   { fields: ['logging.'], flags: [], honouredBy: [], why: 'kproxy logs with --v and --log-format' },
   { fields: ['clientConnection.contentType', 'clientConnection.acceptContentTypes'], flags: [], honouredBy: [], why: 'kproxy talks JSON to the API server' },
-  { fields: ['clientConnection.kubeconfig', 'clientConnection.qps', 'clientConnection.burst'], flags: ['kubeconfig', 'master', 'kube-api-qps', 'kube-api-burst'], honouredBy: 'all', unless: (c) => (c.manifests ? 'with --manifests there is no API server' : null), why: '' },
-  { fields: [], flags: ['service-node-port-range'], honouredBy: 'all', unless: (c) => (c.manifests ? null : 'the API server allocates NodePorts; kproxy only allocates them with --manifests'), why: '' },
+  {
+    fields: ['clientConnection.kubeconfig', 'clientConnection.qps', 'clientConnection.burst'],
+    flags: ['kubeconfig', 'master', 'kube-api-qps', 'kube-api-burst'],
+    honouredBy: 'all',
+    unless: (c) => (c.manifests ? 'with --manifests there is no API server' : null),
+    why: '',
+  },
+  {
+    fields: [],
+    flags: ['service-node-port-range'],
+    honouredBy: 'all',
+    unless: (c) => (c.manifests ? null : 'the API server allocates NodePorts; kproxy only allocates them with --manifests'),
+    why: '',
+  },
 ];
 
 /** One line per given setting that has no effect in cfg.mode. */

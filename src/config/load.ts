@@ -114,16 +114,34 @@ export function applyConfigFile(cfg: Config, path: string): void {
     mode: (v, f) => setMode(cfg, string(v, f), f, 'file'),
     hostnameOverride: (v, f) => (cfg.hostnameOverride = string(v, f)),
     bindAddress: (v, f) => (cfg.nodeIPOverride = nodeIPs(string(v, f), f)),
-    nodeIPOverride: (v, f) => (cfg.nodeIPOverride = nodeIPs(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
+    nodeIPOverride: (v, f) =>
+      (cfg.nodeIPOverride = nodeIPs(
+        list(v, f)
+          .map((x, i) => string(x, `${f}[${i}]`))
+          .join(','),
+        f,
+      )),
     bindAddressHardFail: (v, f) => (cfg.bindAddressHardFail = boolean(v, f)),
     clusterCIDR: (v, f) => (cfg.clusterCIDRs = cidrList(string(v, f), f)),
     detectLocalMode: (v, f) => (cfg.detectLocalMode = detectLocalMode(string(v, f), f)),
     detectLocal: {
       bridgeInterface: (v, f) => (cfg.detectLocal.bridgeInterface = string(v, f)),
       interfaceNamePrefix: (v, f) => (cfg.detectLocal.interfaceNamePrefix = string(v, f)),
-      clusterCIDRs: (v, f) => (cfg.clusterCIDRs = cidrList(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
+      clusterCIDRs: (v, f) =>
+        (cfg.clusterCIDRs = cidrList(
+          list(v, f)
+            .map((x, i) => string(x, `${f}[${i}]`))
+            .join(','),
+          f,
+        )),
     },
-    nodePortAddresses: (v, f) => (cfg.nodePortAddresses = nodePortAddresses(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
+    nodePortAddresses: (v, f) =>
+      (cfg.nodePortAddresses = nodePortAddresses(
+        list(v, f)
+          .map((x, i) => string(x, `${f}[${i}]`))
+          .join(','),
+        f,
+      )),
     healthzBindAddress: (v, f) => (cfg.healthzBindAddress = fileBindAddress(string(v, f), f, 10256, cfg.healthzBindAddress)),
     metricsBindAddress: (v, f) => (cfg.metricsBindAddress = fileBindAddress(string(v, f), f, 10249, cfg.metricsBindAddress)),
     syncPeriod: (v, f) => (topSync = orDefault(duration(v, f), null)),
@@ -142,7 +160,13 @@ export function applyConfigFile(cfg: Config, path: string): void {
     ipvs: {
       ...modeSync('ipvs'),
       scheduler: (v, f) => (cfg.ipvs.scheduler = string(v, f)),
-      excludeCIDRs: (v, f) => (cfg.ipvs.excludeCIDRs = cidrList(list(v, f).map((x, i) => string(x, `${f}[${i}]`)).join(','), f)),
+      excludeCIDRs: (v, f) =>
+        (cfg.ipvs.excludeCIDRs = cidrList(
+          list(v, f)
+            .map((x, i) => string(x, `${f}[${i}]`))
+            .join(','),
+          f,
+        )),
       strictARP: (v, f) => (cfg.ipvs.strictARP = boolean(v, f)),
       tcpTimeout: (v, f) => (cfg.ipvs.tcpTimeoutMs = duration(v, f)),
       tcpFinTimeout: (v, f) => (cfg.ipvs.tcpFinTimeoutMs = duration(v, f)),
@@ -221,56 +245,127 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     if (v !== undefined) assign(parse(v, `--${kebab(name)}`));
   };
   if (s('proxyMode') !== undefined) setMode(cfg, s('proxyMode')!, '--proxy-mode', 'flag');
-  set('hostnameOverride', (v) => v.trim(), (v) => (cfg.hostnameOverride = v));
+  set(
+    'hostnameOverride',
+    (v) => v.trim(),
+    (v) => (cfg.hostnameOverride = v),
+  );
   set('bindAddress', nodeIPs, (v) => (cfg.nodeIPOverride = v));
   set('nodeIpOverride', nodeIPs, (v) => (cfg.nodeIPOverride = v));
   set('clusterCidr', cidrList, (v) => (cfg.clusterCIDRs = v));
   set('detectLocalMode', detectLocalMode, (v) => (cfg.detectLocalMode = v));
-  set('podBridgeInterface', (v) => v, (v) => (cfg.detectLocal.bridgeInterface = v));
-  set('podInterfaceNamePrefix', (v) => v, (v) => (cfg.detectLocal.interfaceNamePrefix = v));
+  set(
+    'podBridgeInterface',
+    (v) => v,
+    (v) => (cfg.detectLocal.bridgeInterface = v),
+  );
+  set(
+    'podInterfaceNamePrefix',
+    (v) => v,
+    (v) => (cfg.detectLocal.interfaceNamePrefix = v),
+  );
   set('nodeportAddresses', nodePortAddresses, (v) => (cfg.nodePortAddresses = v));
   set('healthzBindAddress', bindAddress, (v) => (cfg.healthzBindAddress = v));
   set('metricsBindAddress', bindAddress, (v) => (cfg.metricsBindAddress = v));
-  set('iptablesMasqueradeBit', (v, f) => intIn(numberFlag(v, f), f, 0, 31), (v) => (cfg.masqueradeBit = v));
+  set(
+    'iptablesMasqueradeBit',
+    (v, f) => intIn(numberFlag(v, f), f, 0, 31),
+    (v) => (cfg.masqueradeBit = v),
+  );
   set('iptablesLocalhostNodeports', boolFlag, (v) => (cfg.localhostNodePorts = v));
-  set('ipvsScheduler', (v) => v, (v) => (cfg.ipvs.scheduler = v));
+  set(
+    'ipvsScheduler',
+    (v) => v,
+    (v) => (cfg.ipvs.scheduler = v),
+  );
   set('ipvsExcludeCidrs', cidrList, (v) => (cfg.ipvs.excludeCIDRs = v));
   set('ipvsStrictArp', boolFlag, (v) => (cfg.ipvs.strictARP = v));
   set('ipvsTcpTimeout', durationFlag, (v) => (cfg.ipvs.tcpTimeoutMs = v));
   set('ipvsTcpfinTimeout', durationFlag, (v) => (cfg.ipvs.tcpFinTimeoutMs = v));
   set('ipvsUdpTimeout', durationFlag, (v) => (cfg.ipvs.udpTimeoutMs = v));
   set('kubeApiQps', numberFlag, (v) => (cfg.clientConnection.qps = v));
-  set('kubeApiBurst', (v, f) => intIn(numberFlag(v, f), f, 0), (v) => (cfg.clientConnection.burst = v));
+  set(
+    'kubeApiBurst',
+    (v, f) => intIn(numberFlag(v, f), f, 0),
+    (v) => (cfg.clientConnection.burst = v),
+  );
   set('configSyncPeriod', durationFlag, (v) => (cfg.configSyncPeriodMs = v));
-  set('conntrackMaxPerCore', (v, f) => intIn(numberFlag(v, f), f, 0), (v) => (cfg.conntrack.maxPerCore = v));
-  set('conntrackMin', (v, f) => intIn(numberFlag(v, f), f, 0), (v) => (cfg.conntrack.min = v));
+  set(
+    'conntrackMaxPerCore',
+    (v, f) => intIn(numberFlag(v, f), f, 0),
+    (v) => (cfg.conntrack.maxPerCore = v),
+  );
+  set(
+    'conntrackMin',
+    (v, f) => intIn(numberFlag(v, f), f, 0),
+    (v) => (cfg.conntrack.min = v),
+  );
   set('conntrackTcpTimeoutEstablished', durationFlag, (v) => (cfg.conntrack.tcpEstablishedTimeoutMs = v));
   set('conntrackTcpTimeoutCloseWait', durationFlag, (v) => (cfg.conntrack.tcpCloseWaitTimeoutMs = v));
   set('conntrackUdpTimeout', durationFlag, (v) => (cfg.conntrack.udpTimeoutMs = v));
   set('conntrackUdpTimeoutStream', durationFlag, (v) => (cfg.conntrack.udpStreamTimeoutMs = v));
   set('featureGates', featureGates, (v) => Object.assign(cfg.featureGates, v));
-  set('oomScoreAdj', (v, f) => intIn(numberFlag(v, f), f, -1000, 1000), (v) => (cfg.oomScoreAdj = v));
-  set('v', (v, f) => intIn(numberFlag(v, f), f, 0, 10), (v) => (cfg.logVerbosity = v));
+  set(
+    'oomScoreAdj',
+    (v, f) => intIn(numberFlag(v, f), f, -1000, 1000),
+    (v) => (cfg.oomScoreAdj = v),
+  );
+  set(
+    'v',
+    (v, f) => intIn(numberFlag(v, f), f, 0, 10),
+    (v) => (cfg.logVerbosity = v),
+  );
   set('logFormat', logFormat, (v) => (cfg.logFormat = v));
-  set('kubeconfig', (v) => v, (v) => (cfg.kubeconfig = v));
-  set('master', (v) => v, (v) => (cfg.master = v));
-  set('manifests', (v) => v, (v) => (cfg.manifests = v));
+  set(
+    'kubeconfig',
+    (v) => v,
+    (v) => (cfg.kubeconfig = v),
+  );
+  set(
+    'master',
+    (v) => v,
+    (v) => (cfg.master = v),
+  );
+  set(
+    'manifests',
+    (v) => v,
+    (v) => (cfg.manifests = v),
+  );
   set('serviceClusterIpRange', serviceCIDRs, (v) => (cfg.serviceClusterIPRange = v));
   set('serviceNodePortRange', portRange, (v) => (cfg.serviceNodePortRange = v));
   set('clusterDomain', domain, (v) => (cfg.clusterDomain = v));
-  set('dnsBindAddress', (v, f) => (v === '' || v === 'off' ? 'off' : bindAddress(v, f)), (v) => (cfg.dnsBindAddress = v));
+  set(
+    'dnsBindAddress',
+    (v, f) => (v === '' || v === 'off' ? 'off' : bindAddress(v, f)),
+    (v) => (cfg.dnsBindAddress = v),
+  );
   set('dnsUpstream', upstreams, (v) => (cfg.dnsUpstream = v));
-  set('dnsTtl', (v, f) => intIn(numberFlag(v, f), f, 0, 86400), (v) => (cfg.dnsTTL = v));
-  set('bpfCgroupRoot', (v) => v, (v) => (cfg.bpfCgroupRoot = v));
+  set(
+    'dnsTtl',
+    (v, f) => intIn(numberFlag(v, f), f, 0, 86400),
+    (v) => (cfg.dnsTTL = v),
+  );
+  set(
+    'bpfCgroupRoot',
+    (v) => v,
+    (v) => (cfg.bpfCgroupRoot = v),
+  );
   set('udpIdleTimeout', durationFlag, (v) => (cfg.udpIdleTimeoutMs = v));
-  set('userspaceWorkers', (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)), (v) => (cfg.userspaceWorkers = v));
+  set(
+    'userspaceWorkers',
+    (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)),
+    (v) => (cfg.userspaceWorkers = v),
+  );
   if (flags.masqueradeAll === true) cfg.masqueradeAll = true;
   if (flags.bindAddressHardFail === true) cfg.bindAddressHardFail = true;
   if (flags.ipvsStrictArp === true) cfg.ipvs.strictARP = true;
 
   // Sync periods: the generic flags win over the per-mode ones, which apply to their mode only.
   const prefix = cfg.mode === 'iptables' ? 'iptables' : cfg.mode === 'ipvs' ? 'ipvs' : cfg.mode === 'nftables' ? 'nftables' : '';
-  for (const [generic, field] of [['syncPeriod', 'syncPeriodMs'], ['minSyncPeriod', 'minSyncPeriodMs']] as const) {
+  for (const [generic, field] of [
+    ['syncPeriod', 'syncPeriodMs'],
+    ['minSyncPeriod', 'minSyncPeriodMs'],
+  ] as const) {
     const perMode = prefix ? s(prefix + generic[0].toUpperCase() + generic.slice(1)) : undefined;
     const v = s(generic) ?? perMode;
     const flag = s(generic) !== undefined ? `--${kebab(generic)}` : `--${prefix}-${kebab(generic)}`;
@@ -311,7 +406,9 @@ export function loadConfig(opts: LoadOptions): Config {
     applyConfigFile(cfg, file);
   }
   applyFlags(cfg, opts.flags);
-  cfg.flagsGiven = Object.entries(opts.flags).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0)).map(([k]) => kebab(k));
+  cfg.flagsGiven = Object.entries(opts.flags)
+    .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+    .map(([k]) => kebab(k));
   return finishConfig(cfg);
 }
 
@@ -421,7 +518,10 @@ function detectLocalMode(v: string, f: string): DetectLocalMode {
 }
 
 function splitList(v: string): string[] {
-  return v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  return v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 }
 
 function cidrList(v: string, f: string): string[] {
@@ -440,11 +540,13 @@ function serviceCIDRs(v: string, f: string): string[] {
 }
 
 function nodeIPs(v: string, f: string): string[] {
-  return splitList(v).map((x) => {
-    const p = parseIP(x);
-    if (!p) throw new ConfigError(f, `"${x}" is not an IP address`);
-    return p.ip;
-  }).filter((ip) => ip !== '0.0.0.0' && ip !== '::');
+  return splitList(v)
+    .map((x) => {
+      const p = parseIP(x);
+      if (!p) throw new ConfigError(f, `"${x}" is not an IP address`);
+      return p.ip;
+    })
+    .filter((ip) => ip !== '0.0.0.0' && ip !== '::');
 }
 
 function nodePortAddresses(v: string, f: string): string[] {

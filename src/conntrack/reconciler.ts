@@ -19,7 +19,10 @@ export function conntrackExec(binary = 'conntrack', timeoutMs = 30_000): Conntra
   };
 }
 
-const FAMILIES: [IPFamily, string][] = [['IPv4', 'ipv4'], ['IPv6', 'ipv6']];
+const FAMILIES: [IPFamily, string][] = [
+  ['IPv4', 'ipv4'],
+  ['IPv6', 'ipv6'],
+];
 
 export class ConntrackReconciler {
   private readonly duration: Histogram<'ip_family'>;
@@ -41,7 +44,12 @@ export class ConntrackReconciler {
       });
     this.deleted =
       (registry.getSingleMetric('kubeproxy_conntrack_reconciler_deleted_entries_total') as Counter<'ip_family'>) ??
-      new Counter({ name: 'kubeproxy_conntrack_reconciler_deleted_entries_total', help: 'Cumulative conntrack flows deleted by conntrack reconciler', labelNames: ['ip_family'], registers: [registry] });
+      new Counter({
+        name: 'kubeproxy_conntrack_reconciler_deleted_entries_total',
+        help: 'Cumulative conntrack flows deleted by conntrack reconciler',
+        labelNames: ['ip_family'],
+        registers: [registry],
+      });
   }
 
   /** Deletes the stale UDP entries of both families; returns how many went. Never throws. */

@@ -71,7 +71,12 @@ function tryThis(objects: Obj[], backends: DemoBackend[], addrs: Addresses): str
       lines.push(`  ${name}: see \`kproxy services --manifests ${process.argv[2]}\` for its allocated IP`);
       continue;
     }
-    const what = spec.sessionAffinity === 'ClientIP' ? ' (session affinity: the same backend every time)' : s.metadata?.annotations?.['kproxy.io/scheduler'] ? ` (scheduler ${s.metadata.annotations['kproxy.io/scheduler']})` : ' (round robin)';
+    const what =
+      spec.sessionAffinity === 'ClientIP'
+        ? ' (session affinity: the same backend every time)'
+        : s.metadata?.annotations?.['kproxy.io/scheduler']
+          ? ` (scheduler ${s.metadata.annotations['kproxy.io/scheduler']})`
+          : ' (round robin)';
     lines.push(`  ${name}${what}:`);
     lines.push(`      for i in 1 2 3 4 5 6; do curl -s http://${spec.clusterIP}:${port}/; done`);
     if (spec.type === 'NodePort' && spec.ports?.[0]?.nodePort) lines.push(`      curl -s http://127.0.0.1:${spec.ports[0].nodePort}/        # the NodePort`);
@@ -164,7 +169,25 @@ async function main(): Promise<void> {
   const healthz = passed('--healthz-bind-address') ?? (await freeAddress('127.0.0.1', 10256));
   const kproxy = spawn(
     process.execPath,
-    [join(root, 'bin/kproxy.js'), 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', NODE, '--nodeport-addresses', '127.0.0.0/8', '--metrics-bind-address', addrs.metrics, '--healthz-bind-address', healthz, '--dns-bind-address', addrs.dns || 'off', ...process.argv.slice(3)],
+    [
+      join(root, 'bin/kproxy.js'),
+      'run',
+      '--manifests',
+      dir,
+      '--proxy-mode',
+      'userspace',
+      '--hostname-override',
+      NODE,
+      '--nodeport-addresses',
+      '127.0.0.0/8',
+      '--metrics-bind-address',
+      addrs.metrics,
+      '--healthz-bind-address',
+      healthz,
+      '--dns-bind-address',
+      addrs.dns || 'off',
+      ...process.argv.slice(3),
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   let stopping = false;

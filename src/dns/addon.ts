@@ -24,7 +24,13 @@ export function dnsAddress(cfg: Config): string | null {
 export function dnsServerFor(cfg: Config, bind: string, onAnswer?: (rcode: number, tcp: boolean) => void): DnsServer {
   const { host } = splitHostPort(bind);
   const own: RData[] = [];
-  if (ipaddr.isValid(host) && !ipaddr.parse(host).toNormalizedString().match(/^(0\.0\.0\.0|0:0:0:0:0:0:0:0)$/)) {
+  if (
+    ipaddr.isValid(host) &&
+    !ipaddr
+      .parse(host)
+      .toNormalizedString()
+      .match(/^(0\.0\.0\.0|0:0:0:0:0:0:0:0)$/)
+  ) {
     const bytes = Buffer.from(ipaddr.parse(host).toByteArray());
     own.push(bytes.length === 4 ? { type: 1, address: bytes } : { type: 28, address: bytes });
   }

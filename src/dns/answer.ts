@@ -22,7 +22,8 @@ export function prepare(entry: NameEntry, qtype: number, lookup: (name: string) 
   const all = entry.records.map((r) => r.rr);
   let answer: ResourceRecord[];
   const cname = all.filter((r) => r.data.type === TYPE.CNAME);
-  if (cname.length > 0) answer = cname; // a CNAME answers every type (RFC 1034 3.6.2)
+  if (cname.length > 0)
+    answer = cname; // a CNAME answers every type (RFC 1034 3.6.2)
   else if (qtype === TYPE.ANY) answer = all;
   else answer = all.filter((r) => r.data.type === qtype);
   if (answer.length === 0) return null;
@@ -130,7 +131,7 @@ export function stampNegative(msg: Buffer, q: ParsedQuery, rcode: number, apex: 
   header(out, q, flags, rcode, 1, 0, 1, opt ? 1 : 0);
   copyQuestion(out, msg, q.questionEnd);
   // The apex is the question's last labels: point at them (the SOA owner keeps the query's case).
-  const apexAt = 12 + q.nameLength - (apex.key.length);
+  const apexAt = 12 + q.nameLength - apex.key.length;
   out.writeUInt16BE(0xc000 | apexAt, 12 + qlen);
   out.set(tail, 12 + qlen + 2);
   if (opt) writeOpt(out, 12 + qlen + 2 + tail.length, 0);

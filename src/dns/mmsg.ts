@@ -48,7 +48,10 @@ export class UdpBatcher {
       this.inIovs.writeBigUInt64LE(a(this.inBuf, i * SLOT), i * IOVEC);
       this.inIovs.writeBigUInt64LE(BigInt(SLOT), i * IOVEC + 8);
       this.outIovs.writeBigUInt64LE(a(this.outBuf, i * OUT_SLOT), i * IOVEC);
-      for (const [hdrs, iovs] of [[this.inHdrs, this.inIovs], [this.outHdrs, this.outIovs]] as const) {
+      for (const [hdrs, iovs] of [
+        [this.inHdrs, this.inIovs],
+        [this.outHdrs, this.outIovs],
+      ] as const) {
         const h = i * MSGHDR;
         hdrs.writeBigUInt64LE(a(this.names, i * NAME), h); // msg_name: replies go where the query came from
         hdrs.writeUInt32LE(NAME, h + 8);

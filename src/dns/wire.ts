@@ -68,7 +68,10 @@ export class MessageWriter {
   private readonly bodyStart: number;
 
   /** question: the lower-case question name, which the sender places at offset 12. */
-  constructor(question: string, private readonly compress = true) {
+  constructor(
+    question: string,
+    private readonly compress = true,
+  ) {
     const labels = labelsOf(question);
     this.remember(labels, labels.length, 12);
     this.bodyStart = 12 + nameToWire(question).length + 4;

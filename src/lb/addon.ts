@@ -38,13 +38,15 @@ export function loadBalancerAddon(ctx: LoadBalancerAddonContext): Addon {
   let cluster: ClusterLoadBalancer | null = null;
   if (!ctx.config.manifests) {
     // Loaded on demand, as the kube source is: @kubernetes/client-node is slow to import.
-    import('./kube/cluster.js').then(({ startClusterLoadBalancer }) => startClusterLoadBalancer({ config: ctx.config, log, tracker, changed: () => ctx.requestSync() })).then(
-      (c) => {
-        if (closed) void c.stop();
-        else cluster = c;
-      },
-      (e: Error) => log.error({ err: e.message }, 'LoadBalancer address management cannot start'),
-    );
+    import('./kube/cluster.js')
+      .then(({ startClusterLoadBalancer }) => startClusterLoadBalancer({ config: ctx.config, log, tracker, changed: () => ctx.requestSync() }))
+      .then(
+        (c) => {
+          if (closed) void c.stop();
+          else cluster = c;
+        },
+        (e: Error) => log.error({ err: e.message }, 'LoadBalancer address management cannot start'),
+      );
   }
 
   const startResponder = () => {
@@ -67,7 +69,11 @@ export function loadBalancerAddon(ctx: LoadBalancerAddonContext): Addon {
     const next = tracker.lb.announcements(state.services, state.endpointSlices, now);
     for (const a of next.values()) {
       const before = table.get(a.ip);
-      if (before?.node !== a.node) log.info({ ip: a.ip, services: a.services, node: a.node, was: before?.node ?? null, reason: a.reason || undefined }, a.node ? 'LoadBalancer address announcer chosen' : 'LoadBalancer address not announced');
+      if (before?.node !== a.node)
+        log.info(
+          { ip: a.ip, services: a.services, node: a.node, was: before?.node ?? null, reason: a.reason || undefined },
+          a.node ? 'LoadBalancer address announcer chosen' : 'LoadBalancer address not announced',
+        );
     }
     table = next;
     metrics.setAnnouncements(table, node);

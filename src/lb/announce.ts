@@ -114,7 +114,10 @@ export function announcements(input: AnnounceInput): Map<string, Announcement> {
       add(null, s.svc.externalTrafficPolicy === 'Local' ? 'no eligible node has a serving endpoint (externalTrafficPolicy Local)' : 'no eligible node matches the L2Advertisements', []);
       continue;
     }
-    const winner = nodeOrder(candidates.map((n) => n.name), s.ips[0])[0];
+    const winner = nodeOrder(
+      candidates.map((n) => n.name),
+      s.ips[0],
+    )[0];
     const facts = input.nodes.get(winner)!;
     const mine = ads.filter((ad) => anySelectorMatches(ad.nodeSelectors, facts.labels));
     // Any advertisement without interfaces means every interface.

@@ -170,7 +170,12 @@ export class LoadBalancerAssigner {
     if (lbIPs && input.loadBalancerIP) return err(`metadata.annotations[${lbIPs.key}]`, 'cannot be set together with spec.loadBalancerIP');
     if (lbIPs || input.loadBalancerIP) {
       const field = lbIPs ? `metadata.annotations[${lbIPs.key}]` : 'spec.loadBalancerIP';
-      const texts = lbIPs ? lbIPs.value.split(',').map((s) => s.trim()).filter(Boolean) : [input.loadBalancerIP];
+      const texts = lbIPs
+        ? lbIPs.value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [input.loadBalancerIP];
       const ips: string[] = [];
       const seen = new Set<IPFamily>();
       for (const t of texts) {
@@ -237,7 +242,8 @@ export class LoadBalancerAssigner {
       candidates = [p];
     } else {
       candidates = pools.filter((p) => p.autoAssign && admits(p, svc)).sort(byPriority);
-      if (candidates.length === 0) return err('spec.type', pools.length === 0 ? 'no IPAddressPool is defined; the Service stays pending' : 'no IPAddressPool with autoAssign admits this Service; it stays pending');
+      if (candidates.length === 0)
+        return err('spec.type', pools.length === 0 ? 'no IPAddressPool is defined; the Service stays pending' : 'no IPAddressPool with autoAssign admits this Service; it stays pending');
     }
     const tried: string[] = [];
     for (const pool of candidates) {
@@ -272,7 +278,10 @@ export class LoadBalancerAssigner {
   }
 
   private holderOf(ip: string, req: Request): string {
-    return (this.users.get(ip) ?? []).filter((u) => u !== req).map((u) => u.input.id).join(', ');
+    return (this.users.get(ip) ?? [])
+      .filter((u) => u !== req)
+      .map((u) => u.input.id)
+      .join(', ');
   }
 }
 

@@ -89,7 +89,8 @@ export function validatePool(o: KubeObject): Result<IPAddressPool> {
   if (spec.serviceAllocation !== undefined && spec.serviceAllocation !== null) {
     const sa = spec.serviceAllocation as Record<string, unknown>;
     if (typeof sa !== 'object' || Array.isArray(sa)) return err('spec.serviceAllocation', 'must be an object');
-    if (sa.priority !== undefined && (typeof sa.priority !== 'number' || !Number.isInteger(sa.priority) || sa.priority < 0)) return err('spec.serviceAllocation.priority', 'must be a non-negative integer');
+    if (sa.priority !== undefined && (typeof sa.priority !== 'number' || !Number.isInteger(sa.priority) || sa.priority < 0))
+      return err('spec.serviceAllocation.priority', 'must be a non-negative integer');
     const ns = strings(POOL_KIND, m, sa.namespaces, 'spec.serviceAllocation.namespaces');
     if (!ns.ok) return ns;
     const nsSel = selectors(POOL_KIND, m, sa.namespaceSelectors, 'spec.serviceAllocation.namespaceSelectors');
@@ -129,7 +130,15 @@ export function validateL2Advertisement(o: KubeObject): Result<L2Advertisement> 
   if (bad >= 0) return { ok: false, error: { kind: L2_KIND, ...pick(m), field: `spec.interfaces[${bad}]`, reason: `"${ifs.value[bad]}" is not a Linux interface name` } };
   return {
     ok: true,
-    value: { namespace: m.namespace, name: m.name, ipAddressPools: pools.value, ipAddressPoolSelectors: poolSel.value, nodeSelectors: nodeSel.value, serviceSelectors: svcSel.value, interfaces: ifs.value },
+    value: {
+      namespace: m.namespace,
+      name: m.name,
+      ipAddressPools: pools.value,
+      ipAddressPoolSelectors: poolSel.value,
+      nodeSelectors: nodeSel.value,
+      serviceSelectors: svcSel.value,
+      interfaces: ifs.value,
+    },
   };
 }
 
@@ -140,7 +149,8 @@ export function refuseOverlaps(pools: readonly IPAddressPool[]): { pools: IPAddr
   const errors: ObjectError[] = [];
   for (const p of sorted) {
     const other = kept.find((k) => k.addresses.intervals.some((a) => p.addresses.intervals.some((b) => overlaps(a, b))));
-    if (other) errors.push({ kind: POOL_KIND, namespace: p.namespace, name: p.name, field: 'spec.addresses', reason: `overlaps IPAddressPool ${other.namespace}/${other.name}; this pool is not used` });
+    if (other)
+      errors.push({ kind: POOL_KIND, namespace: p.namespace, name: p.name, field: 'spec.addresses', reason: `overlaps IPAddressPool ${other.namespace}/${other.name}; this pool is not used` });
     else kept.push(p);
   }
   return { pools: kept, errors };

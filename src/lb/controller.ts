@@ -109,7 +109,12 @@ export class LoadBalancerController {
       const v = validateService(o);
       const spec = (o.spec ?? {}) as Record<string, unknown>;
       const input: LBServiceInput | null = v.ok
-        ? { id, svc: v.value, loadBalancerClass: typeof spec.loadBalancerClass === 'string' ? spec.loadBalancerClass : '', loadBalancerIP: typeof spec.loadBalancerIP === 'string' ? spec.loadBalancerIP.trim() : '' }
+        ? {
+            id,
+            svc: v.value,
+            loadBalancerClass: typeof spec.loadBalancerClass === 'string' ? spec.loadBalancerClass : '',
+            loadBalancerIP: typeof spec.loadBalancerIP === 'string' ? spec.loadBalancerIP.trim() : '',
+          }
         : null;
       // Only LoadBalancer Services (now or before) concern the assignment.
       const concerns = (r: ServiceRecord | undefined) => !!r?.input && handlesService(r.input);
@@ -259,7 +264,17 @@ export class LoadBalancerController {
 /** The parts of a Service that assignment depends on. */
 function assignmentView(i: LBServiceInput) {
   const s = i.svc;
-  return [s.type, s.ipFamilies, s.ipFamilyPolicy, s.annotations, s.labels, s.ports.map((p) => [p.port, p.protocol]), s.externalTrafficPolicy, s.selector, s.loadBalancerIngress.map((g) => g.ip), i.loadBalancerClass, i.loadBalancerIP];
+  return [
+    s.type,
+    s.ipFamilies,
+    s.ipFamilyPolicy,
+    s.annotations,
+    s.labels,
+    s.ports.map((p) => [p.port, p.protocol]),
+    s.externalTrafficPolicy,
+    s.selector,
+    s.loadBalancerIngress.map((g) => g.ip),
+    i.loadBalancerClass,
+    i.loadBalancerIP,
+  ];
 }
-
-

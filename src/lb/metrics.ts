@@ -32,7 +32,12 @@ export class LoadBalancerMetrics {
     this.ipv6InUse = g('metallb_allocator_ipv6_addresses_in_use_total', 'Number of IPv6 addresses in use, per pool');
     this.servicesAllocated = g('metallb_allocator_services_allocated_total', 'Number of services allocated, per pool');
     this.announced = new Gauge({ name: 'metallb_speaker_announced', help: 'Services being announced from this node (desired state)', labelNames: ['service', 'protocol', 'node', 'ip'], registers: r });
-    this.announcer = new Gauge({ name: 'kproxy_loadbalancer_announcer', help: 'The node that announces each LoadBalancer address (1 per address), as this node computes it', labelNames: ['ip', 'node', 'pool'], registers: r });
+    this.announcer = new Gauge({
+      name: 'kproxy_loadbalancer_announcer',
+      help: 'The node that announces each LoadBalancer address (1 per address), as this node computes it',
+      labelNames: ['ip', 'node', 'pool'],
+      registers: r,
+    });
     const c = (name: string, help: string) => new Counter({ name, help, labelNames: ['ip'] as const, registers: r });
     this.requests = c('metallb_layer2_requests_received', 'Number of layer2 requests received for owned IPs');
     this.responses = c('metallb_layer2_responses_sent', 'Number of layer2 responses sent for owned IPs in response to requests');

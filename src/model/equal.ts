@@ -4,9 +4,19 @@
 import type { Endpoint, ExternalEntry, InternalEntry, NodeInfo, ServicePortState } from './types.js';
 
 const SCALARS = [
-  'key', 'type', 'clusterIP', 'port', 'nodePort', 'targetPort', 'healthCheckNodePort',
-  'internalTrafficPolicy', 'externalTrafficPolicy', 'externallyAccessible', 'internalPolicyLocal',
-  'externalPolicyLocal', 'hasEndpoints',
+  'key',
+  'type',
+  'clusterIP',
+  'port',
+  'nodePort',
+  'targetPort',
+  'healthCheckNodePort',
+  'internalTrafficPolicy',
+  'externalTrafficPolicy',
+  'externallyAccessible',
+  'internalPolicyLocal',
+  'externalPolicyLocal',
+  'hasEndpoints',
 ] as const satisfies readonly (keyof ServicePortState)[];
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
@@ -17,9 +27,16 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
 
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   return (
-    a.endpoint === b.endpoint && a.isLocal === b.isLocal && a.ready === b.ready && a.serving === b.serving &&
-    a.terminating === b.terminating && a.nodeName === b.nodeName && a.zone === b.zone && a.hostname === b.hostname &&
-    sameStrings(a.zoneHints, b.zoneHints) && sameStrings(a.nodeHints, b.nodeHints)
+    a.endpoint === b.endpoint &&
+    a.isLocal === b.isLocal &&
+    a.ready === b.ready &&
+    a.serving === b.serving &&
+    a.terminating === b.terminating &&
+    a.nodeName === b.nodeName &&
+    a.zone === b.zone &&
+    a.hostname === b.hostname &&
+    sameStrings(a.zoneHints, b.zoneHints) &&
+    sameStrings(a.nodeHints, b.nodeHints)
   );
 }
 
@@ -65,8 +82,12 @@ function sameInternal(a: InternalEntry, b: InternalEntry): boolean {
 function sameExternal(a: ExternalEntry | null, b: ExternalEntry | null): boolean {
   if (a === null || b === null) return a === b;
   return (
-    a.policy === b.policy && a.capture === b.capture && a.shortCircuit === b.shortCircuit && a.masquerade === b.masquerade &&
-    a.noEndpoints === b.noEndpoints && a.endpoints.length === b.endpoints.length &&
+    a.policy === b.policy &&
+    a.capture === b.capture &&
+    a.shortCircuit === b.shortCircuit &&
+    a.masquerade === b.masquerade &&
+    a.noEndpoints === b.noEndpoints &&
+    a.endpoints.length === b.endpoints.length &&
     a.shortCircuitEndpoints.length === b.shortCircuitEndpoints.length &&
     sameStrings(a.loadBalancerAllowedSources, b.loadBalancerAllowedSources)
   );
@@ -75,8 +96,15 @@ function sameExternal(a: ExternalEntry | null, b: ExternalEntry | null): boolean
 /** Whether two snapshots see the same node (name, labels, addresses, eligibility). */
 export function sameNodeInfo(a: NodeInfo, b: NodeInfo): boolean {
   return (
-    a.name === b.name && a.zone === b.zone && a.deleting === b.deleting && a.eligible === b.eligible && a.known === b.known &&
-    a.primaryIPv4 === b.primaryIPv4 && a.primaryIPv6 === b.primaryIPv6 &&
-    sameStrings(a.addresses, b.addresses) && sameStrings(a.podCIDRs, b.podCIDRs) && sameRecord(a.labels, b.labels)
+    a.name === b.name &&
+    a.zone === b.zone &&
+    a.deleting === b.deleting &&
+    a.eligible === b.eligible &&
+    a.known === b.known &&
+    a.primaryIPv4 === b.primaryIPv4 &&
+    a.primaryIPv6 === b.primaryIPv6 &&
+    sameStrings(a.addresses, b.addresses) &&
+    sameStrings(a.podCIDRs, b.podCIDRs) &&
+    sameRecord(a.labels, b.labels)
   );
 }

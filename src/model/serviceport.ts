@@ -92,8 +92,7 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
   return out;
 }
 
-const noEndpoints = (cat: Categorized, eps: readonly Endpoint[]): NoEndpointsVerdict | null =>
-  eps.length > 0 ? null : cat.hasAnyEndpoints ? 'drop' : 'reject';
+const noEndpoints = (cat: Categorized, eps: readonly Endpoint[]): NoEndpointsVerdict | null => (eps.length > 0 ? null : cat.hasAnyEndpoints ? 'drop' : 'reject');
 
 function internalEntry(svc: Service, cat: Categorized): InternalEntry {
   const policy = svc.internalTrafficPolicy;
@@ -178,7 +177,14 @@ function ipKey(ip: string): number | string {
   let k = ipKeys.get(ip);
   if (k === undefined) {
     const v4 = ipv4ToNumber(ip);
-    k = v4 >= 0 ? v4 : ipaddr.parse(ip).toByteArray().map((b) => b.toString(16).padStart(2, '0')).join('');
+    k =
+      v4 >= 0
+        ? v4
+        : ipaddr
+            .parse(ip)
+            .toByteArray()
+            .map((b) => b.toString(16).padStart(2, '0'))
+            .join('');
     if (ipKeys.size > 1_000_000) ipKeys.clear();
     ipKeys.set(ip, k);
   }

@@ -39,7 +39,17 @@ export function parseEbpfText(text: string): { services: SocketServiceView[]; na
     let m = /^service (\[([^\]]+)\]|([^:\s]+)):(\d+)\/(\w+)(?: (\S+))? svc_id (\d+) set (\d+) count (\d+)(?: affinity ClientIP (\d+)s)?$/.exec(line);
     if (m) {
       const ip = m[2] ?? m[3];
-      cur = { family: ip.includes(':') ? '6' : '4', proto: m[5], ip, port: Number(m[4]), svcId: Number(m[7]), setId: Number(m[8]), affinitySeconds: Number(m[10] ?? 0), noBackends: null, backends: [] };
+      cur = {
+        family: ip.includes(':') ? '6' : '4',
+        proto: m[5],
+        ip,
+        port: Number(m[4]),
+        svcId: Number(m[7]),
+        setId: Number(m[8]),
+        affinitySeconds: Number(m[10] ?? 0),
+        noBackends: null,
+        backends: [],
+      };
       if (m[6]) names.set(`${m[1]}:${m[4]}/${m[5]}`, m[6]);
       services.push(cur);
       return;
@@ -80,18 +90,21 @@ export function traceSocket(services: readonly SocketServiceView[], pkt: Packet,
   const notes = [
     'ebpf mode: this is what happens to a connection made by a process in the --bpf-cgroup-root cgroup; the address is rewritten at connect()/sendmsg(), so no packet to the Service address exists and no conntrack entry is made.',
   ];
-  if (s.affinitySeconds > 0) notes.push(`ClientIP affinity: later connections from the same Pod (network namespace) within ${s.affinitySeconds}s go to the backend chosen first, while it stays in the set.`);
+  if (s.affinitySeconds > 0)
+    notes.push(`ClientIP affinity: later connections from the same Pod (network namespace) within ${s.affinitySeconds}s go to the backend chosen first, while it stays in the set.`);
   let outcomes: Outcome[];
   if (s.backends.length === 0) {
     const reject = s.noBackends === 'ECONNREFUSED';
     const why = s.proto === 'ANY' ? `not a port of the Service at ${s.ip}: the call fails with ECONNREFUSED` : `no backends: the call fails with ${s.noBackends ?? 'EPERM'}`;
-    outcomes = [{
-      probability: Fraction.ONE,
-      verdict: reject ? 'REJECT' : 'DROP',
-      endpoint: null,
-      masquerade: false,
-      events: [head, { depth: 1, text: why, step: { table: 'bpf', chain, rule: `no backends -> ${s.noBackends ?? 'EPERM'}` } }],
-    }];
+    outcomes = [
+      {
+        probability: Fraction.ONE,
+        verdict: reject ? 'REJECT' : 'DROP',
+        endpoint: null,
+        masquerade: false,
+        events: [head, { depth: 1, text: why, step: { table: 'bpf', chain, rule: `no backends -> ${s.noBackends ?? 'EPERM'}` } }],
+      },
+    ];
   } else {
     const p = Fraction.of(1, s.backends.length);
     outcomes = s.backends.map((b) => ({
@@ -99,7 +112,14 @@ export function traceSocket(services: readonly SocketServiceView[], pkt: Packet,
       verdict: 'DNAT' as const,
       endpoint: { ip: b.ip, port: b.port },
       masquerade: false,
-      events: [head, { depth: 1, text: `slot ${b.slot} of ${s.backends.length} (random, weight ${b.weight}) → ${hostPort(b.ip, b.port)}; getpeername() and replies still show ${id.replace(/\/.*/, '')}`, step: { table: 'bpf', chain, rule: `backends[${s.setId}, ${b.slot}] -> ${hostPort(b.ip, b.port)}` } }],
+      events: [
+        head,
+        {
+          depth: 1,
+          text: `slot ${b.slot} of ${s.backends.length} (random, weight ${b.weight}) → ${hostPort(b.ip, b.port)}; getpeername() and replies still show ${id.replace(/\/.*/, '')}`,
+          step: { table: 'bpf', chain, rule: `backends[${s.setId}, ${b.slot}] -> ${hostPort(b.ip, b.port)}` },
+        },
+      ],
     }));
   }
   return { packet: pkt, notes, outcomes };

@@ -71,7 +71,8 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
   };
   if (has('clusterIP', dst)) {
     if (o.masqueradeAll) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, '--masquerade-all');
-    else if (o.podCIDRs.length > 0 && !fromPod) mark('nat', 'KUBE-SERVICES', `! -s ${o.podCIDRs[0]} -m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, 'ClusterIP traffic from outside the pod network');
+    else if (o.podCIDRs.length > 0 && !fromPod)
+      mark('nat', 'KUBE-SERVICES', `! -s ${o.podCIDRs[0]} -m set --match-set ${s('clusterIP')} dst,dst -j KUBE-MARK-MASQ`, 'ClusterIP traffic from outside the pod network');
   }
   if (has('externalIP', dst)) mark('nat', 'KUBE-SERVICES', `-m set --match-set ${s('externalIP')} dst,dst -j KUBE-MARK-MASQ`, 'external IP');
   if (has('loadBalancer', dst)) {
@@ -82,8 +83,15 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
   if (isLocal && (p.protocol === 'tcp' || p.protocol === 'udp')) {
     const P = p.protocol === 'tcp' ? 'TCP' : 'UDP';
     const port = String(p.dport);
-    if (has(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP', port)) hit('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP')} dst -j RETURN`, `${P} node port with externalTrafficPolicy Local`);
-    else if (has(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP', port)) mark('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP')} dst -j KUBE-MARK-MASQ`, `${P} node port`);
+    if (has(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP', port))
+      hit(
+        'nat',
+        'KUBE-NODE-PORT',
+        `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP')} dst -j RETURN`,
+        `${P} node port with externalTrafficPolicy Local`,
+      );
+    else if (has(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP', port))
+      mark('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP')} dst -j KUBE-MARK-MASQ`, `${P} node port`);
   }
 
   // filter INPUT
@@ -132,8 +140,18 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
     const evs: TraceEvent[] = [...events];
     const rsRule = `-a ${flag} ${p.family === 'IPv6' ? `[${p.dst}]` : p.dst}:${p.dport} -r ${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port} -m -w ${r.weight}`;
     evs.push({ depth: 1, text: `ipvs real server: ${rsRule}`, step: { table: 'ipvs', chain: 'real server', rule: rsRule } });
-    if (hairpin) evs.push({ depth: 1, text: `nat KUBE-POSTROUTING: -m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE  — hairpin`, step: { table: 'nat', chain: 'KUBE-POSTROUTING', rule: `-m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE` } });
-    else if (masq) evs.push({ depth: 1, text: 'nat KUBE-POSTROUTING: -j MASQUERADE --random-fully  — marked for masquerade', step: { table: 'nat', chain: 'KUBE-POSTROUTING', rule: '-j MASQUERADE --random-fully' } });
+    if (hairpin)
+      evs.push({
+        depth: 1,
+        text: `nat KUBE-POSTROUTING: -m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE  — hairpin`,
+        step: { table: 'nat', chain: 'KUBE-POSTROUTING', rule: `-m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE` },
+      });
+    else if (masq)
+      evs.push({
+        depth: 1,
+        text: 'nat KUBE-POSTROUTING: -j MASQUERADE --random-fully  — marked for masquerade',
+        step: { table: 'nat', chain: 'KUBE-POSTROUTING', rule: '-j MASQUERADE --random-fully' },
+      });
     return { probability: Fraction.of(r.weight, total), verdict: 'DNAT', endpoint: { ip: r.address, port: r.port }, masquerade: masq || hairpin, events: evs };
   });
   return { packet: p, notes, outcomes };

@@ -45,8 +45,8 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
         if (e instanceof TraceError) throw new TraceInputError(e.message);
         throw e;
       }
-      };
-    },
+    };
+  },
   ebpf: async () => {
     const nft = await tracers.nftables();
     const { MapsSyntaxError, parseEbpfText, traceSocket } = await import('./bpf.js');

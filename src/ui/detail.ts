@@ -59,7 +59,11 @@ function facts(e: Endpoint, node: { name: string; zone: string }): string[] {
 }
 
 const noEndpointsText = (v: 'reject' | 'drop' | null) =>
-  v === null ? 'served by these endpoints' : v === 'reject' ? 'no endpoints: rejected (the Service has no usable endpoint anywhere)' : 'no endpoints for this policy: dropped (endpoints exist elsewhere)';
+  v === null
+    ? 'served by these endpoints'
+    : v === 'reject'
+      ? 'no endpoints: rejected (the Service has no usable endpoint anywhere)'
+      : 'no endpoints for this policy: dropped (endpoints exist elsewhere)';
 
 /** The model's per-entry-point decisions (ServicePortState.internal and .external), in words. */
 function trafficViews(sp: ServicePortState): TrafficView[] {
@@ -93,28 +97,26 @@ function trafficViews(sp: ServicePortState): TrafficView[] {
 export async function serviceDetail(state: ProxyState, sp: ServicePortState, config: Config): Promise<ServiceDetail> {
   const node = { name: state.node.name, zone: state.node.zone };
   const x = sp.external;
-  const endpoints = sp.endpoints.map(
-    (e): EndpointView => ({
-      endpoint: e.endpoint,
-      ready: e.ready,
-      serving: e.serving,
-      terminating: e.terminating,
-      nodeName: e.nodeName,
-      isLocal: e.isLocal,
-      zone: e.zone,
-      zoneHints: e.zoneHints,
-      nodeHints: e.nodeHints,
-      hostname: e.hostname,
-      sets: {
-        cluster: has(sp.clusterEndpoints, e),
-        local: has(sp.localEndpoints, e),
-        internal: sp.internal.endpoints.includes(e),
-        external: x ? x.endpoints.includes(e) : null,
-        shortCircuit: x?.shortCircuit ? x.shortCircuitEndpoints.includes(e) : null,
-      },
-      facts: facts(e, node),
-    }),
-  );
+  const endpoints = sp.endpoints.map((e): EndpointView => ({
+    endpoint: e.endpoint,
+    ready: e.ready,
+    serving: e.serving,
+    terminating: e.terminating,
+    nodeName: e.nodeName,
+    isLocal: e.isLocal,
+    zone: e.zone,
+    zoneHints: e.zoneHints,
+    nodeHints: e.nodeHints,
+    hostname: e.hostname,
+    sets: {
+      cluster: has(sp.clusterEndpoints, e),
+      local: has(sp.localEndpoints, e),
+      internal: sp.internal.endpoints.includes(e),
+      external: x ? x.endpoints.includes(e) : null,
+      shortCircuit: x?.shortCircuit ? x.shortCircuitEndpoints.includes(e) : null,
+    },
+    facts: facts(e, node),
+  }));
   return {
     row: serviceRow(sp, config.clusterDomain),
     node,

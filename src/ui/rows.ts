@@ -64,8 +64,28 @@ export function serviceRow(sp: ServicePortState, zone: string): ServiceRow {
 
 /** The order of a row's values on the wire: rows travel as arrays, which halves the JSON. */
 export const ROW_FIELDS: readonly (keyof ServiceRow)[] = [
-  'key', 'namespace', 'name', 'portName', 'protocol', 'family', 'type', 'clusterIP', 'port', 'nodePort', 'externalIPs', 'loadBalancerIPs',
-  'internalTrafficPolicy', 'externalTrafficPolicy', 'affinity', 'dnsName', 'endpoints', 'ready', 'serving', 'terminating', 'local', 'remote',
+  'key',
+  'namespace',
+  'name',
+  'portName',
+  'protocol',
+  'family',
+  'type',
+  'clusterIP',
+  'port',
+  'nodePort',
+  'externalIPs',
+  'loadBalancerIPs',
+  'internalTrafficPolicy',
+  'externalTrafficPolicy',
+  'affinity',
+  'dnsName',
+  'endpoints',
+  'ready',
+  'serving',
+  'terminating',
+  'local',
+  'remote',
 ];
 
 export const packRow = (r: ServiceRow): unknown[] => ROW_FIELDS.map((f) => r[f]);

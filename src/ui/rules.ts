@@ -50,7 +50,8 @@ async function listenerLines(sp: ServicePortState, state: ProxyState, config: Co
   const plan = compile(only, { scheduler: config.ipvs.scheduler, nodePortAddresses: config.nodePortAddresses, localAddresses: machineAddresses() });
   const scheduler = plan.servicePorts.get(sp.key)?.scheduler;
   const out = [...plan.listeners.values()].map(
-    (l) => `${l.protocol} ${l.ip.includes(':') ? `[${l.ip}]` : l.ip}:${l.port}  ${l.kind} traffic${l.sourceRanges.length ? `, only from ${l.sourceRanges.join(', ')}` : ''}${scheduler ? `, scheduler ${scheduler}` : ''}`,
+    (l) =>
+      `${l.protocol} ${l.ip.includes(':') ? `[${l.ip}]` : l.ip}:${l.port}  ${l.kind} traffic${l.sourceRanges.length ? `, only from ${l.sourceRanges.join(', ')}` : ''}${scheduler ? `, scheduler ${scheduler}` : ''}`,
   );
   for (const w of plan.warnings) out.push(`# ${w.field}: ${w.reason}`);
   return out;

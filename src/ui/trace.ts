@@ -61,7 +61,13 @@ export class Tracer {
     const applied = this.rules?.current();
     // The userspace mode publishes its listeners, which no tracer reads.
     if (applied && (await tracerFor(applied.mode))) {
-      return { key: '', mode: applied.mode, text: applied.render(), origin: `the ${applied.mode} ruleset committed for generation ${applied.generation} at ${applied.appliedAt.toISOString()}`, nodeAddresses: applied.nodeAddresses };
+      return {
+        key: '',
+        mode: applied.mode,
+        text: applied.render(),
+        origin: `the ${applied.mode} ruleset committed for generation ${applied.generation} at ${applied.appliedAt.toISOString()}`,
+        nodeAddresses: applied.nodeAddresses,
+      };
     }
     const own = await rulesetCompiler(this.config.mode).catch(() => null);
     const mode = own ? this.config.mode : FALLBACK_MODE;

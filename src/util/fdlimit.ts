@@ -7,7 +7,9 @@ import type { Logger } from './log.js';
 
 export function fdLimits(): { soft: number; hard: number } | null {
   try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const m = line ? /Max open files\s+(\S+)\s+(\S+)/.exec(line) : null;
     if (!m) return null;
     const n = (s: string) => (s === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(s));

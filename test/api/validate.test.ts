@@ -53,10 +53,28 @@ describe('Service validation', () => {
       [{ clusterIP: '10.96.0.300', ports: [{ port: 80 }] }, 'spec.clusterIP', /not a valid IP/],
       [{ clusterIP: '10.96.0.1', ports: [{ name: 'a', port: 0 }] }, 'spec.ports[0].port', /out of range/],
       [{ clusterIP: '10.96.0.1', ports: [{ name: 'a', port: 70000 }] }, 'spec.ports[0].port', /out of range/],
-      [{ clusterIP: '10.96.0.1', ports: [{ name: 'a', port: 80 }, { name: 'a', port: 81 }] }, 'spec.ports[1].name', /duplicate/],
+      [
+        {
+          clusterIP: '10.96.0.1',
+          ports: [
+            { name: 'a', port: 80 },
+            { name: 'a', port: 81 },
+          ],
+        },
+        'spec.ports[1].name',
+        /duplicate/,
+      ],
       [{ clusterIP: '10.96.0.1', ports: [{ port: 80, protocol: 'ICMP' }] }, 'spec.ports[0].protocol', /unsupported protocol/],
-      [{ clusterIP: '10.96.0.1', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: -1 } }, ports: [{ port: 80 }] }, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', /1-86400/],
-      [{ clusterIP: '10.96.0.1', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86401 } }, ports: [{ port: 80 }] }, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', /1-86400/],
+      [
+        { clusterIP: '10.96.0.1', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: -1 } }, ports: [{ port: 80 }] },
+        'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+        /1-86400/,
+      ],
+      [
+        { clusterIP: '10.96.0.1', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 86401 } }, ports: [{ port: 80 }] },
+        'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+        /1-86400/,
+      ],
       [{ clusterIP: '10.96.0.1', type: 'LoadBalancer', loadBalancerSourceRanges: ['1.2.3.0/33'], ports: [{ port: 80 }] }, 'spec.loadBalancerSourceRanges[0]', /CIDR/],
       [{ clusterIP: '10.96.0.1', externalIPs: ['1.2.3'], ports: [{ port: 80 }] }, 'spec.externalIPs[0]', /not a valid IP/],
       [{ clusterIP: '10.96.0.1', type: 'Magic', ports: [{ port: 80 }] }, 'spec.type', /unsupported value/],
@@ -76,13 +94,24 @@ describe('Service validation', () => {
   });
   it('tolerates whitespace in loadBalancerSourceRanges and keeps ipMode', () => {
     const v = validateService(
-      service('ns', 'lb', { type: 'LoadBalancer', clusterIP: '10.96.0.1', loadBalancerSourceRanges: [' 203.0.113.0/25 '], ports: [{ port: 80, nodePort: 30080 }] }, {
-        status: { loadBalancer: { ingress: [{ ip: '1.2.3.4', ipMode: 'Proxy' }, { ip: '5.6.7.8' }] } },
-      }),
+      service(
+        'ns',
+        'lb',
+        { type: 'LoadBalancer', clusterIP: '10.96.0.1', loadBalancerSourceRanges: [' 203.0.113.0/25 '], ports: [{ port: 80, nodePort: 30080 }] },
+        {
+          status: { loadBalancer: { ingress: [{ ip: '1.2.3.4', ipMode: 'Proxy' }, { ip: '5.6.7.8' }] } },
+        },
+      ),
     );
     assert.ok(v.ok);
     assert.deepEqual(v.value.loadBalancerSourceRanges, ['203.0.113.0/25']);
-    assert.deepEqual(v.value.loadBalancerIngress.map((i) => [i.ip, i.ipMode]), [['1.2.3.4', 'Proxy'], ['5.6.7.8', 'VIP']]);
+    assert.deepEqual(
+      v.value.loadBalancerIngress.map((i) => [i.ip, i.ipMode]),
+      [
+        ['1.2.3.4', 'Proxy'],
+        ['5.6.7.8', 'VIP'],
+      ],
+    );
   });
   it('recognises headless, ExternalName and dual-stack Services', () => {
     const h = validateService(service('ns', 'h', { clusterIP: 'None', ports: [{ port: 80 }] }));
@@ -103,10 +132,13 @@ describe('EndpointSlice and Node validation', () => {
   it('defaults conditions as upstream: ready unset = ready, serving = ready, terminating = false', () => {
     const v = validateEndpointSlice(slice('ns', 'svc', 's1', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2', ready: false }], [{ port: 80 }]));
     assert.ok(v.ok);
-    assert.deepEqual(v.value.endpoints.map((e) => e.conditions), [
-      { ready: true, serving: true, terminating: false },
-      { ready: false, serving: false, terminating: false },
-    ]);
+    assert.deepEqual(
+      v.value.endpoints.map((e) => e.conditions),
+      [
+        { ready: true, serving: true, terminating: false },
+        { ready: false, serving: false, terminating: false },
+      ],
+    );
   });
   it('rejects an address of the wrong family and a missing service-name label', () => {
     const bad = validateEndpointSlice(slice('ns', 'svc', 's1', [{ ip: 'fd00::1' }], [{ port: 80 }]));
@@ -117,7 +149,17 @@ describe('EndpointSlice and Node validation', () => {
     assert.ok(!nolabel.ok && /service-name/.test(nolabel.error.field));
   });
   it('reads node addresses, zone label and deletion', () => {
-    const v = validateNode({ kind: 'Node', metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z' }, deletionTimestamp: '2026-01-01T00:00:00Z' }, spec: { podCIDR: '10.244.1.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.000.002' }, { type: 'Hostname', address: 'n1' }] } });
+    const v = validateNode({
+      kind: 'Node',
+      metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z' }, deletionTimestamp: '2026-01-01T00:00:00Z' },
+      spec: { podCIDR: '10.244.1.0/24' },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '192.168.000.002' },
+          { type: 'Hostname', address: 'n1' },
+        ],
+      },
+    });
     assert.ok(v.ok);
     assert.deepEqual(v.value.addresses[0], { type: 'InternalIP', address: '192.168.0.2' });
     assert.deepEqual(v.value.podCIDRs, ['10.244.1.0/24']);

@@ -80,7 +80,7 @@ test('jumps resolve labels to slot offsets (wide loads count twice), calls and e
   }
 });
 
-test('the datapath notes\' connect4 load balancer assembles to its documented first slots', () => {
+test("the datapath notes' connect4 load balancer assembles to its documented first slots", () => {
   // r6 = r1; r2 = ctx.user_ip4; *(u32 *)(r10 - 8) = r2; r2 = ctx.user_port; ...
   assert.deepEqual(hex(I.mov64Reg(I.R6, I.R1), I.ldx('W', I.R2, I.R6, 4), I.stx('W', I.R10, -8, I.R2), I.ldx('W', I.R2, I.R6, 24), I.stx('W', I.R10, -4, I.R2)), [
     'bf 16 00 00 00 00 00 00',

@@ -25,10 +25,22 @@ describe('bpf loader (kernel)', { skip }, () => {
       assert.equal(m.lookup(k(2)), null);
       m.updateBatch(Buffer.concat([k(2), k(3)]), Buffer.from('bbbbbbbbcccccccc'), 2);
       assert.equal(m.lookup(k(3))?.toString(), 'cccccccc');
-      assert.deepEqual(m.keys().map((b) => b[0]).sort(), [1, 2, 3]);
+      assert.deepEqual(
+        m
+          .keys()
+          .map((b) => b[0])
+          .sort(),
+        [1, 2, 3],
+      );
       assert.equal(m.delete(k(2)), true);
       assert.equal(m.delete(k(2)), false);
-      assert.deepEqual(m.entries().map(([kk, v]) => `${kk[0]}=${v}`).sort(), ['1=aaaaaaaa', '3=cccccccc']);
+      assert.deepEqual(
+        m
+          .entries()
+          .map(([kk, v]) => `${kk[0]}=${v}`)
+          .sort(),
+        ['1=aaaaaaaa', '3=cccccccc'],
+      );
       const info = mapInfo(m.fd);
       assert.deepEqual([info.type, info.keySize, info.valueSize, info.maxEntries, info.name], [1, 4, 8, 64, 'kproxy_t_hash']);
       assert.throws(() => m.update(Buffer.alloc(3), Buffer.alloc(8)), /key of 3 bytes, expected 4/);

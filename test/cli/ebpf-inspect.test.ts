@@ -21,7 +21,10 @@ describe('ebpf inspection', () => {
   it('rules prints each Service with its slots and weights, then the nftables part for the NodePort', async () => {
     const r = await kproxy(['rules', ...common]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^service 10\.96\.0\.10:80\/TCP shop\/web:http svc_id \d+ set \d+ count 3 affinity ClientIP 10800s\n {2}slot 0 10\.0\.1\.1:8080 weight 1\n {2}slot 1 10\.0\.2\.1:8080 weight 1\n {2}slot 2 10\.0\.3\.1:8080 weight 1$/m);
+    assert.match(
+      r.stdout,
+      /^service 10\.96\.0\.10:80\/TCP shop\/web:http svc_id \d+ set \d+ count 3 affinity ClientIP 10800s\n {2}slot 0 10\.0\.1\.1:8080 weight 1\n {2}slot 1 10\.0\.2\.1:8080 weight 1\n {2}slot 2 10\.0\.3\.1:8080 weight 1$/m,
+    );
     assert.match(r.stdout, /^service 10\.96\.0\.20:80\/TCP shop\/empty:http .*count 0\n {2}no backends: connect\(\) fails with ECONNREFUSED$/m);
     const nft = r.stdout.slice(r.stdout.indexOf('# NodePort'));
     assert.match(nft, /service-nodeports/);
@@ -32,7 +35,14 @@ describe('ebpf inspection', () => {
   it('trace: a ClusterIP answered from the maps with exact probabilities; no endpoints → REJECT', async () => {
     const j = await traceJSON('10.96.0.10', 80);
     assert.equal(j.verdict, 'DNAT');
-    assert.deepEqual(j.endpoints.map((e) => [`${e.ip}:${e.port}`, e.probability]), [['10.0.1.1:8080', 1 / 3], ['10.0.2.1:8080', 1 / 3], ['10.0.3.1:8080', 1 / 3]]);
+    assert.deepEqual(
+      j.endpoints.map((e) => [`${e.ip}:${e.port}`, e.probability]),
+      [
+        ['10.0.1.1:8080', 1 / 3],
+        ['10.0.2.1:8080', 1 / 3],
+        ['10.0.3.1:8080', 1 / 3],
+      ],
+    );
     assert.equal(j.masquerade, false);
     assert.equal(j.path[0].table, 'bpf');
     assert.equal(j.path[0].chain, 'kproxy_conn4');

@@ -62,9 +62,26 @@ describe('first contact', () => {
   it('user mistakes end in one line naming the flag or path, exit 2', () => {
     oneLine(run(['run', '--proxy-mode', 'userspace', '--manifests', '/nonexistent-kproxy-dir']), /^kproxy: --manifests: \/nonexistent-kproxy-dir: no such folder/);
     oneLine(run(['services', '--manifests', BIN]), /--manifests: .* is a file; expected a folder/);
-    oneLine(run(['trace', '--ruleset', '/nonexistent-kproxy-file', '--src', '10.0.0.1', '--dst', '10.0.0.2', '--dport', '80']), /^kproxy: --ruleset: cannot read \/nonexistent-kproxy-file: no such file/);
+    oneLine(
+      run(['trace', '--ruleset', '/nonexistent-kproxy-file', '--src', '10.0.0.1', '--dst', '10.0.0.2', '--dport', '80']),
+      /^kproxy: --ruleset: cannot read \/nonexistent-kproxy-file: no such file/,
+    );
     oneLine(run(['services', '--manifests', fromRoot('examples'), '--feature-gates', 'Nope=true']), /^kproxy: --feature-gates: unrecognized feature gate "Nope"/);
-    const sched = run(['run', '--proxy-mode', 'userspace', '--manifests', fromRoot('examples'), '--ipvs-scheduler', 'wrr', '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off']);
+    const sched = run([
+      'run',
+      '--proxy-mode',
+      'userspace',
+      '--manifests',
+      fromRoot('examples'),
+      '--ipvs-scheduler',
+      'wrr',
+      '--metrics-bind-address',
+      '',
+      '--healthz-bind-address',
+      '',
+      '--dns-bind-address',
+      'off',
+    ]);
     assert.equal(sched.status, 2);
     assert.match(sched.stderr, /^kproxy: --ipvs-scheduler: unknown scheduler "wrr"/m, 'the flag the user typed, not ipvs.scheduler');
     oneLine(run(['run', '--proxy-mode', 'userspace', '--log-format', 'xml']), /^kproxy: --log-format: expected text or json/);
@@ -92,12 +109,38 @@ describe('first contact', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-first-'));
     const port = await freePort();
     const metrics = `127.0.0.1:${port}`;
-    writeFileSync(join(dir, 'svc.yaml'), [
-      'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\nspec:\n  clusterIP: 127.97.13.10\n  ports: [{port: 18080}]\n',
-      'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints: [{addresses: [127.97.14.1]}]\n',
-      'apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: demo}\nspec: {clusterIP: None, selector: {app: db}}\n',
-    ].join('---\n'));
-    const child = spawn(process.execPath, [BIN, 'run', '--proxy-mode', 'userspace', '--manifests', dir, '--hostname-override', 'n1', '--metrics-bind-address', metrics, '--healthz-bind-address', '', '--dns-bind-address', 'off', '--log-format', 'text', '--conntrack-min', '7'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(
+      join(dir, 'svc.yaml'),
+      [
+        'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\nspec:\n  clusterIP: 127.97.13.10\n  ports: [{port: 18080}]\n',
+        'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web-1, namespace: demo, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints: [{addresses: [127.97.14.1]}]\n',
+        'apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: demo}\nspec: {clusterIP: None, selector: {app: db}}\n',
+      ].join('---\n'),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'run',
+        '--proxy-mode',
+        'userspace',
+        '--manifests',
+        dir,
+        '--hostname-override',
+        'n1',
+        '--metrics-bind-address',
+        metrics,
+        '--healthz-bind-address',
+        '',
+        '--dns-bind-address',
+        'off',
+        '--log-format',
+        'text',
+        '--conntrack-min',
+        '7',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
     try {
@@ -122,7 +165,9 @@ describe('first contact', () => {
       assert.match(live.stdout, /demo\/web .*127\.97\.13\.10 .*127\.97\.14\.1:8080/);
       assert.match(live.stdout, /demo\/db .*\(DNS only: headless/);
       const liveJSON = JSON.parse((await kproxyAsync(['services', '--live', '--json', '--metrics-bind-address', metrics])).stdout);
-      assert.deepEqual(liveJSON.endpointConditions['demo/web:TCP'] ?? Object.values(liveJSON.endpointConditions)[0], [{ endpoint: '127.97.14.1:8080', ready: true, serving: true, terminating: false, nodeName: '' }]);
+      assert.deepEqual(liveJSON.endpointConditions['demo/web:TCP'] ?? Object.values(liveJSON.endpointConditions)[0], [
+        { endpoint: '127.97.14.1:8080', ready: true, serving: true, terminating: false, nodeName: '' },
+      ]);
     } finally {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

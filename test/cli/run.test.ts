@@ -13,7 +13,11 @@ describe('kproxy run', () => {
     const unbuilt = ['iptables', 'ebpf'].filter((m) => !(availableModes() as string[]).includes(m));
     if (unbuilt.length === 0) return t.skip('every mode is built');
     for (const mode of unbuilt) {
-      const r = spawnSync(process.execPath, [fromRoot('bin/kproxy.js'), 'run', '--manifests', fromRoot('examples'), '--proxy-mode', mode, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off'], { encoding: 'utf8', timeout: 20_000 });
+      const r = spawnSync(
+        process.execPath,
+        [fromRoot('bin/kproxy.js'), 'run', '--manifests', fromRoot('examples'), '--proxy-mode', mode, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off'],
+        { encoding: 'utf8', timeout: 20_000 },
+      );
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`^kproxy: --proxy-mode: "${mode}": it is not built into this kproxy; kproxy run works with: userspace .*nftables`));
       assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');

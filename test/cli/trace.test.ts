@@ -11,7 +11,6 @@ import { kproxy } from './run-kproxy.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIXTURE = join(ROOT, 'test/fixtures/trace');
 
-
 const base = ['trace', '--proxy-mode', 'nftables', '--manifests', FIXTURE, '--hostname-override', 'test-node', '--cluster-cidr', '10.0.0.0/8'];
 
 describe('kproxy trace', () => {
@@ -50,7 +49,10 @@ describe('kproxy trace', () => {
 
   it('takes the node addresses from the Node object, or --local-address instead', async () => {
     const fromNode = JSON.parse((await kproxy([...base, '--src', '192.168.0.2', '--dst', '10.96.0.10', '--dport', '80', '--json'])).stdout) as TraceJSON;
-    assert.ok(fromNode.path.some((p) => p.chain === 'nat-output'), 'a node address as source takes the output path');
+    assert.ok(
+      fromNode.path.some((p) => p.chain === 'nat-output'),
+      'a node address as source takes the output path',
+    );
     assert.equal(fromNode.masquerade, true);
     const replaced = JSON.parse((await kproxy([...base, '--local-address', '192.168.7.7', '--src', '192.168.0.2', '--dst', '10.96.0.10', '--dport', '80', '--json'])).stdout) as TraceJSON;
     assert.ok(!replaced.path.some((p) => p.chain === 'nat-output'), '--local-address replaced the set');

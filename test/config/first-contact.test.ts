@@ -33,7 +33,11 @@ function errorOf(fn: () => unknown): ConfigError {
 describe('configuration, as upstream defaults and refuses it', () => {
   it('zero values mean the default, in every section (a generated kube-proxy ConfigMap)', () => {
     const c = loadConfig({
-      flags: { config: file('mode: ""\nsyncPeriod: 0s\nconfigSyncPeriod: 0s\nhealthzBindAddress: ""\nmetricsBindAddress: 127.0.0.1\nclientConnection: {qps: 0, burst: 0, contentType: ""}\nnftables: {syncPeriod: 0s, minSyncPeriod: 0s}\niptables: {syncPeriod: 0s, minSyncPeriod: 0s}\nconntrack: {maxPerCore: null, min: null, tcpEstablishedTimeout: null}\n') },
+      flags: {
+        config: file(
+          'mode: ""\nsyncPeriod: 0s\nconfigSyncPeriod: 0s\nhealthzBindAddress: ""\nmetricsBindAddress: 127.0.0.1\nclientConnection: {qps: 0, burst: 0, contentType: ""}\nnftables: {syncPeriod: 0s, minSyncPeriod: 0s}\niptables: {syncPeriod: 0s, minSyncPeriod: 0s}\nconntrack: {maxPerCore: null, min: null, tcpEstablishedTimeout: null}\n',
+        ),
+      },
       defaultMode: 'iptables',
     });
     assert.equal(c.mode, 'iptables');
@@ -74,7 +78,10 @@ describe('configuration, as upstream defaults and refuses it', () => {
   it('lists given settings that have no effect in the chosen mode, naming what the user typed', () => {
     const c = loadConfig({ flags: { proxyMode: 'userspace', conntrackMin: '5', masqueradeAll: true, config: file('ipvs: {strictARP: true}\nconfigSyncPeriod: 1m\n') } });
     const lines = settingsWithoutEffect(c);
-    assert.ok(lines.some((l) => l.startsWith('--conntrack-min: no effect in userspace mode')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('--conntrack-min: no effect in userspace mode')),
+      lines.join('\n'),
+    );
     assert.ok(lines.some((l) => l.startsWith('--masquerade-all: no effect in userspace mode')));
     assert.ok(lines.some((l) => l.startsWith('ipvs.strictARP: no effect in userspace mode')));
     assert.ok(lines.some((l) => l.startsWith('configSyncPeriod: no effect')));
@@ -89,7 +96,12 @@ describe('configuration, as upstream defaults and refuses it', () => {
       { name: 'net/netfilter/nf_conntrack_tcp_timeout_established', value: 7200 },
       { name: 'net/netfilter/nf_conntrack_tcp_timeout_close_wait', value: 3600 },
     ]);
-    assert.deepEqual(conntrackSysctls({ ...c.conntrack, maxPerCore: 0 }, 8).map((s) => s.name).includes('net/netfilter/nf_conntrack_max'), false);
+    assert.deepEqual(
+      conntrackSysctls({ ...c.conntrack, maxPerCore: 0 }, 8)
+        .map((s) => s.name)
+        .includes('net/netfilter/nf_conntrack_max'),
+      false,
+    );
   });
 
   it('prints durations as Go does on /configz', () => {

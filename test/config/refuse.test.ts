@@ -9,7 +9,11 @@ import { ConfigError } from '../../src/util/errors.js';
 import { kproxy } from '../cli/run-kproxy.js';
 
 const refused = (flags: Record<string, string>, field: string, reason: RegExp) =>
-  assert.throws(() => loadConfig({ flags }), (e: unknown) => e instanceof ConfigError && e.field === field && reason.test(e.reason), JSON.stringify(flags));
+  assert.throws(
+    () => loadConfig({ flags }),
+    (e: unknown) => e instanceof ConfigError && e.field === field && reason.test(e.reason),
+    JSON.stringify(flags),
+  );
 
 test('service ranges the API server would refuse, or that cover the node, its gateway or the pods, are refused', () => {
   refused({ serviceClusterIpRange: '0.0.0.0/0' }, 'serviceClusterIPRange', /too large.*\/12/);
@@ -45,7 +49,8 @@ test('the CLI says which field, without a stack trace', async () => {
 });
 
 test('Services with unspecified addresses or names the API server refuses are refused by field', () => {
-  const svc = (name: string, namespace: string, spec: Record<string, unknown>) => validateService({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [{ port: 80 }], ...spec } });
+  const svc = (name: string, namespace: string, spec: Record<string, unknown>) =>
+    validateService({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { ports: [{ port: 80 }], ...spec } });
   const field = (v: ReturnType<typeof validateService>) => (v.ok ? 'ok' : `${v.error.field}: ${v.error.reason}`);
   assert.match(field(svc('a', 'demo', { clusterIP: '0.0.0.0' })), /^spec\.clusterIP: .*unspecified/);
   assert.match(field(svc('a', 'demo', { clusterIP: '10.96.0.1', externalIPs: ['0.0.0.0'] })), /^spec\.externalIPs\[0\]: .*unspecified/);
@@ -59,7 +64,13 @@ test('Services with unspecified addresses or names the API server refuses are re
 
 test('Pod durations longer than a Node timer are refused by field instead of firing after 1 ms', () => {
   const pod = (probe: Record<string, unknown>, grace?: number) =>
-    validatePod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'demo' }, spec: { terminationGracePeriodSeconds: grace, containers: [{ name: 'c', readinessProbe: { tcpSocket: { port: 80 }, ...probe } }] }, status: { podIP: '10.0.0.1' } });
+    validatePod({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'demo' },
+      spec: { terminationGracePeriodSeconds: grace, containers: [{ name: 'c', readinessProbe: { tcpSocket: { port: 80 }, ...probe } }] },
+      status: { podIP: '10.0.0.1' },
+    });
   for (const f of ['periodSeconds', 'initialDelaySeconds', 'timeoutSeconds']) {
     const v = pod({ [f]: 3_000_000 });
     assert.equal(v.ok, false, f);

@@ -93,82 +93,82 @@ if (!existsSync(DATA)) {
   const sumOf = (outcomes: { probability: Fraction }[]) => outcomes.reduce((s, o) => s.plus(o.probability), Fraction.ZERO);
 
   for (const backend of BACKENDS)
-  for (const t of doc.tests as FlowTest[]) {
-    if (!t.backends.includes(backend)) continue;
-    describe(`${t.id} [${backend}]`, () => {
-      const cfg = configFor(t, backend);
-      const flowLocals: string[] = env.localAddressesForFlows[backend];
-      const tracker = new ChangeTracker({ nodeName: cfg.hostnameOverride, machineAddresses: nodeAddresses });
-      // Steps build on each other; each step's ruleset is compiled once, after its objects are
-      // applied. nft text is parsed twice: fully checked, and lazily (as `kproxy trace` does) —
-      // both must give the same answers. iptables text is `kproxy rules` output, jump rules in the
-      // built-in chains included, as `kproxy trace --proxy-mode iptables` reads it.
-      const compileStep = (): Tracer => {
-        const state = tracker.snapshot();
-        if (backend === 'nftables') {
-          const text = compileText(state, cfg);
-          const full = parseNft(text);
-          const lazy = parseNft(text, { lazy: true });
-          return (packet) => {
-            const result = traceNft(full, packet, { localAddresses: flowLocals });
-            const json = traceJSON(result);
-            assert.deepEqual(traceJSON(traceNft(lazy, packet, { localAddresses: flowLocals })), json, 'lazy parsing changes nothing');
-            return { ...json, sum: sumOf(result.outcomes) };
-          };
-        }
-        const rs = parseIptables(compileIptablesText(state, cfg));
-        return (packet) => {
-          const result = traceIptables(rs, packet, { localAddresses: flowLocals });
-          return { ...traceJSON(result), sum: sumOf(result.outcomes) };
-        };
-      };
-      const rulesets = t.steps.map(() => {
-        let tr: Tracer | null = null;
-        return (): Tracer => (tr ??= compileStep());
-      });
-      // Object changes are applied in step order before each step's flows run (node:test runs
-      // the its of a describe in order).
-      t.steps.forEach((step, si) => {
-        it(`step ${si + 1}: ${step.description ?? 'apply objects'}`, () => {
-          for (const o of step.apply ?? []) {
-            const err = tracker.upsert(o);
-            assert.equal(err, null, `object rejected: ${JSON.stringify(err)}`);
-          }
-          for (const d of step.delete ?? []) tracker.delete(d.kind, d.namespace, d.name);
-          rulesets[si]();
-        });
-        for (const f of step.flows) {
-          const backends = f.backends ?? t.backends;
-          if (!backends.includes(backend)) continue;
-          const id = `${t.id} [${backend}] / ${f.name}`;
-          const bug = KNOWN_COMPILER_BUGS[id];
-          it(f.name, bug ? { skip: `compiler bug: ${bug}` } : {}, () => {
-            const expected = f.expectedByBackend?.[backend] ?? f.expected;
-            const src = parseIP(f.sourceIP)!;
-            const packet: Packet = {
-              family: src.family,
-              protocol: (f.protocol ?? doc.defaults.flow.protocol).toLowerCase() as Protocol,
-              src: src.ip,
-              dst: parseIP(f.destIP)!.ip,
-              dport: f.destPort,
-              sport: 12345,
+    for (const t of doc.tests as FlowTest[]) {
+      if (!t.backends.includes(backend)) continue;
+      describe(`${t.id} [${backend}]`, () => {
+        const cfg = configFor(t, backend);
+        const flowLocals: string[] = env.localAddressesForFlows[backend];
+        const tracker = new ChangeTracker({ nodeName: cfg.hostnameOverride, machineAddresses: nodeAddresses });
+        // Steps build on each other; each step's ruleset is compiled once, after its objects are
+        // applied. nft text is parsed twice: fully checked, and lazily (as `kproxy trace` does) —
+        // both must give the same answers. iptables text is `kproxy rules` output, jump rules in the
+        // built-in chains included, as `kproxy trace --proxy-mode iptables` reads it.
+        const compileStep = (): Tracer => {
+          const state = tracker.snapshot();
+          if (backend === 'nftables') {
+            const text = compileText(state, cfg);
+            const full = parseNft(text);
+            const lazy = parseNft(text, { lazy: true });
+            return (packet) => {
+              const result = traceNft(full, packet, { localAddresses: flowLocals });
+              const json = traceJSON(result);
+              assert.deepEqual(traceJSON(traceNft(lazy, packet, { localAddresses: flowLocals })), json, 'lazy parsing changes nothing');
+              return { ...json, sum: sumOf(result.outcomes) };
             };
-            const json = rulesets[si]()(packet);
-            const where = `flow "${id}" (${f.sourceIP} → ${f.destIP}:${f.destPort})`;
-            if (expected.endpoints) {
-              assert.equal(json.verdict, 'DNAT', `${where}: expected DNAT, got ${json.verdict}`);
-              const got = json.endpoints.map((e) => joinHostPort(e.ip, e.port)).sort();
-              const want = expected.endpoints.map((e) => e.replace(/^\[?([^\]]+?)\]?:(\d+)$/, (_, ip, p) => joinHostPort(parseIP(ip)!.ip, Number(p)))).sort();
-              assert.deepEqual(got, want, `${where}: endpoint set`);
-              assert.ok(json.sum.equals(Fraction.ONE), `${where}: probabilities sum to ${json.sum}`);
-            } else {
-              const want = expected.verdict === 'UNHANDLED' ? 'NONE' : expected.verdict;
-              assert.equal(json.verdict, want, `${where}: verdict`);
+          }
+          const rs = parseIptables(compileIptablesText(state, cfg));
+          return (packet) => {
+            const result = traceIptables(rs, packet, { localAddresses: flowLocals });
+            return { ...traceJSON(result), sum: sumOf(result.outcomes) };
+          };
+        };
+        const rulesets = t.steps.map(() => {
+          let tr: Tracer | null = null;
+          return (): Tracer => (tr ??= compileStep());
+        });
+        // Object changes are applied in step order before each step's flows run (node:test runs
+        // the its of a describe in order).
+        t.steps.forEach((step, si) => {
+          it(`step ${si + 1}: ${step.description ?? 'apply objects'}`, () => {
+            for (const o of step.apply ?? []) {
+              const err = tracker.upsert(o);
+              assert.equal(err, null, `object rejected: ${JSON.stringify(err)}`);
             }
-            assert.equal(json.masquerade, expected.masq, `${where}: masquerade`);
+            for (const d of step.delete ?? []) tracker.delete(d.kind, d.namespace, d.name);
+            rulesets[si]();
           });
-        }
+          for (const f of step.flows) {
+            const backends = f.backends ?? t.backends;
+            if (!backends.includes(backend)) continue;
+            const id = `${t.id} [${backend}] / ${f.name}`;
+            const bug = KNOWN_COMPILER_BUGS[id];
+            it(f.name, bug ? { skip: `compiler bug: ${bug}` } : {}, () => {
+              const expected = f.expectedByBackend?.[backend] ?? f.expected;
+              const src = parseIP(f.sourceIP)!;
+              const packet: Packet = {
+                family: src.family,
+                protocol: (f.protocol ?? doc.defaults.flow.protocol).toLowerCase() as Protocol,
+                src: src.ip,
+                dst: parseIP(f.destIP)!.ip,
+                dport: f.destPort,
+                sport: 12345,
+              };
+              const json = rulesets[si]()(packet);
+              const where = `flow "${id}" (${f.sourceIP} → ${f.destIP}:${f.destPort})`;
+              if (expected.endpoints) {
+                assert.equal(json.verdict, 'DNAT', `${where}: expected DNAT, got ${json.verdict}`);
+                const got = json.endpoints.map((e) => joinHostPort(e.ip, e.port)).sort();
+                const want = expected.endpoints.map((e) => e.replace(/^\[?([^\]]+?)\]?:(\d+)$/, (_, ip, p) => joinHostPort(parseIP(ip)!.ip, Number(p)))).sort();
+                assert.deepEqual(got, want, `${where}: endpoint set`);
+                assert.ok(json.sum.equals(Fraction.ONE), `${where}: probabilities sum to ${json.sum}`);
+              } else {
+                const want = expected.verdict === 'UNHANDLED' ? 'NONE' : expected.verdict;
+                assert.equal(json.verdict, want, `${where}: verdict`);
+              }
+              assert.equal(json.masquerade, expected.masq, `${where}: masquerade`);
+            });
+          }
+        });
       });
-    });
-  }
+    }
 }

@@ -11,8 +11,20 @@ test('parses the original and reply tuples of a conntrack -L line', () => {
 
 test('an entry is stale when it targets a UDP Service (address or NodePort) but not one of its serving endpoints', () => {
   const tracker = new ChangeTracker({ nodeName: 'node1', machineAddresses: ['192.168.50.1'] });
-  tracker.upsert({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'd', name: 'dns' }, spec: { type: 'NodePort', clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }] } } as never);
-  tracker.upsert({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { namespace: 'd', name: 'dns-1', labels: { 'kubernetes.io/service-name': 'dns' } }, addressType: 'IPv4', endpoints: [{ addresses: ['10.244.1.12'] }], ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] } as never);
+  tracker.upsert({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: 'd', name: 'dns' },
+    spec: { type: 'NodePort', clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }] },
+  } as never);
+  tracker.upsert({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { namespace: 'd', name: 'dns-1', labels: { 'kubernetes.io/service-name': 'dns' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['10.244.1.12'] }],
+    ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+  } as never);
   const idx = udpServiceIndex(tracker.snapshot(), 'IPv4');
   const entry = (dst: string, dport: number, replySrc: string, replySport: number) => ({ origSrc: '192.168.50.2', origDst: dst, origSport: 40000, origDport: dport, replySrc, replySport });
   assert.equal(isStale(entry('10.96.0.53', 53, '10.244.1.11', 5353), idx), true, 'endpoint that left');

@@ -41,7 +41,9 @@ const NODE_PROXIER: { groups: string[]; resources: string[]; verbs: string[] }[]
 
 function loadAll(): Obj[] {
   const out: Obj[] = [];
-  for (const f of readdirSync(DEPLOY).filter((f) => /\.ya?ml$/.test(f)).sort()) {
+  for (const f of readdirSync(DEPLOY)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(join(DEPLOY, f), 'utf8'))) {
       assert.equal(doc.errors.length, 0, `${f}: ${doc.errors[0]?.message}`);
       const o = doc.toJS() as Obj | null;
@@ -157,7 +159,10 @@ describe('deploy manifests', () => {
     for (const [k, v] of Object.entries(ds.spec.selector.matchLabels as Record<string, string>)) assert.equal(ds.spec.template.metadata.labels[k], v, 'selector matches the template');
     assert.equal(pod.hostNetwork, true);
     assert.equal(pod.priorityClassName, 'system-node-critical');
-    assert.ok(pod.tolerations.some((t: { operator?: string; key?: string }) => t.operator === 'Exists' && !t.key), 'tolerates every taint');
+    assert.ok(
+      pod.tolerations.some((t: { operator?: string; key?: string }) => t.operator === 'Exists' && !t.key),
+      'tolerates every taint',
+    );
     assert.equal(pod.serviceAccountName, one(objs, 'ServiceAccount').metadata.name);
     assert.equal(pod.containers.length, 1);
     const c = pod.containers[0];
@@ -211,7 +216,10 @@ describe('deploy manifests', () => {
 
     // The container's arguments, with the downward-API variable expanded as the kubelet does.
     const env = Object.fromEntries((c.env as { name: string }[]).map((e) => [e.name, 'node-1']));
-    const args = (c.command as string[]).slice(2).map((a) => a.replace(/\$\((\w+)\)/g, (_, n: string) => env[n] ?? `$(${n})`)).map((a) => (a.startsWith('--config=') ? `--config=${file}` : a));
+    const args = (c.command as string[])
+      .slice(2)
+      .map((a) => a.replace(/\$\((\w+)\)/g, (_, n: string) => env[n] ?? `$(${n})`))
+      .map((a) => (a.startsWith('--config=') ? `--config=${file}` : a));
     let parsed: ReturnType<typeof configFrom> | null = null;
     const cmd = addConfigOptions(new Command('run').exitOverride()).action((opts) => {
       parsed = configFrom(opts);

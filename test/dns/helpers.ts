@@ -57,7 +57,9 @@ export async function dig(port: number, ...args: string[]): Promise<DigResult> {
   const opt = m.OPT_PSEUDOSECTION as { EDNS?: { udp?: number } } | undefined;
   return {
     status: String(m.status),
-    flags: String(m.flags ?? '').split(' ').filter(Boolean),
+    flags: String(m.flags ?? '')
+      .split(' ')
+      .filter(Boolean),
     question: list('QUESTION_SECTION'),
     answer: list('ANSWER_SECTION'),
     authority: list('AUTHORITY_SECTION'),
@@ -139,4 +141,3 @@ export function framed(m: Buffer): Buffer {
   l.writeUInt16BE(m.length);
   return Buffer.concat([l, m]);
 }
-

@@ -20,7 +20,7 @@ const NAMES = [
 const TYPES = ['A', 'AAAA', 'SRV', 'PTR', 'TXT', 'CNAME', 'SOA', 'NS', 'ANY', 'MX', 'AXFR'] as const;
 
 function randomCase(name: string, bits: number): string {
-  return [...name].map((c, i) => ((bits >> i % 30) & 1 ? c.toUpperCase() : c)).join('');
+  return [...name].map((c, i) => ((bits >> (i % 30)) & 1 ? c.toUpperCase() : c)).join('');
 }
 
 /** A valid query of a name the fixtures know (or nearly), EDNS or not. */

@@ -136,7 +136,11 @@ describe('DNS protocol', () => {
 
   describe('TCP framing', () => {
     it('answers pipelined queries on one connection, skipping a zero-length frame', async () => {
-      const out = await tcpExchange(s.port, [Buffer.from([0, 0]), Buffer.concat([framed(query(`web.demo.svc.${Z}`, 'A', { id: 1 })), framed(query(`db.demo.svc.${Z}`, 'A', { id: 2 }))]), framed(query('nope', 'A', { id: 3 }))], 3);
+      const out = await tcpExchange(
+        s.port,
+        [Buffer.from([0, 0]), Buffer.concat([framed(query(`web.demo.svc.${Z}`, 'A', { id: 1 })), framed(query(`db.demo.svc.${Z}`, 'A', { id: 2 }))]), framed(query('nope', 'A', { id: 3 }))],
+        3,
+      );
       assert.deepEqual(out.map((m) => m.readUInt16BE(0)).sort(), [1, 2, 3]);
     });
 
@@ -174,7 +178,7 @@ describe('DNS protocol', () => {
     it('a 65535-byte frame of garbage gets FORMERR and the connection goes on', async () => {
       const junk = Buffer.alloc(65535, 0x41);
       junk.writeUInt16BE(7, 0);
-    junk.writeUInt16BE(0, 2); // a standard query, whose counts and names are garbage
+      junk.writeUInt16BE(0, 2); // a standard query, whose counts and names are garbage
       const out = await tcpExchange(s.port, [framed(junk), framed(query(`web.demo.svc.${Z}`, 'A', { id: 9 }))], 2);
       assert.equal(out.length, 2);
       assert.equal(rcodeOf(out[0]), 1);

@@ -98,10 +98,15 @@ async function main() {
     return;
   }
   if (mode === 'batch') {
-    const probes = JSON.parse(await new Promise<string>((r) => {
-      let t = '';
-      process.stdin.setEncoding('utf8').on('data', (d) => (t += d)).on('end', () => r(t));
-    })) as { proto: 'tcp' | 'udp'; src?: string; dst: string; port: number; count: number; timeoutMs: number }[];
+    const probes = JSON.parse(
+      await new Promise<string>((r) => {
+        let t = '';
+        process.stdin
+          .setEncoding('utf8')
+          .on('data', (d) => (t += d))
+          .on('end', () => r(t));
+      }),
+    ) as { proto: 'tcp' | 'udp'; src?: string; dst: string; port: number; count: number; timeoutMs: number }[];
     const out: Result[][] = [];
     for (const p of probes) {
       const rs: Result[] = [];

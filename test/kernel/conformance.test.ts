@@ -63,7 +63,13 @@ class ConformanceTopology {
     await exec('ip', ['netns', 'exec', this.ns('node'), 'sysctl', '-qw', 'net.ipv4.icmp_ratelimit=0']);
     await this.ip(null, 'link', 'add', 'eth-w', 'netns', this.ns('node'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns('world'));
     await this.ip(null, 'link', 'add', 'eth-e', 'netns', this.ns('node'), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns('eps'));
-    for (const [r, dev] of [['node', 'eth-w'], ['node', 'eth-e'], ['world', 'eth0'], ['eps', 'eth0']] as const) await this.ip(r, 'link', 'set', dev, 'up');
+    for (const [r, dev] of [
+      ['node', 'eth-w'],
+      ['node', 'eth-e'],
+      ['world', 'eth0'],
+      ['eps', 'eth0'],
+    ] as const)
+      await this.ip(r, 'link', 'set', dev, 'up');
     for (const a of NODE_IPS) await this.ip('node', 'addr', 'add', `${a}/24`, 'dev', 'eth-w');
     await this.ip('node', 'addr', 'add', '10.255.255.1/30', 'dev', 'eth-e');
     await this.ip('world', 'addr', 'add', '192.168.0.100/24', 'dev', 'eth0');
@@ -94,8 +100,22 @@ class ConformanceTopology {
       await this.ip('node', 'addr', 'add', `${link.replace(/\d+$/, (x) => String(Number(x) + 1))}/30`, 'dev', dev);
       await this.ip(role, 'addr', 'add', `${link.replace(/\d+$/, (x) => String(Number(x) + 2))}/30`, 'dev', 'eth0');
       await this.ip(role, 'addr', 'add', `${ip}/32`, 'dev', 'lo');
-      await this.ip(role, 'route', 'add', 'default', 'via', link.replace(/\d+$/, (x) => String(Number(x) + 1)));
-      await this.ip('node', 'route', 'add', `${ip}/32`, 'via', link.replace(/\d+$/, (x) => String(Number(x) + 2)));
+      await this.ip(
+        role,
+        'route',
+        'add',
+        'default',
+        'via',
+        link.replace(/\d+$/, (x) => String(Number(x) + 1)),
+      );
+      await this.ip(
+        'node',
+        'route',
+        'add',
+        `${ip}/32`,
+        'via',
+        link.replace(/\d+$/, (x) => String(Number(x) + 2)),
+      );
     }
     for (const e of endpoints) {
       this.endpoints.add(e);
@@ -108,7 +128,11 @@ class ConformanceTopology {
     const { spawn } = await import('node:child_process');
     for (const role of ['eps', ...this.pods.values()] as Role[]) {
       const addrs = role === 'eps' ? endpoints.filter((e) => !this.pods.has(e)) : [...this.pods].filter(([, r]) => r === role).map(([ip]) => ip);
-      const server = spawn('ip', ['netns', 'exec', this.ns(role), process.execPath, join(HERE, 'podserver.js'), role, '--tcp', ports.join(','), '--udp', ports.join(','), '--udp-addrs', addrs.join(',')], { env: this.env, stdio: ['ignore', 'pipe', 'inherit'] });
+      const server = spawn(
+        'ip',
+        ['netns', 'exec', this.ns(role), process.execPath, join(HERE, 'podserver.js'), role, '--tcp', ports.join(','), '--udp', ports.join(','), '--udp-addrs', addrs.join(',')],
+        { env: this.env, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
       this.servers.push(server);
       await new Promise((r) => server.stdout!.once('data', r));
     }
@@ -231,17 +255,28 @@ describe('conformance flows (nftables) replayed through the kernel', { skip: ski
           const flow: Flow = { test: t.id, name: f.name, proto: (f.protocol ?? 'TCP').toLowerCase(), src: f.sourceIP, dst: f.destIP, port: f.destPort, expected };
           if (flow.src.startsWith('127.')) notReplayed.push(`${t.id} / ${f.name}: loopback source (nftables never serves it; martian outside lo)`);
           else if (flow.proto === 'sctp') notReplayed.push(`${t.id} / ${f.name}: SCTP (no SCTP client here)`);
-          else if (flow.src === flow.dst && !NODE_IPS.includes(flow.src)) notReplayed.push(`${t.id} / ${f.name}: source = destination ${f.sourceIP} (the node reaching its own LB IP via the LB: no namespace can send that)`)
+          else if (flow.src === flow.dst && !NODE_IPS.includes(flow.src))
+            notReplayed.push(`${t.id} / ${f.name}: source = destination ${f.sourceIP} (the node reaching its own LB IP via the LB: no namespace can send that)`);
           else if (flow.proto === 'udp' && expected.verdict) notReplayed.push(`${t.id} / ${f.name}: UDP ${expected.verdict} (an unconnected UDP client cannot tell REJECT from DROP)`);
           else flows.push(flow);
         }
         const byRole = new Map<Role, Flow[]>();
         for (const f of flows) {
-          const role: Role = NODE_IPS.includes(f.src) ? 'node' : topo.pods.get(f.src) ?? 'world';
+          const role: Role = NODE_IPS.includes(f.src) ? 'node' : (topo.pods.get(f.src) ?? 'world');
           byRole.set(role, [...(byRole.get(role) ?? []), f]);
         }
         for (const [role, fs] of byRole) {
-          const results = await topo.batch(role, fs.map((f) => ({ proto: f.proto, src: f.src, dst: f.dst, port: f.port, count: f.expected.endpoints && f.expected.endpoints.length > 1 ? 4 : 1, timeoutMs: f.expected.verdict === 'DROP' || f.expected.verdict === 'UNHANDLED' ? 400 : 1500 })));
+          const results = await topo.batch(
+            role,
+            fs.map((f) => ({
+              proto: f.proto,
+              src: f.src,
+              dst: f.dst,
+              port: f.port,
+              count: f.expected.endpoints && f.expected.endpoints.length > 1 ? 4 : 1,
+              timeoutMs: f.expected.verdict === 'DROP' || f.expected.verdict === 'UNHANDLED' ? 400 : 1500,
+            })),
+          );
           fs.forEach((f, i) => {
             const why = judge(f, results[i]);
             checked.push({ flow: f, ok: why === '', why });

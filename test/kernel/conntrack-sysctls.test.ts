@@ -26,9 +26,38 @@ describe('conntrack sysctls', () => {
       await exec('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up']);
       const nsValue = async (path: string) => (await exec('ip', ['netns', 'exec', ns, 'cat', path])).stdout.trim();
       // A value nobody would have: 7261 s (2h1m1s), and 47 s for UDP.
-      child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(PROJECT_ROOT, 'bin/kproxy.js'), 'run', '--proxy-mode', 'nftables', '--manifests', dir, '--hostname-override', 'n1',
-        '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off', '--log-format', 'text',
-        '--conntrack-tcp-timeout-established', '2h1m1s', '--conntrack-udp-timeout', '47s', '--conntrack-max-per-core', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          ns,
+          process.execPath,
+          join(PROJECT_ROOT, 'bin/kproxy.js'),
+          'run',
+          '--proxy-mode',
+          'nftables',
+          '--manifests',
+          dir,
+          '--hostname-override',
+          'n1',
+          '--metrics-bind-address',
+          '',
+          '--healthz-bind-address',
+          '',
+          '--dns-bind-address',
+          'off',
+          '--log-format',
+          'text',
+          '--conntrack-tcp-timeout-established',
+          '2h1m1s',
+          '--conntrack-udp-timeout',
+          '47s',
+          '--conntrack-max-per-core',
+          '0',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let err = '';
       child.stderr!.setEncoding('utf8').on('data', (d) => (err += d));
       for (let i = 0; i < 150 && !/first sync|sync failed/.test(err); i++) await new Promise((r) => setTimeout(r, 100));

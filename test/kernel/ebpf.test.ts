@@ -50,7 +50,12 @@ function objects(webPods: string[]): Record<string, unknown>[] {
       kind: 'Node',
       metadata: { name: 'node1' },
       spec: { podCIDRs: ['10.244.1.0/24'] },
-      status: { addresses: [{ type: 'InternalIP', address: ADDR.node }, { type: 'InternalIP', address: ADDR.node6 }] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: ADDR.node },
+          { type: 'InternalIP', address: ADDR.node6 },
+        ],
+      },
     },
     svc('web', { clusterIP: VIP.web, clusterIPs: [VIP.web, VIP6], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack', ports: http }),
     slice('web-1', 'web', webPods),
@@ -108,10 +113,34 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
   async function startKproxy(): Promise<void> {
     log = '';
     // nsenter keeps the host's mount namespace, so the bpffs kproxy pins to outlives it.
-    const k = spawn('nsenter', [`--net=/run/netns/${topo.ns('node')}`, process.execPath, KPROXY, 'run', '--manifests', dir, '--v', '1',
-      '--proxy-mode', 'ebpf', '--bpf-cgroup-root', cgroup, '--hostname-override', 'node1',
-      '--cluster-cidr', `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`, '--service-cluster-ip-range', `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
-      '--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '127.0.0.1:10256'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const k = spawn(
+      'nsenter',
+      [
+        `--net=/run/netns/${topo.ns('node')}`,
+        process.execPath,
+        KPROXY,
+        'run',
+        '--manifests',
+        dir,
+        '--v',
+        '1',
+        '--proxy-mode',
+        'ebpf',
+        '--bpf-cgroup-root',
+        cgroup,
+        '--hostname-override',
+        'node1',
+        '--cluster-cidr',
+        `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
+        '--service-cluster-ip-range',
+        `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
+        '--metrics-bind-address',
+        '127.0.0.1:10249',
+        '--healthz-bind-address',
+        '127.0.0.1:10256',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     kproxy = k;
     k.stderr!.setEncoding('utf8').on('data', (d: string) => (log += d));
     k.stdout!.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -132,7 +161,13 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
   // mount namespace (where the pins are).
   const cleanup = () => exec('nsenter', [`--net=/run/netns/${topo.ns('node')}`, process.execPath, KPROXY, 'cleanup']);
 
-  const write = (webPods: string[]) => writeFileSync(join(dir, 'services.yaml'), objects(webPods).map((o) => stringify(o)).join('---\n'));
+  const write = (webPods: string[]) =>
+    writeFileSync(
+      join(dir, 'services.yaml'),
+      objects(webPods)
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
 
   before(async () => {
     topo = await Topology.create('bpf');
@@ -153,9 +188,15 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
 
   test('ClusterIP TCP from a Pod reaches every backend; no nft rule, no conntrack entry; getpeername() is the Service address', async () => {
     const rs = await client('pod1', ['tcp', VIP.web, '80', '40', '2000']);
-    assert.ok(rs.every((r) => r.ok), JSON.stringify(count(rs)));
+    assert.ok(
+      rs.every((r) => r.ok),
+      JSON.stringify(count(rs)),
+    );
     assert.deepEqual(Object.keys(count(rs)).sort(), ['pod1', 'pod2']);
-    assert.ok(rs.every((r) => r.remote === `${VIP.web}:80`), JSON.stringify(rs.map((r) => r.remote)));
+    assert.ok(
+      rs.every((r) => r.remote === `${VIP.web}:80`),
+      JSON.stringify(rs.map((r) => r.remote)),
+    );
     const ruleset = await topo.nft(['list', 'ruleset']);
     assert.ok(ruleset.includes(VIP.np), 'the NodePort Service is in nftables');
     assert.ok(!ruleset.includes(VIP.web), 'no nft rule names the ClusterIP-only Service');
@@ -176,39 +217,82 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
     assert.equal(page.code, 0, page.stderr);
     assert.match(page.stdout, /^service 10\.96\.0\.10:80\/TCP demo\/web:http svc_id \d+ set \d+ count 2\n {2}slot 0 10\.244\.1\.11:8080 weight 1\n {2}slot 1 10\.244\.1\.12:8080 weight 1$/m);
     assert.match(page.stdout, /# NodePort, externalIPs and LoadBalancer IPs: the nftables ruleset ebpf mode applies\n[\s\S]*30080/);
-    const tr = await topo.run('node', [process.execPath, KPROXY, 'trace', '--live', '--proxy-mode', 'ebpf', '--metrics-bind-address', '127.0.0.1:10249', '--src', ADDR.pod1, '--dst', VIP.web, '--dport', '80', '--json']);
+    const tr = await topo.run('node', [
+      process.execPath,
+      KPROXY,
+      'trace',
+      '--live',
+      '--proxy-mode',
+      'ebpf',
+      '--metrics-bind-address',
+      '127.0.0.1:10249',
+      '--src',
+      ADDR.pod1,
+      '--dst',
+      VIP.web,
+      '--dport',
+      '80',
+      '--json',
+    ]);
     assert.equal(tr.code, 0, tr.stderr);
     const j = JSON.parse(tr.stdout) as { verdict: string; endpoints: { ip: string; probability: number }[] };
     assert.equal(j.verdict, 'DNAT');
-    assert.deepEqual(j.endpoints.map((e) => [e.ip, e.probability]), [[ADDR.pod1, 0.5], [ADDR.pod2, 0.5]]);
+    assert.deepEqual(
+      j.endpoints.map((e) => [e.ip, e.probability]),
+      [
+        [ADDR.pod1, 0.5],
+        [ADDR.pod2, 0.5],
+      ],
+    );
   });
 
   test('IPv6 ClusterIP (connect6, getpeername6)', async () => {
     const rs = await client('pod1', ['tcp', VIP6, '80', '20', '2000']);
-    assert.ok(rs.every((r) => r.ok), JSON.stringify(count(rs)));
+    assert.ok(
+      rs.every((r) => r.ok),
+      JSON.stringify(count(rs)),
+    );
     assert.deepEqual(Object.keys(count(rs)).sort(), ['pod1', 'pod2']);
-    assert.ok(rs.every((r) => r.remote === `[${VIP6}]:80`), JSON.stringify(rs.map((r) => r.remote)));
+    assert.ok(
+      rs.every((r) => r.remote === `[${VIP6}]:80`),
+      JSON.stringify(rs.map((r) => r.remote)),
+    );
   });
 
   test('UDP through the Service address, unconnected (sendmsg/recvmsg) and connected (connect/getpeername)', async () => {
     for (const mode of ['unconnected', 'connected']) {
       const rs = await client('pod2', ['udp', VIP.dns, '53', '30', '1000', mode]);
-      assert.ok(rs.every((r) => r.ok), `${mode}: ${JSON.stringify(count(rs))}`);
+      assert.ok(
+        rs.every((r) => r.ok),
+        `${mode}: ${JSON.stringify(count(rs))}`,
+      );
       assert.deepEqual(Object.keys(count(rs)).sort(), ['pod1', 'pod2'], mode);
-      assert.ok(rs.every((r) => r.remote === `${VIP.dns}:53`), `${mode}: replies appear to come from the Service: ${JSON.stringify(rs.map((r) => r.remote))}`);
+      assert.ok(
+        rs.every((r) => r.remote === `${VIP.dns}:53`),
+        `${mode}: replies appear to come from the Service: ${JSON.stringify(rs.map((r) => r.remote))}`,
+      );
     }
   });
 
   test('ClientIP affinity holds for 50 connections', async () => {
     const rs = await client('pod1', ['tcp', VIP.sticky, '80', '50', '2000']);
-    assert.ok(rs.every((r) => r.ok), JSON.stringify(count(rs)));
+    assert.ok(
+      rs.every((r) => r.ok),
+      JSON.stringify(count(rs)),
+    );
     assert.equal(Object.keys(count(rs)).length, 1, JSON.stringify(count(rs)));
   });
 
   test('no endpoints: ECONNREFUSED at once; a ClusterIP on a port the Service does not have too', async () => {
     const rs = await client('pod1', ['tcp', VIP.empty, '80', '3', '2000']);
-    assert.deepEqual(rs.map((r) => r.error), ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED']);
-    assert.ok(rs.every((r) => r.ms < 200), JSON.stringify(rs));
+    assert.deepEqual(
+      rs.map((r) => r.error),
+      ['ECONNREFUSED', 'ECONNREFUSED', 'ECONNREFUSED'],
+    );
+    assert.ok(
+      rs.every((r) => r.ms < 200),
+      JSON.stringify(rs),
+    );
     const other = await client('pod1', ['tcp', VIP.web, '81', '1', '2000']);
     assert.equal(other[0].error, 'ECONNREFUSED');
     assert.ok(other[0].ms < 200, JSON.stringify(other));
@@ -216,7 +300,10 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
 
   test('NodePort from the external client works through the nftables dataplane', async () => {
     const r = await topo.client('client1', 'tcp', ADDR.node, NODEPORT, 10);
-    assert.ok(r.every((x) => x.ok), JSON.stringify(r));
+    assert.ok(
+      r.every((x) => x.ok),
+      JSON.stringify(r),
+    );
   });
 
   test('an endpoint removed: new connections avoid it once kproxy synced', async () => {
@@ -245,9 +332,15 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
       loop.stdin!.end();
       await exited;
     }
-    const rs = out.trim().split('\n').map((l) => JSON.parse(l) as R);
+    const rs = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as R);
     assert.ok(rs.length >= 20, `only ${rs.length} connections`);
-    assert.ok(rs.every((r) => r.ok), JSON.stringify(count(rs)));
+    assert.ok(
+      rs.every((r) => r.ok),
+      JSON.stringify(count(rs)),
+    );
   });
 
   test('kproxy cleanup leaves nothing attached or pinned', async () => {
@@ -261,7 +354,10 @@ describe('ebpf mode (kernel)', { skip: skip ?? false }, () => {
     } finally {
       closeSync(fd);
     }
-    const pins = r.stdout.split('\n').filter((l) => l.startsWith('ebpf: unpinned ')).map((l) => l.slice('ebpf: unpinned '.length));
+    const pins = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('ebpf: unpinned '))
+      .map((l) => l.slice('ebpf: unpinned '.length));
     assert.ok(pins.length >= 18, r.stdout);
     assert.ok(pins.every((p) => !existsSync(p)));
     const pinDir = pins[0].slice(0, pins[0].lastIndexOf('/'));

@@ -61,7 +61,12 @@ export function objects(): Record<string, unknown>[] {
       kind: 'Node',
       metadata: { name: 'node1' },
       spec: { podCIDRs: ['10.244.1.0/24'] },
-      status: { addresses: [{ type: 'InternalIP', address: ADDR.node }, { type: 'InternalIP', address: ADDR.node6 }] },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: ADDR.node },
+          { type: 'InternalIP', address: ADDR.node6 },
+        ],
+      },
     },
     service('web', { type: 'NodePort', clusterIP: VIP.web, externalIPs: [EXTERNAL_IP], ports: http(NODEPORT.web) }),
     slice('web', ['pod1', 'pod2', 'pod3']),
@@ -91,10 +96,16 @@ export function objects(): Record<string, unknown>[] {
 }
 
 export const KPROXY_FLAGS = [
-  '--proxy-mode', 'nftables',
-  '--hostname-override', 'node1',
-  '--cluster-cidr', `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
-  '--service-cluster-ip-range', `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
-  '--metrics-bind-address', '127.0.0.1:10249',
-  '--healthz-bind-address', '127.0.0.1:10256',
+  '--proxy-mode',
+  'nftables',
+  '--hostname-override',
+  'node1',
+  '--cluster-cidr',
+  `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
+  '--service-cluster-ip-range',
+  `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
+  '--metrics-bind-address',
+  '127.0.0.1:10249',
+  '--healthz-bind-address',
+  '127.0.0.1:10256',
 ];

@@ -212,17 +212,16 @@ export class Topology {
     await this.ip('node', 'addr', 'add', `${ADDR.bridge16}/64`, 'dev', 'cbr0', 'nodad');
     await this.ip('node', 'addr', 'add', `${ADDR.node6}/64`, 'dev', 'eth-c1', 'nodad');
     await this.ip('node', '-6', 'route', 'add', 'default', 'dev', 'sink0');
-    for (const [pod, ip] of [['pod1', ADDR.pod16], ['pod2', ADDR.pod26]] as const) {
+    for (const [pod, ip] of [
+      ['pod1', ADDR.pod16],
+      ['pod2', ADDR.pod26],
+    ] as const) {
       await this.ip(pod, 'addr', 'add', `${ip}/64`, 'dev', 'eth0', 'nodad');
       await this.ip(pod, '-6', 'route', 'add', 'default', 'via', ADDR.bridge16);
     }
     await this.ip('client1', 'addr', 'add', `${ADDR.client16}/64`, 'dev', 'eth0', 'nodad');
     await this.ip('client1', '-6', 'route', 'add', 'default', 'via', ADDR.node6);
-    await Promise.all([
-      this.startServer('pod1'),
-      this.startServer('pod2'),
-      this.startServer('pod3'),
-    ]);
+    await Promise.all([this.startServer('pod1'), this.startServer('pod2'), this.startServer('pod3')]);
   }
 
   private async sysctl(role: Role, kv: string): Promise<void> {

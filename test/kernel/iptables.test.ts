@@ -67,7 +67,12 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
     before(async () => {
       topo = await Topology.create(`ipt-${backend}`);
       dir = mkdtempSync(join(tmpdir(), 'kproxy-ipt-'));
-      writeFileSync(join(dir, 'services.yaml'), objects().map((o) => stringify(o)).join('---\n'));
+      writeFileSync(
+        join(dir, 'services.yaml'),
+        objects()
+          .map((o) => stringify(o))
+          .join('---\n'),
+      );
       await startKproxy();
     });
 
@@ -97,7 +102,10 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
       const rs = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.web, 20);
       assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
       assert.ok(pods(rs).size >= 2);
-      assert.ok(rs.every((r) => peerIP(r) !== ADDR.client1), 'eTP Cluster NodePort traffic is masqueraded');
+      assert.ok(
+        rs.every((r) => peerIP(r) !== ADDR.client1),
+        'eTP Cluster NodePort traffic is masqueraded',
+      );
       const sysctl = await topo.run('node', ['sysctl', '-n', 'net.ipv4.conf.all.route_localnet']);
       assert.equal(sysctl.stdout.trim(), '1');
       const lo = await topo.client('node', 'tcp', '127.0.0.1', NODEPORT.web, 10);
@@ -115,7 +123,10 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
       const ok = await topo.client('client1', 'tcp', LB_IP, 80, 5);
       assert.ok(allOk(ok), JSON.stringify(histogram(ok)));
       const blocked = await topo.client('client2', 'tcp', LB_IP, 80, 2, 800);
-      assert.deepEqual(blocked.map((r) => r.error), ['TIMEOUT', 'TIMEOUT']);
+      assert.deepEqual(
+        blocked.map((r) => r.error),
+        ['TIMEOUT', 'TIMEOUT'],
+      );
       const np = await topo.client('client2', 'tcp', ADDR.node, NODEPORT.lb, 3);
       assert.ok(allOk(np), JSON.stringify(histogram(np)));
     });
@@ -130,9 +141,15 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
       const rs = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.local, 15);
       assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
       assert.deepEqual([...pods(rs)], ['pod1']);
-      assert.ok(rs.every((r) => peerIP(r) === ADDR.client1), 'source address preserved');
+      assert.ok(
+        rs.every((r) => peerIP(r) === ADDR.client1),
+        'source address preserved',
+      );
       const none = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.remote, 2, 800);
-      assert.deepEqual(none.map((r) => r.error), ['TIMEOUT', 'TIMEOUT']);
+      assert.deepEqual(
+        none.map((r) => r.error),
+        ['TIMEOUT', 'TIMEOUT'],
+      );
       const itl = await topo.client('pod2', 'tcp', VIP.itl, 80, 15);
       assert.ok(allOk(itl), JSON.stringify(histogram(itl)));
       assert.deepEqual([...pods(itl)], ['pod1']);
@@ -151,7 +168,10 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
     everyBackend('hairpin (masqueraded), IPv6 ClusterIP and NodePort, UDP ClusterIP', async () => {
       const hp = await topo.client('pod1', 'tcp', VIP.hairpin, 80, 5);
       assert.ok(allOk(hp), JSON.stringify(histogram(hp)));
-      assert.ok(hp.every((r) => peerIP(r) !== ADDR.pod1), 'hairpin traffic is masqueraded');
+      assert.ok(
+        hp.every((r) => peerIP(r) !== ADDR.pod1),
+        'hairpin traffic is masqueraded',
+      );
       const v6 = await topo.client('pod2', 'tcp', VIP6.web, 80, 15);
       assert.ok(allOk(v6), JSON.stringify(histogram(v6)));
       assert.deepEqual([...pods(v6)].sort(), ['pod1', 'pod2']);
@@ -177,7 +197,13 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
       let dp: IptablesDataplane;
       let metrics: ProxyMetrics;
       let failNext = false;
-      const config: Config = { ...defaultConfig(), mode: 'iptables', hostnameOverride: 'node1', clusterCIDRs: [ADDR.clusterCIDR, ADDR.clusterCIDR6], serviceClusterIPRange: [ADDR.serviceCIDR, ADDR.serviceCIDR6] };
+      const config: Config = {
+        ...defaultConfig(),
+        mode: 'iptables',
+        hostnameOverride: 'node1',
+        clusterCIDRs: [ADDR.clusterCIDR, ADDR.clusterCIDR6],
+        serviceClusterIPRange: [ADDR.serviceCIDR, ADDR.serviceCIDR6],
+      };
       const inNode = (argv: string[]) => ['netns', 'exec', topo.ns('node'), ...argv];
       const newDataplane = (cfg: Config) =>
         new IptablesDataplane(cfg, silentLogger(), metrics.registry, {
@@ -194,7 +220,10 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
       let reconciler: ConntrackReconciler;
       const metric = async (name: string) => {
         const text = await metrics.registry.metrics();
-        return text.split('\n').filter((l) => l.startsWith(name + ' ') || l.startsWith(name + '{')).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+        return text
+          .split('\n')
+          .filter((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'))
+          .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
       };
 
       before(async () => {

@@ -38,9 +38,7 @@ const CASES = [
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
+    execFile(cmd, args, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
   });
 }
 
@@ -68,14 +66,29 @@ for (const name of CASES) {
 test('ipvs in the kernel: kproxy rules --proxy-mode ipvs prints what the kernel holds', { skip: skip ?? false }, async () => {
   const manifests = join(out, 'a-manifests');
   assert.ok(existsSync(manifests), `the guest saved no manifests; ${why(guest!)}`);
-  const r = await run(process.execPath, [join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'rules', '--proxy-mode', 'ipvs', '--manifests', manifests, '--hostname-override', 'node1', '--cluster-cidr', '10.244.0.0/16']);
+  const r = await run(process.execPath, [
+    join(PROJECT_ROOT, 'bin', 'kproxy.js'),
+    'rules',
+    '--proxy-mode',
+    'ipvs',
+    '--manifests',
+    manifests,
+    '--hostname-override',
+    'node1',
+    '--cluster-cidr',
+    '10.244.0.0/16',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const sorted = (lines: string[]) => lines.filter(Boolean).sort();
   const printedIpvs = sorted(r.stdout.split('\n').filter((l) => /^-[Aa] (-t|-u|--sctp-service) /.test(l)));
   const kernelIpvs = sorted(readFileSync(join(out, 'a-ipvsadm.txt'), 'utf8').split('\n'));
   assert.deepEqual(kernelIpvs, printedIpvs);
   // every ipset member printed is in the kernel's set
-  const kernelSets = new Set(readFileSync(join(out, 'a-ipset.txt'), 'utf8').split('\n').filter((l) => l.startsWith('add ')));
+  const kernelSets = new Set(
+    readFileSync(join(out, 'a-ipset.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('add ')),
+  );
   const printedMembers = r.stdout.split('\n').filter((l) => l.startsWith('add '));
   assert.ok(printedMembers.length > 5);
   for (const m of printedMembers) assert.ok(kernelSets.has(m), `kernel ipsets lack "${m}"`);
@@ -98,7 +111,21 @@ test('without IPVS in the kernel, --proxy-mode ipvs says why and falls back to i
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-ipvs-fb-'));
   assert.equal((await run('ip', ['netns', 'add', ns])).code, 0);
   try {
-    const kproxy = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', dir, '--healthz-bind-address', '', '--metrics-bind-address', '', '--dns-bind-address', 'off'];
+    const kproxy = [
+      process.execPath,
+      join(PROJECT_ROOT, 'bin', 'kproxy.js'),
+      'run',
+      '--proxy-mode',
+      'ipvs',
+      '--manifests',
+      dir,
+      '--healthz-bind-address',
+      '',
+      '--metrics-bind-address',
+      '',
+      '--dns-bind-address',
+      'off',
+    ];
     if (availableModes().includes('iptables')) {
       // iptables mode exists: kproxy logs why and keeps running in iptables mode.
       const child = execFile('ip', ['netns', 'exec', ns, 'timeout', '-s', 'INT', '15', ...kproxy]);
@@ -110,7 +137,10 @@ test('without IPVS in the kernel, --proxy-mode ipvs says why and falls back to i
     } else {
       const r = await run('ip', ['netns', 'exec', ns, ...kproxy]);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.stderr, /ipvs mode cannot run: the kernel has no IPVS \(\/proc\/net\/ip_vs does not exist; .*\)\. kube-proxy would fall back to iptables mode, but iptables mode is not available in this build/);
+      assert.match(
+        r.stderr,
+        /ipvs mode cannot run: the kernel has no IPVS \(\/proc\/net\/ip_vs does not exist; .*\)\. kube-proxy would fall back to iptables mode, but iptables mode is not available in this build/,
+      );
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'a stack trace');
     }
   } finally {

@@ -53,14 +53,28 @@ export function lbObjects(w: World): Record<string, unknown>[] {
   return out;
 }
 
-
 /** `kproxy run` arguments for one of the two nodes (nftables mode, shared manifests folder). */
 export function kproxyArgs(dir: string, n: NodeName): string[] {
   return [
-    'run', '--manifests', dir, '--v', '1', '--proxy-mode', 'nftables', '--hostname-override', n,
-    '--cluster-cidr', `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
-    '--service-cluster-ip-range', `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
-    '--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '', '--dns-bind-address', 'off',
+    'run',
+    '--manifests',
+    dir,
+    '--v',
+    '1',
+    '--proxy-mode',
+    'nftables',
+    '--hostname-override',
+    n,
+    '--cluster-cidr',
+    `${ADDR.clusterCIDR},${ADDR.clusterCIDR6}`,
+    '--service-cluster-ip-range',
+    `${ADDR.serviceCIDR},${ADDR.serviceCIDR6}`,
+    '--metrics-bind-address',
+    '127.0.0.1:10249',
+    '--healthz-bind-address',
+    '',
+    '--dns-bind-address',
+    'off',
   ];
 }
 

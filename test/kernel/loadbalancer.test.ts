@@ -26,14 +26,20 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
 
   const write = (w: World) => {
     world = w;
-    writeFileSync(join(dir, 'objects.yaml'), objects(w).map((o) => stringify(o)).join('---\n'));
+    writeFileSync(
+      join(dir, 'objects.yaml'),
+      objects(w)
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
   };
 
   const announcer = (ip: string) => agreedAnnouncer(logs, ip);
 
   const tcp = (ip: string, count = 1, timeoutMs = 1000): Promise<ClientResult[]> => topo.client('client2', 'tcp', ip, 80, count, timeoutMs);
 
-  const httpGet = async (n: NodeName, path: string) => (await topo.run(ROLE[n], [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'http-get.js'), `http://127.0.0.1:10249${path}`])).stdout;
+  const httpGet = async (n: NodeName, path: string) =>
+    (await topo.run(ROLE[n], [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'http-get.js'), `http://127.0.0.1:10249${path}`])).stdout;
   const metrics = (n: NodeName) => httpGet(n, '/metrics');
 
   before(async () => {
@@ -56,18 +62,25 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('ARP from the client gets the announcing node\'s MAC; TCP to the LoadBalancer IP reaches the endpoints', async () => {
+  test("ARP from the client gets the announcing node's MAC; TCP to the LoadBalancer IP reaches the endpoints", async () => {
     const who = (firstWinner = (await waitFor(async () => announcer(LB4), 10_000, `an announcer for ${LB4} that both nodes agree on`)) as NodeName);
     await exec('ip', ['-n', topo.ns('client2'), 'neigh', 'flush', 'dev', 'lan0']);
     const rs = await tcp(LB4, 20);
-    assert.ok(rs.every((r) => r.ok), JSON.stringify(rs.filter((r) => !r.ok)));
+    assert.ok(
+      rs.every((r) => r.ok),
+      JSON.stringify(rs.filter((r) => !r.ok)),
+    );
     assert.deepEqual([...new Set(rs.map((r) => r.pod))].sort(), ['pod1', 'pod3']);
     assert.equal(await neighbourMAC(topo, LB4), mac[who], `client2 resolved ${LB4} to the MAC of ${who}'s eth-lan`);
     // The winner's metrics say so; the other node announces nothing for it.
-    const m = await waitFor(async () => {
-      const t = await metrics(who);
-      return /metallb_layer2_responses_sent\{ip="192\.168\.80\.200"\} [1-9]/.test(t) ? t : '';
-    }, 10_000, 'the layer-2 counters');
+    const m = await waitFor(
+      async () => {
+        const t = await metrics(who);
+        return /metallb_layer2_responses_sent\{ip="192\.168\.80\.200"\} [1-9]/.test(t) ? t : '';
+      },
+      10_000,
+      'the layer-2 counters',
+    );
     assert.match(m, new RegExp(`metallb_speaker_announced\\{service="demo/web",protocol="layer2",node="${who}",ip="192.168.80.200"\\} 1`));
     assert.match(m, /metallb_allocator_ipv4_addresses_in_use_total\{pool="lan"\} 2/);
     assert.doesNotMatch(await metrics(other(who)), /metallb_speaker_announced\{service="demo\/web"/);
@@ -75,7 +88,10 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     for (const n of ['node1', 'node2'] as const) {
       const page = JSON.parse(await httpGet(n, '/loadbalancers')) as { node: string; announcements: { ip: string; node: string | null; services: string[]; pool: string }[] };
       assert.equal(page.node, n);
-      assert.deepEqual(page.announcements.find((a) => a.ip === LB4), { ip: LB4, services: ['demo/web'], pool: 'lan', node: who, reason: '', interfaces: ['eth-lan'] });
+      assert.deepEqual(
+        page.announcements.find((a) => a.ip === LB4),
+        { ip: LB4, services: ['demo/web'], pool: 'lan', node: who, reason: '', interfaces: ['eth-lan'] },
+      );
     }
   });
 
@@ -116,27 +132,41 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
   });
 
   test('externalTrafficPolicy Local: only a node with a ready local endpoint announces; the announcement follows the endpoint', async () => {
-    const ip: string = await waitFor(async () => {
-      const m = /"ip":"(192\.168\.80\.\d+)","services":\["demo\/local"\]/.exec(logs.node1);
-      return m?.[1] ?? '';
-    }, 5000, 'the address of demo/local');
+    const ip: string = await waitFor(
+      async () => {
+        const m = /"ip":"(192\.168\.80\.\d+)","services":\["demo\/local"\]/.exec(logs.node1);
+        return m?.[1] ?? '';
+      },
+      5000,
+      'the address of demo/local',
+    );
     await waitFor(async () => announcer(ip) === 'node1', 5000, 'node1 (which has pod1) to announce');
     const before = await tcp(ip, 5);
-    assert.ok(before.every((r) => r.ok && r.pod === 'pod1'), JSON.stringify(before));
+    assert.ok(
+      before.every((r) => r.ok && r.pod === 'pod1'),
+      JSON.stringify(before),
+    );
     assert.equal(await neighbourMAC(topo, ip), mac.node1);
     write({ ...world, localPod: 'pod3' });
     await waitFor(async () => (await neighbourMAC(topo, ip)) === mac.node2, 10_000, 'the announcement to move to node2');
-    const afterMove = await waitFor(async () => {
-      const rs = await tcp(ip, 5, 500);
-      return rs.every((r) => r.ok) ? rs : undefined;
-    }, 5000, 'connections through node2');
+    const afterMove = await waitFor(
+      async () => {
+        const rs = await tcp(ip, 5, 500);
+        return rs.every((r) => r.ok) ? rs : undefined;
+      },
+      5000,
+      'connections through node2',
+    );
     assert.ok(afterMove!.every((r) => r.pod === 'pod3'));
   });
 
-  test('IPv6: neighbour discovery gets the announcing node\'s MAC and TCP reaches the endpoint', async () => {
+  test("IPv6: neighbour discovery gets the announcing node's MAC and TCP reaches the endpoint", async () => {
     await waitFor(async () => announcer(LB6) === 'node1', 5000, 'node1 to announce the IPv6 address');
     const rs = await tcp(LB6, 3);
-    assert.ok(rs.every((r) => r.ok && r.pod === 'pod1'), JSON.stringify(rs));
+    assert.ok(
+      rs.every((r) => r.ok && r.pod === 'pod1'),
+      JSON.stringify(rs),
+    );
     assert.equal(await neighbourMAC(topo, LB6), mac.node1);
   });
 });

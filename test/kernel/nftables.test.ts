@@ -55,7 +55,12 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
   before(async () => {
     topo = await Topology.create('nft');
     dir = mkdtempSync(join(tmpdir(), 'kproxy-nft-'));
-    writeFileSync(join(dir, 'services.yaml'), objects().map((o) => stringify(o)).join('---\n'));
+    writeFileSync(
+      join(dir, 'services.yaml'),
+      objects()
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
     await startKproxy();
   });
 
@@ -85,7 +90,10 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     const rs = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.web, 30);
     assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
     assert.ok(pods(rs).size >= 2);
-    assert.ok(rs.every((r) => peerIP(r) !== ADDR.client1), 'eTP Cluster NodePort traffic is masqueraded');
+    assert.ok(
+      rs.every((r) => peerIP(r) !== ADDR.client1),
+      'eTP Cluster NodePort traffic is masqueraded',
+    );
   });
 
   test('externalIPs', async () => {
@@ -97,7 +105,10 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     const ok = await topo.client('client1', 'tcp', LB_IP, 80, 10);
     assert.ok(allOk(ok), JSON.stringify(histogram(ok)));
     const blocked = await topo.client('client2', 'tcp', LB_IP, 80, 2, 800);
-    assert.deepEqual(blocked.map((r) => r.error), ['TIMEOUT', 'TIMEOUT']);
+    assert.deepEqual(
+      blocked.map((r) => r.error),
+      ['TIMEOUT', 'TIMEOUT'],
+    );
     const np = await topo.client('client2', 'tcp', ADDR.node, NODEPORT.lb, 3);
     assert.ok(allOk(np), JSON.stringify(histogram(np)));
   });
@@ -112,13 +123,23 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     const rs = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.local, 20);
     assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
     assert.deepEqual([...pods(rs)], ['pod1']);
-    assert.ok(rs.every((r) => peerIP(r) === ADDR.client1), 'source address preserved');
+    assert.ok(
+      rs.every((r) => peerIP(r) === ADDR.client1),
+      'source address preserved',
+    );
     const none = await topo.client('client1', 'tcp', ADDR.node, NODEPORT.remote, 2, 800);
-    assert.deepEqual(none.map((r) => r.error), ['TIMEOUT', 'TIMEOUT']);
+    assert.deepEqual(
+      none.map((r) => r.error),
+      ['TIMEOUT', 'TIMEOUT'],
+    );
   });
 
   test('externalTrafficPolicy Local without a local endpoint: Pods and the node are short-circuited to the remote endpoint, outsiders dropped', async () => {
-    for (const [what, dst, port] of [['LB IP', REMOTE_LB_IP, 80], ['externalIP', REMOTE_EXTERNAL_IP, 80], ['NodePort', ADDR.node, NODEPORT.remote]] as const) {
+    for (const [what, dst, port] of [
+      ['LB IP', REMOTE_LB_IP, 80],
+      ['externalIP', REMOTE_EXTERNAL_IP, 80],
+      ['NodePort', ADDR.node, NODEPORT.remote],
+    ] as const) {
       const fromPod = await topo.client('pod2', 'tcp', dst, port, 5);
       assert.ok(allOk(fromPod), `pod → ${what}: ${JSON.stringify(histogram(fromPod))}`);
       assert.deepEqual([...pods(fromPod)], ['pod3'], `pod → ${what}`);
@@ -126,7 +147,11 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
       assert.ok(allOk(fromNode), `node → ${what}: ${JSON.stringify(histogram(fromNode))}`);
       assert.deepEqual([...pods(fromNode)], ['pod3'], `node → ${what}`);
       const fromOutside = await topo.client('client1', 'tcp', dst, port, 1, 800);
-      assert.deepEqual(fromOutside.map((r) => r.error), ['TIMEOUT'], `client → ${what}`);
+      assert.deepEqual(
+        fromOutside.map((r) => r.error),
+        ['TIMEOUT'],
+        `client → ${what}`,
+      );
     }
   });
 
@@ -153,7 +178,10 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     const rs = await topo.client('pod1', 'tcp', VIP.hairpin, 80, 5);
     assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
     assert.deepEqual([...pods(rs)], ['pod1']);
-    assert.ok(rs.every((r) => peerIP(r) !== ADDR.pod1), 'hairpin traffic is masqueraded');
+    assert.ok(
+      rs.every((r) => peerIP(r) !== ADDR.pod1),
+      'hairpin traffic is masqueraded',
+    );
   });
 
   test('IPv6 (ip6 kproxy table): ClusterIP from a pod, NodePort from the client, no endpoints refused', async () => {
@@ -162,7 +190,10 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     assert.deepEqual([...pods(rs)].sort(), ['pod1', 'pod2']);
     const np = await topo.client('client1', 'tcp', ADDR.node6, NODEPORT6, 10);
     assert.ok(allOk(np), JSON.stringify(histogram(np)));
-    assert.ok(np.every((r) => !r.peer!.startsWith(`[${ADDR.client16}]`)), 'eTP Cluster NodePort traffic is masqueraded');
+    assert.ok(
+      np.every((r) => !r.peer!.startsWith(`[${ADDR.client16}]`)),
+      'eTP Cluster NodePort traffic is masqueraded',
+    );
     const [none] = await topo.client('client1', 'tcp', VIP6.empty, 80, 1, 2000);
     assert.equal(none.error, 'ECONNREFUSED', JSON.stringify(none));
   });
@@ -180,7 +211,10 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     const seen = hold.lines.length;
     assert.ok(await hold.until((l) => l.length >= seen + 5, 5000), 'replies keep coming after the restart');
     const lines = await hold.close();
-    assert.ok(lines.every((r) => r.ok), JSON.stringify(lines.filter((r) => !r.ok)));
+    assert.ok(
+      lines.every((r) => r.ok),
+      JSON.stringify(lines.filter((r) => !r.ok)),
+    );
     assert.equal(new Set(lines.map((r) => r.pod)).size, 1, 'the same endpoint throughout');
   });
 
@@ -219,14 +253,20 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
 
     const metric = async (name: string) => {
       const text = await metrics.registry.metrics();
-      return text.split('\n').filter((l) => l.startsWith(name)).reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith(name))
+        .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
     };
 
     test('a UDP flow moves to the remaining endpoint once the reconciler removes the stale entry', async () => {
       const flow = topo.stream('client1', 'udp-flow', [VIP.dns, '53', '40000', '200']);
       assert.ok(await flow.until((l) => l.filter((r) => r.ok).length >= 3, 5000), 'flow answered');
       const first = flow.lines.find((r) => r.ok)!.pod!;
-      assert.ok(flow.lines.filter((r) => r.ok).every((r) => r.pod === first), 'a UDP flow sticks to one endpoint');
+      assert.ok(
+        flow.lines.filter((r) => r.ok).every((r) => r.pod === first),
+        'a UDP flow sticks to one endpoint',
+      );
       const other = first === 'pod1' ? 'pod2' : 'pod1';
       tracker.upsert(slice('dns', [other], 'UDP') as never);
       await dp.sync(tracker.snapshot(), false);
@@ -265,7 +305,12 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     });
 
     test('partial syncs add and remove a Service; a periodic full sync keeps affinity state', async () => {
-      tracker.upsert({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'demo', name: 'late' }, spec: { clusterIP: '10.96.0.40', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } } as never);
+      tracker.upsert({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { namespace: 'demo', name: 'late' },
+        spec: { clusterIP: '10.96.0.40', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+      } as never);
       tracker.upsert(slice('late', ['pod2']) as never);
       await dp.sync(tracker.snapshot(), false);
       assert.equal(dp.lastSync.kind, 'partial');
@@ -292,4 +337,3 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     });
   });
 });
-

@@ -17,7 +17,12 @@ function node(name: string, ready: boolean | null = true, labels: Record<string,
 }
 
 function input(opts: { nodes: NodeFacts[]; etp?: 'Cluster' | 'Local'; endpointsOn?: string[]; ads?: Record<string, unknown>[]; leases?: LeaseFacts[] }): AnnounceInput {
-  const v = validateService({ kind: 'Service', metadata: { name: 'web', namespace: 'ns' }, spec: { type: 'LoadBalancer', clusterIP: '10.96.0.1', externalTrafficPolicy: opts.etp ?? 'Cluster', ports: [{ port: 80 }] }, status: { loadBalancer: { ingress: [{ ip: '192.168.1.10' }] } } });
+  const v = validateService({
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'ns' },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.0.1', externalTrafficPolicy: opts.etp ?? 'Cluster', ports: [{ port: 80 }] },
+    status: { loadBalancer: { ingress: [{ ip: '192.168.1.10' }] } },
+  });
   assert.ok(v.ok);
   const p = validatePool({ kind: 'IPAddressPool', metadata: { name: 'lan' }, spec: { addresses: ['192.168.1.0/24'] } });
   assert.ok(p.ok);
@@ -71,7 +76,8 @@ test('not Ready, NetworkUnavailable, the exclusion label, deletion and an expire
   assert.equal(winner(input({ nodes: others({ ...node(first), deleting: true }) })).node, second);
   // No Ready condition at all (a hand-written standalone Node): eligible.
   assert.equal(winner(input({ nodes: others(node(first, null)) })).node, first);
-  const lease = (renew: number, seconds: number) => leaseFacts({ kind: 'Lease', metadata: { name: first, namespace: 'kube-node-lease' }, spec: { renewTime: new Date(renew).toISOString(), leaseDurationSeconds: seconds } })!;
+  const lease = (renew: number, seconds: number) =>
+    leaseFacts({ kind: 'Lease', metadata: { name: first, namespace: 'kube-node-lease' }, spec: { renewTime: new Date(renew).toISOString(), leaseDurationSeconds: seconds } })!;
   assert.equal(winner(input({ nodes: all.map((n) => node(n)), leases: [lease(NOW - 39_000, 40)] })).node, first);
   assert.equal(winner(input({ nodes: all.map((n) => node(n)), leases: [lease(NOW - 41_000, 40)] })).node, second);
   assert.equal(nextLeaseExpiry(new Map([[first, lease(NOW - 39_000, 40)]]), NOW), NOW + 1000);

@@ -31,7 +31,12 @@ const error = (r: Map<string, AssignResult>, id: string) => {
 };
 
 test('first free address of the first pool by priority; autoAssign false only on request; foreign classes left alone', () => {
-  const pools = [pool('b', ['10.0.2.0-10.0.2.1']), pool('a', ['10.0.1.0-10.0.1.1']), pool('manual', ['10.0.9.0/31'], { autoAssign: false }), pool('first', ['10.0.3.0/32'], { serviceAllocation: { priority: 1 } })];
+  const pools = [
+    pool('b', ['10.0.2.0-10.0.2.1']),
+    pool('a', ['10.0.1.0-10.0.1.1']),
+    pool('manual', ['10.0.9.0/31'], { autoAssign: false }),
+    pool('first', ['10.0.3.0/32'], { serviceAllocation: { priority: 1 } }),
+  ];
   const r = new LoadBalancerAssigner().assign(
     [svc('s1'), svc('s2'), svc('s3'), svc('s4', {}, { 'metallb.io/address-pool': 'manual' }), svc('other', { loadBalancerClass: 'example.com/elb' }), svc('cip', { type: 'ClusterIP' })],
     pools,

@@ -42,7 +42,12 @@ async function instance(api: TestAPIServer, node: string): Promise<Instance> {
   return { tracker, source, lb, warnings };
 }
 
-const service = (name: string) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'default' }, spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ipFamilies: ['IPv4'], ports: [{ port: 80, protocol: 'TCP' }] } });
+const service = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { type: 'LoadBalancer', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ipFamilies: ['IPv4'], ports: [{ port: 80, protocol: 'TCP' }] },
+});
 const node = (name: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
 
 describe('LoadBalancer addresses in a cluster', () => {
@@ -78,7 +83,11 @@ describe('LoadBalancer addresses in a cluster', () => {
       await waitFor('the status to be written', () => JSON.stringify(api.get('Service', 'default', 'web')?.status ?? {}).includes('192.168.80.200'));
       const lease = api.get('Lease', 'kube-system', LEADER_LEASE_NAME)!;
       assert.ok(['n1', 'n2'].includes((lease.spec as { holderIdentity: string }).holderIdentity));
-      const ingress = (i: Instance) => i.tracker.snapshot().services.get('default/web')?.loadBalancerIngress.map((g) => g.ip);
+      const ingress = (i: Instance) =>
+        i.tracker
+          .snapshot()
+          .services.get('default/web')
+          ?.loadBalancerIngress.map((g) => g.ip);
       await waitFor('both models to see the address', () => JSON.stringify(ingress(a)) === '["192.168.80.200"]' && JSON.stringify(ingress(b)) === '["192.168.80.200"]');
       // A second Service: assigned by the same single writer, the first keeps its address.
       api.apply(service('api'));

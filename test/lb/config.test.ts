@@ -19,7 +19,10 @@ test('pool addresses: CIDRs count every address, ranges are inclusive, avoidBugg
   // /23: 512 minus .0 and .255 of two blocks; the range 10.0.0.250..10.0.1.3 (10 addresses) loses 10.0.0.255 and 10.0.1.0.
   assert.equal(b.value.addresses.size('IPv4'), 512 - 4 + 10 - 2);
   assert.ok(!b.value.addresses.contains('192.168.11.255') && !b.value.addresses.contains('10.0.1.0') && b.value.addresses.contains('10.0.1.1'));
-  assert.equal(b.value.addresses.first('IPv4', () => true), '192.168.10.1');
+  assert.equal(
+    b.value.addresses.first('IPv4', () => true),
+    '192.168.10.1',
+  );
   assert.equal(b.value.autoAssign, false);
 });
 
@@ -32,7 +35,11 @@ test('pool mistakes are reported with the object and the field', () => {
     [{ addresses: ['10.0.0.1'] }, 'spec.addresses[0]', /neither a CIDR/],
     [{ addresses: ['10.0.0.0/24', '10.0.0.5-10.0.0.6'] }, 'spec.addresses[1]', /overlaps spec.addresses\[0\]/],
     [{ addresses: ['10.0.0.0/24'], autoAssign: 'yes' }, 'spec.autoAssign', /true or false/],
-    [{ addresses: ['10.0.0.0/24'], serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'a', operator: 'Is' }] }] } }, 'spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].operator', /In, NotIn/],
+    [
+      { addresses: ['10.0.0.0/24'], serviceAllocation: { serviceSelectors: [{ matchExpressions: [{ key: 'a', operator: 'Is' }] }] } },
+      'spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].operator',
+      /In, NotIn/,
+    ],
   ];
   for (const [spec, field, reason] of cases) {
     const r = pool(spec);
@@ -50,13 +57,20 @@ test('overlapping pools: the later one is refused, with a reason naming the earl
   const b = pool({ addresses: ['10.0.0.128-10.0.1.5'] }, 'b');
   assert.ok(a.ok && b.ok);
   const r = refuseOverlaps([b.value, a.value]);
-  assert.deepEqual(r.pools.map((p) => p.name), ['a']);
+  assert.deepEqual(
+    r.pools.map((p) => p.name),
+    ['a'],
+  );
   assert.equal(r.errors[0].name, 'b');
   assert.match(r.errors[0].reason, /overlaps IPAddressPool metallb-system\/a/);
 });
 
 test('L2Advertisement: fields parsed, mistakes named', () => {
-  const ok = validateL2Advertisement({ kind: 'L2Advertisement', metadata: { name: 'l2', namespace: 'm' }, spec: { ipAddressPools: ['a'], nodeSelectors: [{ matchLabels: { role: 'edge' } }], interfaces: ['eth0'] } });
+  const ok = validateL2Advertisement({
+    kind: 'L2Advertisement',
+    metadata: { name: 'l2', namespace: 'm' },
+    spec: { ipAddressPools: ['a'], nodeSelectors: [{ matchLabels: { role: 'edge' } }], interfaces: ['eth0'] },
+  });
   assert.ok(ok.ok);
   assert.deepEqual(ok.value.interfaces, ['eth0']);
   const bad = validateL2Advertisement({ kind: 'L2Advertisement', metadata: { name: 'l2', namespace: 'm' }, spec: { interfaces: ['eth 0'] } });

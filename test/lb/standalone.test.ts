@@ -38,7 +38,10 @@ test('kproxy services --json: status.loadBalancer.ingress from the pool, announc
   try {
     const r = spawnSync(process.execPath, [fromRoot('bin/kproxy.js'), 'services', '--manifests', dir, '--hostname-override', 'n1', '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { services: { name: string; loadBalancerIPs: string[]; announcedBy: Record<string, string | null> }[]; errors: { kind: string; name: string; field: string; reason: string }[] };
+    const out = JSON.parse(r.stdout) as {
+      services: { name: string; loadBalancerIPs: string[]; announcedBy: Record<string, string | null> }[];
+      errors: { kind: string; name: string; field: string; reason: string }[];
+    };
     const by = (n: string) => out.services.find((s) => s.name === n)!;
     assert.deepEqual(by('a').loadBalancerIPs, ['192.168.80.200']);
     // Only n2 hosts an endpoint, but the policy is Cluster: the hash decides among n1 and n2.
@@ -66,7 +69,10 @@ test('assignments persist in the state folder and survive a restart that would c
     const t1 = trackerFor(cfg, { persist: true });
     loadManifestsOnce(dir, t1, cfg);
     const s1 = t1.snapshot();
-    assert.deepEqual(s1.services.get('default/z')!.loadBalancerIngress.map((g) => g.ip), ['192.168.80.200']);
+    assert.deepEqual(
+      s1.services.get('default/z')!.loadBalancerIngress.map((g) => g.ip),
+      ['192.168.80.200'],
+    );
     const saved = JSON.parse(readFileSync(join(dir, '.kproxy-state', 'loadbalancers.json'), 'utf8'));
     assert.deepEqual(saved.services['default/z'], { ips: ['192.168.80.200'], pool: 'lan' });
     // Restart with a newcomer that sorts first: z keeps .200, the newcomer gets .201.
@@ -74,8 +80,14 @@ test('assignments persist in the state folder and survive a restart that would c
     const t2 = trackerFor(cfg, { persist: true });
     loadManifestsOnce(dir, t2, cfg);
     const s2 = t2.snapshot();
-    assert.deepEqual(s2.services.get('default/z')!.loadBalancerIngress.map((g) => g.ip), ['192.168.80.200']);
-    assert.deepEqual(s2.services.get('default/a')!.loadBalancerIngress.map((g) => g.ip), ['192.168.80.201']);
+    assert.deepEqual(
+      s2.services.get('default/z')!.loadBalancerIngress.map((g) => g.ip),
+      ['192.168.80.200'],
+    );
+    assert.deepEqual(
+      s2.services.get('default/a')!.loadBalancerIngress.map((g) => g.ip),
+      ['192.168.80.201'],
+    );
     // Every dataplane sees the address: it is a captured LoadBalancer IP of the service port.
     const sp = [...s2.servicePorts.values()].find((p) => p.name === 'a')!;
     assert.deepEqual(sp.loadBalancerIPs, ['192.168.80.201']);

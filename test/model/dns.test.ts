@@ -10,7 +10,18 @@ const ports = [{ name: 'http', port: 8080 }];
 test('headless: ready endpoints only, unless publishNotReadyAddresses; endpoint ports from the slice', () => {
   const t = new ChangeTracker({ nodeName: 'n1' });
   t.upsert(service('ns', 'h', { clusterIP: 'None', ports: [{ name: 'http', port: 80 }] }));
-  t.upsert(slice('ns', 'h', 'h-1', [{ ip: '10.0.0.1', hostname: 'a' }, { ip: '10.0.0.2', ready: false }], ports));
+  t.upsert(
+    slice(
+      'ns',
+      'h',
+      'h-1',
+      [
+        { ip: '10.0.0.1', hostname: 'a' },
+        { ip: '10.0.0.2', ready: false },
+      ],
+      ports,
+    ),
+  );
   let view = t.snapshot().dns.get('ns/h')!;
   assert.equal(view.kind, 'Headless');
   assert.deepEqual(view.kind === 'Headless' && view.endpoints, [{ hostname: 'a', addresses: ['10.0.0.1'], ports: [{ name: 'http', protocol: 'TCP', port: 8080 }] }]);

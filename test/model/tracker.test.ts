@@ -64,9 +64,28 @@ describe('ChangeTracker', () => {
 
   it('matches slice ports by name and protocol and prefers the ready copy of a duplicate endpoint', () => {
     const t = new ChangeTracker({ nodeName: 'n1' });
-    t.upsert(service('ns', 'm', { clusterIP: '10.96.0.7', ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] }));
+    t.upsert(
+      service('ns', 'm', {
+        clusterIP: '10.96.0.7',
+        ports: [
+          { name: 'dns', port: 53, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+        ],
+      }),
+    );
     t.upsert(slice('ns', 'm', 'm-a', [{ ip: '10.0.0.1', ready: false }], [{ name: 'dns', port: 5353, protocol: 'UDP' }]));
-    t.upsert(slice('ns', 'm', 'm-b', [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }], [{ name: 'dns', port: 5353, protocol: 'UDP' }, { name: 'dns-tcp', port: 5354, protocol: 'TCP' }]));
+    t.upsert(
+      slice(
+        'ns',
+        'm',
+        'm-b',
+        [{ ip: '10.0.0.1' }, { ip: '10.0.0.2' }],
+        [
+          { name: 'dns', port: 5353, protocol: 'UDP' },
+          { name: 'dns-tcp', port: 5354, protocol: 'TCP' },
+        ],
+      ),
+    );
     const s = t.snapshot();
     assert.deepEqual(eps(s.servicePorts.get('ns/m:dns/UDP/IPv4')!.clusterEndpoints), ['10.0.0.1:5353', '10.0.0.2:5353']);
     assert.deepEqual(eps(s.servicePorts.get('ns/m:dns-tcp/TCP/IPv4')!.clusterEndpoints), ['10.0.0.1:5354', '10.0.0.2:5354']);
@@ -75,7 +94,18 @@ describe('ChangeTracker', () => {
   it('recomputes every service when this node changes (zone hints depend on it)', () => {
     const t = new ChangeTracker({ nodeName: 'n1' });
     t.upsert(service('ns', 'z', { clusterIP: '10.96.0.8', ports: [{ port: 80 }] }));
-    t.upsert(slice('ns', 'z', 'z-1', [{ ip: '10.0.0.1', zoneHints: ['a'] }, { ip: '10.0.0.2', zoneHints: ['b'] }], [{ port: 80 }]));
+    t.upsert(
+      slice(
+        'ns',
+        'z',
+        'z-1',
+        [
+          { ip: '10.0.0.1', zoneHints: ['a'] },
+          { ip: '10.0.0.2', zoneHints: ['b'] },
+        ],
+        [{ port: 80 }],
+      ),
+    );
     assert.deepEqual(eps(t.snapshot().servicePorts.get('ns/z:/TCP/IPv4')!.clusterEndpoints), ['10.0.0.1:80', '10.0.0.2:80']);
     t.upsert(node('n1', { 'topology.kubernetes.io/zone': 'b' }, ['192.168.0.2']));
     const s = t.snapshot();
@@ -100,7 +130,9 @@ describe('ChangeTracker', () => {
 
   it('skips Services that belong to another proxy, and keeps headless/ExternalName for DNS only', () => {
     const t = new ChangeTracker({ nodeName: 'n1' });
-    t.upsert(service('ns', 'other', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] }, { metadata: { namespace: 'ns', name: 'other', labels: { 'service.kubernetes.io/service-proxy-name': 'cilium' } } }));
+    t.upsert(
+      service('ns', 'other', { clusterIP: '10.96.0.1', ports: [{ port: 80 }] }, { metadata: { namespace: 'ns', name: 'other', labels: { 'service.kubernetes.io/service-proxy-name': 'cilium' } } }),
+    );
     t.upsert(service('ns', 'h', { clusterIP: 'None', ports: [{ port: 80 }] }));
     t.upsert(service('ns', 'e', { type: 'ExternalName', externalName: 'example.com' }));
     const s = t.snapshot();

@@ -24,7 +24,6 @@ class Recorder implements Dataplane {
   }
 }
 
-
 describe('SyncRunner', () => {
   it('syncs fully at start, then partially, at most once per minSyncPeriod', async () => {
     const clock = new FakeClock();
@@ -102,7 +101,10 @@ describe('SyncRunner', () => {
     runner.start();
     await clock.advance(650);
     await runner.stop();
-    assert.deepEqual(dp.calls.map((c) => c.at - dp.calls[0].at), [0, 200, 400, 600]);
+    assert.deepEqual(
+      dp.calls.map((c) => c.at - dp.calls[0].at),
+      [0, 200, 400, 600],
+    );
     assert.ok(dp.calls.every((c) => c.full));
     assert.equal(clock.pending, 0, 'stop() leaves no timer behind');
   });
@@ -121,6 +123,9 @@ describe('SyncRunner', () => {
     runner.requestSync();
     await clock.advance(0);
     await runner.stop();
-    assert.deepEqual(dp.calls.map((c) => c.full), [true, false, true]);
+    assert.deepEqual(
+      dp.calls.map((c) => c.full),
+      [true, false, true],
+    );
   });
 });

@@ -47,7 +47,7 @@ const pkt = (src: string, dst: string, dport = 80): Packet => ({ family: 'IPv4',
 
 describe('iptables-save interpreter', () => {
   const rs = parseIptables(SAVE);
-  it('reads the kernel\'s own form: exact 1/3 each, masquerade from outside the cluster, FORWARD policy', () => {
+  it("reads the kernel's own form: exact 1/3 each, masquerade from outside the cluster, FORWARD policy", () => {
     const r = traceIptables(rs, pkt('192.168.9.9', '172.30.0.41'), { localAddresses: ['192.168.0.2'] });
     const j = traceJSON(r);
     assert.equal(j.verdict, 'DNAT');
@@ -64,7 +64,7 @@ describe('iptables-save interpreter', () => {
     assert.equal(j.verdict, 'DROP');
   });
 
-  it('kube-proxy\'s ten decimals and the kernel\'s 31-bit rounding both read as 1/n', () => {
+  it("kube-proxy's ten decimals and the kernel's 31-bit rounding both read as 1/n", () => {
     assert.deepEqual(asFraction(0.3333333333), [1, 3]);
     assert.deepEqual(asFraction(0.33333333349), [1, 3]);
     assert.deepEqual(asFraction(0.1428571429), [1, 7]);

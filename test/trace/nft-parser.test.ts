@@ -92,7 +92,10 @@ add rule ip t svc accept
 delete element ip t m { 10.0.0.2 . tcp . 80 }
 `);
     const t2 = rs2.tables.get('ip t')!;
-    assert.deepEqual(t2.chains.get('svc')!.rules.map((r) => r.text), ['accept']);
+    assert.deepEqual(
+      t2.chains.get('svc')!.rules.map((r) => r.text),
+      ['accept'],
+    );
     assert.equal(elementCount(t2.sets.get('m')!), 1);
   });
 
@@ -106,7 +109,8 @@ delete element ip t m { 10.0.0.2 . tcp . 80 }
   it('names the line of a jump to a chain that does not exist', () => failsAt(`${HEAD}add rule ip t svc jump nowhere\n`, 5, /jump to chain nowhere, which does not exist/));
   it('names the line of a verdict map element going nowhere', () => failsAt(`${HEAD}add element ip t m { 10.0.0.1 . tcp . 80 : goto nowhere }\n`, 5, /goto to chain nowhere/));
   it('names the line of a lookup in a set that does not exist', () => failsAt(`${HEAD}add rule ip t svc ip daddr @nope drop\n`, 5, /@nope does not exist/));
-  it('names the line of a lookup with the wrong key type', () => failsAt(`${HEAD}add rule ip t svc ip daddr vmap @m\n`, 5, /keyed by ipv4_addr . inet_proto . inet_service, but the rule looks up ipv4_addr/));
+  it('names the line of a lookup with the wrong key type', () =>
+    failsAt(`${HEAD}add rule ip t svc ip daddr vmap @m\n`, 5, /keyed by ipv4_addr . inet_proto . inet_service, but the rule looks up ipv4_addr/));
   it('names the line of a rule in a chain that does not exist', () => failsAt(`${HEAD}add rule ip t nochain drop\n`, 5, /chain nochain does not exist/));
   it('names the line of an unknown priority', () => failsAt(`add table ip t\nadd chain ip t c { type nat hook prerouting priority sideways ; }\n`, 2, /unknown priority name "sideways"/));
   it('names the line of an unterminated string', () => failsAt(`${HEAD}add rule ip t svc drop comment "oops\n`, 5, /unterminated string/));

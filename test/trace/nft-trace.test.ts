@@ -43,7 +43,10 @@ add element ip t eps { 7 : 10.0.0.2 . 80, 8 : 10.0.0.3 . 80, 9 : 10.0.0.4 . 8080
     const json = traceJSON(r);
     const byEp = Object.fromEntries(json.endpoints.map((e) => [`${e.ip}:${e.port}`, e.probability]));
     assert.deepEqual(byEp, { '10.0.0.1:80': 0.5, '10.0.0.2:80': 1 / 6, '10.0.0.3:80': 1 / 6, '10.0.0.4:8080': 1 / 6 });
-    assert.deepEqual(r.outcomes.map((o) => o.probability.toString()), ['1/2', '1/6', '1/6', '1/6']);
+    assert.deepEqual(
+      r.outcomes.map((o) => o.probability.toString()),
+      ['1/2', '1/6', '1/6', '1/6'],
+    );
     assert.ok(total(r).equals(Fraction.ONE));
   });
 
@@ -62,10 +65,17 @@ add element ip t by-ip { 10.96.0.1 . 0 : goto a, 10.96.0.1 . 1 : goto b }
 add element ip t by-port { 30080 . 0 : goto a, 30080 . 1 : goto b }
 `);
     const np = traceNft(rs, tcp('10.1.1.1', '192.168.0.2', 30080), { localAddresses: [] });
-    assert.deepEqual(np.outcomes.map((o) => o.probability.toString()), ['1/2', '1/2'], 'two branches, not four');
+    assert.deepEqual(
+      np.outcomes.map((o) => o.probability.toString()),
+      ['1/2', '1/2'],
+      'two branches, not four',
+    );
     assert.match(renderStory(np), /no element in @by-ip for any draw/);
     const vip = traceNft(rs, tcp('10.1.1.1', '10.96.0.1', 80), { localAddresses: [] });
-    assert.deepEqual(vip.outcomes.map((o) => o.endpoint!.ip), ['10.0.0.1', '10.0.0.2']);
+    assert.deepEqual(
+      vip.outcomes.map((o) => o.endpoint!.ip),
+      ['10.0.0.1', '10.0.0.2'],
+    );
   });
 
   it('treats session-affinity lookups as misses and says it is a first connection', () => {
@@ -73,7 +83,10 @@ add element ip t by-port { 30080 . 0 : goto a, 30080 . 1 : goto b }
     const rs = parseNft(SAMPLE_RULESET + 'add element ip kube-proxy affinity-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80 { 10.0.0.2 }\n');
     const r = traceNft(rs, tcp('10.0.0.2', '172.30.0.41', 80), { localAddresses: NODE });
     assert.equal(r.outcomes.length, 3, 'all three endpoints remain possible');
-    assert.ok(r.notes.some((n) => /first connection/.test(n) && /affinity/.test(n)), r.notes.join('\n'));
+    assert.ok(
+      r.notes.some((n) => /first connection/.test(n) && /affinity/.test(n)),
+      r.notes.join('\n'),
+    );
     const story = renderStory(r);
     assert.match(story, /lookup misses: first connection of this client \(no affinity entry yet\)/);
     assert.match(story, /remembers 10\.0\.0\.2 in @affinity-5OJB2KTY-ns1\/svc1\/tcp\/p80__10\.180\.0\.1\/80 for 10800s/);
@@ -107,7 +120,11 @@ add element ip t by-port { 30080 . 0 : goto a, 30080 . 1 : goto b }
     const hairpin = traceNft(sample, tcp('10.180.0.1', '172.30.0.41', 80), { localAddresses: NODE });
     assert.deepEqual(
       hairpin.outcomes.map((o) => [o.endpoint!.ip, o.masquerade]),
-      [['10.180.0.1', true], ['10.180.0.2', false], ['10.180.1.1', false]],
+      [
+        ['10.180.0.1', true],
+        ['10.180.0.2', false],
+        ['10.180.1.1', false],
+      ],
     );
   });
 

@@ -38,11 +38,13 @@ const key = (name: string) => `demo/${name}:http/TCP/IPv4`;
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get(url, { agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -97,7 +99,9 @@ describe('dashboard in Chromium, on the demo', { skip: skip ?? false }, () => {
   it("shows the demo's Services with their endpoint counts", async () => {
     await page.waitForFunction((keys) => keys.every((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].some((t) => t.dataset.key === k)), DEMO_PORTS.map(key), { timeout: 15_000 });
     // the probes pass within a couple of seconds of the start: every web Pod ready
-    await page.waitForFunction((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k)?.querySelector('[data-col=ready]')?.textContent === '3', key('web'), { timeout: 15_000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k)?.querySelector('[data-col=ready]')?.textContent === '3', key('web'), {
+      timeout: 15_000,
+    });
     for (const name of DEMO_PORTS) {
       const r = await row(page, key(name));
       assert.ok(r, name);
@@ -117,7 +121,10 @@ describe('dashboard in Chromium, on the demo', { skip: skip ?? false }, () => {
     await page.click(`#rows tr[data-key="${key('web')}"]`);
     await page.waitForSelector('#endpoints');
     const eps = await page.$$eval('#endpoints tr[data-endpoint]', (trs) => trs.map((t) => [...t.querySelectorAll('td')].map((td) => td.textContent)));
-    assert.deepEqual(eps.map((e) => e[0]).sort(), [1, 2, 3].map((n) => `${demo.pods}${n}:8080`));
+    assert.deepEqual(
+      eps.map((e) => e[0]).sort(),
+      [1, 2, 3].map((n) => `${demo.pods}${n}:8080`),
+    );
     for (const e of eps) assert.deepEqual(e.slice(4, 8), ['yes', '–', 'yes', '–'], JSON.stringify(e)); // cluster, local (unused), ClusterIP traffic, external (none)
     assert.match((await page.textContent('#rules'))!, new RegExp(`TCP ${demo.vips.replaceAll('.', '\\.')}10:8080 +internal traffic`));
     assert.match((await page.textContent('#dns'))!, new RegExp(`^web\\.demo\\.svc\\.cluster\\.local\\. \\d+ IN A ${demo.vips.replaceAll('.', '\\.')}10$`, 'm'));
@@ -131,7 +138,11 @@ describe('dashboard in Chromium, on the demo', { skip: skip ?? false }, () => {
     ];
     const verdicts = new Set<string>();
     for (const p of packets) {
-      const cli = spawnSync(process.execPath, [fromRoot('bin/kproxy.js'), 'trace', '--manifests', demo.dir, ...demo.flags, '--src', p.src, '--dst', p.dst, '--dport', p.dport, '--protocol', p.protocol, '--json'], { encoding: 'utf8' });
+      const cli = spawnSync(
+        process.execPath,
+        [fromRoot('bin/kproxy.js'), 'trace', '--manifests', demo.dir, ...demo.flags, '--src', p.src, '--dst', p.dst, '--dport', p.dport, '--protocol', p.protocol, '--json'],
+        { encoding: 'utf8' },
+      );
       assert.equal(cli.status, 0, cli.stderr);
       const want = JSON.parse(cli.stdout) as { verdict: string; endpoints: { ip: string; port: number; probability: number }[]; masquerade: boolean; path: unknown[] };
       for (const [f, v] of Object.entries(p)) await page.fill(`#trace-form [name=${f}]`, v).catch(() => page.selectOption(`#trace-form [name=${f}]`, v));
@@ -178,12 +189,17 @@ describe('dashboard in Chromium, on the demo', { skip: skip ?? false }, () => {
     // the open detail follows too: web-2 is out of the cluster set
     await page.waitForFunction((ep) => document.querySelector(`#endpoints tr[data-endpoint="${ep}"] td:nth-child(5)`)?.textContent === 'no', `${demo.pods}2:8080`, { timeout: 5_000 });
     await get(`http://${demo.pods}2:8080/ready`);
-    await page.waitForFunction((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k)?.querySelector('[data-col=ready]')?.textContent === '3', key('web'), { timeout: 15_000 });
+    await page.waitForFunction((k) => [...document.querySelectorAll<HTMLElement>('#rows tr')].find((t) => t.dataset.key === k)?.querySelector('[data-col=ready]')?.textContent === '3', key('web'), {
+      timeout: 15_000,
+    });
   });
 
   it('an object named with HTML is shown as text', async () => {
     const items = await page.$$eval('#invalid li', (lis) => lis.map((l) => l.textContent));
-    assert.ok(items.some((t) => t!.includes(`Service demo/${HOSTILE}: metadata.name:`)), JSON.stringify(items));
+    assert.ok(
+      items.some((t) => t!.includes(`Service demo/${HOSTILE}: metadata.name:`)),
+      JSON.stringify(items),
+    );
     assert.equal(await page.$$eval('img', (imgs) => imgs.length), 0);
     assert.equal(await page.title(), 'kproxy');
     await page.fill('#filter', '<img');

@@ -20,7 +20,18 @@ function tracker(): ChangeTracker {
   const t = new ChangeTracker({ nodeName: 'n1' });
   t.upsert(node('n1', { 'topology.kubernetes.io/zone': 'z1' }, ['192.0.2.1']));
   t.upsert(service('ns', 'web', { clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80 }] }));
-  t.upsert(slice('ns', 'web', 'web-1', [{ ip: '10.1.0.1', node: 'n1', ready: true }, { ip: '10.1.0.2', node: 'n2', ready: true }], [{ name: 'http', port: 8080 }]));
+  t.upsert(
+    slice(
+      'ns',
+      'web',
+      'web-1',
+      [
+        { ip: '10.1.0.1', node: 'n1', ready: true },
+        { ip: '10.1.0.2', node: 'n2', ready: true },
+      ],
+      [{ name: 'http', port: 8080 }],
+    ),
+  );
   t.upsert(service('ns', 'local', { type: 'NodePort', clusterIP: '10.96.0.11', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, nodePort: 30011 }] }));
   t.upsert(slice('ns', 'local', 'local-1', [{ ip: '10.1.0.3', node: 'n2', ready: true }], [{ name: 'http', port: 8080 }]));
   return t;
@@ -33,9 +44,23 @@ describe('dashboard rows', () => {
     const first = rows.update(t.snapshot())!;
     assert.deepEqual(first.upsert.map((r) => r.key).sort(), ['ns/local:http/TCP/IPv4', 'ns/web:http/TCP/IPv4']);
     assert.equal(rows.update(t.snapshot()), null, 'nothing changed');
-    t.upsert(slice('ns', 'web', 'web-1', [{ ip: '10.1.0.1', node: 'n1', ready: false }, { ip: '10.1.0.2', node: 'n2', ready: true }], [{ name: 'http', port: 8080 }]));
+    t.upsert(
+      slice(
+        'ns',
+        'web',
+        'web-1',
+        [
+          { ip: '10.1.0.1', node: 'n1', ready: false },
+          { ip: '10.1.0.2', node: 'n2', ready: true },
+        ],
+        [{ name: 'http', port: 8080 }],
+      ),
+    );
     const p = rows.update(t.snapshot())!;
-    assert.deepEqual(p.upsert.map((r) => [r.key, r.ready, r.local, r.remote, r.endpoints]), [['ns/web:http/TCP/IPv4', 1, 1, 1, 2]]);
+    assert.deepEqual(
+      p.upsert.map((r) => [r.key, r.ready, r.local, r.remote, r.endpoints]),
+      [['ns/web:http/TCP/IPv4', 1, 1, 1, 2]],
+    );
     t.delete('Service', 'ns', 'local');
     assert.deepEqual(rows.update(t.snapshot()), { upsert: [], remove: ['ns/local:http/TCP/IPv4'] });
   });
@@ -62,11 +87,14 @@ describe('dashboard server', () => {
 
   const request = (path: string, opts: http.RequestOptions = {}) =>
     new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-      http.request(base + path, { agent: false, ...opts }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-      }).on('error', reject).end();
+      http
+        .request(base + path, { agent: false, ...opts }, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+        })
+        .on('error', reject)
+        .end();
     });
 
   it('serves the page with its security headers, redirects / and refuses writes', async () => {
@@ -113,7 +141,10 @@ describe('dashboard server', () => {
     const patch = await waitFor('patch');
     // rows travel as arrays in the order `fields` names
     const at = (f: string) => reset.data.fields.indexOf(f);
-    assert.deepEqual(patch.data.upsert.map((r: unknown[]) => [r[at('key')], r[at('endpoints')]]), [['ns/web:http/TCP/IPv4', 1]]);
+    assert.deepEqual(
+      patch.data.upsert.map((r: unknown[]) => [r[at('key')], r[at('endpoints')]]),
+      [['ns/web:http/TCP/IPv4', 1]],
+    );
     assert.deepEqual(patch.data.remove, []);
     const status = await waitFor('status');
     assert.equal(status.data.generation, patch.data.generation);
@@ -133,7 +164,10 @@ describe('dashboard server', () => {
     assert.match(ext.decisions.join('\n'), /short-circuited to the cluster-wide set \(1\)/);
     assert.deepEqual(d.endpoints[0].sets, { cluster: true, local: false, internal: true, external: false, shortCircuit: true });
     assert.match(d.endpoints[0].facts.join('; '), /on node n2/);
-    assert.ok(d.rules.lines.some((l: string) => /^TCP 10\.96\.0\.11:80 +internal traffic/.test(l)), d.rules.lines.join('\n'));
+    assert.ok(
+      d.rules.lines.some((l: string) => /^TCP 10\.96\.0\.11:80 +internal traffic/.test(l)),
+      d.rules.lines.join('\n'),
+    );
     assert.ok(d.dns.includes('local.ns.svc.cluster.local. 30 IN A 10.96.0.11') || d.dns.some((l: string) => /^local\.ns\.svc\.cluster\.local\. \d+ IN A 10\.96\.0\.11$/.test(l)), d.dns.join('\n'));
     assert.equal((await request('/ui/api/service?key=nope')).status, 404);
   });
@@ -163,7 +197,10 @@ describe('dashboard in nftables mode', () => {
     assert.deepEqual(before.endpoints.map((e) => e.ip).sort(), ['10.1.0.1', '10.1.0.2']);
     assert.match(before.ruleset, /compiled from the state of generation \d+ \(nothing committed yet\)/);
     // what the applier committed wins, even where it differs from the state (here: one endpoint edited out)
-    const committed = compileText(state, config).split('\n').filter((l) => !l.includes('10.1.0.2')).join('\n');
+    const committed = compileText(state, config)
+      .split('\n')
+      .filter((l) => !l.includes('10.1.0.2'))
+      .join('\n');
     store.publish({ mode: 'nftables', appliedAt: new Date(0), generation: state.generation, node: 'n1', nodeAddresses: ['192.0.2.1'], render: () => committed });
     const after = await tracer.trace(q, state);
     assert.match(after.ruleset, /^the nftables ruleset committed for generation \d+ at 1970-01-01T00:00:00.000Z$/);

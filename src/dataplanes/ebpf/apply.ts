@@ -177,4 +177,3 @@ export class EbpfDataplane implements Dataplane {
 }
 
 const anyKeyOf = (e: SocketService) => clusterIPEntry(e.family, e.ip, '').key;
-

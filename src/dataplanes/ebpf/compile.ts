@@ -38,7 +38,7 @@ export function compileServicePort(sp: ServicePortState): SocketService | null {
     port: sp.port,
     backends: sp.internal.endpoints.map((e) => ({ ip: e.ip, port: e.port })),
     affinitySeconds: sp.sessionAffinity.type === 'ClientIP' ? Math.max(1, sp.sessionAffinity.timeoutSeconds) : 0,
-    noEndpoints: sp.internal.endpoints.length > 0 ? null : sp.internal.noEndpoints ?? 'reject',
+    noEndpoints: sp.internal.endpoints.length > 0 ? null : (sp.internal.noEndpoints ?? 'reject'),
   };
 }
 

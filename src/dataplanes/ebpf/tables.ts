@@ -7,8 +7,24 @@
 // `kproxy trace`, unit tests), so what is printed is what is loaded.
 import { addressKey, sameEntry, type SocketService } from './compile.js';
 import {
-  BE_KEY, beKey, beValueSize, FLAG_DROP, FLAG_REJECT, memKey, memKeySize, PROTO, protoName, readAddrPort, readSvcValue, SVC_VALUE, svcKey, svcKeySize,
-  writeAddrPort, writeSvcValue, type Family, type MapRole,
+  BE_KEY,
+  beKey,
+  beValueSize,
+  FLAG_DROP,
+  FLAG_REJECT,
+  memKey,
+  memKeySize,
+  PROTO,
+  protoName,
+  readAddrPort,
+  readSvcValue,
+  SVC_VALUE,
+  svcKey,
+  svcKeySize,
+  writeAddrPort,
+  writeSvcValue,
+  type Family,
+  type MapRole,
 } from './layout.js';
 
 /** What the tables need of a map: kernel maps (BpfMap) and MemoryMap both provide it. */

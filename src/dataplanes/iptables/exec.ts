@@ -52,7 +52,13 @@ export function run(binary: string, args: readonly string[], opts: { input?: str
 
 /** The tool's first error line, plus the input line it names ("line N failed"). */
 export function describeRestoreError(stderr: string, input: string): string {
-  const first = stderr.trim().split('\n').find((l) => /error|fail|line/i.test(l)) ?? stderr.trim().split('\n')[0] ?? '';
+  const first =
+    stderr
+      .trim()
+      .split('\n')
+      .find((l) => /error|fail|line/i.test(l)) ??
+    stderr.trim().split('\n')[0] ??
+    '';
   const m = /line:?\s*(\d+)/i.exec(stderr);
   if (!m) return first;
   const n = Number(m[1]);

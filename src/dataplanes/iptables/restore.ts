@@ -30,9 +30,7 @@ function filterStatic(fc: FamilyContext): { chains: string[]; firewall: string[]
   const firewall: string[] = [];
   if (fc.kubeletFirewall) {
     chains.push(KUBELET_FIREWALL);
-    firewall.push(
-      `-A ${KUBELET_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
-    );
+    firewall.push(`-A ${KUBELET_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
   }
   const forward: string[] = [];
   // Without nf_conntrack_tcp_be_liberal, out-of-window packets are INVALID and would

@@ -60,7 +60,9 @@ function schedulerOf(sp: ServicePortState, config: CompileConfig, warnings: stri
   const ann = sp.annotations[SCHEDULER_ANNOTATION];
   if (ann === undefined) return global;
   if (isIpvsScheduler(ann)) return ann;
-  warnings.push(`Service ${sp.namespace}/${sp.name}: metadata.annotations[${SCHEDULER_ANNOTATION}]: unknown IPVS scheduler "${ann}" (expected rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq or mh); using ${global}`);
+  warnings.push(
+    `Service ${sp.namespace}/${sp.name}: metadata.annotations[${SCHEDULER_ANNOTATION}]: unknown IPVS scheduler "${ann}" (expected rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq or mh); using ${global}`,
+  );
   return global;
 }
 

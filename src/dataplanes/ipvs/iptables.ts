@@ -89,7 +89,10 @@ export function renderIptables(config: IptablesConfig, node: Pick<NodeInfo, 'pod
   A(nat, 'KUBE-SERVICES', `-m set --match-set ${s('loadBalancer')} dst,dst -j ACCEPT`);
   A(nat, 'KUBE-LOAD-BALANCER', `${c('Kubernetes service load balancer ip + port with externalTrafficPolicy=local')} -m set --match-set ${s('loadBalancerLocal')} dst,dst -j RETURN`);
   A(nat, 'KUBE-LOAD-BALANCER', '-j KUBE-MARK-MASQ');
-  for (const [proto, all, local] of [['tcp', 'nodePortTCP', 'nodePortLocalTCP'], ['udp', 'nodePortUDP', 'nodePortLocalUDP']] as const) {
+  for (const [proto, all, local] of [
+    ['tcp', 'nodePortTCP', 'nodePortLocalTCP'],
+    ['udp', 'nodePortUDP', 'nodePortLocalUDP'],
+  ] as const) {
     A(nat, 'KUBE-NODE-PORT', `-p ${proto} ${c(`Kubernetes nodeport ${proto.toUpperCase()} port with externalTrafficPolicy=local`)} -m set --match-set ${s(local)} dst -j RETURN`);
     A(nat, 'KUBE-NODE-PORT', `-p ${proto} ${c(`Kubernetes nodeport ${proto.toUpperCase()} port for masquerade purpose`)} -m set --match-set ${s(all)} dst -j KUBE-MARK-MASQ`);
   }
@@ -105,8 +108,16 @@ export function renderIptables(config: IptablesConfig, node: Pick<NodeInfo, 'pod
   nat.push('COMMIT');
 
   const filter: string[] = ['*filter', ...FILTER_CHAINS.map((ch) => `:${ch} - [0:0]`)];
-  A(filter, 'KUBE-PROXY-FIREWALL', `${c('Kubernetes service load balancer ip + port for load balancer with sourceRange')} -m set --match-set ${s('loadBalancerFW')} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL`);
-  A(filter, 'KUBE-SOURCE-RANGES-FIREWALL', `${c('Kubernetes service load balancer ip + port + source cidr for packet filter purpose')} -m set --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -j RETURN`);
+  A(
+    filter,
+    'KUBE-PROXY-FIREWALL',
+    `${c('Kubernetes service load balancer ip + port for load balancer with sourceRange')} -m set --match-set ${s('loadBalancerFW')} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL`,
+  );
+  A(
+    filter,
+    'KUBE-SOURCE-RANGES-FIREWALL',
+    `${c('Kubernetes service load balancer ip + port + source cidr for packet filter purpose')} -m set --match-set ${s('loadBalancerSourceCIDR')} dst,dst,src -j RETURN`,
+  );
   A(filter, 'KUBE-SOURCE-RANGES-FIREWALL', '-j DROP');
   A(filter, 'KUBE-IPVS-NO-ENDPOINTS', `${c('service has no endpoints')} -m set --match-set ${s('noEndpointsReject')} dst,dst -j ${reject}`);
   A(filter, 'KUBE-IPVS-NO-ENDPOINTS', `${c('service has no usable endpoints for its traffic policy')} -m set --match-set ${s('noEndpointsDrop')} dst,dst -j DROP`);
@@ -141,7 +152,10 @@ export function withJumps(text: string, missing: Jump[]): string {
   let out = text;
   for (const table of ['nat', 'filter'] as const) {
     // Reversed, so that inserting each at position 1 leaves them in jumps() order.
-    const lines = missing.filter((j) => j.table === table).reverse().map((j) => `-I ${j.chain} 1 ${j.rule.map(quote).join(' ')}`);
+    const lines = missing
+      .filter((j) => j.table === table)
+      .reverse()
+      .map((j) => `-I ${j.chain} 1 ${j.rule.map(quote).join(' ')}`);
     if (lines.length === 0) continue;
     const start = out.indexOf(`*${table}\n`);
     const commit = out.indexOf('COMMIT', start);

@@ -83,7 +83,6 @@ export class NftablesDataplane implements Dataplane {
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
 
-
   /**
    * Publishes what is now in the kernel, as `kproxy rules` prints it: the committed service
    * ports (whatever mix of full and partial syncs put them there) under the global objects of

@@ -33,9 +33,7 @@ export { compileServicePort } from './port.js';
 export function globalSets(fc: FamilyContext): SetDecl[] {
   const a = fc.addrType;
   const key3 = `${a} . inet_proto . inet_service`;
-  const sets: SetDecl[] = [
-    { kind: 'set', name: 'cluster-ips', body: `type ${a} ; comment "Active ClusterIPs" ;` },
-  ];
+  const sets: SetDecl[] = [{ kind: 'set', name: 'cluster-ips', body: `type ${a} ; comment "Active ClusterIPs" ;` }];
   if (fc.nodePortIPs) sets.push({ kind: 'set', name: 'nodeport-ips', body: `type ${a} ; comment "IPs that accept NodePort traffic" ;` });
   if (fc.detector?.set) sets.push({ kind: 'set', name: fc.detector.set.name, body: `type ${fc.detector.set.type} ; flags interval ; comment "pod CIDRs (local-traffic detector)" ;` });
   sets.push(
@@ -47,10 +45,18 @@ export function globalSets(fc: FamilyContext): SetDecl[] {
     // One per protocol: with `th dport` in the typeof, nft 1.0.6 refuses to add a rule that
     // uses a map it reads back from the kernel ("conflicting protocols specified: udp vs. th").
     ...PROTOCOLS.flatMap((p): SetDecl[] => [
-      { kind: 'map', name: serviceEndpointsMap(p), body: `typeof ${fc.ipx} daddr . ${p} dport . numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "endpoint by service address, port and slot" ;` },
+      {
+        kind: 'map',
+        name: serviceEndpointsMap(p),
+        body: `typeof ${fc.ipx} daddr . ${p} dport . numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "endpoint by service address, port and slot" ;`,
+      },
       { kind: 'map', name: nodePortEndpointsMap(p), body: `typeof ${p} dport . numgen random mod 1 : ${fc.ipx} daddr . ${p} dport ; comment "endpoint by node port and slot" ;` },
     ]),
-    { kind: 'map', name: SERVICE_ENDPOINT_CHAINS, body: `typeof ${fc.ipx} daddr . th dport . numgen random mod 1 : verdict ; comment "endpoint chain by service address, port and slot (ClientIP affinity)" ;` },
+    {
+      kind: 'map',
+      name: SERVICE_ENDPOINT_CHAINS,
+      body: `typeof ${fc.ipx} daddr . th dport . numgen random mod 1 : verdict ; comment "endpoint chain by service address, port and slot (ClientIP affinity)" ;`,
+    },
     { kind: 'map', name: NODEPORT_ENDPOINT_CHAINS, body: `typeof th dport . numgen random mod 1 : verdict ; comment "endpoint chain by node port and slot (ClientIP affinity)" ;` },
     { kind: 'set', name: HAIRPIN_SET, body: `type ${a} . ${a} ; comment "endpoint . endpoint: a pod reaching itself through a Service" ;` },
   );
@@ -60,9 +66,7 @@ export function globalSets(fc: FamilyContext): SetDecl[] {
 export function globalChains(fc: FamilyContext): ChainDecl[] {
   const ipx = fc.ipx;
   const tuple = `${ipx} daddr . meta l4proto . th dport`;
-  const nodePortMatch = fc.nodePortIPs
-    ? `${ipx} daddr @nodeport-ips`
-    : `fib daddr type local ${ipx} daddr != ${ipx === 'ip' ? '127.0.0.0/8' : '::1'}`;
+  const nodePortMatch = fc.nodePortIPs ? `${ipx} daddr @nodeport-ips` : `fib daddr type local ${ipx} daddr != ${ipx === 'ip' ? '127.0.0.0/8' : '::1'}`;
   const clusterIPsCheck = [`${ipx} daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`];
   for (const cidr of fc.serviceCIDRs) clusterIPsCheck.push(`${ipx} daddr ${cidr} drop comment "Drop traffic to unallocated ClusterIPs"`);
   return [

@@ -8,10 +8,7 @@ import type { NodeInfo } from '../../model/types.js';
 import { localDetector, type LocalDetector } from './detector.js';
 import type { NftFamily } from './ruleset.js';
 
-export type CompileConfig = Pick<
-  Config,
-  'detectLocalMode' | 'clusterCIDRs' | 'detectLocal' | 'nodePortAddresses' | 'masqueradeAll' | 'masqueradeBit' | 'serviceClusterIPRange'
->;
+export type CompileConfig = Pick<Config, 'detectLocalMode' | 'clusterCIDRs' | 'detectLocal' | 'nodePortAddresses' | 'masqueradeAll' | 'masqueradeBit' | 'serviceClusterIPRange'>;
 
 /** Everything about one family's table that does not depend on a particular service port. */
 export interface FamilyContext {
@@ -46,6 +43,9 @@ export function familyContext(family: NftFamily, config: CompileConfig, node: No
     // kube-proxy's nftables mode: NodePorts on the primary IP by default, never on loopback.
     nodePortIPs: nodePortAddresses(config.nodePortAddresses, ipFamily, { candidates: node.addresses, primaryIP, default: 'primary', loopback: false }),
     nodeAddresses: new Set(node.addresses),
-    serviceCIDRs: config.serviceClusterIPRange.map((c) => parseCIDR(c)).filter((c) => c?.family === ipFamily).map((c) => c!.cidr),
+    serviceCIDRs: config.serviceClusterIPRange
+      .map((c) => parseCIDR(c))
+      .filter((c) => c?.family === ipFamily)
+      .map((c) => c!.cidr),
   };
 }

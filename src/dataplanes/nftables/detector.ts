@@ -33,7 +33,14 @@ export function localDetector(config: Pick<Config, 'detectLocalMode' | 'clusterC
 }
 
 function cidrDetector(cidrs: readonly string[], family: IPFamily): LocalDetector | null {
-  const mine = [...new Set(cidrs.map((c) => parseCIDR(c)).filter((c) => c !== null && c.family === family).map((c) => c!.cidr))];
+  const mine = [
+    ...new Set(
+      cidrs
+        .map((c) => parseCIDR(c))
+        .filter((c) => c !== null && c.family === family)
+        .map((c) => c!.cidr),
+    ),
+  ];
   if (mine.length === 0) return null;
   const ipx = family === 'IPv4' ? 'ip' : 'ip6';
   if (mine.length === 1) return { ifLocal: `${ipx} saddr ${mine[0]}`, ifNotLocal: `${ipx} saddr != ${mine[0]}` };

@@ -65,7 +65,7 @@ export class AddressManager {
     this.why = !root
       ? 'kproxy is not root; without root, service IPs must be in 127.0.0.0/8 (the standalone default)'
       : !ownNetns
-        ? 'kproxy runs in the host\'s own network namespace, where it never adds addresses; run it inside a network namespace, or use service IPs in 127.0.0.0/8'
+        ? "kproxy runs in the host's own network namespace, where it never adds addresses; run it inside a network namespace, or use service IPs in 127.0.0.0/8"
         : 'adding addresses is turned off';
   }
 

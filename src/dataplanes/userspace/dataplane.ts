@@ -128,7 +128,14 @@ export class UserspaceDataplane implements Dataplane {
     await Promise.all(opening);
     this.metrics.live.listeners = this.open.size;
     const failed = new Map(this.failed);
-    this.ctx.publishRuleset?.({ mode: 'userspace', appliedAt: new Date(), generation: state.generation, node: state.node.name, nodeAddresses: state.node.addresses, render: () => listenersText(plan, failed) });
+    this.ctx.publishRuleset?.({
+      mode: 'userspace',
+      appliedAt: new Date(),
+      generation: state.generation,
+      node: state.node.name,
+      nodeAddresses: state.node.addresses,
+      render: () => listenersText(plan, failed),
+    });
 
     if (this.pool) {
       const shared = new Map([...plan.servicePorts].map(([key, { scheduler }]) => [key, { input: inputs.get(key)!, scheduler, balancer: this.balancers.get(key)! }]));

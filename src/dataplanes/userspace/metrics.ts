@@ -21,10 +21,36 @@ export class UserspaceMetrics {
     const registers = [registry];
     const live = this.live;
     const extra = () => this.extraTcpConnections();
-    this.retries = new Counter({ name: 'kproxy_userspace_retries_total', help: 'Backend connects that failed (refused, timed out, error) and were retried on another endpoint', labelNames: ['reason'], registers });
+    this.retries = new Counter({
+      name: 'kproxy_userspace_retries_total',
+      help: 'Backend connects that failed (refused, timed out, error) and were retried on another endpoint',
+      labelNames: ['reason'],
+      registers,
+    });
     this.rejected = new Counter({ name: 'kproxy_userspace_rejected_total', help: 'New connections or UDP sessions that were not proxied, by reason', labelNames: ['reason'], registers });
-    new Gauge({ name: 'kproxy_userspace_tcp_connections', help: 'TCP connections being proxied now', registers, collect() { this.set(live.tcpConnections + extra()); } });
-    new Gauge({ name: 'kproxy_userspace_udp_sessions', help: 'UDP client sessions open now', registers, collect() { this.set(live.udpSessions); } });
-    new Gauge({ name: 'kproxy_userspace_listeners', help: 'Sockets listening on service addresses', registers, collect() { this.set(live.listeners); } });
+    new Gauge({
+      name: 'kproxy_userspace_tcp_connections',
+      help: 'TCP connections being proxied now',
+      registers,
+      collect() {
+        this.set(live.tcpConnections + extra());
+      },
+    });
+    new Gauge({
+      name: 'kproxy_userspace_udp_sessions',
+      help: 'UDP client sessions open now',
+      registers,
+      collect() {
+        this.set(live.udpSessions);
+      },
+    });
+    new Gauge({
+      name: 'kproxy_userspace_listeners',
+      help: 'Sockets listening on service addresses',
+      registers,
+      collect() {
+        this.set(live.listeners);
+      },
+    });
   }
 }

@@ -12,5 +12,4 @@ export type ToWorker =
 
 export type FromWorker =
   /** The worker listens for messages: only now may sockets be handed over. */
-  | { t: 'ready' }
-  | { t: 'stats'; retries: Record<string, number>; rejected: Record<string, number>; tcpConnections: number };
+  { t: 'ready' } | { t: 'stats'; retries: Record<string, number>; rejected: Record<string, number>; tcpConnections: number };

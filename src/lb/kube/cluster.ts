@@ -50,7 +50,8 @@ export async function startClusterLoadBalancer(ctx: ClusterLoadBalancerContext):
     await requestJSON(kc, 'GET', '/apis/metallb.io/v1beta1');
   } catch (e) {
     metallbInstalled = false;
-    const why = e instanceof APIError && e.statusCode === 404 ? 'the metallb.io/v1beta1 CRDs (IPAddressPool, L2Advertisement) are not installed' : `cannot read metallb.io/v1beta1: ${(e as Error).message}`;
+    const why =
+      e instanceof APIError && e.statusCode === 404 ? 'the metallb.io/v1beta1 CRDs (IPAddressPool, L2Advertisement) are not installed' : `cannot read metallb.io/v1beta1: ${(e as Error).message}`;
     log.warn(`LoadBalancer address management is off: ${why}. kproxy still programs LoadBalancer addresses that something else assigns. Restart kproxy after installing them.`);
   }
 

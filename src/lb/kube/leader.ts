@@ -64,7 +64,10 @@ export class LeaderElector {
     }
     if (leader !== this.leader) {
       this.leader = leader;
-      this.log.info({ lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity }, leader ? 'now the writer of LoadBalancer status' : 'no longer the writer of LoadBalancer status');
+      this.log.info(
+        { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity },
+        leader ? 'now the writer of LoadBalancer status' : 'no longer the writer of LoadBalancer status',
+      );
       this.opts.onChange(leader);
     }
     if (!this.stopped) {
@@ -84,7 +87,12 @@ export class LeaderElector {
     }
     const mine = { holderIdentity: this.opts.identity, leaseDurationSeconds: seconds, renewTime: microTime(now) };
     if (!current) {
-      await requestJSON(this.kc, 'POST', this.path, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.opts.name, namespace: this.opts.namespace }, spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 } });
+      await requestJSON(this.kc, 'POST', this.path, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: this.opts.name, namespace: this.opts.namespace },
+        spec: { ...mine, acquireTime: microTime(now), leaseTransitions: 0 },
+      });
       return true;
     }
     const s = current.spec ?? {};

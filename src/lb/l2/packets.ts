@@ -127,7 +127,7 @@ export function parseNeighborSolicitation(frame: Buffer): NeighborSolicitation |
   if (icmp[0] !== ND_NEIGHBOR_SOLICIT || icmp[1] !== 0) return null;
   if (checksum(ip.subarray(8, 24), ip.subarray(24, 40), icmp) !== 0) return null;
   let sourceLinkAddress: string | null = null;
-  for (let o = 24; o + 8 <= icmp.length; ) {
+  for (let o = 24; o + 8 <= icmp.length;) {
     const olen = icmp[o + 1] * 8;
     if (olen === 0) return null;
     if (icmp[o] === 1 && olen >= 8) sourceLinkAddress = macText(icmp.subarray(o + 2, o + 8));

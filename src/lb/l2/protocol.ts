@@ -17,7 +17,4 @@ export interface AddressCounters {
 }
 
 export type FromWorker =
-  | { type: 'ready' }
-  | { type: 'error'; message: string }
-  | { type: 'counters'; counters: Record<string, AddressCounters> }
-  | { type: 'gratuitous'; ip: string; interfaces: string[] };
+  { type: 'ready' } | { type: 'error'; message: string } | { type: 'counters'; counters: Record<string, AddressCounters> } | { type: 'gratuitous'; ip: string; interfaces: string[] };

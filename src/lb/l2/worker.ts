@@ -105,7 +105,7 @@ function setTable(addresses: OwnedAddress[]): void {
 
 function runPending(): void {
   const now = Date.now();
-  for (let i = 0; i < pending.length; ) {
+  for (let i = 0; i < pending.length;) {
     if (pending[i].at <= now) {
       announce(pending[i].ip);
       pending.splice(i, 1);

@@ -59,7 +59,10 @@ export class ServiceAllocator {
   private held = new Map<string, ServiceAllocation>();
   private readonly warned = new Set<string>();
 
-  constructor(private readonly opts: AllocatorOptions, held?: ReadonlyMap<string, ServiceAllocation>) {
+  constructor(
+    private readonly opts: AllocatorOptions,
+    held?: ReadonlyMap<string, ServiceAllocation>,
+  ) {
     for (const c of opts.serviceCIDRs) {
       const r = addressRange(c);
       if (!this.ranges.has(r.family)) this.ranges.set(r.family, r);
@@ -131,7 +134,8 @@ export class ServiceAllocator {
         if (!p.nodePort || !plan.nodePorts.has(p.port)) return;
         const owner = claimPort(p.nodePort, id);
         if (owner) return fail(plan, `spec.ports[${i}].nodePort`, `${p.nodePort} is already allocated to Service ${owner}`);
-        if (!this.inPortRange(p.nodePort)) this.warnOnce(`${id}/${p.nodePort}`, `Service ${id}: spec.ports[${i}].nodePort ${p.nodePort} is outside the node port range (${this.portRangeText()}); taken as given`);
+        if (!this.inPortRange(p.nodePort))
+          this.warnOnce(`${id}/${p.nodePort}`, `Service ${id}: spec.ports[${i}].nodePort ${p.nodePort} is outside the node port range (${this.portRangeText()}); taken as given`);
       });
       if (plan.healthCheck) {
         const owner = claimPort(plan.healthCheck, id);

@@ -48,7 +48,12 @@ export class Informer {
   private failures = 0;
   private connected = true;
 
-  constructor(kc: KubeConfig, readonly spec: ResourceSpec, h: InformerHandlers, private readonly o: InformerOptions) {
+  constructor(
+    kc: KubeConfig,
+    readonly spec: ResourceSpec,
+    h: InformerHandlers,
+    private readonly o: InformerOptions,
+  ) {
     const watch = new ReflectorWatch(
       kc,
       o.limiter,

@@ -22,10 +22,7 @@ export function kubeConfigFor(cfg: Config, env: NodeJS.ProcessEnv = process.env)
   } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
     inCluster(kc, env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT);
   } else if (!cfg.master) {
-    throw new ConfigError(
-      '--kubeconfig',
-      'no API server to watch: give --kubeconfig FILE, --master URL, or run in a Pod (KUBERNETES_SERVICE_HOST is not set); or --manifests DIR for standalone use',
-    );
+    throw new ConfigError('--kubeconfig', 'no API server to watch: give --kubeconfig FILE, --master URL, or run in a Pod (KUBERNETES_SERVICE_HOST is not set); or --manifests DIR for standalone use');
   }
   if (cfg.master) {
     const cluster = kc.getCurrentCluster();

@@ -42,7 +42,10 @@ export class ManifestCatalog {
       return new Set();
     }
     this.fileErrors.delete(file);
-    return this.replace(file, contents.objects.map((o) => ({ object: o.object, file, line: o.line })));
+    return this.replace(
+      file,
+      contents.objects.map((o) => ({ object: o.object, file, line: o.line })),
+    );
   }
 
   removeFile(file: string): Set<string> {

@@ -303,7 +303,13 @@ export class StandaloneCluster {
     const exec = pod.containers.findIndex((c) => c.readinessProbe?.handler.type === 'exec');
     if (exec >= 0) {
       this.podErrors.add(id);
-      this.opts.sink.reportError({ kind: 'Pod', namespace, name, field: `spec.containers[${exec}].readinessProbe.exec`, reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready' });
+      this.opts.sink.reportError({
+        kind: 'Pod',
+        namespace,
+        name,
+        field: `spec.containers[${exec}].readinessProbe.exec`,
+        reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready',
+      });
     }
     if (rec?.timer && !pod.deleting) {
       clearTimeout(rec.timer); // back in the folder: no longer going away

@@ -92,10 +92,14 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number;
     ctx.changed();
   };
 
-  const watcher = new FolderWatcher(dir, (c: FolderChanges) => {
-    ctx.log.debug({ changed: c.changed, removed: c.removed }, 'manifests changed');
-    load(c.changed, c.removed);
-  }, { debounceMs: opts.debounceMs, onError: (m) => ctx.log.warn(m) });
+  const watcher = new FolderWatcher(
+    dir,
+    (c: FolderChanges) => {
+      ctx.log.debug({ changed: c.changed, removed: c.removed }, 'manifests changed');
+      load(c.changed, c.removed);
+    },
+    { debounceMs: opts.debounceMs, onError: (m) => ctx.log.warn(m) },
+  );
 
   return {
     cluster,

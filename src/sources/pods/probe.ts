@@ -53,7 +53,12 @@ function attempt(timeoutMs: number, open: () => Socket, onConnect: (s: Socket, d
 }
 
 export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
-  return attempt(timeoutMs, () => netConnect({ host, port }), (_s, done) => done({ success: true, detail: 'connected' }), 'connect');
+  return attempt(
+    timeoutMs,
+    () => netConnect({ host, port }),
+    (_s, done) => done({ success: true, detail: 'connected' }),
+    'connect',
+  );
 }
 
 /** The request bytes of an httpGet probe: built once per target, sent on every attempt. */
@@ -72,10 +77,7 @@ const STATUS_LINE = /^HTTP\/\d(?:\.\d)? (\d{3})(?: |\r|$)/;
 
 export function httpProbe(t: HttpTarget, timeoutMs: number, request: Buffer = httpRequest(t)): Promise<ProbeOutcome> {
   const tls = t.scheme === 'HTTPS';
-  const open = () =>
-    tls
-      ? tlsConnect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: isIP(t.host) ? undefined : t.host })
-      : netConnect({ host: t.host, port: t.port });
+  const open = () => (tls ? tlsConnect({ host: t.host, port: t.port, rejectUnauthorized: false, servername: isIP(t.host) ? undefined : t.host }) : netConnect({ host: t.host, port: t.port }));
   return attempt(
     timeoutMs,
     open,

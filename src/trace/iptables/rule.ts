@@ -184,7 +184,7 @@ export function compileRule(rule: ParsedRule, family: 'IPv4' | 'IPv6', hasChain:
       }
       case '--mark': {
         const [value, mask] = markValue(need(), fail);
-        modules.push(neg((c) => ((c.pkt.mark & mask) >>> 0) === value));
+        modules.push(neg((c) => (c.pkt.mark & mask) >>> 0 === value));
         break;
       }
       default:

@@ -123,4 +123,3 @@ export function parseLiteral(dt: Datatype, text: string): Interval | null {
   }
   return null;
 }
-

@@ -6,18 +6,7 @@
 import { NAMED_TYPES, type Datatype } from './datatypes.js';
 import { NftSyntaxError, T, type Token } from './lexer.js';
 import { RuleParser } from './rule-parser.js';
-import {
-  typesOf,
-  type BaseChainSpec,
-  type Chain,
-  type ChainType,
-  type Family,
-  type Hook,
-  type NftSet,
-  type Rule,
-  type Ruleset,
-  type Table,
-} from './ast.js';
+import { typesOf, type BaseChainSpec, type Chain, type ChainType, type Family, type Hook, type NftSet, type Rule, type Ruleset, type Table } from './ast.js';
 import { checkChainReferences, checkSetReferences } from './references.js';
 import { tryFastElements } from './fast-elements.js';
 
@@ -25,7 +14,6 @@ const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
 const CHAIN_TYPES = new Set<ChainType>(['filter', 'nat', 'route']);
 const NAMED_PRIORITIES: Record<string, number> = { raw: -300, mangle: -150, dstnat: -100, filter: 0, security: 50, srcnat: 100 };
-
 
 export interface ParseOptions {
   /** Apply the text on top of this ruleset (a later transaction). */

@@ -16,19 +16,38 @@ export function checkChainReferences(table: Table, rules: readonly Rule[]): void
     const expr = (e: Expr) => checkExpr(table, e, line);
     for (const m of rule.matches) {
       expr(m.expr);
-      if ('set' in m.rhs) checkSet(table, m.rhs.set, typesOf(m.expr).map((d) => d.name), line, 'set');
+      if ('set' in m.rhs)
+        checkSet(
+          table,
+          m.rhs.set,
+          typesOf(m.expr).map((d) => d.name),
+          line,
+          'set',
+        );
     }
     for (const s of rule.stmts) {
       if (s.k === 'verdict') checkVerdict(table, s.v, line);
       else if (s.k === 'vmap') {
         expr(s.key);
-        const set = checkSet(table, s.map, typesOf(s.key).map((d) => d.name), line, 'vmap');
+        const set = checkSet(
+          table,
+          s.map,
+          typesOf(s.key).map((d) => d.name),
+          line,
+          'vmap',
+        );
         if ('anon' in s.map) for (const el of [...set.exact.values(), ...set.ranges]) checkVerdict(table, el.value as VerdictValue, line);
       } else if (s.k === 'dnat') expr(s.target);
       else if (s.k === 'setmark') expr(s.value);
       else if (s.k === 'update') {
         expr(s.key);
-        checkSet(table, { name: s.set }, typesOf(s.key).map((d) => d.name), line, 'set');
+        checkSet(
+          table,
+          { name: s.set },
+          typesOf(s.key).map((d) => d.name),
+          line,
+          'set',
+        );
       }
     }
   }
@@ -39,7 +58,13 @@ function checkExpr(table: Table, e: Expr, line: number): void {
   else if (e.k === 'binop') checkExpr(table, e.left, line);
   else if (e.k === 'lookup') {
     checkExpr(table, e.key, line);
-    checkSet(table, e.set, typesOf(e.key).map((d) => d.name), line, 'map');
+    checkSet(
+      table,
+      e.set,
+      typesOf(e.key).map((d) => d.name),
+      line,
+      'map',
+    );
   }
 }
 

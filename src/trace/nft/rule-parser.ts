@@ -1,38 +1,9 @@
 // Rules, expressions and element lists of nft text: typed against the datatypes of what
 // they match, so that a literal of the wrong kind is an error naming its line.
-import {
-  CT_STATE,
-  CT_STATUS,
-  FIB_ADDRTYPE,
-  IFNAME,
-  INET_PROTO,
-  INET_SERVICE,
-  INTEGER,
-  IPV4,
-  IPV6,
-  MARK,
-  NF_PROTO,
-  parseLiteral,
-  type Datatype,
-  type Interval,
-  type Value,
-} from './datatypes.js';
+import { CT_STATE, CT_STATUS, FIB_ADDRTYPE, IFNAME, INET_PROTO, INET_SERVICE, INTEGER, IPV4, IPV6, MARK, NF_PROTO, parseLiteral, type Datatype, type Interval, type Value } from './datatypes.js';
 import { T, type Token } from './lexer.js';
 import { TokenReader, describe } from './token-reader.js';
-import {
-  elementKey,
-  typesOf,
-  type Element,
-  type Expr,
-  type Match,
-  type MatchOp,
-  type NftSet,
-  type Rule,
-  type SetRef,
-  type Stmt,
-  type Table,
-  type VerdictValue,
-} from './ast.js';
+import { elementKey, typesOf, type Element, type Expr, type Match, type MatchOp, type NftSet, type Rule, type SetRef, type Stmt, type Table, type VerdictValue } from './ast.js';
 
 const OPS: Record<string, MatchOp> = { '==': 'eq', eq: 'eq', '!=': 'ne', ne: 'ne', '<': 'lt', lt: 'lt', '>': 'gt', gt: 'gt', '<=': 'le', le: 'le', '>=': 'ge', ge: 'ge' };
 const BINOPS: Record<string, 'and' | 'or' | 'xor'> = { and: 'and', '&': 'and', or: 'or', '|': 'or', xor: 'xor', '^': 'xor' };
@@ -47,7 +18,6 @@ export class RuleParser extends TokenReader {
     if (this.kind() !== T.EOF) this.fail(`unexpected ${describe(this.tok)}`);
     return r;
   }
-
 
   protected elements(table: Table, set: NftSet, verb: string): void {
     this.expect(T.LBrace, '"{"');
@@ -257,7 +227,7 @@ export class RuleParser extends TokenReader {
       return;
     }
     if (!explicit && types.length === 1 && types[0].bitmask) op = 'bit';
-    if ((op !== 'eq' && op !== 'ne') && values.some((iv) => iv.lo !== iv.hi)) this.fail('a prefix or range cannot be ordered', t);
+    if (op !== 'eq' && op !== 'ne' && values.some((iv) => iv.lo !== iv.hi)) this.fail('a prefix or range cannot be ordered', t);
     matches.push({ expr, op, rhs: { values } });
   }
 

@@ -34,10 +34,19 @@ test('compile: ClusterIP entries from the model: internal endpoints, no-endpoint
     service('ns', 'headless', { clusterIP: 'None', ports: http }),
   ]);
   const all = compile(state);
-  assert.deepEqual(all.filter((e) => e.proto === 'ANY').map((e) => `${e.ip}:${e.port} ${e.noEndpoints}`).sort(), ['10.96.0.10:0 reject', '10.96.0.12:0 reject', '10.96.0.15:0 reject', '10.96.0.16:0 reject']);
+  assert.deepEqual(
+    all
+      .filter((e) => e.proto === 'ANY')
+      .map((e) => `${e.ip}:${e.port} ${e.noEndpoints}`)
+      .sort(),
+    ['10.96.0.10:0 reject', '10.96.0.12:0 reject', '10.96.0.15:0 reject', '10.96.0.16:0 reject'],
+  );
   const byName = new Map(all.filter((e) => e.proto !== 'ANY').map((e) => [e.servicePortName, e]));
   assert.deepEqual([...byName.keys()].sort(), ['ns/empty:http', 'ns/itl:http', 'ns/sticky:http', 'ns/web:http']);
-  assert.deepEqual(byName.get('ns/web:http')!.backends, [{ ip: '10.244.1.11', port: 8080 }, { ip: '10.244.1.12', port: 8080 }]);
+  assert.deepEqual(byName.get('ns/web:http')!.backends, [
+    { ip: '10.244.1.11', port: 8080 },
+    { ip: '10.244.1.12', port: 8080 },
+  ]);
   assert.equal(byName.get('ns/sticky:http')!.affinitySeconds, 60);
   assert.equal(byName.get('ns/empty:http')!.noEndpoints, 'reject');
   // iTP Local with endpoints only on another node: the model says drop.
@@ -110,10 +119,13 @@ test('incremental updates: only changed Services are written, new set before the
   t.applyAll(compile(state));
   const ports = () => decode(raw).filter((s) => s.proto !== 'ANY');
   const before = ports();
-  assert.deepEqual(before.map((s) => [s.ip, s.backends.map((b) => b.ip)]), [
-    ['10.96.0.10', ['10.244.1.11', '10.244.1.12', '10.244.1.13']],
-    ['10.96.0.11', ['10.244.1.21']],
-  ]);
+  assert.deepEqual(
+    before.map((s) => [s.ip, s.backends.map((b) => b.ip)]),
+    [
+      ['10.96.0.10', ['10.244.1.11', '10.244.1.12', '10.244.1.13']],
+      ['10.96.0.11', ['10.244.1.21']],
+    ],
+  );
 
   // One endpoint removed from web.
   ops.length = 0;
@@ -124,7 +136,10 @@ test('incremental updates: only changed Services are written, new set before the
   t.applyChanges(changed, s2.deleted);
   assert.deepEqual(ops, ['backends update', 'backends update', 'services update', 'backends delete', 'backends delete', 'backends delete']);
   const after = ports();
-  assert.deepEqual(after[0].backends.map((b) => b.ip), ['10.244.1.11', '10.244.1.13']);
+  assert.deepEqual(
+    after[0].backends.map((b) => b.ip),
+    ['10.244.1.11', '10.244.1.13'],
+  );
   assert.equal(after[0].svcId, before[0].svcId, 'the Service keeps its id (affinity survives)');
   assert.notEqual(after[0].setId, before[0].setId);
   assert.deepEqual(after[1], before[1], 'the other Service is untouched');
@@ -141,7 +156,10 @@ test('incremental updates: only changed Services are written, new set before the
   ops.length = 0;
   t.applyChanges([], s3.deleted);
   assert.deepEqual(ops, ['services delete', 'backends delete']);
-  assert.deepEqual(ports().map((s) => s.ip), ['10.96.0.10']);
+  assert.deepEqual(
+    ports().map((s) => s.ip),
+    ['10.96.0.10'],
+  );
 });
 
 test('restart: a second table set adopts what the maps hold and a full sync of the same state writes nothing', () => {
@@ -170,10 +188,21 @@ test('the dataplane: partial syncs keep each ClusterIP\'s "other ports" element 
   const { EbpfDataplane } = await import('../../../src/dataplanes/ebpf/apply.js');
   const raw = memoryMaps();
   const dp = new EbpfDataplane({ tables: new ServiceTables(raw), close() {} }, null, (s) => s);
-  const two = [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'dns', port: 53, protocol: 'UDP' }];
+  const two = [
+    { name: 'http', port: 80, protocol: 'TCP' },
+    { name: 'dns', port: 53, protocol: 'UDP' },
+  ];
   const { tracker, state } = stateOf([
     service('ns', 'web', { clusterIP: '10.96.0.10', ports: two }),
-    slice('ns', 'web', [ep('10.244.1.11', 'node1')], [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'dns', port: 5353, protocol: 'UDP' }]),
+    slice(
+      'ns',
+      'web',
+      [ep('10.244.1.11', 'node1')],
+      [
+        { name: 'http', port: 8080, protocol: 'TCP' },
+        { name: 'dns', port: 5353, protocol: 'UDP' },
+      ],
+    ),
     service('ns', 'other', { clusterIP: '10.96.0.11', ports: http }),
   ]);
   await dp.sync(state, true);
@@ -187,5 +216,8 @@ test('the dataplane: partial syncs keep each ClusterIP\'s "other ports" element 
   assert.deepEqual(summary(), ['10.96.0.10:0/ANY=ECONNREFUSED', '10.96.0.10:80/TCP=10.244.1.11']);
   const fresh = memoryMaps();
   await new EbpfDataplane({ tables: new ServiceTables(fresh), close() {} }, null, (s) => s).sync(s2, true);
-  assert.deepEqual(decode(fresh).map((s) => [s.ip, s.port, s.proto, s.backends]), decode(raw).map((s) => [s.ip, s.port, s.proto, s.backends]));
+  assert.deepEqual(
+    decode(fresh).map((s) => [s.ip, s.port, s.proto, s.backends]),
+    decode(raw).map((s) => [s.ip, s.port, s.proto, s.backends]),
+  );
 });

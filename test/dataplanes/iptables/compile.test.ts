@@ -74,7 +74,12 @@ describe('iptables compiler', () => {
     const objs: Obj[] = [];
     for (let i = 0; i < 101; i++) {
       objs.push(svc(`s${i}`, { clusterIP: `172.30.1.${i}`, ...http }));
-      objs.push(slice(`s${i}`, Array.from({ length: 10 }, (_, j) => `10.1.${i}.${j + 1}`)));
+      objs.push(
+        slice(
+          `s${i}`,
+          Array.from({ length: 10 }, (_, j) => `10.1.${i}.${j + 1}`),
+        ),
+      );
     }
     const rs = compileFamily(stateOf(objs).state, config(), 'IPv4');
     assert.equal(rs.fc.largeClusterMode, true);
@@ -86,18 +91,24 @@ describe('iptables compiler', () => {
 
   it('dispatches NodePorts per localhostNodePorts and nodePortAddresses, IPv4 and IPv6', () => {
     const { state } = stateOf([]);
-    const last = (cfg: Config, f: 'IPv4' | 'IPv6') => renderFamily(compileFamily(state, cfg, f)).split('\n').filter((l) => l.includes('-j KUBE-NODEPORTS'));
+    const last = (cfg: Config, f: 'IPv4' | 'IPv6') =>
+      renderFamily(compileFamily(state, cfg, f))
+        .split('\n')
+        .filter((l) => l.includes('-j KUBE-NODEPORTS'));
     assert.match(last(config(), 'IPv4')[0], /-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS$/);
     assert.match(last(config({ localhostNodePorts: false }), 'IPv4')[0], /--dst-type LOCAL ! -d 127\.0\.0\.0\/8 -j KUBE-NODEPORTS$/);
     assert.match(last(config(), 'IPv6')[0], /--dst-type LOCAL ! -d ::1\/128 -j KUBE-NODEPORTS$/);
-    assert.deepEqual(last(config({ nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'], localhostNodePorts: false }), 'IPv4').map((l) => l.split(' -d ')[1]), ['192.168.0.2 -j KUBE-NODEPORTS']);
+    assert.deepEqual(
+      last(config({ nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'], localhostNodePorts: false }), 'IPv4').map((l) => l.split(' -d ')[1]),
+      ['192.168.0.2 -j KUBE-NODEPORTS'],
+    );
     assert.equal(last(config({ nodePortAddresses: ['192.168.0.0/24', '127.0.0.1/32'] }), 'IPv4').length, 2);
     // KUBE-FIREWALL (CVE-2020-8558 guard) only for IPv4 with localhost NodePorts on.
     assert.match(renderFamily(compileFamily(state, config(), 'IPv4')), /^-A KUBE-FIREWALL .*-d 127\.0\.0\.0\/8 ! -s 127\.0\.0\.0\/8/m);
     assert.doesNotMatch(renderFamily(compileFamily(state, config({ localhostNodePorts: false }), 'IPv4')), /KUBE-FIREWALL/);
   });
 
-  it('a partial render declares only the written ports\' chains and deletes the given ones', () => {
+  it("a partial render declares only the written ports' chains and deletes the given ones", () => {
     const { state } = stateOf([svc('a', { clusterIP: '172.30.0.1', ...http }), slice('a', ['10.1.0.1']), svc('b', { clusterIP: '172.30.0.2', ...http }), slice('b', ['10.1.0.2'])]);
     const rs = compileFamily(state, config(), 'IPv4');
     const text = renderFamily(rs, { write: (p) => p.key.startsWith('ns1/a:'), deleteChains: ['KUBE-SEP-AAAAAAAAAAAAAAAA'] });

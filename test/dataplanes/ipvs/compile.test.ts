@@ -39,7 +39,10 @@ test('eTP Local: external entry points get only local endpoints and the *-LOCAL 
     slice('ns', 'loc', [ep('10.0.1.1', 'node1'), ep('10.0.2.1', 'node2')], p8080),
   ]);
   const lb = f.services.find((s) => s.address === '192.168.100.2')!;
-  assert.deepEqual(lb.realServers.map((r) => r.address), ['10.0.1.1']);
+  assert.deepEqual(
+    lb.realServers.map((r) => r.address),
+    ['10.0.1.1'],
+  );
   const cip = f.services.find((s) => s.address === '172.30.0.11')!;
   assert.deepEqual(cip.realServers.map((r) => r.address).sort(), ['10.0.1.1', '10.0.2.1']);
   assert.deepEqual([...f.sets.get('loadBalancerLocal')!], ['192.168.100.2,tcp:80']);
@@ -54,10 +57,15 @@ test('no endpoints: virtual service without real servers, and the address:port i
 });
 
 test('ClientIP affinity is persistence with the Service timeout; the annotation picks the scheduler', () => {
-  const f = v4([
-    service('ns', 'a', { clusterIP: '172.30.0.13', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } }, ports: http() }, undefined, { 'kproxy.io/scheduler': 'sh' }),
-    service('ns', 'b', { clusterIP: '172.30.0.14', ports: http() }, undefined, { 'kproxy.io/scheduler': 'random' }),
-  ], { ipvs: { ...config().ipvs, scheduler: 'lc' } });
+  const f = v4(
+    [
+      service('ns', 'a', { clusterIP: '172.30.0.13', sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } }, ports: http() }, undefined, {
+        'kproxy.io/scheduler': 'sh',
+      }),
+      service('ns', 'b', { clusterIP: '172.30.0.14', ports: http() }, undefined, { 'kproxy.io/scheduler': 'random' }),
+    ],
+    { ipvs: { ...config().ipvs, scheduler: 'lc' } },
+  );
   assert.match(renderSave(f.services), /^-A -t 172\.30\.0\.13:80 -s sh -p 600$/m);
   assert.match(renderSave(f.services), /^-A -t 172\.30\.0\.14:80 -s lc$/m);
   assert.equal(f.warnings.length, 1);
@@ -78,7 +86,13 @@ test('jumps: missing ones are inserted in the restore input, present ones are re
   const all = withJumps(text, jumps());
   assert.match(all, /-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT/);
   // what iptables-save prints after that restore
-  const saved = ['*nat', ...all.split('\n').filter((l) => l.startsWith('-I ') && /PREROUTING|OUTPUT|POSTROUTING/.test(l)).map((l) => l.replace(/^-I (\S+) 1 /, '-A $1 '))].join('\n');
+  const saved = [
+    '*nat',
+    ...all
+      .split('\n')
+      .filter((l) => l.startsWith('-I ') && /PREROUTING|OUTPUT|POSTROUTING/.test(l))
+      .map((l) => l.replace(/^-I (\S+) 1 /, '-A $1 ')),
+  ].join('\n');
   const missing = missingJumps(saved).map((j) => `${j.table} ${j.chain}`);
   assert.ok(!missing.includes('nat PREROUTING') && !missing.includes('nat POSTROUTING'), missing.join(', '));
   assert.ok(missing.includes('filter INPUT'));

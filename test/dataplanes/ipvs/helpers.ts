@@ -24,7 +24,14 @@ export function service(ns: string, name: string, spec: Obj, status?: Obj, annot
 }
 
 export function slice(ns: string, svc: string, endpoints: Obj[], ports: Obj[]): Obj {
-  return { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { namespace: ns, name: `${svc}-1`, labels: { 'kubernetes.io/service-name': svc } }, addressType: 'IPv4', endpoints, ports };
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { namespace: ns, name: `${svc}-1`, labels: { 'kubernetes.io/service-name': svc } },
+    addressType: 'IPv4',
+    endpoints,
+    ports,
+  };
 }
 
 export const ep = (ip: string, nodeName?: string, conditions?: Obj): Obj => ({ addresses: [ip], ...(nodeName ? { nodeName } : {}), ...(conditions ? { conditions } : {}) });

@@ -18,7 +18,13 @@ UDP  [fd00::10]:53 rr
 const kernel = (text: string) => new Map(parseList(text).map((v) => [serviceId(v), v] as [string, KernelVirtualService]));
 const opts = (o: Partial<PlanOptions> = {}): PlanOptions => ({ now: 1_000_000, graceMs: 60_000, fresh: true, excluded: () => false, ...o });
 const vs = (address: string, port: number, servers: [string, number][], o: Partial<VirtualService> = {}): VirtualService => ({
-  protocol: 'tcp', address, port, scheduler: 'rr', persistenceSeconds: 0, realServers: servers.map(([a, w]) => ({ address: a, port: 8080, weight: w })), ...o,
+  protocol: 'tcp',
+  address,
+  port,
+  scheduler: 'rr',
+  persistenceSeconds: 0,
+  realServers: servers.map(([a, w]) => ({ address: a, port: 8080, weight: w })),
+  ...o,
 });
 
 test('ipvsadm -L -n is parsed with weights, connection counts, persistence and IPv6', () => {
@@ -36,7 +42,17 @@ test('nothing changed: no commands', () => {
 });
 
 test('a ready server stuck at weight 0 (e.g. after a restart) gets its weight back', () => {
-  const p = planTable([vs('10.96.0.10', 80, [['10.244.1.11', 1], ['10.244.1.12', 1]])], kernel(LIST), new Map(), opts());
+  const p = planTable(
+    [
+      vs('10.96.0.10', 80, [
+        ['10.244.1.11', 1],
+        ['10.244.1.12', 1],
+      ]),
+    ],
+    kernel(LIST),
+    new Map(),
+    opts(),
+  );
   assert.ok(p.commands.includes('-e -t 10.96.0.10:80 -r 10.244.1.12:8080 -m -w 1'), p.commands.join('\n'));
 });
 
@@ -59,10 +75,23 @@ test('a TCP server with connections drains at weight 0, then goes when idle or a
 });
 
 test('UDP servers go at once and are reported for conntrack clean-up; removed services are deleted unless excluded', () => {
-  const p = planTable([vs('10.96.0.10', 80, [['10.244.1.11', 1], ['10.244.1.12', 1]])], kernel(LIST), new Map(), opts({ excluded: (a) => a === '10.96.0.11' }));
+  const p = planTable(
+    [
+      vs('10.96.0.10', 80, [
+        ['10.244.1.11', 1],
+        ['10.244.1.12', 1],
+      ]),
+    ],
+    kernel(LIST),
+    new Map(),
+    opts({ excluded: (a) => a === '10.96.0.11' }),
+  );
   assert.ok(p.commands.includes('-D -u [fd00::10]:53'), p.commands.join('\n'));
   assert.ok(!p.commands.some((c) => c.includes('10.96.0.11')));
-  assert.deepEqual(p.udpRemoved.map((u) => u.rs.address), ['fd00::2']);
+  assert.deepEqual(
+    p.udpRemoved.map((u) => u.rs.address),
+    ['fd00::2'],
+  );
   const q = planTable([vs('fd00::10', 53, [], { protocol: 'udp' })], kernel(LIST), new Map(), opts({ excluded: () => true }));
   assert.deepEqual(q.commands, ['-d -u [fd00::10]:53 -r [fd00::2]:5353']);
   assert.equal(q.udpRemoved.length, 1);

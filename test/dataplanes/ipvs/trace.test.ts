@@ -26,8 +26,18 @@ test('ipvs trace: a ClusterIP from a pod: each server a third, hairpin masquerad
   const r = traceIpvs(fr, pkt('10.0.1.1', '172.30.0.10', 80), opts);
   const j = traceJSON(r);
   assert.equal(j.verdict, 'DNAT');
-  assert.deepEqual(j.endpoints.map((e) => [e.ip, e.probability.toFixed(4)]), [['10.0.1.1', '0.3333'], ['10.0.2.1', '0.3333'], ['10.0.2.2', '0.3333']]);
-  assert.deepEqual(r.outcomes.map((o) => o.masquerade), [true, false, false]);
+  assert.deepEqual(
+    j.endpoints.map((e) => [e.ip, e.probability.toFixed(4)]),
+    [
+      ['10.0.1.1', '0.3333'],
+      ['10.0.2.1', '0.3333'],
+      ['10.0.2.2', '0.3333'],
+    ],
+  );
+  assert.deepEqual(
+    r.outcomes.map((o) => o.masquerade),
+    [true, false, false],
+  );
 });
 
 test('ipvs trace: NodePort from outside is masqueraded; no endpoints is REJECT; unknown port on a VIP is REJECT', () => {

@@ -23,10 +23,7 @@ function recorder() {
 }
 
 test('the first sync sends exactly what `kproxy rules` prints', async () => {
-  const { state } = stateOf([
-    service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }),
-    slice('ns1', 'svc1', [ep('10.180.0.1', 'node1'), ep('10.180.0.2')], port80),
-  ]);
+  const { state } = stateOf([service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }), slice('ns1', 'svc1', [ep('10.180.0.1', 'node1'), ep('10.180.0.2')], port80)]);
   const { dp, texts } = recorder();
   await dp.sync(state, true);
   assert.equal(dp.lastSync.kind, 'replace');

@@ -14,17 +14,11 @@ const port80 = [{ name: 'p80', port: 80, protocol: 'TCP' }];
 const svc1Chain = 'service-ULMVA6XW-ns1/svc1/tcp/p80';
 
 test('ClusterIP with several endpoints: service-ips, masquerade rule, a shared pick chain and slot map', () => {
-  const { state } = stateOf([
-    service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }),
-    slice('ns1', 'svc1', [ep('10.180.0.1', 'node1'), ep('10.180.0.2')], port80),
-  ]);
+  const { state } = stateOf([service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }), slice('ns1', 'svc1', [ep('10.180.0.1', 'node1'), ep('10.180.0.2')], port80)]);
   const text = compileText(state, config());
   assert.deepEqual(elementsOf(text, 'service-ips'), [`172.30.0.41 . tcp . 80 : goto ${svc1Chain}`]);
   assert.deepEqual(elementsOf(text, 'cluster-ips'), ['172.30.0.41']);
-  assert.deepEqual(rulesOf(text, svc1Chain), [
-    'ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade',
-    'goto pick-cluster-tcp-2',
-  ]);
+  assert.deepEqual(rulesOf(text, svc1Chain), ['ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade', 'goto pick-cluster-tcp-2']);
   assert.deepEqual(rulesOf(text, 'pick-cluster-tcp-2'), [
     'meta l4proto tcp dnat to ip daddr . tcp dport . numgen random mod 2 map @service-endpoints-tcp',
     'meta l4proto tcp dnat to tcp dport . numgen random mod 2 map @nodeport-endpoints-tcp',
@@ -61,11 +55,7 @@ test('no endpoints: REJECT on every address; none usable for the policy: DROP', 
     { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } },
   );
   const none = compileText(stateOf([lb]).state, config());
-  assert.deepEqual(elementsOf(none, 'no-endpoint-services'), [
-    '172.30.0.41 . tcp . 80 : goto reject-chain',
-    '192.168.99.11 . tcp . 80 : goto reject-chain',
-    '1.2.3.4 . tcp . 80 : goto reject-chain',
-  ]);
+  assert.deepEqual(elementsOf(none, 'no-endpoint-services'), ['172.30.0.41 . tcp . 80 : goto reject-chain', '192.168.99.11 . tcp . 80 : goto reject-chain', '1.2.3.4 . tcp . 80 : goto reject-chain']);
   assert.deepEqual(elementsOf(none, 'no-endpoint-nodeports'), ['tcp . 3001 : goto reject-chain']);
   assert.deepEqual(elementsOf(none, 'service-ips'), []);
 
@@ -97,10 +87,7 @@ test('eTP Local: short-circuit pods and the node, masquerade only local sources,
   assert.deepEqual(elementsOf(text, 'nodeport-endpoints-tcp'), ['3001 . 0 : 10.180.0.1 . 80', '3001 . 1 : 10.180.0.2 . 80']);
   // eTP Cluster: every external connection is masqueraded.
   const cluster = compileText(
-    stateOf([
-      service('ns1', 'svc1', { type: 'NodePort', clusterIP: '172.30.0.41', ports: [{ ...port80[0], nodePort: 3001 }] }),
-      slice('ns1', 'svc1', [ep('10.180.0.1', 'node1')], port80),
-    ]).state,
+    stateOf([service('ns1', 'svc1', { type: 'NodePort', clusterIP: '172.30.0.41', ports: [{ ...port80[0], nodePort: 3001 }] }), slice('ns1', 'svc1', [ep('10.180.0.1', 'node1')], port80)]).state,
     config(),
   );
   assert.deepEqual(rulesOf(cluster, 'external-ULMVA6XW-ns1/svc1/tcp/p80'), ['jump mark-for-masquerade', `goto ${svc1Chain}`]);
@@ -127,15 +114,14 @@ test('loadBalancerSourceRanges: firewall before DNAT; a range with the node IP a
 });
 
 test('local-traffic detector modes and masqueradeAll shape the ClusterIP masquerade rule', () => {
-  const objs = [
-    node(['192.168.0.2'], ['10.0.5.0/24']),
-    service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }),
-    slice('ns1', 'svc1', [ep('10.180.0.1', 'node1')], port80),
-  ];
+  const objs = [node(['192.168.0.2'], ['10.0.5.0/24']), service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: port80 }), slice('ns1', 'svc1', [ep('10.180.0.1', 'node1')], port80)];
   const first = (over: Parameters<typeof config>[0]) => rulesOf(compileText(stateOf(objs).state, config(over)), svc1Chain)[0];
   assert.equal(first({}), 'ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump mark-for-masquerade');
   assert.equal(first({ detectLocalMode: 'NodeCIDR' }), 'ip daddr 172.30.0.41 ip saddr != 10.0.5.0/24 jump mark-for-masquerade');
-  assert.equal(first({ detectLocalMode: 'InterfaceNamePrefix', detectLocal: { bridgeInterface: '', interfaceNamePrefix: 'veth' } }), 'ip daddr 172.30.0.41 iifname != "veth*" jump mark-for-masquerade');
+  assert.equal(
+    first({ detectLocalMode: 'InterfaceNamePrefix', detectLocal: { bridgeInterface: '', interfaceNamePrefix: 'veth' } }),
+    'ip daddr 172.30.0.41 iifname != "veth*" jump mark-for-masquerade',
+  );
   assert.equal(first({ detectLocalMode: 'BridgeInterface', detectLocal: { bridgeInterface: 'cbr0', interfaceNamePrefix: '' } }), 'ip daddr 172.30.0.41 iifname != "cbr0" jump mark-for-masquerade');
   assert.equal(first({ detectLocalMode: 'None' }), 'meta l4proto tcp dnat to 10.180.0.1:80');
   assert.equal(first({ detectLocalMode: 'None', masqueradeAll: true }), 'ip daddr 172.30.0.41 jump mark-for-masquerade');
@@ -159,10 +145,7 @@ test('dual-stack: each family in its own table, from the same ProxyState', () =>
   ]);
   const text = compileText(state, config({ clusterCIDRs: ['10.0.0.0/8', 'fd00:10::/64'], serviceClusterIPRange: ['172.30.0.0/16', 'fd00:10:96::/112'] }));
   assert.deepEqual(elementsOf(text, 'service-ips', 'ip6'), [`fd00:10:96::41 . tcp . 80 : goto ${svc1Chain}`]);
-  assert.deepEqual(rulesOf(text, svc1Chain, 'ip6'), [
-    'ip6 daddr fd00:10:96::41 ip6 saddr != fd00:10::/64 jump mark-for-masquerade',
-    'goto pick-cluster-tcp-2',
-  ]);
+  assert.deepEqual(rulesOf(text, svc1Chain, 'ip6'), ['ip6 daddr fd00:10:96::41 ip6 saddr != fd00:10::/64 jump mark-for-masquerade', 'goto pick-cluster-tcp-2']);
   assert.deepEqual(elementsOf(text, 'service-endpoints-tcp', 'ip6'), ['fd00:10:96::41 . 80 . 0 : fd00:10::1 . 80', 'fd00:10:96::41 . 80 . 1 : fd00:10::2 . 80']);
   assert.equal(rulesOf(text, 'pick-cluster-tcp-2', 'ip6')[0], 'meta l4proto tcp dnat to ip6 daddr . tcp dport . numgen random mod 2 map @service-endpoints-tcp');
   assert.deepEqual(elementsOf(text, 'service-ips', 'ip'), [`172.30.0.41 . tcp . 80 : goto ${svc1Chain}`]);

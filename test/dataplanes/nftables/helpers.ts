@@ -39,7 +39,10 @@ export const ep = (ip: string, nodeName?: string, conditions?: Obj): Obj => ({ a
 /** The rules of one chain in nft text ("add rule ip kproxy <chain> …" lines, rule part only). */
 export function rulesOf(text: string, chain: string, family = 'ip'): string[] {
   const prefix = `add rule ${family} kproxy ${chain} `;
-  return text.split('\n').filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length));
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .map((l) => l.slice(prefix.length));
 }
 
 /** Elements of one set/map: "key" or "key : value". */

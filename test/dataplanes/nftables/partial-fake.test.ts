@@ -39,7 +39,13 @@ function dumpAll(rs: Ruleset) {
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((s) => ({
         name: s.name,
-        head: json({ isMap: s.isMap, keyTypes: s.keyTypes.map((d) => d.name), valueTypes: Array.isArray(s.valueTypes) ? s.valueTypes.map((d) => d.name) : s.valueTypes, flags: s.flags, timeout: s.timeout }),
+        head: json({
+          isMap: s.isMap,
+          keyTypes: s.keyTypes.map((d) => d.name),
+          valueTypes: Array.isArray(s.valueTypes) ? s.valueTypes.map((d) => d.name) : s.valueTypes,
+          flags: s.flags,
+          timeout: s.timeout,
+        }),
         elements: s.raw
           ? [...s.raw].map(([k, v]) => (v === null ? k : `${k} : ${v}`)).sort()
           : [...[...s.exact.entries()].map(([k, e]) => `${k} : ${json(e.value)}`), ...s.ranges.map((e) => json([e.key, e.value]))].sort(),
@@ -81,9 +87,19 @@ function randomService(r: (n: number) => number, i: number): Obj[] {
   if (r(3) === 0) spec.externalIPs = [`192.168.99.${i + 1}`];
   if (type === 'LoadBalancer' && r(2)) spec.loadBalancerSourceRanges = ['203.0.113.0/24', '192.168.0.0/24'];
   const status = type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: `1.2.${i >> 8}.${(i & 255) + 1}` }] } } : undefined;
-  const eps = Array.from({ length: r(5) }, (_, k) => ep(`10.0.${r(3)}.${10 + ((i * 7 + k) % 200)}`, ['node1', 'node2'][r(2)], r(6) === 0 ? { ready: false, serving: true, terminating: true } : undefined));
+  const eps = Array.from({ length: r(5) }, (_, k) =>
+    ep(`10.0.${r(3)}.${10 + ((i * 7 + k) % 200)}`, ['node1', 'node2'][r(2)], r(6) === 0 ? { ready: false, serving: true, terminating: true } : undefined),
+  );
   const out: Obj[] = [service('ns', name, spec, status)];
-  if (eps.length > 0 || r(2)) out.push(slice('ns', name, eps, ports.map((p) => ({ name: p.name, port: 8000 + p.port, protocol: p.protocol }))));
+  if (eps.length > 0 || r(2))
+    out.push(
+      slice(
+        'ns',
+        name,
+        eps,
+        ports.map((p) => ({ name: p.name, port: 8000 + p.port, protocol: p.protocol })),
+      ),
+    );
   return out;
 }
 
@@ -137,7 +153,10 @@ test('the check catches a partial sync that forgets an element', async () => {
   const state = tracker.snapshot();
   await dp.sync(state, false);
   // Drop the element lines of the partial transaction: the fake must notice.
-  const broken = sent[1].split('\n').filter((l) => !l.startsWith('add element')).join('\n');
+  const broken = sent[1]
+    .split('\n')
+    .filter((l) => !l.startsWith('add element'))
+    .join('\n');
   const applied = parseNft(broken, { into: parseNft(sent[0]) });
   assert.notDeepEqual(dump(applied), dump(parseNft(compileText(state, cfg))));
 });

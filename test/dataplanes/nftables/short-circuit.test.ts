@@ -28,7 +28,11 @@ const trace = (src: string, dst: string, dport: number) => {
 const endpoints = (r: ReturnType<typeof trace>) => r.endpoints.map((e) => `${e.ip}:${e.port}`).sort();
 const REMOTE = ['10.180.0.1:80', '10.180.0.2:80'];
 
-for (const [what, dst, dport] of [['LB IP', '1.2.3.4', 80], ['externalIP', '192.168.99.11', 80], ['NodePort', NODE_IP, 3001]] as const) {
+for (const [what, dst, dport] of [
+  ['LB IP', '1.2.3.4', 80],
+  ['externalIP', '192.168.99.11', 80],
+  ['NodePort', NODE_IP, 3001],
+] as const) {
   test(`eTP Local, no local endpoint: a Pod reaching the ${what} is short-circuited to the remote endpoints`, () => {
     const r = trace('10.0.0.5', dst, dport);
     assert.equal(r.verdict, 'DNAT');

@@ -94,7 +94,7 @@ for (const path of ['splice', 'js'] as const) {
           const data = Buffer.concat([Buffer.from('E'), randomBytes(8 << 20)]);
           const got = readAll(c);
           c.end(data);
-          return [sha((await got)), sha(data.subarray(1))];
+          return [sha(await got), sha(data.subarray(1))];
         }),
       );
       for (const [a, b] of results) assert.equal(a, b);

@@ -71,12 +71,11 @@ describe('userspace proxy: graceful change', () => {
     closers.push(() => h.close());
     const vip = `${p}.2`;
     const other = `${p}.3`;
-    await h.apply(
-      service({ name: 'going', clusterIP: vip, port }),
-      slice('going', [{ ip: `${p}.102`, port: bport }]),
-      service({ name: 'staying', clusterIP: other, port }),
-    );
-    await h.apply({ ...(slice('going', [{ ip: `${p}.102`, port: bport }]) as { metadata: object }), metadata: { name: 'staying-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'staying' } } });
+    await h.apply(service({ name: 'going', clusterIP: vip, port }), slice('going', [{ ip: `${p}.102`, port: bport }]), service({ name: 'staying', clusterIP: other, port }));
+    await h.apply({
+      ...(slice('going', [{ ip: `${p}.102`, port: bport }]) as { metadata: object }),
+      metadata: { name: 'staying-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'staying' } },
+    });
     const c = net.connect({ host: vip, port });
     let closedAt = 0;
     c.on('close', () => (closedAt = Date.now()));

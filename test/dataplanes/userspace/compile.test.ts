@@ -27,19 +27,13 @@ describe('userspace compile', () => {
     lb.status = { loadBalancer: { ingress: [{ ip: '198.18.0.1' }, { ip: '198.18.0.2', ipMode: 'Proxy' }] } };
     const plan = compile(stateOf(lb, slice('lb', [{ ip: '10.0.1.1', port: 9999 }])), opts);
     const l = [...plan.listeners.values()].map((x) => `${x.key} ${x.kind} ${x.sourceRanges.join(',')}`).sort();
-    assert.deepEqual(l, [
-      'TCP/0.0.0.0/30001 external ',
-      'TCP/10.96.0.1/80 internal ',
-      'TCP/198.18.0.1/80 external 198.51.100.0/24',
-      'TCP/203.0.113.7/80 external ',
-    ]);
+    assert.deepEqual(l, ['TCP/0.0.0.0/30001 external ', 'TCP/10.96.0.1/80 internal ', 'TCP/198.18.0.1/80 external 198.51.100.0/24', 'TCP/203.0.113.7/80 external ']);
     assert.deepEqual(plan.warnings, []);
   });
 
   it('nodePortAddresses: "primary" is the node IP; CIDRs select local addresses', () => {
     const st = stateOf(service({ name: 'np', clusterIP: '10.96.0.2', port: 80, type: 'NodePort', nodePort: 30002 }));
-    const np = (nodePortAddresses: string[]) =>
-      [...compile(st, { ...opts, nodePortAddresses }).listeners.values()].filter((x) => x.port === 30002).map((x) => x.ip);
+    const np = (nodePortAddresses: string[]) => [...compile(st, { ...opts, nodePortAddresses }).listeners.values()].filter((x) => x.port === 30002).map((x) => x.ip);
     assert.deepEqual(np([]), ['0.0.0.0']);
     assert.deepEqual(np(['primary']), ['192.168.0.2']);
     assert.deepEqual(np(['127.0.0.0/8', '10.0.0.0/8']), ['10.0.0.5', '127.0.0.1']);
@@ -58,9 +52,18 @@ describe('userspace compile', () => {
     );
     const w = plan.warnings.map((e) => `${e.name} ${e.field}: ${e.reason}`);
     assert.equal(w.length, 3, w.join('\n'));
-    assert.match(w.find((x) => x.startsWith('sctp'))!, /SCTP is not supported/);
-    assert.match(w.find((x) => x.startsWith('odd'))!, /metadata\.annotations\[kproxy\.io\/scheduler\]: unknown scheduler "wlc".*using maglev/);
-    assert.match(w.find((x) => x.startsWith('x2'))!, /203\.0\.113\.9 port 80 is already served by default\/x1/);
+    assert.match(
+      w.find((x) => x.startsWith('sctp'))!,
+      /SCTP is not supported/,
+    );
+    assert.match(
+      w.find((x) => x.startsWith('odd'))!,
+      /metadata\.annotations\[kproxy\.io\/scheduler\]: unknown scheduler "wlc".*using maglev/,
+    );
+    assert.match(
+      w.find((x) => x.startsWith('x2'))!,
+      /203\.0\.113\.9 port 80 is already served by default\/x1/,
+    );
     assert.equal(plan.servicePorts.get([...plan.servicePorts.keys()].find((k) => k.includes('/odd'))!)!.scheduler, 'maglev');
     assert.ok(plan.listeners.has('TCP/10.96.0.4/80'));
   });

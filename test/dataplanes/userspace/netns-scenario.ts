@@ -65,14 +65,26 @@ try {
   servers.push(six);
   const docs = [
     service({ name: 'web', clusterIP: '10.96.0.10', port: 80, externalIPs: ['192.0.2.10'] }),
-    slice('web', [{ ip: '127.0.0.2', port: 8080 }, { ip: '127.0.0.3', port: 8080 }], { nodeName: 'n1' }),
+    slice(
+      'web',
+      [
+        { ip: '127.0.0.2', port: 8080 },
+        { ip: '127.0.0.3', port: 8080 },
+      ],
+      { nodeName: 'n1' },
+    ),
     service({ name: 'dns', clusterIP: '10.96.0.53', port: 53, protocol: 'UDP' }),
     slice('dns', [{ ip: '127.0.0.4', port: 5353 }], { protocol: 'UDP', nodeName: 'n1' }),
-    { ...(service({ name: 'v6', clusterIP: 'fd00:96::10', port: 80 }) as { spec: object }), spec: { ...(service({ name: 'v6', clusterIP: 'fd00:96::10', port: 80 }) as { spec: object }).spec, ipFamilies: ['IPv6'] } },
+    {
+      ...(service({ name: 'v6', clusterIP: 'fd00:96::10', port: 80 }) as { spec: object }),
+      spec: { ...(service({ name: 'v6', clusterIP: 'fd00:96::10', port: 80 }) as { spec: object }).spec, ipFamilies: ['IPv6'] },
+    },
     { ...(slice('v6', [{ ip: '::1', port: 8086 }], { nodeName: 'n1' }) as object), addressType: 'IPv6' },
   ];
   writeFileSync(join(dir, 'svc.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }));
-  const kp = spawn(process.execPath, [kproxyBin, 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', 'n1', '--metrics-bind-address', '', '--healthz-bind-address', ''], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const kp = spawn(process.execPath, [kproxyBin, 'run', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', 'n1', '--metrics-bind-address', '', '--healthz-bind-address', ''], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   kp.stderr!.on('data', (d) => (stderr += d));
   try {

@@ -21,7 +21,10 @@ describe('rr', () => {
     const bs = backends(3);
     const s = make('rr', bs);
     const got = Array.from({ length: 9 }, () => s.pick(flow('1.1.1.1'))!.id);
-    assert.deepEqual(got, [...bs, ...bs, ...bs].map((b) => b.id));
+    assert.deepEqual(
+      got,
+      [...bs, ...bs, ...bs].map((b) => b.id),
+    );
   });
   it('passes over skipped backends and keeps its place when the set changes', () => {
     const bs = backends(3);
@@ -29,7 +32,10 @@ describe('rr', () => {
     assert.equal(s.pick(flow('a'), (b) => b.id === bs[0].id)!.id, bs[1].id);
     s.setBackends([bs[0], bs[1], bs[2], ...backends(1, 9)]);
     assert.equal(s.pick(flow('a'))!.id, bs[2].id);
-    assert.equal(s.pick(flow('a'), () => true), null);
+    assert.equal(
+      s.pick(flow('a'), () => true),
+      null,
+    );
     assert.equal(make('rr', []).pick(flow('a')), null);
   });
 });
@@ -134,13 +140,19 @@ describe('maglev', () => {
     const t = maglevTable(['a', 'b', 'c'], 4093);
     const count = [0, 0, 0];
     for (const i of t) count[i]++;
-    assert.equal(count.reduce((a, b) => a + b), 4093);
+    assert.equal(
+      count.reduce((a, b) => a + b),
+      4093,
+    );
     for (const c of count) assert.ok(Math.abs(c - 4093 / 3) <= 2, String(count)); // maglev's near-perfect balance
   });
   it('maps each client to the same backend, independently of the order backends come in', () => {
     const bs = backends(5);
     const s = make('maglev', bs);
-    const r = make('maglev', [...backends(5)].reverse().sort((a, b) => (a.id < b.id ? -1 : 1)));
+    const r = make(
+      'maglev',
+      [...backends(5)].reverse().sort((a, b) => (a.id < b.id ? -1 : 1)),
+    );
     for (const c of clients(500)) assert.equal(s.pick(flow(c))!.id, r.pick(flow(c))!.id);
   });
   for (const n of [3, 10, 50]) {

@@ -45,7 +45,10 @@ describe('userspace TCP proxy', () => {
     for (const x of held.filter((x) => x.name === 'b')) x.socket.destroy();
     await sleep(100);
     const next = [await holdOpen(vip, port), await holdOpen(vip, port)];
-    assert.deepEqual(next.map((x) => x.name), ['b', 'b']);
+    assert.deepEqual(
+      next.map((x) => x.name),
+      ['b', 'b'],
+    );
     for (const x of [...held, ...next]) x.socket.destroy();
   });
 
@@ -74,7 +77,12 @@ describe('userspace TCP proxy', () => {
     await h.apply(service({ name: 'web', clusterIP: vip, port, affinitySeconds: 60 }));
     const first = await whoAnswers(vip, port);
     assert.equal(await whoAnswers(vip, port), first);
-    await h.apply(slice('web', eps.filter((_, i) => names[i] !== first)));
+    await h.apply(
+      slice(
+        'web',
+        eps.filter((_, i) => names[i] !== first),
+      ),
+    );
     const second = await whoAnswers(vip, port);
     assert.notEqual(second, first);
     for (let i = 0; i < 5; i++) assert.equal(await whoAnswers(vip, port), second);
@@ -124,7 +132,9 @@ describe('userspace TCP proxy', () => {
     // A listener in a stopped process with a full accept queue: the kernel drops further SYNs,
     // so a connect to it times out exactly like one to a dead host.
     const hangIP = `${p}.150`;
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen({host: '${hangIP}', port: ${bport}, backlog: 1}, () => console.log('ready'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen({host: '${hangIP}', port: ${bport}, backlog: 1}, () => console.log('ready'))`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const h2 = new Harness({}, { dialTimeoutsMs: [100, 200, 400] });
     const vip2 = `${p}.2`;
     try {
@@ -138,7 +148,13 @@ describe('userspace TCP proxy', () => {
         const ok = await Promise.race([new Promise((r) => s.once('connect', () => r(true))), sleep(200).then(() => false)]);
         if (!ok) break;
       }
-      await h2.apply(service({ name: 'web', clusterIP: vip2, port }), slice('web', [{ ip: ips[0], port: bport }, { ip: hangIP, port: bport }]));
+      await h2.apply(
+        service({ name: 'web', clusterIP: vip2, port }),
+        slice('web', [
+          { ip: ips[0], port: bport },
+          { ip: hangIP, port: bport },
+        ]),
+      );
       for (let i = 0; i < 4; i++) {
         const t0 = Date.now();
         assert.equal(await whoAnswers(vip2, port), 'a');

@@ -40,15 +40,31 @@ describe('userspace UDP proxy', () => {
   it('echoes through the VIP, the reply coming from the VIP; sessions end when idle', async () => {
     const a = await udpBackend('a', `${p}.101`, bport);
     const b = await udpBackend('b', `${p}.102`, bport);
-    closers.push(() => a.close(), () => b.close());
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const h = new Harness({ udpIdleTimeoutMs: 300 });
     closers.push(() => h.close());
-    await h.apply(service({ name: 'dns', clusterIP: vip, port, protocol: 'UDP' }), slice('dns', [{ ip: `${p}.101`, port: bport }, { ip: `${p}.102`, port: bport }], { protocol: 'UDP' }));
+    await h.apply(
+      service({ name: 'dns', clusterIP: vip, port, protocol: 'UDP' }),
+      slice(
+        'dns',
+        [
+          { ip: `${p}.101`, port: bport },
+          { ip: `${p}.102`, port: bport },
+        ],
+        { protocol: 'UDP' },
+      ),
+    );
     assert.deepEqual(h.dataplane.listeners(), [`UDP/${vip}/${port}`]);
 
     const c1 = await client(`${p}.201`);
     const c2 = await client(`${p}.202`);
-    closers.push(() => c1.close(), () => c2.close());
+    closers.push(
+      () => c1.close(),
+      () => c2.close(),
+    );
     const r1 = await ask(c1, 'hello', vip, port);
     assert.equal(r1.from, vip);
     assert.equal(r1.fromPort, port);
@@ -72,12 +88,25 @@ describe('userspace UDP proxy', () => {
     const h = new Harness();
     closers.push(() => h.close());
     // .110 has nothing listening: the kernel answers with port unreachable
-    await h.apply(service({ name: 'u2', clusterIP: vip2, port, protocol: 'UDP' }), slice('u2', [{ ip: `${p}.110`, port: bport }, { ip: `${p}.111`, port: bport }], { protocol: 'UDP' }));
+    await h.apply(
+      service({ name: 'u2', clusterIP: vip2, port, protocol: 'UDP' }),
+      slice(
+        'u2',
+        [
+          { ip: `${p}.110`, port: bport },
+          { ip: `${p}.111`, port: bport },
+        ],
+        { protocol: 'UDP' },
+      ),
+    );
     const c = await client(`${p}.210`);
     closers.push(() => c.close());
     let answer = '';
     for (let i = 0; i < 5 && !answer; i++) {
-      answer = await ask(c, 'q', vip2, port).then((r) => r.text, () => '');
+      answer = await ask(c, 'q', vip2, port).then(
+        (r) => r.text,
+        () => '',
+      );
     }
     assert.equal(answer, 'live:q');
     for (let i = 0; i < 5; i++) assert.equal((await ask(c, 'q', vip2, port)).text, 'live:q');
@@ -87,10 +116,16 @@ describe('userspace UDP proxy', () => {
     const vip3 = `${p}.3`;
     const x = await udpBackend('x', `${p}.121`, bport);
     const y = await udpBackend('y', `${p}.122`, bport);
-    closers.push(() => x.close(), () => y.close());
+    closers.push(
+      () => x.close(),
+      () => y.close(),
+    );
     const h = new Harness();
     closers.push(() => h.close());
-    const both = [{ ip: `${p}.121`, port: bport }, { ip: `${p}.122`, port: bport }];
+    const both = [
+      { ip: `${p}.121`, port: bport },
+      { ip: `${p}.122`, port: bport },
+    ];
     await h.apply(service({ name: 'u3', clusterIP: vip3, port, protocol: 'UDP' }), slice('u3', both, { protocol: 'UDP' }));
     const c = await client(`${p}.220`);
     closers.push(() => c.close());

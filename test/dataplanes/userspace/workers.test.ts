@@ -23,7 +23,13 @@ describe('userspace proxy with worker processes', () => {
 
   it('connections spread over the processes, all served; counters come back to the primary', async () => {
     const vip = `${p}.1`;
-    await h.apply(service({ name: 'w', clusterIP: vip, port }), slice('w', ips.map((ip) => ({ ip, port: bport }))));
+    await h.apply(
+      service({ name: 'w', clusterIP: vip, port }),
+      slice(
+        'w',
+        ips.map((ip) => ({ ip, port: bport })),
+      ),
+    );
     await sleep(200); // the workers take the socket
     const held = await Promise.all(Array.from({ length: 90 }, () => holdOpen(vip, port)));
     await sleep(1500); // worker stats come once a second
@@ -35,7 +41,10 @@ describe('userspace proxy with worker processes', () => {
     await closeServer(servers[0]);
     try {
       const results = await Promise.all(Array.from({ length: 200 }, () => whoAnswers(vip, port)));
-      assert.ok(results.every((r) => r === 'b1' || r === 'b2'), String(results));
+      assert.ok(
+        results.every((r) => r === 'b1' || r === 'b2'),
+        String(results),
+      );
       await sleep(1500);
       assert.ok((await h.metric('kproxy_userspace_retries_total')) >= 1);
     } finally {
@@ -45,18 +54,27 @@ describe('userspace proxy with worker processes', () => {
 
   it('a Service with ClientIP affinity is served by the primary alone, so affinity holds', async () => {
     const vip = `${p}.2`;
-    const sl = slice('sticky', ips.map((ip) => ({ ip, port: bport })));
+    const sl = slice(
+      'sticky',
+      ips.map((ip) => ({ ip, port: bport })),
+    );
     await h.apply(service({ name: 'sticky', clusterIP: vip, port, affinitySeconds: 60 }), sl);
     await sleep(200);
     const first = await whoAnswers(vip, port);
     const all = await Promise.all(Array.from({ length: 40 }, () => whoAnswers(vip, port)));
-    assert.ok(all.every((x) => x === first), String(all));
+    assert.ok(
+      all.every((x) => x === first),
+      String(all),
+    );
   });
 
   it('a Service that leaves stops accepting in every process', async () => {
     await h.remove('Service', 'w');
     await sleep(300);
     const all = await Promise.allSettled(Array.from({ length: 30 }, () => whoAnswers(`${p}.1`, port)));
-    assert.ok(all.every((r) => r.status === 'rejected' && /ECONNREFUSED/.test(String(r.reason))), JSON.stringify(all.filter((r) => r.status === 'fulfilled')));
+    assert.ok(
+      all.every((r) => r.status === 'rejected' && /ECONNREFUSED/.test(String(r.reason))),
+      JSON.stringify(all.filter((r) => r.status === 'fulfilled')),
+    );
   });
 });

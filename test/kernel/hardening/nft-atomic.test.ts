@@ -34,7 +34,9 @@ test('kill -9 in the middle of a full sync commits nothing; a restart replaces w
     const tables = run('nft', 'list', 'tables');
     assert.doesNotMatch(tables, /kproxy/, 'no partial table was committed');
     // What a killed streaming sync used to leave: a table with chains and an empty map.
-    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: 'add table ip kproxy\nadd chain ip kproxy junk\nadd map ip kproxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }\n' });
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], {
+      input: 'add table ip kproxy\nadd chain ip kproxy junk\nadd map ip kproxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }\n',
+    });
     const r = child(ns, 'replace');
     assert.equal(r.status, 0, r.stderr);
     const table = run('nft', 'list', 'table', 'ip', 'kproxy');

@@ -21,7 +21,24 @@ test('SIGTERM stops kproxy within seconds while nft hangs, and the hanging nft i
     chmodSync(nft, 0o755);
     writeFileSync(join(dir, 'manifests', 'svc.yaml'), 'apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: demo}\nspec: {clusterIP: 10.96.0.10, ports: [{port: 80}]}\n');
     const env = { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, KPROXY_TEST_NETNS: ns };
-    const args = ['netns', 'exec', ns, process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'nftables', '--manifests', join(dir, 'manifests'), '--healthz-bind-address', '', '--metrics-bind-address', '', '--hostname-override', 'node-a'];
+    const args = [
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      join(PROJECT_ROOT, 'bin', 'kproxy.js'),
+      'run',
+      '--proxy-mode',
+      'nftables',
+      '--manifests',
+      join(dir, 'manifests'),
+      '--healthz-bind-address',
+      '',
+      '--metrics-bind-address',
+      '',
+      '--hostname-override',
+      'node-a',
+    ];
     const p = spawn('ip', args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     p.stderr.on('data', (d) => (stderr += d));

@@ -80,7 +80,15 @@ await group(
     ]);
     lab.put('slice', [slice('drain', ['pod1', 'pod2'])]);
     await lab.startKproxy();
-    await lab.waitForIpvs([`-A -t ${VIP.web}:80 -s rr`, rsLine(VIP.web, 'pod1'), rsLine(VIP.web, 'pod2'), `-A -t ${VIP.hairpin}:80 -s rr`, rsLine(VIP.hairpin, 'pod1'), rsLine(VIP.lc, 'pod2'), rsLine(VIP.drain, 'pod2')]);
+    await lab.waitForIpvs([
+      `-A -t ${VIP.web}:80 -s rr`,
+      rsLine(VIP.web, 'pod1'),
+      rsLine(VIP.web, 'pod2'),
+      `-A -t ${VIP.hairpin}:80 -s rr`,
+      rsLine(VIP.hairpin, 'pod1'),
+      rsLine(VIP.lc, 'pod2'),
+      rsLine(VIP.drain, 'pod2'),
+    ]);
   },
   [
     [
@@ -133,7 +141,11 @@ await group(
       'the kproxy.io/scheduler annotation picks the scheduler of a Service',
       async (lab) => {
         const table = await lab.ipvs();
-        for (const [vip, sched] of [[VIP.rr, 'rr'], [VIP.sh, 'sh'], [VIP.lc, 'lc']]) {
+        for (const [vip, sched] of [
+          [VIP.rr, 'rr'],
+          [VIP.sh, 'sh'],
+          [VIP.lc, 'lc'],
+        ]) {
           check(table.includes(`-A -t ${vip}:80 -s ${sched}\n`), `expected ${vip} with scheduler ${sched} in:\n${table}`);
         }
       },
@@ -142,8 +154,14 @@ await group(
       'rr alternates exactly between the servers',
       async (lab) => {
         const got = await lab.requests('client', VIP.rr, 80, 6);
-        check(got.every((g) => g === 'pod1' || g === 'pod2'), `bad replies: ${got.join(', ')}`);
-        check(got.every((g, i) => i === 0 || g !== got[i - 1]), `not alternating: ${got.join(', ')}`);
+        check(
+          got.every((g) => g === 'pod1' || g === 'pod2'),
+          `bad replies: ${got.join(', ')}`,
+        );
+        check(
+          got.every((g, i) => i === 0 || g !== got[i - 1]),
+          `not alternating: ${got.join(', ')}`,
+        );
       },
     ],
     [
@@ -163,7 +181,10 @@ await group(
           check(busy.server.startsWith('pod'), `the open connection got ${busy.server}`);
           const idle = busy.server === 'pod1' ? 'pod2' : 'pod1';
           const got = await lab.requests('client', VIP.lc, 80, 3);
-          check(got.every((g) => g === idle), `expected all on ${idle} (${busy.server} has an open connection), got ${got.join(', ')}`);
+          check(
+            got.every((g) => g === idle),
+            `expected all on ${idle} (${busy.server} has an open connection), got ${got.join(', ')}`,
+          );
         } finally {
           busy.close();
         }
@@ -193,7 +214,10 @@ await group(
           const echo = await conn.echo('still-here');
           check(echo === 'still-here', `the open connection to ${gone} broke: got ${JSON.stringify(echo)}`);
           const got = await lab.requests('client', VIP.drain, 80, 3);
-          check(got.every((g) => g === stays), `new connections should all go to ${stays}, got ${got.join(', ')}`);
+          check(
+            got.every((g) => g === stays),
+            `new connections should all go to ${stays}, got ${got.join(', ')}`,
+          );
           check((await conn.echo('still-here-2')) === 'still-here-2', 'the open connection broke after new ones');
         } finally {
           conn.close();
@@ -209,9 +233,9 @@ await group(
         lab.put('slice', [slice('drain', ['pod1', 'pod2'])]);
         await lab.inNode(['ipvsadm', '-a', '-t', `${VIP.drain}:80`, '-r', '10.244.1.99:8080', '-m', '-w', '1']);
         await lab.inNode(['ipvsadm', '-e', '-t', `${VIP.drain}:80`, '-r', `${ADDR.pod1}:8080`, '-m', '-w', '0']);
-        await lab.inNode(['ipvsadm', '-a', '-t', `${VIP.drain}:80`, '-r', `${ADDR.pod2}:8080`, '-m', '-w', '0']).catch(() =>
-          lab.inNode(['ipvsadm', '-e', '-t', `${VIP.drain}:80`, '-r', `${ADDR.pod2}:8080`, '-m', '-w', '0']),
-        );
+        await lab
+          .inNode(['ipvsadm', '-a', '-t', `${VIP.drain}:80`, '-r', `${ADDR.pod2}:8080`, '-m', '-w', '0'])
+          .catch(() => lab.inNode(['ipvsadm', '-e', '-t', `${VIP.drain}:80`, '-r', `${ADDR.pod2}:8080`, '-m', '-w', '0']));
         const before = await lab.ipvs();
         check(before.includes(`-r ${ADDR.pod1}:8080 -m -w 0`) && before.includes(`-r ${ADDR.pod2}:8080 -m -w 0`), `expected both pods at weight 0 before the restart:\n${before}`);
         await lab.startKproxy(['--ipvs-scheduler', 'wrr']);

@@ -31,9 +31,7 @@ export interface Result {
 
 export function run(cmd: string, args: string[], input?: string, timeoutMs = 20_000): Promise<Result> {
   return new Promise((resolve) => {
-    const c = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
+    const c = execFile(cmd, args, { timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
     c.stdin!.on('error', () => {}); // the program may exit without reading its input
     c.stdin!.end(input ?? '');
   });
@@ -116,7 +114,28 @@ export class Lab {
 
   async startKproxy(flags: string[] = []): Promise<void> {
     const fd = openSync(this.log, 'a');
-    const argv = [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'run', '--proxy-mode', 'ipvs', '--manifests', this.dir, '--hostname-override', 'node1', '--cluster-cidr', '10.244.0.0/16', '--healthz-bind-address', '', '--metrics-bind-address', '127.0.0.1:10249', '--min-sync-period', '200ms', '--dns-bind-address', 'off', ...flags];
+    const argv = [
+      process.execPath,
+      join(PROJECT_ROOT, 'bin', 'kproxy.js'),
+      'run',
+      '--proxy-mode',
+      'ipvs',
+      '--manifests',
+      this.dir,
+      '--hostname-override',
+      'node1',
+      '--cluster-cidr',
+      '10.244.0.0/16',
+      '--healthz-bind-address',
+      '',
+      '--metrics-bind-address',
+      '127.0.0.1:10249',
+      '--min-sync-period',
+      '200ms',
+      '--dns-bind-address',
+      'off',
+      ...flags,
+    ];
     this.kproxy = spawn('ip', inNetns(this.ns('node'), argv), { stdio: ['ignore', fd, fd] });
     closeSync(fd);
   }
@@ -160,11 +179,15 @@ export class Lab {
   /** Waits until the node's IPVS table holds every given `ipvsadm -S -n` line. */
   async waitForIpvs(lines: string[], timeoutMs = 90_000): Promise<void> {
     let last = '';
-    await this.waitFor(`IPVS table lines ${JSON.stringify(lines)}`, async () => {
-      last = await this.ipvs();
-      const have = new Set(last.split('\n'));
-      return lines.every((l) => have.has(l));
-    }, timeoutMs).catch((e: Error) => {
+    await this.waitFor(
+      `IPVS table lines ${JSON.stringify(lines)}`,
+      async () => {
+        last = await this.ipvs();
+        const have = new Set(last.split('\n'));
+        return lines.every((l) => have.has(l));
+      },
+      timeoutMs,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\nlast ipvsadm -S -n:\n${last}`);
     });
   }
@@ -174,7 +197,10 @@ export class Lab {
     let a = this.agents.get(role);
     if (!a) {
       const env = { ...process.env, KPROXY_TEST_NETNS: (['node', 'pod1', 'pod2', 'client'] as Role[]).map((r) => this.ns(r)).join(',') };
-      const child = spawn('ip', ['netns', 'exec', this.ns(role), process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'ipvs', 'client-agent.js')], { stdio: ['pipe', 'pipe', 'inherit'], env });
+      const child = spawn('ip', ['netns', 'exec', this.ns(role), process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'ipvs', 'client-agent.js')], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env,
+      });
       this.procs.add(child);
       a = new Agent(child);
       this.agents.set(role, a);

@@ -19,7 +19,14 @@ const UML_MODULES = '/usr/lib/uml/modules';
 export function umlSkipReason(): string | null {
   if (process.getuid?.() !== 0) return 'the ipvs kernel suite needs root (to read root-owned host files in the guest); skipped';
   if (!existsSync(LINUX_UML) || !existsSync(UML_MODULES)) return 'the ipvs kernel suite needs the user-mode-linux package (scripts/setup.sh installs it); skipped';
-  for (const [bin, pkg] of [['/usr/sbin/ipvsadm', 'ipvsadm'], ['/usr/sbin/ipset', 'ipset'], ['/usr/sbin/modprobe', 'kmod'], ['/usr/sbin/iptables-legacy', 'iptables'], ['/usr/sbin/conntrack', 'conntrack'], ['/usr/bin/python3', 'python3']]) {
+  for (const [bin, pkg] of [
+    ['/usr/sbin/ipvsadm', 'ipvsadm'],
+    ['/usr/sbin/ipset', 'ipset'],
+    ['/usr/sbin/modprobe', 'kmod'],
+    ['/usr/sbin/iptables-legacy', 'iptables'],
+    ['/usr/sbin/conntrack', 'conntrack'],
+    ['/usr/bin/python3', 'python3'],
+  ]) {
     if (!existsSync(bin)) return `the ipvs kernel suite needs ${bin} (package ${pkg}; scripts/setup.sh installs it); skipped`;
   }
   if (!existsSync(join(PROJECT_ROOT, 'dist'))) return 'the ipvs kernel suite needs a build (npm run build); skipped';
@@ -59,9 +66,18 @@ export async function runInUml(opts: UmlOptions): Promise<UmlRun> {
   }
   const args = [
     `mem=${opts.memMB ?? 512}M`,
-    'root=/dev/root', 'rootfstype=hostfs', 'rootflags=/', 'ro', 'quiet',
-    'con=null', 'ssl=null', 'con0=null,fd:1',
-    `init=${init}`, `UML_TEST=${script}`, `UML_OUT=${out}`, ...extra,
+    'root=/dev/root',
+    'rootfstype=hostfs',
+    'rootflags=/',
+    'ro',
+    'quiet',
+    'con=null',
+    'ssl=null',
+    'con0=null,fd:1',
+    `init=${init}`,
+    `UML_TEST=${script}`,
+    `UML_OUT=${out}`,
+    ...extra,
   ];
   const t0 = performance.now();
   const consoleText = await new Promise<string>((resolve) => {

@@ -36,7 +36,17 @@ test('ranges skip the network and broadcast addresses', () => {
 test('allocated values are written into the object and validate; stable when others come and go', () => {
   const names = Array.from({ length: 60 }, (_, i) => `s${i}`);
   const a = new ServiceAllocator(opts);
-  const first = a.assign([...names.map((n) => input(n)), input('np', { type: 'NodePort', ports: [{ name: 'a', port: 53, protocol: 'UDP' }, { name: 'b', port: 53, protocol: 'TCP' }, { name: 'c', port: 80 }] })]);
+  const first = a.assign([
+    ...names.map((n) => input(n)),
+    input('np', {
+      type: 'NodePort',
+      ports: [
+        { name: 'a', port: 53, protocol: 'UDP' },
+        { name: 'b', port: 53, protocol: 'TCP' },
+        { name: 'c', port: 80 },
+      ],
+    }),
+  ]);
   const ips = new Map(names.map((n) => [n, ok(first, `ns/${n}`).allocation.clusterIPs[0]]));
   assert.equal(new Set(ips.values()).size, names.length, 'no two Services share an address');
   for (const ip of ips.values()) assert.ok(addressRange('10.96.0.0/24').offsetOf(ip) >= 0n);
@@ -118,7 +128,10 @@ test('families: dual-stack where both CIDRs exist; RequireDualStack or an IPv6 f
   const headless = input('h', { clusterIP: 'None' });
   const r = dual.assign([input('d', { ipFamilyPolicy: 'PreferDualStack' }), input('v6', { ipFamilies: ['IPv6'] }), headless, input('lb', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' })]);
   const d = ok(r, 'ns/d');
-  assert.deepEqual(d.allocation.clusterIPs.map((ip) => ip.includes(':')), [false, true]);
+  assert.deepEqual(
+    d.allocation.clusterIPs.map((ip) => ip.includes(':')),
+    [false, true],
+  );
   assert.ok(validateService(d.object).ok);
   assert.ok(ok(r, 'ns/v6').allocation.clusterIPs[0].startsWith('fd00:96::'));
   assert.equal(ok(r, 'ns/h').object, headless.raw);

@@ -14,7 +14,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type Obj = { apiVersion?: string; kind?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; [k: string]: unknown }; [k: string]: unknown };
+export type Obj = {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
 
 interface Resource {
   kind: string;
@@ -242,7 +247,8 @@ export class TestAPIServer {
     const watch = query.watch === 'true' || query.watch === '1';
     this.requests.push({ path: url.pathname, authorization: req.headers.authorization ?? '', query, watch });
     if (url.pathname.startsWith('/apis/metallb.io/') && !this.opts.metallb) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
-    if (url.pathname === '/apis/metallb.io/v1beta1') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'metallb.io/v1beta1', resources: [] }));
+    if (url.pathname === '/apis/metallb.io/v1beta1')
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'APIResourceList', groupVersion: 'metallb.io/v1beta1', resources: [] }));
     if (req.method !== 'GET' || /\/(leases|services)\/[^/]+(\/status)?$/.test(url.pathname)) return void this.write(req, res, url.pathname);
     const match = RESOURCES.map((r) => ({ r, m: r.paths.exec(url.pathname) })).find((x) => x.m);
     if (!match) return status(res, 404, 'NotFound', `the server could not find the requested resource (${url.pathname})`);
@@ -282,7 +288,8 @@ export class TestAPIServer {
           return ok(this.get('Lease', ns, body.metadata.name));
         }
         if (req.method === 'PUT' && body && cur) {
-          if (body.metadata.resourceVersion !== cur.metadata.resourceVersion) return status(res, 409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
+          if (body.metadata.resourceVersion !== cur.metadata.resourceVersion)
+            return status(res, 409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
           this.apply({ ...body, kind: 'Lease', metadata: { ...body.metadata, namespace: ns } });
           return ok(this.get('Lease', ns, name));
         }
@@ -387,7 +394,10 @@ interface Requirement {
 
 export function parseSelector(s: string): Requirement[] {
   const out: Requirement[] = [];
-  for (const raw of s.split(',').map((x) => x.trim()).filter(Boolean)) {
+  for (const raw of s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     let m: RegExpExecArray | null;
     if ((m = /^!([\w./-]+)$/.exec(raw))) out.push({ key: m[1], op: '!exists', value: '' });
     else if ((m = /^([\w./-]+)!=([\w.-]*)$/.exec(raw))) out.push({ key: m[1], op: '!=', value: m[2] });
@@ -467,6 +477,28 @@ export function selfSignedCert(): { key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-tls-'));
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=kube-apiserver', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=kube-apiserver',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }

@@ -23,7 +23,9 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function harness(opts: { api?: APIServerOptions; caPEM?: string; config?: (c: Config) => void; healthTimeoutMs?: number; startAPI?: boolean; source?: KubeSourceOptions } = {}): Promise<Harness> {
+export async function harness(
+  opts: { api?: APIServerOptions; caPEM?: string; config?: (c: Config) => void; healthTimeoutMs?: number; startAPI?: boolean; source?: KubeSourceOptions } = {},
+): Promise<Harness> {
   const api = new TestAPIServer(opts.api);
   await api.start();
   if (opts.startAPI === false) await api.stop(); // keeps its port: start() again later

@@ -69,13 +69,19 @@ users:
   });
 
   it('says what to give when there is no API server, and names a broken kubeconfig', () => {
-    assert.throws(() => kubeConfigFor(defaultConfig(), {}), (e: unknown) => e instanceof ConfigError && /--kubeconfig FILE/.test(e.message));
+    assert.throws(
+      () => kubeConfigFor(defaultConfig(), {}),
+      (e: unknown) => e instanceof ConfigError && /--kubeconfig FILE/.test(e.message),
+    );
     const cfg = defaultConfig();
     cfg.kubeconfig = '/nonexistent/kubeconfig';
     assert.throws(() => kubeConfigFor(cfg, {}), /\/nonexistent\/kubeconfig: no such file/);
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-kc-'));
     writeFileSync(join(dir, 'bad'), 'clusters: [ {');
     cfg.kubeconfig = join(dir, 'bad');
-    assert.throws(() => kubeConfigFor(cfg, {}), (e: unknown) => e instanceof ConfigError && e.message.includes(join(dir, 'bad')));
+    assert.throws(
+      () => kubeConfigFor(cfg, {}),
+      (e: unknown) => e instanceof ConfigError && e.message.includes(join(dir, 'bad')),
+    );
   });
 });

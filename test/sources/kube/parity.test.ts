@@ -65,13 +65,15 @@ const CONTROLLER_MANAGED = 'endpointslice-controller.k8s.io';
 
 function comparable(s: ProxyState) {
   const strip = <T extends { uid?: string }>(o: T) => ({ ...o, uid: undefined });
-  const ownSlices = (v: readonly EndpointSlice[]) =>
-    v.filter((sl) => sl.labels['endpointslice.kubernetes.io/managed-by'] !== CONTROLLER_MANAGED).sort((a, b) => a.name.localeCompare(b.name));
+  const ownSlices = (v: readonly EndpointSlice[]) => v.filter((sl) => sl.labels['endpointslice.kubernetes.io/managed-by'] !== CONTROLLER_MANAGED).sort((a, b) => a.name.localeCompare(b.name));
   return {
     node: s.node,
     servicePorts: [...s.servicePorts.values()].sort((a, b) => a.key.localeCompare(b.key)),
     services: [...s.services.entries()].sort().map(([k, v]) => [k, strip(v)]),
-    endpointSlices: [...s.endpointSlices.entries()].sort().map(([k, v]) => [k, ownSlices(v)]).filter(([, v]) => v.length > 0),
+    endpointSlices: [...s.endpointSlices.entries()]
+      .sort()
+      .map(([k, v]) => [k, ownSlices(v)])
+      .filter(([, v]) => v.length > 0),
     errors: s.errors,
   };
 }

@@ -32,10 +32,7 @@ describe('kube source: initial list', () => {
       const lists = h.api.requests.filter((r) => !r.watch);
       const byPath = Object.fromEntries(lists.map((r) => [r.path, r.query]));
       assert.equal(byPath['/api/v1/services'].labelSelector, SVC_SELECTOR);
-      assert.equal(
-        byPath['/apis/discovery.k8s.io/v1/endpointslices'].labelSelector,
-        '!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless,kubernetes.io/service-name',
-      );
+      assert.equal(byPath['/apis/discovery.k8s.io/v1/endpointslices'].labelSelector, '!service.kubernetes.io/service-proxy-name,!service.kubernetes.io/headless,kubernetes.io/service-name');
       assert.equal(byPath['/api/v1/nodes'].fieldSelector, `metadata.name=${NODE}`);
       for (const r of lists) {
         assert.equal(r.query.resourceVersion, '0', 'the first list is served from the watch cache');
@@ -236,7 +233,10 @@ describe('kube source: watch', () => {
       h.api.cutWatches();
       await waitFor('watches back', () => h.api.watchCount() === 3);
       const again = h.api.requests.slice(before);
-      assert.ok(again.every((r) => r.watch), 'no re-list after a cut: the watch resumes');
+      assert.ok(
+        again.every((r) => r.watch),
+        'no re-list after a cut: the watch resumes',
+      );
       assert.equal(again.find((r) => r.path === '/api/v1/services')?.query.resourceVersion, rv);
     } finally {
       await h.close();

@@ -26,7 +26,10 @@ test('duplicates: the first file wins at start, the definition in effect keeps w
   c.setFile('b.yaml', parseManifestText(pod('p', 'from-b'), 'b.yaml'));
   c.setFile('c.yaml', parseManifestText(pod('p', 'from-c'), 'c.yaml'));
   assert.equal(c.winner('Pod/demo/p')!.file, 'b.yaml');
-  assert.deepEqual(c.losers('Pod/demo/p').map((d) => d.file), ['c.yaml']);
+  assert.deepEqual(
+    c.losers('Pod/demo/p').map((d) => d.file),
+    ['c.yaml'],
+  );
   c.setFile('a.yaml', parseManifestText(pod('p', 'from-a'), 'a.yaml'));
   c.setFile('b.yaml', parseManifestText(pod('p', 'from-b2'), 'b.yaml'));
   assert.equal(c.winner('Pod/demo/p')!.file, 'b.yaml', 'an edit keeps the winner; a new file does not take over');

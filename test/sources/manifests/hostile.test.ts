@@ -9,7 +9,12 @@ import { Folder, poll, port, service, startSource } from './harness.js';
 /** "Billion laughs", kept small: 6 levels of 10 aliases stand for a million strings in ~400 bytes. */
 function aliasBomb(kind: string, name: string): string {
   const lines = [`apiVersion: v1`, `kind: ${kind}`, `metadata: {name: ${name}, namespace: demo}`, `data:`, `  a0: &a0 "lol"`];
-  for (let i = 1; i <= 6; i++) lines.push(`  a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= 6; i++)
+    lines.push(
+      `  a${i}: &a${i} [${Array(10)
+        .fill(`*a${i - 1}`)
+        .join(', ')}]`,
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -66,9 +71,18 @@ test('a symlink loop in the folder is skipped and reported, the rest is read and
   const w = new FolderWatcher(f.dir, () => {}, { onError: (m) => reported.push(m) });
   try {
     assert.deepEqual(w.start(), ['sub/b.yaml', 'svc.yaml']);
-    assert.ok(reported.some((m) => m.startsWith('loop:') && /already read/.test(m)), reported.join('\n'));
-    assert.ok(reported.some((m) => m.startsWith('sub/up:')), reported.join('\n'));
-    assert.ok(reported.some((m) => m.startsWith('self:') && /ELOOP/.test(m)), reported.join('\n'));
+    assert.ok(
+      reported.some((m) => m.startsWith('loop:') && /already read/.test(m)),
+      reported.join('\n'),
+    );
+    assert.ok(
+      reported.some((m) => m.startsWith('sub/up:')),
+      reported.join('\n'),
+    );
+    assert.ok(
+      reported.some((m) => m.startsWith('self:') && /ELOOP/.test(m)),
+      reported.join('\n'),
+    );
     const n = reported.length;
     w.rescan();
     assert.equal(reported.length, n, 'reported once, not on every rescan');

@@ -46,7 +46,10 @@ test('a file that stops parsing keeps its objects and reports path and line unti
     assert.deepEqual(endpoints(broken.value, 'demo/a'), ['127.0.0.11:8081'], 'the old objects keep working');
     f.write('other.yaml', service('b', 'a'));
     const others = await poll(r.state, (st) => endpoints(st, 'demo/b').length === 1, 3000);
-    assert.ok(others.value.errors.some((x) => x.kind === 'File'), 'still reported');
+    assert.ok(
+      others.value.errors.some((x) => x.kind === 'File'),
+      'still reported',
+    );
     f.write('app.yaml', good.replace('8081', '8082'));
     const fixed = await poll(r.state, (st) => endpoints(st, 'demo/a')[0] === '127.0.0.11:8082', 3000);
     assert.deepEqual(fixed.value.errors, []);
@@ -64,7 +67,10 @@ test('the same object in two files: an error, the first one wins, the other take
   try {
     let s = r.state();
     assert.equal(port(s, 'demo/web')!.clusterIP, '127.96.1.1');
-    assert.deepEqual(s.errors.map((e) => [e.kind, e.namespace, e.name, e.field, e.reason]), [['Service', 'demo', 'web', 'metadata.name', 'defined again in b.yaml:1; the definition in a.yaml:1 wins']]);
+    assert.deepEqual(
+      s.errors.map((e) => [e.kind, e.namespace, e.name, e.field, e.reason]),
+      [['Service', 'demo', 'web', 'metadata.name', 'defined again in b.yaml:1; the definition in a.yaml:1 wins']],
+    );
     // An edit to the winner keeps it the winner (it was there first).
     f.write('a.yaml', service('web', 'a', '  clusterIP: 127.96.1.3\n'));
     s = (await poll(r.state, (st) => port(st, 'demo/web')?.clusterIP === '127.96.1.3', 3000)).value;
@@ -85,8 +91,7 @@ test('a Pod whose file vanishes, or that gets a deletionTimestamp, is terminatin
   f.write('p1.yaml', pod('p1', 'a', '127.0.0.11', 8081).replace('spec:\n', grace));
   f.write('p2.yaml', pod('p2', 'a', '127.0.0.12', 8081).replace('spec:\n', grace));
   const r = await startSource(f.dir);
-  const conditions = (st: ReturnType<typeof r.state>) =>
-    Object.fromEntries((st.endpointSlices.get('demo/a') ?? []).flatMap((sl) => sl.endpoints.map((e) => [e.targetRef?.name, e.conditions])));
+  const conditions = (st: ReturnType<typeof r.state>) => Object.fromEntries((st.endpointSlices.get('demo/a') ?? []).flatMap((sl) => sl.endpoints.map((e) => [e.targetRef?.name, e.conditions])));
   try {
     assert.deepEqual(conditions(r.state()), { p1: { ready: true, serving: true, terminating: false }, p2: { ready: true, serving: true, terminating: false } });
     f.remove('p1.yaml');
@@ -109,7 +114,9 @@ test('a Pod whose file vanishes, or that gets a deletionTimestamp, is terminatin
 test('readiness probes drive the endpoints the tracker sees, from the first state on', async () => {
   const b = await startBackend();
   const f = new Folder();
-  f.write('app.yaml', `${service('a', 'a')}---
+  f.write(
+    'app.yaml',
+    `${service('a', 'a')}---
 apiVersion: v1
 kind: Pod
 metadata: {name: p1, namespace: demo, labels: {app: a}}
@@ -119,7 +126,8 @@ spec:
     ports: [{name: http, containerPort: ${b.port}}]
     readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1, failureThreshold: 1}
 status: {podIP: 127.0.0.1}
-`);
+`,
+  );
   const r = await startSource(f.dir);
   try {
     // start() waited for the first probe answers: the first state already has the Pod.
@@ -164,7 +172,9 @@ test('allocation is stable across restarts and persisted under .kproxy-state', a
 
 test('node identity, unknown kinds, Pods without IP, invalid Pods: nothing else stops working', async () => {
   const f = new Folder();
-  f.write('node.yaml', `apiVersion: v1
+  f.write(
+    'node.yaml',
+    `apiVersion: v1
 kind: Node
 metadata: {name: node-a, labels: {topology.kubernetes.io/zone: zone-a}}
 status: {addresses: [{type: InternalIP, address: 192.0.2.10}]}
@@ -176,8 +186,12 @@ metadata: {name: ignored, namespace: demo}
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: ignored, namespace: demo}
-`);
-  f.write('app.yaml', `${service('a', 'a')}---\n${pod('p1', 'a', '127.0.0.11', 8081)}---\n${pod('noip', 'a', '', 8081).replace('status: {podIP: }', 'status: {}')}---\n${pod('bad', 'a', 'not-an-ip', 8081)}`);
+`,
+  );
+  f.write(
+    'app.yaml',
+    `${service('a', 'a')}---\n${pod('p1', 'a', '127.0.0.11', 8081)}---\n${pod('noip', 'a', '', 8081).replace('status: {podIP: }', 'status: {}')}---\n${pod('bad', 'a', 'not-an-ip', 8081)}`,
+  );
   const r = await startSource(f.dir);
   try {
     const s = r.state();
@@ -185,7 +199,10 @@ metadata: {name: ignored, namespace: demo}
     assert.deepEqual(s.node.addresses, ['192.0.2.10']);
     assert.deepEqual(endpoints(s, 'demo/a'), ['127.0.0.11:8081']);
     assert.equal(s.endpointSlices.get('demo/a')![0].endpoints[0].zone, 'zone-a');
-    assert.deepEqual(s.errors.map((e) => `${e.kind} ${e.namespace}/${e.name} ${e.field}`), ['Pod demo/bad status.podIP']);
+    assert.deepEqual(
+      s.errors.map((e) => `${e.kind} ${e.namespace}/${e.name} ${e.field}`),
+      ['Pod demo/bad status.podIP'],
+    );
     f.remove('node.yaml');
     const machine = await poll(r.state, (st) => st.node.addresses[0] === '192.0.2.1', 3000);
     assert.equal(machine.value.node.known, false);

@@ -34,13 +34,29 @@ describe('strict field validation', () => {
     const misplaced = strictProblems('Service', svc({ ports: [{ port: 80, selector: { app: 'web' } }] }));
     assert.match(misplaced[0].reason, /selector belongs in spec: check its indentation/);
     const pod = strictProblems('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', readinessProbe: { httpGet: { port: 80, pth: '/' } } }] } });
-    assert.deepEqual(pod.map((x) => x.field), ['spec.containers[0].readinessProbe.httpGet.pth']);
+    assert.deepEqual(
+      pod.map((x) => x.field),
+      ['spec.containers[0].readinessProbe.httpGet.pth'],
+    );
   });
 
   it('accepts every field of a full object, and checks the apiVersion', () => {
-    const full = svc({ type: 'LoadBalancer', clusterIP: '10.0.0.1', ports: [{ name: 'h', port: 80, targetPort: 'http', nodePort: 30001, protocol: 'TCP' }], externalTrafficPolicy: 'Local', sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } }, trafficDistribution: 'PreferClose' }, { labels: { a: 'b' }, annotations: { x: 'y' } });
+    const full = svc(
+      {
+        type: 'LoadBalancer',
+        clusterIP: '10.0.0.1',
+        ports: [{ name: 'h', port: 80, targetPort: 'http', nodePort: 30001, protocol: 'TCP' }],
+        externalTrafficPolicy: 'Local',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 10 } },
+        trafficDistribution: 'PreferClose',
+      },
+      { labels: { a: 'b' }, annotations: { x: 'y' } },
+    );
     assert.deepEqual(strictProblems('Service', { ...full, status: { loadBalancer: { ingress: [{ ip: '1.2.3.4', ipMode: 'VIP' }] } } }), []);
-    assert.deepEqual(strictProblems('EndpointSlice', { apiVersion: 'v1', kind: 'EndpointSlice', metadata: { name: 's' }, addressType: 'IPv4', endpoints: [] }).map((x) => x.field), ['apiVersion']);
+    assert.deepEqual(
+      strictProblems('EndpointSlice', { apiVersion: 'v1', kind: 'EndpointSlice', metadata: { name: 's' }, addressType: 'IPv4', endpoints: [] }).map((x) => x.field),
+      ['apiVersion'],
+    );
   });
 
   it('reports unknown kinds with a suggestion, and ignores built-in kinds kproxy does not read', () => {
@@ -53,16 +69,22 @@ describe('strict field validation', () => {
   it('kproxy services shows each refused object in its errors, and leaves it out', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-strict-'));
     try {
-      writeFileSync(join(dir, 'a.yaml'), [
-        'apiVersion: v1\nkind: Service\nmetadata: {name: typo}\nspec:\n  tpye: NodePort\n  ports: [{port: 80}]\n',
-        'apiVersion: v1\nkind: Servce\nmetadata: {name: gone}\nspec:\n  ports: [{port: 80}]\n',
-        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n',
-        'apiVersion: v1\nkind: Service\nmetadata: {name: good}\nspec:\n  ports: [{port: 80}]\n',
-      ].join('---\n'));
+      writeFileSync(
+        join(dir, 'a.yaml'),
+        [
+          'apiVersion: v1\nkind: Service\nmetadata: {name: typo}\nspec:\n  tpye: NodePort\n  ports: [{port: 80}]\n',
+          'apiVersion: v1\nkind: Servce\nmetadata: {name: gone}\nspec:\n  ports: [{port: 80}]\n',
+          'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n',
+          'apiVersion: v1\nkind: Service\nmetadata: {name: good}\nspec:\n  ports: [{port: 80}]\n',
+        ].join('---\n'),
+      );
       const r = spawnSync(process.execPath, [fromRoot('bin/kproxy.js'), 'services', '--manifests', dir, '--json'], { encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       const out = JSON.parse(r.stdout);
-      assert.deepEqual(out.services.map((s: { name: string }) => s.name), ['good']);
+      assert.deepEqual(
+        out.services.map((s: { name: string }) => s.name),
+        ['good'],
+      );
       assert.deepEqual(out.errors.map((e: Record<string, string>) => `${e.kind} ${e.name} ${e.field}`).sort(), ['Service typo spec.tpye', 'Servce gone kind'].sort());
       assert.match(out.errors.find((e: { name: string }) => e.name === 'typo').reason, /did you mean spec\.type\?.*a\.yaml:1/);
     } finally {

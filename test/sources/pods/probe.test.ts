@@ -15,7 +15,13 @@ test('httpGet: 200-399 succeed, 400+ fail, headers and path are sent', async () 
   const b = await startBackend();
   try {
     const target = { scheme: 'HTTP' as const, host: '127.0.0.1', port: b.port, path: '/ready?x=1', headers: [['Host', 'svc.example'] as const] };
-    for (const [status, ok] of [[200, true], [302, true], [399, true], [400, false], [503, false]] as const) {
+    for (const [status, ok] of [
+      [200, true],
+      [302, true],
+      [399, true],
+      [400, false],
+      [503, false],
+    ] as const) {
       b.status = status;
       const o = await httpProbe(target, 1000);
       assert.equal(o.success, ok, `${status}: ${o.detail}`);
@@ -64,7 +70,9 @@ test('httpGet over HTTPS accepts a self-signed certificate', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-probe-'));
   try {
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=pod.local'], { stdio: 'ignore' });
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=pod.local'], {
+        stdio: 'ignore',
+      });
     } catch {
       t.skip('openssl is not installed (scripts/setup.sh installs it)');
       return;

@@ -48,7 +48,10 @@ test('a failing backend leaves the ready set after failureThreshold periods and 
     const back = await waitFor(() => prober.ready('default/p'), 3500);
     assert.equal(b.answered.get(204), 2, 'exactly successThreshold successes make it ready again');
     assert.ok(back <= 2 * 1000 + 1000, `back after ${back} ms`);
-    assert.deepEqual(events.map((e) => e.ready), [true, false, true]);
+    assert.deepEqual(
+      events.map((e) => e.ready),
+      [true, false, true],
+    );
     assert.ok(events[1].at >= failAt);
   } finally {
     prober.stop();
@@ -118,7 +121,7 @@ test('Pods found at start are probed at once, then spread over the period; never
     const t1 = performance.now();
     delayed.set('default/late', pod(b.port, { httpGet: { port: b.port, path: '/late' }, periodSeconds: 1, initialDelaySeconds: 1 }));
     await delayed.firstResults(); // nothing to wait for: this one may not probe yet
-    assert.ok(performance.now() - t1 < 500, "firstResults does not wait for a Pod still in its initial delay");
+    assert.ok(performance.now() - t1 < 500, 'firstResults does not wait for a Pod still in its initial delay');
     // The 40 other Pods keep probing '/', so look for '/late' among every path seen, not the last.
     await waitFor(() => paths.has('/late'), 3000);
     assert.ok(performance.now() - t1 >= 990, 'not before initialDelaySeconds');

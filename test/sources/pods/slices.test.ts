@@ -6,7 +6,12 @@ import { validatePod, type Pod } from '../../../src/sources/pods/pod.js';
 import { buildEndpointSlices, CONTROLLER_NAME, MANAGED_BY_LABEL, type SlicePodView } from '../../../src/sources/pods/slices.js';
 
 function svc(spec: Record<string, unknown>, meta: Record<string, unknown> = {}): Service {
-  const v = validateService({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', uid: 'u-web', labels: { team: 'a' }, ...meta }, spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ...spec } });
+  const v = validateService({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'shop', uid: 'u-web', labels: { team: 'a' }, ...meta },
+    spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ...spec },
+  });
   assert.ok(v.ok, JSON.stringify(!v.ok && v.error));
   return v.value;
 }
@@ -26,7 +31,15 @@ function pod(name: string, o: { ip?: string | string[]; node?: string; ports?: R
 const view = (p: Pod, ready = true, terminating = p.deleting): SlicePodView => ({ pod: p, ready, terminating });
 const zones: Record<string, string> = { 'node-a': 'zone-a', 'node-b': 'zone-b' };
 const ctx = { zoneOf: (n: string) => zones[n] ?? '' };
-type Ep = { addresses: string[]; conditions: { ready: boolean; serving: boolean; terminating: boolean }; nodeName?: string; zone?: string; hostname?: string; hints?: unknown; targetRef?: { name: string } };
+type Ep = {
+  addresses: string[];
+  conditions: { ready: boolean; serving: boolean; terminating: boolean };
+  nodeName?: string;
+  zone?: string;
+  hostname?: string;
+  hints?: unknown;
+  targetRef?: { name: string };
+};
 const eps = (s: KubeObject) => s.endpoints as Ep[];
 
 test('slices hold at most 100 endpoints, one address type each, and validate as real EndpointSlices', () => {
@@ -35,8 +48,14 @@ test('slices hold at most 100 endpoints, one address type each, and validate as 
   const slices = buildEndpointSlices(s, pods, ctx);
   const v4 = slices.filter((x) => x.addressType === 'IPv4');
   const v6 = slices.filter((x) => x.addressType === 'IPv6');
-  assert.deepEqual(v4.map((x) => eps(x).length), [100, 100, 50]);
-  assert.deepEqual(v6.map((x) => eps(x).length), [100, 100, 50]);
+  assert.deepEqual(
+    v4.map((x) => eps(x).length),
+    [100, 100, 50],
+  );
+  assert.deepEqual(
+    v6.map((x) => eps(x).length),
+    [100, 100, 50],
+  );
   for (const x of slices) {
     const v = validateEndpointSlice(x);
     assert.ok(v.ok, JSON.stringify(!v.ok && v.error));
@@ -52,22 +71,59 @@ test('slices hold at most 100 endpoints, one address type each, and validate as 
 });
 
 test('a named targetPort is resolved per Pod: different numbers make different slices, a Pod without the name lacks the port', () => {
-  const s = svc({ ports: [{ name: 'http', port: 80, targetPort: 'http' }, { name: 'metrics', port: 9090, targetPort: 9100 }] });
-  const slices = buildEndpointSlices(s, [view(pod('a', { ip: '10.0.0.1', ports: [{ name: 'http', containerPort: 8080 }] })), view(pod('b', { ip: '10.0.0.2', ports: [{ name: 'http', containerPort: 9000 }] })), view(pod('c', { ip: '10.0.0.3', ports: [{ name: 'other', containerPort: 1 }] }))], ctx);
+  const s = svc({
+    ports: [
+      { name: 'http', port: 80, targetPort: 'http' },
+      { name: 'metrics', port: 9090, targetPort: 9100 },
+    ],
+  });
+  const slices = buildEndpointSlices(
+    s,
+    [
+      view(pod('a', { ip: '10.0.0.1', ports: [{ name: 'http', containerPort: 8080 }] })),
+      view(pod('b', { ip: '10.0.0.2', ports: [{ name: 'http', containerPort: 9000 }] })),
+      view(pod('c', { ip: '10.0.0.3', ports: [{ name: 'other', containerPort: 1 }] })),
+    ],
+    ctx,
+  );
   const byIP = new Map(slices.flatMap((x) => eps(x).map((e) => [e.addresses[0], x.ports] as const)));
   assert.equal(slices.length, 3);
-  assert.deepEqual(byIP.get('10.0.0.1'), [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'metrics', port: 9100, protocol: 'TCP' }]);
-  assert.deepEqual(byIP.get('10.0.0.2'), [{ name: 'http', port: 9000, protocol: 'TCP' }, { name: 'metrics', port: 9100, protocol: 'TCP' }]);
+  assert.deepEqual(byIP.get('10.0.0.1'), [
+    { name: 'http', port: 8080, protocol: 'TCP' },
+    { name: 'metrics', port: 9100, protocol: 'TCP' },
+  ]);
+  assert.deepEqual(byIP.get('10.0.0.2'), [
+    { name: 'http', port: 9000, protocol: 'TCP' },
+    { name: 'metrics', port: 9100, protocol: 'TCP' },
+  ]);
   assert.deepEqual(byIP.get('10.0.0.3'), [{ name: 'metrics', port: 9100, protocol: 'TCP' }]);
   // A UDP service port does not match a TCP container port of the same name.
   const udp = svc({ ports: [{ name: 'dns', port: 53, protocol: 'UDP', targetPort: 'dns' }] });
-  const u = buildEndpointSlices(udp, [view(pod('d', { ports: [{ name: 'dns', containerPort: 5353 }] })), view(pod('e', { ip: '10.0.0.5', ports: [{ name: 'dns', containerPort: 5354, protocol: 'UDP' }] }))], ctx);
-  assert.deepEqual(u.map((x) => x.ports), [[], [{ name: 'dns', port: 5354, protocol: 'UDP' }]]);
+  const u = buildEndpointSlices(
+    udp,
+    [view(pod('d', { ports: [{ name: 'dns', containerPort: 5353 }] })), view(pod('e', { ip: '10.0.0.5', ports: [{ name: 'dns', containerPort: 5354, protocol: 'UDP' }] }))],
+    ctx,
+  );
+  assert.deepEqual(
+    u.map((x) => x.ports),
+    [[], [{ name: 'dns', port: 5354, protocol: 'UDP' }]],
+  );
 });
 
 test('conditions: ready/serving/terminating as the controller sets them; terminal and IP-less Pods are left out', () => {
   const s = svc({ ports: [{ port: 80 }] });
-  const slices = buildEndpointSlices(s, [view(pod('ready', { ip: '10.0.0.1' })), view(pod('unready', { ip: '10.0.0.2' }), false), view(pod('term', { ip: '10.0.0.3', deleting: true })), view(pod('term-unready', { ip: '10.0.0.4', deleting: true }), false), view(pod('done', { ip: '10.0.0.5', phase: 'Succeeded' })), view(pod('noip', { ip: [] }))], ctx);
+  const slices = buildEndpointSlices(
+    s,
+    [
+      view(pod('ready', { ip: '10.0.0.1' })),
+      view(pod('unready', { ip: '10.0.0.2' }), false),
+      view(pod('term', { ip: '10.0.0.3', deleting: true })),
+      view(pod('term-unready', { ip: '10.0.0.4', deleting: true }), false),
+      view(pod('done', { ip: '10.0.0.5', phase: 'Succeeded' })),
+      view(pod('noip', { ip: [] })),
+    ],
+    ctx,
+  );
   const c = Object.fromEntries(eps(slices[0]).map((e) => [e.targetRef!.name, e.conditions]));
   assert.deepEqual(c, {
     ready: { ready: true, serving: true, terminating: false },
@@ -80,7 +136,11 @@ test('conditions: ready/serving/terminating as the controller sets them; termina
 });
 
 test('nodeName, zone from the Node label, hostname only for the subdomain Service, hints for PreferClose', () => {
-  const plain = buildEndpointSlices(svc({ ports: [{ port: 80 }] }), [view(pod('a', { node: 'node-a', hostname: 'h-a', subdomain: 'web' })), view(pod('b', { ip: '10.0.0.2', node: 'node-c', hostname: 'h-b', subdomain: 'other' }))], ctx);
+  const plain = buildEndpointSlices(
+    svc({ ports: [{ port: 80 }] }),
+    [view(pod('a', { node: 'node-a', hostname: 'h-a', subdomain: 'web' })), view(pod('b', { ip: '10.0.0.2', node: 'node-c', hostname: 'h-b', subdomain: 'other' }))],
+    ctx,
+  );
   const [a, b] = eps(plain[0]);
   assert.equal(a.nodeName, 'node-a');
   assert.equal(a.zone, 'zone-a');
@@ -89,8 +149,20 @@ test('nodeName, zone from the Node label, hostname only for the subdomain Servic
   assert.equal(b.zone, undefined, 'a Node without a zone label gives no zone');
   assert.equal(b.hostname, undefined);
 
-  const close = buildEndpointSlices(svc({ ports: [{ port: 80 }], trafficDistribution: 'PreferClose' }), [view(pod('a', { node: 'node-a' })), view(pod('b', { ip: '10.0.0.2', node: 'node-b' })), view(pod('c', { ip: '10.0.0.3', node: 'node-b' }), false), view(pod('d', { ip: '10.0.0.4', node: 'node-x' }))], ctx);
-  assert.deepEqual(eps(close[0]).map((e) => e.hints), [{ forZones: [{ name: 'zone-a' }] }, { forZones: [{ name: 'zone-b' }] }, undefined, undefined]);
+  const close = buildEndpointSlices(
+    svc({ ports: [{ port: 80 }], trafficDistribution: 'PreferClose' }),
+    [
+      view(pod('a', { node: 'node-a' })),
+      view(pod('b', { ip: '10.0.0.2', node: 'node-b' })),
+      view(pod('c', { ip: '10.0.0.3', node: 'node-b' }), false),
+      view(pod('d', { ip: '10.0.0.4', node: 'node-x' })),
+    ],
+    ctx,
+  );
+  assert.deepEqual(
+    eps(close[0]).map((e) => e.hints),
+    [{ forZones: [{ name: 'zone-a' }] }, { forZones: [{ name: 'zone-b' }] }, undefined, undefined],
+  );
   const node = buildEndpointSlices(svc({ ports: [{ port: 80 }], trafficDistribution: 'PreferSameNode' }), [view(pod('a', { node: 'node-a' }))], ctx);
   assert.deepEqual(eps(node[0])[0].hints, { forZones: [{ name: 'zone-a' }], forNodes: [{ name: 'node-a' }] });
   // The hints survive validation into what the model reads.

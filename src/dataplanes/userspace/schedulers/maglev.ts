@@ -53,7 +53,10 @@ export class Maglev implements Scheduler {
       return;
     }
     this.backends = usable;
-    this.table = maglevTable(usable.map((b) => b.id), Math.max(this.table.length, maglevTableSize(usable.length)));
+    this.table = maglevTable(
+      usable.map((b) => b.id),
+      Math.max(this.table.length, maglevTableSize(usable.length)),
+    );
   }
 
   pick(flow: Flow, skip: Skip = never): Backend | null {
