@@ -17,6 +17,7 @@ const FORBIDDEN = [
   [/^api\//, /^(?!api\/|util\/)/, 'object types and validation depend on nothing but util'],
   [/^util\//, /^(?!util\/)/, 'util depends on nothing in kproxy'],
   [/^trace\//, /^(dataplanes|sources|cli|ui)\//, 'interpreters read ruleset text; they import no dataplane'],
+  [/^(?!cli\/)/, /^cli\//, 'the command line is the top: nothing imports it'],
 ];
 /** A dataplane never imports another dataplane. */
 const dataplaneOf = (f) => /^dataplanes\/([^/]+)\//.exec(f)?.[1] ?? null;

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { parseIP } from '../api/ip.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
-import type { Packet, Protocol } from '../trace/result.js';
+import { packetFrom } from '../trace/packet.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
 import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
@@ -128,22 +128,4 @@ function canonicalIP(text: string, flag: string): string {
   const p = parseIP(text);
   if (!p) throw new ConfigError(flag, `"${text}" is not an IP address`);
   return p.ip;
-}
-
-function port(text: unknown, flag: string, min: number): number {
-  const s = String(text);
-  const n = /^\d+$/.test(s) ? parseInt(s, 10) : NaN;
-  if (!(n >= min && n <= 65535)) throw new ConfigError(flag, `"${s}" is not a port (${min}-65535)`);
-  return n;
-}
-
-export function packetFrom(opts: Record<string, unknown>): Packet {
-  const src = parseIP(String(opts.src));
-  const dst = parseIP(String(opts.dst));
-  if (!src) throw new ConfigError('--src', `"${opts.src}" is not an IP address`);
-  if (!dst) throw new ConfigError('--dst', `"${opts.dst}" is not an IP address`);
-  if (src.family !== dst.family) throw new ConfigError('--src', `${src.ip} and ${dst.ip} are of different IP families`);
-  const protocol = String(opts.protocol ?? 'tcp').toLowerCase();
-  if (!['tcp', 'udp', 'sctp'].includes(protocol)) throw new ConfigError('--protocol', `"${opts.protocol}": expected tcp, udp or sctp`);
-  return { family: src.family, protocol: protocol as Protocol, src: src.ip, dst: dst.ip, dport: port(opts.dport, '--dport', 1), sport: port(opts.sport ?? 0, '--sport', 0) };
 }

@@ -4,7 +4,7 @@
 // gets the iptables ruleset (the default mode) compiled from the same synced state — what `kproxy trace
 // --manifests` walks for the same objects — and the answer says so.
 import { parseIP } from '../api/ip.js';
-import { packetFrom } from '../cli/trace.js';
+import { packetFrom } from '../trace/packet.js';
 import type { Config } from '../config/types.js';
 import { rulesetCompiler } from '../dataplanes/registry.js';
 import type { ProxyState } from '../model/types.js';
