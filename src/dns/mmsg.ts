@@ -61,6 +61,11 @@ export class UdpBatcher {
     }
   }
 
+  /** The socket this batcher reads. */
+  get socket(): dgram.Socket {
+    return this.sock;
+  }
+
   /** A batcher for a bound UDP socket, or null where recvmmsg cannot be used. */
   static for(sock: dgram.Socket): UdpBatcher | null {
     if (!mmsgWanted() || (process.arch !== 'x64' && process.arch !== 'arm64')) return null;

@@ -147,6 +147,8 @@ export class DnsServer {
         return { host, port };
       } catch (e) {
         udp.close();
+        const i = this.batchers.findIndex((b) => b.socket === udp);
+        if (i >= 0) this.batchers.splice(i, 1); // its socket is gone
         // With an ephemeral port the TCP side may collide; try another pair.
         if (want !== 0 || attempt > 20) throw e;
         port = 0;
