@@ -1,7 +1,7 @@
 // Runs the iptables tools: every command with a timeout (a hung iptables, e.g. one waiting
 // forever on the xtables lock, must not hang the proxy), stdin for restore input, and errors
 // that carry the tool's own message plus the input line it points at.
-import { spawn } from 'node:child_process';
+import { ExecError, execWithTimeout } from '../../util/exec.js';
 
 export class IptablesError extends Error {
   constructor(
@@ -20,34 +20,19 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs one command; resolves with its exit code and output (rejects only if it cannot start or times out). */
-export function run(binary: string, args: readonly string[], opts: { input?: string; timeoutMs: number; maxStdout?: number }): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const max = opts.maxStdout ?? 256 * 1024 * 1024;
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      if (stdout.length < max) stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (stderr.length < 64 * 1024) stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new IptablesError(`${binary} ${args.join(' ')}: no answer within ${opts.timeoutMs} ms (killed)`, stderr, null));
-    }, opts.timeoutMs);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new IptablesError(`cannot run ${binary}: ${e.message}`, '', null));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => {}); // an early exit closes the pipe; "close" reports why
-    child.stdin.end(opts.input ?? '');
-  });
+/**
+ * Runs one command through the project's command runner (src/util/exec.ts: a deadline, and
+ * killed when kproxy exits); resolves with its exit code and output, rejects only if it cannot
+ * start or times out.
+ */
+export async function run(binary: string, args: readonly string[], opts: { input?: string; timeoutMs: number; maxStdout?: number }): Promise<RunResult> {
+  try {
+    const r = await execWithTimeout(binary, args, { input: opts.input ?? '', timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxStdout ?? 256 * 1024 * 1024 });
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    if (e instanceof ExecError) throw new IptablesError(e.message, '', null);
+    throw e;
+  }
 }
 
 /** The tool's first error line, plus the input line it names ("line N failed"). */

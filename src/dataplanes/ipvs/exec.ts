@@ -1,6 +1,6 @@
 // Runs the kernel's own command-line clients (ipvsadm, ipset, iptables-restore, ip, conntrack)
 // with input on stdin. Tests and `kproxy rules` never call this; the applier does.
-import { execFile } from 'node:child_process';
+import { execWithTimeout } from '../../util/exec.js';
 
 export interface ExecResult {
   code: number;
@@ -10,16 +10,15 @@ export interface ExecResult {
 
 export type Exec = (cmd: string, args: string[], input?: string) => Promise<ExecResult>;
 
-export const exec: Exec = (cmd, args, input) =>
-  new Promise((resolve) => {
-    const child = execFile(cmd, args, { maxBuffer: 256 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
-      resolve({ code, stdout, stderr: stderr || (err && typeof err.code !== 'number' ? err.message : '') });
-    });
-    child.stdin?.on('error', () => {}); // the program may exit before reading all of it
-    if (input !== undefined) child.stdin!.end(input);
-    else child.stdin!.end();
-  });
+/** Through the project's command runner (src/util/exec.ts): a deadline, and killed when kproxy exits. */
+export const exec: Exec = async (cmd, args, input) => {
+  try {
+    const r = await execWithTimeout(cmd, args, { input: input ?? '', timeoutMs: 120_000, maxOutputBytes: 256 * 1024 * 1024 });
+    return { code: r.code ?? 127, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    return { code: 127, stdout: '', stderr: (e as Error).message };
+  }
+};
 
 /** Runs and throws with the program's own words when it fails (or, for ipvsadm -R, complains). */
 export async function must(run: Exec, cmd: string, args: string[], input?: string, opts: { stderrIsError?: boolean } = {}): Promise<string> {

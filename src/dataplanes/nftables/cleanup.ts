@@ -1,14 +1,15 @@
 // `kproxy cleanup` for the nftables mode: deletes kproxy's `ip kproxy` and `ip6 kproxy` tables
 // (and nothing else) in one transaction.
-import { execFile } from 'node:child_process';
+import { execWithTimeout } from '../../util/exec.js';
 import type { ModeCleanup } from '../cleanup.js';
 import { cleanupText } from './apply.js';
 import { runNft } from './nft.js';
 import { tableRef, type NftFamily } from './ruleset.js';
 import { FAMILIES } from './compile.js';
 
-function tableExists(family: NftFamily): Promise<boolean> {
-  return new Promise((resolve) => execFile('nft', ['list', 'table', ...tableRef(family).split(' ')], { timeout: 10_000 }, (err) => resolve(!err)));
+async function tableExists(family: NftFamily): Promise<boolean> {
+  const r = await execWithTimeout('nft', ['list', 'table', ...tableRef(family).split(' ')], { timeoutMs: 10_000 }).catch(() => null);
+  return r?.code === 0;
 }
 
 export function nftablesCleanup(): ModeCleanup {
