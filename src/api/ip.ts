@@ -102,3 +102,21 @@ export function isLoopback(ip: string): boolean {
   if (!p) return false;
   return p.family === 'IPv4' ? p.ip.startsWith('127.') : p.ip === '::1';
 }
+
+/** An address as an integer (IPv4 in 32 bits, IPv6 in 128): ranges and offsets. */
+export function ipToBigInt(ip: string): bigint {
+  let v = 0n;
+  for (const b of ipaddr.parse(ip).toByteArray()) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+/** The address of an integer in the given family (the inverse of ipToBigInt). */
+export function bigIntToIP(v: bigint, family: IPFamily): string {
+  const len = family === 'IPv4' ? 4 : 16;
+  const bytes = new Array<number>(len);
+  for (let i = len - 1; i >= 0; i--) {
+    bytes[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return ipaddr.fromByteArray(bytes).toString();
+}

@@ -3,29 +3,12 @@
 // per family. As MetalLB does, every address of a CIDR is assignable (network and broadcast
 // included); avoidBuggyIPs takes out IPv4 addresses ending in .0 or .255, which some old
 // consumer routers drop.
-import ipaddr from 'ipaddr.js';
-import { parseCIDR, parseIP, type IPFamily } from '../api/ip.js';
+import { bigIntToIP, ipToBigInt, parseCIDR, parseIP, type IPFamily } from '../api/ip.js';
 
 export interface Interval {
   family: IPFamily;
   first: bigint;
   last: bigint;
-}
-
-export function ipToBigInt(ip: string): bigint {
-  let v = 0n;
-  for (const b of ipaddr.parse(ip).toByteArray()) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-export function bigIntToIP(v: bigint, family: IPFamily): string {
-  const len = family === 'IPv4' ? 4 : 16;
-  const bytes = new Array<number>(len);
-  for (let i = len - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return ipaddr.fromByteArray(bytes).toString();
 }
 
 /** Parses one entry of spec.addresses; returns a reason when it is neither a CIDR nor a range. */

@@ -2,7 +2,7 @@
 // be "the n-th address of the range". As kube-apiserver does, the network address (and, for
 // IPv4, the broadcast address) of a CIDR are never handed out.
 import ipaddr from 'ipaddr.js';
-import { parseCIDR, type IPFamily } from '../../api/ip.js';
+import { bigIntToIP, ipToBigInt, parseCIDR, type IPFamily } from '../../api/ip.js';
 
 export interface AddressRange {
   cidr: string;
@@ -15,28 +15,12 @@ export interface AddressRange {
   offsetOf(ip: string): bigint;
 }
 
-function toBigInt(ip: string): bigint {
-  let v = 0n;
-  for (const b of ipaddr.parse(ip).toByteArray()) v = (v << 8n) | BigInt(b);
-  return v;
-}
-
-function fromBigInt(v: bigint, family: IPFamily): string {
-  const len = family === 'IPv4' ? 4 : 16;
-  const bytes = new Array<number>(len);
-  for (let i = len - 1; i >= 0; i--) {
-    bytes[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return ipaddr.fromByteArray(bytes).toString();
-}
-
 export function addressRange(cidrText: string): AddressRange {
   const c = parseCIDR(cidrText);
   if (!c) throw new Error(`"${cidrText}" is not a CIDR`);
   const bits = c.family === 'IPv4' ? 32 : 128;
   const total = 1n << BigInt(bits - c.prefix);
-  const network = toBigInt(c.cidr.split('/')[0]);
+  const network = ipToBigInt(c.cidr.split('/')[0]);
   // Skip the network address; IPv4 also loses its broadcast address. Tiny ranges keep all.
   const skipFirst = total > 2n ? 1n : 0n;
   const skipLast = c.family === 'IPv4' && total > 2n ? 1n : 0n;
@@ -46,11 +30,11 @@ export function addressRange(cidrText: string): AddressRange {
     cidr: c.cidr,
     family: c.family,
     size,
-    at: (n) => fromBigInt(first + n, c.family),
+    at: (n) => bigIntToIP(first + n, c.family),
     offsetOf: (ip) => {
       const p = ipaddr.parse(ip);
       if ((p.kind() === 'ipv4') !== (c.family === 'IPv4')) return -1n;
-      const off = toBigInt(ip) - first;
+      const off = ipToBigInt(ip) - first;
       return off >= 0n && off < size ? off : -1n;
     },
   };
