@@ -8,6 +8,7 @@ import { registerServices } from './services.js';
 import { registerRules } from './rules.js';
 import { registerCleanup } from './cleanup.js';
 import { registerTrace } from './trace.js';
+import { registerBench } from './bench.js';
 import { builtModes } from './mode.js';
 import { KPROXY_VERSION } from './version.js';
 
@@ -24,6 +25,7 @@ registerServices(program);
 registerRules(program);
 registerCleanup(program);
 registerTrace(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

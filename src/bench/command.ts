@@ -1,0 +1,63 @@
+// What `kproxy bench` does with its flags: measure (or read an earlier run's JSON), print
+// the tables or the JSON, and write the report.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../util/errors.js';
+import { CHARTS, renderSvg } from './charts.js';
+import { ALL_MODES } from './preflight.js';
+import { renderReport, renderTables } from './report.js';
+import { runBench } from './run.js';
+import type { BenchResults } from './types.js';
+
+export interface BenchCommand {
+  sizes: number[];
+  endpoints: number;
+  modes: string[];
+  json: boolean;
+  report: string | null;
+  fromJson: string | null;
+  haproxy: boolean;
+  guest: boolean;
+  maxSyncSeconds: number;
+  kproxyVersion: string;
+}
+
+function readResults(file: string): BenchResults {
+  let r: BenchResults;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  } catch (e) {
+    throw new ConfigError('--from-json', `cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (!r || typeof r !== 'object' || !Array.isArray(r.modes) || !r.machine) throw new ConfigError('--from-json', `${file} is not the JSON of kproxy bench`);
+  return r;
+}
+
+export async function writeReport(r: BenchResults, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const c of CHARTS) writeFileSync(join(dir, c.file), await renderSvg(c.spec(r)));
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(r, null, 2) + '\n');
+  writeFileSync(join(dir, 'README.md'), renderReport(r));
+}
+
+export async function benchCommand(o: BenchCommand): Promise<void> {
+  const unknown = o.modes.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
+  if (unknown.length) throw new ConfigError('--modes', `unknown mode ${unknown.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
+  const results = o.fromJson
+    ? readResults(o.fromJson)
+    : await runBench({
+        sizes: o.sizes,
+        endpoints: o.endpoints,
+        modes: o.modes,
+        haproxy: o.haproxy,
+        guest: o.guest,
+        kproxyVersion: o.kproxyVersion,
+        maxFullSyncMs: o.maxSyncSeconds * 1000,
+        workerTimeoutMs: 20 * 60_000,
+        traffic: { connects: 300, requests: 2000, cpuConnections: 500 },
+        quiet: o.json,
+      });
+  if (o.report) await writeReport(results, o.report);
+  process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : renderTables(results));
+  if (o.report) process.stderr.write(`kproxy bench: report written to ${join(o.report, 'README.md')}\n`);
+}

@@ -1,0 +1,160 @@
+// The bench's results as markdown: the tables `kproxy bench` prints, and the report page
+// `--report DIR` writes beside its charts. Pure functions of the results.
+import { CHARTS } from './charts.js';
+import { ratio } from './stats.js';
+import type { BenchResults, ModeResult, Reference, SizeResult, Traffic } from './types.js';
+
+const num = (x: number | undefined | null, digits = 0) => (x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
+const table = (head: string[], body: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+function syncTable(modes: ModeResult[]): string {
+  const body: string[][] = [];
+  for (const m of modes) {
+    for (const s of m.sizes) {
+      if (s.status !== 'measured') continue;
+      body.push([
+        s.variant ?? m.mode,
+        num(s.services),
+        `${num(s.fullSyncMs, s.fullSyncMs! < 10 ? 1 : 0)} ms`,
+        `${num(s.fullSyncCpuMs)} ms`,
+        `${num(s.partialSyncMs, 1)} ms`,
+        `${num(s.partialSyncCpuMs)} ms`,
+        `${num(s.rssMB)} MB`,
+      ]);
+    }
+  }
+  return table(['mode', 'Services', 'full sync', 'its CPU', 'partial sync (one EndpointSlice)', 'its CPU', 'RSS'], body);
+}
+
+const p = (s: { p50: number; p99: number }) => `${num(s.p50)} / ${num(s.p99)}`;
+
+/** The traffic columns of one row: figures in µs, each with its ratio to direct (p50). */
+function trafficCells(t: Traffic): string[] {
+  return [
+    p(t.firstPacket.first),
+    p(t.firstPacket.last),
+    p(t.firstPacket.direct),
+    times(ratio(t.firstPacket.last.p50, t.firstPacket.direct.p50)),
+    p(t.request.service),
+    p(t.request.direct),
+    times(ratio(t.request.service.p50, t.request.direct.p50)),
+    `${num(t.cpuPerConnectionUs.service)} / ${num(t.cpuPerConnectionUs.direct)}`,
+    times(ratio(t.cpuPerConnectionUs.service, t.cpuPerConnectionUs.direct)),
+  ];
+}
+
+const TRAFFIC_HEAD = [
+  'first packet, first Service',
+  'first packet, last Service',
+  'direct',
+  'last ÷ direct',
+  'request, kept-alive',
+  'direct',
+  '÷ direct',
+  'CPU per connection: path / direct',
+  '÷ direct',
+];
+
+function trafficTable(modes: ModeResult[], refs: Reference[]): string {
+  const body: string[][] = [];
+  for (const m of modes) for (const s of m.sizes) if (s.status === 'measured' && s.firstPacket) body.push([s.variant ?? m.mode, num(s.services), ...trafficCells(s as Traffic & SizeResult)]);
+  for (const r of refs) if (r.traffic) body.push([`${r.name} (reference)`, '1', ...trafficCells(r.traffic)]);
+  return table(['path', 'Services', ...TRAFFIC_HEAD], body);
+}
+
+function notMeasured(modes: ModeResult[], refs: Reference[]): string[] {
+  const out: string[] = [];
+  for (const m of modes) {
+    if (m.status === 'skipped') out.push(`- **${m.mode}**: not measured: ${m.reason}`);
+    for (const s of m.sizes) if (s.status !== 'measured') out.push(`- **${m.mode}** at ${num(s.services)} Services: ${s.status === 'failed' ? 'failed' : 'skipped'}: ${s.reason}`);
+  }
+  for (const r of refs) if (r.status !== 'measured') out.push(`- **${r.name}**: ${r.status === 'not built' ? 'not built' : 'not measured'}: ${r.reason}`);
+  return out;
+}
+
+/** The tables alone, as `kproxy bench` prints them. */
+export function renderTables(r: BenchResults): string {
+  const parts = [
+    `Sync time, CPU and memory (${r.options.endpoints} endpoints per Service; median of 3 full syncs up to 1,000 Services, 1 above; median of 5 partial syncs):`,
+    '',
+    syncTable(r.modes),
+    '',
+    'Latency in µs, p50 / p99; CPU in µs per new connection; every ratio is to the direct connection measured in the same client run:',
+    '',
+    trafficTable(r.modes, r.references),
+  ];
+  const missing = notMeasured(r.modes, r.references);
+  if (missing.length) parts.push('', 'Not measured:', '', ...missing);
+  parts.push('', guestSection(r));
+  return parts.join('\n') + '\n';
+}
+
+function guestSection(r: BenchResults): string {
+  const g = r.guest;
+  if (g.status !== 'measured') return `ipvs in the guest kernel: not measured: ${g.reason}.`;
+  const modes = g.modes ?? [];
+  return [
+    `ipvs beside iptables and nftables in one user-mode-Linux guest (${g.kernel}; one CPU, so compare the guest's modes with each other, not with the host's):`,
+    '',
+    syncTable(modes),
+    '',
+    trafficTable(modes, []),
+    ...(notMeasured(modes, []).length ? ['', ...notMeasured(modes, [])] : []),
+  ].join('\n');
+}
+
+function machineSection(r: BenchResults): string {
+  const m = r.machine;
+  const tools = Object.values(m.tools).join('; ');
+  return [
+    table(
+      ['', ''],
+      [
+        ['run', `${r.startedAt.replace('T', ' ').slice(0, 16)} UTC, ${Math.round(r.durationS / 60)} min`],
+        ['CPU', `${m.cpu}, ${m.cores} cores`],
+        ['memory', `${m.memoryGB} GB`],
+        ['OS, kernel', `${m.os}, ${m.kernel}`],
+        ['kproxy, Node.js', `${m.kproxy}, ${m.node}`],
+        ['tools', tools || '—'],
+        ['load average (1 min)', `${m.load.start[0]} at the start, ${m.load.end[0]} at the end, ${m.load.min1}–${m.load.max1} during the run`],
+      ],
+    ),
+    '',
+    `With ${m.cores} cores, a load average above ${m.cores} means processes were waiting for a CPU: wall times (sync, latency) stretch with the load, so compare the modes with each other and with the direct connection measured beside them, not with other machines. CPU times stretch much less.`,
+  ].join('\n');
+}
+
+/** The report page (README.md of the report folder), its charts beside it. */
+export function renderReport(r: BenchResults): string {
+  const charts = CHARTS.map((c) => `![${c.title}](${c.file})`).join('\n\n');
+  return [
+    '# kproxy benchmark: every mode side by side',
+    '',
+    `Written by \`kproxy bench --report\`; the raw figures are in [results.json](results.json). Sizes: ${r.options.sizes.map((s) => num(s)).join(', ')} Services × ${r.options.endpoints} endpoints.`,
+    '',
+    '## Machine',
+    '',
+    machineSection(r),
+    '',
+    '## Charts',
+    '',
+    charts,
+    '',
+    '## Figures',
+    '',
+    renderTables(r).trimEnd(),
+    '',
+    '## How it is measured',
+    '',
+    '- The bench builds its own network namespaces (a node, a client and two Pods on a bridge, joined by veth pairs) and removes them at the end; it changes nothing in the host\'s namespace.',
+    '- The cluster: N ClusterIP Services with one port and 10 endpoints each. The first and the last Service point at the two real Pods; the other endpoints are addresses that are never contacted.',
+    '- Each mode runs in a process in the node namespace that builds the model and creates the dataplane as `kproxy run` does. Full sync: from empty tables. Partial sync: after one EndpointSlice changed. CPU: the process and the commands it ran (nft, iptables-restore, ip). RSS: the process and its worker processes.',
+    '- First packet: the time of the TCP handshake (connect()) from the client to the Service address, to the first and the last Service and straight to a Pod, interleaved (300 each). Request: a 64-byte message and its echo on a kept-alive connection (2,000). CPU per connection: connect, one byte each way, close; the CPU time of the client, the Pod servers and every process in the node namespace, divided by the connections.',
+    '- ebpf: the client runs in the cgroup the ebpf programs are attached to. HAProxy: a TCP proxy in the node namespace in front of the same two Pods.',
+    '- A size is not started when the full sync of the size before, scaled up, would take longer than the limit (`--max-sync-seconds`, 300 s by default).',
+    '',
+    'To measure again: `sudo npm run bench` (prints the tables), or `sudo kproxy bench --report docs/benchmarks/` (writes this page).',
+    '',
+  ].join('\n');
+}
