@@ -23,7 +23,7 @@ export async function startHaproxy(topo: BenchTopology): Promise<{ target: strin
     cfg,
     [
       'global',
-      '  maxconn 20000',
+      '  maxconn 4000',
       'defaults',
       '  mode tcp',
       '  timeout connect 5s',

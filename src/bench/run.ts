@@ -39,8 +39,9 @@ export const DEFAULT_SIZES = [100, 1000, 10000, 30000];
 
 /** Runs one mode at one size in the topology: sync figures from the worker, traffic from the client. */
 async function measureSize(topo: BenchTopology, mode: string, n: number, opts: BenchOptions, cgroup: string | undefined, progress: Progress): Promise<SizeResult> {
+  const t0 = Date.now();
   const base: SizeResult = { services: n, endpoints: opts.endpoints, status: 'measured', load1: load()[0] };
-  const worker = topo.spawn('node', [process.execPath, WORKER, mode, String(n), String(opts.endpoints), ...(cgroup ? [cgroup] : [])]);
+  const worker = topo.spawn('node', [process.execPath, WORKER, mode, String(n), String(opts.endpoints), ...(cgroup ? [cgroup] : [])], { keepMounts: mode === 'ebpf' });
   let stderr = '';
   worker.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   const exited = new Promise<number | null>((r) => worker.once('close', (code) => r(code)));
@@ -58,19 +59,27 @@ async function measureSize(topo: BenchTopology, mode: string, n: number, opts: B
     if (!sync) {
       const code = await exited;
       const why = code === null ? `stopped after ${Math.round(opts.workerTimeoutMs / 60000)} min` : `exit ${code}`;
-      return { ...base, status: 'failed', reason: `the sync worker failed (${why}): ${stderr.trim().split('\n').slice(-3).join(' ') || 'no message'}` };
+      const message = stderr.split('\n').find((l) => /Error\b/.test(l)) ?? stderr.trim().split('\n').at(-1);
+      return { ...base, status: 'failed', reason: `the sync worker failed (${why}): ${message?.trim() || 'no message'}` };
     }
     progress.show(`${mode} × ${n}: traffic`);
+    const syncS = round((Date.now() - t0) / 1000, 1);
     const last = n - 1;
     const traffic = await measureTraffic(topo, { ...opts.traffic, first: `${serviceIP(0)}:${SERVICE_PORT}`, last: `${serviceIP(last)}:${SERVICE_PORT}`, cgroup });
-    return { ...base, ...sync, ...traffic };
+    return { ...base, ...sync, ...traffic, wallS: { sync: syncS, traffic: round((Date.now() - t0) / 1000 - syncS, 1) } };
   } catch (e) {
     return { ...base, status: 'failed', reason: (e as Error).message.split('\n')[0] };
   } finally {
     worker.stdin!.end('done\n');
-    const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('timeout'), 120_000))]);
-    if (code === 'timeout' && worker.pid) worker.kill('SIGKILL');
+    // It removes what it installed, then exits; a worker stuck at that is stopped.
+    let grace: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise((r) => (grace = setTimeout(() => r('timeout'), 120_000)))]);
+    clearTimeout(grace);
     clearTimeout(timer);
+    if (code === 'timeout' && worker.pid) {
+      worker.kill('SIGKILL');
+      await exited;
+    }
   }
 }
 

@@ -168,8 +168,10 @@ export class BenchTopology {
   }
 
   /** Starts a process inside a role's namespace; it is killed (by its PID) in destroy(). */
-  spawn(role: Role, argv: string[], opts: { env?: NodeJS.ProcessEnv; cgroup?: string } = {}): ChildProcess {
-    const inNs = ['ip', 'netns', 'exec', this.ns(role), ...argv];
+  spawn(role: Role, argv: string[], opts: { env?: NodeJS.ProcessEnv; cgroup?: string; keepMounts?: boolean } = {}): ChildProcess {
+    // `ip netns exec` also mounts a /sys of the namespace, which hides the cgroup2 tree; a
+    // program that needs that tree (the ebpf mode) enters only the network namespace.
+    const inNs = opts.keepMounts ? ['nsenter', `--net=/run/netns/${this.ns(role)}`, ...argv] : ['ip', 'netns', 'exec', this.ns(role), ...argv];
     // A cgroup (the ebpf mode's) is joined before the exec, so the program runs inside it.
     const full = opts.cgroup ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', opts.cgroup, ...inNs] : inNs;
     const child = spawn(full[0], full.slice(1), { env: opts.env ?? this.env, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -30,6 +30,8 @@ export interface SizeResult extends Partial<Traffic> {
   partialSyncMs?: number;
   partialSyncCpuMs?: number;
   rssMB?: number;
+  /** Wall time the bench spent on this size: building the model and syncing, then traffic (s). */
+  wallS?: { sync: number; traffic: number };
   /** Load average (1 min) when this size started. */
   load1?: number;
 }

@@ -19,15 +19,15 @@ export function registerBench(program: Command): void {
         'ipvs is measured in a user-mode-Linux guest when the guest benchmark is built in. ' +
         'Not built: upstream kube-proxy as a reference (no --kube-proxy flag yet).',
     )
-    .option('--sizes LIST', 'Services per cluster, comma-separated (each with --endpoints endpoints)', '100,1000,10000,30000')
-    .option('--endpoints N', 'endpoints per Service', '10')
-    .option('--modes LIST', 'modes to measure, comma-separated', 'userspace,nftables,iptables,ebpf,ipvs')
+    .option('--sizes <list>', 'Services per cluster, comma-separated (each with --endpoints endpoints)', '100,1000,10000,30000')
+    .option('--endpoints <n>', 'endpoints per Service', '10')
+    .option('--modes <list>', 'modes to measure, comma-separated', 'userspace,nftables,iptables,ebpf,ipvs')
     .option('--json', 'print the raw figures as one JSON object instead of tables')
-    .option('--report DIR', 'also write a report there: README.md with tables and SVG charts, and results.json')
-    .option('--from-json FILE', 'measure nothing: render the tables (and --report) from the JSON of an earlier run')
+    .option('--report <dir>', 'also write a report there: README.md with tables and SVG charts, and results.json')
+    .option('--from-json <file>', 'measure nothing: render the tables (and --report) from the JSON of an earlier run')
     .option('--no-haproxy', 'leave out the HAProxy reference')
     .option('--no-guest', 'leave out the ipvs guest')
-    .option('--max-sync-seconds S', 'do not start a size whose full sync, scaled from the size before, would take longer', '300')
+    .option('--max-sync-seconds <s>', 'do not start a size whose full sync, scaled from the size before, would take longer', '300')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { benchCommand } = await import('../bench/command.js');
       await benchCommand({
