@@ -86,7 +86,7 @@ export function cpuSpec(r: BenchResults): Spec {
     data: { values: data },
     mark: { type: 'bar' },
     encoding: {
-      y: { field: 'path', type: 'nominal', sort: '-x', title: null },
+      y: { field: 'path', type: 'nominal', sort: '-x', title: null, axis: { labelLimit: 400 } },
       x: { field: 'us', type: 'quantitative', title: 'µs of CPU per connection' },
       color: { condition: { test: "datum.path === 'direct to the Pod'", value: '#9e9e9e' }, value: '#4c78a8' },
     },

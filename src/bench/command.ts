@@ -7,6 +7,7 @@ import { CHARTS, renderSvg } from './charts.js';
 import { ALL_MODES } from './preflight.js';
 import { renderReport, renderTables } from './report.js';
 import { runBench } from './run.js';
+import { destroyAll } from './topology.js';
 import type { BenchResults } from './types.js';
 
 export interface BenchCommand {
@@ -43,6 +44,13 @@ export async function writeReport(r: BenchResults, dir: string): Promise<void> {
 export async function benchCommand(o: BenchCommand): Promise<void> {
   const unknown = o.modes.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
   if (unknown.length) throw new ConfigError('--modes', `unknown mode ${unknown.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
+  // Interrupted: remove the namespaces (and the processes in them) before exiting.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`\nkproxy bench: ${sig}: removing the bench's namespaces\n`);
+      void destroyAll().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    });
+  }
   const results = o.fromJson
     ? readResults(o.fromJson)
     : await runBench({

@@ -76,7 +76,7 @@ function notMeasured(modes: ModeResult[], refs: Reference[]): string[] {
 /** The tables alone, as `kproxy bench` prints them. */
 export function renderTables(r: BenchResults): string {
   const parts = [
-    `Sync time, CPU and memory (${r.options.endpoints} endpoints per Service; median of 3 full syncs up to 1,000 Services, 1 above; median of 5 partial syncs):`,
+    `Sync time, CPU and memory (${r.options.endpoints} endpoints per Service; median of 3 full syncs, or 1 where a full sync takes over 5 s; median of 5 partial syncs):`,
     '',
     syncTable(r.modes),
     '',
@@ -152,7 +152,7 @@ export function renderReport(r: BenchResults): string {
     '- Each mode runs in a process in the node namespace that builds the model and creates the dataplane as `kproxy run` does. Full sync: from empty tables. Partial sync: after one EndpointSlice changed. CPU: the process and the commands it ran (nft, iptables-restore, ip). RSS: the process and its worker processes.',
     '- First packet: the time of the TCP handshake (connect()) from the client to the Service address, to the first and the last Service and straight to a Pod, interleaved (300 each). Request: a 64-byte message and its echo on a kept-alive connection (2,000). CPU per connection: connect, one byte each way, close; the CPU time of the client, the Pod servers and every process in the node namespace, divided by the connections.',
     '- ebpf: the client runs in the cgroup the ebpf programs are attached to. HAProxy: a TCP proxy in the node namespace in front of the same two Pods.',
-    '- A size is not started when the full sync of the size before, scaled up, would take longer than the limit (`--max-sync-seconds`, 300 s by default).',
+    '- A size is not started when the full sync of the size before, scaled up, would take longer than the limit (`--max-sync-seconds`, 120 s by default).',
     '',
     'To measure again: `sudo npm run bench` (prints the tables), or `sudo kproxy bench --report docs/benchmarks/` (writes this page).',
     '',

@@ -75,6 +75,14 @@ async function removeStale(): Promise<void> {
   }
 }
 
+/** Topologies not yet destroyed: what an interrupted bench removes before it exits. */
+const live = new Set<BenchTopology>();
+
+/** Destroys every topology of this process (on SIGINT/SIGTERM). */
+export async function destroyAll(): Promise<void> {
+  for (const t of [...live]) await t.destroy();
+}
+
 export class BenchTopology {
   readonly prefix: string;
   private readonly children = new Set<ChildProcess>();
@@ -96,6 +104,7 @@ export class BenchTopology {
   static async create(tag: string): Promise<BenchTopology> {
     await removeStale();
     const t = new BenchTopology(tag);
+    live.add(t);
     try {
       await t.build();
     } catch (e) {
@@ -196,6 +205,7 @@ export class BenchTopology {
   }
 
   async destroy(): Promise<void> {
+    live.delete(this);
     for (const c of [...this.children]) if (c.pid && c.exitCode === null) kill(c.pid);
     // Whatever else still runs inside our namespaces (ours only: found by namespace).
     for (const name of this.created) for (const p of await pidsIn(name)) kill(p);

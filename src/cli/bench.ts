@@ -27,7 +27,7 @@ export function registerBench(program: Command): void {
     .option('--from-json <file>', 'measure nothing: render the tables (and --report) from the JSON of an earlier run')
     .option('--no-haproxy', 'leave out the HAProxy reference')
     .option('--no-guest', 'leave out the ipvs guest')
-    .option('--max-sync-seconds <s>', 'do not start a size whose full sync, scaled from the size before, would take longer', '300')
+    .option('--max-sync-seconds <s>', 'do not start a size whose full sync, scaled from the size before, would take longer', '120')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { benchCommand } = await import('../bench/command.js');
       await benchCommand({

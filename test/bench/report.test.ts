@@ -1,0 +1,93 @@
+// The bench report from fixed results: tables, ratios to direct, what was not measured, the
+// machine and its load, and the charts as SVG (rendered by Vega in Node).
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { cpuSpec, firstPacketSpec, renderSvg, syncTimeSpec } from '../../src/bench/charts.js';
+import { writeReport } from '../../src/bench/command.js';
+import { readGuestResult } from '../../src/bench/guest.js';
+import { renderReport, renderTables } from '../../src/bench/report.js';
+import { fixture } from './fixture.js';
+
+const rowOf = (text: string, start: string) => text.split('\n').find((l) => l.startsWith(start)) ?? assert.fail(`no row starting ${start}`);
+
+describe('bench report', () => {
+  it('prints each measured size with its sync figures, named by the backend where the mode has one', () => {
+    const t = renderTables(fixture());
+    assert.equal(rowOf(t, '| nftables | 1,000 | 200 ms'), '| nftables | 1,000 | 200 ms | 100 ms | 12.5 ms | 5 ms | 80 MB |');
+    assert.match(t, /^\| iptables-nft \| 100 \| 80 ms /m);
+  });
+
+  it('gives every traffic figure as a ratio to the direct connection of the same run', () => {
+    const row = rowOf(renderTables(fixture()), '| nftables | 1,000 | 115 / 900');
+    const cells = row.split('|').map((c) => c.trim());
+    // last Service 120 µs against direct 100 µs; request 60 against 50; CPU 300 against 200
+    assert.equal(cells[4], '120 / 1,000');
+    assert.equal(cells[5], '100 / 800');
+    assert.equal(cells[6], '1.20×');
+    assert.equal(cells[9], '1.20×');
+    assert.equal(cells[10], '300 / 200');
+    assert.equal(cells[11], '1.50×');
+    assert.match(rowOf(renderTables(fixture()), '| HAProxy (reference)'), /\| 1\.50× \|/);
+  });
+
+  it('lists what was not measured with its reason, never as a figure', () => {
+    const t = renderTables(fixture());
+    assert.match(t, /- \*\*userspace\*\*: not measured: needs root/);
+    assert.match(t, /- \*\*iptables\*\* at 1,000 Services: failed: the sync worker failed \(exit 1\): boom/);
+    assert.match(t, /- \*\*kube-proxy \(upstream, iptables mode\)\*\*: not built: not available yet/);
+    assert.match(t, /ipvs in the guest kernel: not measured: the guest benchmark is not in this build/);
+    assert.doesNotMatch(t, /^\| userspace \|/m);
+    assert.doesNotMatch(t, /^\| iptables-nft \| 1,000 \|/m);
+  });
+
+  it('shows the guest modes in their own section when the guest was measured', () => {
+    const r = fixture();
+    r.guest = { status: 'measured', kernel: 'Linux 6.1.176 (user-mode Linux)', modes: [{ mode: 'ipvs', status: 'measured', sizes: [r.modes[0].sizes[0]] }] };
+    const t = renderTables(r);
+    const guest = t.slice(t.indexOf('ipvs beside iptables and nftables'));
+    assert.match(guest, /Linux 6\.1\.176/);
+    assert.match(guest, /^\| ipvs \| 100 \| 40 ms /m);
+  });
+
+  it('states the machine, kernel, versions and load, and links its charts and raw figures', () => {
+    const page = renderReport(fixture());
+    assert.match(page, /Test CPU @ 2\.00GHz, 2 cores/);
+    assert.match(page, /Debian GNU\/Linux 12 \(bookworm\), Linux 6\.18\.44/);
+    assert.match(page, /0\.1\.0, v20\.20\.2/);
+    assert.match(page, /12\.5 at the start, 14 at the end, 11\.2–17\.9 during the run/);
+    for (const f of ['sync-time.svg', 'first-packet.svg', 'cpu-per-connection.svg', 'results.json']) assert.ok(page.includes(`(${f})`), f);
+  });
+
+  it('draws the charts as SVG with every measured mode in them', async () => {
+    const r = fixture();
+    const sync = await renderSvg(syncTimeSpec(r));
+    assert.match(sync, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    for (const label of ['nftables', 'iptables', 'full sync', 'Services']) assert.ok(sync.includes(`>${label}<`), label);
+    assert.ok(!sync.includes('>userspace<'), 'a skipped mode has no line');
+    const first = await renderSvg(firstPacketSpec(r));
+    assert.ok(first.includes('>direct to the Pod<'));
+    const cpu = await renderSvg(cpuSpec(r));
+    for (const label of ['nftables (1000 Services)', 'iptables (100 Services)', 'HAProxy', 'direct to the Pod']) assert.ok(cpu.includes(`>${label}<`), label);
+  });
+
+  it('writes the page, the charts and the raw figures into the report folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-report-'));
+    try {
+      await writeReport(fixture(), dir);
+      for (const f of ['README.md', 'results.json', 'sync-time.svg', 'first-packet.svg', 'cpu-per-connection.svg']) assert.ok(existsSync(join(dir, f)), f);
+      assert.deepEqual(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')), fixture());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a guest result only in the shape it documents', () => {
+    assert.equal(readGuestResult(null), null);
+    assert.equal(readGuestResult({ kernel: 'x' }), null);
+    assert.equal(readGuestResult({ kernel: 'x', modes: [{ mode: 'ipvs' }] }), null);
+    assert.deepEqual(readGuestResult({ kernel: 'x', modes: [{ mode: 'ipvs', sizes: [] }] }), { kernel: 'x', modes: [{ mode: 'ipvs', sizes: [] }] });
+  });
+});
