@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 PKGS=(nftables iptables conntrack dnsutils iproute2 procps openssl)
 # ipvs mode: its kernel suite boots user-mode Linux (a kernel with IPVS) and drives it with these
 PKGS+=(user-mode-linux ipvsadm ipset kmod socat)
+# benchmarks: HAProxy is the userspace mode's reference (kproxy bench, bench:userspace); dnsperf
+# and dnsmasq's are the DNS benchmark's load generator and reference server
+PKGS+=(haproxy dnsperf dnsmasq-base)
 missing=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ "${#missing[@]}" -gt 0 ]; then

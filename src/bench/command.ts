@@ -20,6 +20,7 @@ export interface BenchCommand {
   haproxy: boolean;
   guest: boolean;
   maxSyncSeconds: number;
+  samples: number;
   kproxyVersion: string;
 }
 
@@ -62,7 +63,7 @@ export async function benchCommand(o: BenchCommand): Promise<void> {
         kproxyVersion: o.kproxyVersion,
         maxFullSyncMs: o.maxSyncSeconds * 1000,
         workerTimeoutMs: 20 * 60_000,
-        traffic: { connects: 300, requests: 2000, cpuConnections: 500 },
+        traffic: { connects: o.samples, requests: 5 * o.samples, cpuConnections: o.samples },
         quiet: o.json,
       });
   if (o.report) await writeReport(results, o.report);

@@ -59,7 +59,8 @@ async function measureSize(topo: BenchTopology, mode: string, n: number, opts: B
     if (!sync) {
       const code = await exited;
       const why = code === null ? `stopped after ${Math.round(opts.workerTimeoutMs / 60000)} min` : `exit ${code}`;
-      const message = stderr.split('\n').find((l) => /Error\b/.test(l)) ?? stderr.trim().split('\n').at(-1);
+      // The error's own line ("FooError: message") rather than the source line printed above it.
+      const message = stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? stderr.trim().split('\n').at(-1);
       return { ...base, status: 'failed', reason: `the sync worker failed (${why}): ${message?.trim() || 'no message'}` };
     }
     progress.show(`${mode} × ${n}: traffic`);

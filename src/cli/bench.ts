@@ -27,6 +27,7 @@ export function registerBench(program: Command): void {
     .option('--from-json <file>', 'measure nothing: render the tables (and --report) from the JSON of an earlier run')
     .option('--no-haproxy', 'leave out the HAProxy reference')
     .option('--no-guest', 'leave out the ipvs guest')
+    .option('--samples <n>', 'new connections per target for first-packet latency and for CPU per connection (requests on the kept-alive connection: 5 times as many)', '300')
     .option('--max-sync-seconds <s>', 'do not start a size whose full sync, scaled from the size before, would take longer', '120')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { benchCommand } = await import('../bench/command.js');
@@ -43,6 +44,7 @@ export function registerBench(program: Command): void {
         haproxy: o.haproxy !== false,
         guest: o.guest !== false,
         maxSyncSeconds: list('--max-sync-seconds', String(o.maxSyncSeconds))[0],
+        samples: list('--samples', String(o.samples))[0],
         kproxyVersion: KPROXY_VERSION,
       });
     });
