@@ -55,8 +55,12 @@ const x = (a: number | undefined, b: number | undefined) => (a !== undefined && 
 const f = (v: unknown, unit = 'ms') => (v === undefined ? '–' : `${v} ${unit}`);
 
 console.log(`\nIn the user-mode-Linux guest (Linux ${guest.guestKernel}, one CPU, syscalls through ptrace), one run; host load averages ${guest.hostLoad.join(' ')} at the start.`);
-console.log('Sync: full = first sync from an empty kernel; bare = the same kernel input applied by the tools alone; partial = one EndpointSlice changed (ipvs: beside the time spent in its tools; iptables: beside the same input restored bare).');
-console.log('| Services × endpoints | ipvs full (bare) | iptables-legacy full (bare) | ipvs / iptables | ipvs partial (tools) | iptables-legacy partial (bare) | ipvs / iptables | ipvs resync | ipvs cleanup | RSS ipvs / iptables |');
+console.log(
+  'Sync: full = first sync from an empty kernel; bare = the same kernel input applied by the tools alone; partial = one EndpointSlice changed (ipvs: beside the time spent in its tools; iptables: beside the same input restored bare).',
+);
+console.log(
+  '| Services × endpoints | ipvs full (bare) | iptables-legacy full (bare) | ipvs / iptables | ipvs partial (tools) | iptables-legacy partial (bare) | ipvs / iptables | ipvs resync | ipvs cleanup | RSS ipvs / iptables |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const n of sizes) {
   const v = row(guest, 'ipvs', n);
@@ -65,7 +69,9 @@ for (const n of sizes) {
     `| ${n} × ${E} | ${f(v?.fullMs)} (${f(v?.bareFullMs)}) | ${f(i?.fullMs)} (${f(i?.bareFullMs)}) | ${x(v?.fullMs, i?.fullMs)} | ${f(v?.partialMs)} (${f(v?.barePartialMs)}) | ${f(i?.partialMs)} (${f(i?.barePartialMs)}) | ${x(v?.partialMs, i?.partialMs)} | ${f(v?.resyncMs)} | ${f(v?.cleanupMs)} | ${f(v?.rssMB, 'MB')} / ${f(i?.rssMB, 'MB')} |`,
   );
 }
-console.log(`\nFirst-packet latency in the guest: TCP handshake from the client namespace through the node, ${guest.connects} connections per target, p50 / p99; direct = straight to the pod, no Service (the reference).`);
+console.log(
+  `\nFirst-packet latency in the guest: TCP handshake from the client namespace through the node, ${guest.connects} connections per target, p50 / p99; direct = straight to the pod, no Service (the reference).`,
+);
 console.log('| mode | Services | first Service | last Service | direct to the pod | last / direct (p50) |');
 console.log('|---|---|---|---|---|---|');
 for (const n of sizes) {
@@ -77,10 +83,13 @@ for (const n of sizes) {
   }
 }
 if (hostFigures) {
-  console.log(`\nOn this machine's own kernel (network namespaces, bench/iptables), right after the guest; load averages ${hostLoad.join(' ')} before it. The guest has no nftables; the host's iptables-legacy row relates the two kernels.`);
+  console.log(
+    `\nOn this machine's own kernel (network namespaces, bench/iptables), right after the guest; load averages ${hostLoad.join(' ')} before it. The guest has no nftables; the host's iptables-legacy row relates the two kernels.`,
+  );
   console.log('| mode | Services × endpoints | full sync (bare) | partial sync (bare) | RSS |');
   console.log('|---|---|---|---|---|');
-  for (const r of hostFigures.rows) console.log(`| ${r.mode} (host) | ${r.services} × ${r.endpoints} | ${r.fullMs} ms (${r.bareFullMs} ms) | ${r.partialMs} ms (${r.barePartialMs} ms) | ${r.rssMB} MB |`);
+  for (const r of hostFigures.rows)
+    console.log(`| ${r.mode} (host) | ${r.services} × ${r.endpoints} | ${r.fullMs} ms (${r.bareFullMs} ms) | ${r.partialMs} ms (${r.barePartialMs} ms) | ${r.rssMB} MB |`);
   console.log('| mode | Services | first p50 / p90 | last p50 / p90 |');
   console.log('|---|---|---|---|');
   for (const l of hostFigures.latency) console.log(`| ${l.mode} (host) | ${l.services} | ${l.firstP50us} / ${l.firstP90us} µs | ${l.lastP50us} / ${l.lastP90us} µs |`);

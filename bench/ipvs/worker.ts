@@ -14,7 +14,8 @@ import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { IpvsDataplane } from '../../src/dataplanes/ipvs/apply.js';
 import { ipvsCleanup } from '../../src/dataplanes/ipvs/cleanup.js';
-import { exec, must, type Exec } from '../../src/dataplanes/ipvs/exec.js';
+import { must, type Exec } from '../../src/dataplanes/ipvs/exec.js';
+import { execWithTimeout } from '../../src/util/exec.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -34,6 +35,12 @@ const nextLine = () => new Promise<string>((r) => stdin.once('line', r));
 const log = (s: string) => process.stderr.write(`ipvs: ${s}\n`);
 
 const config: Config = { ...defaultConfig(), mode: 'ipvs', clusterCIDRs: ['10.244.0.0/16'], serviceClusterIPRange: ['10.96.0.0/12'], hostnameOverride: NODE };
+
+/** kproxy's runner with a deadline for this slow guest (kproxy's own is 2 minutes a command). */
+const exec: Exec = async (cmd, args, input) => {
+  const r = await execWithTimeout(cmd, args, { input: input ?? '', timeoutMs: 1_800_000, maxOutputBytes: 1 << 30 });
+  return { code: r.code ?? 127, stdout: r.stdout, stderr: r.stderr };
+};
 
 interface Call {
   cmd: string;
@@ -63,7 +70,7 @@ function fresh(run: Exec): IpvsDataplane {
   return new IpvsDataplane(config, silentLogger(), new ProxyMetrics().registry, { exec: run, drainCheckMs: 1 << 30 });
 }
 
-const clean = () => ipvsCleanup().run();
+const clean = () => ipvsCleanup({ exec }).run();
 
 for (const n of sizes) {
   const tracker = new ChangeTracker({ nodeName: NODE, machineAddresses: ['192.168.50.1'] });
@@ -87,7 +94,7 @@ for (const n of sizes) {
     full.push(ms(t0));
     fullCpu.push(cpuSince(c0));
     await dp.close();
-    log(`${n}: full sync ${Math.round(full.at(-1)!)} ms`);
+    log(`${n}: full sync ${Math.round(full.at(-1)!)} ms; commands: ${rec.calls.map((c) => `${c.cmd} ${c.args[0] ?? ''} ${Math.round(c.ms)} ms`).join(', ')}`);
     const replay = rec.calls.filter(writes);
     textBytes = replay.reduce((s, c) => s + Buffer.byteLength(c.input ?? ''), 0);
     await clean();

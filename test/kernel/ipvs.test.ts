@@ -34,6 +34,11 @@ const CASES = [
   '--ipvs-scheduler sets the scheduler of Services without the annotation',
   'an endpoint removed while a connection is open keeps that connection and gets no new ones',
   'a restart of kproxy gives every ready server its weight back and removes stale ones',
+  'UDP: datagrams to a ClusterIP reach both endpoints',
+  'externalIPs and LoadBalancer IPs reach the endpoints; loadBalancerSourceRanges drops other sources',
+  'a UDP endpoint removed is deleted at once and its conntrack entries are cleared',
+  '--ipvs-strict-arp sets arp_ignore 1 and arp_announce 2',
+  "kproxy cleanup removes kproxy's virtual services, kube-ipvs0, its chains and ipsets, and nothing else",
 ];
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
