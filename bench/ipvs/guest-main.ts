@@ -59,6 +59,7 @@ async function benchMode(mode: string): Promise<void> {
   const lab = new Lab(mode === 'ipvs' ? 'bv' : 'bi');
   try {
     await lab.build();
+    await lab.podsServing();
     // The client reaches Services (and, for the reference, the pods) through the node.
     await lab.inNode(['sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
     const argv =

@@ -84,10 +84,14 @@ export class Lab {
       this.background(p, [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'podserver.js'), p, '--tcp', '8080', '--udp', '5353']);
     }
     await batch('client', ['link set lo up', `address add ${ADDR.client}/24 dev eth0`, 'link set eth0 up', `route add default via ${ADDR.node}`]);
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** Waits until both pods answer (they start in build(); kproxy may start meanwhile). */
+  async podsServing(): Promise<void> {
     for (const p of ['pod1', 'pod2'] as const) {
       await this.waitFor(`${p} serving`, async () => (await this.request('node', ADDR[p], 8080)) === p);
     }
-    mkdirSync(this.dir, { recursive: true });
   }
 
   async destroy(): Promise<void> {
@@ -162,11 +166,16 @@ export class Lab {
 
   /** The node's IPVS table, `ipvsadm -S -n`. */
   ipvs(): Promise<string> {
-    return must('ip', ['netns', 'exec', this.ns('node'), 'ipvsadm', '-S', '-n']);
+    return this.inNode(['ipvsadm', '-S', '-n']);
   }
 
+  /**
+   * Runs a short command in the node namespace. nsenter only joins the network namespace;
+   * `ip netns exec` also makes a mount namespace and remounts /sys, which costs seconds in
+   * the loaded guest. (Long-lived processes, kproxy among them, still get `ip netns exec`.)
+   */
   inNode(argv: string[]): Promise<string> {
-    return must('ip', ['netns', 'exec', this.ns('node'), ...argv]);
+    return must('nsenter', [`--net=/run/netns/${this.ns('node')}`, ...argv]);
   }
 
   async waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
