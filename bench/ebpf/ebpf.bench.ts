@@ -18,6 +18,8 @@ const r = await runBench({
   modes: ['ebpf', 'nftables'],
   haproxy: false,
   guest: false,
+  guestSizes: [],
+  guestTimeoutS: 0,
   kproxyVersion: KPROXY_VERSION,
   maxFullSyncMs: 300_000,
   workerTimeoutMs: 20 * 60_000,

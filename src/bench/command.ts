@@ -19,6 +19,7 @@ export interface BenchCommand {
   fromJson: string | null;
   haproxy: boolean;
   guest: boolean;
+  guestSizes: number[];
   maxSyncSeconds: number;
   samples: number;
   kproxyVersion: string;
@@ -60,6 +61,8 @@ export async function benchCommand(o: BenchCommand): Promise<void> {
         modes: o.modes,
         haproxy: o.haproxy,
         guest: o.guest,
+        guestSizes: o.guestSizes,
+        guestTimeoutS: 1200,
         kproxyVersion: o.kproxyVersion,
         maxFullSyncMs: o.maxSyncSeconds * 1000,
         workerTimeoutMs: 20 * 60_000,

@@ -1,52 +1,75 @@
 // The ipvs column. This host's kernel may have no IPVS (the ipvs mode then falls back to
 // iptables, which would measure iptables twice), so ipvs is measured in a user-mode-Linux
-// guest that has it, beside iptables and nftables in the same guest, by the guest benchmark
-// in bench/ipvs/. That benchmark is a module of the repository, not of the kproxy package:
-// it is loaded from the build (dist/bench/ipvs/guest.js) when present, and it must export
-//
-//   measureGuest(opts: { sizes: number[]; endpoints: number; onProgress?: (line: string) => void })
-//     : Promise<{ kernel: string; modes: ModeResult[] }>
-//
-// with ModeResult as in types.ts. Without it, the guest section says why it was not measured.
+// guest that has it, beside iptables (iptables-legacy: the guest kernel has no nftables) in
+// the same guest, by the guest benchmark bench/ipvs/guest-bench.ts. That benchmark is a module
+// of the repository, not of the kproxy package: it is loaded from the build
+// (dist/bench/ipvs/guest-bench.js) when present, and its figures are translated here into
+// the report's shape. Without it, the guest section says why it was not measured.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { GuestSection, ModeResult } from './types.js';
+import type { GuestSection, ModeResult, SizeResult } from './types.js';
 
-const MODULE = new URL('../../bench/ipvs/guest.js', import.meta.url);
+const MODULE = new URL('../../bench/ipvs/guest-bench.js', import.meta.url);
 
-type MeasureGuest = (opts: { sizes: number[]; endpoints: number; onProgress?: (line: string) => void }) => Promise<unknown>;
+interface Percentiles {
+  p50Us: number;
+  p99Us: number;
+}
+/** What runIpvsGuestBench() returns (bench/ipvs/guest-bench.ts), as far as the report reads it. */
+export interface GuestFigures {
+  skipped: string | null;
+  guestKernel?: string;
+  rows?: { mode: string; services: number; endpoints: number; fullMs?: number; fullCpuMs?: number; partialMs?: number; partialCpuMs?: number; rssMB?: number }[];
+  latency?: { mode: string; services: number; n: number; first: Percentiles; last: Percentiles; direct: Percentiles }[];
+  errors?: string[];
+}
+type RunGuest = (opts: { sizes: number[]; endpoints?: number; connects?: number; timeoutS?: number; onLog?: (text: string) => void }) => Promise<GuestFigures>;
 
-/** Whether a value has the shape of a guest result (checked, since it comes from another module). */
-export function readGuestResult(v: unknown): { kernel: string; modes: ModeResult[] } | null {
-  if (!v || typeof v !== 'object') return null;
-  const o = v as { kernel?: unknown; modes?: unknown };
-  if (typeof o.kernel !== 'string' || !Array.isArray(o.modes)) return null;
-  const ok = o.modes.every(
-    (m: unknown) => !!m && typeof m === 'object' && typeof (m as ModeResult).mode === 'string' && Array.isArray((m as ModeResult).sizes),
-  );
-  return ok ? { kernel: o.kernel, modes: o.modes as ModeResult[] } : null;
+const pct = (p: Percentiles, n: number) => ({ p50: p.p50Us, p99: p.p99Us, n });
+
+/** The guest benchmark's figures in the report's shape: ipvs, and iptables on its legacy backend. */
+export function guestModes(f: GuestFigures, sizes: number[], endpoints: number): ModeResult[] {
+  const modes = [...new Set([...(f.rows ?? []).map((r) => r.mode), 'ipvs', 'iptables-legacy'])];
+  return modes.map((guestMode) => ({
+    mode: guestMode === 'iptables-legacy' ? 'iptables' : guestMode,
+    status: 'measured' as const,
+    sizes: sizes.map((n): SizeResult => {
+      const row = f.rows?.find((r) => r.mode === guestMode && r.services === n);
+      const lat = f.latency?.find((l) => l.mode === guestMode && l.services === n);
+      const error = f.errors?.find((e) => e.startsWith(`${guestMode} ${n}`)) ?? f.errors?.[0];
+      if (!row) return { services: n, endpoints, status: 'failed', reason: error ?? 'the guest returned no figures for this size' };
+      return {
+        services: n,
+        endpoints,
+        status: 'measured',
+        variant: guestMode === 'iptables-legacy' ? 'iptables-legacy' : null,
+        fullSyncMs: row.fullMs,
+        fullSyncCpuMs: row.fullCpuMs,
+        partialSyncMs: row.partialMs,
+        partialSyncCpuMs: row.partialCpuMs,
+        rssMB: row.rssMB,
+        ...(lat ? { firstPacket: { first: pct(lat.first, lat.n), last: pct(lat.last, lat.n), direct: pct(lat.direct, lat.n) } } : {}),
+      };
+    }),
+  }));
 }
 
-export async function measureGuestSection(sizes: number[], endpoints: number, onProgress: (line: string) => void): Promise<GuestSection> {
+export async function measureGuestSection(sizes: number[], endpoints: number, timeoutS: number, onProgress: (line: string) => void): Promise<GuestSection> {
   if (!existsSync(fileURLToPath(MODULE))) {
-    return {
-      status: 'not measured',
-      reason: 'the guest benchmark (bench/ipvs/guest.ts, which boots a user-mode-Linux kernel with IPVS) is not in this build',
-    };
+    return { status: 'not measured', reason: 'the guest benchmark (bench/ipvs/guest-bench.ts, which boots a user-mode-Linux kernel with IPVS) is not in this build' };
   }
-  let mod: { measureGuest?: MeasureGuest };
+  let run: RunGuest | undefined;
   try {
-    mod = (await import(MODULE.href)) as { measureGuest?: MeasureGuest };
+    run = ((await import(MODULE.href)) as { runIpvsGuestBench?: RunGuest }).runIpvsGuestBench;
   } catch (e) {
     return { status: 'not measured', reason: `the guest benchmark could not be loaded: ${(e as Error).message}` };
   }
-  if (typeof mod.measureGuest !== 'function') {
-    return { status: 'not measured', reason: 'bench/ipvs/guest.js exports no measureGuest() function' };
-  }
+  if (typeof run !== 'function') return { status: 'not measured', reason: 'bench/ipvs/guest-bench.js exports no runIpvsGuestBench()' };
   try {
-    const r = readGuestResult(await mod.measureGuest({ sizes, endpoints, onProgress }));
-    if (!r) return { status: 'not measured', reason: 'the guest benchmark returned figures in a shape this report does not read' };
-    return { status: 'measured', kernel: r.kernel, modes: r.modes };
+    const f = await run({ sizes, endpoints, timeoutS, onLog: (t) => t.split('\n').filter(Boolean).forEach(onProgress) });
+    if (f.skipped) return { status: 'not measured', reason: f.skipped };
+    if (!f.rows?.length) return { status: 'not measured', reason: `the guest measured nothing: ${(f.errors ?? []).join('; ').slice(0, 300) || 'no figures'}` };
+    return { status: 'measured', kernel: `Linux ${f.guestKernel ?? '?'} (user-mode Linux, one CPU)`, modes: guestModes(f, sizes, endpoints) };
   } catch (e) {
     return { status: 'not measured', reason: `the guest benchmark failed: ${(e as Error).message.split('\n')[0]}` };
   }

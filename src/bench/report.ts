@@ -2,7 +2,7 @@
 // `--report DIR` writes beside its charts. Pure functions of the results.
 import { CHARTS } from './charts.js';
 import { ratio } from './stats.js';
-import type { BenchResults, ModeResult, Reference, SizeResult, Traffic } from './types.js';
+import type { BenchResults, ModeResult, Reference, Traffic } from './types.js';
 
 const num = (x: number | undefined | null, digits = 0) => (x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
@@ -30,17 +30,19 @@ function syncTable(modes: ModeResult[]): string {
 const p = (s: { p50: number; p99: number }) => `${num(s.p50)} / ${num(s.p99)}`;
 
 /** The traffic columns of one row: figures in µs, each with its ratio to direct (p50). */
-function trafficCells(t: Traffic): string[] {
+function trafficCells(t: Pick<Traffic, 'firstPacket'> & Partial<Traffic>): string[] {
+  const rq = t.request;
+  const cpu = t.cpuPerConnectionUs;
   return [
     p(t.firstPacket.first),
     p(t.firstPacket.last),
     p(t.firstPacket.direct),
     times(ratio(t.firstPacket.last.p50, t.firstPacket.direct.p50)),
-    p(t.request.service),
-    p(t.request.direct),
-    times(ratio(t.request.service.p50, t.request.direct.p50)),
-    `${num(t.cpuPerConnectionUs.service)} / ${num(t.cpuPerConnectionUs.direct)}`,
-    times(ratio(t.cpuPerConnectionUs.service, t.cpuPerConnectionUs.direct)),
+    rq ? p(rq.service) : '—',
+    rq ? p(rq.direct) : '—',
+    times(ratio(rq?.service.p50, rq?.direct.p50)),
+    cpu ? `${num(cpu.service)} / ${num(cpu.direct)}` : '—',
+    times(ratio(cpu?.service, cpu?.direct)),
   ];
 }
 
@@ -58,7 +60,7 @@ const TRAFFIC_HEAD = [
 
 function trafficTable(modes: ModeResult[], refs: Reference[]): string {
   const body: string[][] = [];
-  for (const m of modes) for (const s of m.sizes) if (s.status === 'measured' && s.firstPacket) body.push([s.variant ?? m.mode, num(s.services), ...trafficCells(s as Traffic & SizeResult)]);
+  for (const m of modes) for (const s of m.sizes) if (s.status === 'measured' && s.firstPacket) body.push([s.variant ?? m.mode, num(s.services), ...trafficCells({ ...s, firstPacket: s.firstPacket })]);
   for (const r of refs) if (r.traffic) body.push([`${r.name} (reference)`, '1', ...trafficCells(r.traffic)]);
   return table(['path', 'Services', ...TRAFFIC_HEAD], body);
 }
@@ -95,7 +97,7 @@ function guestSection(r: BenchResults): string {
   if (g.status !== 'measured') return `ipvs in the guest kernel: not measured: ${g.reason}.`;
   const modes = g.modes ?? [];
   return [
-    `ipvs beside iptables and nftables in one user-mode-Linux guest (${g.kernel}; one CPU, so compare the guest's modes with each other, not with the host's):`,
+    `ipvs beside iptables (iptables-legacy; the guest kernel has no nftables) in one user-mode-Linux guest, ${g.kernel}. Its system calls are slow and it has one CPU: compare the guest's modes with each other, not with the host's. The guest measures no kept-alive request latency and no CPU per connection:`,
     '',
     syncTable(modes),
     '',

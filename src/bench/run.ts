@@ -26,6 +26,9 @@ export interface BenchOptions {
   haproxy: boolean;
   /** Whether to run the guest benchmark (ipvs); it runs only when ipvs is among the modes. */
   guest: boolean;
+  /** Sizes for the guest (user-mode Linux on one CPU is slow), and how long it may take. */
+  guestSizes: number[];
+  guestTimeoutS: number;
   kproxyVersion: string;
   /** A size is not started when the last size's full sync, scaled up, would take longer. */
   maxFullSyncMs: number;
@@ -179,7 +182,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   references.push(KUBE_PROXY_REFERENCE);
   let guest: GuestSection = { status: 'not measured', reason: 'ipvs was not among the modes asked for' };
   if (opts.modes.includes('ipvs')) {
-    guest = opts.guest ? await measureGuestSection(opts.sizes, opts.endpoints, (l) => !opts.quiet && process.stderr.write(`guest: ${l}\n`)) : { status: 'not measured', reason: 'left out (--no-guest)' };
+    guest = opts.guest ? await measureGuestSection(opts.guestSizes, opts.endpoints, opts.guestTimeoutS, (l) => !opts.quiet && process.stderr.write(`guest: ${l}\n`)) : { status: 'not measured', reason: 'left out (--no-guest)' };
   }
   const end = load();
   loads.push(end[0]);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { cpuSpec, firstPacketSpec, renderSvg, syncTimeSpec } from '../../src/bench/charts.js';
 import { writeReport } from '../../src/bench/command.js';
-import { readGuestResult } from '../../src/bench/guest.js';
+import { guestModes } from '../../src/bench/guest.js';
 import { renderReport, renderTables } from '../../src/bench/report.js';
 import { fixture } from './fixture.js';
 
@@ -47,7 +47,7 @@ describe('bench report', () => {
     const r = fixture();
     r.guest = { status: 'measured', kernel: 'Linux 6.1.176 (user-mode Linux)', modes: [{ mode: 'ipvs', status: 'measured', sizes: [r.modes[0].sizes[0]] }] };
     const t = renderTables(r);
-    const guest = t.slice(t.indexOf('ipvs beside iptables and nftables'));
+    const guest = t.slice(t.indexOf('ipvs beside iptables'));
     assert.match(guest, /Linux 6\.1\.176/);
     assert.match(guest, /^\| ipvs \| 100 \| 40 ms /m);
   });
@@ -84,10 +84,28 @@ describe('bench report', () => {
     }
   });
 
-  it('reads a guest result only in the shape it documents', () => {
-    assert.equal(readGuestResult(null), null);
-    assert.equal(readGuestResult({ kernel: 'x' }), null);
-    assert.equal(readGuestResult({ kernel: 'x', modes: [{ mode: 'ipvs' }] }), null);
-    assert.deepEqual(readGuestResult({ kernel: 'x', modes: [{ mode: 'ipvs', sizes: [] }] }), { kernel: 'x', modes: [{ mode: 'ipvs', sizes: [] }] });
+  it("translates the guest benchmark's figures, and names the sizes it has none for", () => {
+    const lat = { p50Us: 150, p99Us: 900 };
+    const modes = guestModes(
+      {
+        skipped: null,
+        guestKernel: '6.1.176',
+        rows: [{ mode: 'ipvs', services: 100, endpoints: 10, fullMs: 900, partialMs: 40, rssMB: 70 }],
+        latency: [{ mode: 'ipvs', services: 100, n: 200, first: lat, last: lat, direct: { p50Us: 100, p99Us: 500 } }],
+        errors: ['iptables-legacy 100: the restore timed out'],
+      },
+      [100, 1000],
+      10,
+    );
+    const ipvs = modes.find((m) => m.mode === 'ipvs')!;
+    assert.equal(ipvs.sizes[0].status, 'measured');
+    assert.equal(ipvs.sizes[0].fullSyncMs, 900);
+    assert.deepEqual(ipvs.sizes[0].firstPacket!.direct, { p50: 100, p99: 500, n: 200 });
+    assert.equal(ipvs.sizes[1].status, 'failed');
+    const legacy = modes.find((m) => m.mode === 'iptables')!;
+    assert.deepEqual([legacy.sizes[0].status, legacy.sizes[0].reason], ['failed', 'iptables-legacy 100: the restore timed out']);
+    const r = fixture();
+    r.guest = { status: 'measured', kernel: 'Linux 6.1.176', modes };
+    assert.match(renderTables(r), /^\| ipvs \| 100 \| 150 \/ 900 \| 150 \/ 900 \| 100 \/ 500 \| 1\.50× \| — \| — \| — \| — \| — \|$/m);
   });
 });
