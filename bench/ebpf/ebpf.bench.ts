@@ -26,7 +26,9 @@ const r = await runBench({
   traffic: { connects: 300, requests: 1500, cpuConnections: 300 },
 });
 
-console.log(`\nebpf and nftables at ${sizes.join(', ')} Services × ${endpoints} endpoints (load average ${r.machine.load.start.join(' ')} at the start, ${r.machine.load.min1}–${r.machine.load.max1} during the run)\n`);
+console.log(
+  `\nebpf and nftables at ${sizes.join(', ')} Services × ${endpoints} endpoints (load average ${r.machine.load.start.join(' ')} at the start, ${r.machine.load.min1}–${r.machine.load.max1} during the run)\n`,
+);
 console.log(renderTables(r));
 const ebpf = r.modes.find((m) => m.mode === 'ebpf');
 if (ebpf?.status !== 'measured') console.log(`ebpf: not measured: ${ebpf?.reason}`);

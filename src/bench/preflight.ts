@@ -40,7 +40,7 @@ export async function modeSkipReason(mode: string): Promise<string | null> {
     case 'ipvs':
       // Without IPVS in this kernel the mode falls back to iptables, which would only
       // measure iptables a second time under another name.
-      if (!existsSync('/proc/net/ip_vs')) return "this kernel has no IPVS loaded (the ipvs mode would fall back to iptables); ipvs is measured in the guest kernel instead (see the guest section)";
+      if (!existsSync('/proc/net/ip_vs')) return 'this kernel has no IPVS loaded (the ipvs mode would fall back to iptables); ipvs is measured in the guest kernel instead (see the guest section)';
       return missing(['ipvsadm', 'ipset', 'iptables-restore']);
     default:
       return `no such mode (modes: ${ALL_MODES.join(', ')})`;

@@ -17,9 +17,9 @@ export class Progress {
     this.draw();
   }
 
-  /** One step finished; `line` is what a log gets. */
-  step(line: string): void {
-    this.done++;
+  /** `steps` steps finished (one by default); `line` is what a log gets. */
+  step(line: string, steps = 1): void {
+    this.done += steps;
     if (this.quiet) return;
     if (this.tty) this.draw();
     else process.stderr.write(`bench: ${line}\n`);

@@ -4,7 +4,8 @@ import { CHARTS } from './charts.js';
 import { ratio } from './stats.js';
 import type { BenchResults, ModeResult, Reference, Traffic } from './types.js';
 
-const num = (x: number | undefined | null, digits = 0) => (x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const num = (x: number | undefined | null, digits = 0) =>
+  x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
 const table = (head: string[], body: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
@@ -60,7 +61,8 @@ const TRAFFIC_HEAD = [
 
 function trafficTable(modes: ModeResult[], refs: Reference[]): string {
   const body: string[][] = [];
-  for (const m of modes) for (const s of m.sizes) if (s.status === 'measured' && s.firstPacket) body.push([s.variant ?? m.mode, num(s.services), ...trafficCells({ ...s, firstPacket: s.firstPacket })]);
+  for (const m of modes)
+    for (const s of m.sizes) if (s.status === 'measured' && s.firstPacket) body.push([s.variant ?? m.mode, num(s.services), ...trafficCells({ ...s, firstPacket: s.firstPacket })]);
   for (const r of refs) if (r.traffic) body.push([`${r.name} (reference)`, '1', ...trafficCells(r.traffic)]);
   return table(['path', 'Services', ...TRAFFIC_HEAD], body);
 }
@@ -149,7 +151,7 @@ export function renderReport(r: BenchResults): string {
     '',
     '## How it is measured',
     '',
-    '- The bench builds its own network namespaces (a node, a client and two Pods on a bridge, joined by veth pairs) and removes them at the end; it changes nothing in the host\'s namespace.',
+    "- The bench builds its own network namespaces (a node, a client and two Pods on a bridge, joined by veth pairs) and removes them at the end; it changes nothing in the host's namespace.",
     '- The cluster: N ClusterIP Services with one port and 10 endpoints each. The first and the last Service point at the two real Pods; the other endpoints are addresses that are never contacted.',
     '- Each mode runs in a process in the node namespace that builds the model and creates the dataplane as `kproxy run` does. Full sync: from empty tables. Partial sync: after one EndpointSlice changed. CPU: the process and the commands it ran (nft, iptables-restore, ip). RSS: the process and its worker processes.',
     '- First packet: the time of the TCP handshake (connect()) from the client to the Service address, to the first and the last Service and straight to a Pod, interleaved (`--samples`, 300 each by default). Request: a 64-byte message and its echo on a kept-alive connection (5 times as many). CPU per connection (the same number of connections, twice, alternating with direct): connect, one byte each way, close; the CPU time of the client, the Pod servers and every process in the node namespace, divided by the connections.',

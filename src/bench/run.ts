@@ -90,7 +90,7 @@ async function measureSize(topo: BenchTopology, mode: string, n: number, opts: B
 async function measureMode(mode: string, opts: BenchOptions, progress: Progress): Promise<ModeResult> {
   const why = await modeSkipReason(mode);
   if (why) {
-    for (const _ of opts.sizes) progress.step(`${mode}: skipped (${why})`);
+    progress.step(`${mode}: skipped (${why})`, opts.sizes.length);
     return { mode, status: 'skipped', reason: why, sizes: [] };
   }
   const topo = await BenchTopology.create(mode.slice(0, 4));
@@ -104,7 +104,8 @@ async function measureMode(mode: string, opts: BenchOptions, progress: Progress)
     for (const n of opts.sizes) {
       if (!stop && prev?.status === 'measured' && prev.fullSyncMs !== undefined) {
         const projected = (prev.fullSyncMs * n) / prev.services;
-        if (projected > opts.maxFullSyncMs) stop = `not started: the full sync at ${prev.services} Services took ${round(prev.fullSyncMs / 1000, 1)} s, so at ${n} it would take about ${round(projected / 1000)} s, over the bench's limit of ${round(opts.maxFullSyncMs / 1000)} s`;
+        if (projected > opts.maxFullSyncMs)
+          stop = `not started: the full sync at ${prev.services} Services took ${round(prev.fullSyncMs / 1000, 1)} s, so at ${n} it would take about ${round(projected / 1000)} s, over the bench's limit of ${round(opts.maxFullSyncMs / 1000)} s`;
       }
       if (!stop && prev?.status === 'failed') stop = `not started: the size before failed`;
       if (stop) {
@@ -182,7 +183,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   references.push(KUBE_PROXY_REFERENCE);
   let guest: GuestSection = { status: 'not measured', reason: 'ipvs was not among the modes asked for' };
   if (opts.modes.includes('ipvs')) {
-    guest = opts.guest ? await measureGuestSection(opts.guestSizes, opts.endpoints, opts.guestTimeoutS, (l) => !opts.quiet && process.stderr.write(`guest: ${l}\n`)) : { status: 'not measured', reason: 'left out (--no-guest)' };
+    guest = opts.guest
+      ? await measureGuestSection(opts.guestSizes, opts.endpoints, opts.guestTimeoutS, (l) => !opts.quiet && process.stderr.write(`guest: ${l}\n`))
+      : { status: 'not measured', reason: 'left out (--no-guest)' };
   }
   const end = load();
   loads.push(end[0]);

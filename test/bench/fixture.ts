@@ -46,7 +46,11 @@ export function fixture(): BenchResults {
     },
     modes: [
       { mode: 'nftables', status: 'measured', sizes: [size(100, 40, 110), size(1000, 200, 120)] },
-      { mode: 'iptables', status: 'measured', sizes: [size(100, 80, 130, { variant: 'iptables-nft' }), { services: 1000, endpoints: 10, status: 'failed', reason: 'the sync worker failed (exit 1): boom' }] },
+      {
+        mode: 'iptables',
+        status: 'measured',
+        sizes: [size(100, 80, 130, { variant: 'iptables-nft' }), { services: 1000, endpoints: 10, status: 'failed', reason: 'the sync worker failed (exit 1): boom' }],
+      },
       { mode: 'userspace', status: 'skipped', reason: 'needs root (the bench builds network namespaces)', sizes: [] },
     ],
     references: [

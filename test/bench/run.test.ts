@@ -13,7 +13,9 @@ const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)' : !onP
 
 describe('kproxy bench, one small real run', { skip }, () => {
   it('measures the nftables mode at 10 Services against the direct connection, then removes its namespaces', { timeout: 120_000 }, async () => {
-    const child = spawn(process.execPath, [fromRoot('bin/kproxy.js'), 'bench', '--sizes', '10', '--modes', 'nftables', '--no-haproxy', '--no-guest', '--samples', '100', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fromRoot('bin/kproxy.js'), 'bench', '--sizes', '10', '--modes', 'nftables', '--no-haproxy', '--no-guest', '--samples', '100', '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
