@@ -8,6 +8,29 @@ type Spec = vl.TopLevelSpec;
 
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFont: 'Helvetica, Arial, sans-serif', titleFont: 'Helvetica, Arial, sans-serif' };
 
+/** One colour per path in every chart (Tableau 10), direct in grey. */
+const PATHS = ['userspace', 'nftables', 'iptables', 'ebpf', 'ipvs', 'HAProxy', 'ipvs (guest)', 'iptables (guest)', 'direct to the Pod'];
+const COLORS = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d9d9d'];
+function colour(title: string, data: { path: string }[]) {
+  const present = new Set(data.map((d) => d.path));
+  const keep = PATHS.map((p, i) => [p, COLORS[i]] as const).filter(([p]) => present.has(p));
+  return { field: 'path', type: 'nominal', title, scale: { domain: keep.map(([p]) => p), range: keep.map(([, c]) => c) } };
+}
+
+/** The Services axis: log scale over exactly the sizes measured, each labelled. */
+function servicesAxis(r: BenchResults) {
+  const sizes = [...r.options.sizes, ...(r.options.guestSizes ?? [])];
+  const lo = Math.min(...sizes);
+  const hi = Math.max(...sizes);
+  return {
+    field: 'services',
+    type: 'quantitative',
+    title: 'Services',
+    scale: { type: 'log', nice: false, domain: [lo / 1.3, hi * 1.3] },
+    axis: { values: [...new Set(sizes)].sort((a, b) => a - b), labelOverlap: false },
+  };
+}
+
 /** Every measured size of every mode, host and guest, with the mode's label. */
 function rows(r: BenchResults) {
   const label = (m: ModeResult, guest: boolean) => (guest ? `${m.mode} (guest)` : m.mode);
@@ -16,24 +39,25 @@ function rows(r: BenchResults) {
 }
 
 export function syncTimeSpec(r: BenchResults): Spec {
-  const data = rows(r).flatMap((s) => [
-    { mode: s.mode, services: s.services, kind: 'full sync', ms: s.fullSyncMs },
-    { mode: s.mode, services: s.services, kind: 'partial sync (one EndpointSlice)', ms: s.partialSyncMs },
+  const all = rows(r).flatMap((s) => [
+    { path: s.mode, services: s.services, kind: 'full sync', ms: s.fullSyncMs },
+    { path: s.mode, services: s.services, kind: 'partial sync (one EndpointSlice)', ms: s.partialSyncMs },
   ]);
+  const data = all.filter((d) => d.ms !== undefined && d.ms > 0);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Sync time vs Services (10 endpoints each)', anchor: 'start' },
-    data: { values: data.filter((d) => d.ms !== undefined && d.ms > 0) },
+    data: { values: data },
     facet: { column: { field: 'kind', type: 'nominal', title: null, sort: ['full sync'] } },
     spec: {
       width: 300,
       height: 240,
       mark: { type: 'line', point: true },
       encoding: {
-        x: { field: 'services', type: 'quantitative', scale: { type: 'log' }, title: 'Services', axis: { values: r.options.sizes } },
+        x: servicesAxis(r),
         y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'ms (log scale)' },
-        color: { field: 'mode', type: 'nominal', title: 'mode' },
-        tooltip: [{ field: 'mode' }, { field: 'services' }, { field: 'ms' }],
+        color: colour('mode', data),
+        tooltip: [{ field: 'path' }, { field: 'services' }, { field: 'ms' }],
       },
     },
     resolve: { scale: { y: 'independent' } },
@@ -58,9 +82,9 @@ export function firstPacketSpec(r: BenchResults): Spec {
     data: { values: data },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'services', type: 'quantitative', scale: { type: 'log' }, title: 'Services', axis: { values: r.options.sizes } },
+      x: servicesAxis(r),
       y: { field: 'us', type: 'quantitative', title: 'µs', scale: { zero: true } },
-      color: { field: 'path', type: 'nominal', title: 'path' },
+      color: colour('path', data),
       strokeDash: { condition: { test: "datum.path === 'direct to the Pod'", value: [4, 3] }, value: [1, 0] },
     },
     config: FONT,

@@ -196,7 +196,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationS: Math.round((finished.getTime() - started.getTime()) / 1000),
-    options: { sizes: opts.sizes, endpoints: opts.endpoints, modes: opts.modes },
+    options: { sizes: opts.sizes, endpoints: opts.endpoints, modes: opts.modes, ...(opts.modes.includes('ipvs') && opts.guest ? { guestSizes: opts.guestSizes } : {}) },
     machine: { ...describeMachine(opts.kproxyVersion, haproxyVersion()), load: { start: startLoad, end, min1: Math.min(...loads), max1: Math.max(...loads) } },
     modes,
     references,

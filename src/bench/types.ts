@@ -76,7 +76,7 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   durationS: number;
-  options: { sizes: number[]; endpoints: number; modes: string[] };
+  options: { sizes: number[]; endpoints: number; modes: string[]; guestSizes?: number[] };
   machine: Machine;
   modes: ModeResult[];
   references: Reference[];
