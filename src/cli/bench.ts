@@ -22,7 +22,7 @@ export function registerBench(program: Command): void {
     .option('--sizes <list>', 'Services per cluster, comma-separated (each with --endpoints endpoints)', '100,1000,10000,30000')
     .option('--endpoints <n>', 'endpoints per Service', '10')
     .option('--modes <list>', 'modes to measure, comma-separated', 'userspace,nftables,iptables,ebpf,ipvs')
-    .option('--guest-sizes <list>', 'Services per cluster in the ipvs guest (one slow CPU)', '100,1000')
+    .option('--guest-sizes <list>', 'Services per cluster in the ipvs guest (user-mode Linux: one slow CPU)', '100')
     .option('--json', 'print the raw figures as one JSON object instead of tables')
     .option('--report <dir>', 'also write a report there: README.md with tables and SVG charts, and results.json')
     .option('--from-json <file>', 'measure nothing: render the tables (and --report) from the JSON of an earlier run')
