@@ -188,6 +188,13 @@ async function measure(targets: Record<string, string>, pids: Record<string, num
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, host] of Object.entries(targets)) {
       let c0 = cpuSeconds(pids[name]);
+      if (process.env.ONLY === 'conn') {
+        const rate = await connRate(host, ECHO, CONN_MS, 32, SOURCES);
+        rows[name].conns.push(rate);
+        rows[name].cpuPerConn.push(((cpuSeconds(pids[name]) - c0) * 1e6) / ((rate * CONN_MS) / 1000));
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${rate.toFixed(0)} conn/s, ${rows[name].cpuPerConn.at(-1)!.toFixed(0)} µs CPU/conn\n`);
+        continue;
+      }
       const gbit = await bulk(host, BULK, BULK_MS);
       rows[name].bulk.push(gbit);
       rows[name].cpuPerGB.push(((cpuSeconds(pids[name]) - c0) * 1000) / ((gbit / 8) * ((BULK_MS + 300) / 1000)));
@@ -222,6 +229,7 @@ async function idleRss(host: string, pid: number): Promise<{ before: number; aft
 async function profile(load = 'both'): Promise<string[]> {
   const dir = join(tmp, 'prof');
   const kp = await startKproxy(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  await new Promise((r) => setTimeout(r, 1000)); // the splice thread starts
   if (load !== 'conn') await bulk(KPROXY, BULK, 3000);
   if (load !== 'bulk') await connRate(KPROXY, ECHO, 3000, 32, SOURCES);
   kp.kill('SIGTERM');
@@ -268,7 +276,11 @@ async function main(): Promise<void> {
   targets.kproxyJs = KPROXY_JS;
   if (ha) targets.haproxy = HAPROXY;
   const rows = await measure(targets, { kproxy: kp.pid, kproxyJs: kw.pid, haproxy: ha?.pid });
-  if (process.env.ONLY === 'bulk') return;
+  if (process.env.ONLY === 'bulk' || process.env.ONLY === 'conn') {
+    const f = process.env.ONLY === 'bulk' ? 'bulk' : 'conns';
+    if (rows.haproxy) process.stdout.write(`kproxy vs HAProxy, ${f}: ${(median(rows.kproxy[f]) / median(rows.haproxy[f])).toFixed(2)} × (per round: ${rows.kproxy[f].map((x, i) => (x / rows.haproxy[f][i]).toFixed(2)).join(', ')}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+    return;
+  }
 
   process.stderr.write(`opening ${IDLE} idle connections through kproxy${ha ? ' and HAProxy' : ''}...\n`);
   // a fresh kproxy, so that the figure is the idle connections' cost, not the earlier load's

@@ -68,7 +68,8 @@ export class TcpListener {
    */
   private hookAccept(): void {
     const h = serverHandle(this.server);
-    if (!h || !this.engine) return;
+    // the pump sets no TCP_NODELAY on accepted sockets: they inherit it from the listener
+    if (!h || !this.engine || !this.engine.noDelayOnAccepted(h.fd)) return;
     const nodeAccept = h.onconnection;
     h.onconnection = (err: number, client?: ClientHandle) => {
       if (err !== 0 || !client || !this.acceptToPump(client)) nodeAccept.call(h, err, client);
@@ -113,6 +114,7 @@ export class TcpListener {
       this.server.once('error', reject);
       this.server.listen({ host: ip, port, ipv6Only: ip === '::', backlog: 4096 }, () => {
         this.server.off('error', reject);
+        this.hookAccept();
         this.server.on('error', (e) => noteFdExhaustion(e, 'userspace TCP listener') || this.log.error({ err: e.message }, 'listener error'));
         resolve();
       });
@@ -246,8 +248,12 @@ interface ClientHandle {
 }
 
 /** The listening TCPWrap of a net.Server (Node internals, stable since Node 0.x: `_handle.onconnection`). */
-function serverHandle(server: net.Server): { onconnection: (err: number, client?: ClientHandle) => void } | null {
-  return (server as unknown as { _handle?: { onconnection: (err: number, client?: ClientHandle) => void } | null })._handle ?? null;
+function serverHandle(server: net.Server): ServerHandle | null {
+  return (server as unknown as { _handle?: ServerHandle | null })._handle ?? null;
+}
+interface ServerHandle {
+  fd: number;
+  onconnection: (err: number, client?: ClientHandle) => void;
 }
 
 /** The flow's addresses, read from the accepted handle only if asked (the handle is closed once handed over: read before). */

@@ -135,6 +135,7 @@ for (const path of ['splice', 'js'] as const) {
     });
 
     it('200 connections at once each get their own bytes back', async () => {
+      const before = h.dataplane.bulkPathCounts().dialled;
       const all = await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
           const c = await connect(vip, port);
@@ -144,6 +145,9 @@ for (const path of ['splice', 'js'] as const) {
         }),
       );
       assert.ok(all.every(Boolean));
+      // on the splice path they go to the pump straight from accept, without Node sockets
+      const dialled = h.dataplane.bulkPathCounts().dialled - before;
+      assert.equal(dialled, path === 'splice' ? 200 : 0);
     });
   });
 }

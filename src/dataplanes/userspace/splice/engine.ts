@@ -35,6 +35,9 @@ export class SpliceEngine {
   private readonly wake = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
   private readonly live = new Map<number, Handed>();
   private nextId = 1;
+  /** Connections taken straight from accept (dial()) and as connected pairs (adopt()), for tests. */
+  dialled = 0;
+  adopted = 0;
   private dead = false;
   /** The thread has started: until then connections are copied in JavaScript. */
   private ready = false;
@@ -114,6 +117,7 @@ export class SpliceEngine {
       return null;
     }
     this.live.set(id, { fds: [da, db], onClose });
+    this.adopted++;
     // connections in the thread keep the process up, as Node's own sockets would
     if (this.live.size === 1) this.worker.ref();
     this.wakeUp();
@@ -123,6 +127,14 @@ export class SpliceEngine {
     return () => {
       if (this.live.has(id) && push(this.ring, Op.Close, id)) this.wakeUp();
     };
+  }
+
+  /**
+   * Sets TCP_NODELAY on a listening socket: Linux copies it to every connection accepted there,
+   * which spares the pump a setsockopt per connection. False if it failed.
+   */
+  noDelayOnAccepted(listenFd: number): boolean {
+    return this.libc.setsockopt(listenFd, C.IPPROTO_TCP, C.TCP_NODELAY, Buffer.from([1, 0, 0, 0]), 4) === 0;
   }
 
   /** The pump takes connections straight from accept (dial()). */
@@ -147,8 +159,9 @@ export class SpliceEngine {
     this.nextId = (this.nextId % 0x3fffffff) + 1;
     h.fds = [fd];
     this.live.set(id, h);
+    this.dialled++;
     if (this.live.size === 1) this.worker.ref();
-    this.wakeUp();
+    this.wakeSoon();
     return id;
   }
 
@@ -200,6 +213,21 @@ export class SpliceEngine {
     for (const id of [...this.live.keys()]) this.ended(id);
     this.libc.close(this.wakeFd);
   }
+
+  /**
+   * Wakes the pump once the accepts of this event-loop turn are all in the ring: libuv accepts
+   * many connections per readiness of a listening socket, and one eventfd write serves them all.
+   */
+  private wakeSoon(): void {
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(this.wakeNow);
+  }
+  private wakePending = false;
+  private readonly wakeNow = () => {
+    this.wakePending = false;
+    this.wakeUp();
+  };
 
   /** Wakes the pump only if it sleeps (an eventfd write costs a syscall and a thread wake-up). */
   private wakeUp(): void {

@@ -139,8 +139,7 @@ function dial(at: number): void {
   const id = ring[at + 1];
   let c = byId.get(id);
   if (!c) {
-    c = newConn(id, ring[at + 2], -1);
-    libc!.setsockopt(c.fd[0], C.IPPROTO_TCP, C.TCP_NODELAY, one, 4);
+    c = newConn(id, ring[at + 2], -1); // (TCP_NODELAY: inherited from the listening socket, see tcp.ts)
   } else if (c.dialing || c.fd[1] >= 0) return; // main asks again only after a failure
   const family = ring[at + 5] === 6 ? C.AF_INET6 : C.AF_INET;
   const fd = libc!.socket(family, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
@@ -304,10 +303,11 @@ function finish(c: Conn): void {
 function onEvent(c: Conn, side: 0 | 1, e: number): void {
   if (c.dialing) {
     // only the backend side is registered while dialling: writable means the connect ended
+    // (a failed connect also raises EPOLLERR: only then is SO_ERROR worth a syscall)
     if (side === 0 || !(e & (C.EPOLLOUT | C.EPOLLERR | C.EPOLLHUP))) return;
+    if (!(e & (C.EPOLLERR | C.EPOLLHUP))) return connected(c);
     libc!.getsockopt(c.fd[1], C.SOL_SOCKET, C.SO_ERROR, intBuf, intLen);
-    const err = intBuf.readInt32LE(0);
-    return err === 0 && !(e & C.EPOLLERR) ? connected(c) : dialFailed(c, err || C.ECONNREFUSED);
+    return dialFailed(c, intBuf.readInt32LE(0) || C.ECONNREFUSED);
   }
   if (e & C.EPOLLERR) {
     libc!.getsockopt(c.fd[side], C.SOL_SOCKET, C.SO_ERROR, intBuf, intLen);
