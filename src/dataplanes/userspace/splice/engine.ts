@@ -12,7 +12,7 @@ import * as C from './libc.js';
 import { needsWake, newRing, Op, publish, push, reserve } from './ring.js';
 
 /** Pipe capacity per direction in flight (F_SETPIPE_SZ); $KPROXY_SPLICE_PIPE_KB overrides (benchmarks). */
-const PIPE_BYTES = Number(process.env.KPROXY_SPLICE_PIPE_KB ?? 256) * 1024;
+const PIPE_BYTES = Number(process.env.KPROXY_SPLICE_PIPE_KB ?? 512) * 1024;
 
 /** A connection the pump holds, as main sees it. */
 export interface Handed {
