@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { loadLibc } from '../../src/dataplanes/userspace/splice/libc.js';
 import { bulk, connRate, latency, openIdle } from './clients.js';
+import { cpuSeconds, rssMB } from './proc.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const BULK_MS = 2000;
@@ -58,39 +59,6 @@ const answers = (host: string, port: number) => () =>
     s.once('data', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
-
-/** CPU seconds (user + system) a process and its children (kproxy's workers) have used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return NaN;
-  let total = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      if (Number(p) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100; // utime, stime (USER_HZ = 100)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
-/** RSS of a process and its children (kproxy's worker processes), MB. */
-function rssMB(pid: number): number {
-  let total = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const status = readFileSync(`/proc/${p}/status`, 'utf8');
-      const ppid = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
-      if (Number(p) !== pid && ppid !== pid) continue;
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
 
 async function startKproxy(extra: string[] = [], vip = KPROXY, env: Record<string, string> = {}): Promise<ChildProcess> {
   const dir = join(tmp, `manifests-${vip}`);
@@ -278,7 +246,10 @@ async function main(): Promise<void> {
   const rows = await measure(targets, { kproxy: kp.pid, kproxyJs: kw.pid, haproxy: ha?.pid });
   if (process.env.ONLY === 'bulk' || process.env.ONLY === 'conn') {
     const f = process.env.ONLY === 'bulk' ? 'bulk' : 'conns';
-    if (rows.haproxy) process.stdout.write(`kproxy vs HAProxy, ${f}: ${(median(rows.kproxy[f]) / median(rows.haproxy[f])).toFixed(2)} × (per round: ${rows.kproxy[f].map((x, i) => (x / rows.haproxy[f][i]).toFixed(2)).join(', ')}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`);
+    if (rows.haproxy)
+      process.stdout.write(
+        `kproxy vs HAProxy, ${f}: ${(median(rows.kproxy[f]) / median(rows.haproxy[f])).toFixed(2)} × (per round: ${rows.kproxy[f].map((x, i) => (x / rows.haproxy[f][i]).toFixed(2)).join(', ')}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+      );
     return;
   }
 

@@ -265,7 +265,7 @@ function addressWords(ip: string): Int32Array | null {
   const v = net.isIP(ip);
   if (v === 4) {
     const [x, y, z, w] = ip.split('.').map(Number);
-    a = Int32Array.of(4, ((x << 24) | (y << 16) | (z << 8) | w) | 0, 0, 0, 0);
+    a = Int32Array.of(4, (x << 24) | (y << 16) | (z << 8) | w | 0, 0, 0, 0);
   } else if (v === 6) {
     const b = Buffer.from(ipaddr.parse(ip).toByteArray());
     a = Int32Array.of(6, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
