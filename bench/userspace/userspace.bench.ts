@@ -156,6 +156,13 @@ async function measure(targets: Record<string, string>, pids: Record<string, num
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, host] of Object.entries(targets)) {
       let c0 = cpuSeconds(pids[name]);
+      if (process.env.ONLY === 'latency') {
+        const [p50, p99] = await latency(host, ECHO, REQUESTS);
+        rows[name].p50.push(p50);
+        rows[name].p99.push(p99);
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: p50 ${p50.toFixed(0)} µs, p99 ${p99.toFixed(0)} µs\n`);
+        continue;
+      }
       if (process.env.ONLY === 'conn') {
         const rate = await connRate(host, ECHO, CONN_MS, 32, SOURCES);
         rows[name].conns.push(rate);
@@ -244,6 +251,14 @@ async function main(): Promise<void> {
   targets.kproxyJs = KPROXY_JS;
   if (ha) targets.haproxy = HAPROXY;
   const rows = await measure(targets, { kproxy: kp.pid, kproxyJs: kw.pid, haproxy: ha?.pid });
+  if (process.env.ONLY === 'latency') {
+    const added = (t: string, i: number) => rows[t].p50[i] - rows.direct.p50[i];
+    const per = rows.haproxy ? rows.kproxy.p50.map((_, i) => added('kproxy', i) / added('haproxy', i)) : [];
+    process.stdout.write(
+      `kproxy vs HAProxy, added p50: ${per.length ? median(per).toFixed(2) : '—'} × (per round: ${per.map((x) => x.toFixed(2)).join(', ')}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+    );
+    return;
+  }
   if (process.env.ONLY === 'bulk' || process.env.ONLY === 'conn') {
     const f = process.env.ONLY === 'bulk' ? 'bulk' : 'conns';
     if (rows.haproxy)
