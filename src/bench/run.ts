@@ -110,6 +110,7 @@ async function measureMode(mode: string, opts: BenchOptions, progress: Progress)
       if (!stop && prev?.status === 'failed') stop = `not started: the size before failed`;
       if (stop) {
         sizes.push({ services: n, endpoints: opts.endpoints, status: 'skipped', reason: stop });
+        stop = `not started: a smaller size was not started either`;
         progress.step(`${mode} × ${n}: skipped`);
         continue;
       }
