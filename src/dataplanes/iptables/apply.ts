@@ -305,7 +305,12 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, time
   const removed = { chains: 0, jumps: 0 };
   for (const [t, { chains, deletes }] of byTable) {
     if (chains.length === 0 && deletes.length === 0) continue;
-    out.push(`*${t}`, ...deletes, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+    // Line by line: spreading 100,000 chain names into one push() overflows the stack.
+    out.push(`*${t}`);
+    for (const d of deletes) out.push(d);
+    for (const c of chains) out.push(`:${c} - [0:0]`);
+    for (const c of chains) out.push(`-X ${c}`);
+    out.push('COMMIT');
     removed.chains += chains.length;
     removed.jumps += deletes.length;
   }
