@@ -4,7 +4,7 @@ import type { AddonFactory } from '../addons/addon.js';
 import { ServiceHealthServers } from './servicehealth.js';
 
 export const serviceHealthAddon: AddonFactory = async (ctx) => {
-  const servers = new ServiceHealthServers({ log: ctx.log, proxyHealthy: ctx.health ? () => ctx.health!.health().healthy : undefined });
+  const servers = new ServiceHealthServers({ log: ctx.log, nodePortAddresses: ctx.config.nodePortAddresses, proxyHealthy: ctx.health ? () => ctx.health!.health().healthy : undefined });
   return {
     update: (state) => {
       servers.update(state).catch((e) => ctx.log.error({ err: (e as Error).message }, 'health-check node ports'));
