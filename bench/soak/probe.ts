@@ -13,10 +13,12 @@ export interface ProbeStats {
   maxMs: number;
   /** When each failure happened (ms since the soak began) and why; the first 200. */
   failures: { atMs: number; reason: Failure; ms: number }[];
+  /** When answers took over 500 ms (ms since the soak began); the first 2,000. */
+  slowAt: number[];
 }
 
 export function newStats(): ProbeStats {
-  return { ok: 0, failed: 0, byReason: {}, maxMs: 0, failures: [] };
+  return { ok: 0, failed: 0, byReason: {}, maxMs: 0, failures: [], slowAt: [] };
 }
 
 function classify(e: (Error & { code?: string }) | null): Failure {
@@ -43,6 +45,7 @@ export function probeOnce(host: string, port: number, stats: ProbeStats, t0: num
     if (got.startsWith('ok')) {
       stats.ok++;
       stats.maxMs = Math.max(stats.maxMs, ms);
+      if (ms > 500 && stats.slowAt.length < 2000) stats.slowAt.push(Date.now() - t0);
       return;
     }
     const reason = classify(err);
@@ -57,4 +60,10 @@ export function summary(s: ProbeStats): string {
     .map(([r, n]) => `${r} ${n}`)
     .join(', ');
   return `ok ${s.ok} failed ${s.failed}${reasons ? ` (${reasons})` : ''}, slowest ok ${s.maxMs.toFixed(0)} ms`;
+}
+
+/** Failures of `s` within 1.5 s of a slow or failed probe of `reference` (the machine stalled, not kproxy). */
+export function duringStalls(s: ProbeStats, reference: ProbeStats): number {
+  const marks = [...reference.slowAt, ...reference.failures.map((f) => f.atMs)];
+  return s.failures.filter((f) => marks.some((m) => Math.abs(m - f.atMs) < 1500)).length;
 }

@@ -22,7 +22,7 @@ import { assertInTestNetns } from '../../test/kernel/netns-guard.js';
 import { writeKubeconfig } from '../../test/sources/kube/apiserver.js';
 import { ApiChurn, nftWrapper, type NftMode } from './api.js';
 import { FolderChurn, slice, svc } from './folder.js';
-import { newStats, probeOnce, summary } from './probe.js';
+import { duringStalls, newStats, probeOnce, summary } from './probe.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = resolve(dirname(SELF), '../../..');
@@ -220,9 +220,9 @@ async function main(): Promise<void> {
       {
         minutes: MINUTES,
         loadAverage: [load.min, load.max],
-        A: { crashes: a.crashes, probesOk: probes.a.ok, probesFailed: probes.a.failed, byReason: probes.a.byReason, slowestOkMs: Math.round(probes.a.maxMs), rssMB: a.rss.map(Math.round), fds: a.fds, loggedWarnOrError: top(a.errors), firstFailures: failuresAt(probes.a) },
-        B: { crashes: b.crashes, probesOk: probes.b.ok, probesFailed: probes.b.failed, byReason: probes.b.byReason, slowestOkMs: Math.round(probes.b.maxMs), rssMB: b.rss.map(Math.round), fds: b.fds, loggedWarnOrError: top(b.errors), firstFailures: failuresAt(probes.b) },
-        direct: { probesOk: probes.direct.ok, probesFailed: probes.direct.failed, byReason: probes.direct.byReason, slowestOkMs: Math.round(probes.direct.maxMs), firstFailures: failuresAt(probes.direct) },
+        A: { crashes: a.crashes, probesOk: probes.a.ok, probesFailed: probes.a.failed, failedWhileDirectProbeSlow: duringStalls(probes.a, probes.direct), byReason: probes.a.byReason, slowestOkMs: Math.round(probes.a.maxMs), rssMB: a.rss.map(Math.round), fds: a.fds, loggedWarnOrError: top(a.errors), firstFailures: failuresAt(probes.a) },
+        B: { crashes: b.crashes, probesOk: probes.b.ok, probesFailed: probes.b.failed, failedWhileDirectProbeSlow: duringStalls(probes.b, probes.direct), byReason: probes.b.byReason, slowestOkMs: Math.round(probes.b.maxMs), rssMB: b.rss.map(Math.round), fds: b.fds, loggedWarnOrError: top(b.errors), firstFailures: failuresAt(probes.b) },
+        direct: { probesOk: probes.direct.ok, probesFailed: probes.direct.failed, slowOver500ms: probes.direct.slowAt.length, byReason: probes.direct.byReason, slowestOkMs: Math.round(probes.direct.maxMs), firstFailures: failuresAt(probes.direct) },
         churn: { udpDatagrams: udpSent, folderEdits: folder.edits, apiServiceEdits: apiChurn.serviceEdits, forcedRelists: apiChurn.relists, garbageListAnswers: apiChurn.garbageLists, nftFailWindows: apiChurn.nftFailures, nftHangs: apiChurn.nftHangs },
       },
       null,
