@@ -52,7 +52,11 @@ export class FolderChurn {
           `pods/p${n % 10}.yaml`,
           `apiVersion: v1\nkind: Pod\nmetadata: {name: p${n % 10}, namespace: soak, labels: {app: flaky}}\nspec:\n  nodeName: soak-node\n  containers: [{name: c, ports: [{containerPort: 9}], readinessProbe: {tcpSocket: {port: 9}, periodSeconds: 1}}]\nstatus: {podIP: 127.0.78.${(n % 10) + 1}}\n`,
         ),
-      () => this.write('flaky.yaml', `apiVersion: v1\nkind: Service\nmetadata: {name: flaky, namespace: soak}\nspec: {clusterIP: 127.96.53.1, selector: {app: flaky}, ports: [{port: 80, targetPort: 9}]}\n`),
+      () =>
+        this.write(
+          'flaky.yaml',
+          `apiVersion: v1\nkind: Service\nmetadata: {name: flaky, namespace: soak}\nspec: {clusterIP: 127.96.53.1, selector: {app: flaky}, ports: [{port: 80, targetPort: 9}]}\n`,
+        ),
       () => this.write('bad/badname.yaml', svc('Bad_Name', '127.96.54.1')),
     ];
     try {

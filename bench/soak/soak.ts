@@ -138,7 +138,10 @@ async function main(): Promise<void> {
     () => stopping,
   );
   // Both good Services answer before the clock starts (a first sync can take seconds under load).
-  for (const [host, port] of [[VIP, 80], [VIP_B, 80]] as const) {
+  for (const [host, port] of [
+    [VIP, 80],
+    [VIP_B, 80],
+  ] as const) {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const s = newStats();
@@ -220,10 +223,47 @@ async function main(): Promise<void> {
       {
         minutes: MINUTES,
         loadAverage: [load.min, load.max],
-        A: { crashes: a.crashes, probesOk: probes.a.ok, probesFailed: probes.a.failed, failedWhileDirectProbeSlow: duringStalls(probes.a, probes.direct), byReason: probes.a.byReason, slowestOkMs: Math.round(probes.a.maxMs), rssMB: a.rss.map(Math.round), fds: a.fds, loggedWarnOrError: top(a.errors), firstFailures: failuresAt(probes.a) },
-        B: { crashes: b.crashes, probesOk: probes.b.ok, probesFailed: probes.b.failed, failedWhileDirectProbeSlow: duringStalls(probes.b, probes.direct), byReason: probes.b.byReason, slowestOkMs: Math.round(probes.b.maxMs), rssMB: b.rss.map(Math.round), fds: b.fds, loggedWarnOrError: top(b.errors), firstFailures: failuresAt(probes.b) },
-        direct: { probesOk: probes.direct.ok, probesFailed: probes.direct.failed, slowOver500ms: probes.direct.slowAt.length, byReason: probes.direct.byReason, slowestOkMs: Math.round(probes.direct.maxMs), firstFailures: failuresAt(probes.direct) },
-        churn: { udpDatagrams: udpSent, folderEdits: folder.edits, apiServiceEdits: apiChurn.serviceEdits, forcedRelists: apiChurn.relists, garbageListAnswers: apiChurn.garbageLists, nftFailWindows: apiChurn.nftFailures, nftHangs: apiChurn.nftHangs },
+        A: {
+          crashes: a.crashes,
+          probesOk: probes.a.ok,
+          probesFailed: probes.a.failed,
+          failedWhileDirectProbeSlow: duringStalls(probes.a, probes.direct),
+          byReason: probes.a.byReason,
+          slowestOkMs: Math.round(probes.a.maxMs),
+          rssMB: a.rss.map(Math.round),
+          fds: a.fds,
+          loggedWarnOrError: top(a.errors),
+          firstFailures: failuresAt(probes.a),
+        },
+        B: {
+          crashes: b.crashes,
+          probesOk: probes.b.ok,
+          probesFailed: probes.b.failed,
+          failedWhileDirectProbeSlow: duringStalls(probes.b, probes.direct),
+          byReason: probes.b.byReason,
+          slowestOkMs: Math.round(probes.b.maxMs),
+          rssMB: b.rss.map(Math.round),
+          fds: b.fds,
+          loggedWarnOrError: top(b.errors),
+          firstFailures: failuresAt(probes.b),
+        },
+        direct: {
+          probesOk: probes.direct.ok,
+          probesFailed: probes.direct.failed,
+          slowOver500ms: probes.direct.slowAt.length,
+          byReason: probes.direct.byReason,
+          slowestOkMs: Math.round(probes.direct.maxMs),
+          firstFailures: failuresAt(probes.direct),
+        },
+        churn: {
+          udpDatagrams: udpSent,
+          folderEdits: folder.edits,
+          apiServiceEdits: apiChurn.serviceEdits,
+          forcedRelists: apiChurn.relists,
+          garbageListAnswers: apiChurn.garbageLists,
+          nftFailWindows: apiChurn.nftFailures,
+          nftHangs: apiChurn.nftHangs,
+        },
       },
       null,
       1,

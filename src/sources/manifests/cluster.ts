@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateService } from '../../api/validate.js';
-import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
+import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
