@@ -74,3 +74,28 @@ test('a port that cannot bind one of its addresses keeps none of them, and is lo
     await servers.close();
   }
 });
+
+test('in nftables mode an empty --nodeport-addresses means the primary IP, as kube-proxy defaults it', async () => {
+  const { serviceHealthAddon } = await import('../../src/health/servicehealth-addon.js');
+  const { defaultConfig } = await import('../../src/config/load.js');
+  const port = 32000 + Math.floor(Math.random() * 700);
+  const tracker = new ChangeTracker({ nodeName: 'node1', nodeIPOverride: ['127.0.0.1'] });
+  const svc = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: 'ns1', name: 'lb' },
+    spec: { type: 'LoadBalancer', clusterIP: '172.30.0.5', externalTrafficPolicy: 'Local', healthCheckNodePort: port, ports: [{ port: 80, nodePort: 31000, protocol: 'TCP' }] },
+  };
+  assert.equal(tracker.upsert(svc as never), null);
+  const config = { ...defaultConfig(), mode: 'nftables', nodePortAddresses: [] } as never;
+  const addon = (await serviceHealthAddon({ config, log: silentLogger(), metrics: undefined as never }))!;
+  try {
+    addon.update(tracker.snapshot());
+    const t0 = Date.now();
+    while (!(await reachable('127.0.0.1', port)) && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await reachable('127.0.0.1', port), true, 'listening on the primary IP');
+    assert.equal(await reachable('127.0.0.2', port), false, 'and on no other address');
+  } finally {
+    await addon.close();
+  }
+});
