@@ -3,10 +3,11 @@
 //  - a full sync (the first, every syncPeriod, after any failure, when the canary chain has
 //    gone or large-cluster mode flips) writes every KUBE-* chain, deletes per-service chains
 //    that iptables-save shows but the state no longer has, and makes sure of the jump rules in
-//    the built-in chains (`iptables -C`, then `-I` when missing) and the canary chains;
-//  - a partial sync rewrites the top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, … are
-//    cheap: one rule per service address) plus only the per-service chains of the ports in
-//    state.changed, and deletes the chains those ports (and state.deleted) no longer use.
+//    the built-in chains (read in iptables-save, `-I` when missing) and the canary chains;
+//  - a partial sync rewrites only the per-service chains of the ports in state.changed, the
+//    top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, …) whose rules differ from the last
+//    sync's, and deletes the chains those ports (and state.deleted) no longer use. An
+//    EndpointSlice change thus hands iptables-restore one KUBE-SVC chain and its KUBE-SEPs.
 // A failed restore changes nothing of that table; the error is thrown (the runner retries with
 // a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -20,12 +21,14 @@ import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContex
 import { describeRestoreError, IptablesError } from './exec.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { isServiceChain } from './naming.js';
-import { renderFamily } from './restore.js';
+import { renderFamily, topLevelRules } from './restore.js';
 import { compileText } from './text.js';
 
 /** What kproxy believes is in one family's tables: exactly what it last committed. */
 interface Committed {
   ports: Map<string, PortRules>;
+  /** The top-level chains' rules ("table/chain" → rules joined by newlines). */
+  top: Map<string, string>;
   largeClusterMode: boolean;
 }
 
@@ -109,13 +112,16 @@ export class IptablesDataplane implements Dataplane {
         const old = this.committed?.get(family);
         const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
         const plan = familyFull ? await this.planFull(tools, state, fc) : this.planPartial(state, fc, old!);
-        const input = renderFamily({ fc, ports: plan.ports }, { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary });
+        const rs = { fc, ports: plan.ports };
+        const top = topLevelRules(rs);
+        const input = renderFamily(rs, { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary, previousTop: familyFull ? undefined : old!.top }, top);
         this.lastInput.set(family, input);
-        await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
-        lines += input.split('\n').length - 1;
+        // Nothing changed in this family (e.g. only the other family's Services did).
+        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
+        lines += input === '' ? 0 : input.split('\n').length - 1;
         deletedChains += plan.deleteChains.length;
-        next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), largeClusterMode: fc.largeClusterMode });
-        const c = countRules(input, plan.ports);
+        next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), top: new Map([...top].map(([k, r]) => [k, r.join('\n')])), largeClusterMode: fc.largeClusterMode });
+        const c = countRules(input, plan.ports, top);
         counts.filter += c.filter;
         counts.nat += c.nat;
         counts.filterLast += c.filterLast;
@@ -257,25 +263,25 @@ export class IptablesDataplane implements Dataplane {
 }
 
 /** Rules per table: in total (what the kernel holds now) and written by this input. */
-function countRules(input: string, ports: readonly PortRules[]) {
+function countRules(input: string, ports: readonly PortRules[], top: ReadonlyMap<string, string[]>) {
   let filter = 0;
   let nat = 0;
-  let natOwn = 0;
+  for (const [key, rules] of top) {
+    if (key.startsWith('filter/')) filter += rules.length;
+    else nat += rules.length;
+  }
+  for (const p of ports) nat += p.rules.length;
+  let filterLast = 0;
+  let natLast = 0;
   let table = '';
   for (const line of input.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1);
     else if (line.startsWith('-A ')) {
-      if (table === 'filter') filter++;
-      else {
-        nat++;
-        if (/^-A KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(line)) natOwn++;
-      }
+      if (table === 'filter') filterLast++;
+      else if (table === 'nat') natLast++;
     }
   }
-  // Per-service chains of ports not written this time are still in the kernel.
-  let own = 0;
-  for (const p of ports) own += p.rules.length;
-  return { filter, filterLast: filter, nat: nat - natOwn + own, natLast: nat };
+  return { filter, filterLast, nat, natLast };
 }
 
 /**
