@@ -41,6 +41,8 @@ export class ConformanceTopology {
     return { ...process.env, KPROXY_TEST_NETNS: ROLES.map((r) => this.ns(r)).join(',') };
   }
   readonly endpoints = new Set<string>();
+  /** Sources no namespace owns: they are Service destinations too, routed to the node. */
+  readonly unsendable = new Set<string>();
   /** Endpoint IP → the pod namespace that owns it (endpoints that send flows too). */
   readonly pods = new Map<string, Role>();
   private readonly servers: ReturnType<typeof import('node:child_process').spawn>[] = [];
@@ -85,7 +87,10 @@ export class ConformanceTopology {
         this.pods.set(s, role);
         continue;
       }
-      if (destinations.has(s)) continue; // e.g. an LB IP as source and destination: see notReplayed
+      if (destinations.has(s)) {
+        this.unsendable.add(s); // e.g. an LB IP as source and destination: see notReplayed
+        continue;
+      }
       await this.ip('world', 'addr', 'add', `${s}/32`, 'dev', 'eth0');
       await this.ip('node', 'route', 'add', `${s}/32`, 'via', '192.168.0.100');
     }
@@ -277,6 +282,7 @@ export function replayConformance(target: ReplayTarget): void {
             else if (flow.proto === 'sctp') notReplayed.push(`${t.id} / ${f.name}: SCTP (no SCTP client here)`);
             else if (flow.src === flow.dst && !NODE_IPS.includes(flow.src) && !flow.src.startsWith('127.'))
               notReplayed.push(`${t.id} / ${f.name}: source = destination ${f.sourceIP} (the node reaching its own LB IP via the LB: no namespace can send that)`);
+            else if (topo.unsendable.has(flow.src)) notReplayed.push(`${t.id} / ${f.name}: source ${f.sourceIP} is also a Service destination (an LB IP), which the topology routes to the node`);
             else if (flow.proto === 'udp' && expected.verdict) notReplayed.push(`${t.id} / ${f.name}: UDP ${expected.verdict} (an unconnected UDP client cannot tell REJECT from DROP)`);
             else flows.push(flow);
           }

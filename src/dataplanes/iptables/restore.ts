@@ -21,6 +21,8 @@ export interface RenderOptions {
   canary?: boolean;
   /** The top-level chains as last committed ("table/chain" → rules joined by newlines): unchanged ones are not written. */
   previousTop?: ReadonlyMap<string, string>;
+  /** The iptables-nft backend: above WHOLE_TABLE_CACHE_CHAINS chains, start nat with `-S`. */
+  wholeTableCache?: boolean;
 }
 
 const decl = (name: string) => `:${name} - [0:0]`;
@@ -79,8 +81,8 @@ function nodePortDispatch(fc: FamilyContext): string[] {
  * × 10 endpoints, over 100 s of CPU instead of 6). A command that names no chain switches that
  * list off for the rest of the table and the whole table is fetched once instead; `-S` (list
  * the table) is the only such command that changes nothing. Its listing goes to stdout, which
- * the applier discards. iptables-legacy-restore reads the whole table anyway: it costs only the
- * listing there.
+ * the applier discards. Only for that backend: iptables-legacy-restore reads the whole table
+ * anyway, and a listing in the middle of its input loses the chains declared before it.
  */
 export const WHOLE_TABLE_CACHE_CHAINS = 1000;
 
@@ -90,11 +92,23 @@ export function topLevelRules(rs: FamilyRuleset): Map<string, string[]> {
   const fs = filterStatic(fc);
   const top = new Map<string, string[]>();
   const collect = (pick: (p: PortRules) => string[]) => ports.flatMap(pick);
-  top.set('filter/KUBE-NODEPORTS', collect((p) => p.filter.nodePorts));
-  top.set('filter/KUBE-SERVICES', collect((p) => p.filter.services));
-  top.set('filter/KUBE-EXTERNAL-SERVICES', collect((p) => p.filter.externalServices));
+  top.set(
+    'filter/KUBE-NODEPORTS',
+    collect((p) => p.filter.nodePorts),
+  );
+  top.set(
+    'filter/KUBE-SERVICES',
+    collect((p) => p.filter.services),
+  );
+  top.set(
+    'filter/KUBE-EXTERNAL-SERVICES',
+    collect((p) => p.filter.externalServices),
+  );
   top.set('filter/KUBE-FORWARD', fs.forward);
-  top.set('filter/KUBE-PROXY-FIREWALL', collect((p) => p.filter.firewall));
+  top.set(
+    'filter/KUBE-PROXY-FIREWALL',
+    collect((p) => p.filter.firewall),
+  );
   if (fc.kubeletFirewall) top.set(`filter/${KUBELET_FIREWALL}`, fs.firewall);
   // Ordered by jump target, descending: a partial sync that rewrites these chains names
   // every KUBE-SVC-… chain once, and in this order iptables-nft's sorted list of named
@@ -103,8 +117,14 @@ export function topLevelRules(rs: FamilyRuleset): Map<string, string[]> {
   top.set('nat/KUBE-NODEPORTS', byTargetDescending(collect((p) => p.nat.nodePorts)));
   top.set('nat/KUBE-SERVICES', [...byTargetDescending(collect((p) => p.nat.services)), ...nodePortDispatch(fc)]);
   const natFixed = natStatic(fc);
-  top.set('nat/KUBE-MARK-MASQ', natFixed.filter((r) => r.startsWith('-A KUBE-MARK-MASQ ')));
-  top.set('nat/KUBE-POSTROUTING', natFixed.filter((r) => r.startsWith('-A KUBE-POSTROUTING ')));
+  top.set(
+    'nat/KUBE-MARK-MASQ',
+    natFixed.filter((r) => r.startsWith('-A KUBE-MARK-MASQ ')),
+  );
+  top.set(
+    'nat/KUBE-POSTROUTING',
+    natFixed.filter((r) => r.startsWith('-A KUBE-POSTROUTING ')),
+  );
   return top;
 }
 
@@ -158,7 +178,7 @@ export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = 
     for (const c of nat) lines.push(decl(c.chain));
     if (opts.canary) lines.push(decl(CANARY));
     jumps('nat');
-    if (serviceChains > WHOLE_TABLE_CACHE_CHAINS) lines.push('-S');
+    if (opts.wholeTableCache && serviceChains > WHOLE_TABLE_CACHE_CHAINS) lines.push('-S');
     for (const p of written) for (const c of p.chains) lines.push(decl(c));
     for (const c of deleted) lines.push(decl(c));
     for (const c of nat) lines.push(...c.rules);

@@ -159,9 +159,13 @@ describe('iptables compiler', () => {
     const nat = compileText(stateOf(objs).state, config()).split('*nat')[1].split('\n');
     const at = nat.indexOf('-S');
     assert.ok(at > 0, 'a -S line in nat');
-    assert.ok(nat.slice(0, at).some((l) => l.startsWith('-I PREROUTING')), 'jump rules come before it');
+    assert.ok(
+      nat.slice(0, at).some((l) => l.startsWith('-I PREROUTING')),
+      'jump rules come before it',
+    );
     assert.ok(!nat.slice(0, at).some((l) => /^:KUBE-(SVC|SEP)-/.test(l)), 'no per-service chain before it');
-    assert.doesNotMatch(renderFamily(rs, { write: (p) => p.key === rs.ports[0].key }), /^-S$/m, 'not in a small partial sync');
+    assert.doesNotMatch(renderFamily(rs, { write: (p) => p.key === rs.ports[0].key, wholeTableCache: true }), /^-S$/m, 'not in a small partial sync');
+    assert.doesNotMatch(renderFamily(rs), /^-S$/m, 'not on iptables-legacy');
   });
 
   it('kproxy rules text: a header per family, jump rules and canaries of a first sync', () => {
