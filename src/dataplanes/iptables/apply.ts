@@ -256,8 +256,9 @@ export class IptablesDataplane implements Dataplane {
       // Recorded before the change; a record already there (an earlier run) means the value
       // was changed after that run set it: the older record is the one to keep.
       const input = `*mangle\n:${routeLocalnetRecord(before)} - [0:0]\nCOMMIT\n`;
-      const saved = await this.saveAll(tools, 'IPv4');
-      if (!/^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved)) {
+      // Only mangle (small; the full sync that just ran created it with the canary chain).
+      const saved = await runTool(tools, tools.save('IPv4'), ['-t', 'mangle'], { timeoutMs: 30_000 }).catch(() => null);
+      if (saved?.code === 0 && !/^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved.stdout)) {
         const rec = await runTool(tools, tools.restore('IPv4'), ['-w', '5', '--noflush'], { input, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
         if (rec.code !== 0) this.log.warn({ err: rec.stderr.trim() }, 'iptables: cannot record the previous route_localnet value: kproxy cleanup will leave it at 1');
       }
