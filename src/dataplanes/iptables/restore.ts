@@ -143,7 +143,7 @@ function byTargetDescending(rules: string[]): string[] {
  * nothing to write is left out; the result is "" when nothing at all changed.
  */
 export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): string {
-  const { fc, ports } = rs;
+  const { ports } = rs;
   const lines: string[] = [];
   const changed = (key: string, rules: string[]) => {
     const before = opts.previousTop?.get(key);
