@@ -80,7 +80,8 @@ export class ConformanceTopology {
     await this.ip('eps', 'route', 'add', 'default', 'via', '10.255.255.1');
     const destinations = new Set(tests.flatMap((t) => t.steps.flatMap((st: Obj) => (st.flows ?? []).map((f: Obj) => f.destIP))));
     for (const s of sources) {
-      if (NODE_IPS.includes(s) || !/^\d+\.\d+\.\d+\.\d+$/.test(s)) continue;
+      // Node addresses and loopback are the node namespace's own: flows from them start there.
+      if (NODE_IPS.includes(s) || s.startsWith('127.') || !/^\d+\.\d+\.\d+\.\d+$/.test(s)) continue;
       if (endpoints.includes(s)) {
         const role = SOURCE_PODS[this.pods.size];
         if (!role) throw new Error('more endpoint sources than pod namespaces');
