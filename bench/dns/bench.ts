@@ -4,11 +4,12 @@
 // ratios against dnsmasq. Set DNS_BENCH_SERVICES, DNS_BENCH_SECONDS, DNS_BENCH_ROUNDS to vary.
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchServices, hostsFile, queryFile } from './cluster.js';
+import { cpuOfPid, dnsperf, rssOfPid, type PerfResult } from './measure.js';
 
 const N = Number(process.env.DNS_BENCH_SERVICES ?? 10000);
 const SECONDS = Number(process.env.DNS_BENCH_SECONDS ?? 4);
@@ -38,58 +39,6 @@ function freeUdpPort(host: string): Promise<number> {
     s.bind(0, host, () => {
       const p = s.address().port;
       s.close(() => resolve(p));
-    });
-  });
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuOfPid(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-function rssOfPid(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-interface PerfResult {
-  qps: number;
-  lost: number;
-  p50?: number;
-  p99?: number;
-}
-
-/** One dnsperf run; with `rate`, a fixed offered load and per-query latencies (-v). */
-function dnsperf(host: string, port: number, data: string, seconds: number, rate?: number): Promise<PerfResult> {
-  const args = ['-s', host, '-p', String(port), '-d', data, '-l', String(seconds), '-q', '100', '-c', '4', '-t', '2'];
-  if (rate) args.push('-Q', String(rate), '-v');
-  return new Promise((resolve, reject) => {
-    const p = spawn('dnsperf', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lat: number[] = [];
-    let summary = '';
-    let rest = '';
-    p.stdout.setEncoding('utf8');
-    p.stdout.on('data', (chunk: string) => {
-      const lines = (rest + chunk).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) {
-        if (l.startsWith('> ')) {
-          const v = Number(l.slice(l.lastIndexOf(' ') + 1));
-          if (Number.isFinite(v)) lat.push(v);
-        } else summary += l + '\n';
-      }
-    });
-    p.stderr.on('data', () => {});
-    p.on('error', reject);
-    p.on('close', () => {
-      summary += rest;
-      const qps = Number(/Queries per second:\s+([\d.]+)/.exec(summary)?.[1] ?? NaN);
-      const lost = Number(/Queries lost:\s+(\d+)/.exec(summary)?.[1] ?? NaN);
-      if (!Number.isFinite(qps)) return reject(new Error(`dnsperf gave no result:\n${summary}`));
-      lat.sort((a, b) => a - b);
-      const pct = (q: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] : NaN);
-      resolve({ qps, lost, p50: rate ? pct(0.5) : undefined, p99: rate ? pct(0.99) : undefined });
     });
   });
 }

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { loadLibc } from '../../src/dataplanes/userspace/splice/libc.js';
 import { bulk, connRate, latency, openIdle } from './clients.js';
+import { cpuSeconds, rssMB } from './proc.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const BULK_MS = 2000;
@@ -58,39 +59,6 @@ const answers = (host: string, port: number) => () =>
     s.once('data', () => (s.destroy(), resolve(true)));
     s.once('error', () => resolve(false));
   });
-
-/** CPU seconds (user + system) a process and its children (kproxy's workers) have used so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return NaN;
-  let total = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-      if (Number(p) === pid || Number(f[1]) === pid) total += (Number(f[11]) + Number(f[12])) / 100; // utime, stime (USER_HZ = 100)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
-/** RSS of a process and its children (kproxy's worker processes), MB. */
-function rssMB(pid: number): number {
-  let total = 0;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      const status = readFileSync(`/proc/${p}/status`, 'utf8');
-      const ppid = Number(/PPid:\s+(\d+)/.exec(status)?.[1]);
-      if (Number(p) !== pid && ppid !== pid) continue;
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
 
 async function startKproxy(extra: string[] = [], vip = KPROXY, env: Record<string, string> = {}): Promise<ChildProcess> {
   const dir = join(tmp, `manifests-${vip}`);
@@ -188,6 +156,20 @@ async function measure(targets: Record<string, string>, pids: Record<string, num
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, host] of Object.entries(targets)) {
       let c0 = cpuSeconds(pids[name]);
+      if (process.env.ONLY === 'latency') {
+        const [p50, p99] = await latency(host, ECHO, REQUESTS);
+        rows[name].p50.push(p50);
+        rows[name].p99.push(p99);
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: p50 ${p50.toFixed(0)} µs, p99 ${p99.toFixed(0)} µs\n`);
+        continue;
+      }
+      if (process.env.ONLY === 'conn') {
+        const rate = await connRate(host, ECHO, CONN_MS, 32, SOURCES);
+        rows[name].conns.push(rate);
+        rows[name].cpuPerConn.push(((cpuSeconds(pids[name]) - c0) * 1e6) / ((rate * CONN_MS) / 1000));
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${rate.toFixed(0)} conn/s, ${rows[name].cpuPerConn.at(-1)!.toFixed(0)} µs CPU/conn\n`);
+        continue;
+      }
       const gbit = await bulk(host, BULK, BULK_MS);
       rows[name].bulk.push(gbit);
       rows[name].cpuPerGB.push(((cpuSeconds(pids[name]) - c0) * 1000) / ((gbit / 8) * ((BULK_MS + 300) / 1000)));
@@ -222,6 +204,7 @@ async function idleRss(host: string, pid: number): Promise<{ before: number; aft
 async function profile(load = 'both'): Promise<string[]> {
   const dir = join(tmp, 'prof');
   const kp = await startKproxy(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+  await new Promise((r) => setTimeout(r, 1000)); // the splice thread starts
   if (load !== 'conn') await bulk(KPROXY, BULK, 3000);
   if (load !== 'bulk') await connRate(KPROXY, ECHO, 3000, 32, SOURCES);
   kp.kill('SIGTERM');
@@ -268,7 +251,22 @@ async function main(): Promise<void> {
   targets.kproxyJs = KPROXY_JS;
   if (ha) targets.haproxy = HAPROXY;
   const rows = await measure(targets, { kproxy: kp.pid, kproxyJs: kw.pid, haproxy: ha?.pid });
-  if (process.env.ONLY === 'bulk') return;
+  if (process.env.ONLY === 'latency') {
+    const added = (t: string, i: number) => rows[t].p50[i] - rows.direct.p50[i];
+    const per = rows.haproxy ? rows.kproxy.p50.map((_, i) => added('kproxy', i) / added('haproxy', i)) : [];
+    process.stdout.write(
+      `kproxy vs HAProxy, added p50: ${per.length ? median(per).toFixed(2) : '—'} × (per round: ${per.map((x) => x.toFixed(2)).join(', ')}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+    );
+    return;
+  }
+  if (process.env.ONLY === 'bulk' || process.env.ONLY === 'conn') {
+    const f = process.env.ONLY === 'bulk' ? 'bulk' : 'conns';
+    if (rows.haproxy)
+      process.stdout.write(
+        `kproxy vs HAProxy, ${f}: ${(median(rows.kproxy[f]) / median(rows.haproxy[f])).toFixed(2)} × (per round: ${rows.kproxy[f].map((x, i) => (x / rows.haproxy[f][i]).toFixed(2)).join(', ')}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}\n`,
+      );
+    return;
+  }
 
   process.stderr.write(`opening ${IDLE} idle connections through kproxy${ha ? ' and HAProxy' : ''}...\n`);
   // a fresh kproxy, so that the figure is the idle connections' cost, not the earlier load's

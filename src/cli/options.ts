@@ -86,7 +86,7 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('run', '--dns-ttl <seconds>', 'TTL of DNS answers (default 5)');
   opt('run', '--bpf-cgroup-root <dir>', 'ebpf mode: the cgroup v2 directory whose sockets are load-balanced');
   opt('run', '--udp-idle-timeout <duration>', 'userspace mode: idle UDP sessions end after this (default 30s)');
-  opt('run', '--userspace-workers <N|auto>', 'userspace mode: worker processes that also accept TCP connections (default auto: one per core beyond the first)');
+  opt('run', '--userspace-workers <N|auto>', 'userspace mode: worker processes that also accept TCP connections (default auto: one per core beyond the first, one per two cores on the splice path)');
   opt('run', '--v <level>', 'log verbosity (0-10)');
   opt('run', '--log-format <format>', 'text (one readable line per event; the default on a terminal) or json (the default otherwise)');
   return cmd;

@@ -75,7 +75,7 @@ export class UserspaceDataplane implements Dataplane {
     this.sweeper.unref();
     const bulk = opts.bulkPath ?? requestedBulkPath();
     this.engine = startBulkPath(bulk, ctx.log);
-    const workers = opts.workers ?? workerCount(process.env.KPROXY_USERSPACE_WORKERS ?? ctx.config.userspaceWorkers ?? 'auto');
+    const workers = opts.workers ?? workerCount(process.env.KPROXY_USERSPACE_WORKERS ?? ctx.config.userspaceWorkers ?? 'auto', this.engine ? 2 : 1);
     const env: Record<string, string> = { KPROXY_LOG_V: String(ctx.config.logVerbosity) };
     env.KPROXY_USERSPACE_BULK = this.engine ? 'splice' : 'js'; // the workers copy as the primary does
     if (opts.dialTimeoutsMs) env.KPROXY_DIAL_TIMEOUTS = opts.dialTimeoutsMs.join(',');
@@ -170,6 +170,11 @@ export class UserspaceDataplane implements Dataplane {
     return this.engine?.alive ? 'splice' : 'js';
   }
 
+  /** Connections the splice path took in this process: straight from accept (the pump dialled) or as a connected pair. */
+  bulkPathCounts(): { dialled: number; adopted: number } {
+    return { dialled: this.engine?.dialled ?? 0, adopted: this.engine?.adopted ?? 0 };
+  }
+
   /** The worker processes' ids and how often one was started again (tests, status pages). */
   workers(): { pids: number[]; restarts: number } {
     return { pids: this.pool?.pids() ?? [], restarts: this.pool?.restarts ?? 0 };
@@ -239,8 +244,13 @@ export class UserspaceDataplane implements Dataplane {
 }
 
 /** "auto": one worker per core beyond the first (the primary accepts too), so none on one core. */
-export function workerCount(v: number | string): number {
-  if (v === 'auto') return Math.min(Math.max(os.availableParallelism() - 1, 0), 8);
+/**
+ * Worker processes for --userspace-workers. `auto`: one process per `threadsPerProcess` cores
+ * beyond the primary, at most 8 — with the splice path each process keeps two cores busy (its
+ * main thread and its pump thread), on the JavaScript path one.
+ */
+export function workerCount(v: number | string, threadsPerProcess = 1): number {
+  if (v === 'auto') return Math.min(Math.max(Math.floor(os.availableParallelism() / threadsPerProcess) - 1, 0), 8);
   const n = Number(v);
   if (v === '' || !Number.isInteger(n) || n < 0 || n > 64) throw new ConfigError('userspaceWorkers', `expected auto or a whole number from 0 to 64, got "${v}"`);
   return n;

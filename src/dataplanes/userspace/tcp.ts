@@ -6,6 +6,14 @@
 // (pauseOnConnect), so that the connection can be handed over whole to the splice path
 // (splice/), which copies the bytes inside the kernel; the JavaScript copy loop below is the
 // fallback.
+//
+// With the splice path running, most connections never become Node sockets at all: the
+// listening handle's accept callback is taken over (hookAccept), the backend chosen there,
+// and the accepted descriptor handed to the pump thread, which dials the backend itself and
+// reports back (Spliced below); retries are decided here as on the socket path. A Node socket
+// object per side costs more than all the rest of a short connection. The socket path stays
+// for what the fast one leaves out: no endpoints (reject or drop), source ranges, and the
+// moments before the pump thread is ready.
 import net from 'node:net';
 import type { Logger } from '../../util/log.js';
 import type { EndpointSetName, ServiceBalancer } from './balancer.js';
@@ -13,7 +21,8 @@ import type { UserspaceMetrics } from './metrics.js';
 import type { Backend, Flow } from './schedulers/index.js';
 import { allowedSource, type Route } from './route.js';
 import { noteFdExhaustion } from '../../util/fdlimit.js';
-import type { SpliceEngine } from './splice/engine.js';
+import type { Handed, SpliceEngine } from './splice/engine.js';
+import { ECONNREFUSED, ETIMEDOUT } from './splice/libc.js';
 
 export const DIAL_TIMEOUTS_MS = [250, 500, 1000, 2000] as const;
 /** "None usable for this policy" is a drop: the connection is held silently, then closed. */
@@ -30,10 +39,10 @@ export class TcpListener {
     route: Route,
     private readonly metrics: UserspaceMetrics,
     private readonly log: Logger,
-    private readonly dialTimeouts: readonly number[] = DIAL_TIMEOUTS_MS,
+    readonly dialTimeouts: readonly number[] = DIAL_TIMEOUTS_MS,
     shared?: net.Server,
     /** The splice path (null: copy in JavaScript). */
-    private readonly engine: SpliceEngine | null = null,
+    readonly engine: SpliceEngine | null = null,
   ) {
     this.route = route;
     if (shared) {
@@ -45,9 +54,59 @@ export class TcpListener {
         c.setNoDelay(true);
         this.accept(c);
       });
+      if (serverHandle(this.server)) this.hookAccept();
+      else this.server.once('listening', () => this.hookAccept());
     } else {
       this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (c) => this.accept(c));
     }
+  }
+
+  /**
+   * Takes over the listening handle's accept callback (Node's net.js calls `onconnection` on
+   * it with the accepted handle): connections the pump can dial for go there without a Node
+   * socket; the rest take Node's usual way to accept() below.
+   */
+  private hookAccept(): void {
+    const h = serverHandle(this.server);
+    // the pump sets no TCP_NODELAY on accepted sockets: they inherit it from the listener
+    if (!h || !this.engine || !this.engine.noDelayOnAccepted(h.fd)) return;
+    const nodeAccept = h.onconnection;
+    h.onconnection = (err: number, client?: ClientHandle) => {
+      if (err !== 0 || !client || !this.acceptToPump(client)) nodeAccept.call(h, err, client);
+    };
+  }
+
+  /** The fast way (see the top of the file): true when the pump took the connection. */
+  private acceptToPump(client: ClientHandle): boolean {
+    const engine = this.engine!;
+    const { balancer, kind } = this.route;
+    if (!engine.takesDials || this.route.sourceRanges.length > 0) return false;
+    const flow = new HandleFlow(client);
+    const set = balancer.setFor(kind, flow.clientIP);
+    const b = balancer.choose(set, flow, null);
+    if (!b) return false; // no endpoints: the socket path rejects or drops
+    const s = new Spliced(this, balancer, set, flow, b);
+    s.id = engine.dial(client.fd, b.ip, b.port, this.dialTimeouts[0], s);
+    if (s.id === 0) return false;
+    flow.detach();
+    client.close(); // the pump holds a duplicate of the descriptor
+    this.connections.add(s);
+    this.metrics.live.tcpConnections++;
+    return true;
+  }
+
+  /** A dial from the pump failed: the next backend, as dial() does on the socket path, or a reset. */
+  retry(s: Spliced, errno: number): void {
+    const failed = s.dialing;
+    s.balancer.failed(failed, s.flow.clientIP);
+    this.metrics.retries.inc({ reason: errno === ETIMEDOUT ? 'timeout' : errno === ECONNREFUSED ? 'refused' : 'error' });
+    const next = ++s.attempt < this.dialTimeouts.length ? s.nextBackend() : null;
+    if (next && this.engine!.redial(s.id, next.ip, next.port, this.dialTimeouts[s.attempt])) {
+      s.dialing = next;
+      return;
+    }
+    this.metrics.rejected.inc({ reason: 'all_failed' });
+    this.engine!.close(s.id, true);
   }
 
   listen(ip: string, port: number): Promise<void> {
@@ -55,6 +114,7 @@ export class TcpListener {
       this.server.once('error', reject);
       this.server.listen({ host: ip, port, ipv6Only: ip === '::', backlog: 4096 }, () => {
         this.server.off('error', reject);
+        this.hookAccept();
         this.server.on('error', (e) => noteFdExhaustion(e, 'userspace TCP listener') || this.log.error({ err: e.message }, 'listener error'));
         resolve();
       });
@@ -100,7 +160,7 @@ export class TcpListener {
   }
 
   /** A connection is over, on whichever path it ran. */
-  private ended(t: Tracked): void {
+  ended(t: Tracked): void {
     if (!this.connections.delete(t)) return;
     this.metrics.live.tcpConnections--;
     if (t.backend) t.backend.active--;
@@ -178,6 +238,87 @@ class SocketFlow implements Flow {
   }
 }
 function noop(): void {}
+
+/** What Node's accept hands the listening handle (a TCPWrap): its descriptor, addresses and close. */
+interface ClientHandle {
+  fd: number;
+  getpeername(out: { address?: string }): number;
+  getsockname(out: { address?: string }): number;
+  close(): void;
+}
+
+/** The listening TCPWrap of a net.Server (Node internals, stable since Node 0.x: `_handle.onconnection`). */
+function serverHandle(server: net.Server): ServerHandle | null {
+  return (server as unknown as { _handle?: ServerHandle | null })._handle ?? null;
+}
+interface ServerHandle {
+  fd: number;
+  onconnection: (err: number, client?: ClientHandle) => void;
+}
+
+/** The flow's addresses, read from the accepted handle only if asked (the handle is closed once handed over: read before). */
+class HandleFlow implements Flow {
+  private client: string | undefined;
+  private dest: string | undefined;
+  constructor(private handle: ClientHandle | null) {}
+  get clientIP(): string {
+    if (this.client === undefined) {
+      const out: { address?: string } = {};
+      this.handle?.getpeername(out);
+      this.client = out.address ?? '';
+    }
+    return this.client;
+  }
+  get destIP(): string {
+    if (this.dest === undefined) {
+      const out: { address?: string } = {};
+      this.handle?.getsockname(out);
+      this.dest = out.address ?? '';
+    }
+    return this.dest;
+  }
+  /** Called when the handle goes: what was not read by now is not needed (schedulers read at the first choice). */
+  detach(): void {
+    void this.clientIP; // failed() needs it after a failed dial
+    this.handle = null;
+  }
+}
+
+/** A connection the pump dialled for (acceptToPump): tracked like the others, with its dial state. */
+class Spliced implements Tracked, Handed {
+  id = 0;
+  fds: number[] = [];
+  backend: Backend | null = null;
+  readonly handedOver = true;
+  attempt = 0;
+  private tried: Set<string> | null = null;
+  constructor(
+    private readonly listener: TcpListener,
+    readonly balancer: ServiceBalancer,
+    private readonly set: EndpointSetName,
+    readonly flow: HandleFlow,
+    /** The backend being dialled (or connected). */
+    public dialing: Backend,
+  ) {}
+  end(): void {
+    this.listener.engine!.close(this.id);
+  }
+  onConnect(): void {
+    this.dialing.active++;
+    this.backend = this.dialing;
+  }
+  onFail(errno: number): void {
+    this.listener.retry(this, errno);
+  }
+  onClose(): void {
+    this.listener.ended(this);
+  }
+  /** Every backend tried already (one endpoint, say): try them again, as dial() does. */
+  nextBackend(): Backend | null {
+    (this.tried ??= new Set()).add(this.dialing.id);
+    return this.balancer.choose(this.set, this.flow, this.tried) ?? this.balancer.choose(this.set, this.flow, null);
+  }
+}
 
 /** One proxied connection, from accept to close. */
 interface Tracked {

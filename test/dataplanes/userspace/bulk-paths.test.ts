@@ -134,7 +134,31 @@ for (const path of ['splice', 'js'] as const) {
       assert.equal(await h.metric('kproxy_userspace_tcp_connections'), 0);
     });
 
+    it('every dial refused: the client is reset after the last attempt, and counted', async () => {
+      // a second Service whose one endpoint listens nowhere (a port nobody holds)
+      const dead = `${p}.2`;
+      await h.apply(
+        service({ name: 'b', clusterIP: vip, port }),
+        slice('b', [{ ip: `${p}.101`, port: bport }]),
+        service({ name: 'dead', clusterIP: dead, port }),
+        slice('dead', [{ ip: `${p}.102`, port: bport }]),
+      );
+      const retries = await h.metric('kproxy_userspace_retries_total');
+      const rejected = await h.metric('kproxy_userspace_rejected_total');
+      const c = await connect(dead, port);
+      const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => {
+        c.on('error', resolve);
+        c.on('close', () => resolve(null));
+        c.resume();
+      });
+      assert.equal(err?.code, 'ECONNRESET');
+      assert.equal((await h.metric('kproxy_userspace_retries_total')) - retries, 4, 'one retry counted per refused attempt');
+      assert.equal((await h.metric('kproxy_userspace_rejected_total')) - rejected, 1);
+      await h.apply(service({ name: 'b', clusterIP: vip, port }), slice('b', [{ ip: `${p}.101`, port: bport }]));
+    });
+
     it('200 connections at once each get their own bytes back', async () => {
+      const before = h.dataplane.bulkPathCounts().dialled;
       const all = await Promise.all(
         Array.from({ length: 200 }, async (_, i) => {
           const c = await connect(vip, port);
@@ -144,6 +168,9 @@ for (const path of ['splice', 'js'] as const) {
         }),
       );
       assert.ok(all.every(Boolean));
+      // on the splice path they go to the pump straight from accept, without Node sockets
+      const dialled = h.dataplane.bulkPathCounts().dialled - before;
+      assert.equal(dialled, path === 'splice' ? 200 : 0);
     });
   });
 }

@@ -15,6 +15,8 @@ describe('userspace worker processes: count and restart', () => {
 
   it('auto is one per core beyond the first; numbers are taken as given; anything else is refused', () => {
     assert.equal(workerCount('auto'), Math.min(os.availableParallelism() - 1, 8));
+    // on the splice path a process keeps two cores busy (main and pump thread)
+    assert.equal(workerCount('auto', 2), Math.min(Math.max(Math.floor(os.availableParallelism() / 2) - 1, 0), 8));
     assert.equal(workerCount(3), 3);
     assert.equal(workerCount('0'), 0);
     assert.throws(() => workerCount('many'), /userspaceWorkers: expected auto or a whole number/);

@@ -2,25 +2,42 @@
 // the pump thread (pump.ts) and hears back when it has ended. Handing over duplicates both
 // descriptors for the pump and then closes Node's sockets: closing a duplicate sends nothing
 // on the wire, and the JavaScript socket objects are freed (memory at 10,000 connections).
-import type net from 'node:net';
+// A connection can also be handed over straight from accept (dial()): the pump dials the
+// backend itself and reports back, and Node never builds a socket object for it.
+import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../util/log.js';
 import * as C from './libc.js';
-import { needsWake, newRing, Op, push } from './ring.js';
+import { needsWake, newRing, Op, publish, push, reserve } from './ring.js';
 
 /** Pipe capacity per direction in flight (F_SETPIPE_SZ); $KPROXY_SPLICE_PIPE_KB overrides (benchmarks). */
-const PIPE_BYTES = Number(process.env.KPROXY_SPLICE_PIPE_KB ?? 256) * 1024;
+const PIPE_BYTES = Number(process.env.KPROXY_SPLICE_PIPE_KB ?? 512) * 1024;
 
-interface Handed {
-  fds: [number, number];
-  onClose: () => void;
+/** A connection the pump holds, as main sees it. */
+export interface Handed {
+  /** Descriptors main duplicated for the pump (closed here if the thread dies). */
+  fds: number[];
+  onClose(): void;
+  /** A dial from the pump connected (dial() only). */
+  onConnect?(): void;
+  /** A dial from the pump failed with this errno (ETIMEDOUT on timeout); answer with redial() or reset(). */
+  onFail?(errno: number): void;
 }
+
+/** What the pump reports, in flattened triples [kind, id, errno] (pump.ts). */
+const CLOSED = 1;
+const CONNECTED = 2;
+const FAILED = 3;
 
 export class SpliceEngine {
   private readonly ring = newRing();
   private readonly wake = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
   private readonly live = new Map<number, Handed>();
   private nextId = 1;
+  /** Connections taken straight from accept (dial()) and as connected pairs (adopt()), for tests. */
+  dialled = 0;
+  adopted = 0;
   private dead = false;
   /** The thread has started: until then connections are copied in JavaScript. */
   private ready = false;
@@ -34,9 +51,9 @@ export class SpliceEngine {
   ) {
     this.worker = new Worker(new URL('./pump.js', import.meta.url), { workerData: { ring: this.ring, wakeFd, pipeBytes: PIPE_BYTES } });
     this.worker.unref();
-    this.worker.on('message', (ids: number[] | 'ready') => {
-      if (ids === 'ready') this.ready = true;
-      else for (const id of ids) this.ended(id);
+    this.worker.on('message', (r: number[] | 'ready') => {
+      if (r === 'ready') this.ready = true;
+      else for (let i = 0; i < r.length; i += 3) this.report(r[i], r[i + 1], r[i + 2]);
     });
     let why = '';
     this.worker.on('error', (e) => {
@@ -100,6 +117,7 @@ export class SpliceEngine {
       return null;
     }
     this.live.set(id, { fds: [da, db], onClose });
+    this.adopted++;
     // connections in the thread keep the process up, as Node's own sockets would
     if (this.live.size === 1) this.worker.ref();
     this.wakeUp();
@@ -109,6 +127,76 @@ export class SpliceEngine {
     return () => {
       if (this.live.has(id) && push(this.ring, Op.Close, id)) this.wakeUp();
     };
+  }
+
+  /**
+   * Sets TCP_NODELAY on a listening socket: Linux copies it to every connection accepted there,
+   * which spares the pump a setsockopt per connection. False if it failed.
+   */
+  noDelayOnAccepted(listenFd: number): boolean {
+    return this.libc.setsockopt(listenFd, C.IPPROTO_TCP, C.TCP_NODELAY, Buffer.from([1, 0, 0, 0]), 4) === 0;
+  }
+
+  /** The pump takes connections straight from accept (dial()). */
+  get takesDials(): boolean {
+    return this.ready && !this.dead;
+  }
+
+  /**
+   * Hands over an accepted client by its descriptor (Node's handle is closed by the caller
+   * afterwards): the pump dials ip:port with this timeout and reports to `h`. Returns the
+   * connection's id, or 0 when it cannot be handed over (nothing changed then).
+   */
+  dial(clientFd: number, ip: string, port: number, timeoutMs: number, h: Handed): number {
+    if (this.dead || !this.ready) return 0;
+    const fd = this.libc.fcntl(clientFd, C.F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    const id = this.nextId;
+    if (!this.pushDial(id, fd, ip, port, timeoutMs)) {
+      this.libc.close(fd);
+      return 0;
+    }
+    this.nextId = (this.nextId % 0x3fffffff) + 1;
+    h.fds = [fd];
+    this.live.set(id, h);
+    this.dialled++;
+    if (this.live.size === 1) this.worker.ref();
+    this.wakeSoon();
+    return id;
+  }
+
+  /** Another attempt for a connection whose dial failed; false if it could not be asked (the caller resets). */
+  redial(id: number, ip: string, port: number, timeoutMs: number): boolean {
+    if (!this.live.has(id) || !this.pushDial(id, -1, ip, port, timeoutMs)) return false;
+    this.wakeUp();
+    return true;
+  }
+
+  /** Closes a connection now; with `reset`, the client gets a reset (every dial failed). */
+  close(id: number, reset = false): void {
+    if (this.live.has(id) && push(this.ring, reset ? Op.Reset : Op.Close, id)) this.wakeUp();
+  }
+
+  private pushDial(id: number, fd: number, ip: string, port: number, timeoutMs: number): boolean {
+    const a = addressWords(ip);
+    const at = reserve(this.ring);
+    if (at < 0 || !a) return false;
+    const r = this.ring;
+    r[at] = Op.Dial;
+    r[at + 1] = id;
+    r[at + 2] = fd;
+    r[at + 3] = timeoutMs;
+    r[at + 4] = port;
+    for (let i = 0; i < 5; i++) r[at + 5 + i] = a[i];
+    publish(r);
+    return true;
+  }
+
+  private report(kind: number, id: number, errno: number): void {
+    if (kind === CLOSED) return this.ended(id);
+    const h = this.live.get(id);
+    if (kind === CONNECTED) h?.onConnect?.();
+    else if (kind === FAILED) h?.onFail?.(errno);
   }
 
   /** Ends every connection and the thread. */
@@ -125,6 +213,21 @@ export class SpliceEngine {
     for (const id of [...this.live.keys()]) this.ended(id);
     this.libc.close(this.wakeFd);
   }
+
+  /**
+   * Wakes the pump once the accepts of this event-loop turn are all in the ring: libuv accepts
+   * many connections per readiness of a listening socket, and one eventfd write serves them all.
+   */
+  private wakeSoon(): void {
+    if (this.wakePending) return;
+    this.wakePending = true;
+    setImmediate(this.wakeNow);
+  }
+  private wakePending = false;
+  private readonly wakeNow = () => {
+    this.wakePending = false;
+    this.wakeUp();
+  };
 
   /** Wakes the pump only if it sleeps (an eventfd write costs a syscall and a thread wake-up). */
   private wakeUp(): void {
@@ -144,12 +247,32 @@ export class SpliceEngine {
     if (this.stopping) return;
     this.dead = true;
     this.log.error(`the splice thread of the userspace proxy stopped (${reason}); its ${this.live.size} connections are closed, new ones are copied in JavaScript`);
+    // (a backend socket the pump dialled itself is not known here and stays open)
     for (const [id, h] of [...this.live]) {
-      this.libc.close(h.fds[0]);
-      this.libc.close(h.fds[1]);
+      for (const fd of h.fds) this.libc.close(fd);
       this.ended(id);
     }
   }
+}
+
+const words = new Map<string, Int32Array | null>();
+
+/** [family 4|6, address as four big-endian words], cached per address (a backend is dialled again and again). */
+function addressWords(ip: string): Int32Array | null {
+  let a = words.get(ip);
+  if (a !== undefined) return a;
+  a = null;
+  const v = net.isIP(ip);
+  if (v === 4) {
+    const [x, y, z, w] = ip.split('.').map(Number);
+    a = Int32Array.of(4, (x << 24) | (y << 16) | (z << 8) | w | 0, 0, 0, 0);
+  } else if (v === 6) {
+    const b = Buffer.from(ipaddr.parse(ip).toByteArray());
+    a = Int32Array.of(6, b.readInt32BE(0), b.readInt32BE(4), b.readInt32BE(8), b.readInt32BE(12));
+  }
+  if (words.size > 10_000) words.clear();
+  words.set(ip, a);
+  return a;
 }
 
 /** The descriptor of a connected TCP socket (Node's handle keeps it in `fd` on Unix). */

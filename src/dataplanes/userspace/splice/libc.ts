@@ -4,6 +4,8 @@
 import { createRequire } from 'node:module';
 
 export interface Libc {
+  socket(domain: number, type: number, protocol: number): number;
+  connect(fd: number, addr: Buffer, len: number): number;
   splice(fdIn: number, offIn: null, fdOut: number, offOut: null, len: number, flags: number): number;
   pipe2(fds: Int32Array, flags: number): number;
   fcntl(fd: number, cmd: number, arg: number): number;
@@ -29,6 +31,16 @@ export interface Libc {
 export const EAGAIN = 11;
 export const EINTR = 4;
 export const ECONNRESET = 104;
+export const ECONNREFUSED = 111;
+export const ETIMEDOUT = 110;
+export const EINPROGRESS = 115;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+export const SOCK_STREAM = 1;
+export const SOCK_NONBLOCK = 0o4000;
+export const SOCK_CLOEXEC = 0o2000000;
+export const IPPROTO_TCP = 6;
+export const TCP_NODELAY = 1;
 export const SPLICE_F_MOVE = 1;
 export const SPLICE_F_NONBLOCK = 2;
 export const O_NONBLOCK = 0o4000;
@@ -67,6 +79,8 @@ export function loadLibc(): Libc | null {
     const lib = koffi.load('libc.so.6');
     const f = (sig: string) => lib.func(sig);
     cached = {
+      socket: f('int socket(int, int, int)') as Libc['socket'],
+      connect: f('int connect(int, void *, uint)') as Libc['connect'],
       splice: f('int splice(int, void *, int, void *, size_t, uint)') as Libc['splice'],
       pipe2: f('int pipe2(void *, int)') as Libc['pipe2'],
       fcntl: f('int fcntl(int, int, int)') as Libc['fcntl'],

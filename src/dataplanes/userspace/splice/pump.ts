@@ -5,6 +5,11 @@
 // Pipes are pooled and held only while bytes are in flight, so an idle connection costs its
 // two sockets and a small object here.
 //
+// A connection arrives either as a connected pair (Op.Add: Node dialled the backend) or as an
+// accepted client alone (Op.Dial): the pump then dials the backend itself with a nonblocking
+// connect and reports the outcome, so that main never builds a Node socket for it; main keeps
+// choosing the backend and deciding retries (a failed dial is dialled again on main's word).
+//
 // Semantics are those of the JavaScript copy loop (tcp.ts): a FIN is passed on as a FIN
 // (shutdown(SHUT_WR)) once everything before it has been delivered; a reset on one side
 // resets the other; the connection ends when both directions have ended.
@@ -30,6 +35,8 @@ const READS_PER_EVENT = 16;
 
 /** One direction of a connection: bytes from `src` through a pipe to `dst`. */
 class Dir {
+  src: number;
+  dst: number;
   pipeR = -1;
   pipeW = -1;
   /** Bytes in the pipe not yet written to dst (dst was full). */
@@ -39,11 +46,14 @@ class Dir {
   /** FIN passed on to dst. */
   shut = false;
   constructor(
-    readonly src: number,
-    readonly dst: number,
+    src: number,
+    dst: number,
     /** Index of src in the connection (0 = client, 1 = backend). */
     readonly side: 0 | 1,
-  ) {}
+  ) {
+    this.src = src;
+    this.dst = dst;
+  }
 }
 
 class Conn {
@@ -52,6 +62,10 @@ class Conn {
   /** epoll interest registered per side (0 = not registered). */
   readonly mask: [number, number] = [0, 0];
   closed = false;
+  /** The backend is being dialled (a nonblocking connect waits for EPOLLOUT). */
+  dialing = false;
+  /** When the dial in progress times out (Date.now() ms). */
+  deadline = 0;
   constructor(
     readonly id: number,
     readonly slot: number,
@@ -79,7 +93,21 @@ const freeSlots: number[] = [];
 let releasedSlots: number[] = [];
 const byId = new Map<number, Conn>();
 const freePipes: number[] = [];
-let closedIds: number[] = [];
+/** Reports to main, flattened triples [Report, id, errno]: posted once per loop turn. */
+let reports: number[] = [];
+const enum Report {
+  Closed = 1,
+  Connected = 2,
+  Failed = 3,
+}
+/** Connections whose backend is being dialled, and the earliest of their deadlines. */
+const dialing = new Set<Conn>();
+let nextDeadline = Infinity;
+const sa4 = Buffer.alloc(16); // struct sockaddr_in
+const sa6 = Buffer.alloc(28); // struct sockaddr_in6
+sa4.writeUInt16LE(C.AF_INET, 0);
+sa6.writeUInt16LE(C.AF_INET6, 0);
+const one = Buffer.from([1, 0, 0, 0]);
 
 function ctl(op: number, fd: number, mask: number, key: number): number {
   ev.writeUInt32LE(mask, 0);
@@ -90,15 +118,81 @@ function ctl(op: number, fd: number, mask: number, key: number): number {
 
 if (ctl(C.EPOLL_CTL_ADD, wakeFd, C.EPOLLIN, WAKE) < 0) throw new Error(`splice pump: epoll_ctl failed, errno ${errno()}`);
 
-function add(id: number, client: number, backend: number): void {
+function newConn(id: number, client: number, backend: number): Conn {
   const slot = freeSlots.length > 0 ? freeSlots.pop()! : slots.length;
   const c = new Conn(id, slot, client, backend);
   slots[slot] = c;
   byId.set(id, c);
+  return c;
+}
+
+function add(id: number, client: number, backend: number): void {
+  const c = newConn(id, client, backend);
   // data the client sent while the backend was dialled is already waiting: the first
   // level-triggered epoll_wait reports it
   updateMask(c, 0);
   updateMask(c, 1);
+}
+
+/** Op.Dial: a new connection (its client's descriptor) or a new attempt for one whose dial failed. */
+function dial(at: number): void {
+  const id = ring[at + 1];
+  let c = byId.get(id);
+  if (!c) {
+    c = newConn(id, ring[at + 2], -1); // (TCP_NODELAY: inherited from the listening socket, see tcp.ts)
+  } else if (c.dialing || c.fd[1] >= 0) return; // main asks again only after a failure
+  const family = ring[at + 5] === 6 ? C.AF_INET6 : C.AF_INET;
+  const fd = libc!.socket(family, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
+  if (fd < 0) return dialFailed(c, errno());
+  c.fd[1] = c.out[0].dst = c.out[1].src = fd;
+  libc!.setsockopt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, one, 4);
+  let r: number;
+  if (family === C.AF_INET) {
+    sa4.writeUInt16BE(ring[at + 4], 2);
+    sa4.writeInt32BE(ring[at + 6], 4);
+    r = libc!.connect(fd, sa4, 16);
+  } else {
+    sa6.writeUInt16BE(ring[at + 4], 2);
+    for (let i = 0; i < 4; i++) sa6.writeInt32BE(ring[at + 6 + i], 8 + 4 * i);
+    r = libc!.connect(fd, sa6, 28);
+  }
+  if (r === 0) return connected(c);
+  const e = errno();
+  if (e !== C.EINPROGRESS) return dialFailed(c, e);
+  if (ctl(C.EPOLL_CTL_ADD, fd, C.EPOLLOUT, c.slot * 2 + 1) < 0) return dialFailed(c, errno());
+  c.mask[1] = C.EPOLLOUT;
+  c.dialing = true;
+  c.deadline = Date.now() + ring[at + 3];
+  if (dialing.size === 0 || c.deadline < nextDeadline) nextDeadline = c.deadline;
+  dialing.add(c);
+}
+
+function connected(c: Conn): void {
+  c.dialing = false;
+  dialing.delete(c);
+  reports.push(Report.Connected, c.id, 0);
+  updateMask(c, 0);
+  updateMask(c, 1);
+}
+
+/** The dial failed or timed out: the backend socket goes, the client waits for main's next word (Dial again or Reset). */
+function dialFailed(c: Conn, e: number): void {
+  c.dialing = false;
+  dialing.delete(c);
+  if (c.fd[1] >= 0) libc!.close(c.fd[1]); // also leaves the epoll set
+  c.fd[1] = c.out[0].dst = c.out[1].src = -1;
+  c.mask[1] = 0;
+  reports.push(Report.Failed, c.id, e);
+}
+
+/** Dials past their deadline fail with ETIMEDOUT. */
+function expireDials(): void {
+  const now = Date.now();
+  nextDeadline = Infinity;
+  for (const c of dialing) {
+    if (c.deadline <= now) dialFailed(c, C.ETIMEDOUT);
+    else if (c.deadline < nextDeadline) nextDeadline = c.deadline;
+  }
 }
 
 function takePipe(d: Dir): boolean {
@@ -188,7 +282,7 @@ function pump(c: Conn, d: Dir): void {
 function fail(c: Conn, side: 0 | 1, e: number): void {
   if (c.closed) return;
   const other = c.fd[1 - side];
-  if (e === C.ECONNRESET) libc!.setsockopt(other, C.SOL_SOCKET, C.SO_LINGER, linger, 8);
+  if (e === C.ECONNRESET && other >= 0) libc!.setsockopt(other, C.SOL_SOCKET, C.SO_LINGER, linger, 8);
   finish(c);
 }
 
@@ -197,15 +291,24 @@ function finish(c: Conn): void {
   c.closed = true;
   // closing the last reference removes the sockets from the epoll set
   libc!.close(c.fd[0]);
-  libc!.close(c.fd[1]);
+  if (c.fd[1] >= 0) libc!.close(c.fd[1]);
+  if (c.dialing) dialing.delete(c);
   for (const d of c.out) releasePipe(d);
   byId.delete(c.id);
   slots[c.slot] = null;
   releasedSlots.push(c.slot);
-  closedIds.push(c.id);
+  reports.push(Report.Closed, c.id, 0);
 }
 
 function onEvent(c: Conn, side: 0 | 1, e: number): void {
+  if (c.dialing) {
+    // only the backend side is registered while dialling: writable means the connect ended
+    // (a failed connect also raises EPOLLERR: only then is SO_ERROR worth a syscall)
+    if (side === 0 || !(e & (C.EPOLLOUT | C.EPOLLERR | C.EPOLLHUP))) return;
+    if (!(e & (C.EPOLLERR | C.EPOLLHUP))) return connected(c);
+    libc!.getsockopt(c.fd[1], C.SOL_SOCKET, C.SO_ERROR, intBuf, intLen);
+    return dialFailed(c, intBuf.readInt32LE(0) || C.ECONNREFUSED);
+  }
   if (e & C.EPOLLERR) {
     libc!.getsockopt(c.fd[side], C.SOL_SOCKET, C.SO_ERROR, intBuf, intLen);
     const err = intBuf.readInt32LE(0);
@@ -221,11 +324,14 @@ function onEvent(c: Conn, side: 0 | 1, e: number): void {
 }
 
 let running = true;
-function command(op: Op, a: number, b: number, d: number): void {
-  if (op === Op.Add) add(a, b, d);
-  else if (op === Op.Close) {
-    const c = byId.get(a);
-    if (c) finish(c);
+function command(op: Op, at: number): void {
+  if (op === Op.Dial) dial(at);
+  else if (op === Op.Add) add(ring[at + 1], ring[at + 2], ring[at + 3]);
+  else if (op === Op.Close || op === Op.Reset) {
+    const c = byId.get(ring[at + 1]);
+    if (!c) return;
+    if (op === Op.Reset) libc!.setsockopt(c.fd[0], C.SOL_SOCKET, C.SO_LINGER, linger, 8);
+    finish(c);
   } else if (op === Op.Stop) {
     for (const c of [...byId.values()]) finish(c);
     running = false;
@@ -238,7 +344,7 @@ try {
   loop();
 } finally {
   // what ended before a failure is reported, so that main never closes a descriptor twice
-  if (closedIds.length > 0) parentPort!.postMessage(closedIds);
+  if (reports.length > 0) parentPort!.postMessage(reports);
 }
 
 function loop(): void {
@@ -247,7 +353,8 @@ function loop(): void {
     if (setSleeping(ring, true)) drain(ring, command);
     // level-triggered: bytes already waiting on new connections show at once; the timeout is a
     // safety net (commands are read at least once a second even if a wake-up were lost)
-    const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, 1000);
+    const timeout = dialing.size > 0 ? Math.max(0, Math.min(1000, nextDeadline - Date.now())) : 1000;
+    const n = libc!.epoll_wait(epfd, events, MAX_EVENTS, timeout);
     setSleeping(ring, false);
     if (n === 0) drain(ring, command);
     if (n < 0) {
@@ -270,9 +377,10 @@ function loop(): void {
       for (const s of releasedSlots) freeSlots.push(s);
       releasedSlots = [];
     }
-    if (closedIds.length > 0) {
-      parentPort!.postMessage(closedIds);
-      closedIds = [];
+    if (dialing.size > 0 && Date.now() >= nextDeadline) expireDials();
+    if (reports.length > 0) {
+      parentPort!.postMessage(reports);
+      reports = [];
     }
   }
   for (let i = 0; i < freePipes.length; i++) libc!.close(freePipes[i]);
