@@ -14,6 +14,15 @@ export interface ElementRef {
   owner: string;
 }
 
+/** Element changes to one set, as the partial planner renders them in one `add/delete element` line. */
+export interface ElementOp {
+  family: 'ip' | 'ip6';
+  verb: 'add' | 'delete';
+  set: string;
+  /** Keys ("a . b") for delete; keys and values for add (value "" for a set). */
+  items: { key: string; value: string }[];
+}
+
 type Claims = ElementRef | ElementRef[];
 
 export class ElementIndex {
