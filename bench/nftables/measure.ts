@@ -69,14 +69,17 @@ export async function measureFullSync(state: ProxyState, config: Config, text: s
  * Partial syncs after one EndpointSlice change each (same endpoint count, new addresses), on
  * a dataplane that has synced `tracker`'s state; returns each sync's time and who wrote it.
  */
-export async function measurePartialSync(dp: NftablesDataplane, tracker: ChangeTracker, n: number, endpoints: number, runs = 7): Promise<{ ms: number[]; writers: string[] }> {
-  const out = { ms: [] as number[], writers: [] as string[] };
+export async function measurePartialSync(dp: NftablesDataplane, tracker: ChangeTracker, n: number, endpoints: number, runs = 7): Promise<{ ms: number[]; cpuMs: number[]; writers: string[] }> {
+  const out = { ms: [] as number[], cpuMs: [] as number[], writers: [] as string[] };
   for (let k = 1; k <= runs; k++) {
     tracker.upsert(sliceObject(Math.floor(n / 2), n, endpoints, k * 7919) as never);
     const s = tracker.snapshot();
     const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
     await dp.sync(s, false);
     out.ms.push(ms(t0));
+    const c = process.cpuUsage(c0); // user + system: the kernel's work on the batch counts too
+    out.cpuMs.push((c.user + c.system) / 1000);
     if (dp.lastSync.kind !== 'partial') throw new Error(`expected a partial sync, got ${dp.lastSync.kind}`);
     out.writers.push(dp.lastSync.writer ?? 'none');
   }

@@ -67,6 +67,8 @@ for (const n of sizes) {
     nftCpuMs: Math.round(median(full.nftCpuMs)),
     cpuRatio: +((median(full.kproxyCpuMs) + median(full.nftCpuMs)) / median(full.nftCpuMs)).toFixed(2),
     partialMs: r1(median(partial.ms)),
+    partialMinMs: r1(min(partial.ms)),
+    partialCpuMs: r1(median(partial.cpuMs)),
     partialWriter: [...new Set(partial.writers)].join('+'),
     bareNftSmallMs: r1(median(partialBare)),
     libnftablesSmallMs: lib ? r1(median(lib)) : null,
