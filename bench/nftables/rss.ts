@@ -26,7 +26,12 @@ for (let i = 0; i < n; i++) {
 const dp = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry);
 await dp.sync(tracker.snapshot(), true);
 await measurePartialSync(dp, tracker, n, E, 5);
-await sleep(2000); // let V8 settle as an idle kproxy would
-const m = process.memoryUsage();
-process.stdout.write(JSON.stringify({ rssMB: Math.round(m.rss / 1e6), heapUsedMB: Math.round(m.heapUsed / 1e6) }) + '\n');
+// RSS 2 s after the last sync, and after 15 s of idling, when V8's memory reducer has had
+// its chance to collect the syncs' garbage and give pages back, as in an idle kproxy.
+await sleep(2000);
+const soon = process.memoryUsage();
+await sleep(13_000);
+const idle = process.memoryUsage();
+const mb = (x: number) => Math.round(x / 1e6);
+process.stdout.write(JSON.stringify({ rssMB: mb(soon.rss), heapUsedMB: mb(soon.heapUsed), idleRssMB: mb(idle.rss), idleHeapUsedMB: mb(idle.heapUsed) }) + '\n');
 dp.close();

@@ -51,7 +51,7 @@ for (const n of sizes) {
   dp.close();
   const rss = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'rss.js'), String(n), String(E)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (rss.status !== 0) throw new Error(`rss probe failed: ${rss.stderr}`);
-  const mem = JSON.parse(rss.stdout) as { rssMB: number; heapUsedMB: number };
+  const mem = JSON.parse(rss.stdout) as { rssMB: number; heapUsedMB: number; idleRssMB: number; idleHeapUsedMB: number };
   const result = {
     services: n,
     endpoints: E,
@@ -74,6 +74,8 @@ for (const n of sizes) {
     libnftablesSmallMs: lib ? r1(median(lib)) : null,
     rssMB: mem.rssMB,
     heapUsedMB: mem.heapUsedMB,
+    idleRssMB: mem.idleRssMB,
+    idleHeapUsedMB: mem.idleHeapUsedMB,
     fullRuns: full.fullMs.map(Math.round),
     bareRuns: full.bareMs.map(Math.round),
     partialRuns: partial.ms.map(r1),
