@@ -3,6 +3,7 @@
 // typed expressions and statements that the evaluator runs; `text` keeps them as written.
 import type { Datatype, Interval, Value } from './datatypes.js';
 import type { Span } from './lexer.js';
+import { indexFastLists } from './fast-elements.js';
 
 export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
@@ -78,6 +79,11 @@ export interface NftSet {
   ranges: Element[];
   /** Canonical key text → value text, for sets indexed by the fast path (fast-elements.ts). */
   raw?: Map<string, string | null>;
+  /**
+   * Element lists the fast path checked to be in canonical form, applied after `raw`, in
+   * order: a lookup searches their text for the key instead of indexing every element.
+   */
+  fast?: { src: string; span: Span; verb: string }[];
   /** Element lists not parsed yet (applied in order when the set is first looked up). */
   pending: { src: string; span: Span; verb: string }[];
 }
@@ -119,6 +125,7 @@ export interface Ruleset {
 
 /** How many elements the set holds (after its pending lists are applied). */
 export function elementCount(set: NftSet): number {
+  indexFastLists(set);
   return set.exact.size + set.ranges.length + (set.raw?.size ?? 0);
 }
 
