@@ -185,6 +185,7 @@ delete element ip t m { 10.0.0.2 . tcp . 80 }
     assert.equal(traceNft(rs, to('10.0.0.10'), { localAddresses: [] }).outcomes[0].verdict, 'DROP');
     assert.equal(traceNft(rs, to('10.0.0.2'), { localAddresses: [] }).outcomes[0].verdict, 'NONE', 'deleted by the last list');
     assert.equal(traceNft(rs, to('10.0.0.3'), { localAddresses: [] }).outcomes[0].verdict, 'NONE');
+    assert.equal(traceNft(rs, to('0.0.0.1'), { localAddresses: [] }).outcomes[0].verdict, 'NONE', 'not the tail of 10.0.0.1');
     assert.equal(elementCount(rs.tables.get('ip t')!.sets.get('m')!), 2);
     assert.deepEqual(traceJSON(traceNft(parseNft(lists), to('10.0.0.1'), { localAddresses: [] })), j, 'the same answer when everything is parsed');
   });
