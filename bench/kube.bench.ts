@@ -226,7 +226,10 @@ async function referenceChild(kubeconfig: string): Promise<void> {
 // ---- the driver (parent) --------------------------------------------------------------------
 
 function spawnChild(args: string[]): { child: ChildProcess; next: <T extends ToParent['type']>(type: T) => Promise<Extract<ToParent, { type: T }>> } {
-  const child = fork(fileURLToPath(import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--expose-gc', ...(process.env.CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)] });
+  const child = fork(fileURLToPath(import.meta.url), args, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: ['--expose-gc', ...(process.env.CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+  });
   const queue: ToParent[] = [];
   const waiters: { resolve: (m: ToParent) => void; reject: (e: Error) => void }[] = [];
   let exitCode: number | null = null;
