@@ -12,7 +12,7 @@
 //     must be the last ones written; sync and network-programming metrics are reported.
 import { fork, type ChildProcess } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultConfig } from '../src/config/load.js';
 import type { Dataplane } from '../src/dataplanes/dataplane.js';
 import { ProxyMetrics } from '../src/metrics/metrics.js';
@@ -253,8 +253,9 @@ function spawnChild(args: string[]): { child: ChildProcess; next: <T extends ToP
   return { child, next };
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+/** The whole benchmark (flags as on the command line); prints its report. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  const args = parseArgs(argv);
   const api = new TestAPIServer({ historyLimit: 1_000_000 });
   await api.start();
   const kubeconfig = writeKubeconfig(api.url);
@@ -332,12 +333,15 @@ async function main(): Promise<void> {
   }
 }
 
-const mode = process.argv.find((a) => a.startsWith('--child='))?.slice('--child='.length);
-if (mode === 'proxy') {
-  const [kubeconfig, ports, endpoints] = process.argv.slice(process.argv.indexOf('--child=proxy') + 1);
-  await proxyChild(kubeconfig, Number(ports), Number(endpoints));
-} else if (mode === 'reference') {
-  await referenceChild(process.argv[process.argv.indexOf('--child=reference') + 1]);
-} else {
-  await main();
+// Run as a script (the parent, or a child forked from this file); imported, it only exports.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const mode = process.argv.find((a) => a.startsWith('--child='))?.slice('--child='.length);
+  if (mode === 'proxy') {
+    const [kubeconfig, ports, endpoints] = process.argv.slice(process.argv.indexOf('--child=proxy') + 1);
+    await proxyChild(kubeconfig, Number(ports), Number(endpoints));
+  } else if (mode === 'reference') {
+    await referenceChild(process.argv[process.argv.indexOf('--child=reference') + 1]);
+  } else {
+    await main();
+  }
 }
