@@ -54,6 +54,7 @@ const modes: Partial<Record<ProxyMode, ModeEntry>> = {
       return (await import('./ipvs/index.js')).create(ctx, fallback);
     },
     compiler: async () => (await import('./ipvs/rules.js')).rulesText,
+    cleanup: async () => (await import('./ipvs/cleanup.js')).ipvsCleanup(),
   },
 };
 
@@ -79,7 +80,11 @@ export async function createDataplane(ctx: DataplaneContext): Promise<Dataplane>
 /** The cleanups of every mode that installs something in the kernel, by mode. */
 export async function modeCleanups(): Promise<[ProxyMode, ModeCleanup][]> {
   const out: [ProxyMode, ModeCleanup][] = [];
-  for (const mode of availableModes()) {
+  // ipvs before iptables: both name chains KUBE-SERVICES, KUBE-MARK-MASQ, ...; only the ipvs
+  // cleanup tells its own from iptables mode's, and iptables mode's cannot delete chains that
+  // ipvs mode's rules still refer to.
+  const order = availableModes().sort((a, b) => Number(b === 'ipvs') - Number(a === 'ipvs'));
+  for (const mode of order) {
     const c = modes[mode]?.cleanup;
     if (c) out.push([mode, await c()]);
   }

@@ -3,7 +3,11 @@
 // arrive as JSON lines on stdin, answers leave as JSON lines on stdout:
 //   {"id":1,"op":"request","host":"10.96.0.10","port":80}  → {"id":1,"line":"pod1 …"} | {"id":1,"error":"…"}
 //   {"id":2,"op":"open",…,"conn":"c1"} → first line; {"op":"echo","conn":"c1","text":"x"} → reply; {"op":"close","conn":"c1"}
+//   {"op":"reset","conn":"c1"} closes it with a RST instead of a FIN (no TIME_WAIT to wait out)
+//   {"id":3,"op":"udp","host":…,"port":…} → one datagram from a new socket: {"line": the reply}
+// "request" and "udp" take an optional "timeoutMs" (default 20 s).
 // It refuses to run outside the lab's namespaces (netns-guard).
+import { createSocket } from 'node:dgram';
 import { createConnection, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { assertInTestNetns } from '../netns-guard.js';
@@ -12,7 +16,8 @@ assertInTestNetns();
 
 interface Command {
   id: number;
-  op: 'request' | 'open' | 'echo' | 'close';
+  op: 'request' | 'open' | 'echo' | 'close' | 'reset' | 'udp';
+  timeoutMs?: number;
   host?: string;
   port?: number;
   conn?: string;
@@ -22,9 +27,9 @@ interface Command {
 const open = new Map<string, { sock: Socket; lines: string[]; waiters: (() => void)[] }>();
 const reply = (id: number, body: Record<string, unknown>) => process.stdout.write(JSON.stringify({ id, ...body }) + '\n');
 
-function connect(host: string, port: number): Promise<{ sock: Socket; lines: string[]; waiters: (() => void)[] }> {
+function connect(host: string, port: number, timeoutMs = 20_000): Promise<{ sock: Socket; lines: string[]; waiters: (() => void)[] }> {
   return new Promise((resolve, reject) => {
-    const sock = createConnection({ host, port, timeout: 20_000 });
+    const sock = createConnection({ host, port, timeout: timeoutMs });
     const state = { sock, lines: [] as string[], waiters: [] as (() => void)[] };
     let buf = '';
     sock.setEncoding('utf8');
@@ -59,11 +64,32 @@ async function nextLine(state: { sock: Socket; lines: string[]; waiters: (() => 
   return state.lines.shift()!;
 }
 
+function datagram(host: string, port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error('no answer'));
+    }, timeoutMs);
+    s.on('message', (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(m.toString().trim());
+    });
+    s.on('error', (e) => {
+      clearTimeout(timer);
+      s.close();
+      reject(e);
+    });
+    s.send('x', port, host);
+  });
+}
+
 async function handle(c: Command): Promise<void> {
   try {
     switch (c.op) {
       case 'request': {
-        const s = await connect(c.host!, c.port!);
+        const s = await connect(c.host!, c.port!, c.timeoutMs);
         try {
           reply(c.id, { line: await nextLine(s) });
         } finally {
@@ -84,9 +110,16 @@ async function handle(c: Command): Promise<void> {
         return;
       }
       case 'close':
-        open.get(c.conn!)?.sock.end();
+      case 'reset': {
+        const sock = open.get(c.conn!)?.sock;
+        if (c.op === 'reset') sock?.resetAndDestroy();
+        else sock?.end();
         open.delete(c.conn!);
         reply(c.id, {});
+        return;
+      }
+      case 'udp':
+        reply(c.id, { line: await datagram(c.host!, c.port!, c.timeoutMs ?? 20_000) });
         return;
     }
   } catch (e) {

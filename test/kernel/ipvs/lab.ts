@@ -81,13 +81,17 @@ export class Lab {
     ]);
     for (const p of ['pod1', 'pod2'] as const) {
       await batch(p, ['link set lo up', `address add ${ADDR[p]}/32 dev eth0`, 'link set eth0 up', `route add ${ADDR.gw}/32 dev eth0`, `route add default via ${ADDR.gw}`]);
-      this.background(p, [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'podserver.js'), p, '--tcp', '8080']);
+      this.background(p, [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'podserver.js'), p, '--tcp', '8080', '--udp', '5353']);
     }
     await batch('client', ['link set lo up', `address add ${ADDR.client}/24 dev eth0`, 'link set eth0 up', `route add default via ${ADDR.node}`]);
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** Waits until both pods answer (they start in build(); kproxy may start meanwhile). */
+  async podsServing(): Promise<void> {
     for (const p of ['pod1', 'pod2'] as const) {
       await this.waitFor(`${p} serving`, async () => (await this.request('node', ADDR[p], 8080)) === p);
     }
-    mkdirSync(this.dir, { recursive: true });
   }
 
   async destroy(): Promise<void> {
@@ -134,6 +138,8 @@ export class Lab {
       '200ms',
       '--dns-bind-address',
       'off',
+      '--v',
+      '1', // a "synced" line per sync: waitForIpvs waits for those instead of polling the kernel
       ...flags,
     ];
     this.kproxy = spawn('ip', inNetns(this.ns('node'), argv), { stdio: ['ignore', fd, fd] });
@@ -160,11 +166,16 @@ export class Lab {
 
   /** The node's IPVS table, `ipvsadm -S -n`. */
   ipvs(): Promise<string> {
-    return must('ip', ['netns', 'exec', this.ns('node'), 'ipvsadm', '-S', '-n']);
+    return this.inNode(['ipvsadm', '-S', '-n']);
   }
 
+  /**
+   * Runs a short command in the node namespace. nsenter only joins the network namespace;
+   * `ip netns exec` also makes a mount namespace and remounts /sys, which costs seconds in
+   * the loaded guest. (Long-lived processes, kproxy among them, still get `ip netns exec`.)
+   */
   inNode(argv: string[]): Promise<string> {
-    return must('ip', ['netns', 'exec', this.ns('node'), ...argv]);
+    return must('nsenter', [`--net=/run/netns/${this.ns('node')}`, ...argv]);
   }
 
   async waitFor(what: string, ok: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
@@ -176,20 +187,36 @@ export class Lab {
     throw new Error(`timed out waiting for ${what}; kproxy log:\n${this.kproxyLog()}`);
   }
 
-  /** Waits until the node's IPVS table holds every given `ipvsadm -S -n` line. */
-  async waitForIpvs(lines: string[], timeoutMs = 90_000): Promise<void> {
+  /** How many syncs kproxy has logged so far (its "synced" lines, across restarts). */
+  syncs(): number {
+    try {
+      return readFileSync(this.log, 'utf8').split('"msg":"synced"').length - 1;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Waits until the node's IPVS table holds every given `ipvsadm -S -n` line (and lacks every
+   * `absent` one). The table is read once now and then after each sync kproxy logs, or every
+   * few seconds for what kproxy changes between syncs (draining servers): reading a log file
+   * costs far less in the guest than running ipvsadm twice a second.
+   */
+  async waitForIpvs(lines: string[], timeoutMs = 90_000, absent: string[] = []): Promise<void> {
+    const end = Date.now() + timeoutMs;
     let last = '';
-    await this.waitFor(
-      `IPVS table lines ${JSON.stringify(lines)}`,
-      async () => {
-        last = await this.ipvs();
-        const have = new Set(last.split('\n'));
-        return lines.every((l) => have.has(l));
-      },
-      timeoutMs,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\nlast ipvsadm -S -n:\n${last}`);
-    });
+    for (;;) {
+      const seen = this.syncs();
+      last = await this.ipvs();
+      const have = new Set(last.split('\n'));
+      if (lines.every((l) => have.has(l)) && absent.every((l) => !have.has(l))) return;
+      const recheck = Date.now() + 4000;
+      while (this.syncs() === seen && Date.now() < recheck && Date.now() < end) await sleep(100);
+      if (Date.now() >= end)
+        throw new Error(
+          `timed out waiting for IPVS table lines ${JSON.stringify(lines)}${absent.length ? ` without ${JSON.stringify(absent)}` : ''}; kproxy log:\n${this.kproxyLog()}\nlast ipvsadm -S -n:\n${last}`,
+        );
+    }
   }
 
   /** The lab's long-lived client in `role` (test/kernel/ipvs/client-agent.ts), started on first use. */
@@ -209,10 +236,16 @@ export class Lab {
   }
 
   /** One short TCP request: the name of the pod that answered, or "ERR: …" with the client's complaint. */
-  async request(from: Role, host: string, port: number): Promise<string> {
-    const r = await this.agent(from).call({ op: 'request', host, port });
+  async request(from: Role, host: string, port: number, timeoutMs?: number): Promise<string> {
+    const r = await this.agent(from).call({ op: 'request', host, port, timeoutMs });
     if (r.error !== undefined) return `ERR: ${r.error}`;
     return String(r.line).split(' ')[0]; // "<pod name> <peer> <local>" (test/kernel/podserver.ts)
+  }
+
+  /** One UDP datagram from a new socket: the reply "<pod> <peer> <local>", or "ERR: …". */
+  async datagram(from: Role, host: string, port: number, timeoutMs?: number): Promise<string> {
+    const r = await this.agent(from).call({ op: 'udp', host, port, timeoutMs });
+    return r.error !== undefined ? `ERR: ${r.error}` : String(r.line);
   }
 
   async requests(from: Role, host: string, port: number, n: number): Promise<string[]> {
@@ -276,5 +309,10 @@ export class OpenConnection {
 
   close(): void {
     void this.agent.call({ op: 'close', conn: this.conn });
+  }
+
+  /** Closes with a RST: IPVS counts the connection as closed at once (no TIME_WAIT). */
+  reset(): Promise<unknown> {
+    return this.agent.call({ op: 'reset', conn: this.conn });
   }
 }

@@ -36,3 +36,34 @@ export function slice(svc: string, pods: Pod[]) {
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
   };
 }
+
+/** A UDP Service on port 53 whose pods answer on 5353. */
+export function udpService(name: string, clusterIP: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: NS, name },
+    spec: { clusterIP, ports: [{ name: 'dns', port: 53, targetPort: 5353, protocol: 'UDP' }] },
+  };
+}
+
+export function udpSlice(svc: string, pods: Pod[]) {
+  return { ...slice(svc, pods), ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }] };
+}
+
+/** A LoadBalancer Service with an externalIP, its ingress IP in its status, and source ranges. */
+export function loadBalancer(name: string, o: { clusterIP: string; nodePort: number; ingress: string; sourceRanges: string[]; externalIP?: string }) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace: NS, name },
+    spec: {
+      type: 'LoadBalancer',
+      clusterIP: o.clusterIP,
+      ...(o.externalIP ? { externalIPs: [o.externalIP] } : {}),
+      loadBalancerSourceRanges: o.sourceRanges,
+      ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: o.nodePort }],
+    },
+    status: { loadBalancer: { ingress: [{ ip: o.ingress }] } },
+  };
+}
