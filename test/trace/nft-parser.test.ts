@@ -200,4 +200,3 @@ delete element ip t m { 10.0.0.2 . tcp . 80 }
     assert.throws(() => traceNft(parseNft(gone, { lazy: true }), to('10.0.0.2'), { localAddresses: [] }), /is not in m/);
   });
 });
-

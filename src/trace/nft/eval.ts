@@ -195,7 +195,8 @@ function lookup(ctx: WalkContext, table: Table, set: NftSet, key: Value[], say: 
   }
   if (set.raw || set.fast) {
     const hit = fastLookup(set, key);
-    if (hit === CONFLICT) parseElementsFully(table, set); // throws, naming the line
+    if (hit === CONFLICT)
+      parseElementsFully(table, set); // throws, naming the line
     else if (hit) return hit;
   }
   const exact = set.exact.get(elementKey(key));

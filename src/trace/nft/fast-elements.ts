@@ -141,7 +141,7 @@ const isBlank = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 function startsElement(body: string, at: number): boolean {
   let i = at - 1;
   while (i >= 0 && isBlank(body.charCodeAt(i))) i--;
-  return i < 0 || body.charCodeAt(i) === 44 /* , */;
+  return i < 0 || body.charCodeAt(i) === 44; /* , */
 }
 
 function endsElement(body: string, at: number): boolean {
