@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNft, NftSyntaxError } from '../../src/trace/nft/index.js';
-import { elementCount } from '../../src/trace/nft/ast.js';
+import { elementCount } from '../../src/trace/nft/fast-elements.js';
 import { SAMPLE_RULESET } from './sample-ruleset.js';
 
 const HEAD = `add table ip t

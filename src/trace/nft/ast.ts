@@ -3,7 +3,6 @@
 // typed expressions and statements that the evaluator runs; `text` keeps them as written.
 import type { Datatype, Interval, Value } from './datatypes.js';
 import type { Span } from './lexer.js';
-import { indexFastLists } from './fast-elements.js';
 
 export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
@@ -121,12 +120,6 @@ export interface Table {
 export interface Ruleset {
   /** By "family name", in creation order. */
   tables: Map<string, Table>;
-}
-
-/** How many elements the set holds (after its pending lists are applied). */
-export function elementCount(set: NftSet): number {
-  indexFastLists(set);
-  return set.exact.size + set.ranges.length + (set.raw?.size ?? 0);
 }
 
 export function elementKey(values: readonly Value[]): string {

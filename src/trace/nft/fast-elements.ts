@@ -190,6 +190,12 @@ export function indexFastLists(set: NftSet): boolean {
   return true;
 }
 
+/** How many elements the set holds (after its pending lists are applied; fast lists are indexed to count them). */
+export function elementCount(set: NftSet): number {
+  indexFastLists(set);
+  return set.exact.size + set.ranges.length + (set.raw?.size ?? 0);
+}
+
 export function parseVerdict(text: string): VerdictValue {
   const sp = text.indexOf(' ');
   if (sp < 0) return { k: text as VerdictValue['k'] };
