@@ -3,7 +3,8 @@
 // namespaces (needs root). Per size (Services × 10 endpoints): full sync against a bare
 // `iptables-restore --noflush` (or `nft -f`) of the same text, partial sync after one
 // EndpointSlice change against a bare restore of that same partial input, RSS, and
-// first-packet (TCP connect) latency to the first and the last Service. The iptables backends
+// first-packet (TCP connect) latency to the Services whose nat KUBE-SERVICES rules come first
+// and last (nftables: the first and last by number). The iptables backends
 // each get a fresh topology (their rules must not mix), nftables runs after iptables-nft
 // has cleaned up.
 // Usage: node dist/bench/iptables/iptables.bench.js [SIZES=1000,5000,10000] [ENDPOINTS=10] [MODES=iptables-nft,iptables-legacy,nftables]
@@ -39,7 +40,8 @@ try {
       const o = JSON.parse(l);
       if (o.ready) {
         const n = o.ready as number;
-        const r = await t.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(0), serviceIP(n - 1), '80', '300']);
+        const [a, b] = o.latency as [number, number];
+        const r = await t.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(a), serviceIP(b), '80', '300']);
         if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
         const m = JSON.parse(r.stdout);
         latency.push({
@@ -75,7 +77,7 @@ for (const r of rows) {
     `| ${r.mode} | ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} ms [${r.fullCpuMs}] | ${r.bareFullMs} ms [${r.bareFullCpuMs}] | ${r.fullRatio} | ${r.fullCpuRatio} | ${r.partialMs} ms [${r.partialCpuMs}] | ${r.barePartialMs} ms [${r.barePartialCpuMs}] | ${r.partialRatio} | ${r.partialCpuRatio} | ${r.partialKB} kB | ${r.rssMB} MB |`,
   );
 }
-console.log('\nFirst-packet latency (p50 / p90 of 300 TCP connects each, first and last Service alternating):');
+console.log('\nFirst-packet latency (p50 / p90 of 300 TCP connects each, the Services whose KUBE-SERVICES rules come first and last, alternating):');
 console.log('| mode | Services | first p50 | last p50 | last − first | first p90 | last p90 |');
 console.log('|---|---|---|---|---|---|---|');
 for (const l of latency) console.log(`| ${l.mode} | ${l.services} | ${l.firstP50us} µs | ${l.lastP50us} µs | ${l.lastMinusFirstUs} µs | ${l.firstP90us} µs | ${l.lastP90us} µs |`);

@@ -1,25 +1,11 @@
 // The iptables benchmark's worker, run inside the node namespace (it checks). argv: MODE
-// (iptables-nft | iptables-legacy | nftables), SIZES, ENDPOINTS, LATENCY_SIZE. For each size it
-// times, in the same run, kproxy's full sync against a bare restore of the very same text
-// (iptables-restore --noflush, or nft -f), a partial sync after one EndpointSlice change
-// against a bare restore of that same partial input, and RSS. One JSON line per size; at the
-// latency size it prints {"ready":N} and waits for a line on stdin (the parent measures
-// first-packet latency meanwhile). Everything it installed is removed before it exits.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// (iptables-nft | iptables-legacy | nftables), SIZES, ENDPOINTS, LATENCY_SIZE (0 = every size).
+// One JSON line per size (measure.ts); at the latency size it prints {"ready":N,"latency":[a,b]}
+// and waits for a line on stdin while the parent measures first-packet latency to Services a
+// and b. Everything it installed is removed before it exits.
 import { createInterface } from 'node:readline';
-import { defaultConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/types.js';
-import { cleanupFamily, IptablesDataplane } from '../../src/dataplanes/iptables/apply.js';
-import { toolsFor, type IptablesBackend } from '../../src/dataplanes/iptables/backend.js';
-import { cleanupText, NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
-import { collectText, runNft } from '../../src/dataplanes/nftables/nft.js';
-import { ProxyMetrics } from '../../src/metrics/metrics.js';
-import { ChangeTracker } from '../../src/model/tracker.js';
-import type { ProxyState } from '../../src/model/types.js';
-import { silentLogger } from '../../src/util/log.js';
 import { assertInTestNetns } from '../../test/kernel/netns-guard.js';
-import { NODE, serviceObject, sliceObject } from '../nftables/services.js';
+import { iptablesMode, measureSize, nftablesMode, type Mode } from './measure.js';
 
 assertInTestNetns();
 
@@ -31,180 +17,13 @@ const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const PARTIALS = Number(process.env.PARTIALS ?? 5);
 const stdin = createInterface({ input: process.stdin });
 const nextLine = () => new Promise<string>((r) => stdin.once('line', r));
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-
-/**
- * CPU time (ms) of this process and of its children that have exited, from /proc/self/stat
- * (utime, stime, cutime, cstime in clock ticks of 10 ms). A loaded machine stretches wall
- * time; CPU time is what the sync itself costs.
- */
-function cpuNow(): { self: number; children: number } {
-  const f = readFileSync('/proc/self/stat', 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  const tick = (i: number) => Number(fields[i - 3]) * 10; // field numbers as in proc(5)
-  return { self: tick(14) + tick(15), children: tick(16) + tick(17) };
-}
-const cpuSince = (c0: { self: number; children: number }) => {
-  const c = cpuNow();
-  return c.self - c0.self + (c.children - c0.children);
-};
-
-/** Runs a command on a text (stdin) by itself: the reference kproxy is compared with. */
-function bare(argv: string[], text: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('close', (code) => (code === 0 ? resolve(ms(t0)) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.slice(0, 500)}`))));
-    child.stdin.end(text);
-  });
-}
-
-interface Mode {
-  /** A dataplane that has not synced yet. */
-  fresh(): { sync(s: ProxyState, full: boolean): Promise<void>; kind(): string; inputs(): string[] };
-  /** The bare command(s) for the texts a sync handed over. */
-  bare(inputs: string[]): Promise<number>;
-  /**
-   * The reference for a partial sync. iptables: the same input again (it is idempotent).
-   * nftables: a partial transaction deletes what it replaces and cannot run twice, so the
-   * reference is nft's floor for a small transaction (as bench:nftables measures it).
-   */
-  barePartial(inputs: string[]): Promise<number>;
-  /** Remove everything installed. */
-  clean(): Promise<void>;
-}
-
-const config: Config = { ...defaultConfig(), clusterCIDRs: ['10.244.0.0/16'], serviceClusterIPRange: ['10.96.0.0/12'], hostnameOverride: NODE };
-
-function iptablesMode(backend: IptablesBackend): Mode {
-  const tools = toolsFor(backend, 'benchmark');
-  return {
-    fresh() {
-      const dp = new IptablesDataplane({ ...config, mode: 'iptables' }, silentLogger(), new ProxyMetrics().registry, { tools, timeoutMs: 900_000 });
-      return { sync: (s, f) => dp.sync(s, f), kind: () => dp.lastSync?.kind ?? 'none', inputs: () => [dp.lastInput.get('IPv4')!, dp.lastInput.get('IPv6')!] };
-    },
-    async bare([v4, v6]) {
-      return (await bare([tools.restore('IPv4'), '-w', '5', '--noflush'], v4)) + (await bare([tools.restore('IPv6'), '-w', '5', '--noflush'], v6));
-    },
-    barePartial(inputs) {
-      return this.bare(inputs);
-    },
-    async clean() {
-      // kproxy's own cleanup (one restore per family). With the nft backend, deleting many
-      // chains that way is slow, and the namespace is the benchmark's own: drop its tables.
-      if (backend === 'nft') await bare(['nft', '-f', '-'], 'flush ruleset\n');
-      else for (const f of ['IPv4', 'IPv6'] as const) await cleanupFamily(tools, f);
-    },
-  };
-}
-
-function nftablesMode(): Mode {
-  return {
-    fresh() {
-      let text = '';
-      const dp = new NftablesDataplane({ ...config, mode: 'nftables' }, silentLogger(), new ProxyMetrics().registry, {
-        nft: async (input) => {
-          text = await collectText(input);
-          await runNft(text);
-        },
-      });
-      return { sync: (s, f) => dp.sync(s, f), kind: () => dp.lastSync.kind, inputs: () => [text] };
-    },
-    bare: ([text]) => bare(['nft', '-f', '-'], text),
-    barePartial: () => bare(['nft', '-f', '-'], 'add element ip kproxy cluster-ips { 10.111.255.254 }\ndelete element ip kproxy cluster-ips { 10.111.255.254 }\n'),
-    clean: () => runNft(cleanupText()),
-  };
-}
 
 const m: Mode = mode === 'nftables' ? nftablesMode() : iptablesMode(mode === 'iptables-legacy' ? 'legacy' : 'nft');
-
 for (const n of sizes) {
-  const tracker = new ChangeTracker({ nodeName: NODE, machineAddresses: ['192.168.50.1'] });
-  for (let i = 0; i < n; i++) {
-    tracker.upsert(serviceObject(i) as never);
-    tracker.upsert(sliceObject(i, n, E) as never);
-  }
-  const state = tracker.snapshot();
-  const full: number[] = [];
-  const bareFull: number[] = [];
-  const fullCpu: number[] = [];
-  const bareCpu: number[] = [];
-  let textBytes = 0;
-  for (let round = 0; round < ROUNDS; round++) {
-    // From empty tables each time: the first sync of a starting proxy, then the same text bare.
-    await m.clean();
-    const dp = m.fresh();
-    const t0 = process.hrtime.bigint();
-    const c0 = cpuNow();
-    await dp.sync(state, true);
-    full.push(ms(t0));
-    fullCpu.push(cpuSince(c0));
-    process.stderr.write(`${mode} ${n}: full sync ${Math.round(full.at(-1)!)} ms\n`);
-    const inputs = dp.inputs();
-    textBytes = inputs.reduce((s, t) => s + Buffer.byteLength(t), 0);
-    await m.clean();
-    const c1 = cpuNow();
-    bareFull.push(await m.bare(inputs));
-    bareCpu.push(cpuSince(c1));
-    process.stderr.write(`${mode} ${n}: bare ${Math.round(bareFull.at(-1)!)} ms\n`);
-  }
-  await m.clean();
-  const dp = m.fresh();
-  await dp.sync(state, true);
-  const rss = process.memoryUsage().rss;
-  // Partial syncs: one EndpointSlice changes (a new set of endpoint addresses) each time;
-  // the reference is a bare restore of the very input that partial sync handed over.
-  const partial: number[] = [];
-  const bartial: number[] = [];
-  const partialCpu: number[] = [];
-  const bartialCpu: number[] = [];
-  let partialBytes = 0;
-  for (let k = 1; k <= PARTIALS; k++) {
-    tracker.upsert(sliceObject(Math.floor(n / 2), n, E, k * 7919) as never);
-    const s = tracker.snapshot();
-    const t0 = process.hrtime.bigint();
-    const c0 = cpuNow();
-    await dp.sync(s, false);
-    partial.push(ms(t0));
-    partialCpu.push(cpuSince(c0));
-    process.stderr.write(`${mode} ${n}: partial sync ${Math.round(partial.at(-1)!)} ms\n`);
-    if (dp.kind() !== 'partial') throw new Error(`expected a partial sync, got ${dp.kind()}`);
-    const inputs = dp.inputs();
-    partialBytes = inputs.reduce((s2, t) => s2 + Buffer.byteLength(t), 0);
-    const c1 = cpuNow();
-    bartial.push(await m.barePartial(inputs));
-    bartialCpu.push(cpuSince(c1));
-  }
-  const result = {
-    mode,
-    services: n,
-    endpoints: E,
-    textMB: +(textBytes / 1e6).toFixed(1),
-    fullMs: Math.round(median(full)),
-    bareFullMs: Math.round(median(bareFull)),
-    fullRatio: +(median(full) / median(bareFull)).toFixed(2),
-    partialMs: +median(partial).toFixed(1),
-    barePartialMs: +median(bartial).toFixed(1),
-    partialRatio: +(median(partial) / median(bartial)).toFixed(2),
-    partialKB: Math.round(partialBytes / 1000),
-    // CPU (kproxy + its restore processes) against the bare restore's CPU: not stretched by load.
-    fullCpuMs: Math.round(median(fullCpu)),
-    bareFullCpuMs: Math.round(median(bareCpu)),
-    fullCpuRatio: +(median(fullCpu) / median(bareCpu)).toFixed(2),
-    partialCpuMs: Math.round(median(partialCpu)),
-    barePartialCpuMs: Math.round(median(bartialCpu)),
-    partialCpuRatio: +(median(partialCpu) / Math.max(median(bartialCpu), 1)).toFixed(2),
-    rssMB: Math.round(rss / 1e6),
-    fullRuns: full.map(Math.round),
-    bareFullRuns: bareFull.map(Math.round),
-    partialRuns: partial.map((x) => +x.toFixed(1)),
-  };
+  const result = await measureSize(mode, m, n, E, ROUNDS, PARTIALS);
   process.stdout.write(JSON.stringify(result) + '\n');
   if (n === latencySize || latencySize === 0) {
-    process.stdout.write(JSON.stringify({ ready: n, mode }) + '\n');
+    process.stdout.write(JSON.stringify({ ready: n, mode, latency: result.latencyServices }) + '\n');
     await nextLine();
   }
   await m.clean();

@@ -3,12 +3,6 @@
 // exit code 2; only a fault of kproxy itself prints a stack trace.
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../util/errors.js';
-import { registerRun } from './run.js';
-import { registerServices } from './services.js';
-import { registerRules } from './rules.js';
-import { registerCleanup } from './cleanup.js';
-import { registerTrace } from './trace.js';
-import { registerBench } from './bench.js';
 import { builtModes } from './mode.js';
 import { KPROXY_VERSION } from './version.js';
 
@@ -20,12 +14,19 @@ program
   .showHelpAfterError('(kproxy <command> --help lists the flags of a command)')
   .exitOverride();
 
-registerRun(program);
-registerServices(program);
-registerRules(program);
-registerCleanup(program);
-registerTrace(program);
-registerBench(program);
+// Each subcommand's module imports what its action needs (`run` nearly everything): only the
+// named subcommand's module is loaded, so that a one-shot command such as `kproxy trace`
+// starts quickly; without a known subcommand name (help, a typo) all of them are.
+const SUBCOMMANDS: Record<string, () => Promise<(p: Command) => void>> = {
+  run: async () => (await import('./run.js')).registerRun,
+  services: async () => (await import('./services.js')).registerServices,
+  rules: async () => (await import('./rules.js')).registerRules,
+  cleanup: async () => (await import('./cleanup.js')).registerCleanup,
+  trace: async () => (await import('./trace.js')).registerTrace,
+  bench: async () => (await import('./bench.js')).registerBench,
+};
+const named = SUBCOMMANDS[process.argv[2]];
+for (const load of named ? [named] : Object.values(SUBCOMMANDS)) (await load())(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -18,7 +18,6 @@ import type { ProxyState } from '../model/types.js';
 import { dialable } from './dial.js';
 import { describeDestination } from './trace-destination.js';
 import { requireMode } from './mode.js';
-import { loadStateOnce } from './state.js';
 import { addConfigOptions, configFrom } from './options.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -101,7 +100,8 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
       throw new ConfigError(cfg.modeSource === 'flag' ? '--proxy-mode' : 'mode', `"${cfg.mode}", but the running kproxy runs in ${page.mode} mode`);
     return { mode: page.mode, state: null, text: page.ruleset, node: page.node, nodeAddresses: page.nodeAddresses, origin: `${url}, applied ${page.appliedAt}` };
   }
-  const state = cfg.manifests ? await loadStateOnce(cfg) : null;
+  // Reading a folder pulls in the manifests source and its YAML parser: loaded only for it.
+  const state = cfg.manifests ? await (await import('./state.js')).loadStateOnce(cfg) : null;
   if (opts.ruleset) {
     const file = opts.ruleset as string;
     let text: string;

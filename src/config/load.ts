@@ -2,7 +2,7 @@
 // Every problem names the field (or flag) and the form that was expected; nothing starts
 // with a configuration that did not validate.
 import { readFileSync } from 'node:fs';
-import { parse as parseYAML } from 'yaml';
+import { createRequire } from 'node:module';
 import { joinHostPort, parseCIDR, parseIP } from '../api/ip.js';
 import { ConfigError } from '../util/errors.js';
 import { refuseHarmfulSettings } from './refuse.js';
@@ -72,6 +72,10 @@ export function defaultConfig(): Config {
 
 type Reader = (v: unknown, field: string) => void;
 type Schema = { [field: string]: Reader | Schema | 'any' };
+
+// The `yaml` package takes ~0.1 s to load: only a --config file needs it, so it is loaded then
+// (commands such as `kproxy trace` start without it).
+const parseYAML = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 /** Reads a KubeProxyConfiguration file into cfg. Unknown fields are errors, as upstream's strict decoding. */
 export function applyConfigFile(cfg: Config, path: string): void {

@@ -4,7 +4,9 @@ import type { AddonFactory } from '../addons/addon.js';
 import { ServiceHealthServers } from './servicehealth.js';
 
 export const serviceHealthAddon: AddonFactory = async (ctx) => {
-  const servers = new ServiceHealthServers({ log: ctx.log, proxyHealthy: ctx.health ? () => ctx.health!.health().healthy : undefined });
+  // As kube-proxy: in nftables mode an empty --nodeport-addresses means "primary".
+  const nodePortAddresses = ctx.config.nodePortAddresses.length === 0 && ctx.config.mode === 'nftables' ? ['primary'] : ctx.config.nodePortAddresses;
+  const servers = new ServiceHealthServers({ log: ctx.log, nodePortAddresses, proxyHealthy: ctx.health ? () => ctx.health!.health().healthy : undefined });
   return {
     update: (state) => {
       servers.update(state).catch((e) => ctx.log.error({ err: (e as Error).message }, 'health-check node ports'));

@@ -9,6 +9,7 @@ import { localReadyEndpointCount } from '../model/stats.js';
 import type { ProxyState } from '../model/types.js';
 import { listenOn } from '../util/net.js';
 import { limitHttpServer } from '../util/http-limits.js';
+import { healthCheckAddresses, interfaceAddresses } from './listen-addresses.js';
 
 /** The body kube-proxy writes (a tab-indented JSON document). */
 export function healthCheckBody(namespace: string, name: string, localEndpoints: number, serviceProxyHealthy: boolean): string {
@@ -45,23 +46,29 @@ export interface ServiceHealthOptions {
   log: Logger;
   /** Whether the proxy itself is healthy (kube-proxy's /healthz verdict). */
   proxyHealthy?: () => boolean;
-  /** Address to listen on (default: every address, "::" falling back to "0.0.0.0"). */
+  /** Address to listen on (tests); when unset, the addresses that nodePortAddresses selects. */
   host?: string;
+  /** --nodeport-addresses: each port listens on the node IPs it selects (every address when empty). */
+  nodePortAddresses?: readonly string[];
+  /** The machine's interface addresses (default: read from the interfaces at each new port). */
+  interfaceAddresses?: () => readonly string[];
 }
 
 export class ServiceHealthServers {
-  private readonly servers = new Map<number, Server>();
+  private readonly servers = new Map<number, Server[]>();
   private targets = new Map<number, HealthCheckTarget>();
+  private node: ProxyState['node'] | undefined;
 
   constructor(private readonly opts: ServiceHealthOptions) {}
 
   /** Starts servers for new health-check ports, stops those no longer wanted, updates counts. */
   async update(state: ProxyState): Promise<void> {
     this.targets = healthCheckTargets(state);
-    for (const [port, server] of this.servers) {
+    this.node = state.node;
+    for (const [port, servers] of this.servers) {
       if (this.targets.has(port)) continue;
       this.servers.delete(port);
-      await closeServer(server);
+      await Promise.all(servers.map(closeServer));
     }
     for (const port of this.targets.keys()) {
       if (this.servers.has(port)) continue;
@@ -78,12 +85,38 @@ export class ServiceHealthServers {
     return [...this.servers.keys()].sort((a, b) => a - b);
   }
 
+  /** The bound "address:port" of every listener (what `ss -ltn` would show). */
+  listening(): string[] {
+    const out: string[] = [];
+    for (const servers of this.servers.values())
+      for (const s of servers) {
+        const a = s.address();
+        if (a && typeof a === 'object') out.push(a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`);
+      }
+    return out.sort();
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.servers.values()].map(closeServer));
+    await Promise.all([...this.servers.values()].flat().map(closeServer));
     this.servers.clear();
   }
 
-  private listen(port: number): Promise<Server> {
+  /** One listener per selected address; if one cannot bind, none is kept (as kube-proxy does). */
+  private async listen(port: number): Promise<Server[]> {
+    const hosts = this.opts.host ? [this.opts.host] : healthCheckAddresses(this.opts.nodePortAddresses ?? [], (this.opts.interfaceAddresses ?? interfaceAddresses)(), this.node);
+    if (hosts && hosts.length === 0) throw new Error(`no address of this node matches --nodeport-addresses ${(this.opts.nodePortAddresses ?? []).join(',')}`);
+    const servers: Server[] = [];
+    try {
+      if (hosts === null) servers.push(await this.listenOne(port, '::').catch(() => this.listenOne(port, '0.0.0.0')));
+      else for (const host of hosts) servers.push(await this.listenOne(port, host));
+    } catch (e) {
+      await Promise.all(servers.map(closeServer));
+      throw e;
+    }
+    return servers;
+  }
+
+  private async listenOne(port: number, host: string): Promise<Server> {
     const server = createServer((req, res) => {
       const t = this.targets.get(port);
       if (!t) {
@@ -99,12 +132,8 @@ export class ServiceHealthServers {
       res.end(healthCheckBody(t.namespace, t.name, t.localEndpoints, healthy));
     });
     limitHttpServer(server);
-    const tryListen = (host: string) => listenOn(server, host, port);
-    return (async () => {
-      if (this.opts.host) await tryListen(this.opts.host);
-      else await tryListen('::').catch(() => tryListen('0.0.0.0'));
-      return server;
-    })();
+    await listenOn(server, host, port);
+    return server;
   }
 }
 

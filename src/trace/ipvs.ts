@@ -98,8 +98,10 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
   if (has('loadBalancerFW', dst)) {
     hit('filter', 'KUBE-PROXY-FIREWALL', `-m set --match-set ${s('loadBalancerFW')} dst,dst -j KUBE-SOURCE-RANGES-FIREWALL`, 'loadBalancerSourceRanges apply');
     const allowed = [...(fr.sets.get(s('loadBalancerSourceCIDR')) ?? [])].some((m) => {
+      // "LB-IP,proto:port,source": the source as ipset prints it, a lone host without its /32 (/128)
       if (!m.startsWith(`${dst},`)) return false;
-      const cidr = parseCIDR(m.slice(dst.length + 1));
+      const net = m.slice(dst.length + 1);
+      const cidr = parseCIDR(net.includes('/') ? net : `${net}/${p.family === 'IPv4' ? 32 : 128}`);
       return cidr !== null && cidrContains(cidr, p.src);
     });
     if (!allowed) {

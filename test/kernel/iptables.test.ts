@@ -305,15 +305,22 @@ for (const backend of ['nft', 'legacy'] as IptablesBackend[]) {
         assert.ok(allOk(await topo.client('client1', 'tcp', ADDR.node, NODEPORT.web, 3)));
       });
 
-      test('kproxy cleanup removes its chains and jump rules, and nothing else', async () => {
+      test('kproxy cleanup removes its chains, jump rules and KUBE-FIREWALL, puts route_localnet back, and nothing else', async () => {
         const tools = toolsFor(backend, '');
+        const routeLocalnet = async () => (await topo.run('node', ['sysctl', '-n', 'net.ipv4.conf.all.route_localnet'])).stdout.trim();
+        // A new namespace starts with 0; kproxy (localhost NodePorts on) set 1 and recorded the 0.
+        assert.equal(await routeLocalnet(), '1');
+        assert.match(await save(backend), /^:KUBE-PROXY-ROUTE-LOCALNET-0 /m);
+        assert.match(await save(backend), /^-A INPUT -j KUBE-FIREWALL$/m);
         await topo.run('node', [tools.iptables('IPv4'), '-N', 'SOMEONE-ELSE']);
         await topo.run('node', [tools.iptables('IPv4'), '-A', 'INPUT', '-p', 'tcp', '--dport', '9', '-j', 'SOMEONE-ELSE']);
         const r = await topo.run('node', [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'cleanup']);
         assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /route_localnet is 0 again/);
+        assert.equal(await routeLocalnet(), '0');
         for (const family of ['IPv4', 'IPv6'] as const) {
           const text = await save(backend, family);
-          const left = text.split('\n').filter((l) => /KUBE-/.test(l) && !/KUBE-FIREWALL/.test(l));
+          const left = text.split('\n').filter((l) => /KUBE-/.test(l));
           assert.deepEqual(left, [], `${family}: ${left.join('\n')}`);
         }
         const v4 = await save(backend);

@@ -1,25 +1,19 @@
-// The ipvs kernel suite. This machine's kernel may have no IPVS, so the suite boots Debian's
-// user-mode-Linux kernel (which has it) once, runs test/kernel/ipvs/guest-suite.ts inside
-// it — every lab in its own network namespaces, `kproxy run --proxy-mode ipvs` programming a
+// The ipvs kernel suite, traffic group. This machine's kernel may have no IPVS, so the suite
+// boots Debian's user-mode-Linux kernel (which has it), runs test/kernel/ipvs/guest-suite.ts
+// inside it — every lab in its own network namespaces, `kproxy run --proxy-mode ipvs` programming a
 // real IPVS table, real TCP clients — and reports each guest case here. It also checks, on
 // the host, that `kproxy rules --proxy-mode ipvs` prints what the guest's kernel holds. (The
-// fallback on a kernel without IPVS is ipvs-fallback.test.ts.)
+// restart group is ipvs-restart.test.ts; the fallback on a kernel without IPVS is
+// ipvs-fallback.test.ts.)
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { PROJECT_ROOT, runInUml, UML_DIR, umlSkipReason, type UmlRun } from './uml/launcher.js';
+import { runGuestGroup } from './ipvs/host.js';
+import { PROJECT_ROOT } from './uml/launcher.js';
 
-interface CaseResult {
-  name: string;
-  ok: boolean;
-  ms: number;
-  error?: string;
-}
-
-const CASES = [
+const { skip, out, why } = await runGuestGroup('traffic', [
   'ClusterIP from a Pod: both endpoints, including the Pod itself (hairpin through KUBE-LOOP-BACK)',
   'ClusterIP from the node and from outside it',
   'NodePort from outside the node reaches both endpoints',
@@ -29,16 +23,12 @@ const CASES = [
   'rr alternates exactly between the servers',
   'sh keeps a client on one server',
   'lc sends new connections to the idle server',
-  'the kernel table is saved for the host to compare with kproxy rules',
-  '--ipvs-scheduler sets the scheduler of Services without the annotation',
-  'an endpoint removed while a connection is open keeps that connection and gets no new ones',
-  'a restart of kproxy gives every ready server its weight back and removes stale ones',
   'UDP: datagrams to a ClusterIP reach both endpoints',
   'externalIPs and LoadBalancer IPs reach the endpoints; loadBalancerSourceRanges drops other sources',
   'a UDP endpoint removed is deleted at once and its conntrack entries are cleared',
-  '--ipvs-strict-arp sets arp_ignore 1 and arp_announce 2',
-  "kproxy cleanup removes kproxy's virtual services, kube-ipvs0, its chains and ipsets, and nothing else",
-];
+  'the kernel table is saved for the host to compare with kproxy rules',
+  'an endpoint removed while a connection is open keeps that connection and gets no new ones',
+]);
 
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -46,30 +36,9 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
   });
 }
 
-const skip = umlSkipReason();
-const out = skip ? '' : mkdtempSync(join(tmpdir(), 'kproxy-ipvs-'));
-let guest: UmlRun | null = null;
-let results: CaseResult[] = [];
-if (!skip) {
-  // The guest has one CPU and slow syscalls; on a loaded machine the suite takes minutes.
-  guest = await runInUml({ script: join(UML_DIR, 'ipvs-guest.sh'), outDir: out, timeoutS: 900 });
-  const file = join(out, 'results.json');
-  if (existsSync(file)) results = JSON.parse(readFileSync(file, 'utf8')) as CaseResult[];
-}
-
-const why = (g: UmlRun) => `guest rc ${g.rc}; guest output:\n${g.log.slice(-3000)}\nconsole:\n${g.console.slice(-1500)}`;
-
-for (const name of CASES) {
-  test(`ipvs in the kernel: ${name}`, { skip: skip ?? false }, () => {
-    const r = results.find((x) => x.name === name);
-    assert.ok(r, `the guest reported no result for this case; ${why(guest!)}`);
-    assert.ok(r.ok, r.error);
-  });
-}
-
 test('ipvs in the kernel: kproxy rules --proxy-mode ipvs prints what the kernel holds', { skip: skip ?? false }, async () => {
   const manifests = join(out, 'a-manifests');
-  assert.ok(existsSync(manifests), `the guest saved no manifests; ${why(guest!)}`);
+  assert.ok(existsSync(manifests), `the guest saved no manifests; ${why()}`);
   const r = await run(process.execPath, [
     join(PROJECT_ROOT, 'bin', 'kproxy.js'),
     'rules',
@@ -106,5 +75,3 @@ test('ipvs in the kernel: kproxy rules --proxy-mode ipvs prints what the kernel 
     assert.ok(n >= 1 && n <= 3, `${n} jumps to ${target}`);
   }
 });
-
-if (out) process.on('exit', () => rmSync(out, { recursive: true, force: true }));

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseNft, NftSyntaxError } from '../../src/trace/nft/index.js';
-import { elementCount } from '../../src/trace/nft/ast.js';
+import { elementCount } from '../../src/trace/nft/fast-elements.js';
 import { SAMPLE_RULESET } from './sample-ruleset.js';
 
 const HEAD = `add table ip t
@@ -157,5 +157,46 @@ add element ip t m { 10.0.0.1 . tcp . 80 : goto svc, 10.0.0.2 . tcp . 80 : goto 
       assert.equal(traceNft(rs, pkt, { localAddresses: [] }).outcomes[0].endpoint?.ip, '10.9.9.9');
       assert.equal(traceNft(rs, { ...pkt, dport: 81 }, { localAddresses: [] }).outcomes[0].verdict, 'NONE');
     }
+  });
+
+  // Canonical element lists are searched as text on lookup (fast-elements.ts), not indexed.
+  const lists = `add table ip t
+add chain ip t pre { type nat hook prerouting priority dstnat ; }
+add chain ip t a
+add chain ip t b
+add map ip t m { type ipv4_addr . inet_proto . inet_service : verdict ; }
+add map ip t slots { typeof ip daddr . tcp dport . numgen random mod 1 : ip daddr . tcp dport ; }
+add rule ip t pre ip daddr . meta l4proto . th dport vmap @m
+add rule ip t a meta l4proto tcp dnat to ip daddr . tcp dport . numgen random mod 2 map @slots
+add rule ip t b drop
+add element ip t m { 10.0.0.10 . tcp . 80 : goto b, 10.0.0.1 . tcp . 80 : goto a,
+  10.0.0.2 . tcp . 80 : goto b }
+add element ip t slots { 10.0.0.1 . 80 . 0 : 10.0.0.2 . 80, 10.0.0.1 . 80 . 1 : 10.9.9.1 . 8080 }
+add element ip t slots { 10.0.0.2 . 80 . 0 : 10.0.0.1 . 80 }
+delete element ip t m { 10.0.0.2 . tcp . 80 }
+`;
+  const to = (dst: string) => ({ ...pkt, dst });
+
+  it('finds canonical elements by their text: never inside a value or a longer address, deletes applied in order', async () => {
+    const { traceNft, traceJSON } = await Promise.all([import('../../src/trace/nft/index.js'), import('../../src/trace/result.js')]).then(([a, b]) => ({ ...a, ...b }));
+    const rs = parseNft(lists, { lazy: true });
+    const j = traceJSON(traceNft(rs, to('10.0.0.1'), { localAddresses: [] }));
+    assert.deepEqual(j.endpoints.map((e) => `${e.ip}:${e.port}`).sort(), ['10.0.0.2:80', '10.9.9.1:8080']);
+    assert.equal(traceNft(rs, to('10.0.0.10'), { localAddresses: [] }).outcomes[0].verdict, 'DROP');
+    assert.equal(traceNft(rs, to('10.0.0.2'), { localAddresses: [] }).outcomes[0].verdict, 'NONE', 'deleted by the last list');
+    assert.equal(traceNft(rs, to('10.0.0.3'), { localAddresses: [] }).outcomes[0].verdict, 'NONE');
+    assert.equal(traceNft(rs, to('0.0.0.1'), { localAddresses: [] }).outcomes[0].verdict, 'NONE', 'not the tail of 10.0.0.1');
+    assert.equal(elementCount(rs.tables.get('ip t')!.sets.get('m')!), 2);
+    assert.deepEqual(traceJSON(traceNft(parseNft(lists), to('10.0.0.1'), { localAddresses: [] })), j, 'the same answer when everything is parsed');
+  });
+
+  it('names the line when the lists a lookup searches disagree about its key', async () => {
+    const { traceNft } = await import('../../src/trace/nft/index.js');
+    const twice = `${lists}add element ip t m { 10.0.0.1 . tcp . 80 : goto b }\n`;
+    assert.throws(() => traceNft(parseNft(twice, { lazy: true }), to('10.0.0.1'), { localAddresses: [] }), /line 1[56]: .*already exists in m with a different value/);
+    assert.equal(traceNft(parseNft(twice, { lazy: true }), to('10.0.0.10'), { localAddresses: [] }).outcomes[0].verdict, 'DROP', 'lazily: an element the packet does not reach is not checked');
+    assert.throws(() => parseNft(twice), /already exists in m with a different value/, 'the default (--check-all) checks every element');
+    const gone = `${lists}delete element ip t m { 10.0.0.2 . tcp . 80 }\n`;
+    assert.throws(() => traceNft(parseNft(gone, { lazy: true }), to('10.0.0.2'), { localAddresses: [] }), /is not in m/);
   });
 });

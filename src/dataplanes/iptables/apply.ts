@@ -3,10 +3,11 @@
 //  - a full sync (the first, every syncPeriod, after any failure, when the canary chain has
 //    gone or large-cluster mode flips) writes every KUBE-* chain, deletes per-service chains
 //    that iptables-save shows but the state no longer has, and makes sure of the jump rules in
-//    the built-in chains (`iptables -C`, then `-I` when missing) and the canary chains;
-//  - a partial sync rewrites the top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, … are
-//    cheap: one rule per service address) plus only the per-service chains of the ports in
-//    state.changed, and deletes the chains those ports (and state.deleted) no longer use.
+//    the built-in chains (read in iptables-save, `-I` when missing) and the canary chains;
+//  - a partial sync rewrites only the per-service chains of the ports in state.changed, the
+//    top-level chains (KUBE-SERVICES, KUBE-NODEPORTS, …) whose rules differ from the last
+//    sync's, and deletes the chains those ports (and state.deleted) no longer use. An
+//    EndpointSlice change thus hands iptables-restore one KUBE-SVC chain and its KUBE-SEPs.
 // A failed restore changes nothing of that table; the error is thrown (the runner retries with
 // a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -20,12 +21,14 @@ import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContex
 import { describeRestoreError, IptablesError } from './exec.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { isServiceChain } from './naming.js';
-import { renderFamily } from './restore.js';
+import { KUBELET_FIREWALL, renderFamily, topLevelRules } from './restore.js';
 import { compileText } from './text.js';
 
 /** What kproxy believes is in one family's tables: exactly what it last committed. */
 interface Committed {
   ports: Map<string, PortRules>;
+  /** The top-level chains' rules ("table/chain" → rules joined by newlines). */
+  top: Map<string, string>;
   largeClusterMode: boolean;
 }
 
@@ -109,13 +112,20 @@ export class IptablesDataplane implements Dataplane {
         const old = this.committed?.get(family);
         const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
         const plan = familyFull ? await this.planFull(tools, state, fc) : this.planPartial(state, fc, old!);
-        const input = renderFamily({ fc, ports: plan.ports }, { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary });
+        const rs = { fc, ports: plan.ports };
+        const top = topLevelRules(rs);
+        const input = renderFamily(
+          rs,
+          { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary, previousTop: familyFull ? undefined : old!.top, wholeTableCache: tools.backend === 'nft' },
+          top,
+        );
         this.lastInput.set(family, input);
-        await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
-        lines += input.split('\n').length - 1;
+        // Nothing changed in this family (e.g. only the other family's Services did).
+        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
+        lines += input === '' ? 0 : input.split('\n').length - 1;
         deletedChains += plan.deleteChains.length;
-        next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), largeClusterMode: fc.largeClusterMode });
-        const c = countRules(input, plan.ports);
+        next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), top: new Map([...top].map(([k, r]) => [k, r.join('\n')])), largeClusterMode: fc.largeClusterMode });
+        const c = countRules(input, plan.ports, top);
         counts.filter += c.filter;
         counts.nat += c.nat;
         counts.filterLast += c.filterLast;
@@ -230,15 +240,37 @@ export class IptablesDataplane implements Dataplane {
     }
   }
 
-  /** Localhost NodePorts need the kernel to route 127.0.0.0/8 destinations off the host. */
+  /**
+   * Localhost NodePorts need the kernel to route 127.0.0.0/8 destinations off the host. Before
+   * kproxy first changes the setting, it records the value it found as an empty mangle chain
+   * (KUBE-PROXY-ROUTE-LOCALNET-<value>): the record lives and dies with the network namespace
+   * it describes, survives kproxy restarts, and `kproxy cleanup` puts the value back from it.
+   */
   private async ensureRouteLocalnet(tools: IptablesTools, state: ProxyState): Promise<void> {
     const fc = familyContext('IPv4', this.config, state);
     if (!fc.localhostNodePorts) return;
-    const r = await runTool(tools, 'sysctl', ['-qw', 'net.ipv4.conf.all.route_localnet=1'], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+    const now = await runTool(tools, 'sysctl', ['-n', ROUTE_LOCALNET], { timeoutMs: 10_000 }).catch(() => null);
+    const before = now?.code === 0 ? now.stdout.trim() : '';
+    if (before === '1' && this.routeLocalnetSet) return;
+    if (/^\d+$/.test(before) && before !== '1') {
+      // Recorded before the change; a record already there (an earlier run) means the value
+      // was changed after that run set it: the older record is the one to keep.
+      const input = `*mangle\n:${routeLocalnetRecord(before)} - [0:0]\nCOMMIT\n`;
+      // Only mangle (small; the full sync that just ran created it with the canary chain).
+      const saved = await runTool(tools, tools.save('IPv4'), ['-t', 'mangle'], { timeoutMs: 30_000 }).catch(() => null);
+      if (saved?.code === 0 && !/^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved.stdout)) {
+        const rec = await runTool(tools, tools.restore('IPv4'), ['-w', '5', '--noflush'], { input, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+        if (rec.code !== 0) this.log.warn({ err: rec.stderr.trim() }, 'iptables: cannot record the previous route_localnet value: kproxy cleanup will leave it at 1');
+      }
+    }
+    const r = await runTool(tools, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=1`], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
     if (r.code === 0 && this.routeLocalnetSet) return;
     this.routeLocalnetSet = r.code === 0;
     if (r.code === 0) {
-      this.log.info('iptables: set net.ipv4.conf.all.route_localnet=1 for NodePorts on 127.0.0.1 (turn off with --iptables-localhost-nodeports=false or a --nodeport-addresses without loopback)');
+      this.log.info(
+        { before },
+        'iptables: set net.ipv4.conf.all.route_localnet=1 for NodePorts on 127.0.0.1 (turn off with --iptables-localhost-nodeports=false or a --nodeport-addresses without loopback)',
+      );
     } else {
       this.log.warn({ err: r.stderr.trim() }, 'iptables: cannot set route_localnet: NodePorts on 127.0.0.1 will not work');
     }
@@ -257,55 +289,76 @@ export class IptablesDataplane implements Dataplane {
 }
 
 /** Rules per table: in total (what the kernel holds now) and written by this input. */
-function countRules(input: string, ports: readonly PortRules[]) {
+function countRules(input: string, ports: readonly PortRules[], top: ReadonlyMap<string, string[]>) {
   let filter = 0;
   let nat = 0;
-  let natOwn = 0;
+  for (const [key, rules] of top) {
+    if (key.startsWith('filter/')) filter += rules.length;
+    else nat += rules.length;
+  }
+  for (const p of ports) nat += p.rules.length;
+  let filterLast = 0;
+  let natLast = 0;
   let table = '';
   for (const line of input.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1);
     else if (line.startsWith('-A ')) {
-      if (table === 'filter') filter++;
-      else {
-        nat++;
-        if (/^-A KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(line)) natOwn++;
-      }
+      if (table === 'filter') filterLast++;
+      else if (table === 'nat') natLast++;
     }
   }
-  // Per-service chains of ports not written this time are still in the kernel.
-  let own = 0;
-  for (const p of ports) own += p.rules.length;
-  return { filter, filterLast: filter, nat: nat - natOwn + own, natLast: nat };
+  return { filter, filterLast, nat, natLast };
 }
 
 /**
  * Deletes kproxy's jump rules from the built-in chains (every copy), then flushes and deletes
  * its KUBE-* chains in filter, nat and mangle. Chains of other programs are never touched.
+ * KUBE-FIREWALL (kubelet may own a chain of that name) goes only while it holds nothing but
+ * the rule kproxy writes. On IPv4, route_localnet is put back to the value recorded before
+ * kproxy changed it.
  */
-export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<{ chains: number; jumps: number } | null> {
+export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<{ chains: number; jumps: number; routeLocalnet: string | null } | null> {
   // Look first (the whole ruleset, not `-t TABLE`: naming a legacy table that does not exist
   // creates it), then one restore: delete the jump rules found, flush and delete the chains.
   const r = await runTool(tools, tools.save(family), [], { timeoutMs });
   if (r.code !== 0) return null;
-  const jumps = jumpRules({ kubeletFirewall: false });
+  const jumps = jumpRules({ kubeletFirewall: family === 'IPv4' });
   const byTable = new Map<string, { chains: string[]; deletes: string[] }>();
   let table = '';
+  let firewall: 'absent' | 'ours' | 'foreign' = 'absent';
+  let routeLocalnet: string | null = null;
+  const firewallJumps: string[] = [];
   for (const line of r.stdout.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1).trim();
     const t = byTable.get(table) ?? { chains: [], deletes: [] };
     byTable.set(table, t);
     if (line.startsWith(':KUBE-')) {
       const name = line.slice(1, line.indexOf(' '));
-      if (isOwned(name, table)) t.chains.push(name);
+      const rec = table === 'mangle' ? /^KUBE-PROXY-ROUTE-LOCALNET-(\d+)$/.exec(name) : null;
+      if (rec) routeLocalnet = rec[1];
+      if (isOwned(name, table) || rec) t.chains.push(name);
+      if (table === 'filter' && name === KUBELET_FIREWALL) firewall = 'ours';
+    } else if (table === 'filter' && line.startsWith(`-A ${KUBELET_FIREWALL} `)) {
+      if (!line.includes('--comment "block incoming localnet connections"') || !line.endsWith(' -j DROP')) firewall = 'foreign';
     } else if (line.startsWith('-A ') && jumps.some((j) => j.table === table && isJumpRule(line, j))) {
-      t.deletes.push('-D' + line.slice(2));
+      (line.endsWith(` -j ${KUBELET_FIREWALL}`) ? firewallJumps : t.deletes).push('-D' + line.slice(2));
     }
   }
+  if (firewall === 'ours') {
+    const t = byTable.get('filter')!;
+    t.deletes.push(...firewallJumps);
+    t.chains.push(KUBELET_FIREWALL);
+  }
   const out: string[] = [];
-  const removed = { chains: 0, jumps: 0 };
+  const removed = { chains: 0, jumps: 0, routeLocalnet };
   for (const [t, { chains, deletes }] of byTable) {
     if (chains.length === 0 && deletes.length === 0) continue;
-    out.push(`*${t}`, ...deletes, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT');
+    // Line by line: spreading 100,000 chain names into one push() overflows the stack.
+    out.push(`*${t}`);
+    for (const d of deletes) out.push(d);
+    for (const c of chains) out.push(`:${c} - [0:0]`);
+    for (const c of chains) out.push(`-X ${c}`);
+    out.push('COMMIT');
     removed.chains += chains.length;
     removed.jumps += deletes.length;
   }
@@ -313,8 +366,16 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, time
   const input = out.join('\n') + '\n';
   const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs });
   if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
+  if (routeLocalnet !== null) {
+    const s = await runTool(tools, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=${routeLocalnet}`], { timeoutMs: 10_000 });
+    if (s.code !== 0) throw new IptablesError(`cannot put ${ROUTE_LOCALNET} back to ${routeLocalnet}: ${s.stderr.trim()}`, s.stderr, s.code);
+  }
   return removed;
 }
+
+const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
+/** The mangle chain that records route_localnet's value before kproxy set it to 1. */
+export const routeLocalnetRecord = (value: string) => `KUBE-PROXY-ROUTE-LOCALNET-${value}`;
 
 const OWNED: Record<string, Set<string>> = {
   filter: new Set(['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', CANARY]),

@@ -1,6 +1,7 @@
 // `kproxy cleanup` for the iptables mode: on each backend (nft, legacy) and family, the jump
 // rules kproxy installed in the built-in chains and its KUBE-* chains, in one restore per
-// table; nothing else.
+// table (KUBE-FIREWALL too while it holds only kproxy's rule), and route_localnet back to the
+// value recorded before kproxy set it; nothing else.
 import type { ModeCleanup } from '../cleanup.js';
 import { cleanupFamily } from './apply.js';
 import { toolsFor } from './backend.js';
@@ -10,12 +11,15 @@ const FAMILIES = ['IPv4', 'IPv6'] as const;
 
 export function iptablesCleanup(): ModeCleanup {
   return {
-    plan: () => '# iptables (nft and legacy backends, IPv4 and IPv6): delete the jump rules kproxy installed and its KUBE-* chains\n',
+    plan: () => '# iptables (nft and legacy backends, IPv4 and IPv6): delete the jump rules kproxy installed and its KUBE-* chains; put route_localnet back\n',
     async run() {
       const out: string[] = [];
       for (const backend of BACKENDS) {
         for (const family of FAMILIES) {
-          if (await cleanupFamily(toolsFor(backend, 'cleanup'), family)) out.push(`iptables: deleted kproxy's KUBE-* chains and jump rules (${family}, iptables-${backend})`);
+          const done = await cleanupFamily(toolsFor(backend, 'cleanup'), family);
+          if (!done) continue;
+          out.push(`iptables: deleted kproxy's KUBE-* chains and jump rules (${family}, iptables-${backend})`);
+          if (done.routeLocalnet !== null) out.push(`iptables: net.ipv4.conf.all.route_localnet is ${done.routeLocalnet} again, as before kproxy set it`);
         }
       }
       return out;

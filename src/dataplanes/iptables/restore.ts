@@ -1,13 +1,12 @@
 // Renders compiled rules as iptables-restore input. With --noflush, a chain declared with
 // ":CHAIN - [0:0]" is created or flushed and the rest of the table is left alone, so a sync
-// declares exactly the chains it rewrites: always the top-level KUBE-* chains, and the
-// per-service chains of the ports being written (all on a full sync, the changed ones on a
-// partial sync). Chains that no longer exist are declared (flushed) and then deleted with -X.
+// declares exactly the chains it rewrites: the top-level KUBE-* chains (on a partial sync only
+// those whose rules changed), and the per-service chains of the ports being written (all on a
+// full sync, the changed ones on a partial sync). Chains that no longer exist are declared
+// (flushed) and then deleted with -X.
 import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
 import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
 
-export const FILTER_CHAINS = ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-PROXY-FIREWALL'] as const;
-export const NAT_CHAINS = ['KUBE-NODEPORTS', 'KUBE-SERVICES', 'KUBE-MARK-MASQ', 'KUBE-POSTROUTING'] as const;
 /** Kept in sync with kubelet's chain of the same name; written only with localhost NodePorts. */
 export const KUBELET_FIREWALL = 'KUBE-FIREWALL';
 
@@ -20,16 +19,18 @@ export interface RenderOptions {
   jumps?: readonly JumpRule[];
   /** Declare the KUBE-PROXY-CANARY chains (full syncs). */
   canary?: boolean;
+  /** The top-level chains as last committed ("table/chain" → rules joined by newlines): unchanged ones are not written. */
+  previousTop?: ReadonlyMap<string, string>;
+  /** The iptables-nft backend: above WHOLE_TABLE_CACHE_CHAINS chains, start nat with `-S`. */
+  wholeTableCache?: boolean;
 }
 
 const decl = (name: string) => `:${name} - [0:0]`;
 
 /** The filter table's static rules. */
-function filterStatic(fc: FamilyContext): { chains: string[]; firewall: string[]; forward: string[] } {
-  const chains: string[] = [...FILTER_CHAINS];
+function filterStatic(fc: FamilyContext): { firewall: string[]; forward: string[] } {
   const firewall: string[] = [];
   if (fc.kubeletFirewall) {
-    chains.push(KUBELET_FIREWALL);
     firewall.push(`-A ${KUBELET_FIREWALL} -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`);
   }
   const forward: string[] = [];
@@ -40,7 +41,7 @@ function filterStatic(fc: FamilyContext): { chains: string[]; firewall: string[]
     `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${fc.mark}/${fc.mark} -j ACCEPT`,
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
   );
-  return { chains, firewall, forward };
+  return { firewall, forward };
 }
 
 function natStatic(fc: FamilyContext): string[] {
@@ -72,40 +73,118 @@ function nodePortDispatch(fc: FamilyContext): string[] {
   return out;
 }
 
-/** iptables-restore input for one family's tables (filter, then nat). */
-export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}): string {
+/**
+ * Above this many per-service chains in one input, the nat table starts with a `-S` command.
+ * iptables-nft-restore --noflush (1.8.x) remembers every chain a command names in a sorted
+ * linked list, scanned from its head, so that it fetches only those chains from the kernel:
+ * one scan per command makes a full sync quadratic in the number of chains (at 5,000 Services
+ * × 10 endpoints, over 100 s of CPU instead of 6). A command that names no chain switches that
+ * list off for the rest of the table and the whole table is fetched once instead; `-S` (list
+ * the table) is the only such command that changes nothing. Its listing goes to stdout, which
+ * the applier discards. Only for that backend: iptables-legacy-restore reads the whole table
+ * anyway, and a listing in the middle of its input loses the chains declared before it.
+ */
+export const WHOLE_TABLE_CACHE_CHAINS = 1000;
+
+/** One family's top-level chains and their rules, keyed "table/chain" (in writing order). */
+export function topLevelRules(rs: FamilyRuleset): Map<string, string[]> {
   const { fc, ports } = rs;
-  const lines: string[] = [];
   const fs = filterStatic(fc);
+  const top = new Map<string, string[]>();
+  const collect = (pick: (p: PortRules) => string[]) => ports.flatMap(pick);
+  top.set(
+    'filter/KUBE-NODEPORTS',
+    collect((p) => p.filter.nodePorts),
+  );
+  top.set(
+    'filter/KUBE-SERVICES',
+    collect((p) => p.filter.services),
+  );
+  top.set(
+    'filter/KUBE-EXTERNAL-SERVICES',
+    collect((p) => p.filter.externalServices),
+  );
+  top.set('filter/KUBE-FORWARD', fs.forward);
+  top.set(
+    'filter/KUBE-PROXY-FIREWALL',
+    collect((p) => p.filter.firewall),
+  );
+  if (fc.kubeletFirewall) top.set(`filter/${KUBELET_FIREWALL}`, fs.firewall);
+  // Ordered by jump target, descending: a partial sync that rewrites these chains names
+  // every KUBE-SVC-… chain once, and in this order iptables-nft's sorted list of named
+  // chains (see WHOLE_TABLE_CACHE_CHAINS) finds each new name at its head. The rules match
+  // distinct destinations, so their order does not change what a packet hits.
+  top.set('nat/KUBE-NODEPORTS', byTargetDescending(collect((p) => p.nat.nodePorts)));
+  top.set('nat/KUBE-SERVICES', [...byTargetDescending(collect((p) => p.nat.services)), ...nodePortDispatch(fc)]);
+  const natFixed = natStatic(fc);
+  top.set(
+    'nat/KUBE-MARK-MASQ',
+    natFixed.filter((r) => r.startsWith('-A KUBE-MARK-MASQ ')),
+  );
+  top.set(
+    'nat/KUBE-POSTROUTING',
+    natFixed.filter((r) => r.startsWith('-A KUBE-POSTROUTING ')),
+  );
+  return top;
+}
+
+const targetOf = (rule: string) => rule.slice(rule.lastIndexOf(' -j ') + 4).split(' ')[0];
+
+function byTargetDescending(rules: string[]): string[] {
+  return rules
+    .map((r, i) => ({ r, i, t: targetOf(r) }))
+    .sort((a, b) => (a.t > b.t ? -1 : a.t < b.t ? 1 : a.i - b.i))
+    .map((x) => x.r);
+}
+
+/**
+ * iptables-restore input for one family's tables (filter, then nat). A top-level chain whose
+ * rules equal `previousTop`'s (what the last sync committed) is left out, and a table with
+ * nothing to write is left out; the result is "" when nothing at all changed.
+ */
+export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): string {
+  const { ports } = rs;
+  const lines: string[] = [];
+  const changed = (key: string, rules: string[]) => {
+    const before = opts.previousTop?.get(key);
+    return before === undefined || before !== rules.join('\n');
+  };
   const jumps = (table: string) => {
     // Inserted in kube-proxy's order, each at the top, so they end up in its order too.
     for (const j of opts.jumps ?? []) if (j.table === table) lines.push(jumpRuleText(j, '-I'));
   };
-  if (opts.canary) lines.push('*mangle', decl(CANARY), 'COMMIT');
-  lines.push('*filter');
-  for (const c of fs.chains) lines.push(decl(c));
-  if (opts.canary) lines.push(decl(CANARY));
-  jumps('filter');
-  for (const p of ports) for (const r of p.filter.nodePorts) lines.push(r);
-  for (const p of ports) for (const r of p.filter.services) lines.push(r);
-  for (const p of ports) for (const r of p.filter.externalServices) lines.push(r);
-  lines.push(...fs.firewall, ...fs.forward);
-  for (const p of ports) for (const r of p.filter.firewall) lines.push(r);
-  lines.push('COMMIT');
+  const hasJumps = (table: string) => (opts.jumps ?? []).some((j) => j.table === table);
+  const tableTop = (table: string) => [...top].filter(([k, rules]) => k.startsWith(table + '/') && changed(k, rules)).map(([k, rules]) => ({ chain: k.slice(table.length + 1), rules }));
 
-  lines.push('*nat');
-  for (const c of NAT_CHAINS) lines.push(decl(c));
-  if (opts.canary) lines.push(decl(CANARY));
+  if (opts.canary) lines.push('*mangle', decl(CANARY), 'COMMIT');
+
+  const filter = tableTop('filter');
+  if (filter.length > 0 || opts.canary || hasJumps('filter')) {
+    lines.push('*filter');
+    for (const c of filter) lines.push(decl(c.chain));
+    if (opts.canary) lines.push(decl(CANARY));
+    jumps('filter');
+    for (const c of filter) lines.push(...c.rules);
+    lines.push('COMMIT');
+  }
+
+  const nat = tableTop('nat');
   const written = opts.write ? ports.filter(opts.write) : ports;
-  for (const p of written) for (const c of p.chains) lines.push(decl(c));
-  for (const c of opts.deleteChains ?? []) lines.push(decl(c));
-  jumps('nat');
-  for (const p of ports) for (const r of p.nat.nodePorts) lines.push(r);
-  for (const p of ports) for (const r of p.nat.services) lines.push(r);
-  lines.push(...nodePortDispatch(fc));
-  lines.push(...natStatic(fc));
-  for (const p of written) for (const r of p.rules) lines.push(r);
-  for (const c of opts.deleteChains ?? []) lines.push(`-X ${c}`);
-  lines.push('COMMIT');
-  return lines.join('\n') + '\n';
+  const deleted = opts.deleteChains ?? [];
+  let serviceChains = deleted.length;
+  for (const p of written) serviceChains += p.chains.length;
+  if (nat.length > 0 || serviceChains > 0 || opts.canary || hasJumps('nat')) {
+    lines.push('*nat');
+    for (const c of nat) lines.push(decl(c.chain));
+    if (opts.canary) lines.push(decl(CANARY));
+    jumps('nat');
+    if (opts.wholeTableCache && serviceChains > WHOLE_TABLE_CACHE_CHAINS) lines.push('-S');
+    for (const p of written) for (const c of p.chains) lines.push(decl(c));
+    for (const c of deleted) lines.push(decl(c));
+    for (const c of nat) lines.push(...c.rules);
+    for (const p of written) for (const r of p.rules) lines.push(r);
+    for (const c of deleted) lines.push(`-X ${c}`);
+    lines.push('COMMIT');
+  }
+  return lines.length === 0 ? '' : lines.join('\n') + '\n';
 }

@@ -1,7 +1,8 @@
 // The text of a full sync as `kproxy rules --proxy-mode iptables` prints it and the /rules
 // page shows it: for each family, a header line naming the command it is handed to, then
 // exactly the input that command receives on a node where kproxy has not run yet (later full
-// syncs leave out the jump rules and stale-chain deletions that are not needed).
+// syncs leave out the jump rules and stale-chain deletions that are not needed). It is the
+// iptables-nft text; on iptables-legacy the `-S` line of large rulesets is left out.
 import type { IPFamily } from '../../api/ip.js';
 import type { ProxyState } from '../../model/types.js';
 import { compileFamily, FAMILIES, type CompileConfig } from './compile.js';
@@ -13,6 +14,6 @@ export const familyHeader = (family: IPFamily) => `# ${family}: ${family === 'IP
 export function compileText(state: ProxyState, config: CompileConfig): string {
   return FAMILIES.map((f) => {
     const rs = compileFamily(state, config, f);
-    return `${familyHeader(f)}\n${renderFamily(rs, { jumps: jumpRules({ kubeletFirewall: rs.fc.kubeletFirewall }), canary: true })}`;
+    return `${familyHeader(f)}\n${renderFamily(rs, { jumps: jumpRules({ kubeletFirewall: rs.fc.kubeletFirewall }), canary: true, wholeTableCache: true })}`;
   }).join('');
 }

@@ -66,6 +66,9 @@ function schedulerOf(sp: ServicePortState, config: CompileConfig, warnings: stri
   return global;
 }
 
+/** A source range as `ipset save` prints it: a single host without its /32 (/128). */
+const hostNet = (cidr: string) => cidr.replace(cidr.includes(':') ? /\/128$/ : /\/32$/, '');
+
 function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamily, warnings: string[]): FamilyRuleset {
   const services: VirtualService[] = [];
   const addresses = new Set<string>();
@@ -124,7 +127,7 @@ function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamil
       if (policyLocal) add('loadBalancerLocal', ipPort(ip, proto, sp.port));
       if (external.loadBalancerAllowedSources.length > 0) {
         add('loadBalancerFW', ipPort(ip, proto, sp.port));
-        for (const src of external.loadBalancerAllowedSources) add('loadBalancerSourceCIDR', `${ip},${proto}:${sp.port},${src}`);
+        for (const src of external.loadBalancerAllowedSources) add('loadBalancerSourceCIDR', `${ip},${proto}:${sp.port},${hostNet(src)}`);
       }
       noEndpoints(external.noEndpoints, ip, sp.port);
     }

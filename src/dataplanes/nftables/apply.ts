@@ -1,4 +1,4 @@
-// The nftables applier. One `nft -f -` transaction per sync, both tables in it:
+// The nftables applier. One transaction per sync, both tables in it:
 //  - the first sync (and the first after a failure) replaces any table of the same name
 //    atomically: `add table; delete table; add table; …` — no moment without rules;
 //  - a periodic full sync rewrites everything in place (flush table, flush the global maps,
@@ -6,6 +6,10 @@
 //  - a partial sync touches only the chains, sets and elements of the service ports in
 //    state.changed / state.deleted, diffed against what was committed last (kept in memory).
 // The text is planned by plan.ts (pure); this file runs it and keeps what was committed.
+// Who writes it: a partial sync that only adds and deletes map and set elements (one
+// EndpointSlice changed: the common case) goes through the resident netlink writer
+// (netlink/writer.ts), one batch in one send(); everything else, and every sync where that
+// writer cannot be had, through `nft -f FILE` (nft.ts). The choice is logged once.
 // A failed transaction changes nothing in the kernel; the error is thrown (the runner retries
 // with a full sync) and the failures counter goes up.
 import { Counter } from 'prom-client';
@@ -15,12 +19,18 @@ import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { familyContext, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
+import { ElementWriter } from './netlink/writer.js';
 import { fullSyncText, planPartialSync, type Committed } from './plan.js';
-import { renderTable, tableRef, type NftFamily } from './ruleset.js';
+import { renderTable, TABLE, tableRef, type NftFamily } from './ruleset.js';
 
 export interface NftablesOptions {
   /** Runs one transaction (tests inject failures here). */
   nft?: NftRunner;
+  /**
+   * Writes element-only partial syncs. Default: a netfilter netlink socket, unless `nft` is
+   * injected (a test's runner sees every transaction); null: every sync through `nft`.
+   */
+  elements?: ElementWriter | null;
   /** Called after every successful sync (conntrack reconciler). */
   afterSync?: (state: ProxyState) => Promise<void>;
   /** Where the committed ruleset is published (the /rules page). */
@@ -30,15 +40,18 @@ export interface NftablesOptions {
 export interface SyncReport {
   kind: 'replace' | 'full' | 'partial' | 'none';
   lines: number;
+  /** Who wrote it: the nft binary or the resident netlink writer. */
+  writer: 'nft' | 'netlink' | null;
 }
 
 export class NftablesDataplane implements Dataplane {
   readonly mode = 'nftables';
   private committed: Map<NftFamily, Committed> | null = null;
   private readonly nft: NftRunner;
+  private readonly elements: ElementWriter | null;
   private readonly syncFailures: Counter;
   /** What the last sync did (for logs, tests and the benchmark). */
-  lastSync: SyncReport = { kind: 'none', lines: 0 };
+  lastSync: SyncReport = { kind: 'none', lines: 0, writer: null };
 
   constructor(
     private readonly config: Config,
@@ -47,6 +60,7 @@ export class NftablesDataplane implements Dataplane {
     private readonly opts: NftablesOptions = {},
   ) {
     this.nft = opts.nft ?? nftRunner();
+    this.elements = opts.elements !== undefined ? opts.elements : opts.nft ? null : openElementWriter(log);
     this.syncFailures = counter(registry, 'kubeproxy_sync_proxy_rules_nftables_sync_failures_total', 'Cumulative proxy nftables sync failures');
   }
 
@@ -54,6 +68,7 @@ export class NftablesDataplane implements Dataplane {
     const replace = this.committed === null;
     let kind: SyncReport['kind'];
     let lines = 0;
+    let writer: SyncReport['writer'] = 'nft';
     let committed: Map<NftFamily, Committed>;
     try {
       if (replace || full) {
@@ -69,7 +84,11 @@ export class NftablesDataplane implements Dataplane {
         const plan = planPartialSync(state, this.config, this.committed!);
         lines = plan.lines.length;
         committed = plan.committed;
-        if (lines > 0) await this.nft(plan.lines.join('\n') + '\n');
+        const batch = lines > 0 && plan.elementOnly && this.elements ? this.elements.encode(TABLE, plan.elements) : null;
+        if (batch) {
+          this.elements!.commit(batch);
+          writer = 'netlink';
+        } else if (lines > 0) await this.nft(plan.lines.join('\n') + '\n');
       }
     } catch (e) {
       this.syncFailures.inc();
@@ -77,9 +96,9 @@ export class NftablesDataplane implements Dataplane {
       throw e;
     }
     this.committed = committed;
-    this.lastSync = { kind: lines === 0 ? 'none' : kind, lines };
+    this.lastSync = { kind: lines === 0 ? 'none' : kind, lines, writer: lines === 0 ? null : writer };
     this.publish(state, committed);
-    this.log.debug({ kind: this.lastSync.kind, lines }, 'nftables synced');
+    this.log.debug({ kind: this.lastSync.kind, lines, writer: this.lastSync.writer }, 'nftables synced');
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
 
@@ -112,7 +131,18 @@ export class NftablesDataplane implements Dataplane {
 
   async close(): Promise<void> {
     // Like kube-proxy, leave the rules in place: traffic keeps flowing while kproxy restarts.
+    this.elements?.close();
   }
+}
+
+function openElementWriter(log: Logger): ElementWriter | null {
+  const w = ElementWriter.open();
+  if (typeof w === 'string') {
+    log.warn({ reason: w }, 'nftables: no netlink element writer, every sync runs nft -f');
+    return null;
+  }
+  log.info('nftables: element-only partial syncs through a netlink socket, the others through nft -f');
+  return w;
 }
 
 /** Deletes exactly kproxy's two tables (creating them first makes the delete always succeed). */

@@ -1,7 +1,7 @@
 // The nft text of a partial sync: only the chains, affinity sets and map elements of the
 // service ports that changed, computed against what kproxy committed last (kept in memory;
 // the kernel's table is never listed).
-import type { ElementIndex } from './elements.js';
+import type { ElementIndex, ElementOp } from './elements.js';
 import { chainLine, elementLines, elementText, ruleLine, setLine, tableRef, type ElementRef, type NftFamily, type PortRules } from './ruleset.js';
 
 export interface PortChange {
@@ -10,8 +10,17 @@ export interface PortChange {
   after: PortRules | undefined;
 }
 
-/** Renders the changes and updates index (and the set of shared chains) to match. Returns [] when nothing changed. */
-export function renderPortChanges(family: NftFamily, changes: PortChange[], index: ElementIndex, shared: Set<string>): string[] {
+/** A partial sync's part for one table: its nft lines, and the same element changes as data. */
+export interface PortChangesText {
+  lines: string[];
+  /** The element lines' content, for writers that do not speak nft's language. */
+  elements: ElementOp[];
+  /** True when every line is an element line (no set, chain or rule changes). */
+  elementOnly: boolean;
+}
+
+/** Renders the changes and updates index (and the set of shared chains) to match. No lines when nothing changed. */
+export function renderPortChanges(family: NftFamily, changes: PortChange[], index: ElementIndex, shared: Set<string>): PortChangesText {
   const t = tableRef(family);
   const before = new Map<string, { set: string; key: string; was: string | undefined }>();
   const note = (e: ElementRef) => {
@@ -28,18 +37,18 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
       index.add(e);
     }
   }
-  const deletes = new Map<string, string[]>();
-  const adds = new Map<string, string[]>();
-  const push = (m: Map<string, string[]>, set: string, item: string) => {
+  const deletes = new Map<string, { key: string; value: string }[]>();
+  const adds = new Map<string, { key: string; value: string }[]>();
+  const push = (m: Map<string, { key: string; value: string }[]>, set: string, key: string, value: string) => {
     let l = m.get(set);
     if (!l) m.set(set, (l = []));
-    l.push(item);
+    l.push({ key, value });
   };
   for (const { set, key, was } of before.values()) {
     const now = index.effective(set, key);
     if (was === now) continue;
-    if (was !== undefined) push(deletes, set, key);
-    if (now !== undefined) push(adds, set, elementText({ key, value: now }));
+    if (was !== undefined) push(deletes, set, key, was);
+    if (now !== undefined) push(adds, set, key, now);
   }
 
   const out: string[] = [];
@@ -80,12 +89,26 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
   }
   rewrite.unshift(...pickRules);
   out.push(...newSets, ...newChains);
-  for (const [set, keys] of deletes) elementLines(family, 'delete', set, keys, out);
+  const elements: ElementOp[] = [];
+  for (const [set, items] of deletes) {
+    elementLines(
+      family,
+      'delete',
+      set,
+      items.map((i) => i.key),
+      out,
+    );
+    elements.push({ family, verb: 'delete', set, items });
+  }
   out.push(...rewrite);
-  for (const [set, items] of adds) elementLines(family, 'add', set, items, out);
+  for (const [set, items] of adds) {
+    elementLines(family, 'add', set, items.map(elementText), out);
+    elements.push({ family, verb: 'add', set, items });
+  }
   // Removed chains go last: their map elements and the rules that jumped to them are gone by now.
   for (const name of goneChains) out.push(`flush chain ${t} ${name}`);
   for (const name of goneChains) out.push(`delete chain ${t} ${name}`);
   for (const name of goneSets) out.push(`delete set ${t} ${name}`);
-  return out;
+  const elementOnly = newSets.length + newChains.length + rewrite.length + goneChains.length + goneSets.length === 0;
+  return { lines: out, elements, elementOnly };
 }

@@ -14,6 +14,15 @@ export interface ElementRef {
   owner: string;
 }
 
+/** Element changes to one set, as the partial planner renders them in one `add/delete element` line. */
+export interface ElementOp {
+  family: 'ip' | 'ip6';
+  verb: 'add' | 'delete';
+  set: string;
+  /** Keys ("a . b") for delete; keys and values for add (value "" for a set). */
+  items: { key: string; value: string }[];
+}
+
 type Claims = ElementRef | ElementRef[];
 
 export class ElementIndex {
@@ -54,15 +63,23 @@ export class ElementIndex {
     else if (c.length === 0) m!.delete(e.key);
   }
 
-  /** Every set with its effective elements ("key" or "key : value"), in insertion order. */
-  *rendered(): Generator<[string, string[]]> {
+  /**
+   * Every set with its effective elements ("key" or "key : value"), in insertion order, at
+   * most `chunk` at a time: a full sync renders them a line at a time instead of holding
+   * every element's text at once (a few hundred thousand strings at 10,000 Services).
+   */
+  *rendered(chunk = Infinity): Generator<[string, string[]]> {
     for (const [set, m] of this.bySet) {
-      const items: string[] = [];
+      let items: string[] = [];
       for (const c of m.values()) {
         const e = Array.isArray(c) ? c[0] : c;
         items.push(e.value === '' ? e.key : `${e.key} : ${e.value}`);
+        if (items.length >= chunk) {
+          yield [set, items];
+          items = [];
+        }
       }
-      yield [set, items];
+      if (items.length > 0) yield [set, items];
     }
   }
 }

@@ -22,6 +22,17 @@ export const LOCAL_SLOT_OFFSET = 1 << 20;
  * port (ClusterIP, externalIP, LB IP), else by its destination port alone (NodePort).
  */
 export function pickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
+  // One object per distinct chain, shared by every service port that uses it (10,000 ports
+  // need only a few dozen of them).
+  const id = `${fc.ipx} ${kind} ${proto} ${n} ${affinity}`;
+  let c = pickChains.get(id);
+  if (!c) pickChains.set(id, (c = buildPickChain(fc, kind, proto, n, affinity)));
+  return c;
+}
+
+const pickChains = new Map<string, ChainDecl>();
+
+function buildPickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
   const pick = `numgen random mod ${n}` + (kind === 'local' ? ` offset ${LOCAL_SLOT_OFFSET}` : '');
   if (affinity) {
     return {

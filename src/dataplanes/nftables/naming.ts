@@ -10,6 +10,7 @@
 // full name.
 import { createHash } from 'node:crypto';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
+import { cat } from './flat.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -40,8 +41,8 @@ const MAX_BASE = 240;
 
 /** "H8-name", cut to 240 characters when longer. */
 export function hashedName(name: string): string {
-  const full = `${hash8(name)}-${name}`;
-  return full.length > MAX_BASE ? full.slice(0, MAX_BASE - 3) + '...' : full;
+  const full = cat(hash8(name), '-', name);
+  return full.length > MAX_BASE ? cat(full.slice(0, MAX_BASE - 3), '...') : full;
 }
 
 /** "ns/name/proto/portName" of a service port (portName may be empty). */
@@ -60,8 +61,8 @@ export function endpointBase(sp: Pick<ServicePortState, 'namespace' | 'name' | '
 }
 
 export const chainNames = (base: string) => ({
-  service: `service-${base}`,
-  local: `local-${base}`,
-  external: `external-${base}`,
-  firewall: `firewall-${base}`,
+  service: cat('service-', base),
+  local: cat('local-', base),
+  external: cat('external-', base),
+  firewall: cat('firewall-', base),
 });

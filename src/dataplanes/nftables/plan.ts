@@ -9,7 +9,7 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import { compileTable, familyContext, FAMILIES } from './compile.js';
 import { renderPortChanges, type PortChange } from './diff.js';
-import type { ElementIndex } from './elements.js';
+import type { ElementIndex, ElementOp } from './elements.js';
 import { compileServicePort } from './port.js';
 import { indexElements, renderDeclarations, renderElements, sharedChains, tableRef, type NftFamily, type PortRules, type TableRuleset } from './ruleset.js';
 
@@ -55,8 +55,10 @@ export async function* fullSyncText(
  * The partial sync's lines. Updates `committed` in place to what it will be once the lines
  * are committed: a caller whose transaction fails must drop it (and replace next time).
  */
-export function planPartialSync(state: ProxyState, config: Config, committed: Map<NftFamily, Committed>): { lines: string[]; committed: Map<NftFamily, Committed> } {
+export function planPartialSync(state: ProxyState, config: Config, committed: Map<NftFamily, Committed>): PartialPlan {
   const lines: string[] = [];
+  const elements: ElementOp[] = [];
+  let elementOnly = true;
   const keys = [...new Set([...state.deleted, ...state.changed])].sort();
   for (const family of FAMILIES) {
     const c = committed.get(family)!;
@@ -72,9 +74,20 @@ export function planPartialSync(state: ProxyState, config: Config, committed: Ma
       if (after) c.ports.set(key, after);
       else c.ports.delete(key);
     }
-    lines.push(...renderPortChanges(family, changes, c.index, c.sharedChains));
+    const r = renderPortChanges(family, changes, c.index, c.sharedChains);
+    for (const l of r.lines) lines.push(l);
+    elements.push(...r.elements);
+    elementOnly &&= r.elementOnly;
   }
-  return { lines, committed };
+  return { lines, elements, elementOnly, committed };
+}
+
+/** A partial sync: its nft text (lines), and, when it only adds and deletes elements, the same as data. */
+export interface PartialPlan {
+  lines: string[];
+  elements: ElementOp[];
+  elementOnly: boolean;
+  committed: Map<NftFamily, Committed>;
 }
 
 function committedOf(t: TableRuleset): Committed {

@@ -6,11 +6,13 @@ import type { Endpoint, ServicePortState } from '../../model/types.js';
 import type { FamilyContext } from './context.js';
 import { HAIRPIN_SET, MARK_FOR_MASQUERADE } from './masquerade.js';
 import { LOCAL_SLOT_OFFSET, NODEPORT_ENDPOINT_CHAINS, nodePortEndpointsMap, pickChain, REJECT_CHAIN, SERVICE_ENDPOINT_CHAINS, serviceEndpointsMap } from './maps.js';
+import { cat } from './flat.js';
 import { chainNames, endpointBase, serviceBase } from './naming.js';
 import type { ChainDecl, ElementRef, PortRules, SetDecl } from './ruleset.js';
 
 const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
-const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? `goto ${REJECT_CHAIN}` : 'drop');
+
+const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? cat('goto ', REJECT_CHAIN) : 'drop');
 
 export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
   return new PortCompiler(sp, fc).compile();
@@ -63,10 +65,10 @@ class PortCompiler {
     const { sp, fc } = this;
     for (const ep of sp.allReachableEndpoints) {
       const base = endpointBase(sp, ep);
-      const n = { chain: `endpoint-${base}`, set: `affinity-${base}` };
+      const n = { chain: cat('endpoint-', base), set: cat('affinity-', base) };
       this.endpointChains.set(ep.endpoint, n);
-      this.sets.push({ kind: 'set', name: n.set, body: `type ${fc.addrType} ; flags dynamic,timeout ; timeout ${timeoutSeconds}s ;` });
-      this.chains.push({ name: n.chain, rules: [`update @${n.set} { ${fc.ipx} saddr }`, `meta l4proto ${this.proto} dnat to ${hostPort(ep)}`] });
+      this.sets.push({ kind: 'set', name: n.set, body: cat('type ', fc.addrType, ' ; flags dynamic,timeout ; timeout ', timeoutSeconds, 's ;') });
+      this.chains.push({ name: n.chain, rules: [cat('update @', n.set, ' { ', fc.ipx, ' saddr }'), cat('meta l4proto ', this.proto, ' dnat to ', hostPort(ep))] });
     }
   }
 
@@ -98,27 +100,27 @@ class PortCompiler {
     const chainOf = (ep: Endpoint) => this.endpointChains.get(ep.endpoint)!;
     const rules: string[] = [];
     if (name === this.internalChain) {
-      if (fc.masqueradeAll) rules.push(`${ipx} daddr ${sp.clusterIP} jump ${MARK_FOR_MASQUERADE}`);
-      else if (fc.detector) rules.push(`${ipx} daddr ${sp.clusterIP} ${fc.detector.ifNotLocal} jump ${MARK_FOR_MASQUERADE}`);
+      if (fc.masqueradeAll) rules.push(cat(ipx, ' daddr ', sp.clusterIP, ' jump ', MARK_FOR_MASQUERADE));
+      else if (fc.detector) rules.push(cat(ipx, ' daddr ', sp.clusterIP, ' ', fc.detector.ifNotLocal, ' jump ', MARK_FOR_MASQUERADE));
     }
-    if (affinity) for (const ep of eps) rules.push(`${ipx} saddr @${chainOf(ep).set} goto ${chainOf(ep).chain}`);
+    if (affinity) for (const ep of eps) rules.push(cat(ipx, ' saddr @', chainOf(ep).set, ' goto ', chainOf(ep).chain));
     if (eps.length === 1) {
-      rules.push(affinity ? `goto ${chainOf(eps[0]).chain}` : `meta l4proto ${proto} dnat to ${hostPort(eps[0])}`);
+      rules.push(affinity ? cat('goto ', chainOf(eps[0]).chain) : cat('meta l4proto ', proto, ' dnat to ', hostPort(eps[0])));
     } else if (eps.length > 1) {
       const pick = pickChain(fc, kind, proto, eps.length, affinity);
       this.shared.push(pick);
-      rules.push(`goto ${pick.name}`);
+      rules.push(cat('goto ', pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
       eps.forEach((ep, i) => {
-        const value = affinity ? `goto ${chainOf(ep).chain}` : `${ep.ip} . ${ep.port}`;
-        for (const addr of reach.addrs) this.el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), `${addr} . ${sp.port} . ${base + i}`, value);
-        if (reach.nodePort) this.el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), `${reach.nodePort} . ${base + i}`, value);
+        const value = affinity ? cat('goto ', chainOf(ep).chain) : cat(ep.ip, ' . ', ep.port);
+        for (const addr of reach.addrs) this.el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), cat(addr, ' . ', sp.port, ' . ', base + i), value);
+        if (reach.nodePort) this.el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), cat(reach.nodePort, ' . ', base + i), value);
       });
     }
     // Only an endpoint on this node (or at a node address) can send through this node's
     // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
     // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
-    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) this.el(HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
+    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) this.el(HAIRPIN_SET, cat(ep.ip, ' . ', ep.ip));
     this.chains.push({ name, rules });
   }
 
@@ -128,36 +130,36 @@ class PortCompiler {
     const ext = sp.external;
     if (!ext?.capture) return;
     const rules: string[] = [];
-    if (ext.masquerade === 'all') rules.push(`jump ${MARK_FOR_MASQUERADE}`);
+    if (ext.masquerade === 'all') rules.push(cat('jump ', MARK_FOR_MASQUERADE));
     if (ext.shortCircuit) {
       // Pods and the node itself reach every endpoint (short-circuit); only traffic from
       // outside is held to this node's endpoints and keeps its source address.
-      if (fc.detector) rules.push(`${fc.detector.ifLocal} goto ${names.service} comment "short-circuit pod traffic"`);
-      rules.push(`fib saddr type local jump ${MARK_FOR_MASQUERADE} comment "masquerade local traffic"`);
-      rules.push(`fib saddr type local goto ${names.service} comment "short-circuit local traffic"`);
+      if (fc.detector) rules.push(cat(fc.detector.ifLocal, ' goto ', names.service, ' comment "short-circuit pod traffic"'));
+      rules.push(cat('fib saddr type local jump ', MARK_FOR_MASQUERADE, ' comment "masquerade local traffic"'));
+      rules.push(cat('fib saddr type local goto ', names.service, ' comment "short-circuit local traffic"'));
     }
     // With no endpoint for its policy, what is left falls through unDNATed and meets the
     // no-endpoint check in the filter hooks (ext.noEndpoints).
-    if (ext.endpoints.length > 0) rules.push(`goto ${ext.policy === 'Local' ? names.local : names.service}`);
+    if (ext.endpoints.length > 0) rules.push(cat('goto ', ext.policy === 'Local' ? names.local : names.service));
     this.chains.push({ name: names.external, rules });
   }
 
   /** Each entry point in the dispatch maps, or in the no-endpoint maps with the model's verdict. */
   private entryElements(): void {
     const { sp, proto, names } = this;
-    const tuple = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
+    const tuple = (ip: string) => cat(ip, ' . ', proto, ' . ', sp.port);
     this.el('cluster-ips', sp.clusterIP);
-    if (sp.internal.noEndpoints === null) this.el('service-ips', tuple(sp.clusterIP), `goto ${this.internalChain}`);
+    if (sp.internal.noEndpoints === null) this.el('service-ips', tuple(sp.clusterIP), cat('goto ', this.internalChain));
     else this.el('no-endpoint-services', tuple(sp.clusterIP), verdict(sp.internal.noEndpoints));
     const ext = sp.external;
     if (!ext) return;
     for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-      if (ext.capture) this.el('service-ips', tuple(ip), `goto ${names.external}`);
+      if (ext.capture) this.el('service-ips', tuple(ip), cat('goto ', names.external));
       if (ext.noEndpoints) this.el('no-endpoint-services', tuple(ip), verdict(ext.noEndpoints));
     }
     if (sp.nodePort) {
-      if (ext.capture) this.el('service-nodeports', `${proto} . ${sp.nodePort}`, `goto ${names.external}`);
-      if (ext.noEndpoints) this.el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, verdict(ext.noEndpoints));
+      if (ext.capture) this.el('service-nodeports', cat(proto, ' . ', sp.nodePort), cat('goto ', names.external));
+      if (ext.noEndpoints) this.el('no-endpoint-nodeports', cat(proto, ' . ', sp.nodePort), verdict(ext.noEndpoints));
     }
   }
 
@@ -166,8 +168,8 @@ class PortCompiler {
     const { sp, fc, proto, names } = this;
     const allowed = sp.external?.loadBalancerAllowedSources ?? [];
     if (sp.loadBalancerIPs.length === 0 || allowed.length === 0) return;
-    const set = allowed.length === 1 ? allowed[0] : `{ ${allowed.join(', ')} }`;
-    this.chains.push({ name: names.firewall, rules: [`${fc.ipx} saddr != ${set} drop`] });
-    for (const ip of sp.loadBalancerIPs) this.el('firewall-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${names.firewall}`);
+    const set = allowed.length === 1 ? allowed[0] : cat('{ ', allowed.join(', '), ' }');
+    this.chains.push({ name: names.firewall, rules: [cat(fc.ipx, ' saddr != ', set, ' drop')] });
+    for (const ip of sp.loadBalancerIPs) this.el('firewall-ips', cat(ip, ' . ', proto, ' . ', sp.port), cat('goto ', names.firewall));
   }
 }

@@ -122,6 +122,6 @@ export function renderDeclarations(t: TableRuleset, opts: RenderOptions, out: st
 
 /** Every effective element, a few hundred per `add element` line. */
 export function renderElements(f: NftFamily, index: ElementIndex, out: string[] = []): string[] {
-  for (const [set, items] of index.rendered()) elementLines(f, 'add', set, items, out);
+  for (const [set, items] of index.rendered(ELEMENTS_PER_LINE)) elementLines(f, 'add', set, items, out);
   return out;
 }

@@ -6,9 +6,17 @@
 //    on collision), so the same folder yields the same answer without any state;
 //  - what a Service holds is remembered (and persisted by the caller, see state.ts), and
 //    holders are served before newcomers, so a newcomer can never push a holder out.
-// Order within one pass: (1) values a Service already holds, (2) values manifests set
-// explicitly, (3) new dynamic values. A value already taken is an error on the later
-// Service alone; an explicit value outside the range is taken as given, with one warning.
+// Order within one pass: (1) values a Service already holds, (1b) the cluster IPs of
+// Services that are not holders, replayed oldest first (see createdAt), (2) values
+// manifests set explicitly, oldest first, (3) new dynamic values. A value already taken is
+// an error on the later Service alone; an explicit value outside the range is taken as
+// given, with one warning.
+//
+// Without the holdings (the state file lost), "who held it" is rebuilt from age, as the API
+// server would have decided it: the Service that existed first got the address and a later
+// one that asked for it was refused. Replaying the Services oldest first gives every older
+// Service its hash-derived address again, so a younger Service that writes that address in
+// its manifest is the one refused, not the older one moved.
 import { createHash } from 'node:crypto';
 import type { IPFamily } from '../../api/ip.js';
 import type { KubeObject, Service } from '../../api/types.js';
@@ -27,6 +35,11 @@ export interface AllocationInput {
   id: string; // "namespace/name"
   raw: KubeObject;
   svc: Service;
+  /**
+   * When the Service came to exist, ms since the epoch (metadata.creationTimestamp, else when
+   * its manifest file was written); unknown Services come after every known one.
+   */
+  createdAt?: number;
 }
 
 export type AllocationResult = { ok: true; object: KubeObject; allocation: ServiceAllocation } | { ok: false; error: ObjectError };
@@ -118,8 +131,34 @@ export class ServiceAllocator {
       }
     }
 
+    // Oldest first; Services of unknown age after them, in file order.
+    const byAge = plans
+      .map((plan, i) => ({ plan, i, at: plan.input.createdAt ?? Infinity }))
+      .sort((x, y) => x.at - y.at || x.i - y.i)
+      .map((x) => x.plan);
+
+    // (1b) Replay: each Service of known age takes its cluster IP as it did when it was
+    // created, skipping addresses older Services hold or wrote in their manifests.
+    const olderExplicit = new Set<string>();
+    for (const plan of byAge) {
+      if (plan.input.createdAt === undefined) break;
+      if (plan.error) continue;
+      const { id, svc } = plan.input;
+      const h = this.held.get(id);
+      plan.families.forEach((f, i) => {
+        if (plan.ips[i] !== null) return; // held (claimed in (1)) or explicit (claimed in (2), in this same order)
+        if (h?.clusterIPs.some((ip) => familyOf(ip) === f)) return; // a holder whose old address is taken: (3)
+        const range = this.ranges.get(f)!;
+        const ip = this.probeIP(range, `${id}/${f}`, ipOwner, olderExplicit);
+        if (!ip) return;
+        ipOwner.set(ip, id);
+        plan.ips[i] = ip;
+      });
+      for (const ip of svc.clusterIPs) olderExplicit.add(ip);
+    }
+
     // (2) Explicit values from the manifests.
-    for (const plan of plans) {
+    for (const plan of byAge) {
       if (plan.error) continue;
       const { id, svc } = plan.input;
       const explicitIPs = new Set(svc.clusterIPs);
@@ -256,12 +295,12 @@ export class ServiceAllocator {
     return { ...raw, spec };
   }
 
-  private probeIP(range: AddressRange, key: string, taken: ReadonlyMap<string, string>): string | null {
+  private probeIP(range: AddressRange, key: string, taken: ReadonlyMap<string, string>, alsoTaken?: ReadonlySet<string>): string | null {
     const start = hashOffset(key, range.size);
     const limit = range.size < 1_000_000n ? range.size : 1_000_000n;
     for (let k = 0n; k < limit; k++) {
       const ip = range.at((start + k) % range.size);
-      if (!taken.has(ip)) return ip;
+      if (!taken.has(ip) && !alsoTaken?.has(ip)) return ip;
     }
     return null;
   }

@@ -12,12 +12,14 @@
 //    logged once and ignored.
 //  - IPAddressPools, L2Advertisements and Leases go to the sink as they are (LoadBalancer
 //    address management reads them).
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { validateService } from '../../api/validate.js';
-import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
+import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
-import { ServiceAllocator } from '../allocate/allocator.js';
+import { ServiceAllocator, type AllocationInput } from '../allocate/allocator.js';
 import { loadAllocations, saveAllocations, type ServiceAllocation } from '../allocate/state.js';
 import { EndpointController } from '../pods/controller.js';
 import { validatePod, type Pod } from '../pods/pod.js';
@@ -42,6 +44,8 @@ export interface ClusterOptions {
   /** Something changed outside apply() (a probe result, a grace period ending). */
   onAsyncChange?: () => void;
   grpcProbe?: () => Promise<GrpcProbe | null>;
+  /** The manifests folder: a Service without creationTimestamp dates from its file's mtime. */
+  manifestsDir?: string;
 }
 
 interface PodRecord {
@@ -55,6 +59,7 @@ interface PodRecord {
 
 export class StandaloneCluster {
   private readonly services = new Map<string, KubeObject>(); // "ns/name" -> raw, in arrival order
+  private readonly createdAt = new Map<string, number>(); // "ns/name" -> when it came to exist (see serviceAge)
   private servicesDirty = false;
   private readonly validCache = new WeakMap<KubeObject, ReturnType<typeof validateService>>();
   private readonly applied = new Map<string, string>(); // "ns/name" -> JSON of the Service given to the sink
@@ -103,6 +108,7 @@ export class StandaloneCluster {
       if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
       switch (kind) {
         case 'Service':
+          if (o && def) this.noteAge(`${namespace}/${name}`, o, def.file);
           this.setService(`${namespace}/${name}`, o);
           break;
         case 'Pod':
@@ -191,7 +197,25 @@ export class StandaloneCluster {
       if (this.services.get(id) === o) return;
       this.services.set(id, o);
     } else if (!this.services.delete(id)) return;
+    else this.createdAt.delete(id);
     this.servicesDirty = true;
+  }
+
+  /**
+   * When a Service came to exist, for deciding who held a contested cluster IP when the
+   * allocation state is lost: metadata.creationTimestamp, else the modification time of its
+   * manifest file when kproxy first saw it (a later edit does not make it younger while
+   * kproxy runs). Dropped when the Service goes away.
+   */
+  private noteAge(id: string, o: KubeObject, file: string): void {
+    const stamp = Date.parse(String((o.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp ?? ''));
+    if (!Number.isNaN(stamp)) return void this.createdAt.set(id, stamp);
+    if (this.createdAt.has(id) || !this.opts.manifestsDir) return;
+    try {
+      this.createdAt.set(id, statSync(join(this.opts.manifestsDir, file)).mtimeMs);
+    } catch {
+      // gone again already: unknown age
+    }
   }
 
   private validate(o: KubeObject) {
@@ -203,10 +227,10 @@ export class StandaloneCluster {
   private syncServices(keepAbsent: boolean): void {
     this.servicesDirty = false;
     const { sink } = this.opts;
-    const inputs: { id: string; raw: KubeObject; svc: Service }[] = [];
+    const inputs: AllocationInput[] = [];
     for (const [id, raw] of this.services) {
       const v = this.validate(raw);
-      if (v.ok) inputs.push({ id, raw, svc: v.value });
+      if (v.ok) inputs.push({ id, raw, svc: v.value, createdAt: this.createdAt.get(id) });
       else if (this.applied.get(id) !== `invalid:${JSON.stringify(raw)}`) {
         sink.upsert(raw); // records the error; a previous valid version keeps working
         this.applied.set(id, `invalid:${JSON.stringify(raw)}`);

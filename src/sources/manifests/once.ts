@@ -23,6 +23,7 @@ export function loadManifestsOnce(dir: string, sink: ObjectSink, config?: Config
     log,
     ...allocationSettings(cfg),
     allocationsPath: allocationsPath(dir),
+    manifestsDir: dir,
     persistAllocations: false,
     live: false,
   });

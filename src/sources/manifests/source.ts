@@ -42,6 +42,7 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number;
     log: ctx.log,
     ...allocationSettings(ctx.config),
     allocationsPath: allocationsPath(dir),
+    manifestsDir: dir,
     persistAllocations: true,
     live: true,
     onAsyncChange: () => ctx.changed(),

@@ -34,7 +34,7 @@ export function strictProblems(kind: string, o: KubeObject): FieldProblem[] {
     out.push({ field: 'apiVersion', reason: `${kind} is ${want.apiVersion}, got ${JSON.stringify(o.apiVersion ?? null)}` });
   }
   const fields = typeFields(want.type);
-  if (fields) checkObject(o as Record<string, unknown>, fields, '', null, out);
+  if (fields) checkObject(o as Record<string, unknown>, fields, null, null, out);
   return out;
 }
 
@@ -55,24 +55,61 @@ export function kindProblem(kind: string): { error: boolean; reason: string } | 
   return { error: true, reason: `unknown kind ${JSON.stringify(kind)}${near ? ` (did you mean ${near}?)` : ''}; kproxy reads ${read}` };
 }
 
-function checkObject(o: Record<string, unknown>, fields: Map<string, SchemaField>, prefix: string, parent: Map<string, SchemaField> | null, out: FieldProblem[]): void {
-  for (const [key, value] of Object.entries(o)) {
-    const path = prefix ? `${prefix}.${key}` : key;
+// A folder of 100,000 Pods means millions of values to check: the field path of each is
+// built only when it has a problem (a chain of parent links until then), and each model type
+// string ("Array<V1ContainerPort>", ...) is read once into its shape.
+type Path = { up: Path; key: string | number } | null;
+
+function pathText(p: Path): string {
+  const keys: (string | number)[] = [];
+  for (; p; p = p.up) keys.push(p.key);
+  let s = '';
+  for (let i = keys.length - 1; i >= 0; i--) {
+    const k = keys[i];
+    s = typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k;
+  }
+  return s;
+}
+
+type Shape = { k: 'string' | 'number' | 'boolean' | 'IntOrString' | 'any' | 'unknown' } | { k: 'array' | 'map'; of: string } | { k: 'object'; fields: Map<string, SchemaField> };
+const shapes = new Map<string, Shape>();
+
+function shapeOf(type: string): Shape {
+  let sh = shapes.get(type);
+  if (sh) return sh;
+  const array = /^Array<(.+)>$/.exec(type);
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (type === 'string' || type === 'Date') sh = { k: 'string' };
+  else if (type === 'number' || type === 'boolean' || type === 'IntOrString' || type === 'any') sh = { k: type };
+  else if (array) sh = { k: 'array', of: array[1] };
+  else if (map) sh = { k: 'map', of: map[1] };
+  else {
+    const fields = typeFields(type);
+    sh = fields ? { k: 'object', fields } : { k: 'unknown' }; // a type this library version does not describe: not checked
+  }
+  shapes.set(type, sh);
+  return sh;
+}
+
+function checkObject(o: Record<string, unknown>, fields: Map<string, SchemaField>, at: Path, parent: Map<string, SchemaField> | null, out: FieldProblem[]): void {
+  for (const key in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
     const f = fields.get(key);
+    const path: Path = { up: at, key };
     if (!f) {
-      out.push({ field: path, reason: unknownReason(key, fields, parent, prefix) });
+      out.push({ field: pathText(path), reason: unknownReason(key, fields, parent, pathText(at)) });
       continue;
     }
-    checkValue(value, f.type, path, fields, out);
+    checkValue(o[key], f.type, path, fields, out);
   }
 }
 
-function checkValue(value: unknown, type: string, path: string, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
+function checkValue(value: unknown, type: string, path: Path, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
   if (value === null || value === undefined) return;
-  const wrong = (expected: string) => out.push({ field: path, reason: `expected ${expected}, got ${describe(value)}` });
-  switch (type) {
+  const wrong = (expected: string) => out.push({ field: pathText(path), reason: `expected ${expected}, got ${describe(value)}` });
+  const shape = shapeOf(type);
+  switch (shape.k) {
     case 'string':
-    case 'Date':
       if (typeof value !== 'string') wrong('a string');
       return;
     case 'number':
@@ -85,24 +122,20 @@ function checkValue(value: unknown, type: string, path: string, owner: Map<strin
       if (typeof value !== 'number' && typeof value !== 'string') wrong('a number or a string');
       return;
     case 'any':
+    case 'unknown':
       return;
+    case 'array':
+      if (!Array.isArray(value)) return void wrong('a list');
+      for (let i = 0; i < value.length; i++) checkValue(value[i], shape.of, { up: path, key: i }, owner, out);
+      return;
+    case 'map':
+      if (!isObject(value)) return void wrong('a mapping');
+      for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k)) checkValue(value[k], shape.of, { up: path, key: k }, owner, out);
+      return;
+    case 'object':
+      if (!isObject(value)) return void wrong('a mapping');
+      checkObject(value, shape.fields, path, owner, out);
   }
-  const array = /^Array<(.+)>$/.exec(type);
-  if (array) {
-    if (!Array.isArray(value)) return void wrong('a list');
-    value.forEach((v, i) => checkValue(v, array[1], `${path}[${i}]`, owner, out));
-    return;
-  }
-  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
-  if (map) {
-    if (!isObject(value)) return void wrong('a mapping');
-    for (const [k, v] of Object.entries(value)) checkValue(v, map[1], `${path}.${k}`, owner, out);
-    return;
-  }
-  const fields = typeFields(type);
-  if (!fields) return; // a type this library version does not describe: not checked
-  if (!isObject(value)) return void wrong('a mapping');
-  checkObject(value, fields, path, owner, out);
 }
 
 function unknownReason(key: string, fields: Map<string, SchemaField>, parent: Map<string, SchemaField> | null, prefix: string): string {

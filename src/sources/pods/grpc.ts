@@ -3,7 +3,8 @@
 // The two tiny protobuf messages are encoded by hand rather than loading a .proto file:
 //   HealthCheckRequest  { string service = 1; }
 //   HealthCheckResponse { ServingStatus status = 1; }  // SERVING = 1
-// @grpc/grpc-js is loaded only when some Pod has a gRPC probe.
+// The call is made over node:http2 so that kproxy owns the connection and closes it.
+import http2 from 'node:http2';
 import type { Logger } from '../../util/log.js';
 import type { ProbeOutcome } from './probe.js';
 import type { GrpcProbe } from './prober.js';
@@ -57,34 +58,101 @@ export function decodeHealthCheckResponse(b: Buffer): number {
   return status;
 }
 
-export async function loadGrpcProbe(log?: Logger): Promise<GrpcProbe | null> {
-  let grpc: typeof import('@grpc/grpc-js');
-  try {
-    grpc = await import('@grpc/grpc-js');
-  } catch (e) {
-    log?.warn({ err: (e as Error).message }, 'gRPC probes unavailable: @grpc/grpc-js cannot be loaded');
-    return null;
-  }
-  return (host: string, port: number, service: string, timeoutMs: number) =>
-    new Promise<ProbeOutcome>((resolve) => {
-      const target = joinHostPort(host, port);
-      const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
-        'grpc.primary_user_agent': 'kube-probe/1.33',
-        'grpc.enable_retries': 0,
-      });
-      const metadata = new grpc.Metadata();
-      client.makeUnaryRequest<Buffer, number>(
-        '/grpc.health.v1.Health/Check',
-        (arg) => arg,
-        decodeHealthCheckResponse,
-        encodeHealthCheckRequest(service),
-        metadata,
-        { deadline: Date.now() + timeoutMs },
-        (err, status) => {
-          client.close();
-          if (err) return resolve({ success: false, detail: `gRPC: ${err.message}` });
-          resolve({ success: status === SERVING, detail: `gRPC health status ${STATUS_NAMES[status ?? 0] ?? status}` });
-        },
-      );
+/** gRPC status codes by number, for the failure detail. */
+const CODES = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+/**
+ * One Health/Check call on its own HTTP/2 connection, which is destroyed when the call ends,
+ * whatever ends it: the answer, an error or the deadline. (A gRPC client library keeps a
+ * connection that never got the server's HTTP/2 SETTINGS open after its channel is closed:
+ * one socket per probe of a port that accepts TCP but never speaks HTTP/2.)
+ */
+export function grpcHealthCheck(host: string, port: number, service: string, timeoutMs: number): Promise<ProbeOutcome> {
+  return new Promise<ProbeOutcome>((resolve) => {
+    let session: http2.ClientHttp2Session | null = null;
+    let done = false;
+    const finish = (success: boolean, detail: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      session?.destroy();
+      resolve({ success, detail });
+    };
+    const deadline = setTimeout(() => finish(false, `gRPC: DEADLINE_EXCEEDED after ${timeoutMs} ms`), timeoutMs);
+    try {
+      session = http2.connect(`http://${joinHostPort(host, port)}`);
+    } catch (e) {
+      return finish(false, `gRPC: ${(e as Error).message}`);
+    }
+    session.on('error', (e) => finish(false, `gRPC: ${e.message}`));
+    session.on('close', () => finish(false, 'gRPC: connection closed'));
+    const body = encodeHealthCheckRequest(service);
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1); // byte 0: not compressed
+    body.copy(frame, 5);
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/grpc.health.v1.Health/Check',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': 'kube-probe/1.33',
+      'grpc-timeout': `${Math.max(1, timeoutMs)}m`,
     });
+    req.on('error', (e) => finish(false, `gRPC: ${e.message}`));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let httpStatus = 0;
+    req.on('response', (headers) => {
+      httpStatus = Number(headers[':status']);
+      if (headers['grpc-status'] !== undefined) onStatus(headers); // trailers-only answer
+    });
+    req.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > 64 * 1024) return finish(false, 'gRPC: answer larger than 64 KiB');
+      chunks.push(d);
+    });
+    req.on('trailers', onStatus);
+    req.on('end', () => finish(false, `gRPC: no grpc-status in the answer (HTTP ${httpStatus})`));
+    function onStatus(h: http2.IncomingHttpHeaders): void {
+      const code = Number(h['grpc-status']);
+      if (httpStatus !== 200) return finish(false, `gRPC: HTTP status ${httpStatus}`);
+      if (code !== 0) {
+        const message = decodeURIComponent(String(h['grpc-message'] ?? ''));
+        return finish(false, `gRPC: ${code} ${CODES[code] ?? 'UNKNOWN'}${message ? `: ${message}` : ''}`);
+      }
+      const all = Buffer.concat(chunks);
+      if (all.length < 5 || all[0] !== 0 || all.length < 5 + all.readUInt32BE(1)) return finish(false, 'gRPC: malformed HealthCheckResponse frame');
+      let status: number;
+      try {
+        status = decodeHealthCheckResponse(all.subarray(5, 5 + all.readUInt32BE(1)));
+      } catch (e) {
+        return finish(false, `gRPC: ${(e as Error).message}`);
+      }
+      finish(status === SERVING, `gRPC health status ${STATUS_NAMES[status] ?? status}`);
+    }
+    req.end(frame);
+  });
+}
+
+/** The gRPC probe (kept async: the Prober loads it on first use). */
+export async function loadGrpcProbe(_log?: Logger): Promise<GrpcProbe | null> {
+  return grpcHealthCheck;
 }

@@ -105,6 +105,8 @@ export function parseIptables(text: string): IptablesRuleset {
       if (w[1]) t.chains.set(w[1], []);
       return;
     }
+    // A listing in restore input (kproxy's large syncs start the nat table with one) changes nothing.
+    if (op === '-S' || op === '--list-rules') return;
     if (op === '-N' || op === '--new-chain') {
       if (w[1] && !t.chains.has(w[1])) t.chains.set(w[1], []);
       return;

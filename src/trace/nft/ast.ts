@@ -78,6 +78,11 @@ export interface NftSet {
   ranges: Element[];
   /** Canonical key text → value text, for sets indexed by the fast path (fast-elements.ts). */
   raw?: Map<string, string | null>;
+  /**
+   * Element lists the fast path checked to be in canonical form, applied after `raw`, in
+   * order: a lookup searches their text for the key instead of indexing every element.
+   */
+  fast?: { src: string; span: Span; verb: string }[];
   /** Element lists not parsed yet (applied in order when the set is first looked up). */
   pending: { src: string; span: Span; verb: string }[];
 }
@@ -115,11 +120,6 @@ export interface Table {
 export interface Ruleset {
   /** By "family name", in creation order. */
   tables: Map<string, Table>;
-}
-
-/** How many elements the set holds (after its pending lists are applied). */
-export function elementCount(set: NftSet): number {
-  return set.exact.size + set.ranges.length + (set.raw?.size ?? 0);
 }
 
 export function elementKey(values: readonly Value[]): string {

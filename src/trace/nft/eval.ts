@@ -5,8 +5,8 @@
 import type { Choose } from '../explore.js';
 import type { TraceEvent } from '../result.js';
 import { IFNAME, IPV4, IPV6, type Datatype, type Interval, type Value } from './datatypes.js';
-import { ensureElements, ensureRules } from './parser.js';
-import { fastLookup } from './fast-elements.js';
+import { ensureElements, ensureRules, parseElementsFully } from './parser.js';
+import { CONFLICT, fastLookup } from './fast-elements.js';
 import { elementKey, typesOf, type Chain, type Element, type Expr, type Match, type NftSet, type Rule, type SetRef, type Stmt, type Table, type VerdictValue } from './ast.js';
 
 export class TraceError extends Error {
@@ -129,7 +129,7 @@ function runStmt(ctx: WalkContext, table: Table, s: Stmt, say: (t: string) => vo
       if (missesForEveryDraw(ctx, table, s.key, set, say)) return 'break';
       const key = evaluate(ctx, table, s.key, say);
       if (key === null) return 'break';
-      const el = lookup(ctx, set, key, say);
+      const el = lookup(ctx, table, set, key, say);
       if (!el) {
         say(`→ ${formatKey(typesOf(s.key), key)}: no element in ${setName(s.map)}`);
         return 'break';
@@ -187,15 +187,17 @@ function setName(ref: SetRef): string {
   return 'anon' in ref ? 'the anonymous map' : `@${ref.name}`;
 }
 
-function lookup(ctx: WalkContext, set: NftSet, key: Value[], say: (t: string) => void): Element | null {
+function lookup(ctx: WalkContext, table: Table, set: NftSet, key: Value[], say: (t: string) => void): Element | null {
   if (ctx.dynamicSets.has(set)) {
     ctx.notes.add(set.name);
     say(`→ @${set.name} lookup misses: first connection of this client (no affinity entry yet)`);
     return null;
   }
-  if (set.raw) {
+  if (set.raw || set.fast) {
     const hit = fastLookup(set, key);
-    if (hit) return hit;
+    if (hit === CONFLICT)
+      parseElementsFully(table, set); // throws, naming the line
+    else if (hit) return hit;
   }
   const exact = set.exact.get(elementKey(key));
   if (exact) return exact;
@@ -218,7 +220,7 @@ function match(ctx: WalkContext, table: Table, m: Match, say: (t: string) => voi
   const v = evaluate(ctx, table, m.expr, say);
   if (v === null) return false;
   if ('set' in m.rhs) {
-    const hit = lookup(ctx, resolve(table, m.rhs.set), v, say) !== null;
+    const hit = lookup(ctx, table, resolve(table, m.rhs.set), v, say) !== null;
     return m.op === 'ne' ? !hit : hit;
   }
   const iv = m.rhs.values;
@@ -303,7 +305,7 @@ function evaluate(ctx: WalkContext, table: Table, e: Expr, say: (t: string) => v
       if (missesForEveryDraw(ctx, table, e.key, set, say)) return null;
       const key = evaluate(ctx, table, e.key, say);
       if (key === null) return null;
-      const el = lookup(ctx, set, key, say);
+      const el = lookup(ctx, table, set, key, say);
       if (!el) {
         say(`→ ${formatKey(typesOf(e.key), key)}: no element in ${setName(e.set)}`);
         return null;
@@ -331,7 +333,7 @@ function missesForEveryDraw(ctx: WalkContext, table: Table, key: Expr, set: NftS
     for (let v = 0; v < ng.mod; v++) {
       ctx.choose = () => v;
       const k = evaluate(ctx, table, key, quiet);
-      if (k === null || lookup(ctx, set, k, quiet)) return false;
+      if (k === null || lookup(ctx, table, set, k, quiet)) return false;
     }
   } finally {
     ctx.choose = choose;

@@ -8,7 +8,7 @@ import { NftSyntaxError, T, type Token } from './lexer.js';
 import { RuleParser } from './rule-parser.js';
 import { typesOf, type BaseChainSpec, type Chain, type ChainType, type Family, type Hook, type NftSet, type Rule, type Ruleset, type Table } from './ast.js';
 import { checkChainReferences, checkSetReferences } from './references.js';
-import { tryFastElements } from './fast-elements.js';
+import { indexFastLists, tryFastElements } from './fast-elements.js';
 
 const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
@@ -33,7 +33,10 @@ export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
   if (!opts.lazy) {
     for (const table of rs.tables.values()) {
       for (const chain of table.chains.values()) ensureRules(table, chain);
-      for (const set of table.sets.values()) ensureElements(table, set);
+      for (const set of table.sets.values()) {
+        ensureElements(table, set);
+        if (!indexFastLists(set)) parseElementsFully(table, set);
+      }
     }
   }
   return rs;
@@ -57,18 +60,26 @@ export function ensureRules(table: Table, chain: Chain): void {
 /** Applies the set's pending element lists (once) and checks the chains its verdicts name. */
 export function ensureElements(table: Table, set: NftSet): void {
   if (set.pending.length === 0) return;
-  if (!tryFastElements(set, (name) => table.chains.has(name))) {
-    if (set.raw) {
-      // Elements indexed by the fast path before: parse them too, then the new lists.
-      const raw = set.raw;
-      set.raw = undefined;
-      const text = [...raw].map(([k, v]) => (v === null ? k : `${k} : ${v}`)).join(', ');
-      set.pending.unshift({ src: text, span: { start: 0, end: text.length, line: set.line }, verb: 'add' });
-    }
-    const pending = set.pending;
-    set.pending = [];
-    for (const p of pending) new RuleParser(p.src, p.span).elementList(table, set, p.verb, T.EOF);
+  // The fast path checks the chains its verdicts name itself.
+  if (!tryFastElements(set, (name) => table.chains.has(name))) parseElementsFully(table, set);
+}
+
+/**
+ * Parses every element list of the set with the full parser, which names the line of any
+ * error: when a list is not in the fast path's canonical form, or a lookup found its lists
+ * disagreeing about a key.
+ */
+export function parseElementsFully(table: Table, set: NftSet): void {
+  const lists = [...(set.fast ?? []), ...set.pending];
+  if (set.raw) {
+    // Elements indexed by the fast path before: parse them too, first.
+    const text = [...set.raw].map(([k, v]) => (v === null ? k : `${k} : ${v}`)).join(', ');
+    lists.unshift({ src: text, span: { start: 0, end: text.length, line: set.line }, verb: 'add' });
   }
+  set.raw = undefined;
+  set.fast = undefined;
+  set.pending = [];
+  for (const p of lists) new RuleParser(p.src, p.span).elementList(table, set, p.verb, T.EOF);
   checkSetReferences(table, set);
 }
 
@@ -495,6 +506,7 @@ function checkName(name: string, at: Token): void {
 }
 function clearSet(s: NftSet): void {
   s.raw = undefined;
+  s.fast = undefined;
   s.exact.clear();
   s.ranges = [];
   s.pending = [];

@@ -8,7 +8,7 @@ import { defaultConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/types.js';
 import { compileFamily, probability } from '../../../src/dataplanes/iptables/compile.js';
 import { endpointChain, hash16, serviceChains } from '../../../src/dataplanes/iptables/naming.js';
-import { renderFamily } from '../../../src/dataplanes/iptables/restore.js';
+import { renderFamily, topLevelRules, WHOLE_TABLE_CACHE_CHAINS } from '../../../src/dataplanes/iptables/restore.js';
 import { compileText } from '../../../src/dataplanes/iptables/text.js';
 import { ChangeTracker } from '../../../src/model/tracker.js';
 
@@ -118,6 +118,54 @@ describe('iptables compiler', () => {
     // Top-level chains always carry every Service.
     assert.match(text, /-d 172\.30\.0\.2 --dport 80 -j KUBE-SVC-/);
     assert.doesNotMatch(text, /^-I /m, 'no jump rules in a partial sync');
+  });
+
+  it('a partial render leaves out top-level chains (and tables) whose rules did not change', () => {
+    const before = stateOf([svc('a', { clusterIP: '172.30.0.1', ...http }), slice('a', ['10.1.0.1']), svc('b', { clusterIP: '172.30.0.2', ...http }), slice('b', ['10.1.0.2'])]);
+    const old = compileFamily(before.state, config(), 'IPv4');
+    const previousTop = new Map([...topLevelRules(old)].map(([k, r]) => [k, r.join('\n')]));
+    // An EndpointSlice change: only a's own chains are written, no top-level chain, no filter table.
+    before.tracker.upsert(slice('a', ['10.1.0.3']) as never);
+    const moved = compileFamily(before.tracker.snapshot(), config(), 'IPv4');
+    const text = renderFamily(moved, { write: (p) => p.key.startsWith('ns1/a:'), previousTop });
+    assert.doesNotMatch(text, /^\*filter$/m);
+    assert.doesNotMatch(text, /^:KUBE-SERVICES /m);
+    assert.match(text, /^-A KUBE-SEP-\S+ .*--to-destination 10\.1\.0\.3:80$/m);
+    // Nothing changed at all: nothing to hand over.
+    assert.equal(renderFamily(old, { write: () => false, previousTop }), '');
+    // b loses its endpoints: nat KUBE-SERVICES loses b's rule, filter gains its REJECT.
+    before.tracker.upsert(slice('b', []) as never);
+    const gone = renderFamily(compileFamily(before.tracker.snapshot(), config(), 'IPv4'), { write: (p) => p.key.startsWith('ns1/b:'), previousTop });
+    assert.match(gone, /^:KUBE-SERVICES - \[0:0\]$/m);
+    assert.match(gone, /^-A KUBE-SERVICES .*ns1\/b:p80 has no endpoints.* -j REJECT$/m);
+    assert.doesNotMatch(gone, /^:KUBE-NODEPORTS /m);
+  });
+
+  it('orders nat KUBE-SERVICES by jump target, descending, with the NodePort dispatch last', () => {
+    const objs: Obj[] = [];
+    for (let i = 0; i < 20; i++) objs.push(svc(`s${i}`, { clusterIP: `172.30.2.${i}`, ...http }), slice(`s${i}`, [`10.2.0.${i + 1}`]));
+    const nat = topLevelRules(compileFamily(stateOf(objs).state, config(), 'IPv4')).get('nat/KUBE-SERVICES')!;
+    const targets = nat.slice(0, -1).map((r) => r.split(' -j ')[1]);
+    assert.equal(targets.length, 20);
+    assert.deepEqual(targets, [...targets].sort().reverse());
+    assert.match(nat.at(-1)!, /-j KUBE-NODEPORTS$/);
+  });
+
+  it('starts the nat table with -S (whole-table cache for iptables-nft) above the chain threshold', () => {
+    const objs: Obj[] = [];
+    const n = Math.ceil(WHOLE_TABLE_CACHE_CHAINS / 2) + 1; // a SVC and a SEP chain each
+    for (let i = 0; i < n; i++) objs.push(svc(`s${i}`, { clusterIP: `172.30.${i >> 8}.${i & 255}`, ...http }), slice(`s${i}`, [`10.3.${i >> 8}.${i & 255}`]));
+    const rs = compileFamily(stateOf(objs).state, config(), 'IPv4');
+    const nat = compileText(stateOf(objs).state, config()).split('*nat')[1].split('\n');
+    const at = nat.indexOf('-S');
+    assert.ok(at > 0, 'a -S line in nat');
+    assert.ok(
+      nat.slice(0, at).some((l) => l.startsWith('-I PREROUTING')),
+      'jump rules come before it',
+    );
+    assert.ok(!nat.slice(0, at).some((l) => /^:KUBE-(SVC|SEP)-/.test(l)), 'no per-service chain before it');
+    assert.doesNotMatch(renderFamily(rs, { write: (p) => p.key === rs.ports[0].key, wholeTableCache: true }), /^-S$/m, 'not in a small partial sync');
+    assert.doesNotMatch(renderFamily(rs), /^-S$/m, 'not on iptables-legacy');
   });
 
   it('kproxy rules text: a header per family, jump rules and canaries of a first sync', () => {

@@ -57,3 +57,25 @@ test('ipvs trace through the registry: `kproxy rules` text in, the pod CIDR read
   assert.equal(fromOutside.masquerade, true);
   assert.equal(fromOutside.endpoints.length, 3);
 });
+
+test('ipvs trace: loadBalancerSourceRanges lets a single allowed host in (as ipset prints it, without /32) and drops the rest', () => {
+  const lb = rulesText(
+    stateOf([
+      node('node1', '192.168.0.2'),
+      service(
+        'ns',
+        'lb',
+        { type: 'LoadBalancer', clusterIP: '172.30.0.20', loadBalancerSourceRanges: ['192.168.50.2/32', '10.9.0.0/16'], ports: http(30081) },
+        { loadBalancer: { ingress: [{ ip: '192.168.70.10' }] } },
+      ),
+      slice('ns', 'lb', [ep('10.0.1.1', 'node1')], p8080),
+    ]),
+    config(),
+  );
+  assert.match(lb, /^add KUBE-LOAD-BALANCER-SOURCE-CIDR 192\.168\.70\.10,tcp:80,192\.168\.50\.2$/m);
+  const f = parseIpvsRules(lb).families.get('IPv4')!;
+  const verdict = (src: string) => traceJSON(traceIpvs(f, pkt(src, '192.168.70.10', 80), opts)).verdict;
+  assert.equal(verdict('192.168.50.2'), 'DNAT');
+  assert.equal(verdict('10.9.3.4'), 'DNAT');
+  assert.equal(verdict('192.168.50.3'), 'DROP');
+});
