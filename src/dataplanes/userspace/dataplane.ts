@@ -36,6 +36,8 @@ export interface UserspaceOptions {
   workers?: number;
   /** How TCP bytes are copied; default $KPROXY_USERSPACE_BULK, else auto (splice where available). */
   bulkPath?: BulkPath | 'auto';
+  /** Who adds service addresses to the interface (tests pass one with a counting runner). */
+  addresses?: AddressManager;
 }
 
 interface Open {
@@ -52,7 +54,7 @@ export class UserspaceDataplane implements Dataplane {
   private readonly failed = new Map<string, string>();
   private readonly reported = new Set<string>();
   private readonly health: EndpointHealth;
-  private readonly addresses = new AddressManager();
+  private readonly addresses: AddressManager;
   private readonly sweeper: NodeJS.Timeout;
   private readonly pool: WorkerPool | null;
   private readonly engine: SpliceEngine | null;
@@ -65,6 +67,7 @@ export class UserspaceDataplane implements Dataplane {
     if (s !== '' && !isSchedulerName(s)) {
       throw new ConfigError(settingName(ctx.config, 'ipvs.scheduler', 'ipvs-scheduler'), `unknown scheduler "${s}" for the userspace mode (expected rr, random, lc, sed, nq, dh, sh, maglev or p2c)`);
     }
+    this.addresses = opts.addresses ?? new AddressManager();
     this.metrics = new UserspaceMetrics(ctx.metrics.registry);
     this.health = new EndpointHealth(opts.ejectionMs);
     this.sweeper = setInterval(() => {
@@ -120,11 +123,11 @@ export class UserspaceDataplane implements Dataplane {
     for (const key of this.balancers.keys()) if (!plan.servicePorts.has(key)) this.balancers.delete(key);
 
     // 3. new listeners (and ones that failed before: a port may have been freed since)
+    //    The addresses they need are added first, all in one `ip -batch` run.
     const localSet = new Set(locals);
-    const opening: Promise<void>[] = [];
-    for (const [key, spec] of plan.listeners) {
-      if (!this.open.has(key)) opening.push(this.openListener(spec, localSet));
-    }
+    const toOpen = [...plan.listeners].filter(([key]) => !this.open.has(key)).map(([, spec]) => spec);
+    const addressErrors = await this.addresses.acquireAll(toOpen.map((s) => s.ip), localSet);
+    const opening = toOpen.map((spec) => this.openListener(spec, addressErrors.get(spec.ip)));
     await Promise.all(opening);
     this.metrics.live.listeners = this.open.size;
     const failed = new Map(this.failed);
@@ -193,18 +196,17 @@ export class UserspaceDataplane implements Dataplane {
     return { balancer: this.balancers.get(spec.servicePort)!, kind: spec.kind, sourceRanges: parseRanges(spec.sourceRanges) };
   }
 
-  private async openListener(spec: ListenerSpec, local: ReadonlySet<string>): Promise<void> {
+  /** Opens a listener whose address acquireAll made ready, or could not (`addressError`). */
+  private async openListener(spec: ListenerSpec, addressError: string | undefined): Promise<void> {
     const { log, config } = this.ctx;
     const route = this.routeFor(spec);
     const listener =
       spec.protocol === 'TCP'
         ? new TcpListener(route, this.metrics, log, this.opts.dialTimeoutsMs, undefined, this.engine)
         : new UdpListener(route, spec.ip, config.udpIdleTimeoutMs, this.metrics, log);
-    try {
-      await this.addresses.acquire(spec.ip, local);
-    } catch (e) {
+    if (addressError !== undefined) {
       if (listener instanceof UdpListener) listener.close();
-      return this.openFailed(spec, (e as Error).message);
+      return this.openFailed(spec, addressError);
     }
     try {
       await listener.listen(spec.ip, spec.port);
