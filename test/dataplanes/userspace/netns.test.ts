@@ -50,6 +50,29 @@ describe('userspace dataplane in a network namespace', { skip }, () => {
     assert.equal(rep.tmpAfterRemoval, false, 'the address left with its Service');
   });
 
+  it('adds the addresses of 500 Services in one ip run, removes them in one, and keeps the rest of a batch when one line fails', () => {
+    const scenario = fileURLToPath(new URL('./address-batch-scenario.js', import.meta.url));
+    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, scenario, ns], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const rep = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    assert.equal(rep.error, undefined);
+    assert.equal(rep.addedCount, 500);
+    assert.equal(rep.addedAll, true, 'every ClusterIP on the interface');
+    assert.equal(rep.listeners, 500);
+    assert.equal(rep.addRuns, 1, 'one ip process for the whole sync');
+    assert.equal(rep.addBatches, 1);
+    assert.equal(rep.recordMatchesKernel, true);
+    assert.equal(rep.removedAll, true, 'every address removed with its Service');
+    assert.equal(rep.removeRuns, 1, 'one ip process for the removals');
+    assert.equal(rep.recordEmpty, true);
+    assert.deepEqual(rep.withRefused, ['10.97.9.1', '10.97.9.2'], 'the lines around the refused one applied');
+    assert.equal(rep.refusedRecordMatches, true);
+    assert.deepEqual(rep.listenersWithRefused, ['TCP/10.97.9.1/81', 'TCP/10.97.9.2/81']);
+    assert.deepEqual(rep.afterRetry, ['10.97.9.1', '10.97.9.2', 'fd00:97::1'], 'the next sync added the refused address');
+    assert.equal(rep.listenersAfterRetry.length, 3);
+    assert.deepEqual(rep.afterClose, []);
+  });
+
   it('in the host namespace, kproxy refuses to add addresses, with a clear error', async () => {
     assert.equal(inOwnNetns(), false, 'this test process runs in the host namespace');
     await assert.rejects(new AddressManager().acquire('10.96.0.99', new Set()), /host's own network namespace/);
