@@ -181,10 +181,12 @@ export class AddressManager {
    */
   private reconcile(): Promise<void> {
     if (this.queued) return this.queued;
-    const next = this.chain.catch(() => {}).then(() => {
-      this.queued = null;
-      return this.applyDiff();
-    });
+    const next = this.chain
+      .catch(() => {})
+      .then(() => {
+        this.queued = null;
+        return this.applyDiff();
+      });
     this.queued = next;
     this.chain = next;
     return next;

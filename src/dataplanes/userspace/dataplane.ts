@@ -126,7 +126,10 @@ export class UserspaceDataplane implements Dataplane {
     //    The addresses they need are added first, all in one `ip -batch` run.
     const localSet = new Set(locals);
     const toOpen = [...plan.listeners].filter(([key]) => !this.open.has(key)).map(([, spec]) => spec);
-    const addressErrors = await this.addresses.acquireAll(toOpen.map((s) => s.ip), localSet);
+    const addressErrors = await this.addresses.acquireAll(
+      toOpen.map((s) => s.ip),
+      localSet,
+    );
     const opening = toOpen.map((spec) => this.openListener(spec, addressErrors.get(spec.ip)));
     await Promise.all(opening);
     this.metrics.live.listeners = this.open.size;

@@ -32,13 +32,13 @@ const onInterfaces = (): string[] => {
     .filter((a: string) => a.startsWith('10.97.') || a.startsWith('fd00:97:'))
     .sort();
 };
-const device = (): string => (spawnDevice() ? 'kproxy0' : 'lo');
-function spawnDevice(): boolean {
+/** The interface kproxy adds to: kproxy0, or lo where the kernel has no dummy driver. */
+function device(): string {
   try {
     execFileSync('ip', ['link', 'show', 'kproxy0'], { stdio: 'ignore' });
-    return true;
+    return 'kproxy0';
   } catch {
-    return false;
+    return 'lo';
   }
 }
 async function until(fn: () => boolean, ms: number): Promise<boolean> {
@@ -81,11 +81,7 @@ try {
   //    next sync, once IPv6 is back, adds the refused address.
   const dev = device();
   execFileSync('sysctl', ['-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`]);
-  await h.apply(
-    service({ name: 'f1', clusterIP: '10.97.9.1', port: 81 }),
-    service({ name: 'f6', clusterIP: 'fd00:97::1', port: 81 }),
-    service({ name: 'f2', clusterIP: '10.97.9.2', port: 81 }),
-  );
+  await h.apply(service({ name: 'f1', clusterIP: '10.97.9.1', port: 81 }), service({ name: 'f6', clusterIP: 'fd00:97::1', port: 81 }), service({ name: 'f2', clusterIP: '10.97.9.2', port: 81 }));
   report.withRefused = onInterfaces();
   report.refusedRecordMatches = JSON.stringify(addresses.installedAddresses()) === JSON.stringify(onInterfaces());
   report.listenersWithRefused = h.dataplane.listeners();
