@@ -85,6 +85,9 @@ try {
   report.withRefused = onInterfaces();
   report.refusedRecordMatches = JSON.stringify(addresses.installedAddresses()) === JSON.stringify(onInterfaces());
   report.listenersWithRefused = h.dataplane.listeners();
+  // the reason reported names the refused line and the kernel's answer
+  report.refusedReason = (await addresses.acquireAll(['fd00:97::2', '10.97.9.3'], new Set())).get('fd00:97::2') ?? null;
+  await addresses.release('10.97.9.3');
   execFileSync('sysctl', ['-qw', `net.ipv6.conf.${dev}.disable_ipv6=0`]);
   await h.dataplane.sync(h.tracker.snapshot(), false);
   report.afterRetry = onInterfaces();

@@ -67,6 +67,7 @@ describe('userspace dataplane in a network namespace', { skip }, () => {
     assert.equal(rep.recordEmpty, true);
     assert.deepEqual(rep.withRefused, ['10.97.9.1', '10.97.9.2'], 'the lines around the refused one applied');
     assert.equal(rep.refusedRecordMatches, true);
+    assert.match(rep.refusedReason, /addr replace fd00:97::2\/128 dev \S+ nodad: .*IPv6 is disabled/);
     assert.deepEqual(rep.listenersWithRefused, ['TCP/10.97.9.1/81', 'TCP/10.97.9.2/81']);
     assert.deepEqual(rep.afterRetry, ['10.97.9.1', '10.97.9.2', 'fd00:97::1'], 'the next sync added the refused address');
     assert.equal(rep.listenersAfterRetry.length, 3);
