@@ -48,7 +48,12 @@ describe('iptables deadlines', () => {
     const tracker = new ChangeTracker({ nodeName: 'node1', machineAddresses: ['192.168.0.2'] });
     for (let i = 0; i < 100; i++) {
       const name = `s${i}`;
-      tracker.upsert({ apiVersion: 'v1', kind: 'Service', metadata: { namespace: 'ns1', name }, spec: { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] } } as never);
+      tracker.upsert({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { namespace: 'ns1', name },
+        spec: { clusterIP: `172.30.${i >> 8}.${i & 255}`, ports: [{ name: 'p80', port: 80, protocol: 'TCP' }] },
+      } as never);
       tracker.upsert({
         apiVersion: 'discovery.k8s.io/v1',
         kind: 'EndpointSlice',
