@@ -92,7 +92,9 @@ export class IptablesDataplane implements Dataplane {
   /** The backend in use (detected on the first sync). */
   async backend(): Promise<IptablesTools> {
     if (!this.tools) {
-      this.tools = await detectBackend({ forced: process.env.KPROXY_IPTABLES_BACKEND, timeoutMs: 10_000 });
+      // Detection reads whole rulesets, possibly a previous run's 10,000 Services: a save that
+      // timed out would count as an empty backend and could pick the wrong one.
+      this.tools = await detectBackend({ forced: process.env.KPROXY_IPTABLES_BACKEND, timeoutMs: saveTimeoutMs(UNKNOWN_TABLE_LINES) });
       this.log.info({ backend: this.tools.backend, reason: this.tools.reason }, `iptables: using the ${this.tools.backend} backend`);
     }
     return this.tools;
