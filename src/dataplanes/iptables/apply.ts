@@ -23,6 +23,7 @@ import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { isServiceChain } from './naming.js';
 import { KUBELET_FIREWALL, renderFamily, topLevelRules } from './restore.js';
 import { compileText } from './text.js';
+import { countLines, restoreTimeoutMs, saveTimeoutMs, UNKNOWN_TABLE_LINES } from './timeouts.js';
 
 /** What kproxy believes is in one family's tables: exactly what it last committed. */
 interface Committed {
@@ -40,6 +41,7 @@ export interface IptablesOptions {
   publishRuleset?: DataplaneContext['publishRuleset'];
   /** How often a partial sync first checks that the canary chain still exists. */
   canaryCheckMs?: number;
+  /** The least time an iptables-restore or iptables-save gets; large inputs get more (timeouts.ts). */
   timeoutMs?: number;
   /** Sees (and may change) each restore input before it is run: tests inject failures here. */
   beforeRestore?: (family: IPFamily, input: string) => string;
@@ -62,7 +64,10 @@ export class IptablesDataplane implements Dataplane {
   private readonly partialFailures: Counter;
   private readonly rulesTotal: Gauge<'table'>;
   private readonly rulesLast: Gauge<'table'>;
+  /** The floor of every restore and save deadline. */
   private readonly timeoutMs: number;
+  /** Lines of the last full restore per family: roughly what iptables-save will read back. */
+  private readonly tableLines = new Map<IPFamily, number>();
   lastSync: SyncReport | null = null;
   /** The text handed to iptables-restore by the last sync, per family (tests, benchmark). */
   lastInput = new Map<IPFamily, string>();
@@ -87,7 +92,9 @@ export class IptablesDataplane implements Dataplane {
   /** The backend in use (detected on the first sync). */
   async backend(): Promise<IptablesTools> {
     if (!this.tools) {
-      this.tools = await detectBackend({ forced: process.env.KPROXY_IPTABLES_BACKEND, timeoutMs: 10_000 });
+      // Detection reads whole rulesets, possibly a previous run's 10,000 Services: a save that
+      // timed out would count as an empty backend and could pick the wrong one.
+      this.tools = await detectBackend({ forced: process.env.KPROXY_IPTABLES_BACKEND, timeoutMs: saveTimeoutMs(UNKNOWN_TABLE_LINES) });
       this.log.info({ backend: this.tools.backend, reason: this.tools.reason }, `iptables: using the ${this.tools.backend} backend`);
     }
     return this.tools;
@@ -122,7 +129,9 @@ export class IptablesDataplane implements Dataplane {
         this.lastInput.set(family, input);
         // Nothing changed in this family (e.g. only the other family's Services did).
         if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
-        lines += input === '' ? 0 : input.split('\n').length - 1;
+        const inputLines = countLines(input);
+        lines += inputLines;
+        if (familyFull) this.tableLines.set(family, inputLines);
         deletedChains += plan.deleteChains.length;
         next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), top: new Map([...top].map(([k, r]) => [k, r.join('\n')])), largeClusterMode: fc.largeClusterMode });
         const c = countRules(input, plan.ports, top);
@@ -160,7 +169,10 @@ export class IptablesDataplane implements Dataplane {
     for (const p of ports) for (const c of p.chains) active.add(c);
     // One iptables-save tells which jump rules are missing and which per-service chains (of an
     // earlier run, or of kube-proxy) nothing uses any more.
-    const saved = await this.saveAll(tools, fc.family);
+    // The table is about what this sync writes, or what the last full sync wrote if larger.
+    let expected = 0;
+    for (const p of ports) expected += p.chains.length + p.rules.length;
+    const saved = await this.saveAll(tools, fc.family, Math.max(expected, this.tableLines.get(fc.family) ?? 0));
     const wanted = jumpRules({ kubeletFirewall: fc.kubeletFirewall });
     let table = '';
     const present = new Set<JumpRule>();
@@ -207,7 +219,7 @@ export class IptablesDataplane implements Dataplane {
     const bin = tools.restore(family);
     let r;
     try {
-      r = await runTool(tools, bin, ['-w', '5', '--noflush'], { input, timeoutMs: this.timeoutMs });
+      r = await runTool(tools, bin, ['-w', '5', '--noflush'], { input, timeoutMs: restoreTimeoutMs(countLines(input), this.timeoutMs) });
     } catch (e) {
       this.restoreFailures.inc();
       if (partial) this.partialFailures.inc();
@@ -221,8 +233,8 @@ export class IptablesDataplane implements Dataplane {
   }
 
   /** The whole ruleset of the family (no `-t`: naming a legacy table that is not there creates it). */
-  private async saveAll(tools: IptablesTools, family: IPFamily): Promise<string> {
-    const r = await runTool(tools, tools.save(family), [], { timeoutMs: this.timeoutMs });
+  private async saveAll(tools: IptablesTools, family: IPFamily, expectedLines: number): Promise<string> {
+    const r = await runTool(tools, tools.save(family), [], { timeoutMs: saveTimeoutMs(expectedLines, this.timeoutMs) });
     if (r.code !== 0) {
       this.log.warn({ family, stderr: r.stderr.trim() }, 'iptables-save failed: jump rules are inserted again and stale chains are not deleted this time');
       return '';
@@ -317,10 +329,11 @@ function countRules(input: string, ports: readonly PortRules[], top: ReadonlyMap
  * the rule kproxy writes. On IPv4, route_localnet is put back to the value recorded before
  * kproxy changed it.
  */
-export async function cleanupFamily(tools: IptablesTools, family: IPFamily, timeoutMs = 60_000): Promise<{ chains: number; jumps: number; routeLocalnet: string | null } | null> {
+export async function cleanupFamily(tools: IptablesTools, family: IPFamily, floorMs?: number): Promise<{ chains: number; jumps: number; routeLocalnet: string | null } | null> {
   // Look first (the whole ruleset, not `-t TABLE`: naming a legacy table that does not exist
   // creates it), then one restore: delete the jump rules found, flush and delete the chains.
-  const r = await runTool(tools, tools.save(family), [], { timeoutMs });
+  // Nothing tells how large the table is before reading it: assume a very large one.
+  const r = await runTool(tools, tools.save(family), [], { timeoutMs: saveTimeoutMs(UNKNOWN_TABLE_LINES, floorMs) });
   if (r.code !== 0) return null;
   const jumps = jumpRules({ kubeletFirewall: family === 'IPv4' });
   const byTable = new Map<string, { chains: string[]; deletes: string[] }>();
@@ -364,7 +377,7 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, time
   }
   if (out.length === 0) return null;
   const input = out.join('\n') + '\n';
-  const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs });
+  const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs: restoreTimeoutMs(out.length, floorMs) });
   if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
   if (routeLocalnet !== null) {
     const s = await runTool(tools, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=${routeLocalnet}`], { timeoutMs: 10_000 });

@@ -3,13 +3,15 @@
 // end of its input, take the half it had for the whole, and commit it (a table with chains
 // but empty maps drops every ClusterIP). A file that is not complete is never handed over.
 // The file lives in a directory only kproxy can enter (mkdtemp, mode 0700), under a name
-// opened with O_EXCL. nft gets a deadline (util/exec.ts) and is killed after it. A failure
+// opened with O_EXCL. nft gets a deadline that grows with the file (timeout.ts; util/exec.ts
+// kills it after the deadline). A failure
 // carries nft's own message (which names FILE:line:col) and the offending line.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execWithTimeout } from '../../util/exec.js';
+import { nftTimeoutMs } from './timeout.js';
 
 export class NftError extends Error {
   constructor(
@@ -25,9 +27,6 @@ export class NftError extends Error {
 export type NftInput = string | AsyncIterable<string>;
 export type NftRunner = (input: NftInput) => Promise<void>;
 
-/** How long one transaction may take (a full replace at 50,000 Services takes ~5 s). */
-export const NFT_TIMEOUT_MS = 60_000;
-
 /** The whole text of an input (for runners that need it at once). */
 export async function collectText(input: NftInput): Promise<string> {
   if (typeof input === 'string') return input;
@@ -36,7 +35,8 @@ export async function collectText(input: NftInput): Promise<string> {
   return text;
 }
 
-export function nftRunner(binary = 'nft', timeoutMs = NFT_TIMEOUT_MS): NftRunner {
+/** timeoutMs: a fixed deadline (tests); without it, the deadline scales with the file. */
+export function nftRunner(binary = 'nft', timeoutMs?: number): NftRunner {
   return (text) => runNft(text, binary, timeoutMs);
 }
 
@@ -51,18 +51,21 @@ function transactionPath(): string {
   return join(workDir, `transaction-${process.pid}-${++serial}.nft`);
 }
 
-export async function runNft(input: NftInput, binary = 'nft', timeoutMs = NFT_TIMEOUT_MS): Promise<void> {
+export async function runNft(input: NftInput, binary = 'nft', timeoutMs?: number): Promise<void> {
   const path = transactionPath();
   const file = await open(path, 'wx', 0o600);
   const lines: string[] = []; // kept only to quote the line nft points at
+  let bytes = 0;
   try {
     try {
       if (typeof input === 'string') {
         lines.push(input);
+        bytes += Buffer.byteLength(input);
         await file.writeFile(input);
       } else {
         for await (const chunk of input) {
           lines.push(chunk);
+          bytes += Buffer.byteLength(chunk);
           await file.write(chunk);
         }
       }
@@ -71,7 +74,7 @@ export async function runNft(input: NftInput, binary = 'nft', timeoutMs = NFT_TI
     }
     let r;
     try {
-      r = await execWithTimeout(binary, ['-f', path], { timeoutMs, maxOutputBytes: 64 * 1024 });
+      r = await execWithTimeout(binary, ['-f', path], { timeoutMs: timeoutMs ?? nftTimeoutMs(bytes), maxOutputBytes: 64 * 1024 });
     } catch (e) {
       throw new NftError((e as Error).message, '');
     }
