@@ -110,7 +110,11 @@ try {
   report.tmpWhileServed = addrs().includes('10.96.1.1');
   report.tmpAnswer = await whoAnswers('10.96.1.1', 80);
   await h.remove('Service', 'tmp');
-  await sleep(100);
+  // The address goes once its listener has closed, in the next removal batch: wait for that
+  // (a fixed 100 ms was too short on a loaded machine), but no longer than 5 s.
+  await waitFor(async () => {
+    if (addrs().includes('10.96.1.1')) throw new Error('10.96.1.1 is still on the interface');
+  }, 5_000).catch(() => undefined);
   report.tmpAfterRemoval = addrs().includes('10.96.1.1');
   await h.close();
 } finally {
