@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { cgroup2Mount } from '../bpf/mounts.js';
+import { fdLimits } from '../util/fdlimit.js';
 import { serviceIP, SERVICE_PORT } from './cluster.js';
 import { measureGuestSection } from './guest.js';
 import { haproxyVersion, startHaproxy } from './haproxy.js';
@@ -18,6 +19,18 @@ import { measureTraffic, type TrafficPlan } from './traffic.js';
 import { REPORT_FORMAT, type BenchResults, type GuestSection, type ModeResult, type Reference, type SizeResult } from './types.js';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+
+/**
+ * The userspace mode holds a listening socket per Service port and address: a cluster that needs
+ * more descriptors than the open-files hard limit cannot be proxied, and its sync would fail on
+ * EMFILE part-way. Said up front instead (null: it fits).
+ */
+function userspaceFdSkip(services: number): string | null {
+  const hard = fdLimits()?.hard;
+  const needed = services + 1024; // one listener per Service (one port each), plus room for the rest
+  if (hard === undefined || needed <= hard) return null;
+  return `not started: the userspace mode needs a listening socket per Service port, about ${needed} descriptors at ${services} Services, over this machine's open-files hard limit of ${hard} (ulimit -Hn)`;
+}
 
 export interface BenchOptions {
   sizes: number[];
@@ -108,6 +121,7 @@ async function measureMode(mode: string, opts: BenchOptions, progress: Progress)
           stop = `not started: the full sync at ${prev.services} Services took ${round(prev.fullSyncMs / 1000, 1)} s, so at ${n} it would take about ${round(projected / 1000)} s, over the bench's limit of ${round(opts.maxFullSyncMs / 1000)} s`;
       }
       if (!stop && prev?.status === 'failed') stop = `not started: the size before failed`;
+      if (!stop && mode === 'userspace') stop = userspaceFdSkip(n);
       if (stop) {
         sizes.push({ services: n, endpoints: opts.endpoints, status: 'skipped', reason: stop });
         stop = `not started: a smaller size was not started either`;
