@@ -1,7 +1,7 @@
-// bpf(2) through koffi: the one place that calls into libc. Everything else builds a
+// bpf(2) through koffi (libc loaded by src/util/libc.ts). Everything else builds a
 // 128-byte bpf_attr (the kernel wants the unused tail zeroed) and calls bpf().
-import { createRequire } from 'node:module';
 import { arch } from 'node:process';
+import { koffiLibc } from '../util/libc.js';
 
 /** A failed bpf(2), mount or cgroup operation: what was attempted and the errno. */
 export class BpfError extends Error {
@@ -30,20 +30,13 @@ export const errnoName = (e: number): string => NAMES[e] ?? `errno ${e}`;
 
 const SYS_BPF: Record<string, number> = { x64: 321, arm64: 280 };
 
-interface Koffi {
-  load(lib: string): { func(decl: string): (...args: unknown[]) => number | bigint };
-  errno(): number;
-  address(v: unknown): bigint;
-}
-
-let lib: { koffi: Koffi; syscall: (...args: unknown[]) => number | bigint } | null = null;
+let lib: { koffi: typeof import('koffi'); syscall: (...args: unknown[]) => number | bigint } | null = null;
 
 function libc(): NonNullable<typeof lib> {
   if (lib) return lib;
   if (!(arch in SYS_BPF)) throw new BpfError('bpf', 38, `no bpf(2) syscall number known for ${arch}`);
-  const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-  const syscall = koffi.load('libc.so.6').func('long syscall(long number, ...)');
-  lib = { koffi, syscall };
+  const k = koffiLibc();
+  lib = { koffi: k.koffi, syscall: k.lib.func('long syscall(long number, ...)') };
   return lib;
 }
 

@@ -5,10 +5,8 @@
 // koffi ships prebuilt for linux-x64/arm64 and calls libc directly: socket, bind,
 // setsockopt, poll, recvfrom, sendto, close. Every call here is non-blocking except poll,
 // which runs in the responder's own worker thread (worker.ts), never on the main thread.
-import { createRequire } from 'node:module';
+import { koffiLibc, type KoffiLibc } from '../../util/libc.js';
 import { ETH_P_ARP, ETH_P_IPV6 } from './packets.js';
-
-const require = createRequire(import.meta.url);
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
@@ -38,13 +36,13 @@ let libc: Libc | null = null;
 /** Loads libc through koffi; throws with a readable reason when koffi is unavailable. */
 function load(): Libc {
   if (libc) return libc;
-  let koffi: typeof import('koffi');
+  let k: KoffiLibc;
   try {
-    koffi = require('koffi');
+    k = koffiLibc();
   } catch (e) {
     throw new Error(`layer-2 announcement needs the koffi package (npm install koffi): ${(e as Error).message}`);
   }
-  const lib = koffi.load('libc.so.6');
+  const { koffi, lib } = k;
   libc = {
     socket: lib.func('int socket(int, int, int)'),
     bind: lib.func('int bind(int, void *, uint32_t)'),
@@ -118,8 +116,7 @@ export class PacketSocket {
       const insns = ndFilter();
       const prog = Buffer.alloc(16);
       prog.writeUInt16LE(insns.length / 8, 0);
-      const koffi = require('koffi') as typeof import('koffi');
-      prog.writeBigUInt64LE(koffi.address(insns), 8);
+      prog.writeBigUInt64LE(koffiLibc().koffi.address(insns), 8);
       if (c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, 16) < 0) {
         const errno = c.errno();
         c.close(fd);

@@ -1,7 +1,7 @@
 // The libc calls a netfilter netlink socket needs, through koffi (no native build step).
 // Loaded on first use; `loadLibc()` returns the reason as a string where koffi or libc is
 // not there, and the nftables applier then writes every sync with the nft binary.
-import { createRequire } from 'node:module';
+import { koffiLibc, LibcUnavailable } from '../../../util/libc.js';
 
 export interface NetlinkLibc {
   socket(domain: number, type: number, protocol: number): number;
@@ -14,19 +14,12 @@ export interface NetlinkLibc {
   errno(): number;
 }
 
-interface Koffi {
-  load(path: string): { func(sig: string): (...args: unknown[]) => number };
-  errno(): number;
-}
-
 let cached: NetlinkLibc | string | undefined;
 
 export function loadLibc(): NetlinkLibc | string {
   if (cached !== undefined) return cached;
-  if (process.platform !== 'linux') return (cached = 'not Linux');
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    const lib = koffi.load('libc.so.6');
+    const { koffi, lib } = koffiLibc();
     const f = (sig: string) => lib.func(sig);
     cached = {
       socket: f('int socket(int, int, int)') as NetlinkLibc['socket'],
@@ -38,7 +31,7 @@ export function loadLibc(): NetlinkLibc | string {
       errno: () => koffi.errno(),
     };
   } catch (e) {
-    cached = `koffi: ${(e as Error).message}`;
+    cached = e instanceof LibcUnavailable ? e.message : `koffi: ${(e as Error).message}`;
   }
   return cached;
 }

@@ -1,7 +1,7 @@
 // The few libc calls the splice path needs, through koffi (no native build step). Loaded on
 // first use; `loadLibc()` returns null where koffi or these calls are unavailable (not Linux,
 // koffi missing), and the proxy then copies in JavaScript.
-import { createRequire } from 'node:module';
+import { koffiLibc, LibcUnavailable } from '../../../util/libc.js';
 
 export interface Libc {
   socket(domain: number, type: number, protocol: number): number;
@@ -70,13 +70,8 @@ let cached: Libc | null | undefined;
 export function loadLibc(): Libc | null {
   if (cached !== undefined) return cached;
   cached = null;
-  if (process.platform !== 'linux') {
-    libcUnavailable = 'not Linux';
-    return null;
-  }
   try {
-    const koffi = createRequire(import.meta.url)('koffi') as Koffi;
-    const lib = koffi.load('libc.so.6');
+    const { koffi, lib } = koffiLibc();
     const f = (sig: string) => lib.func(sig);
     cached = {
       socket: f('int socket(int, int, int)') as Libc['socket'],
@@ -100,15 +95,9 @@ export function loadLibc(): Libc | null {
       address: (b: Buffer) => koffi.address(b),
     };
   } catch (e) {
-    libcUnavailable = `koffi: ${(e as Error).message}`;
+    libcUnavailable = e instanceof LibcUnavailable ? e.message : `koffi: ${(e as Error).message}`;
   }
   return cached;
 }
 
 export let libcUnavailable = '';
-
-interface Koffi {
-  load(path: string): { func(sig: string): (...args: unknown[]) => number };
-  errno(): number;
-  address(b: Buffer): bigint;
-}
