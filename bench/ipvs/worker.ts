@@ -21,7 +21,7 @@ import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
 import { assertInTestNetns } from '../../test/kernel/netns-guard.js';
 import { NODE, serviceObject, sliceObject } from '../nftables/services.js';
-import { cpuNow, cpuSince, median, ms } from './cpu.js';
+import { cpuNow, cpuSince, median, ms } from '../iptables/measure.js';
 
 assertInTestNetns();
 
