@@ -82,13 +82,13 @@ export class TcpListener {
     const { balancer, kind } = this.route;
     if (!engine.takesDials || this.route.sourceRanges.length > 0) return false;
     const flow = new HandleFlow(client);
-    const set = balancer.setFor(kind, flow.clientIP);
+    const set = balancer.setFor(kind, flow);
     const b = balancer.choose(set, flow, null);
     if (!b) return false; // no endpoints: the socket path rejects or drops
     const s = new Spliced(this, balancer, set, flow, b);
     s.id = engine.dial(client.fd, b.ip, b.port, this.dialTimeouts[0], s);
     if (s.id === 0) return false;
-    flow.detach();
+    flow.detach(balancer.hasAffinity);
     client.close(); // the pump holds a duplicate of the descriptor
     this.connections.add(s);
     this.metrics.live.tcpConnections++;
@@ -277,9 +277,12 @@ class HandleFlow implements Flow {
     }
     return this.dest;
   }
-  /** Called when the handle goes: what was not read by now is not needed (schedulers read at the first choice). */
-  detach(): void {
-    void this.clientIP; // failed() needs it after a failed dial
+  /**
+   * Called when the handle goes: what was not read by now is not needed (schedulers read at
+   * the first choice), but for affinity, which failed() needs after a failed dial.
+   */
+  detach(affinity: boolean): void {
+    if (affinity) void this.clientIP;
     this.handle = null;
   }
 }
