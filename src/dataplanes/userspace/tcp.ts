@@ -159,10 +159,11 @@ export class TcpListener {
     this.dial(client, t, balancer, set, flow, 0, null);
   }
 
-  /** A connection is over, on whichever path it ran. */
-  ended(t: Tracked): void {
+  /** A connection is over, on whichever path it ran; `lost`: cut by the splice thread's death. */
+  ended(t: Tracked, lost = false): void {
     if (!this.connections.delete(t)) return;
     this.metrics.live.tcpConnections--;
+    if (lost) this.metrics.failed.inc({ reason: 'splice_thread_stopped' });
     if (t.backend) t.backend.active--;
     if (this.connections.size === 0 && this.drained) {
       const d = this.drained;
@@ -209,7 +210,7 @@ export class TcpListener {
       backend.removeAllListeners('error');
       b.active++;
       t.backend = b;
-      const end = this.engine?.adopt(client, backend, () => this.ended(t));
+      const end = this.engine?.adopt(client, backend, (lost) => this.ended(t, lost));
       if (end) {
         t.handedOver = true;
         t.end = end;
@@ -290,7 +291,6 @@ class HandleFlow implements Flow {
 /** A connection the pump dialled for (acceptToPump): tracked like the others, with its dial state. */
 class Spliced implements Tracked, Handed {
   id = 0;
-  fds: number[] = [];
   backend: Backend | null = null;
   readonly handedOver = true;
   attempt = 0;
@@ -313,8 +313,8 @@ class Spliced implements Tracked, Handed {
   onFail(errno: number): void {
     this.listener.retry(this, errno);
   }
-  onClose(): void {
-    this.listener.ended(this);
+  onClose(lost: boolean): void {
+    this.listener.ended(this, lost);
   }
   /** Every backend tried already (one endpoint, say): try them again, as dial() does. */
   nextBackend(): Backend | null {

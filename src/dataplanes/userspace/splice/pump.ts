@@ -22,16 +22,19 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from './libc.js';
 import { drain, Op, setSleeping } from './ring.js';
+import { disown, own } from './owned.js';
 
 interface Setup {
   ring: Int32Array;
+  /** Descriptors this thread holds (owned.ts): main closes them if the thread dies. */
+  owned: Uint8Array;
   wakeFd: number;
   pipeBytes: number;
 }
 
 const libc = C.loadLibc();
 if (!libc) throw new Error(`splice pump: ${C.libcUnavailable}`);
-const { ring, wakeFd, pipeBytes } = workerData as Setup;
+const { ring, owned, wakeFd, pipeBytes } = workerData as Setup;
 const { splice, errno } = libc;
 const FLAGS = C.SPLICE_F_MOVE | C.SPLICE_F_NONBLOCK;
 const WAKE = 0xffffffff;
@@ -85,6 +88,13 @@ class Conn {
 
 const epfd = libc.epoll_create1(C.O_CLOEXEC);
 if (epfd < 0) throw new Error(`splice pump: epoll_create1 failed, errno ${errno()}`);
+own(owned, epfd);
+
+/** close(2) of a descriptor this thread holds: unmarked first (owned.ts). */
+function closeFd(fd: number): void {
+  disown(owned, fd);
+  libc!.close(fd);
+}
 const ev = Buffer.alloc(C.EPOLL_EVENT_SIZE);
 const events = Buffer.alloc(C.EPOLL_EVENT_SIZE * MAX_EVENTS);
 const eightBytes = Buffer.alloc(8);
@@ -176,6 +186,7 @@ function dial(at: number): void {
   const family = ring[at + 5] === 6 ? C.AF_INET6 : C.AF_INET;
   const fd = libc!.socket(family, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0);
   if (fd < 0) return dialFailed(c, errno());
+  own(owned, fd);
   c.fd[1] = c.out[0].dst = c.out[1].src = fd;
   libc!.setsockopt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, one, 4);
   let r: number;
@@ -214,7 +225,7 @@ function connected(c: Conn, e: number): void {
 function dialFailed(c: Conn, e: number): void {
   c.dialing = false;
   dialing.delete(c);
-  if (c.fd[1] >= 0) libc!.close(c.fd[1]); // also leaves the epoll set
+  if (c.fd[1] >= 0) closeFd(c.fd[1]); // also leaves the epoll set
   c.fd[1] = c.out[0].dst = c.out[1].src = -1;
   reports.push(Report.Failed, c.id, e);
 }
@@ -238,6 +249,8 @@ function takePipe(d: Dir): boolean {
   if (libc!.pipe2(pipeFds, C.O_NONBLOCK | C.O_CLOEXEC) < 0) return false;
   d.pipeR = pipeFds[0];
   d.pipeW = pipeFds[1];
+  own(owned, d.pipeR);
+  own(owned, d.pipeW);
   // a bigger pipe means fewer syscalls per megabyte; the kernel may cap it (not fatal)
   if (pipeBytes > 65536) libc!.fcntl(d.pipeW, C.F_SETPIPE_SZ, pipeBytes);
   const size = libc!.fcntl(d.pipeW, C.F_GETPIPE_SZ, 0); // pooled: rare
@@ -249,8 +262,8 @@ function releasePipe(d: Dir): void {
   if (d.pipeR < 0) return;
   if (d.pending === 0 && freePipes.length < 128) freePipes.push(d.pipeR, d.pipeW);
   else {
-    libc!.close(d.pipeR);
-    libc!.close(d.pipeW);
+    closeFd(d.pipeR);
+    closeFd(d.pipeW);
   }
   d.pipeR = d.pipeW = -1;
 }
@@ -328,8 +341,8 @@ function finish(c: Conn): void {
   if (c.closed) return;
   c.closed = true;
   // closing the last reference removes the sockets from the epoll set
-  libc!.close(c.fd[0]);
-  if (c.fd[1] >= 0) libc!.close(c.fd[1]);
+  closeFd(c.fd[0]);
+  if (c.fd[1] >= 0) closeFd(c.fd[1]);
   if (c.dialing) dialing.delete(c);
   for (const d of c.out) releasePipe(d);
   byId.delete(c.id);
@@ -439,6 +452,6 @@ function loop(): void {
       reports = [];
     }
   }
-  for (let i = 0; i < freePipes.length; i++) libc!.close(freePipes[i]);
-  libc!.close(epfd);
+  for (let i = 0; i < freePipes.length; i++) closeFd(freePipes[i]);
+  closeFd(epfd);
 }
