@@ -269,7 +269,10 @@ async function main(): Promise<void> {
     const kp = await startKproxy();
     const ha = await startHaproxy();
     await new Promise((r) => setTimeout(r, 1500)); // the splice thread starts
-    for (const [name, host, pid] of [['kproxy', KPROXY, kp.pid], ['haproxy', HAPROXY, ha?.pid]] as const) {
+    for (const [name, host, pid] of [
+      ['kproxy', KPROXY, kp.pid],
+      ['haproxy', HAPROXY, ha?.pid],
+    ] as const) {
       if (!pid) continue;
       process.stdout.write(`${name}: ${(await syscallsPerConn(host, pid)).join(', ')}\n`);
     }
