@@ -36,7 +36,7 @@ export function registerTrace(program: Command): void {
     .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
     .option('--ruleset <file>', 'trace against this text instead of compiling: a `kproxy rules` output, a saved nft transaction, or (iptables) an iptables-save output')
     .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
-    .option('--json', 'print the JSON form (see DESIGN.md)');
+    .option('--json', 'print one JSON object (its fields: docs/trace.md)');
   addConfigOptions(cmd, 'trace').action(async (opts) => {
     try {
       await trace(opts);
