@@ -89,7 +89,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
   try {
     doc = parseYAML(text);
   } catch (e) {
-    throw new ConfigError('--config', `${path} is not valid YAML: ${(e as Error).message}`);
+    throw new ConfigError('--config', `${path} is not valid YAML: ${(e as Error).message.split('\n')[0].replace(/:$/, '')}`);
   }
   if (!isObject(doc)) throw new ConfigError('--config', `${path} must hold one KubeProxyConfiguration object`);
   if (doc.kind !== 'KubeProxyConfiguration') throw new ConfigError('kind', `expected KubeProxyConfiguration, got ${JSON.stringify(doc.kind)}`);
