@@ -41,6 +41,8 @@ export function registerRun(program: Command): void {
     const cfg = configFrom(opts);
     requireMode(cfg, builtModes(), 'kproxy run');
     preflight(cfg);
+    // A missing or broken kubeconfig ends here in one line, before any server starts.
+    if (!cfg.manifests) (await import('../sources/kube/kubeconfig.js')).kubeConfigFor(cfg);
     await runProxy(cfg);
   });
 }

@@ -39,6 +39,19 @@ describe('a new user', () => {
     }
   });
 
+  it('kproxy run with a missing or broken kubeconfig stops in one line before any server starts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    try {
+      writeFileSync(join(dir, 'kubeconfig'), 'garbage\n');
+      // userspace mode, no servers: even if the check were missing, nothing would be changed
+      const quiet = ['run', '--proxy-mode', 'userspace', '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off'];
+      oneLine(run([...quiet, '--kubeconfig', join(dir, 'nope')]), /^kproxy: --kubeconfig: .*nope: no such file\n$/);
+      oneLine(run([...quiet, '--kubeconfig', join(dir, 'kubeconfig')]), /^kproxy: --kubeconfig: .*kubeconfig: /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a setting that exists only as kproxy's flag is named by its flag", () => {
     oneLine(run(['rules', '--manifests', fromRoot('examples'), '--service-cluster-ip-range', '10.0.0.0/8']), /^kproxy: --service-cluster-ip-range: 10\.0\.0\.0\/8 is too large/);
   });
