@@ -29,6 +29,7 @@ import { logStart, logStop, logSync } from './run-log.js';
 import { startupChecks } from './startup.js';
 import { builtModes, requireMode } from './mode.js';
 import { preflight } from './preflight.js';
+import { addKubeProxyProcessFlags, kubeProxyProcessFlags } from './kube-proxy-process-flags.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
@@ -37,7 +38,8 @@ export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAd
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
-  addConfigOptions(cmd).action(async (opts) => {
+  addKubeProxyProcessFlags(addConfigOptions(cmd)).action(async (opts) => {
+    if (await kubeProxyProcessFlags(opts)) return;
     const cfg = configFrom(opts);
     requireMode(cfg, builtModes(), 'kproxy run');
     preflight(cfg);

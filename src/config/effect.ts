@@ -21,7 +21,15 @@ const KERNEL: readonly ProxyMode[] = ['nftables', 'iptables', 'ipvs', 'ebpf'];
 export const SETTINGS: readonly SettingEffect[] = [
   {
     fields: ['conntrack.', 'linux.conntrack.'],
-    flags: ['conntrack-max-per-core', 'conntrack-min', 'conntrack-tcp-timeout-established', 'conntrack-tcp-timeout-close-wait', 'conntrack-udp-timeout', 'conntrack-udp-timeout-stream'],
+    flags: [
+      'conntrack-max-per-core',
+      'conntrack-min',
+      'conntrack-tcp-timeout-established',
+      'conntrack-tcp-timeout-close-wait',
+      'conntrack-udp-timeout',
+      'conntrack-udp-timeout-stream',
+      'conntrack-tcp-be-liberal',
+    ],
     honouredBy: KERNEL,
     why: 'the userspace mode terminates connections itself; the kernel conntrack table does not carry them',
   },
@@ -57,12 +65,12 @@ export const SETTINGS: readonly SettingEffect[] = [
   { fields: [], flags: ['bpf-cgroup-root'], honouredBy: ['ebpf'], why: 'it is a setting of the ebpf mode' },
   { fields: [], flags: ['udp-idle-timeout'], honouredBy: ['userspace'], why: 'kernel modes leave UDP flows to conntrack (--conntrack-udp-timeout)' },
   { fields: ['configSyncPeriod'], flags: ['config-sync-period'], honouredBy: [], why: "kproxy's watches do not resync periodically (a relist happens after a watch error)" },
-  { fields: ['enableProfiling'], flags: [], honouredBy: [], why: 'kproxy serves no profiling endpoint' },
+  { fields: ['enableProfiling'], flags: ['profiling'], honouredBy: [], why: 'kproxy serves no profiling endpoint' },
   { fields: ['portRange', 'udpIdleTimeout'], flags: [], honouredBy: [], why: "it belonged to kube-proxy's removed userspace mode" },
-  { fields: ['showHiddenMetricsForVersion'], flags: [], honouredBy: [], why: 'kproxy has no hidden metrics' },
+  { fields: ['showHiddenMetricsForVersion'], flags: ['show-hidden-metrics-for-version'], honouredBy: [], why: 'kproxy has no hidden metrics' },
   { fields: ['windowsRunAsService', 'winkernel.'], flags: [], honouredBy: [], why: 'it is a Windows setting' },
-  { fields: ['logging.'], flags: [], honouredBy: [], why: 'kproxy logs with --v and --log-format' },
-  { fields: ['clientConnection.contentType', 'clientConnection.acceptContentTypes'], flags: [], honouredBy: [], why: 'kproxy talks JSON to the API server' },
+  { fields: ['logging.'], flags: ['log-flush-frequency', 'vmodule'], honouredBy: [], why: 'kproxy logs with --v and --log-format' },
+  { fields: ['clientConnection.contentType', 'clientConnection.acceptContentTypes'], flags: ['kube-api-content-type'], honouredBy: [], why: 'kproxy talks JSON to the API server' },
   {
     fields: ['clientConnection.kubeconfig', 'clientConnection.qps', 'clientConnection.burst'],
     flags: ['kubeconfig', 'master', 'kube-api-qps', 'kube-api-burst'],

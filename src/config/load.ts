@@ -316,7 +316,8 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   );
   set(
     'v',
-    (v, f) => intIn(numberFlag(v, f), f, 0, 10),
+    // `-v=2` (pflag's short form with a value) reaches here as "=2"
+    (v, f) => intIn(numberFlag(v.replace(/^=/, ''), f), f, 0, 10),
     (v) => (cfg.logVerbosity = v),
   );
   set('logFormat', logFormat, (v) => (cfg.logFormat = v));
@@ -360,9 +361,16 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)),
     (v) => (cfg.userspaceWorkers = v),
   );
+  if (s('logFormat') === undefined) set('loggingFormat', logFormat, (v) => (cfg.logFormat = v));
+  // Boolean flags: alone they mean true; with a value (--masquerade-all=false) it is parsed.
+  set('masqueradeAll', boolFlag, (v) => (cfg.masqueradeAll = v));
+  set('bindAddressHardFail', boolFlag, (v) => (cfg.bindAddressHardFail = v));
+  set('conntrackTcpBeLiberal', boolFlag, (v) => (cfg.conntrack.tcpBeLiberal = v));
   if (flags.masqueradeAll === true) cfg.masqueradeAll = true;
   if (flags.bindAddressHardFail === true) cfg.bindAddressHardFail = true;
   if (flags.ipvsStrictArp === true) cfg.ipvs.strictARP = true;
+  if (flags.iptablesLocalhostNodeports === true) cfg.localhostNodePorts = true;
+  if (flags.conntrackTcpBeLiberal === true) cfg.conntrack.tcpBeLiberal = true;
 
   // Sync periods: the generic flags win over the per-mode ones, which apply to their mode only.
   const prefix = cfg.mode === 'iptables' ? 'iptables' : cfg.mode === 'ipvs' ? 'ipvs' : cfg.mode === 'nftables' ? 'nftables' : '';

@@ -6,10 +6,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { settingsWithoutEffect } from '../../src/config/effect.js';
+import { kernelSkipReason } from '../kernel/harness.js';
 import { fromRoot } from '../helpers/paths.js';
 
 const BIN = fromRoot('bin/kproxy.js');
-const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+const run = (args: string[], opts: { uid?: number; gid?: number } = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, ...opts });
 const oneLine = (r: { status: number | null; stderr: string }, re: RegExp) => {
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, re);
@@ -54,5 +57,78 @@ describe('a new user', () => {
 
   it("a setting that exists only as kproxy's flag is named by its flag", () => {
     oneLine(run(['rules', '--manifests', fromRoot('examples'), '--service-cluster-ip-range', '10.0.0.0/8']), /^kproxy: --service-cluster-ip-range: 10\.0\.0\.0\/8 is too large/);
+  });
+
+  describe("a kube-proxy user's command line", () => {
+    const rules = (...flags: string[]) => {
+      const r = run(['rules', '--proxy-mode', 'iptables', '--manifests', fromRoot('examples'), '--hostname-override', 'demo-node', ...flags]);
+      assert.equal(r.status, 0, `${flags.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, '');
+      return r.stdout;
+    };
+    const plain = rules();
+    const masqRules = (t: string) => t.split('\n').filter((l) => l.includes('KUBE-MARK-MASQ')).length;
+
+    it('boolean flags take =true / =false as in Go, and alone mean true', () => {
+      assert.ok(masqRules(rules('--masquerade-all=true')) > masqRules(plain));
+      assert.equal(rules('--masquerade-all'), rules('--masquerade-all=true'));
+      assert.equal(rules('--masquerade-all=false'), plain);
+      assert.equal(rules('--iptables-localhost-nodeports'), plain);
+      assert.match(plain, /block incoming localnet connections/);
+      assert.doesNotMatch(rules('--iptables-localhost-nodeports=false'), /block incoming localnet connections/);
+      assert.match(plain, /--ctstate INVALID -j DROP/);
+      assert.doesNotMatch(rules('--conntrack-tcp-be-liberal'), /--ctstate INVALID -j DROP/, '--conntrack-tcp-be-liberal keeps out-of-window packets, as upstream');
+      assert.equal(rules('--conntrack-tcp-be-liberal=false'), plain);
+      oneLine(run(['rules', '--manifests', fromRoot('examples'), '--masquerade-all=maybe']), /^kproxy: --masquerade-all: expected true or false, got "maybe"/);
+    });
+
+    it('-v in its short forms, and the logging and client flags kube-proxy takes', () => {
+      assert.equal(rules('-v', '2'), plain);
+      assert.equal(rules('-v=2'), plain);
+      assert.equal(
+        rules(
+          '--profiling=false',
+          '--kube-api-content-type=application/vnd.kubernetes.protobuf',
+          '--log-flush-frequency=5s',
+          '--vmodule=x=2',
+          '--logging-format=json',
+          '--show-hidden-metrics-for-version=1.30',
+        ),
+        plain,
+      );
+      oneLine(run(['rules', '--manifests', fromRoot('examples'), '--logging-format=yaml']), /^kproxy: --logging-format: expected text or json/);
+      // the ones that change nothing say so at start
+      const cfg = loadConfig({ flags: { profiling: 'true', kubeApiContentType: 'application/json', logFlushFrequency: '5s', proxyMode: 'iptables' } });
+      const lines = settingsWithoutEffect(cfg);
+      for (const f of ['--profiling', '--kube-api-content-type', '--log-flush-frequency'])
+        assert.ok(
+          lines.some((l) => l.startsWith(`${f}: no effect`)),
+          `${f}: ${lines.join(' | ')}`,
+        );
+      assert.equal(loadConfig({ flags: { loggingFormat: 'json' } }).logFormat, 'json');
+      assert.equal(loadConfig({ flags: { loggingFormat: 'json', logFormat: 'text' } }).logFormat, 'text', '--log-format wins over its kube-proxy name');
+    });
+
+    it('--init-only and --write-config-to are not built and say so in one line; --cleanup needs root like kproxy cleanup', () => {
+      oneLine(run(['run', '--init-only']), /^kproxy: --init-only: not built: /);
+      oneLine(run(['run', '--write-config-to', '/tmp/kproxy-never-written.yaml']), /^kproxy: --write-config-to: not built: .*docs\/configuration\.md/);
+      assert.ok(!existsSync('/tmp/kproxy-never-written.yaml'));
+      oneLine(run(['run', '--cleanup=maybe']), /^kproxy: --cleanup: expected true or false/);
+      if (process.getuid?.() === 0) oneLine(run(['run', '--cleanup'], { uid: 65534, gid: 65534 }), /^kproxy: cleanup changes the kernel's rules and needs root/);
+    });
+
+    it('--cleanup, as root in a namespace of its own, runs kproxy cleanup and exits', (t) => {
+      const skip = kernelSkipReason(['nft', 'ip', 'iptables']);
+      if (skip) return t.skip(skip);
+      const ns = `s4nu-cleanup-${process.pid}`;
+      assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+      try {
+        const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, 'run', '--cleanup', '--config', '/nonexistent-is-not-read'], { encoding: 'utf8', timeout: 60_000 });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout, 'nothing of kproxy was installed\n');
+      } finally {
+        spawnSync('ip', ['netns', 'del', ns]);
+      }
+    });
   });
 });
