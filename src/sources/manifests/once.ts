@@ -9,6 +9,7 @@ import type { ObjectSink } from '../sink.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { allocationsPath } from '../allocate/state.js';
 import { ManifestCatalog } from './catalog.js';
+import { locatedSink } from './located-sink.js';
 import { StandaloneCluster } from './cluster.js';
 import { listManifestFiles, readManifestFile } from './read.js';
 import { allocationSettings } from './source.js';
@@ -19,7 +20,7 @@ export function loadManifestsOnce(dir: string, sink: ObjectSink, config?: Config
   const touched = new Set<string>();
   for (const f of listManifestFiles(dir)) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
   const cluster = new StandaloneCluster({
-    sink,
+    sink: locatedSink(sink, catalog),
     log,
     ...allocationSettings(cfg),
     allocationsPath: allocationsPath(dir),

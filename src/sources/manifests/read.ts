@@ -97,6 +97,8 @@ export function parseManifestText(text: string, file: string): FileContents {
 
 function contents(objects: ManifestObject[], skipped: ManifestError[]): FileContents {
   if (skipped.length === 0) return { objects, errors: [] };
+  // Nothing else in the file: as a parse error, so that its previous objects stay.
+  if (objects.length === 0) return { objects, errors: [skipped[0]] };
   // The catalog keeps one error per file: the first, counting the others.
   const first = skipped[0];
   const more = skipped.length > 1 ? ` (and ${skipped.length - 1} more such document(s) in this file)` : '';

@@ -74,7 +74,8 @@ function comparable(s: ProxyState) {
       .sort()
       .map(([k, v]) => [k, ownSlices(v)])
       .filter(([, v]) => v.length > 0),
-    errors: s.errors,
+    // the folder source adds where an object is (" (file.yaml:12)"); an API server has no files
+    errors: s.errors.map((e) => ({ ...e, reason: e.reason.replace(/ \([^()]+:\d+\)$/, '') })),
   };
 }
 
