@@ -2,13 +2,14 @@
 // repository, and one clear line for each mistake a user makes with the configuration.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
 import { settingsWithoutEffect } from '../../src/config/effect.js';
 import { kernelSkipReason } from '../kernel/harness.js';
+import { addNetns, delNetns } from '../helpers/netns.js';
 import { fromRoot } from '../helpers/paths.js';
 
 const BIN = fromRoot('bin/kproxy.js');
@@ -57,6 +58,29 @@ describe('a new user', () => {
 
   it("a setting that exists only as kproxy's flag is named by its flag", () => {
     oneLine(run(['rules', '--manifests', fromRoot('examples'), '--service-cluster-ip-range', '10.0.0.0/8']), /^kproxy: --service-cluster-ip-range: 10\.0\.0\.0\/8 is too large/);
+  });
+
+  it('a manifest file or subfolder it may not read is listed as such, and the rest is read', (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to run kproxy as another user (root reads every file)');
+    const nobody = { uid: 65534, gid: 65534 };
+    const probe = run(['--version'], nobody);
+    if (probe.status !== 0) return t.skip(`the checkout is not readable by uid 65534: ${probe.stderr.trim()}`);
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    try {
+      chmodSync(dir, 0o755);
+      copyFileSync(fromRoot('examples', 'services.yaml'), join(dir, 'services.yaml'));
+      copyFileSync(fromRoot('examples', 'pods.yaml'), join(dir, 'pods.yaml'));
+      chmodSync(join(dir, 'services.yaml'), 0o644);
+      chmodSync(join(dir, 'pods.yaml'), 0o600);
+      mkdirSync(join(dir, 'locked'), { mode: 0o700 });
+      const r = run(['services', '--manifests', dir, '--proxy-mode', 'userspace', '--hostname-override', 'demo-node'], nobody);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /demo\/web:http/);
+      assert.match(r.stdout, /^ {2}File locked: cannot be read: EACCES$/m);
+      assert.match(r.stdout, /^ {2}File pods\.yaml: EACCES: permission denied/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe("a kube-proxy user's command line", () => {
@@ -121,13 +145,13 @@ describe('a new user', () => {
       const skip = kernelSkipReason(['nft', 'ip', 'iptables']);
       if (skip) return t.skip(skip);
       const ns = `s4nu-cleanup-${process.pid}`;
-      assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+      addNetns(ns);
       try {
         const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BIN, 'run', '--cleanup', '--config', '/nonexistent-is-not-read'], { encoding: 'utf8', timeout: 60_000 });
-        assert.equal(r.status, 0, r.stderr);
-        assert.equal(r.stdout, 'nothing of kproxy was installed\n');
+        assert.equal(r.status, 0, `stdout: ${r.stdout} stderr: ${r.stderr} signal: ${r.signal}`);
+        assert.equal(r.stdout, 'nothing of kproxy was installed\n', r.stderr);
       } finally {
-        spawnSync('ip', ['netns', 'del', ns]);
+        delNetns(ns);
       }
     });
   });

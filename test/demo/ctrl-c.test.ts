@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import { kernelSkipReason } from '../kernel/harness.js';
+import { addNetns, delNetns } from '../helpers/netns.js';
 
 const launcher = fileURLToPath(new URL('../../src/demo/launch.js', import.meta.url));
 const fixture = fileURLToPath(new URL('../../../test/fixtures/userspace-demo', import.meta.url));
@@ -15,7 +16,7 @@ it('Ctrl-C on the demo stops kproxy in order, once', async (t) => {
   const skip = kernelSkipReason(['ip']);
   if (skip) return t.skip(skip);
   const ns = `s4nu-ctrlc-${process.pid}`;
-  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  addNetns(ns);
   try {
     spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
     // detached: the launcher leads a process group of its own, as a shell's foreground job
@@ -37,6 +38,6 @@ it('Ctrl-C on the demo stops kproxy in order, once', async (t) => {
     assert.doesNotMatch(out, /second signal/);
     assert.match(out, /stopped/i);
   } finally {
-    spawnSync('ip', ['netns', 'del', ns]);
+    delNetns(ns);
   }
 });
