@@ -92,7 +92,8 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     try {
       res = await fetch(url);
     } catch (e) {
-      throw new ConfigError('--live', `cannot reach ${url}: ${(e as Error).message}`);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, …) is its cause
+      throw new ConfigError('--live', `cannot reach ${url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message} (is kproxy run serving metrics there?)`);
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -54,6 +55,18 @@ describe('a new user', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('--live with no kproxy there says why it cannot reach it', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const live = ['--live', '--metrics-bind-address', `127.0.0.1:${port}`];
+    oneLine(run(['services', ...live]), /^kproxy: --live: cannot reach .*ECONNREFUSED.*is kproxy run serving metrics there/);
+    oneLine(run(['trace', ...live, '--src', '10.0.0.1', '--dst', '10.96.0.1', '--dport', '80']), /^kproxy: --live: cannot reach .*ECONNREFUSED.*is kproxy run serving metrics there/);
   });
 
   it("a setting that exists only as kproxy's flag is named by its flag", () => {
