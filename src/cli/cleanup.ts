@@ -9,7 +9,9 @@ import { hasNetAdmin } from './privilege.js';
 export function registerCleanup(program: Command): void {
   program
     .command('cleanup')
-    .description("remove what kproxy's kernel modes installed (nftables tables ip/ip6 kproxy, iptables KUBE-* chains and jump rules, ipvs virtual services, kube-ipvs0 and ipsets) and nothing else")
+    .description(
+      "remove what kproxy's kernel modes installed (nftables tables ip/ip6 kproxy, iptables KUBE-* chains and jump rules, ipvs virtual services, kube-ipvs0 and ipsets, ebpf programs and maps kproxy pinned) and nothing else",
+    )
     .option('--dry-run', 'print the commands instead of running them')
     .action((opts: { dryRun?: boolean }) => runCleanup(opts.dryRun ?? false));
 }
