@@ -96,6 +96,48 @@ describe('a new user', () => {
     }
   });
 
+  it('a kernel mode whose commands are not installed stops at start in one line, in a namespace of its own', (t) => {
+    const skip = kernelSkipReason(['ip']);
+    if (skip) return t.skip(skip);
+    const ns = `s4nu-tools-${process.pid}`;
+    addNetns(ns);
+    try {
+      // PATH without nft and iptables: only ip (to enter the namespace) is found by its full path
+      const inNs = (mode: string) =>
+        spawnSync(
+          'ip',
+          [
+            'netns',
+            'exec',
+            ns,
+            'env',
+            'PATH=/nonexistent',
+            process.execPath,
+            BIN,
+            'run',
+            '--proxy-mode',
+            mode,
+            '--manifests',
+            fromRoot('examples'),
+            '--metrics-bind-address',
+            '',
+            '--healthz-bind-address',
+            '',
+            '--dns-bind-address',
+            'off',
+          ],
+          {
+            encoding: 'utf8',
+            timeout: 30_000,
+          },
+        );
+      oneLine(inNs('nftables'), /^kproxy: the nftables mode runs the nft command, which is not on PATH; install the Debian package nftables/);
+      oneLine(inNs('iptables'), /^kproxy: the iptables mode runs iptables-nft-restore or iptables-legacy-restore, and neither is on PATH; install the Debian package iptables/);
+    } finally {
+      delNetns(ns);
+    }
+  });
+
   describe("a kube-proxy user's command line", () => {
     const rules = (...flags: string[]) => {
       const r = run(['rules', '--proxy-mode', 'iptables', '--manifests', fromRoot('examples'), '--hostname-override', 'demo-node', ...flags]);
