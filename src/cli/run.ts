@@ -96,7 +96,11 @@ export async function runProxy(cfg: Config): Promise<void> {
       // One fixed debug line per completed sync (--v 1): scripts and tests wait for it.
       log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
     },
-    onError: (err, attempt) => log.error({ err, attempt }, 'sync failed; the previous rules stay in place, retrying'),
+    onError: (err, attempt) => {
+      // the reason in one line; the stack (for a kproxy bug) only with --v 1 or more
+      log.error({ err: err instanceof Error ? err.message : String(err), attempt }, 'sync failed; the previous rules stay in place, retrying');
+      log.debug({ err }, 'sync failure, in full');
+    },
   });
 
   const servers: Server[] = [];

@@ -1,7 +1,7 @@
 // A new user's first hour, with the real binary: help that points only at files in this
 // repository, and one clear line for each mistake a user makes with the configuration.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -135,6 +135,34 @@ describe('a new user', () => {
       oneLine(inNs('iptables'), /^kproxy: the iptables mode runs iptables-nft-restore or iptables-legacy-restore, and neither is on PATH; install the Debian package iptables/);
     } finally {
       delNetns(ns);
+    }
+  });
+
+  it('a sync the kernel refuses is logged as its reason in one line, without a stack trace', async (t) => {
+    const skip = kernelSkipReason(['ip', 'nft']);
+    if (skip) return t.skip(skip);
+    const ns = `s4nu-syncfail-${process.pid}`;
+    const bin = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    addNetns(ns);
+    try {
+      // an nft that refuses everything, as on a kernel without nf_tables
+      writeFileSync(join(bin, 'nft'), '#!/bin/sh\necho "Error: Could not process rule: Operation not supported" >&2\nexit 1\n', { mode: 0o755 });
+      const args = ['netns', 'exec', ns, 'env', `PATH=${bin}:${process.env.PATH}`, process.execPath, BIN, 'run', '--proxy-mode', 'nftables', '--manifests', fromRoot('examples')];
+      const p = spawn('ip', [...args, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', 'off', '--log-format', 'json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d) => (err += d));
+      for (let i = 0; i < 300 && !/sync failed/.test(err); i++) await new Promise((r) => setTimeout(r, 100));
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+      const line = err.split('\n').find((l) => l.includes('sync failed'));
+      assert.ok(line, err);
+      const rec = JSON.parse(line) as { err: unknown };
+      assert.equal(typeof rec.err, 'string');
+      assert.match(rec.err as string, /Operation not supported/);
+      assert.doesNotMatch(err, /"stack"|\n\s+at /);
+    } finally {
+      delNetns(ns);
+      rmSync(bin, { recursive: true, force: true });
     }
   });
 
