@@ -46,7 +46,7 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('ruleset', '--detect-local-mode <mode>', 'how pod traffic is told apart: ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix or None');
   opt('ruleset', '--pod-bridge-interface <name>', 'bridge interface of the pods (BridgeInterface mode)');
   opt('ruleset', '--pod-interface-name-prefix <prefix>', 'interface name prefix of the pods (InterfaceNamePrefix mode)');
-  opt('ruleset', '--nodeport-addresses <cidrs>', 'CIDRs (or "primary") whose local addresses accept NodePorts');
+  opt('ruleset', '--nodeport-addresses <cidrs>', 'CIDRs, or the keywords primary, all, localhost, whose local addresses accept NodePorts');
   // kube-proxy's boolean flags take an optional value, as Go's pflag: --masquerade-all=false
   opt('ruleset', '--masquerade-all [bool]', 'SNAT all traffic sent via Service cluster IPs');
   opt('state', '--service-cluster-ip-range <cidrs>', 'service CIDR(s), one per family (as kube-apiserver names it)');

@@ -65,6 +65,7 @@ export const SETTINGS: readonly SettingEffect[] = [
   { fields: [], flags: ['bpf-cgroup-root'], honouredBy: ['ebpf'], why: 'it is a setting of the ebpf mode' },
   { fields: [], flags: ['udp-idle-timeout'], honouredBy: ['userspace'], why: 'kernel modes leave UDP flows to conntrack (--conntrack-udp-timeout)' },
   { fields: ['configSyncPeriod'], flags: ['config-sync-period'], honouredBy: [], why: "kproxy's watches do not resync periodically (a relist happens after a watch error)" },
+  { fields: ['iptables.snatNodeInternalIP'], flags: [], honouredBy: [], why: "not built: masquerading uses the egress interface's address" },
   { fields: ['enableProfiling'], flags: ['profiling'], honouredBy: [], why: 'kproxy serves no profiling endpoint' },
   { fields: ['portRange', 'udpIdleTimeout'], flags: [], honouredBy: [], why: "it belonged to kube-proxy's removed userspace mode" },
   { fields: ['showHiddenMetricsForVersion'], flags: ['show-hidden-metrics-for-version'], honouredBy: [], why: 'kproxy has no hidden metrics' },

@@ -155,6 +155,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
       masqueradeAll: (v, f) => (cfg.masqueradeAll = cfg.masqueradeAll || boolean(v, f)),
       masqueradeBit: (v, f) => (cfg.masqueradeBit = intIn(v, f, 0, 31)),
       localhostNodePorts: (v, f) => (cfg.localhostNodePorts = boolean(v, f)),
+      snatNodeInternalIP: (v, f) => boolean(v, f),
     },
     nftables: {
       ...modeSync('nftables'),
@@ -561,12 +562,16 @@ function nodeIPs(v: string, f: string): string[] {
     .filter((ip) => ip !== '0.0.0.0' && ip !== '::');
 }
 
+// kube-proxy's keywords besides "primary" stand for fixed CIDRs.
+const NODE_PORT_KEYWORDS: Record<string, string[]> = { all: ['0.0.0.0/0', '::/0'], localhost: ['127.0.0.0/8', '::1/128'] };
+
 function nodePortAddresses(v: string, f: string): string[] {
-  return splitList(v).map((x) => {
-    if (x === 'primary') return x;
+  return splitList(v).flatMap((x) => {
+    if (x === 'primary') return [x];
+    if (NODE_PORT_KEYWORDS[x]) return NODE_PORT_KEYWORDS[x];
     const p = parseCIDR(x);
-    if (!p) throw new ConfigError(f, `"${x}" is neither a CIDR nor "primary"`);
-    return p.cidr;
+    if (!p) throw new ConfigError(f, `"${x}" is neither a CIDR nor one of primary, all, localhost`);
+    return [p.cidr];
   });
 }
 
