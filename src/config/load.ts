@@ -250,10 +250,17 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     if (v !== undefined) assign(parse(v, `--${kebab(name)}`));
   };
   if (s('proxyMode') !== undefined) setMode(cfg, s('proxyMode')!, '--proxy-mode', 'flag');
+  // As kube-proxy: an empty flag changes nothing (the file's value or the hostname stays); one
+  // of spaces only is a mistake.
   set(
     'hostnameOverride',
-    (v) => v.trim(),
-    (v) => (cfg.hostnameOverride = v),
+    (v, f) => {
+      if (v !== '' && v.trim() === '') throw new ConfigError(f, "empty: give the node name, or leave the flag out to use the machine's hostname");
+      return v.trim();
+    },
+    (v) => {
+      if (v) cfg.hostnameOverride = v;
+    },
   );
   set('bindAddress', nodeIPs, (v) => (cfg.nodeIPOverride = v));
   set('nodeIpOverride', nodeIPs, (v) => (cfg.nodeIPOverride = v));

@@ -42,3 +42,16 @@ test('a newer kubeadm file with iptables.snatNodeInternalIP and the nftables loc
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--hostname-override: empty changes nothing, as kube-proxy; spaces only is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-compat-'));
+  try {
+    const file = join(dir, 'config.conf');
+    writeFileSync(file, 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nhostnameOverride: node-1\n');
+    assert.equal(loadConfig({ flags: { config: file, hostnameOverride: '' } }).hostnameOverride, 'node-1');
+    assert.equal(loadConfig({ flags: { config: file, hostnameOverride: ' node-2 ' } }).hostnameOverride, 'node-2');
+    assert.throws(() => loadConfig({ flags: { hostnameOverride: '   ' } }), /--hostname-override: empty/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
