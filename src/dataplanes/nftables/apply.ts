@@ -17,7 +17,7 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
-import { familyContext, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
+import { compileServicePort, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
 import { ElementWriter } from './netlink/writer.js';
 import { fullSyncText, planPartialSync, type Committed } from './plan.js';
@@ -109,8 +109,8 @@ export class NftablesDataplane implements Dataplane {
    */
   private publish(state: ProxyState, committed: Map<NftFamily, Committed>): void {
     if (!this.opts.publishRuleset) return;
-    const ports = new Map([...committed].map(([f, c]) => [f, [...c.ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))]));
-    const config = this.config;
+    // What is committed now, copied: later partial syncs update `committed` in place.
+    const tables = [...committed].map(([family, c]) => ({ family, fc: c.fc, ports: [...c.ports.values()] }));
     const node = state.node;
     this.opts.publishRuleset({
       mode: 'nftables',
@@ -120,9 +120,9 @@ export class NftablesDataplane implements Dataplane {
       nodeAddresses: node.addresses,
       render: () => {
         const lines: string[] = [];
-        for (const family of FAMILIES) {
-          const fc = familyContext(family, config, node);
-          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: ports.get(family) ?? [] }, { replace: true }, lines);
+        for (const { family, fc, ports } of tables) {
+          const sorted = ports.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((sp) => compileServicePort(sp, fc));
+          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: sorted }, { replace: true }, lines);
         }
         return lines.join('\n') + '\n';
       },

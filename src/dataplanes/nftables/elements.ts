@@ -64,6 +64,18 @@ export class ElementIndex {
   }
 
   /**
+   * Calls fn for every effective element, set by set in insertion order, with its position in
+   * its set and the set's size (a renderer breaks its lines on those).
+   */
+  forEachEffective(fn: (e: ElementRef, i: number, size: number) => void): void {
+    for (const m of this.bySet.values()) {
+      let i = 0;
+      const size = m.size;
+      for (const c of m.values()) fn(Array.isArray(c) ? c[0] : c, i++, size);
+    }
+  }
+
+  /**
    * Every set with its effective elements ("key" or "key : value"), in insertion order, at
    * most `chunk` at a time: a full sync renders them a line at a time instead of holding
    * every element's text at once (a few hundred thousand strings at 10,000 Services).

@@ -12,7 +12,8 @@ import type { ChainDecl, ElementRef, PortRules, SetDecl } from './ruleset.js';
 
 const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
 
-const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? cat('goto ', REJECT_CHAIN) : 'drop');
+const GOTO_REJECT = cat('goto ', REJECT_CHAIN);
+const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? GOTO_REJECT : 'drop');
 
 export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
   return new PortCompiler(sp, fc).compile();
@@ -111,16 +112,22 @@ class PortCompiler {
       this.shared.push(pick);
       rules.push(cat('goto ', pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
+      // Keys are built with + (cheap): the index hashes, and so flattens, each one it keeps.
+      // Values are kept as they are built, so they are built flat (cat).
+      const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
+      const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
+      const prefixes = reach.addrs.map((addr) => `${addr} . ${sp.port} . `);
+      const portPrefix = `${reach.nodePort} . `;
       eps.forEach((ep, i) => {
         const value = affinity ? cat('goto ', chainOf(ep).chain) : cat(ep.ip, ' . ', ep.port);
-        for (const addr of reach.addrs) this.el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), cat(addr, ' . ', sp.port, ' . ', base + i), value);
-        if (reach.nodePort) this.el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), cat(reach.nodePort, ' . ', base + i), value);
+        for (const prefix of prefixes) this.el(addrSet, prefix + (base + i), value);
+        if (reach.nodePort) this.el(portSet, portPrefix + (base + i), value);
       });
     }
     // Only an endpoint on this node (or at a node address) can send through this node's
     // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
     // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
-    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) this.el(HAIRPIN_SET, cat(ep.ip, ' . ', ep.ip));
+    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) this.el(HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
     this.chains.push({ name, rules });
   }
 
@@ -147,7 +154,7 @@ class PortCompiler {
   /** Each entry point in the dispatch maps, or in the no-endpoint maps with the model's verdict. */
   private entryElements(): void {
     const { sp, proto, names } = this;
-    const tuple = (ip: string) => cat(ip, ' . ', proto, ' . ', sp.port);
+    const tuple = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
     this.el('cluster-ips', sp.clusterIP);
     if (sp.internal.noEndpoints === null) this.el('service-ips', tuple(sp.clusterIP), cat('goto ', this.internalChain));
     else this.el('no-endpoint-services', tuple(sp.clusterIP), verdict(sp.internal.noEndpoints));
@@ -158,8 +165,8 @@ class PortCompiler {
       if (ext.noEndpoints) this.el('no-endpoint-services', tuple(ip), verdict(ext.noEndpoints));
     }
     if (sp.nodePort) {
-      if (ext.capture) this.el('service-nodeports', cat(proto, ' . ', sp.nodePort), cat('goto ', names.external));
-      if (ext.noEndpoints) this.el('no-endpoint-nodeports', cat(proto, ' . ', sp.nodePort), verdict(ext.noEndpoints));
+      if (ext.capture) this.el('service-nodeports', `${proto} . ${sp.nodePort}`, cat('goto ', names.external));
+      if (ext.noEndpoints) this.el('no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, verdict(ext.noEndpoints));
     }
   }
 
@@ -170,6 +177,6 @@ class PortCompiler {
     if (sp.loadBalancerIPs.length === 0 || allowed.length === 0) return;
     const set = allowed.length === 1 ? allowed[0] : cat('{ ', allowed.join(', '), ' }');
     this.chains.push({ name: names.firewall, rules: [cat(fc.ipx, ' saddr != ', set, ' drop')] });
-    for (const ip of sp.loadBalancerIPs) this.el('firewall-ips', cat(ip, ' . ', proto, ' . ', sp.port), cat('goto ', names.firewall));
+    for (const ip of sp.loadBalancerIPs) this.el('firewall-ips', `${ip} . ${proto} . ${sp.port}`, cat('goto ', names.firewall));
   }
 }
