@@ -10,14 +10,12 @@
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import { compileServicePort, familyContext, FAMILIES, globalChains, globalElements, globalSets, portsOf } from './compile.js';
-import { ElementIndex } from './elements.js';
+import { ClaimIndex, type ElementRef } from './elements.js';
 import type { Committed } from './plan.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
 import { TextBuilder } from './text.js';
 
 const ELEMENTS_PER_LINE = 500;
-/** Element text is handed to the writer in pieces of about this many characters. */
-const ELEMENT_TEXT_CHUNK = 1 << 20;
 
 /**
  * The full sync's text, in chunks. `plan` receives the line count and the new committed
@@ -38,7 +36,7 @@ export async function* fullSyncText(
     const chains = globalChains(fc);
     const c: Committed = {
       fc,
-      index: new ElementIndex(),
+      claims: new ClaimIndex(),
       ports: new Map(),
       globalChains: new Set(chains.map((ch) => ch.name)),
       sharedChains: new Set(),
@@ -46,7 +44,11 @@ export async function* fullSyncText(
       portChains: new Set(),
       portSets: new Set(),
     };
-    for (const e of globalElements(fc)) c.index.add(e);
+    const elements = new ElementText(t);
+    const globals = new Set<string>();
+    for (const e of globalElements(fc)) if (!globals.has(id(e)) && globals.add(id(e))) elements.add(e);
+    // Scopes that two ports share: the elements written in them so far (set NUL key).
+    const contested = new Map<string, Set<string>>();
 
     const portSets = new TextBuilder();
     const portChains = new TextBuilder();
@@ -65,7 +67,25 @@ export async function* fullSyncText(
         for (const r of ch.rules) ruleLine(portRules, t, ch.name, r);
       }
       for (const ch of p.shared) if (!shared.has(ch.name)) shared.set(ch.name, ch);
-      for (const e of p.elements) c.index.add(e);
+      for (const e of p.elements) {
+        const earlier = c.claims.claim(e.scope, sp.key);
+        if (earlier.length === 0) {
+          elements.add(e); // alone in its scope so far, and a port claims a key once
+          continue;
+        }
+        // A scope shared with earlier ports (a multi-port Service's ClusterIP, an external IP
+        // two Services list): the first claim of a key wins. The earlier owners' keys are
+        // collected when the scope is first found shared, by compiling them again (rare).
+        let taken = contested.get(e.scope);
+        if (!taken) {
+          contested.set(e.scope, (taken = new Set()));
+          for (const o of earlier) for (const x of compileServicePort(c.ports.get(o)!, fc).elements) if (x.scope === e.scope) taken.add(id(x));
+        }
+        const k = id(e);
+        if (taken.has(k)) continue;
+        taken.add(k);
+        elements.add(e);
+      }
     }
     const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const ch of pick) c.sharedChains.add(ch.name);
@@ -89,31 +109,12 @@ export async function* fullSyncText(
     yield* portRules.take();
     plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
 
+    const chunks = elements.take();
     const tail = new TextBuilder();
-    const chunks: string[] = [];
-    c.index.forEachEffective((e, i, size) => {
-      const k = i % ELEMENTS_PER_LINE;
-      if (k === 0) {
-        tail.add('add element ');
-        tail.add(t);
-        tail.add(' ');
-        tail.add(e.set);
-        tail.add(' { ');
-      } else tail.add(', ');
-      tail.add(e.key);
-      if (e.value !== '') {
-        tail.add(' : ');
-        tail.add(e.value);
-      }
-      if (k === ELEMENTS_PER_LINE - 1 || i === size - 1) {
-        tail.end(' }');
-        if (tail.sealedLength >= ELEMENT_TEXT_CHUNK) chunks.push(...tail.take());
-      }
-    });
     const old = previous?.get(family);
     if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
     chunks.push(...tail.take());
-    plan.lines += tail.lines;
+    plan.lines += tail.lines + elements.lines;
     yield* chunks;
     plan.committed.set(family, c);
   }
@@ -172,4 +173,53 @@ function staleDeletes(t: string, old: Committed, now: Committed): string[] {
     }
   }
   return out;
+}
+
+const id = (e: ElementRef) => `${e.set}\u0000${e.key}`;
+
+/**
+ * The `add element` lines, a few hundred elements per line, set by set in the order the sets
+ * are first met and each set's elements in the order they are added (as ElementIndex
+ * renders them for `kproxy rules`).
+ */
+class ElementText {
+  private readonly sets = new Map<string, { text: TextBuilder; n: number }>();
+
+  constructor(private readonly table: string) {}
+
+  add(e: ElementRef): void {
+    let s = this.sets.get(e.set);
+    if (!s) this.sets.set(e.set, (s = { text: new TextBuilder(), n: 0 }));
+    const b = s.text;
+    if (s.n % ELEMENTS_PER_LINE === 0) {
+      if (s.n > 0) b.end(' }');
+      b.add('add element ');
+      b.add(this.table);
+      b.add(' ');
+      b.add(e.set);
+      b.add(' { ');
+    } else b.add(', ');
+    b.add(e.key);
+    if (e.value !== '') {
+      b.add(' : ');
+      b.add(e.value);
+    }
+    s.n++;
+  }
+
+  get lines(): number {
+    let n = 0;
+    for (const s of this.sets.values()) n += s.text.lines;
+    return n;
+  }
+
+  /** Every line, in chunks; ends each set's last line. */
+  take(): string[] {
+    const out: string[] = [];
+    for (const s of this.sets.values()) {
+      if (s.n > 0) s.text.end(' }');
+      out.push(...s.text.take());
+    }
+    return out;
+  }
 }

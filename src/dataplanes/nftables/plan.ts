@@ -9,7 +9,7 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState, ServicePortState } from '../../model/types.js';
 import type { FamilyContext } from './context.js';
 import { renderPortChanges, type PortChange } from './diff.js';
-import type { ElementIndex, ElementOp } from './elements.js';
+import type { ClaimIndex, ElementOp } from './elements.js';
 import { compileServicePort } from './port.js';
 import { FAMILIES } from './context.js';
 import type { NftFamily } from './ruleset.js';
@@ -24,7 +24,8 @@ export { fullSyncText } from './fullsync.js';
 export interface Committed {
   /** The family context every committed port was compiled with (a node change syncs in full). */
   fc: FamilyContext;
-  index: ElementIndex;
+  /** Which ports have elements in each scope (the elements themselves are compiled again when needed). */
+  claims: ClaimIndex;
   ports: Map<string, ServicePortState>;
   globalChains: Set<string>;
   /** Pick chains present in the table (added by partial syncs as needed, pruned by full ones). */
@@ -63,7 +64,7 @@ export function planPartialSync(state: ProxyState, _config: Config, committed: M
       for (const ch of after?.chains ?? []) c.portChains.add(ch.name);
       for (const s of after?.sets ?? []) c.portSets.add(s.name);
     }
-    const r = renderPortChanges(family, changes, c.index, c.sharedChains);
+    const r = renderPortChanges(family, changes, c.claims, c.sharedChains, (owner) => compileServicePort(c.ports.get(owner)!, fc));
     for (const l of r.lines) lines.push(l);
     elements.push(...r.elements);
     elementOnly &&= r.elementOnly;
