@@ -4,7 +4,10 @@
 //  - a periodic full sync rewrites everything in place (flush table, flush the global maps,
 //    re-add) but keeps the affinity sets, whose dynamic entries are live session state;
 //  - a partial sync touches only the chains, sets and elements of the service ports in
-//    state.changed / state.deleted, diffed against what was committed last (kept in memory).
+//    state.changed / state.deleted, diffed against what was committed last. What is kept in
+//    memory for that is small (plan.ts Committed): the model's ServicePortState of each
+//    committed port, which ports own elements in each address (elements.ts ClaimIndex), and
+//    the chain and set names; a port's rules and elements are compiled again when it changes.
 // The text is planned by plan.ts (pure); this file runs it and keeps what was committed.
 // Who writes it: a partial sync that only adds and deletes map and set elements (one
 // EndpointSlice changed: the common case) goes through the resident netlink writer
