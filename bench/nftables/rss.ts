@@ -42,6 +42,13 @@ const idle = process.memoryUsage();
 const mb = (x: number) => Math.round(x / 1e6);
 const share = gc ? mb(heapWith - heapWithout) : null;
 process.stdout.write(
-  JSON.stringify({ rssMB: mb(soon.rss), heapUsedMB: mb(soon.heapUsed), idleRssMB: mb(idle.rss), idleHeapUsedMB: mb(idle.heapUsed), dataplaneHeapMB: share, heapWithoutDataplaneMB: gc ? mb(heapWithout) : null }) + '\n',
+  JSON.stringify({
+    rssMB: mb(soon.rss),
+    heapUsedMB: mb(soon.heapUsed),
+    idleRssMB: mb(idle.rss),
+    idleHeapUsedMB: mb(idle.heapUsed),
+    dataplaneHeapMB: share,
+    heapWithoutDataplaneMB: gc ? mb(heapWithout) : null,
+  }) + '\n',
 );
 dp.close();

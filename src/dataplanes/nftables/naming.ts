@@ -43,16 +43,7 @@ export function hash8(name: string): string {
   const d = sha256(name);
   const hi = d[0] * 4 + (d[1] >> 6); // bits 0..9
   const lo = ((d[1] & 63) << 24) | (d[2] << 16) | (d[3] << 8) | d[4]; // bits 10..39
-  return (
-    BASE32[hi >> 5] +
-    BASE32[hi & 31] +
-    BASE32[(lo >>> 25) & 31] +
-    BASE32[(lo >>> 20) & 31] +
-    BASE32[(lo >>> 15) & 31] +
-    BASE32[(lo >>> 10) & 31] +
-    BASE32[(lo >>> 5) & 31] +
-    BASE32[lo & 31]
-  );
+  return BASE32[hi >> 5] + BASE32[hi & 31] + BASE32[(lo >>> 25) & 31] + BASE32[(lo >>> 20) & 31] + BASE32[(lo >>> 15) & 31] + BASE32[(lo >>> 10) & 31] + BASE32[(lo >>> 5) & 31] + BASE32[lo & 31];
 }
 
 const MAX_BASE = 240;
