@@ -23,7 +23,8 @@ import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { compileServicePort, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
 import { ElementWriter } from './netlink/writer.js';
-import { fullSyncText, planPartialSync, type Committed } from './plan.js';
+import { fullSyncText } from './fullsync.js';
+import { planPartialSync, type Committed } from './plan.js';
 import { renderTable, TABLE, tableRef, type NftFamily } from './ruleset.js';
 
 export interface NftablesOptions {

@@ -11,7 +11,7 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import { compileServicePort, familyContext, FAMILIES, globalChains, globalElements, globalSets, portsOf } from './compile.js';
 import { ClaimIndex, type ElementRef } from './elements.js';
-import type { Committed } from './plan.js';
+import type { Committed } from './committed.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
 import { TextBuilder } from './text.js';
 

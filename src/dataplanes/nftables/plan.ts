@@ -6,35 +6,16 @@
 //  - a partial sync: only the chains, sets and elements of the service ports in
 //    state.changed / state.deleted, diffed against what was committed.
 import type { Config } from '../../config/types.js';
-import type { ProxyState, ServicePortState } from '../../model/types.js';
-import type { FamilyContext } from './context.js';
+import type { ProxyState } from '../../model/types.js';
 import { renderPortChanges, type PortChange } from './diff.js';
-import type { ClaimIndex, ElementOp } from './elements.js';
+import type { ElementOp } from './elements.js';
 import { compileServicePort } from './port.js';
 import { FAMILIES } from './context.js';
 import type { NftFamily } from './ruleset.js';
 
-export { fullSyncText } from './fullsync.js';
+import type { Committed } from './committed.js';
 
-/**
- * What kproxy believes is in one of its tables: exactly what it last committed. A service
- * port's chains, sets and elements are not kept: they are compiled again from its
- * ServicePortState (the model's own object) with the same family context when it changes.
- */
-export interface Committed {
-  /** The family context every committed port was compiled with (a node change syncs in full). */
-  fc: FamilyContext;
-  /** Which ports have elements in each scope (the elements themselves are compiled again when needed). */
-  claims: ClaimIndex;
-  ports: Map<string, ServicePortState>;
-  globalChains: Set<string>;
-  /** Pick chains present in the table (added by partial syncs as needed, pruned by full ones). */
-  sharedChains: Set<string>;
-  globalSets: Set<string>;
-  /** The service ports' own chains and sets (so that a full rewrite can delete the stale ones). */
-  portChains: Set<string>;
-  portSets: Set<string>;
-}
+export type { Committed } from './committed.js';
 
 /**
  * The partial sync's lines. Updates `committed` in place to what it will be once the lines
