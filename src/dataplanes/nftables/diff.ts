@@ -28,24 +28,38 @@ export interface PortChangesText {
 export function renderPortChanges(family: NftFamily, changes: PortChange[], claims: ClaimIndex, shared: Set<string>, unchanged: (owner: string) => PortRules): PortChangesText {
   const t = tableRef(family);
   const byKey = new Map(changes.map((c) => [c.key, c]));
-  const compiled = new Map<string, ElementRef[]>();
-  const elementsOf = (owner: string, after: boolean): readonly ElementRef[] => {
+  // Each owner's claims by set and key (its first claim of a key), built once per phase: a
+  // Service with thousands of endpoints must not cost a scan of its elements per element.
+  const lookups = [new Map<string, Map<string, string>>(), new Map<string, Map<string, string>>()];
+  const claimsOf = (owner: string, after: boolean): Map<string, string> => {
+    const cache = lookups[after ? 1 : 0];
+    let m = cache.get(owner);
+    if (m) return m;
     const c = byKey.get(owner);
-    if (c) return (after ? c.after?.elements : c.before?.elements) ?? [];
-    let e = compiled.get(owner);
-    if (!e) compiled.set(owner, (e = unchanged(owner).elements));
-    return e;
+    const elements = c ? ((after ? c.after?.elements : c.before?.elements) ?? []) : unchanged(owner).elements;
+    m = new Map();
+    for (const e of elements) {
+      const id = elementId(e);
+      if (!m.has(id)) m.set(id, e.value);
+    }
+    // An unchanged owner is the same before and after.
+    if (!c) for (const other of lookups) other.set(owner, m);
+    else cache.set(owner, m);
+    return m;
   };
-  const effective = (x: ElementRef, after: boolean): string | undefined => {
-    for (const owner of claims.owners(x.scope)) for (const e of elementsOf(owner, after)) if (e.set === x.set && e.key === x.key) return e.value;
+  const effective = (x: ElementRef, id: string, after: boolean): string | undefined => {
+    for (const owner of claims.owners(x.scope)) {
+      const v = claimsOf(owner, after).get(id);
+      if (v !== undefined) return v;
+    }
     return undefined;
   };
   // Every element a change touches, once, with its value in effect before the changes.
   const touched = new Map<string, { e: ElementRef; was: string | undefined }>();
   for (const c of changes) {
     for (const e of [...(c.before?.elements ?? []), ...(c.after?.elements ?? [])]) {
-      const id = `${e.set}\u0000${e.key}`;
-      if (!touched.has(id)) touched.set(id, { e, was: effective(e, false) });
+      const id = elementId(e);
+      if (!touched.has(id)) touched.set(id, { e, was: effective(e, id, false) });
     }
   }
   for (const c of changes) {
@@ -61,8 +75,8 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], clai
     if (!l) m.set(set, (l = []));
     l.push({ key, value });
   };
-  for (const { e, was } of touched.values()) {
-    const now = effective(e, true);
+  for (const [id, { e, was }] of touched) {
+    const now = effective(e, id, true);
     if (was === now) continue;
     if (was !== undefined) push(deletes, e.set, e.key, was);
     if (now !== undefined) push(adds, e.set, e.key, now);
@@ -129,3 +143,5 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], clai
   const elementOnly = newSets.length + newChains.length + rewrite.length + goneChains.length + goneSets.length === 0;
   return { lines: out, elements, elementOnly };
 }
+
+const elementId = (e: ElementRef) => `${e.set}\u0000${e.key}`;
