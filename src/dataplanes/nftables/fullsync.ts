@@ -2,11 +2,12 @@
 // The text is exactly what renderTable prints for the same tables (`kproxy rules`; a test
 // holds them equal), in the same order: the table, its sets, its chains, its rules (global,
 // shared pick chains, then each service port's in key order), then every element a few
-// hundred per line. Each port is compiled once; its lines go to text builders and its
-// elements to the committed index, and its compiled form is dropped at once: what is kept
-// is the index, the names, and the model's own ServicePortState (partial syncs compile a
-// port again when it changes). Keeping nothing else is what makes a full sync cheap: at
-// 10,000 Services the garbage collector's copying of what survives was a third of its cost.
+// hundred per line. Each port is compiled once; its lines and elements go to text builders
+// and its compiled form is dropped at once: what is kept is which ports own elements in each
+// scope (ClaimIndex), the names, and the model's own ServicePortState (partial syncs compile
+// a port again when it changes). Keeping no more is what makes a full sync cheap: at 10,000
+// Services the young-generation collector copying what survives was a third of its cost,
+// and an index of every element another sixth.
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import { compileServicePort, familyContext, FAMILIES, globalChains, globalElements, globalSets, portsOf } from './compile.js';

@@ -33,13 +33,6 @@ export class TextBuilder {
     return out;
   }
 
-  /** Bytes-ish size of the sealed chunks (to hand them over before they pile up). */
-  get sealedLength(): number {
-    let n = 0;
-    for (const c of this.chunks) n += c.length;
-    return n;
-  }
-
   private seal(): void {
     if (this.pieces.length === 0) return;
     this.chunks.push(this.pieces.join(''));
