@@ -57,12 +57,12 @@ try {
 console.log('\nMedians (and minimums) of alternating runs in one process; ratio = full / bare. CPU: kproxy process CPU per full sync, nft CPU for the same text, (kproxy + nft) / nft.');
 console.log('Targets: full sync ≤ 1.1 × bare nft -f; partial sync ≤ 10 ms at 10,000 × 10; RSS ≤ 250 MB at 10,000 × 10 (tracker + ProxyState + dataplane, no source).');
 console.log(
-  '| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (target ≤ 1.1) | ratio of minimums | CPU kproxy / nft → ratio | partial sync, 1 EndpointSlice, median (min) / CPU (target ≤ 10 ms) [writer] | bare nft -f, 2 elements | libnftables context, 2 elements | RSS / heap 2 s after the syncs | after 15 s idle (target ≤ 250 MB) |',
+  '| Services × endpoints | nft text | full sync (compile + nft -f) | bare nft -f, same text | ratio (target ≤ 1.1) | ratio of minimums | CPU kproxy / nft → ratio | partial sync, 1 EndpointSlice, median (min) / CPU (target ≤ 10 ms) [writer] | bare nft -f, 2 elements | libnftables context, 2 elements | RSS / heap 2 s after the syncs | after 15 s idle (target ≤ 250 MB) | dataplane heap (heap without it) |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.kproxyCpuMs} / ${r.nftCpuMs} ms → ${r.cpuRatio} | ${r.partialMs} (${r.partialMinMs}) / ${r.partialCpuMs} ms [${r.partialWriter}] | ${r.bareNftSmallMs} ms | ${r.libnftablesSmallMs ?? 'n/a'} ms | ${r.rssMB} / ${r.heapUsedMB} MB | ${r.idleRssMB} / ${r.idleHeapUsedMB} MB |`,
+    `| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.kproxyCpuMs} / ${r.nftCpuMs} ms → ${r.cpuRatio} | ${r.partialMs} (${r.partialMinMs}) / ${r.partialCpuMs} ms [${r.partialWriter}] | ${r.bareNftSmallMs} ms | ${r.libnftablesSmallMs ?? 'n/a'} ms | ${r.rssMB} / ${r.heapUsedMB} MB | ${r.idleRssMB} / ${r.idleHeapUsedMB} MB | ${r.dataplaneHeapMB ?? 'n/a'} MB (${r.heapWithoutDataplaneMB ?? 'n/a'} MB) |`,
   );
 }
 if (latency) {
