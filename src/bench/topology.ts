@@ -16,6 +16,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execWithTimeout } from '../util/exec.js';
+import { removeLiveCgroups, removeStaleCgroups } from './cgroup.js';
 import { NETNS_ENV } from './netns-guard.js';
 
 export type Role = 'node' | 'client' | 'pod1' | 'pod2';
@@ -73,14 +74,17 @@ async function removeStale(): Promise<void> {
     for (const p of await pidsIn(name)) kill(p);
     await execWithTimeout('ip', ['netns', 'del', name], { timeoutMs: 10_000 });
   }
+  // Their ebpf client cgroups, now that the processes in them are gone.
+  await removeStaleCgroups();
 }
 
 /** Topologies not yet destroyed: what an interrupted bench removes before it exits. */
 const live = new Set<BenchTopology>();
 
-/** Destroys every topology of this process (on SIGINT/SIGTERM). */
+/** Destroys every topology of this process, and its cgroups (on SIGINT/SIGTERM). */
 export async function destroyAll(): Promise<void> {
   for (const t of [...live]) await t.destroy();
+  await removeLiveCgroups();
 }
 
 export class BenchTopology {
