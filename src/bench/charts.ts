@@ -14,7 +14,7 @@ const COLORS = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b'
 function colour(title: string, data: { path: string }[]) {
   const present = new Set(data.map((d) => d.path));
   const keep = PATHS.map((p, i) => [p, COLORS[i]] as const).filter(([p]) => present.has(p));
-  return { field: 'path', type: 'nominal', title, scale: { domain: keep.map(([p]) => p), range: keep.map(([, c]) => c) } };
+  return { field: 'path', type: 'nominal', title, scale: { domain: keep.map(([p]) => p), range: keep.map(([, c]) => c) }, legend: { labelLimit: 300 } };
 }
 
 /** The Services axis: log scale over exactly the sizes measured, each labelled. */

@@ -33,11 +33,20 @@ describe('bench report', () => {
     assert.match(rowOf(renderTables(fixture()), '| HAProxy (reference)'), /\| 1\.50× \|/);
   });
 
+  it('shows a kube-proxy binary beside the modes, with its version and the rules it left in the kernel', () => {
+    const t = renderTables(fixture());
+    assert.equal(rowOf(t, '| kube-proxy (iptables mode), Kubernetes v1.31.0 | 100 |'), '| kube-proxy (iptables mode), Kubernetes v1.31.0 | 100 | 300 ms | 150 ms | 45.0 ms | 5 ms | 80 MB |');
+    assert.match(rowOf(t, '| kube-proxy (iptables mode), Kubernetes v1.31.0 | 100 | 135 / 900'), /\| 1\.40× \|/);
+    assert.match(t, /`--version`: Kubernetes v1\.31\.0/);
+    assert.match(t, /Rules in the kernel after the first sync: 2,400 at 100 Services\./);
+    assert.doesNotMatch(t, /kube-proxy[^\n]*\| 1,000 \|/);
+  });
+
   it('lists what was not measured with its reason, never as a figure', () => {
     const t = renderTables(fixture());
     assert.match(t, /- \*\*userspace\*\*: not measured: needs root/);
     assert.match(t, /- \*\*iptables\*\* at 1,000 Services: failed: the sync worker failed \(exit 1\): boom/);
-    assert.match(t, /- \*\*kube-proxy \(upstream, iptables mode\)\*\*: not built: not available yet/);
+    assert.match(t, /- \*\*kube-proxy \(iptables mode\), Kubernetes v1\.31\.0\*\* at 1,000 Services: failed: .*did not report its first sync within 190 s/);
     assert.match(t, /ipvs in the guest kernel: not measured: the guest benchmark is not in this build/);
     assert.doesNotMatch(t, /^\| userspace \|/m);
     assert.doesNotMatch(t, /^\| iptables-nft \| 1,000 \|/m);
@@ -65,7 +74,7 @@ describe('bench report', () => {
     const r = fixture();
     const sync = await renderSvg(syncTimeSpec(r));
     assert.match(sync, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    for (const label of ['nftables', 'iptables', 'full sync', 'Services']) assert.ok(sync.includes(`>${label}<`), label);
+    for (const label of ['nftables', 'iptables', 'kube-proxy (iptables mode)', 'full sync', 'Services']) assert.ok(sync.includes(`>${label}<`), label);
     assert.ok(!sync.includes('>userspace<'), 'a skipped mode has no line');
     const first = await renderSvg(firstPacketSpec(r));
     assert.ok(first.includes('>direct to the Pod<'));
