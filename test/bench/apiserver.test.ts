@@ -78,9 +78,9 @@ describe('reading a proxy metrics page', () => {
     'garbage line',
   ].join('\n');
 
-  it('sums a histogram over its label sets (ip_family), and knows which metrics are absent', () => {
-    const m = parseMetrics(page);
-    assert.deepEqual(histogram(m, 'kubeproxy_sync_full_proxy_rules_duration_seconds'), { count: 2, sum: 0.3 });
+  it("sums a histogram over its label sets but the IPv6 proxier's, and knows which metrics are absent", () => {
+    const m = parseMetrics(page.replace('seconds_count{ip_family="IPv4"} 1', 'seconds_count{ip_family="IPv4",x="y"} 1\nkubeproxy_sync_full_proxy_rules_duration_seconds_count{x="z"} 2'));
+    assert.deepEqual(histogram(m, 'kubeproxy_sync_full_proxy_rules_duration_seconds'), { count: 3, sum: 0.25 });
     assert.equal(histogram(m, 'kubeproxy_sync_partial_proxy_rules_duration_seconds'), null);
     assert.equal(m.get('kubeproxy_sync_proxy_rules_last_timestamp_seconds'), 1.7649e9);
   });
