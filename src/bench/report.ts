@@ -120,7 +120,9 @@ function guestSection(r: BenchResults): string {
   if (g.status !== 'measured') return `ipvs in the guest kernel: not measured: ${g.reason}.`;
   const modes = g.modes ?? [];
   return [
-    `ipvs beside iptables (iptables-legacy; the guest kernel has no nftables) in one user-mode-Linux guest, ${g.kernel}. Its system calls are slow and it has one CPU: compare the guest's modes with each other, not with the host's. The guest measures no kept-alive request latency and no CPU per connection:`,
+    `ipvs beside iptables (iptables-legacy; the guest kernel has no nftables) in one user-mode-Linux guest, ${g.kernel}. Its system calls are slow and it has one CPU: compare the guest's modes with each other, not with the host's.${
+      modes.some((m) => m.sizes.some((s) => s.request)) ? '' : ' This guest benchmark measured no kept-alive request latency and no CPU per connection.'
+    }`,
     '',
     syncTable(modes),
     '',

@@ -208,6 +208,16 @@ export class BenchTopology {
     return out;
   }
 
+  /** TrafficSite (traffic.ts): the bench client runs in the client namespace. */
+  runClient(argv: string[], opts: { cgroup?: string; timeoutMs: number }): Promise<string> {
+    return this.run('client', argv, opts);
+  }
+
+  /** TrafficSite (traffic.ts): the Pod servers and everything in the node namespace. */
+  async serverPids(): Promise<number[]> {
+    return [this.podPid('pod1'), this.podPid('pod2'), ...(await pidsIn(this.ns('node')))].filter((p): p is number => p !== undefined);
+  }
+
   async destroy(): Promise<void> {
     live.delete(this);
     for (const c of [...this.children]) if (c.pid && c.exitCode === null) kill(c.pid);

@@ -9,7 +9,7 @@ import { cpuSpec, firstPacketSpec, renderSvg, syncTimeSpec } from '../../src/ben
 import { writeReport } from '../../src/bench/command.js';
 import { guestModes } from '../../src/bench/guest.js';
 import { renderReport, renderTables } from '../../src/bench/report.js';
-import { fixture } from './fixture.js';
+import { fixture, traffic } from './fixture.js';
 
 const rowOf = (text: string, start: string) => text.split('\n').find((l) => l.startsWith(start)) ?? assert.fail(`no row starting ${start}`);
 
@@ -91,6 +91,23 @@ describe('bench report', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("takes the guest's kept-alive round trips and CPU per connection where its benchmark measured them", () => {
+    const lat = { p50Us: 150, p99Us: 900 };
+    const t = traffic(150, 100);
+    const [ipvs] = guestModes(
+      { skipped: null, guestKernel: '6.1.176', rows: [{ mode: 'ipvs', services: 100, endpoints: 10, fullMs: 900 }], latency: [{ mode: 'ipvs', services: 100, n: 300, first: lat, last: lat, direct: lat, traffic: t }] },
+      [100],
+      10,
+    );
+    assert.deepEqual(ipvs.sizes[0].request, t.request);
+    assert.deepEqual(ipvs.sizes[0].cpuPerConnectionUs, t.cpuPerConnectionUs);
+    const r = fixture();
+    r.guest = { status: 'measured', kernel: 'Linux 6.1.176', modes: [ipvs] };
+    const text = renderTables(r);
+    assert.match(text, /^\| ipvs \| 100 \| 145 \/ 900 \| 150 \/ 1,000 \| 100 \/ 800 \| 1\.50× \| 60 \/ 300 \| 50 \/ 250 \| 1\.20× \| 300 \/ 200 \| 1\.50× \|$/m);
+    assert.doesNotMatch(text, /measured no kept-alive/);
   });
 
   it("translates the guest benchmark's figures, and names the sizes it has none for", () => {
