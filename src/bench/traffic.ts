@@ -53,6 +53,14 @@ async function cpuPerConnection(topo: TrafficSite, plan: TrafficPlan, target: st
   return round((r.cpuUs + (after - before) * 1000) / r.n, 1);
 }
 
+/**
+ * First-packet (TCP connect) latency alone, µs, by target: n new connections to each target,
+ * interleaved, after 20 warm-ups each (the per-mode benchmarks measure only this).
+ */
+export function connectSamples(topo: TrafficSite, targets: string[], n: number): Promise<Record<string, number[]>> {
+  return client(topo, { first: targets[0], last: targets[0], connects: n, requests: 0, cpuConnections: 0 }, ['connect', String(n), ...targets]);
+}
+
 export async function measureTraffic(topo: TrafficSite, plan: TrafficPlan): Promise<Traffic> {
   const targets = plan.first === plan.last ? [plan.first, DIRECT] : [plan.first, plan.last, DIRECT];
   const c = await client<Record<string, number[]>>(topo, plan, ['connect', String(plan.connects), ...targets]);

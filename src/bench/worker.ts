@@ -17,7 +17,7 @@ import { NODE, serviceObject, sliceObject } from './cluster.js';
 import { cleanupNetns } from './netns-cleanup.js';
 import { assertInTestNetns } from './netns-guard.js';
 import { childrenOf, cpuMs, rssBytes } from './proc.js';
-import { median, round } from './stats.js';
+import { median, msSince as ms, round } from './stats.js';
 import { BENCH_ADDR } from './topology.js';
 
 assertInTestNetns();
@@ -32,7 +32,6 @@ const ONE_ROUND_ABOVE_MS = 5000;
 const PARTIALS = 5;
 
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 /** CPU of this process and of the commands it ran (nft, iptables-restore, ip) that have ended. */
 const cpuNow = () => cpuMs('self', true);
 
