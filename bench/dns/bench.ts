@@ -44,7 +44,6 @@ function freeUdpPort(host: string): Promise<number> {
   });
 }
 
-
 async function main(): Promise<void> {
   need('dnsperf', 'dnsperf');
   need('dnsmasq', 'dnsmasq-base');

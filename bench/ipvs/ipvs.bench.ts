@@ -93,7 +93,9 @@ for (const n of sizes) {
     if (!t) continue;
     const p = (q: { p50: number; p99: number }) => `${Math.round(q.p50)} / ${Math.round(q.p99)} µs`;
     const c = t.cpuPerConnectionUs;
-    console.log(`| ${mode} | ${n} | ${p(t.request.service)} | ${p(t.request.direct)} | ${x(t.request.service.p50, t.request.direct.p50)} | ${Math.round(c.service)} µs | ${Math.round(c.direct)} µs | ${x(c.service, c.direct)} |`);
+    console.log(
+      `| ${mode} | ${n} | ${p(t.request.service)} | ${p(t.request.direct)} | ${x(t.request.service.p50, t.request.direct.p50)} | ${Math.round(c.service)} µs | ${Math.round(c.direct)} µs | ${x(c.service, c.direct)} |`,
+    );
   }
 }
 if (hostFigures) {

@@ -139,7 +139,6 @@ backend bulk
   return start('haproxy', ['-db', '-f', cfg], answers(HAPROXY, ECHO));
 }
 
-
 interface Row {
   bulk: number[];
   p50: number[];

@@ -42,7 +42,12 @@ export function nodeObject() {
     kind: 'Node',
     metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } },
     spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] },
-    status: { addresses: [{ type: 'InternalIP', address: BENCH_ADDR.node }, { type: 'Hostname', address: NODE }] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: BENCH_ADDR.node },
+        { type: 'Hostname', address: NODE },
+      ],
+    },
   };
 }
 

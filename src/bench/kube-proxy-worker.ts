@@ -144,7 +144,8 @@ for (let k = 1; k <= PARTIALS; k++) {
   const after = await nextSync(before, PARTIAL_LIMIT_MS, `a sync after an EndpointSlice change`, async () => true);
   partialCpu.push(proxyCpu() - c0);
   const d = delta(before.partial, after.partial) ?? delta(before.all, after.all)!;
-  if (!after.partial && k === 1) notes.push('this binary has no kubeproxy_sync_partial_proxy_rules_duration_seconds (before 1.28): the partial figure is its kubeproxy_sync_proxy_rules_duration_seconds');
+  if (!after.partial && k === 1)
+    notes.push('this binary has no kubeproxy_sync_partial_proxy_rules_duration_seconds (before 1.28): the partial figure is its kubeproxy_sync_proxy_rules_duration_seconds');
   if (after.partial && !delta(before.partial, after.partial)) notes.push(`partial ${k} was a full sync`);
   partial.push(d.ms);
   before = after;
@@ -177,4 +178,3 @@ await api.stop();
 rmSync(dirname(kubeconfig), { recursive: true, force: true });
 await cleanupNetns('iptables');
 process.exit(0);
-

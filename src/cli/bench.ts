@@ -17,8 +17,8 @@ export function registerBench(program: Command): void {
         'full and partial sync time, RSS, first-packet latency to the first and the last Service, request latency on a kept-alive connection ' +
         'and CPU per connection, each beside a direct connection to the Pod, with HAProxy as the reference for the userspace mode. ' +
         'ipvs is measured in a user-mode-Linux guest when the guest benchmark is built in. ' +
-        'With --kube-proxy PATH, a kube-proxy binary (built by you: none is shipped) is measured in its iptables mode against the same cluster, served by a list/watch API server in the bench\'s node namespace. ' +
-        'Checked here only with `kproxy run` standing in for that binary: upstream kube-proxy itself was not run by kproxy\'s own tests.',
+        "With --kube-proxy PATH, a kube-proxy binary (built by you: none is shipped) is measured in its iptables mode against the same cluster, served by a list/watch API server in the bench's node namespace. " +
+        "Checked here only with `kproxy run` standing in for that binary: upstream kube-proxy itself was not run by kproxy's own tests.",
     )
     .option('--sizes <list>', 'Services per cluster, comma-separated (each with --endpoints endpoints)', '100,1000,10000,30000')
     .option('--endpoints <n>', 'endpoints per Service', '10')

@@ -50,7 +50,12 @@ describe('the bench client cgroups', { skip }, () => {
     const closed = new Promise<number | null>((r) => child.once('close', r));
     const mine = () => readdirSync(root!).filter((n) => n.startsWith(`kpb-${child.pid}-`));
     // Interrupt while the client runs in the cgroup (the traffic phase), so that it is busy then.
-    const procs = () => mine().flatMap((d) => readFileSync(join(root!, d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean));
+    const procs = () =>
+      mine().flatMap((d) =>
+        readFileSync(join(root!, d, 'cgroup.procs'), 'utf8')
+          .split('\n')
+          .filter(Boolean),
+      );
     const until = Date.now() + 90_000;
     while (procs().length === 0 && Date.now() < until && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     assert.equal(mine().length, 1, `the run's cgroup exists while it measures: ${err}`);

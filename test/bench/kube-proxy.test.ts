@@ -50,14 +50,14 @@ describe('kproxy bench --kube-proxy', () => {
     assert.match(r.err.trim(), /^kproxy[^\n]*--kube-proxy: .*not-executable: not executable \(chmod \+x\)$/);
   });
 
-  it('measures a binary that takes kube-proxy\'s flags (kproxy run standing in) through the API server', { skip, timeout: 180_000 }, async () => {
+  it("measures a binary that takes kube-proxy's flags (kproxy run standing in) through the API server", { skip, timeout: 180_000 }, async () => {
     const standIn = script('kube-proxy', `exec "${process.execPath}" "${fromRoot('bin/kproxy.js')}" run "$@"`);
     const r = await bench(['--kube-proxy', standIn, ...ONLY_KUBE_PROXY]);
     assert.equal(r.code, 0, r.err);
     const res = JSON.parse(r.out) as BenchResults;
     const kp = res.references.find((x) => x.name.startsWith('kube-proxy'))!;
     assert.equal(kp.status, 'measured', kp.reason);
-    assert.equal(kp.version, KPROXY_VERSION, 'the binary\'s --version');
+    assert.equal(kp.version, KPROXY_VERSION, "the binary's --version");
     const [s] = kp.sizes!;
     assert.equal(s.status, 'measured', s.reason);
     assert.ok(s.fullSyncMs! > 0 && s.partialSyncMs! > 0 && s.rssMB! > 10, JSON.stringify(s));

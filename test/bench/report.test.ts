@@ -97,7 +97,12 @@ describe('bench report', () => {
     const lat = { p50Us: 150, p99Us: 900 };
     const t = traffic(150, 100);
     const [ipvs] = guestModes(
-      { skipped: null, guestKernel: '6.1.176', rows: [{ mode: 'ipvs', services: 100, endpoints: 10, fullMs: 900 }], latency: [{ mode: 'ipvs', services: 100, n: 300, first: lat, last: lat, direct: lat, traffic: t }] },
+      {
+        skipped: null,
+        guestKernel: '6.1.176',
+        rows: [{ mode: 'ipvs', services: 100, endpoints: 10, fullMs: 900 }],
+        latency: [{ mode: 'ipvs', services: 100, n: 300, first: lat, last: lat, direct: lat, traffic: t }],
+      },
       [100],
       10,
     );
