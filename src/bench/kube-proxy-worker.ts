@@ -102,19 +102,23 @@ const counters = (m: Map<string, number>): SyncCounters => ({
   partial: histogram(m, 'kubeproxy_sync_partial_proxy_rules_duration_seconds'),
 });
 
-/** Waits until a sync newer than `after` is reported (and `ready` holds); its counters. */
-async function nextSync(after: SyncCounters | null, limitMs: number, what: string, ready: () => Promise<boolean>): Promise<SyncCounters> {
+/**
+ * Waits until a sync newer than `after` is reported and `ready` holds (null: it does; else
+ * what is missing); its counters.
+ */
+async function nextSync(after: SyncCounters | null, limitMs: number, what: string, ready: () => Promise<string | null>): Promise<SyncCounters> {
   const t0 = Date.now();
   for (;;) {
     if (exited) fail(`${binary} ended (${exited}) before ${what}: ${lastLine()}`);
     const m = await metrics();
     const c = m && counters(m);
     const synced = c !== null && c.last > 0 && c.all !== null && (!after || (c.last > after.last && c.all.count > after.all!.count));
-    if (synced && (await ready())) return c;
-    if (Date.now() - t0 > limitMs)
-      fail(
-        `${binary} did not report ${what} within ${Math.round(limitMs / 1000)} s (${m ? 'no new kubeproxy_sync_proxy_rules_last_timestamp_seconds' : 'nothing answers'} on ${METRICS}/metrics): ${lastLine()}`,
-      );
+    const missing = synced ? await ready() : null;
+    if (synced && missing === null) return c;
+    if (Date.now() - t0 > limitMs) {
+      const why = missing ?? `${m ? 'no new kubeproxy_sync_proxy_rules_last_timestamp_seconds' : 'nothing answers'} on ${METRICS}/metrics`;
+      fail(`${binary} did not report ${what} within ${Math.round(limitMs / 1000)} s (${why}): ${lastLine()}`);
+    }
     await sleep(synced ? 1000 : 100); // synced but the rules not (yet) seen: read the kernel less often
   }
 }
@@ -126,7 +130,9 @@ const lastService = `${serviceIP(n - 1)}/32`;
 const notes: string[] = [];
 
 say({ progress: 'first sync' });
-const first = await nextSync(null, FIRST_SYNC_LIMIT_MS, 'its first sync', async () => (await countIptablesRules(lastService)).found);
+const first = await nextSync(null, FIRST_SYNC_LIMIT_MS, 'its first sync', async () =>
+  (await countIptablesRules(lastService)).found ? null : `it reports a sync, but no iptables rule names the last Service's ${lastService}`,
+);
 const firstFull = first.full ?? first.all!;
 if (first.all!.count > 1) notes.push(`its first metrics read already showed ${first.all!.count} syncs: the full-sync figure is their mean`);
 const fullSyncMs = (firstFull.sum * 1000) / firstFull.count;
@@ -141,7 +147,7 @@ for (let k = 1; k <= PARTIALS; k++) {
   say({ progress: `partial sync ${k}/${PARTIALS}` });
   const c0 = proxyCpu();
   api.apply(sliceObject(Math.floor(n / 2), n, E, k * 7919) as Obj);
-  const after = await nextSync(before, PARTIAL_LIMIT_MS, `a sync after an EndpointSlice change`, async () => true);
+  const after = await nextSync(before, PARTIAL_LIMIT_MS, `a sync after an EndpointSlice change`, async () => null);
   partialCpu.push(proxyCpu() - c0);
   const d = delta(before.partial, after.partial) ?? delta(before.all, after.all)!;
   if (!after.partial && k === 1)

@@ -30,7 +30,7 @@ export function registerBench(program: Command): void {
     .option('--no-haproxy', 'leave out the HAProxy reference')
     .option('--no-guest', 'leave out the ipvs guest')
     .option('--samples <n>', 'new connections per target for first-packet latency and for CPU per connection (requests on the kept-alive connection: 5 times as many)', '300')
-    .option('--kube-proxy <path>', 'also measure this kube-proxy binary (iptables mode, same cluster, through a test API server) as a reference')
+    .option('--kube-proxy <path>', 'also measure this kube-proxy binary (iptables mode, same cluster, through a test API server) as a reference; with --modes "" only it')
     .option('--max-sync-seconds <s>', 'do not start a size whose full sync, scaled from the size before, would take longer', '120')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { benchCommand } = await import('../bench/command.js');
