@@ -68,7 +68,7 @@ describe('kproxy bench --kube-proxy', () => {
     assert.deepEqual(leftNamespaces(r.pid), []);
   });
 
-  it('names a binary that exits, and one that never syncs, with its last line', { skip, timeout: 120_000 }, async () => {
+  it('names a binary that exits, one that never syncs, and one whose syncs leave no rule', { skip, timeout: 150_000 }, async () => {
     const version = 'if [ "$1" = --version ]; then echo "Kubernetes v0.0.0-test"; exit 0; fi';
     const exits = script('exits', `${version}\necho 'unknown flag: --proxy-mode' >&2\nexit 2`);
     const a = JSON.parse((await bench(['--kube-proxy', exits, ...ONLY_KUBE_PROXY])).out) as BenchResults;
@@ -81,5 +81,12 @@ describe('kproxy bench --kube-proxy', () => {
     assert.equal(sb.status, 'failed');
     assert.match(sb.reason!, /hangs did not report its first sync within 12 s \(nothing answers on 127\.0\.0\.1:10249\/metrics\): waiting for the API server$/);
     assert.deepEqual(leftNamespaces(b.pid), []);
+    // Metrics that claim a sync, and no rule in the kernel: not counted as a sync.
+    const page = 'kubeproxy_sync_proxy_rules_last_timestamp_seconds 1.7e9\\nkubeproxy_sync_proxy_rules_duration_seconds_sum 0.1\\nkubeproxy_sync_proxy_rules_duration_seconds_count 1\\n';
+    const claims = script('claims', `${version}\nexec "${process.execPath}" -e "require('http').createServer((q, r) => r.end('${page}')).listen(10249, '127.0.0.1')"`);
+    const c = await bench(['--kube-proxy', claims, '--max-sync-seconds', '1', ...ONLY_KUBE_PROXY]);
+    const sc = (JSON.parse(c.out) as BenchResults).references.find((x) => x.name.startsWith('kube-proxy'))!.sizes![0];
+    assert.equal(sc.status, 'failed');
+    assert.match(sc.reason!, /claims did not report its first sync within 12 s \(it reports a sync, but no iptables rule names the last Service's 10\.100\.0\.9\/32\)/);
   });
 });
