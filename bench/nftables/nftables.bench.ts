@@ -4,44 +4,49 @@
 // a partial sync after one EndpointSlice change (resident netlink writer) against a bare
 // 2-element `nft -f` and a persistent libnftables context, and the RSS of a process holding
 // that state; at 10,000 Services, first-packet (TCP connect) latency to the first and the
-// last Service. The measuring functions are in measure.ts.
+// last Service. The measuring functions are in measure.ts; the namespaces, the latency client
+// and the statistics are the cross-mode bench's (src/bench/).
 // Usage: node dist/bench/nftables/nftables.bench.js [SIZES=1000,10000,30000] [ENDPOINTS=10]
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { kernelSkipReason, PROJECT_ROOT, Topology } from '../../test/kernel/harness.js';
+import { fileURLToPath } from 'node:url';
+import { modeSkipReason, topologySkipReason } from '../../src/bench/preflight.js';
+import { quantile } from '../../src/bench/stats.js';
+import { BenchTopology } from '../../src/bench/topology.js';
+import { connectSamples } from '../../src/bench/traffic.js';
 import { serviceIP } from './services.js';
 
 const sizes = (process.argv[2] ?? '1000,10000,30000').split(',').map(Number);
 const E = Number(process.argv[3] ?? 10);
 const latencySize = sizes.includes(10000) ? 10000 : sizes[Math.floor(sizes.length / 2)];
 
-const skip = kernelSkipReason(['nft', 'ip']);
+const skip = topologySkipReason() ?? (await modeSkipReason('nftables'));
 if (skip) {
   console.log(`bench:nftables: ${skip}`);
   process.exit(0);
 }
 
-const topo = await Topology.create('bench');
+const topo = await BenchTopology.create('nft');
 const rows: Record<string, unknown>[] = [];
 let latency: Record<string, unknown> | null = null;
 try {
-  const worker = topo.spawn('node', [process.execPath, join(PROJECT_ROOT, 'dist', 'bench', 'nftables', 'worker.js'), sizes.join(','), String(E), String(latencySize)]);
+  const worker = topo.spawn('node', [process.execPath, join(dirname(fileURLToPath(import.meta.url)), 'worker.js'), sizes.join(','), String(E), String(latencySize)]);
   worker.stderr!.pipe(process.stderr);
   const lines = createInterface({ input: worker.stdout! });
   for await (const l of lines) {
     const o = JSON.parse(l);
     if (o.ready) {
       const n = o.ready as number;
-      const r = await topo.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(0), serviceIP(n - 1), '80', '300']);
-      if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
-      const m = JSON.parse(r.stdout);
+      const [a, b] = [`${serviceIP(0)}:80`, `${serviceIP(n - 1)}:80`];
+      const m = await connectSamples(topo, [a, b], 300);
+      const q = (t: string, p: number) => quantile(m[t], p);
       latency = {
         services: n,
-        firstP50us: Math.round(m.a.p50),
-        lastP50us: Math.round(m.b.p50),
-        firstP90us: Math.round(m.a.p90),
-        lastP90us: Math.round(m.b.p90),
-        lastOverFirst: +(m.b.p50 / m.a.p50).toFixed(3),
+        firstP50us: Math.round(q(a, 0.5)),
+        lastP50us: Math.round(q(b, 0.5)),
+        firstP90us: Math.round(q(a, 0.9)),
+        lastP90us: Math.round(q(b, 0.9)),
+        lastOverFirst: +(q(b, 0.5) / q(a, 0.5)).toFixed(3),
       };
       worker.stdin!.write('go\n');
       continue;
