@@ -1,7 +1,6 @@
 // Reads a folder of ordinary Kubernetes manifests: every .yaml, .yml and .json file below
 // it, multi-document YAML and `kind: List` included. A file that does not parse is reported
 // with its path and line; its neighbours are unaffected.
-import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -176,9 +175,7 @@ function readCapped(path: string, maxBytes: number): string {
       if (total > maxBytes) throw tooBig();
       chunks.push(r === b.length ? b : b.subarray(0, r));
     }
-    const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
-    // Nearly every manifest is ASCII: then a Latin-1 decode gives the same text, faster.
-    return isAscii(all) ? all.toString('latin1') : all.toString('utf8');
+    return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)).toString('utf8');
   } finally {
     closeSync(fd);
   }
