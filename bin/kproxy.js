@@ -8,4 +8,7 @@ if (!existsSync(main)) {
   process.stderr.write('kproxy is not built yet: run `npm ci && npm run build` in the kproxy folder first.\n');
   process.exit(2);
 }
-await import(main.href);
+// `kproxy trace` starts from the bundled CLI (scripts/bundle.js), when the build made one:
+// fewer, larger modules to load for a command that runs once and exits.
+const bundled = new URL('../dist/src/cli-bundle/main.js', import.meta.url);
+await import((process.argv[2] === 'trace' && existsSync(bundled) ? bundled : main).href);
