@@ -62,7 +62,24 @@ function isKeyChar(c: number): boolean {
 function isIndicator(c: number): boolean {
   // & * ! | > % @ ` # ? : , [ ] { } ' "
   return (
-    c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === 37 || c === 64 || c === 96 || c === HASH || c === 63 || c === COLON || c === 44 || c === 91 || c === 93 || c === 123 || c === 125 || c === SQUOTE || c === DQUOTE
+    c === 38 ||
+    c === 42 ||
+    c === 33 ||
+    c === 124 ||
+    c === 62 ||
+    c === 37 ||
+    c === 64 ||
+    c === 96 ||
+    c === HASH ||
+    c === 63 ||
+    c === COLON ||
+    c === 44 ||
+    c === 91 ||
+    c === 93 ||
+    c === 123 ||
+    c === 125 ||
+    c === SQUOTE ||
+    c === DQUOTE
   );
 }
 
@@ -357,4 +374,3 @@ class FlowReader {
     return plainValue(t.slice(a, z));
   }
 }
-
