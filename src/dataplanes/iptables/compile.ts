@@ -20,7 +20,7 @@ import type { Config } from '../../config/types.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
 import { decisionsOf } from './decisions.js';
 import { localDetector, type LocalDetector } from './detector.js';
-import { endpointChain, serviceChains } from './naming.js';
+import { endpointChain as endpointChainName, serviceChains } from './naming.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -195,24 +195,32 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
   }
 
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds : 0;
+  // Each endpoint's chain name is a hash: computed once, though the name appears in up to
+  // three chains.
+  const seps = new Map<string, string>();
+  const endpointChain = (ep: Endpoint) => {
+    let name = seps.get(ep.endpoint);
+    if (name === undefined) seps.set(ep.endpoint, (name = endpointChainName(sp, ep)));
+    return name;
+  };
   const toEndpoints = (name: string, eps: readonly Endpoint[]) => {
     chain(name);
     if (affinity) {
       for (const ep of eps) {
-        const sep = endpointChain(sp, ep);
+        const sep = endpointChain(ep);
         rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
       }
     }
     eps.forEach((ep, i) => {
       const stat = i < eps.length - 1 ? ` -m statistic --mode random --probability ${probability(eps.length - i)}` : '';
-      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(sp, ep)}`);
+      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(ep)}`);
     });
   };
   if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
   if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
 
   for (const ep of sp.allReachableEndpoints) {
-    const sep = endpointChain(sp, ep);
+    const sep = endpointChain(ep);
     chain(sep);
     const head = `-A ${sep}${svcComment(spn)}`;
     rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`);
