@@ -21,9 +21,9 @@ import { parseIptables, traceIptables } from '../../src/trace/iptables/index.js'
 import { traceJSON } from '../../src/trace/result.js';
 import { silentLogger } from '../../src/util/log.js';
 import { EXTERNAL_IP, KPROXY_FLAGS, LB_IP, NODEPORT, NODEPORT6, objects, slice, VIP, VIP6 } from './fixtures.js';
-import { ADDR, exec, histogram, kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
+import { ADDR, exec, histogram, kernelSkipReason, POD_TCP_PORT, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
 
-const skip = kernelSkipReason(['iptables-nft-restore', 'iptables-legacy-restore', 'ip', 'conntrack', 'sysctl']);
+const skip = kernelSkipReason(['iptables-nft-restore', 'iptables-legacy-restore', 'ip', 'conntrack', 'sysctl', 'nfacct']);
 if (skip) console.log(`# iptables kernel suite: ${skip}`);
 
 const pods = (rs: ClientResult[]) => new Set(rs.filter((r) => r.ok).map((r) => r.pod));
@@ -264,6 +264,34 @@ describe('iptables dataplane, both backends at once', { skip: skip ?? false, con
         });
 
         // The conntrack reconciler's cases do not depend on the backend: nft only.
+        // kube-proxy's two nfacct counters, fed by real packets and read through /metrics.
+        nftOnly('nfacct: NodePort connections on 127.0.0.1 and conntrack-INVALID drops in FORWARD are counted', async () => {
+          const LOCALHOST = 'kubeproxy_iptables_localhost_nodeports_accepted_packets_total';
+          const INVALID = 'kubeproxy_iptables_ct_state_invalid_dropped_packets_total';
+          const v4 = await save(backend);
+          assert.match(v4, /^-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name\s+ct_state_invalid_dropped_pkts -j DROP$/m);
+          assert.match(v4, /^-A KUBE-NODEPORTS -d 127\.0\.0\.0\/8 .*--dport \d+ -m nfacct --nfacct-name\s+localhost_nps_accepted_pkts -j KUBE-EXT-/m);
+          const lo0 = await metric(LOCALHOST);
+          const lo = await topo.probe('node', 'tcp', '127.0.0.1', NODEPORT.web, 3);
+          assert.ok(allOk(lo), JSON.stringify(histogram(lo)));
+          assert.equal((await metric(LOCALHOST)) - lo0, 3, 'one packet (the first) per connection');
+          assert.ok(allOk(await topo.probe('client1', 'tcp', ADDR.node, NODEPORT.web, 2)));
+          assert.equal((await metric(LOCALHOST)) - lo0, 3, 'NodePort traffic to the node address is not counted');
+          // An established connection client1 → pod1 (routed, through FORWARD); its conntrack
+          // entry is deleted and mid-stream pickup turned off, so its next packets are INVALID.
+          const inv0 = await metric(INVALID);
+          const hold = topo.stream('client1', 'tcp-hold', [ADDR.pod1, String(POD_TCP_PORT), '100']);
+          try {
+            assert.ok(await hold.until((l) => l.filter((r) => r.ok).length >= 3, 5000), 'connection answered');
+            await topo.run('node', ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=0']);
+            await topo.run('node', ['conntrack', '-D', '-p', 'tcp', '--orig-src', ADDR.client1, '--orig-dst', ADDR.pod1]);
+            assert.ok(await waitFor(async () => (await metric(INVALID)) - inv0 >= 2, 5000, 'INVALID drops counted'));
+          } finally {
+            await topo.run('node', ['sysctl', '-qw', 'net.netfilter.nf_conntrack_tcp_loose=1']);
+            await hold.close();
+          }
+        });
+
         nftOnly('a UDP flow moves to the remaining endpoint once the reconciler removes the stale entry', async () => {
           const flow = topo.stream('client1', 'udp-flow', [VIP.dns, '53', '40000', '200']);
           assert.ok(await flow.until((l) => l.filter((r) => r.ok).length >= 3, 5000), 'flow answered');
@@ -328,6 +356,8 @@ describe('iptables dataplane, both backends at once', { skip: skip ?? false, con
           const r = await topo.run('node', [process.execPath, join(PROJECT_ROOT, 'bin', 'kproxy.js'), 'cleanup']);
           assert.equal(r.code, 0, r.stderr);
           assert.match(r.stdout, /route_localnet is 0 again/);
+          assert.match(r.stdout, /deleted the nfacct counters ct_state_invalid_dropped_pkts, localhost_nps_accepted_pkts/);
+          assert.doesNotMatch((await topo.run('node', ['nfacct', 'list'])).stdout, /_pkts/);
           assert.equal(await routeLocalnet(), '0');
           for (const family of ['IPv4', 'IPv6'] as const) {
             const text = await save(backend, family);

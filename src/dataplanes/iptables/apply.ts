@@ -20,6 +20,7 @@ import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
+import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { isServiceChain } from './naming.js';
 import { KUBELET_FIREWALL, renderFamily, topLevelRules } from './restore.js';
@@ -61,6 +62,8 @@ export class IptablesDataplane implements Dataplane {
   private tools: IptablesTools | null;
   private lastCanaryCheck = 0;
   private routeLocalnetSet = false;
+  /** The nfacct counters that exist (null: not looked at yet). */
+  private nfacct: Set<string> | null = null;
   /** Whether the last full sync's iptables-save showed a route_localnet record (null: not read yet). */
   private routeLocalnetRecorded: boolean | null = null;
   private readonly restoreFailures: Counter;
@@ -78,7 +81,7 @@ export class IptablesDataplane implements Dataplane {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly opts: IptablesOptions = {},
   ) {
     this.tools = opts.tools ?? null;
@@ -112,6 +115,13 @@ export class IptablesDataplane implements Dataplane {
         doFull = true;
       }
     }
+    // kube-proxy creates its nfacct counters once, when it starts; so does kproxy, before its
+    // first sync. Rules name only the counters that exist.
+    if (this.nfacct === null) {
+      this.nfacct = await ensureNfacctCounters(tools, this.log);
+      registerNfacctMetrics(this.registry, tools, this.nfacct, this.log);
+    }
+    const nfacct = this.nfacct;
     const next = new Map<IPFamily, Committed>();
     const counts = { filter: 0, nat: 0, filterLast: 0, natLast: 0 };
     let lines = 0;
@@ -130,7 +140,7 @@ export class IptablesDataplane implements Dataplane {
     }
     try {
       for (const family of FAMILIES) {
-        const fc = familyContext(family, this.config, state);
+        const fc = familyContext(family, this.config, state, nfacct);
         const old = this.committed?.get(family);
         const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
         const plan = familyFull ? await this.planFull(state, fc, readFirst(family)) : this.planPartial(state, fc, old!);
@@ -274,7 +284,7 @@ export class IptablesDataplane implements Dataplane {
    * it describes, survives kproxy restarts, and `kproxy cleanup` puts the value back from it.
    */
   private async ensureRouteLocalnet(tools: IptablesTools, state: ProxyState): Promise<void> {
-    const fc = familyContext('IPv4', this.config, state);
+    const fc = familyContext('IPv4', this.config, state, this.nfacct ?? undefined);
     if (!fc.localhostNodePorts) return;
     const before = await readSysctl(tools, ROUTE_LOCALNET);
     if (before === '1' && this.routeLocalnetSet) return;
@@ -325,7 +335,7 @@ function countRules(input: string, ports: readonly PortRules[], top: ReadonlyMap
   let filterLast = 0;
   let natLast = 0;
   let table = '';
-  for (let at = 0; at < input.length; ) {
+  for (let at = 0; at < input.length;) {
     const end = input.indexOf('\n', at);
     const next = end < 0 ? input.length : end;
     if (input.startsWith('*', at)) table = input.slice(at + 1, next);
@@ -410,7 +420,11 @@ const procPath = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
  * namespace) straight from /proc: a process start costs more than the sync's other steps.
  */
 async function readSysctl(tools: IptablesTools, key: string): Promise<string> {
-  if (tools.prefix.length === 0) return readFile(procPath(key), 'utf8').then((v) => v.trim(), () => '');
+  if (tools.prefix.length === 0)
+    return readFile(procPath(key), 'utf8').then(
+      (v) => v.trim(),
+      () => '',
+    );
   const r = await runTool(tools, 'sysctl', ['-n', key], { timeoutMs: 10_000 }).catch(() => null);
   return r?.code === 0 ? r.stdout.trim() : '';
 }
