@@ -115,13 +115,6 @@ export class IptablesDataplane implements Dataplane {
         doFull = true;
       }
     }
-    // kube-proxy creates its nfacct counters once, when it starts; so does kproxy, before its
-    // first sync. Rules name only the counters that exist.
-    if (this.nfacct === null) {
-      this.nfacct = await ensureNfacctCounters(tools, this.log);
-      registerNfacctMetrics(this.registry, tools, this.nfacct, this.log);
-    }
-    const nfacct = this.nfacct;
     const next = new Map<IPFamily, Committed>();
     const counts = { filter: 0, nat: 0, filterLast: 0, natLast: 0 };
     let lines = 0;
@@ -138,6 +131,13 @@ export class IptablesDataplane implements Dataplane {
       const old = this.committed?.get(family);
       if (doFull || !old) void readFirst(family).catch(() => {});
     }
+    // kube-proxy creates its nfacct counters once, when it starts; so does kproxy, before its
+    // first sync (while the saves run). Rules name only the counters that exist.
+    if (this.nfacct === null) {
+      this.nfacct = await ensureNfacctCounters(tools, this.log);
+      registerNfacctMetrics(this.registry, tools, this.nfacct, this.log);
+    }
+    const nfacct = this.nfacct;
     try {
       for (const family of FAMILIES) {
         const fc = familyContext(family, this.config, state, nfacct);
