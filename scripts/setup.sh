@@ -2,7 +2,7 @@
 # Installs everything kproxy and its tests need on a fresh Debian machine (idempotent).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS=(nftables iptables conntrack dnsutils iproute2 procps openssl)
+PKGS=(nftables iptables conntrack dnsutils iproute2 procps openssl nfacct)
 # ipvs mode: its kernel suite boots user-mode Linux (a kernel with IPVS) and drives it with these
 PKGS+=(user-mode-linux ipvsadm ipset kmod socat)
 # benchmarks: HAProxy is the userspace mode's reference (kproxy bench, bench:userspace); dnsperf

@@ -37,6 +37,7 @@ export function bare(argv: string[], text: string): Promise<number> {
     let err = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('close', (code) => (code === 0 ? resolve(ms(t0)) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err.slice(0, 500)}`))));
+    child.stdin.on('error', () => {}); // a killed command closes the pipe: "close" reports it
     child.stdin.end(text);
   });
 }

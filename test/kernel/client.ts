@@ -9,6 +9,10 @@
 //                                           port, count, timeoutMs}); a JSON array of result arrays
 //   connect-latency IP_A IP_B PORT N        N TCP connect() each to A and B, alternating (after
 //                                           20 warm-ups); p50 and p90 of the handshake in µs
+//   serve                                   resident: one JSON request per stdin line,
+//                                           {id, probes (as batch), parallel}; one JSON line
+//                                           {id, results} per request, until stdin closes. Saves
+//                                           a node start per probe, which under load costs seconds.
 import { createSocket } from 'node:dgram';
 import { connect, isIPv6 } from 'node:net';
 import { assertInTestNetns } from './netns-guard.js';
@@ -88,6 +92,15 @@ async function latency(a: string, b: string, port: number, n: number) {
 
 const line = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 
+type Probe = { proto: 'tcp' | 'udp'; src?: string; dst: string; port: number; count: number; timeoutMs: number };
+
+/** One probe: COUNT connections (datagrams) one after the other. */
+async function runProbe(p: Probe): Promise<Result[]> {
+  const rs: Result[] = [];
+  for (let i = 0; i < p.count; i++) rs.push(await (p.proto === 'tcp' ? tcpOnce : udpOnce)(p.dst, p.port, p.timeoutMs, p.src));
+  return rs;
+}
+
 async function main() {
   const [mode, ip, portText, a, b] = process.argv.slice(2);
   const port = Number(portText);
@@ -108,12 +121,37 @@ async function main() {
       }),
     ) as { proto: 'tcp' | 'udp'; src?: string; dst: string; port: number; count: number; timeoutMs: number }[];
     const out: Result[][] = [];
-    for (const p of probes) {
-      const rs: Result[] = [];
-      for (let i = 0; i < p.count; i++) rs.push(await (p.proto === 'tcp' ? tcpOnce : udpOnce)(p.dst, p.port, p.timeoutMs, p.src));
-      out.push(rs);
-    }
+    for (const p of probes as Probe[]) out.push(await runProbe(p));
     line(out);
+    return;
+  }
+  if (mode === 'serve') {
+    // Requests are served as they come (several may be in flight); within one request the
+    // probes run one after the other, or all at once when `parallel` is set.
+    let buf = '';
+    const pending = new Set<Promise<void>>();
+    process.stdin.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const req = JSON.parse(buf.slice(0, i)) as { id: number; probes: Probe[]; parallel?: boolean };
+        buf = buf.slice(i + 1);
+        const work = (async () => {
+          const results = req.parallel
+            ? await Promise.all(req.probes.map(runProbe))
+            : await (async () => {
+                const out: Result[][] = [];
+                for (const p of req.probes) out.push(await runProbe(p));
+                return out;
+              })();
+          line({ id: req.id, results });
+        })();
+        pending.add(work);
+        void work.finally(() => pending.delete(work));
+      }
+    });
+    await new Promise<void>((r) => process.stdin.on('end', () => r()));
+    await Promise.all(pending);
     return;
   }
   if (mode === 'connect-latency') {

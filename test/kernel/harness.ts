@@ -240,6 +240,27 @@ export class Topology {
     return (JSON.parse(r.stdout) as ClientResult[]).map(parseReply);
   }
 
+  private readonly residents = new Map<Role, ResidentClient>();
+
+  /**
+   * As client(), through one resident client process per namespace (started on first use):
+   * no node start per call, which on a loaded machine costs more than the probes themselves.
+   */
+  async probe(role: Role, proto: 'tcp' | 'udp', ip: string, port: number, count = 1, timeoutMs = 2000): Promise<ClientResult[]> {
+    const [rs] = await this.resident(role).request([{ proto, dst: ip, port, count, timeoutMs }]);
+    return rs;
+  }
+
+  /** The resident client of a namespace (client.js serve). */
+  resident(role: Role): ResidentClient {
+    let r = this.residents.get(role);
+    if (!r) {
+      r = new ResidentClient(this.spawn(role, [NODE, join(HERE, 'client.js'), 'serve']));
+      this.residents.set(role, r);
+    }
+    return r;
+  }
+
   /** A long-running client (udp-flow, tcp-hold) whose JSON lines arrive as they come. */
   stream(role: Role, mode: 'udp-flow' | 'tcp-hold', args: string[]): ClientStream {
     const child = this.spawn(role, [NODE, join(HERE, 'client.js'), mode, ...args]);
@@ -247,6 +268,7 @@ export class Topology {
   }
 
   async destroy(): Promise<void> {
+    this.residents.clear();
     for (const c of [...this.children]) {
       if (c.pid && c.exitCode === null) {
         try {
@@ -277,6 +299,52 @@ function parseReply(r: ClientResult): ClientResult {
   if (!r.ok || !r.reply) return r;
   const [pod, peer, local] = r.reply.split(' ');
   return { ...r, pod, peer, local };
+}
+
+export interface ProbeSpec {
+  proto: 'tcp' | 'udp';
+  /** Source address to bind (one the namespace owns). */
+  src?: string;
+  dst: string;
+  port: number;
+  count: number;
+  timeoutMs: number;
+}
+
+/** A `client.js serve` process: requests go in as JSON lines, answers come back by id. */
+export class ResidentClient {
+  private nextId = 1;
+  private buf = '';
+  private readonly waiting = new Map<number, { resolve: (r: ClientResult[][]) => void; reject: (e: Error) => void }>();
+  private stderr = '';
+
+  constructor(private readonly child: ChildProcess) {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.buf += d;
+      let i;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const msg = JSON.parse(this.buf.slice(0, i)) as { id: number; results: ClientResult[][] };
+        this.buf = this.buf.slice(i + 1);
+        this.waiting.get(msg.id)?.resolve(msg.results.map((rs) => rs.map(parseReply)));
+        this.waiting.delete(msg.id);
+      }
+    });
+    child.once('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`resident client exited (${code}): ${this.stderr.trim()}`));
+      this.waiting.clear();
+    });
+  }
+
+  /** Runs the probes (one after the other, or all at once); one result array per probe. */
+  request(probes: ProbeSpec[], parallel = false): Promise<ClientResult[][]> {
+    if (this.child.exitCode !== null) return Promise.reject(new Error(`resident client has exited: ${this.stderr.trim()}`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.child.stdin!.write(JSON.stringify({ id, probes, parallel }) + '\n');
+    });
+  }
 }
 
 /** Lines of a streaming client, parsed. close() ends it (stdin EOF) and waits for exit. */

@@ -10,7 +10,8 @@
 //  - a source equal to the destination that is not a node address (the node reaching its own
 //    LoadBalancer IP through the load balancer): no namespace can send that packet.
 // Flows from 127.0.0.1 (localhost NodePorts) are sent from the node namespace itself, with
-// route_localnet as the applier sets it.
+// route_localnet as the applier sets it. One applier serves consecutive tests of the same
+// configuration: each such test starts with a partial sync (reuseDataplane).
 import { IptablesDataplane } from '../../src/dataplanes/iptables/apply.js';
 import { toolsFor } from '../../src/dataplanes/iptables/backend.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
@@ -20,6 +21,7 @@ import { replayConformance } from './conformance-replay.js';
 replayConformance({
   mode: 'iptables',
   tag: 'ic',
+  reuseDataplane: true,
   dataplane: (config, topo) =>
     new IptablesDataplane(config, silentLogger(), new ProxyMetrics().registry, { tools: toolsFor('nft', 'test', ['ip', 'netns', 'exec', topo.ns('node')]), timeoutMs: 60_000 }),
 });

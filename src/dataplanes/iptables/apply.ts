@@ -10,6 +10,7 @@
 //    EndpointSlice change thus hands iptables-restore one KUBE-SVC chain and its KUBE-SEPs.
 // A failed restore changes nothing of that table; the error is thrown (the runner retries with
 // a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
+import { readFile, writeFile } from 'node:fs/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
@@ -19,6 +20,7 @@ import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
+import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { isServiceChain } from './naming.js';
 import { KUBELET_FIREWALL, renderFamily, topLevelRules } from './restore.js';
@@ -60,6 +62,10 @@ export class IptablesDataplane implements Dataplane {
   private tools: IptablesTools | null;
   private lastCanaryCheck = 0;
   private routeLocalnetSet = false;
+  /** The nfacct counters that exist (null: not looked at yet). */
+  private nfacct: Set<string> | null = null;
+  /** Whether the last full sync's iptables-save showed a route_localnet record (null: not read yet). */
+  private routeLocalnetRecorded: boolean | null = null;
   private readonly restoreFailures: Counter;
   private readonly partialFailures: Counter;
   private readonly rulesTotal: Gauge<'table'>;
@@ -75,7 +81,7 @@ export class IptablesDataplane implements Dataplane {
   constructor(
     private readonly config: Config,
     private readonly log: Logger,
-    registry: Registry,
+    private readonly registry: Registry,
     private readonly opts: IptablesOptions = {},
   ) {
     this.tools = opts.tools ?? null;
@@ -113,12 +119,31 @@ export class IptablesDataplane implements Dataplane {
     const counts = { filter: 0, nat: 0, filterLast: 0, natLast: 0 };
     let lines = 0;
     let deletedChains = 0;
+    // A full sync reads each family's tables first. Both reads start now and run while the
+    // rules are compiled (a restore only ever changes its own family's tables).
+    const saves = new Map<IPFamily, Promise<string>>();
+    const readFirst = (family: IPFamily) => {
+      let p = saves.get(family);
+      if (!p) saves.set(family, (p = this.saveAll(tools, family, Math.max(estimatedLines(state, family), this.tableLines.get(family) ?? 0))));
+      return p;
+    };
+    for (const family of FAMILIES) {
+      const old = this.committed?.get(family);
+      if (doFull || !old) void readFirst(family).catch(() => {});
+    }
+    // kube-proxy creates its nfacct counters once, when it starts; so does kproxy, before its
+    // first sync (while the saves run). Rules name only the counters that exist.
+    if (this.nfacct === null) {
+      this.nfacct = await ensureNfacctCounters(tools, this.log);
+      registerNfacctMetrics(this.registry, tools, this.nfacct, this.log);
+    }
+    const nfacct = this.nfacct;
     try {
       for (const family of FAMILIES) {
-        const fc = familyContext(family, this.config, state);
+        const fc = familyContext(family, this.config, state, nfacct);
         const old = this.committed?.get(family);
         const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
-        const plan = familyFull ? await this.planFull(tools, state, fc) : this.planPartial(state, fc, old!);
+        const plan = familyFull ? await this.planFull(state, fc, readFirst(family)) : this.planPartial(state, fc, old!);
         const rs = { fc, ports: plan.ports };
         const top = topLevelRules(rs);
         const input = renderFamily(
@@ -128,8 +153,8 @@ export class IptablesDataplane implements Dataplane {
         );
         this.lastInput.set(family, input);
         // Nothing changed in this family (e.g. only the other family's Services did).
-        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull);
         const inputLines = countLines(input);
+        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull, inputLines);
         lines += inputLines;
         if (familyFull) this.tableLines.set(family, inputLines);
         deletedChains += plan.deleteChains.length;
@@ -142,6 +167,7 @@ export class IptablesDataplane implements Dataplane {
       }
     } catch (e) {
       this.committed = null; // the next sync is a full one, from what iptables-save shows
+      await Promise.allSettled(saves.values());
       throw e;
     }
     if (doFull) await this.ensureRouteLocalnet(tools, state);
@@ -163,16 +189,15 @@ export class IptablesDataplane implements Dataplane {
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
 
-  private async planFull(tools: IptablesTools, state: ProxyState, fc: FamilyContext) {
+  /** `saving`: the family's iptables-save, started before the compile. */
+  private async planFull(state: ProxyState, fc: FamilyContext, saving: Promise<string>) {
     const ports = portsOf(state, fc.family).map((sp) => compileServicePort(sp, fc));
     const active = new Set<string>();
     for (const p of ports) for (const c of p.chains) active.add(c);
     // One iptables-save tells which jump rules are missing and which per-service chains (of an
     // earlier run, or of kube-proxy) nothing uses any more.
-    // The table is about what this sync writes, or what the last full sync wrote if larger.
-    let expected = 0;
-    for (const p of ports) expected += p.chains.length + p.rules.length;
-    const saved = await this.saveAll(tools, fc.family, Math.max(expected, this.tableLines.get(fc.family) ?? 0));
+    const saved = await saving;
+    if (fc.family === 'IPv4') this.routeLocalnetRecorded = /^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved);
     const wanted = jumpRules({ kubeletFirewall: fc.kubeletFirewall });
     let table = '';
     const present = new Set<JumpRule>();
@@ -215,11 +240,11 @@ export class IptablesDataplane implements Dataplane {
     return { ports: list, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
   }
 
-  private async restore(tools: IptablesTools, family: IPFamily, input: string, partial: boolean): Promise<void> {
+  private async restore(tools: IptablesTools, family: IPFamily, input: string, partial: boolean, lines: number): Promise<void> {
     const bin = tools.restore(family);
     let r;
     try {
-      r = await runTool(tools, bin, ['-w', '5', '--noflush'], { input, timeoutMs: restoreTimeoutMs(countLines(input), this.timeoutMs) });
+      r = await runTool(tools, bin, ['-w', '5', '--noflush'], { input, timeoutMs: restoreTimeoutMs(lines, this.timeoutMs) });
     } catch (e) {
       this.restoreFailures.inc();
       if (partial) this.partialFailures.inc();
@@ -259,23 +284,20 @@ export class IptablesDataplane implements Dataplane {
    * it describes, survives kproxy restarts, and `kproxy cleanup` puts the value back from it.
    */
   private async ensureRouteLocalnet(tools: IptablesTools, state: ProxyState): Promise<void> {
-    const fc = familyContext('IPv4', this.config, state);
+    const fc = familyContext('IPv4', this.config, state, this.nfacct ?? undefined);
     if (!fc.localhostNodePorts) return;
-    const now = await runTool(tools, 'sysctl', ['-n', ROUTE_LOCALNET], { timeoutMs: 10_000 }).catch(() => null);
-    const before = now?.code === 0 ? now.stdout.trim() : '';
+    const before = await readSysctl(tools, ROUTE_LOCALNET);
     if (before === '1' && this.routeLocalnetSet) return;
-    if (/^\d+$/.test(before) && before !== '1') {
-      // Recorded before the change; a record already there (an earlier run) means the value
-      // was changed after that run set it: the older record is the one to keep.
+    // Recorded before the change; a record already there (an earlier run: this full sync's
+    // iptables-save showed it) means the value was changed after that run set it: the older
+    // record is the one to keep.
+    if (/^\d+$/.test(before) && before !== '1' && this.routeLocalnetRecorded === false) {
       const input = `*mangle\n:${routeLocalnetRecord(before)} - [0:0]\nCOMMIT\n`;
-      // Only mangle (small; the full sync that just ran created it with the canary chain).
-      const saved = await runTool(tools, tools.save('IPv4'), ['-t', 'mangle'], { timeoutMs: 30_000 }).catch(() => null);
-      if (saved?.code === 0 && !/^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved.stdout)) {
-        const rec = await runTool(tools, tools.restore('IPv4'), ['-w', '5', '--noflush'], { input, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
-        if (rec.code !== 0) this.log.warn({ err: rec.stderr.trim() }, 'iptables: cannot record the previous route_localnet value: kproxy cleanup will leave it at 1');
-      }
+      const rec = await runTool(tools, tools.restore('IPv4'), ['-w', '5', '--noflush'], { input, timeoutMs: 30_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+      if (rec.code !== 0) this.log.warn({ err: rec.stderr.trim() }, 'iptables: cannot record the previous route_localnet value: kproxy cleanup will leave it at 1');
+      else this.routeLocalnetRecorded = true;
     }
-    const r = await runTool(tools, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=1`], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+    const r = await writeSysctl(tools, ROUTE_LOCALNET, '1');
     if (r.code === 0 && this.routeLocalnetSet) return;
     this.routeLocalnetSet = r.code === 0;
     if (r.code === 0) {
@@ -309,15 +331,19 @@ function countRules(input: string, ports: readonly PortRules[], top: ReadonlyMap
     else nat += rules.length;
   }
   for (const p of ports) nat += p.rules.length;
+  // Counted in place: splitting a 40,000-line input into strings costs more than the count.
   let filterLast = 0;
   let natLast = 0;
   let table = '';
-  for (const line of input.split('\n')) {
-    if (line.startsWith('*')) table = line.slice(1);
-    else if (line.startsWith('-A ')) {
+  for (let at = 0; at < input.length;) {
+    const end = input.indexOf('\n', at);
+    const next = end < 0 ? input.length : end;
+    if (input.startsWith('*', at)) table = input.slice(at + 1, next);
+    else if (input.startsWith('-A ', at)) {
       if (table === 'filter') filterLast++;
       else if (table === 'nat') natLast++;
     }
+    at = next + 1;
   }
   return { filter, filterLast, nat, natLast };
 }
@@ -387,6 +413,38 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, floo
 }
 
 const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
+const procPath = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
+
+/**
+ * A sysctl's value ('' when unreadable). Without a command prefix (kproxy in the node's own
+ * namespace) straight from /proc: a process start costs more than the sync's other steps.
+ */
+async function readSysctl(tools: IptablesTools, key: string): Promise<string> {
+  if (tools.prefix.length === 0)
+    return readFile(procPath(key), 'utf8').then(
+      (v) => v.trim(),
+      () => '',
+    );
+  const r = await runTool(tools, 'sysctl', ['-n', key], { timeoutMs: 10_000 }).catch(() => null);
+  return r?.code === 0 ? r.stdout.trim() : '';
+}
+
+async function writeSysctl(tools: IptablesTools, key: string, value: string): Promise<{ code: number | null; stderr: string }> {
+  if (tools.prefix.length === 0) {
+    return writeFile(procPath(key), value).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: Error) => ({ code: -1, stderr: e.message }),
+    );
+  }
+  return runTool(tools, 'sysctl', ['-qw', `${key}=${value}`], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+}
+
+/** Roughly the lines a family's full sync writes (the iptables-save deadline before compiling). */
+function estimatedLines(state: ProxyState, family: IPFamily): number {
+  let n = 0;
+  for (const sp of state.servicePorts.values()) if (sp.family === family) n += 8 + 3 * sp.allReachableEndpoints.length;
+  return n;
+}
 /** The mangle chain that records route_localnet's value before kproxy set it to 1. */
 export const routeLocalnetRecord = (value: string) => `KUBE-PROXY-ROUTE-LOCALNET-${value}`;
 

@@ -20,7 +20,8 @@ import type { Config } from '../../config/types.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
 import { decisionsOf } from './decisions.js';
 import { localDetector, type LocalDetector } from './detector.js';
-import { endpointChain, serviceChains } from './naming.js';
+import { endpointChain as endpointChainName, serviceChains } from './naming.js';
+import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -47,9 +48,14 @@ export interface FamilyContext {
   kubeletFirewall: boolean;
   largeClusterMode: boolean;
   tcpBeLiberal: boolean;
+  /** The nfacct counters that exist on the node (nfacct.ts): only these are named in rules. */
+  nfacct: ReadonlySet<string>;
 }
 
-export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>): FamilyContext {
+/** Both of kube-proxy's nfacct counters: what the rules name on a node where nfacct works. */
+export const ALL_NFACCT: ReadonlySet<string> = new Set(NFACCT_COUNTERS);
+
+export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>, nfacct: ReadonlySet<string> = ALL_NFACCT): FamilyContext {
   const isFamily = (ip: string) => ip.includes(':') === (family === 'IPv6');
   const node = state.node;
   const primaryIP = config.nodeIPOverride.find(isFamily) ?? node.addresses.find(isFamily) ?? '';
@@ -67,6 +73,7 @@ export function familyContext(family: IPFamily, config: CompileConfig, state: Pi
     kubeletFirewall: family === 'IPv4' && config.localhostNodePorts,
     largeClusterMode: endpoints > LARGE_CLUSTER_ENDPOINTS,
     tcpBeLiberal: config.conntrack.tcpBeLiberal,
+    nfacct,
   };
 }
 
@@ -151,7 +158,16 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
       for (const ip of lbIPs) out.filter.externalServices.push(`-A KUBE-EXTERNAL-SERVICES ${filterVerdict(ext.noEndpoints)} ${match(ip, sp.port)} -j ${filterTarget(ext.noEndpoints)}`);
     }
     if (sp.nodePort) {
-      if (usesExt) out.nat.nodePorts.push(`-A KUBE-NODEPORTS ${comment(spn)} -m ${proto} -p ${proto} --dport ${sp.nodePort} -j ${names.ext}`);
+      if (usesExt) {
+        // kube-proxy counts the packets that reach a NodePort on 127.0.0.0/8 (how many rely on
+        // localhost NodePorts) with a copy of the jump, first, that only such packets match.
+        if (fc.localhostNodePorts && fc.nfacct.has(LOCALHOST_NODEPORTS_ACCEPTED)) {
+          out.nat.nodePorts.push(
+            `-A KUBE-NODEPORTS ${comment(spn)} -m ${proto} -p ${proto} -d 127.0.0.0/8 --dport ${sp.nodePort} -m nfacct --nfacct-name ${LOCALHOST_NODEPORTS_ACCEPTED} -j ${names.ext}`,
+          );
+        }
+        out.nat.nodePorts.push(`-A KUBE-NODEPORTS ${comment(spn)} -m ${proto} -p ${proto} --dport ${sp.nodePort} -j ${names.ext}`);
+      }
       if (ext.noEndpoints) {
         out.filter.externalServices.push(
           `-A KUBE-EXTERNAL-SERVICES ${filterVerdict(ext.noEndpoints)} -m addrtype --dst-type LOCAL -m ${proto} -p ${proto} --dport ${sp.nodePort} -j ${filterTarget(ext.noEndpoints)}`,
@@ -195,24 +211,32 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
   }
 
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds : 0;
+  // Each endpoint's chain name is a hash: computed once, though the name appears in up to
+  // three chains.
+  const seps = new Map<string, string>();
+  const endpointChain = (ep: Endpoint) => {
+    let name = seps.get(ep.endpoint);
+    if (name === undefined) seps.set(ep.endpoint, (name = endpointChainName(sp, ep)));
+    return name;
+  };
   const toEndpoints = (name: string, eps: readonly Endpoint[]) => {
     chain(name);
     if (affinity) {
       for (const ep of eps) {
-        const sep = endpointChain(sp, ep);
+        const sep = endpointChain(ep);
         rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
       }
     }
     eps.forEach((ep, i) => {
       const stat = i < eps.length - 1 ? ` -m statistic --mode random --probability ${probability(eps.length - i)}` : '';
-      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(sp, ep)}`);
+      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(ep)}`);
     });
   };
   if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
   if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
 
   for (const ep of sp.allReachableEndpoints) {
-    const sep = endpointChain(sp, ep);
+    const sep = endpointChain(ep);
     chain(sep);
     const head = `-A ${sep}${svcComment(spn)}`;
     rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`);
@@ -239,7 +263,7 @@ export interface FamilyRuleset {
   ports: PortRules[];
 }
 
-export function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamily): FamilyRuleset {
-  const fc = familyContext(family, config, state);
+export function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamily, nfacct: ReadonlySet<string> = ALL_NFACCT): FamilyRuleset {
+  const fc = familyContext(family, config, state, nfacct);
   return { fc, ports: portsOf(state, family).map((sp) => compileServicePort(sp, fc)) };
 }

@@ -5,7 +5,7 @@
 //   E = first 16 chars of base32(sha256(servicePortName + proto + ip:port))   KUBE-SEP-E
 // servicePortName is "ns/name:portName" ("ns/name" for an unnamed port), proto lower case,
 // the endpoint "ip:port" ("[ip]:port" for IPv6). Every name stays within iptables' 28 chars.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -26,9 +26,14 @@ function base32Prefix(bytes: Uint8Array, chars: number): string {
   return out;
 }
 
+// One-shot crypto.hash (Node ≥ 20.12) costs about half of createHash().update().digest(), and a
+// full sync hashes once per endpoint: 100,000 times at 10,000 Services × 10 endpoints.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
+const sha256 = oneShot ? (text: string) => oneShot('sha256', text, 'buffer') : (text: string) => crypto.createHash('sha256').update(text).digest();
+
 /** First 16 characters of base32(sha256(text)). */
 export function hash16(text: string): string {
-  return base32Prefix(createHash('sha256').update(text).digest(), 16);
+  return base32Prefix(sha256(text), 16);
 }
 
 export interface ServiceChains {

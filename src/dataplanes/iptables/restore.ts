@@ -6,6 +6,7 @@
 // (flushed) and then deleted with -X.
 import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
 import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
+import { CT_STATE_INVALID_DROPPED } from './nfacct.js';
 
 /** Kept in sync with kubelet's chain of the same name; written only with localhost NodePorts. */
 export const KUBELET_FIREWALL = 'KUBE-FIREWALL';
@@ -36,7 +37,11 @@ function filterStatic(fc: FamilyContext): { firewall: string[]; forward: string[
   const forward: string[] = [];
   // Without nf_conntrack_tcp_be_liberal, out-of-window packets are INVALID and would
   // otherwise reach a pod un-NATed and reset the connection.
-  if (!fc.tcpBeLiberal) forward.push('-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP');
+  // The drops are counted (nfacct.ts) when the counter exists.
+  if (!fc.tcpBeLiberal) {
+    const count = fc.nfacct.has(CT_STATE_INVALID_DROPPED) ? ` -m nfacct --nfacct-name ${CT_STATE_INVALID_DROPPED}` : '';
+    forward.push(`-A KUBE-FORWARD -m conntrack --ctstate INVALID${count} -j DROP`);
+  }
   forward.push(
     `-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark ${fc.mark}/${fc.mark} -j ACCEPT`,
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',

@@ -4,6 +4,7 @@
 // so a `-m statistic` behind a failing `-d` asks no random question, as in the kernel.
 import { cidrContains, parseCIDR, parseIP, type ParsedCIDR } from '../../api/ip.js';
 import type { Choose } from '../explore.js';
+import { Fraction } from '../fraction.js';
 import { TraceError } from '../nft/eval.js';
 import type { TraceEvent } from '../result.js';
 import type { Option, ParsedRule } from './parse.js';
@@ -143,9 +144,11 @@ export function compileRule(rule: ParsedRule, family: 'IPv4' | 'IPv6', hasChain:
           neg((c, say) => {
             if (num === 0) return false;
             if (num === den) return true;
-            const pick = c.choose(den);
-            const hit = pick < num;
-            say(`statistic: ${hit ? 'taken' : 'not taken'} (probability ${num}/${den})`);
+            // One question with two exact answers: kube-proxy's cascade (1/3, then 1/2, then
+            // the last rule) makes one branch per endpoint, each with its overall probability.
+            const taken = Fraction.of(num, den);
+            const hit = c.choose(2, [taken, Fraction.of(den - num, den)]) === 0;
+            say(hit ? `statistic: taken (probability ${taken})` : `statistic: not taken (probability ${Fraction.of(den - num, den)} = 1 − ${taken})`);
             return hit;
           }),
         );
