@@ -2,10 +2,13 @@
 // the bench's namespaces. Removed when its mode ends, when the bench is interrupted
 // (SIGINT/SIGTERM), and, for a run that crashed or was killed (its pid gone), at the next
 // start. A cgroup can be removed only once its processes have exited: the topology's
-// destroy() kills them, and removal waits a little for the kernel to reap them.
+// destroy() kills them, and removal waits a little for the kernel to reap them. The ebpf
+// worker pins its maps and programs for that cgroup on the host's bpffs (it keeps the host's
+// mounts); a worker killed before its own teardown leaves them, so they go with the cgroup.
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { cgroup2Mount } from '../bpf/mounts.js';
+import { cleanupEbpf } from '../dataplanes/ebpf/cleanup.js';
 
 const NAME = /^kpb-(\d+)-.+-clients$/;
 const live = new Set<string>();
@@ -31,6 +34,11 @@ export function benchCgroup(prefix: string): string {
 /** Removes a cgroup of the bench, waiting up to `waitMs` for its last processes to be reaped. */
 export async function removeCgroup(dir: string, waitMs = 2000): Promise<boolean> {
   const until = Date.now() + waitMs;
+  try {
+    cleanupEbpf(dir);
+  } catch {
+    // Pins that cannot be removed now are removed by `kproxy cleanup`; the cgroup still goes.
+  }
   for (;;) {
     try {
       if (existsSync(dir)) rmdirSync(dir);

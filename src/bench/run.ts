@@ -72,6 +72,8 @@ async function measureSize(topo: BenchTopology, subject: Subject, n: number, opt
   const base: SizeResult = { services: n, endpoints: opts.endpoints, status: 'measured', load1: load()[0] };
   const worker = topo.spawn('node', subject.worker(n), { keepMounts: subject.keepMounts });
   let stderr = '';
+  // A worker that died has closed its stdin: the final 'done' line then fails with EPIPE, which is no news.
+  worker.stdin!.on('error', () => {});
   worker.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   const exited = new Promise<number | null>((r) => worker.once('close', (code) => r(code)));
   const timer = setTimeout(() => worker.pid && worker.kill('SIGKILL'), opts.workerTimeoutMs);

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cgroup2Mount } from '../../src/bpf/mounts.js';
+import { cgroup2Mount, mounts } from '../../src/bpf/mounts.js';
+import { pinDirs } from '../../src/dataplanes/ebpf/pins.js';
 import { benchCgroup, removeLiveCgroups, removeStaleCgroups } from '../../src/bench/cgroup.js';
 import { modeSkipReason } from '../../src/bench/preflight.js';
 import { fromRoot } from '../helpers/paths.js';
@@ -39,7 +40,7 @@ describe('the bench client cgroups', { skip }, () => {
     assert.equal(existsSync(dir), false);
   });
 
-  it('an interrupted ebpf run leaves no cgroup and no namespace', { timeout: 120_000 }, async (t) => {
+  it('an interrupted ebpf run leaves no cgroup, no pin and no namespace', { timeout: 120_000 }, async (t) => {
     const why = await modeSkipReason('ebpf');
     if (why) return t.skip(why);
     const child = spawn(process.execPath, [fromRoot('bin/kproxy.js'), 'bench', '--sizes', '10', '--modes', 'ebpf', '--no-haproxy', '--no-guest', '--samples', '5000', '--json'], {
@@ -63,6 +64,11 @@ describe('the bench client cgroups', { skip }, () => {
     child.kill('SIGINT');
     assert.equal(await closed, 130, err);
     assert.deepEqual(mine(), []);
+    const pins = mounts()
+      .filter((m) => m.type === 'bpf')
+      .flatMap((m) => pinDirs(m.target))
+      .filter((p) => p.cgroup.includes(`kpb-${child.pid}-`));
+    assert.deepEqual(pins, [], 'no pinned map or program of the run is left');
     assert.deepEqual(existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`kpb-${child.pid}-`)) : [], []);
   });
 });
