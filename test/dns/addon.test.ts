@@ -8,7 +8,8 @@ import { addons } from '../../src/cli/run.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { loadManifestsOnce } from '../../src/sources/manifests/once.js';
-import { silentLogger } from '../../src/util/log.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
+import { Writable } from 'node:stream';
 import { dig, FIXTURES, hasDig } from './helpers.js';
 
 const digMissing = !(await hasDig()) && 'dig is not installed';
@@ -31,11 +32,20 @@ describe('DNS add-on', () => {
   });
 
   it('serves the ProxyState it is given, with the configured domain and TTL, and counts responses', { skip: digMissing }, async () => {
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const config = loadConfig({ flags: { manifests: FIXTURES, dnsBindAddress: `127.0.0.1:${port}`, clusterDomain: 'kproxy.test', dnsTtl: '30' } });
-    const metrics = new ProxyMetrics();
-    const addon = await dnsAddon({ config, log: silentLogger(), metrics });
-    assert.ok(addon);
+    // A random port below the ephemeral range (other tests' client sockets live there); the
+    // add-on returns null when it cannot bind, so a port taken meanwhile is tried again.
+    let port = 0;
+    let metrics = new ProxyMetrics();
+    let addon: Awaited<ReturnType<typeof dnsAddon>> = null;
+    let logged = '';
+    const sink = new Writable({ write: (chunk, _enc, done) => ((logged += String(chunk)), done()) });
+    for (let attempt = 0; attempt < 5 && !addon; attempt++) {
+      port = 10000 + Math.floor(Math.random() * 20000);
+      const config = loadConfig({ flags: { manifests: FIXTURES, dnsBindAddress: `127.0.0.1:${port}`, clusterDomain: 'kproxy.test', dnsTtl: '30' } });
+      metrics = new ProxyMetrics();
+      addon = await dnsAddon({ config, log: createLogger(0, sink, 'json'), metrics });
+    }
+    assert.ok(addon, `the add-on binds one of five random ports: ${logged}`);
     try {
       const tracker = new ChangeTracker({ nodeName: 'n' });
       assert.equal((await dig(port, 'web.demo.svc.kproxy.test', 'A')).status, 'NXDOMAIN', 'empty before the first sync');
