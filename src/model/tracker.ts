@@ -90,7 +90,7 @@ export class ChangeTracker {
   }
 
   delete(kind: ObjectKind, namespace: string, name: string): void {
-    const id = `${namespace}/${name}`;
+    const id = objectId(namespace, name);
     this.deleteError(`${kind}/${id}`);
     if (kind === 'Service') {
       if (this.services.delete(id)) this.markService(id);
@@ -99,7 +99,7 @@ export class ChangeTracker {
       if (old) {
         this.slices.delete(id);
         this.removeFromGroup(old);
-        this.markEndpoints(`${old.namespace}/${old.serviceName}`, null);
+        this.markEndpoints(objectId(old.namespace, old.serviceName), null);
       }
     } else if (kind === 'Node' && name === this.opts.nodeName) {
       this.node = null;
@@ -120,7 +120,7 @@ export class ChangeTracker {
     const v = validateService(o);
     if (!v.ok) return this.recordError(v.error);
     const svc = v.value;
-    const id = `${svc.namespace}/${svc.name}`;
+    const id = objectId(svc.namespace, svc.name);
     this.deleteError(`Service/${id}`);
     if (!this.handles(svc)) {
       if (this.services.delete(id)) this.markService(id);
@@ -140,15 +140,15 @@ export class ChangeTracker {
     const v = validateEndpointSlice(o);
     if (!v.ok) return this.recordError(v.error);
     const slice = v.value;
-    const id = `${slice.namespace}/${slice.name}`;
+    const id = objectId(slice.namespace, slice.name);
     this.deleteError(`EndpointSlice/${id}`);
     const old = this.slices.get(id);
     if (old && old.serviceName !== slice.serviceName) {
       this.removeFromGroup(old);
-      this.markEndpoints(`${old.namespace}/${old.serviceName}`, null);
+      this.markEndpoints(objectId(old.namespace, old.serviceName), null);
     }
     this.slices.set(id, slice);
-    const svcId = `${slice.namespace}/${slice.serviceName}`;
+    const svcId = objectId(slice.namespace, slice.serviceName);
     // A Service's slices are a short array, replaced (not changed) so that snapshots keep theirs.
     const group = this.slicesByService.get(svcId) ?? [];
     const at = old ? group.indexOf(old) : -1;
@@ -158,7 +158,7 @@ export class ChangeTracker {
   }
 
   private removeFromGroup(old: EndpointSlice): void {
-    const svcId = `${old.namespace}/${old.serviceName}`;
+    const svcId = objectId(old.namespace, old.serviceName);
     const rest = (this.slicesByService.get(svcId) ?? []).filter((s) => s !== old);
     if (rest.length > 0) this.slicesByService.set(svcId, rest);
     else this.slicesByService.delete(svcId);
@@ -329,6 +329,14 @@ export class ChangeTracker {
 
 function primaryOf(override: readonly string[], addresses: readonly string[], v6: boolean): string {
   return override.find((ip) => ip.includes(':') === v6) ?? addresses.find((ip) => ip.includes(':') === v6) ?? '';
+}
+
+/**
+ * "ns/name", the key of a Service or slice in every map the tracker keeps: built with join,
+ * which gives V8's flat string (a template literal of 13+ characters is a tree of pieces).
+ */
+function objectId(namespace: string, name: string): string {
+  return [namespace, name].join('/');
 }
 
 function errorOrder(e: ObjectError): string {
