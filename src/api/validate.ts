@@ -351,7 +351,6 @@ export function validateService(o: KubeObject): Validated<Service> {
 
 // ---- EndpointSlice ---------------------------------------------------------------------
 
-
 export function validateEndpointSlice(o: KubeObject): Validated<EndpointSlice> {
   return guard('EndpointSlice', o, true, () => {
     const { name, namespace } = meta(o, true);
@@ -373,7 +372,7 @@ export function validateEndpointSlice(o: KubeObject): Validated<EndpointSlice> {
       const hints = obj(e.hints, `${f}.hints`);
       const hintNames = (field: string) => arr(hints[field], `${f}.hints.${field}`).map((h, j) => str(obj(h, `${f}.hints.${field}[${j}]`).name, `${f}.hints.${field}[${j}].name`));
       if (e.targetRef !== undefined) obj(e.targetRef, `${f}.targetRef`); // checked, not kept: nothing reads it
-            return {
+      return {
         addresses,
         conditions: sharedConditions(ready, bool(c.serving, `${f}.conditions.serving`, ready), bool(c.terminating, `${f}.conditions.terminating`, false)),
         hostname: str(e.hostname, `${f}.hostname`),

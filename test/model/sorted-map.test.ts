@@ -32,7 +32,10 @@ describe('SortedMap', () => {
       map = d.finish();
       assert.equal(map.size, ref.size);
       assert.deepEqual([...map], sortedEntries(ref));
-      assert.deepEqual([...map.keys()], sortedEntries(ref).map(([k]) => k));
+      assert.deepEqual(
+        [...map.keys()],
+        sortedEntries(ref).map(([k]) => k),
+      );
       for (const k of ['k0', 'k1', 'k999', 'k2999', 'nope', '']) {
         assert.equal(map.get(k), ref.get(k), k);
         assert.equal(map.has(k), ref.has(k), k);
@@ -75,6 +78,12 @@ describe('SortedMap', () => {
     });
     assert.deepEqual(seen, ['a=1', 'b=2']);
     assert.deepEqual([...m.values()], [1, 2]);
-    assert.deepEqual(new Map(m), new Map([['a', 1], ['b', 2]]));
+    assert.deepEqual(
+      new Map(m),
+      new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+    );
   });
 });
