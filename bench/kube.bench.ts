@@ -22,7 +22,7 @@ import { getJSON } from '../src/sources/kube/request.js';
 import { kubeConfigFor } from '../src/sources/kube/kubeconfig.js';
 import { SyncRunner } from '../src/sync/runner.js';
 import { silentLogger } from '../src/util/log.js';
-import { TestAPIServer, writeKubeconfig, type Obj } from '../test/sources/kube/apiserver.js';
+import { TestAPIServer, writeKubeconfig, type Obj } from '../src/bench/apiserver.js';
 
 const NODE = 'bench-node';
 const TRIGGER = 'endpoints.kubernetes.io/last-change-trigger-time';

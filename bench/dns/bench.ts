@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchServices, hostsFile, queryFile } from './cluster.js';
 import { cpuOfPid, dnsperf, rssOfPid, type PerfResult } from './measure.js';
+import { median } from '../../src/bench/stats.js';
 
 const N = Number(process.env.DNS_BENCH_SERVICES ?? 10000);
 const SECONDS = Number(process.env.DNS_BENCH_SECONDS ?? 4);
@@ -42,8 +43,6 @@ function freeUdpPort(host: string): Promise<number> {
     });
   });
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   need('dnsperf', 'dnsperf');

@@ -1,18 +1,15 @@
 // The DNS benchmark's measurements (bench.ts), without side effects so that other harnesses
 // can import them: dnsperf against one server, a process's CPU time and RSS from /proc.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpuMs, rssBytes } from '../../src/bench/proc.js';
 
-/** CPU seconds (user + system) a process has used so far. */
-export function cpuOfPid(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
+/** CPU seconds (user + system) a process has used so far (the cross-mode bench's reading, src/bench/proc.ts). */
+export const cpuOfPid = (pid: number): number => cpuMs(pid) / 1000;
 
-/** Resident memory of a process, MB. */
+/** Resident memory of a process, MB (NaN once it is gone). */
 export function rssOfPid(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
+  const b = rssBytes(pid);
+  return b > 0 ? b / 2 ** 20 : NaN;
 }
 
 export interface PerfResult {

@@ -6,18 +6,23 @@
 // first-packet (TCP connect) latency to the Services whose nat KUBE-SERVICES rules come first
 // and last (nftables: the first and last by number). The iptables backends
 // each get a fresh topology (their rules must not mix), nftables runs after iptables-nft
-// has cleaned up.
+// has cleaned up. The namespaces, the latency client and the statistics are the cross-mode
+// bench's (src/bench/).
 // Usage: node dist/bench/iptables/iptables.bench.js [SIZES=1000,5000,10000] [ENDPOINTS=10] [MODES=iptables-nft,iptables-legacy,nftables]
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { kernelSkipReason, PROJECT_ROOT, Topology } from '../../test/kernel/harness.js';
+import { fileURLToPath } from 'node:url';
+import { modeSkipReason, topologySkipReason } from '../../src/bench/preflight.js';
+import { quantile } from '../../src/bench/stats.js';
+import { BenchTopology } from '../../src/bench/topology.js';
+import { connectSamples } from '../../src/bench/traffic.js';
 import { serviceIP } from '../nftables/services.js';
 
 const sizes = (process.argv[2] ?? '1000,5000,10000').split(',').map(Number);
 const E = Number(process.argv[3] ?? 10);
 const modes = (process.argv[4] ?? 'iptables-nft,nftables,iptables-legacy').split(',');
 
-const skip = kernelSkipReason(['nft', 'ip', 'iptables-nft-restore', 'iptables-legacy-restore']);
+const skip = topologySkipReason() ?? (await modeSkipReason('iptables')) ?? (await modeSkipReason('nftables'));
 if (skip) {
   console.log(`bench:iptables: ${skip}`);
   process.exit(0);
@@ -25,33 +30,33 @@ if (skip) {
 
 const rows: Record<string, any>[] = [];
 const latency: Record<string, any>[] = [];
-let topo: Topology | null = null;
+let topo: BenchTopology | null = null;
 try {
   for (const mode of modes) {
     // iptables-legacy gets a namespace of its own; nftables follows iptables-nft in the same one.
     if (!topo || mode === 'iptables-legacy') {
       await topo?.destroy();
-      topo = await Topology.create(`bench-${mode}`);
+      topo = await BenchTopology.create(mode === 'iptables-legacy' ? 'ipl' : 'ipt');
     }
     const t = topo;
-    const worker = t.spawn('node', [process.execPath, join(PROJECT_ROOT, 'dist', 'bench', 'iptables', 'worker.js'), mode, sizes.join(','), String(E), '0']);
+    const worker = t.spawn('node', [process.execPath, join(dirname(fileURLToPath(import.meta.url)), 'worker.js'), mode, sizes.join(','), String(E), '0']);
     worker.stderr!.pipe(process.stderr);
     for await (const l of createInterface({ input: worker.stdout! })) {
       const o = JSON.parse(l);
       if (o.ready) {
         const n = o.ready as number;
         const [a, b] = o.latency as [number, number];
-        const r = await t.run('client1', [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'client.js'), 'connect-latency', serviceIP(a), serviceIP(b), '80', '300']);
-        if (r.code !== 0) throw new Error(`latency client failed: ${r.stderr}`);
-        const m = JSON.parse(r.stdout);
+        const [ta, tb] = [`${serviceIP(a)}:80`, `${serviceIP(b)}:80`];
+        const m = await connectSamples(t, [ta, tb], 300);
+        const q = (x: string, p: number) => quantile(m[x], p);
         latency.push({
           mode,
           services: n,
-          firstP50us: Math.round(m.a.p50),
-          lastP50us: Math.round(m.b.p50),
-          lastMinusFirstUs: Math.round(m.b.p50 - m.a.p50),
-          firstP90us: Math.round(m.a.p90),
-          lastP90us: Math.round(m.b.p90),
+          firstP50us: Math.round(q(ta, 0.5)),
+          lastP50us: Math.round(q(tb, 0.5)),
+          lastMinusFirstUs: Math.round(q(tb, 0.5) - q(ta, 0.5)),
+          firstP90us: Math.round(q(ta, 0.9)),
+          lastP90us: Math.round(q(tb, 0.9)),
         });
         console.error(JSON.stringify(latency.at(-1)));
         worker.stdin!.write('go\n');

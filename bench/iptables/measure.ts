@@ -4,7 +4,6 @@
 // partial sync after one EndpointSlice change against a bare restore of that same partial
 // input, and RSS.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { cleanupFamily, IptablesDataplane } from '../../src/dataplanes/iptables/apply.js';
@@ -16,26 +15,19 @@ import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import type { ProxyState } from '../../src/model/types.js';
 import { silentLogger } from '../../src/util/log.js';
+import { cpuMs } from '../../src/bench/proc.js';
+import { median, msSince as ms } from '../../src/bench/stats.js';
 import { NODE, serviceObject, sliceObject } from '../nftables/services.js';
 
-export const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+export { median, msSince as ms } from '../../src/bench/stats.js';
 
 /**
- * CPU time (ms) of this process and of its children that have exited, from /proc/self/stat
- * (utime, stime, cutime, cstime in clock ticks of 10 ms). A loaded machine stretches wall
- * time; CPU time is what the sync itself costs.
+ * CPU time (ms) of this process and of its children that have exited (the cross-mode bench's
+ * reading, src/bench/proc.ts). A loaded machine stretches wall time; CPU time is what the
+ * sync itself costs.
  */
-export function cpuNow(): { self: number; children: number } {
-  const f = readFileSync('/proc/self/stat', 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  const tick = (i: number) => Number(fields[i - 3]) * 10; // field numbers as in proc(5)
-  return { self: tick(14) + tick(15), children: tick(16) + tick(17) };
-}
-export const cpuSince = (c0: { self: number; children: number }) => {
-  const c = cpuNow();
-  return c.self - c0.self + (c.children - c0.children);
-};
+export const cpuNow = (): number => cpuMs('self', true);
+export const cpuSince = (c0: number): number => cpuNow() - c0;
 
 /** Runs a command on a text (stdin) by itself: the reference kproxy is compared with. */
 export function bare(argv: string[], text: string): Promise<number> {

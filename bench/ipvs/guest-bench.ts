@@ -30,7 +30,8 @@
 //     "mode": …, "services": 1000, "n": 200,
 //     "first":  { "p50Us": …, "p99Us": … },  // to the first Service's ClusterIP
 //     "last":   { "p50Us": …, "p99Us": … },  // to the last Service's ClusterIP
-//     "direct": { "p50Us": …, "p99Us": … }   // straight to the pod: the reference
+//     "direct": { "p50Us": …, "p99Us": … },  // straight to the pod: the reference
+//     "traffic": { … }   // the same, with the kept-alive round trip and CPU per connection (src/bench/types.ts Traffic)
 //   }],
 //   "errors": ["mode size: what failed"],
 //   "modeMs": { "ipvs": …, "iptables-legacy": … }
@@ -38,6 +39,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Traffic } from '../../src/bench/types.js';
 import { PROJECT_ROOT, runInUml, umlSkipReason } from '../../test/kernel/uml/launcher.js';
 
 export type GuestMode = 'ipvs' | 'iptables-legacy';
@@ -73,7 +75,7 @@ export interface IpvsGuestBench {
   endpoints: number;
   connects: number;
   rows: ({ mode: GuestMode; services: number; endpoints: number; fullMs: number; bareFullMs: number; partialMs: number; barePartialMs: number; rssMB: number } & Record<string, unknown>)[];
-  latency: { mode: GuestMode; services: number; n: number; first: Percentiles; last: Percentiles; direct: Percentiles }[];
+  latency: { mode: GuestMode; services: number; n: number; first: Percentiles; last: Percentiles; direct: Percentiles; traffic?: Traffic }[];
   errors: string[];
   modeMs: Record<string, number>;
 }

@@ -2,14 +2,18 @@
 // Per mode, a fresh lab of network namespaces (test/kernel/ipvs/lab.ts: node, two pods, a
 // client); the mode's worker programs the node namespace and reports its sync figures; at
 // each size, first-packet latency is measured from the client to the first and the last
-// Service and, as the reference, straight to a pod. Environment: BENCH_SIZES (1000,10000),
+// Service and, as the reference, straight to a pod, by the bench's traffic measurement
+// (src/bench/traffic.ts, which also times a 64-byte round trip on a kept-alive connection and
+// CPU per connection; the pods run its echo server). Environment: BENCH_SIZES (1000,10000),
 // BENCH_ENDPOINTS (10), BENCH_MODES (ipvs,iptables-legacy), BENCH_CONNECTS (200),
 // BENCH_ROUNDS (1), BENCH_PARTIALS (3). Everything goes to /run/out/bench.json.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ADDR, Lab, OUT, type Role } from '../../test/kernel/ipvs/lab.js';
+import { pidsIn } from '../../src/bench/topology.js';
+import { measureTraffic, type TrafficSite } from '../../src/bench/traffic.js';
+import { Lab, OUT, type Role } from '../../test/kernel/ipvs/lab.js';
 import { PROJECT_ROOT } from '../../test/kernel/uml/launcher.js';
 import { serviceIP } from '../nftables/services.js';
 
@@ -39,24 +43,35 @@ function inLab(lab: Lab, role: Role, argv: string[], extraEnv: Record<string, st
   return spawn('ip', ['netns', 'exec', lab.ns(role), ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env, KPROXY_TEST_NETNS: names, ...extraEnv } });
 }
 
+/** The lab as a place to measure traffic: the client in its client namespace, the server side in the others. */
+function site(lab: Lab): TrafficSite {
+  return {
+    async runClient(argv) {
+      const c = inLab(lab, 'client', argv);
+      let text = '';
+      let err = '';
+      c.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
+      c.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      c.stdin.end();
+      const code = await new Promise<number | null>((r) => c.on('close', r));
+      if (code !== 0) throw new Error(`bench client exited ${code}: ${err.trim().slice(0, 500)}`);
+      return text;
+    },
+    serverPids: async () => (await Promise.all((['node', 'pod1', 'pod2'] as Role[]).map((r) => pidsIn(lab.ns(r))))).flat(),
+  };
+}
+
 async function latency(lab: Lab, mode: string, n: number): Promise<void> {
   const first = `${serviceIP(0)}:80`;
   const last = `${serviceIP(n - 1)}:80`;
-  const direct = `${ADDR.pod1}:8080`;
-  const c = inLab(lab, 'client', [process.execPath, join(dist, 'bench', 'ipvs', 'latency.js'), String(connects), first, last, direct]);
-  let text = '';
-  let err = '';
-  c.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
-  c.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const code = await new Promise<number | null>((r) => c.on('close', r));
-  if (code !== 0) throw new Error(`latency client exited ${code}: ${err.trim().slice(0, 500)}`);
-  const m = JSON.parse(text) as Record<string, { p50Us: number; p99Us: number; n: number }>;
-  out.latency.push({ mode, services: n, first: m[first], last: m[last], direct: m[direct], n: connects });
+  const t = await measureTraffic(site(lab), { first, last, connects, requests: 5 * connects, cpuConnections: connects });
+  const pct = (s: { p50: number; p99: number }) => ({ p50Us: Math.round(s.p50), p99Us: Math.round(s.p99) });
+  out.latency.push({ mode, services: n, first: pct(t.firstPacket.first), last: pct(t.firstPacket.last), direct: pct(t.firstPacket.direct), n: connects, traffic: t });
   say(`${mode} ${n}: latency ${JSON.stringify(out.latency.at(-1))}`);
 }
 
 async function benchMode(mode: string): Promise<void> {
-  const lab = new Lab(mode === 'ipvs' ? 'bv' : 'bi');
+  const lab = new Lab(mode === 'ipvs' ? 'bv' : 'bi', { echoPods: true });
   try {
     await lab.build();
     await lab.podsServing();

@@ -82,6 +82,22 @@ for (const n of sizes) {
     console.log(`| ${mode} | ${n} | ${p(l.first)} | ${p(l.last)} | ${p(l.direct)} | ${x(l.last?.p50Us, l.direct?.p50Us)} |`);
   }
 }
+console.log(
+  `\nIn the guest, a 64-byte request and its echo on a kept-alive connection (${5 * guest.connects} round trips per target), and the CPU time per new connection of the client, the pods and the node namespace (connect, 1 byte each way, close), each beside the direct path to the pod.`,
+);
+console.log('| mode | Services | request p50 / p99 | direct | ÷ direct (p50) | CPU per connection | direct | ÷ direct |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const n of sizes) {
+  for (const mode of ['ipvs', 'iptables-legacy']) {
+    const t = lat(guest, mode, n)?.traffic;
+    if (!t) continue;
+    const p = (q: { p50: number; p99: number }) => `${Math.round(q.p50)} / ${Math.round(q.p99)} µs`;
+    const c = t.cpuPerConnectionUs;
+    console.log(
+      `| ${mode} | ${n} | ${p(t.request.service)} | ${p(t.request.direct)} | ${x(t.request.service.p50, t.request.direct.p50)} | ${Math.round(c.service)} µs | ${Math.round(c.direct)} µs | ${x(c.service, c.direct)} |`,
+    );
+  }
+}
 if (hostFigures) {
   console.log(
     `\nOn this machine's own kernel (network namespaces, bench/iptables), right after the guest; load averages ${hostLoad.join(' ')} before it. The guest has no nftables; the host's iptables-legacy row relates the two kernels.`,

@@ -9,10 +9,10 @@ import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import type { ChangeTracker } from '../../src/model/tracker.js';
 import type { ProxyState } from '../../src/model/types.js';
 import { silentLogger } from '../../src/util/log.js';
+import { msSince as ms } from '../../src/bench/stats.js';
 import { sliceObject } from './services.js';
 
-export const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+export { median, msSince as ms } from '../../src/bench/stats.js';
 
 /** A 2-element transaction on kproxy's table: what one small change costs nft by itself. */
 export const PROBE_TEXT = 'add element ip kproxy cluster-ips { 10.111.255.254 }\ndelete element ip kproxy cluster-ips { 10.111.255.254 }\n';

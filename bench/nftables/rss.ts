@@ -23,9 +23,16 @@ for (let i = 0; i < n; i++) {
   tracker.upsert(serviceObject(i) as never);
   tracker.upsert(sliceObject(i, n, E) as never);
 }
+// The dataplane's share of the heap: heapUsed after a full collection, without it and with
+// it (after its syncs). Needs --expose-gc (worker.ts passes it); null without.
+const gc = (globalThis as { gc?: () => void }).gc;
+const settledHeap = () => (gc ? (gc(), gc(), process.memoryUsage().heapUsed) : NaN);
+const first = tracker.snapshot();
+const heapWithout = settledHeap();
 const dp = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry);
-await dp.sync(tracker.snapshot(), true);
+await dp.sync(first, true);
 await measurePartialSync(dp, tracker, n, E, 5);
+const heapWith = settledHeap();
 // RSS 2 s after the last sync, and after 15 s of idling, when V8's memory reducer has had
 // its chance to collect the syncs' garbage and give pages back, as in an idle kproxy.
 await sleep(2000);
@@ -33,5 +40,15 @@ const soon = process.memoryUsage();
 await sleep(13_000);
 const idle = process.memoryUsage();
 const mb = (x: number) => Math.round(x / 1e6);
-process.stdout.write(JSON.stringify({ rssMB: mb(soon.rss), heapUsedMB: mb(soon.heapUsed), idleRssMB: mb(idle.rss), idleHeapUsedMB: mb(idle.heapUsed) }) + '\n');
+const share = gc ? mb(heapWith - heapWithout) : null;
+process.stdout.write(
+  JSON.stringify({
+    rssMB: mb(soon.rss),
+    heapUsedMB: mb(soon.heapUsed),
+    idleRssMB: mb(idle.rss),
+    idleHeapUsedMB: mb(idle.heapUsed),
+    dataplaneHeapMB: share,
+    heapWithoutDataplaneMB: gc ? mb(heapWithout) : null,
+  }) + '\n',
+);
 dp.close();

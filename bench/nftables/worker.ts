@@ -49,9 +49,9 @@ for (const n of sizes) {
   for (let k = 0; k < 7; k++) partialBare.push((await bareNft(PROBE_TEXT)).wallMs);
   const lib = measureLibnftables(PROBE_TEXT);
   dp.close();
-  const rss = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'rss.js'), String(n), String(E)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const rss = spawnSync(process.execPath, ['--expose-gc', join(dirname(fileURLToPath(import.meta.url)), 'rss.js'), String(n), String(E)], { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (rss.status !== 0) throw new Error(`rss probe failed: ${rss.stderr}`);
-  const mem = JSON.parse(rss.stdout) as { rssMB: number; heapUsedMB: number; idleRssMB: number; idleHeapUsedMB: number };
+  const mem = JSON.parse(rss.stdout) as { rssMB: number; heapUsedMB: number; idleRssMB: number; idleHeapUsedMB: number; dataplaneHeapMB: number | null; heapWithoutDataplaneMB: number | null };
   const result = {
     services: n,
     endpoints: E,
@@ -76,6 +76,8 @@ for (const n of sizes) {
     heapUsedMB: mem.heapUsedMB,
     idleRssMB: mem.idleRssMB,
     idleHeapUsedMB: mem.idleHeapUsedMB,
+    dataplaneHeapMB: mem.dataplaneHeapMB,
+    heapWithoutDataplaneMB: mem.heapWithoutDataplaneMB,
     fullRuns: full.fullMs.map(Math.round),
     bareRuns: full.bareMs.map(Math.round),
     partialRuns: partial.ms.map(r1),

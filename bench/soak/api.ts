@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { TestAPIServer } from '../../test/sources/kube/apiserver.js';
+import { TestAPIServer } from '../../src/bench/apiserver.js';
 import { service, slice } from '../../test/sources/kube/objects.js';
 
 const GARBAGE: ((res: ServerResponse) => void)[] = [

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertInTestNetns } from '../../test/kernel/netns-guard.js';
-import { writeKubeconfig } from '../../test/sources/kube/apiserver.js';
+import { writeKubeconfig } from '../../src/bench/apiserver.js';
 import { ApiChurn, nftWrapper, type NftMode } from './api.js';
 import { FolderChurn, slice, svc } from './folder.js';
 import { duringStalls, newStats, probeOnce, summary } from './probe.js';

@@ -15,6 +15,7 @@ import { availableParallelism } from 'node:os';
 import { loadLibc } from '../../src/dataplanes/userspace/splice/libc.js';
 import { bulk, connRate, latency, openIdle } from './clients.js';
 import { cpuSeconds, rssMB } from './proc.js';
+import { median } from '../../src/bench/stats.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const BULK_MS = 2000;
@@ -137,8 +138,6 @@ backend bulk
   );
   return start('haproxy', ['-db', '-f', cfg], answers(HAPROXY, ECHO));
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row {
   bulk: number[];

@@ -9,12 +9,12 @@ type Spec = vl.TopLevelSpec;
 const FONT = { font: 'Helvetica, Arial, sans-serif', labelFont: 'Helvetica, Arial, sans-serif', titleFont: 'Helvetica, Arial, sans-serif' };
 
 /** One colour per path in every chart (Tableau 10), direct in grey. */
-const PATHS = ['userspace', 'nftables', 'iptables', 'ebpf', 'ipvs', 'HAProxy', 'ipvs (guest)', 'iptables (guest)', 'direct to the Pod'];
-const COLORS = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d9d9d'];
+const PATHS = ['userspace', 'nftables', 'iptables', 'ebpf', 'ipvs', 'HAProxy', 'ipvs (guest)', 'iptables (guest)', 'kube-proxy (iptables mode)', 'direct to the Pod'];
+const COLORS = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9c755f', '#9d9d9d'];
 function colour(title: string, data: { path: string }[]) {
   const present = new Set(data.map((d) => d.path));
   const keep = PATHS.map((p, i) => [p, COLORS[i]] as const).filter(([p]) => present.has(p));
-  return { field: 'path', type: 'nominal', title, scale: { domain: keep.map(([p]) => p), range: keep.map(([, c]) => c) } };
+  return { field: 'path', type: 'nominal', title, scale: { domain: keep.map(([p]) => p), range: keep.map(([, c]) => c) }, legend: { labelLimit: 300 } };
 }
 
 /** The Services axis: log scale over exactly the sizes measured, each labelled. */
@@ -34,7 +34,8 @@ function servicesAxis(r: BenchResults) {
 /** Every measured size of every mode, host and guest, with the mode's label. */
 function rows(r: BenchResults) {
   const label = (m: ModeResult, guest: boolean) => (guest ? `${m.mode} (guest)` : m.mode);
-  const all = [...r.modes.map((m) => [m, false] as const), ...(r.guest.modes ?? []).map((m) => [m, true] as const)];
+  const refs = r.references.filter((x) => x.sizes?.length).map((x): ModeResult => ({ mode: x.name, status: 'measured', sizes: x.sizes! }));
+  const all: [ModeResult, boolean][] = [...[...r.modes, ...refs].map((m): [ModeResult, boolean] => [m, false]), ...(r.guest.modes ?? []).map((m): [ModeResult, boolean] => [m, true])];
   return all.flatMap(([m, guest]) => m.sizes.filter((s) => s.status === 'measured').map((s) => ({ ...s, mode: label(m, guest) })));
 }
 
@@ -93,7 +94,7 @@ export function firstPacketSpec(r: BenchResults): Spec {
 
 export function cpuSpec(r: BenchResults): Spec {
   const data: { path: string; us: number }[] = [];
-  for (const m of r.modes) {
+  for (const m of [...r.modes, ...r.references.map((x) => ({ mode: x.name, sizes: x.sizes ?? [] }))]) {
     const last = m.sizes.filter((s) => s.status === 'measured' && s.cpuPerConnectionUs).at(-1);
     if (last) data.push({ path: `${m.mode} (${last.services} Services)`, us: last.cpuPerConnectionUs!.service });
   }

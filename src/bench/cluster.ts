@@ -21,7 +21,33 @@ export function serviceObject(i: number) {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { namespace: 'bench', name: `svc-${i}` },
-    spec: { clusterIP: serviceIP(i), ports: [{ name: 'http', port: SERVICE_PORT, targetPort: POD_PORT, protocol: 'TCP' }] },
+    // As the API server returns it, defaults filled in (kube-proxy reads clusterIPs and ipFamilies).
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: serviceIP(i),
+      clusterIPs: [serviceIP(i)],
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      sessionAffinity: 'None',
+      internalTrafficPolicy: 'Cluster',
+      ports: [{ name: 'http', port: SERVICE_PORT, targetPort: POD_PORT, protocol: 'TCP' }],
+    },
+  };
+}
+
+/** The bench's node as the API server has it: its address and Pod CIDR. */
+export function nodeObject() {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } },
+    spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: BENCH_ADDR.node },
+        { type: 'Hostname', address: NODE },
+      ],
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 // What `kproxy bench` does with its flags: measure (or read an earlier run's JSON), print
 // the tables or the JSON, and write the report.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../util/errors.js';
 import { CHARTS, renderSvg } from './charts.js';
 import { ALL_MODES } from './preflight.js';
@@ -23,6 +23,26 @@ export interface BenchCommand {
   maxSyncSeconds: number;
   samples: number;
   kproxyVersion: string;
+  /** A kube-proxy binary to measure as a reference (null: none). */
+  kubeProxy: string | null;
+}
+
+/** The --kube-proxy binary as an absolute path, or a one-line error saying why it cannot run. */
+export function checkBinary(path: string): string {
+  const abs = resolve(path);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new ConfigError('--kube-proxy', `${path}: no such file`);
+  }
+  if (!st.isFile()) throw new ConfigError('--kube-proxy', `${path}: not a file`);
+  try {
+    accessSync(abs, constants.X_OK);
+  } catch {
+    throw new ConfigError('--kube-proxy', `${path}: not executable (chmod +x)`);
+  }
+  return abs;
 }
 
 function readResults(file: string): BenchResults {
@@ -46,6 +66,7 @@ export async function writeReport(r: BenchResults, dir: string): Promise<void> {
 export async function benchCommand(o: BenchCommand): Promise<void> {
   const unknown = o.modes.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
   if (unknown.length) throw new ConfigError('--modes', `unknown mode ${unknown.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
+  const kubeProxy = o.kubeProxy && !o.fromJson ? checkBinary(o.kubeProxy) : null;
   // Interrupted: remove the namespaces (and the processes in them) before exiting.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -67,6 +88,7 @@ export async function benchCommand(o: BenchCommand): Promise<void> {
         maxFullSyncMs: o.maxSyncSeconds * 1000,
         workerTimeoutMs: 20 * 60_000,
         traffic: { connects: o.samples, requests: 5 * o.samples, cpuConnections: o.samples },
+        kubeProxy,
         quiet: o.json,
       });
   if (o.report) await writeReport(results, o.report);

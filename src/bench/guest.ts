@@ -7,7 +7,7 @@
 // the report's shape. Without it, the guest section says why it was not measured.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { GuestSection, ModeResult, SizeResult } from './types.js';
+import type { GuestSection, ModeResult, SizeResult, Traffic } from './types.js';
 
 const MODULE = new URL('../../bench/ipvs/guest-bench.js', import.meta.url);
 
@@ -20,7 +20,8 @@ export interface GuestFigures {
   skipped: string | null;
   guestKernel?: string;
   rows?: { mode: string; services: number; endpoints: number; fullMs?: number; fullCpuMs?: number; partialMs?: number; partialCpuMs?: number; rssMB?: number }[];
-  latency?: { mode: string; services: number; n: number; first: Percentiles; last: Percentiles; direct: Percentiles }[];
+  /** With `traffic` (the bench's own measurement, src/bench/traffic.ts) from guests that have it. */
+  latency?: { mode: string; services: number; n: number; first: Percentiles; last: Percentiles; direct: Percentiles; traffic?: Traffic }[];
   errors?: string[];
 }
 type RunGuest = (opts: { sizes: number[]; endpoints?: number; connects?: number; timeoutS?: number; onLog?: (text: string) => void }) => Promise<GuestFigures>;
@@ -48,7 +49,7 @@ export function guestModes(f: GuestFigures, sizes: number[], endpoints: number):
         partialSyncMs: row.partialMs,
         partialSyncCpuMs: row.partialCpuMs,
         rssMB: row.rssMB,
-        ...(lat ? { firstPacket: { first: pct(lat.first, lat.n), last: pct(lat.last, lat.n), direct: pct(lat.direct, lat.n) } } : {}),
+        ...(lat?.traffic ?? (lat ? { firstPacket: { first: pct(lat.first, lat.n), last: pct(lat.last, lat.n), direct: pct(lat.direct, lat.n) } } : {})),
       };
     }),
   }));

@@ -7,6 +7,10 @@ import type { BenchResults, ModeResult, Reference, Traffic } from './types.js';
 const num = (x: number | undefined | null, digits = 0) =>
   x === undefined || x === null || !Number.isFinite(x) ? '—' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const times = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)}×`);
+/** A reference measured size by size (kube-proxy) as a row group of the mode tables. */
+export const referenceModes = (refs: Reference[]): ModeResult[] =>
+  refs.filter((r) => r.sizes?.length).map((r) => ({ mode: `${r.name}${r.version ? `, ${r.version}` : ''}`, status: 'measured' as const, sizes: r.sizes! }));
+
 const table = (head: string[], body: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 function syncTable(modes: ModeResult[]): string {
@@ -69,7 +73,7 @@ function trafficTable(modes: ModeResult[], refs: Reference[]): string {
 
 function notMeasured(modes: ModeResult[], refs: Reference[]): string[] {
   const out: string[] = [];
-  for (const m of modes) {
+  for (const m of [...modes, ...referenceModes(refs)]) {
     if (m.status === 'skipped') out.push(`- **${m.mode}**: not measured: ${m.reason}`);
     for (const s of m.sizes) if (s.status !== 'measured') out.push(`- **${m.mode}** at ${num(s.services)} Services: ${s.status === 'failed' ? 'failed' : 'skipped'}: ${s.reason}`);
   }
@@ -79,14 +83,16 @@ function notMeasured(modes: ModeResult[], refs: Reference[]): string[] {
 
 /** The tables alone, as `kproxy bench` prints them. */
 export function renderTables(r: BenchResults): string {
+  const withRefs = [...r.modes, ...referenceModes(r.references)];
   const parts = [
     `Sync time, CPU and memory (${r.options.endpoints} endpoints per Service; median of 3 full syncs, or 1 where a full sync takes over 5 s; median of 5 partial syncs):`,
     '',
-    syncTable(r.modes),
+    syncTable(withRefs),
+    ...kubeProxyNotes(r.references),
     '',
     'Latency in µs, p50 / p99; CPU in µs per new connection; every ratio is to the direct connection measured in the same client run:',
     '',
-    trafficTable(r.modes, r.references),
+    trafficTable(withRefs, r.references),
   ];
   const missing = notMeasured(r.modes, r.references);
   if (missing.length) parts.push('', 'Not measured:', '', ...missing);
@@ -94,12 +100,29 @@ export function renderTables(r: BenchResults): string {
   return parts.join('\n') + '\n';
 }
 
+/** How a reference proxy's figures were read (from its own metrics), and what it left in the kernel. */
+function kubeProxyNotes(refs: Reference[]): string[] {
+  const out: string[] = [];
+  for (const ref of refs) {
+    const measured = (ref.sizes ?? []).filter((s) => s.status === 'measured');
+    if (!measured.length) continue;
+    out.push(
+      '',
+      `${ref.name}${ref.version ? ` (\`--version\`: ${ref.version})` : ''}: its syncs are read from its own metrics (kubeproxy_sync_full_proxy_rules_duration_seconds for the first sync, kubeproxy_sync_partial_proxy_rules_duration_seconds after each EndpointSlice change, each confirmed by kubeproxy_sync_proxy_rules_last_timestamp_seconds), the Services served by a list/watch API server in the node namespace; the first sync counts once its rules are in the kernel. Its full-sync CPU is the process's from its start (start-up and the initial lists included). Rules in the kernel after the first sync: ${measured.map((s) => `${num(s.kernelRules)} at ${num(s.services)} Services`).join(', ')}.`,
+      ...measured.flatMap((s) => (s.notes ?? []).map((n) => `- at ${num(s.services)} Services: ${n}`)),
+    );
+  }
+  return out;
+}
+
 function guestSection(r: BenchResults): string {
   const g = r.guest;
   if (g.status !== 'measured') return `ipvs in the guest kernel: not measured: ${g.reason}.`;
   const modes = g.modes ?? [];
   return [
-    `ipvs beside iptables (iptables-legacy; the guest kernel has no nftables) in one user-mode-Linux guest, ${g.kernel}. Its system calls are slow and it has one CPU: compare the guest's modes with each other, not with the host's. The guest measures no kept-alive request latency and no CPU per connection:`,
+    `ipvs beside iptables (iptables-legacy; the guest kernel has no nftables) in one user-mode-Linux guest, ${g.kernel}. Its system calls are slow and it has one CPU: compare the guest's modes with each other, not with the host's.${
+      modes.some((m) => m.sizes.some((s) => s.request)) ? '' : ' This guest benchmark measured no kept-alive request latency and no CPU per connection.'
+    }`,
     '',
     syncTable(modes),
     '',
@@ -156,6 +179,7 @@ export function renderReport(r: BenchResults): string {
     '- Each mode runs in a process in the node namespace that builds the model and creates the dataplane as `kproxy run` does. Full sync: from empty tables. Partial sync: after one EndpointSlice changed. CPU: the process and the commands it ran (nft, iptables-restore, ip). RSS: the process and its worker processes.',
     '- First packet: the time of the TCP handshake (connect()) from the client to the Service address, to the first and the last Service and straight to a Pod, interleaved (`--samples`, 300 each by default). Request: a 64-byte message and its echo on a kept-alive connection (5 times as many). CPU per connection (the same number of connections, twice, alternating with direct): connect, one byte each way, close; the CPU time of the client, the Pod servers and every process in the node namespace, divided by the connections.',
     '- ebpf: the client runs in the cgroup the ebpf programs are attached to. HAProxy: a TCP proxy in the node namespace in front of the same two Pods.',
+    "- kube-proxy (`--kube-proxy PATH`, when given): that binary in its iptables mode, in the node namespace, against the same Services and EndpointSlices served by a list/watch API server on the namespace's loopback; its sync times come from its own Prometheus metrics, its RSS and CPU from /proc.",
     "- Through a proxy (userspace, HAProxy) the client's handshake ends at the proxy, which connects to the Pod afterwards: their first-packet figure is the handshake with the proxy, and the request figure shows the second hop.",
     '- A size is not started when the full sync of the size before, scaled up, would take longer than the limit (`--max-sync-seconds`, 120 s by default).',
     '',

@@ -1,12 +1,12 @@
 // `kproxy bench`: every mode at every size in one run, against the same synthetic cluster,
 // in network namespaces the bench creates and removes, with the references (a direct
 // connection to the Pod, HAProxy) measured in the same run.
-import { mkdirSync, rmdirSync, existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { cgroup2Mount } from '../bpf/mounts.js';
 import { fdLimits } from '../util/fdlimit.js';
+import { benchCgroup, removeCgroup } from './cgroup.js';
 import { serviceIP, SERVICE_PORT } from './cluster.js';
 import { measureGuestSection } from './guest.js';
 import { haproxyVersion, startHaproxy } from './haproxy.js';
@@ -18,7 +18,9 @@ import { BenchTopology } from './topology.js';
 import { measureTraffic, type TrafficPlan } from './traffic.js';
 import { REPORT_FORMAT, type BenchResults, type GuestSection, type ModeResult, type Reference, type SizeResult } from './types.js';
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+const HERE = dirname(fileURLToPath(import.meta.url));
+const WORKER = join(HERE, 'worker.js');
+const KUBE_PROXY_WORKER = join(HERE, 'kube-proxy-worker.js');
 
 /**
  * The userspace mode holds a listening socket per Service port and address: a cluster that needs
@@ -48,16 +50,27 @@ export interface BenchOptions {
   /** A worker (one mode at one size) is stopped after this long. */
   workerTimeoutMs: number;
   traffic: Pick<TrafficPlan, 'connects' | 'requests' | 'cpuConnections'>;
+  /** A kube-proxy binary to measure in its iptables mode as a reference (null: none given). */
+  kubeProxy?: string | null;
   quiet?: boolean;
 }
 
 export const DEFAULT_SIZES = [100, 1000, 10000, 30000];
 
-/** Runs one mode at one size in the topology: sync figures from the worker, traffic from the client. */
-async function measureSize(topo: BenchTopology, mode: string, n: number, opts: BenchOptions, cgroup: string | undefined, progress: Progress): Promise<SizeResult> {
+/** How one proxy is measured: a label, and the worker that syncs it at n Services (worker.ts's protocol). */
+interface Subject {
+  label: string;
+  worker: (n: number) => string[];
+  cgroup?: string;
+  keepMounts?: boolean;
+}
+
+/** Runs one proxy at one size in the topology: sync figures from the worker, traffic from the client. */
+async function measureSize(topo: BenchTopology, subject: Subject, n: number, opts: BenchOptions, progress: Progress): Promise<SizeResult> {
+  const { label: mode, cgroup } = subject;
   const t0 = Date.now();
   const base: SizeResult = { services: n, endpoints: opts.endpoints, status: 'measured', load1: load()[0] };
-  const worker = topo.spawn('node', [process.execPath, WORKER, mode, String(n), String(opts.endpoints), ...(cgroup ? [cgroup] : [])], { keepMounts: mode === 'ebpf' });
+  const worker = topo.spawn('node', subject.worker(n), { keepMounts: subject.keepMounts });
   let stderr = '';
   worker.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
   const exited = new Promise<number | null>((r) => worker.once('close', (code) => r(code)));
@@ -76,7 +89,7 @@ async function measureSize(topo: BenchTopology, mode: string, n: number, opts: B
       const code = await exited;
       const why = code === null ? `stopped after ${Math.round(opts.workerTimeoutMs / 60000)} min` : `exit ${code}`;
       // The error's own line ("FooError: message") rather than the source line printed above it.
-      const message = stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? stderr.trim().split('\n').at(-1);
+      const message = (stderr.split('\n').find((l) => /^\w*Error\b/.test(l)) ?? stderr.trim().split('\n').at(-1))?.replace(/^KubeProxyError: /, '');
       return { ...base, status: 'failed', reason: `the sync worker failed (${why}): ${message?.trim() || 'no message'}` };
     }
     progress.show(`${mode} × ${n}: traffic`);
@@ -108,7 +121,19 @@ async function measureMode(mode: string, opts: BenchOptions, progress: Progress)
   }
   const topo = await BenchTopology.create(mode.slice(0, 4));
   // The ebpf mode balances the connections of one cgroup: the client runs in it.
-  const cgroup = mode === 'ebpf' ? join(cgroup2Mount()!, `${topo.prefix}-clients`) : undefined;
+  const cgroup = mode === 'ebpf' ? benchCgroup(topo.prefix) : undefined;
+  const subject: Subject = {
+    label: mode,
+    worker: (n) => [process.execPath, WORKER, mode, String(n), String(opts.endpoints), ...(cgroup ? [cgroup] : [])],
+    cgroup,
+    keepMounts: mode === 'ebpf',
+  };
+  return { mode, status: 'measured', sizes: await measureSizes(topo, subject, opts, progress) };
+}
+
+/** Every size in turn, in one topology (destroyed at the end); a size is skipped when it could not fit. */
+async function measureSizes(topo: BenchTopology, subject: Subject, opts: BenchOptions, progress: Progress): Promise<SizeResult[]> {
+  const { label: mode, cgroup } = subject;
   const sizes: SizeResult[] = [];
   try {
     if (cgroup) mkdirSync(cgroup);
@@ -128,7 +153,7 @@ async function measureMode(mode: string, opts: BenchOptions, progress: Progress)
         progress.step(`${mode} × ${n}: skipped`);
         continue;
       }
-      const r = await measureSize(topo, mode, n, opts, cgroup, progress);
+      const r = await measureSize(topo, subject, n, opts, progress);
       sizes.push(r);
       prev = r;
       progress.step(
@@ -139,15 +164,9 @@ async function measureMode(mode: string, opts: BenchOptions, progress: Progress)
     }
   } finally {
     await topo.destroy();
-    if (cgroup && existsSync(cgroup)) {
-      try {
-        rmdirSync(cgroup);
-      } catch {
-        // still has processes for a moment; they are gone with the namespaces
-      }
-    }
+    if (cgroup) await removeCgroup(cgroup);
   }
-  return { mode, status: 'measured', sizes };
+  return sizes;
 }
 
 async function measureHaproxy(opts: BenchOptions, progress: Progress): Promise<Reference> {
@@ -172,17 +191,34 @@ async function measureHaproxy(opts: BenchOptions, progress: Progress): Promise<R
   }
 }
 
-export const KUBE_PROXY_REFERENCE: Reference = {
-  name: 'kube-proxy (upstream, iptables mode)',
-  status: 'not built',
-  reason: 'the bench cannot yet run an upstream kube-proxy binary against the same objects (that needs an API server serving them); --kube-proxy is not available',
-};
+export const KUBE_PROXY = 'kube-proxy (iptables mode)';
+
+/** How long a kube-proxy binary may take to report its first sync: the bench's sync limit, and time to start. */
+const firstSyncLimitMs = (opts: BenchOptions) => Math.round(opts.maxFullSyncMs * 1.5) + 10_000;
+
+/**
+ * The kube-proxy binary given with --kube-proxy, in its iptables mode against the same
+ * cluster served by a list/watch API server in the node namespace (kube-proxy-worker.ts).
+ */
+async function measureKubeProxy(binary: string | null | undefined, opts: BenchOptions, progress: Progress): Promise<Reference> {
+  if (!binary) return { name: KUBE_PROXY, status: 'skipped', reason: 'no binary given (--kube-proxy PATH)' };
+  const why = await modeSkipReason('iptables');
+  if (why) {
+    progress.step(`${KUBE_PROXY}: skipped (${why})`, opts.sizes.length);
+    return { name: KUBE_PROXY, status: 'skipped', reason: why };
+  }
+  const topo = await BenchTopology.create('kube');
+  const subject: Subject = { label: 'kube-proxy', worker: (n) => [process.execPath, KUBE_PROXY_WORKER, binary, String(n), String(opts.endpoints), String(firstSyncLimitMs(opts))] };
+  const sizes = await measureSizes(topo, subject, opts, progress);
+  const version = sizes.find((s) => s.variant)?.variant ?? undefined;
+  return { name: KUBE_PROXY, status: 'measured', ...(version ? { version } : {}), sizes: sizes.map(({ variant, ...s }) => (void variant, s)) };
+}
 
 export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   const started = new Date();
   const startLoad = load();
   const loads: number[] = [startLoad[0]];
-  const progress = new Progress(opts.modes.length * opts.sizes.length + (opts.haproxy ? 1 : 0), opts.quiet);
+  const progress = new Progress((opts.modes.length + (opts.kubeProxy ? 1 : 0)) * opts.sizes.length + (opts.haproxy ? 1 : 0), opts.quiet);
   const blocked = topologySkipReason();
   const modes: ModeResult[] = [];
   const references: Reference[] = [];
@@ -192,10 +228,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
       loads.push(load()[0]);
       modes.push(blocked ? { mode, status: 'skipped', reason: blocked, sizes: [] } : await measureMode(mode, opts, progress));
     }
+    loads.push(load()[0]);
+    references.push(blocked && opts.kubeProxy ? { name: KUBE_PROXY, status: 'skipped', reason: blocked } : await measureKubeProxy(opts.kubeProxy, opts, progress));
   } finally {
     progress.finish();
   }
-  references.push(KUBE_PROXY_REFERENCE);
   let guest: GuestSection = { status: 'not measured', reason: 'ipvs was not among the modes asked for' };
   if (opts.modes.includes('ipvs')) {
     guest = opts.guest
@@ -204,7 +241,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
   }
   const end = load();
   loads.push(end[0]);
-  for (const m of modes) for (const s of m.sizes) if (s.load1 !== undefined) loads.push(s.load1);
+  for (const m of [...modes, ...references]) for (const s of m.sizes ?? []) if (s.load1 !== undefined) loads.push(s.load1);
   const finished = new Date();
   return {
     format: REPORT_FORMAT,

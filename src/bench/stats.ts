@@ -22,6 +22,9 @@ export function quantile(samples: readonly number[], q: number): number {
 
 export const median = (samples: readonly number[]): number => quantile(samples, 0.5);
 
+/** Wall time (ms) since a process.hrtime.bigint() reading. */
+export const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
 export function summarize(samples: readonly number[]): Summary {
   return { p50: round(quantile(samples, 0.5), 1), p99: round(quantile(samples, 0.99), 1), n: samples.length };
 }

@@ -15,7 +15,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execWithTimeout } from '../util/exec.js';
+import { removeLiveCgroups, removeStaleCgroups } from './cgroup.js';
+import { addVeth, deleteNamespaces, killPid as kill, mustRun as must, pidsIn, removeStaleNamespaces } from './netns.js';
 import { NETNS_ENV } from './netns-guard.js';
 
 export type Role = 'node' | 'client' | 'pod1' | 'pod2';
@@ -35,52 +36,22 @@ export const POD_PORT = 8080;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PREFIX = 'kpb-';
 
-async function must(cmd: string, args: string[]): Promise<string> {
-  const r = await execWithTimeout(cmd, args, { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.code ?? r.signal}): ${r.stderr.trim()}`);
-  return r.stdout;
-}
+export { pidsIn } from './netns.js';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function kill(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-/** The PIDs of the processes inside a named namespace. */
-export async function pidsIn(ns: string): Promise<number[]> {
-  const r = await execWithTimeout('ip', ['netns', 'pids', ns], { timeoutMs: 10_000 });
-  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
-}
-
-/** Deletes the namespaces (and their processes) of bench runs that crashed. */
+/** Deletes the namespaces (and their processes) of bench runs that crashed, and their cgroups. */
 async function removeStale(): Promise<void> {
-  if (!existsSync('/run/netns')) return;
-  for (const name of readdirSync('/run/netns')) {
-    const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    for (const p of await pidsIn(name)) kill(p);
-    await execWithTimeout('ip', ['netns', 'del', name], { timeoutMs: 10_000 });
-  }
+  if (existsSync('/run/netns')) await removeStaleNamespaces(PREFIX, readdirSync('/run/netns'));
+  // Their ebpf client cgroups, now that the processes in them are gone.
+  await removeStaleCgroups();
 }
 
 /** Topologies not yet destroyed: what an interrupted bench removes before it exits. */
 const live = new Set<BenchTopology>();
 
-/** Destroys every topology of this process (on SIGINT/SIGTERM). */
+/** Destroys every topology of this process, and its cgroups (on SIGINT/SIGTERM). */
 export async function destroyAll(): Promise<void> {
   for (const t of [...live]) await t.destroy();
+  await removeLiveCgroups();
 }
 
 export class BenchTopology {
@@ -122,10 +93,8 @@ export class BenchTopology {
     return must('ip', ['netns', 'exec', this.ns(role), 'sysctl', '-qw', kv]);
   }
 
-  private async veth(a: Role, aName: string, b: Role, bName: string): Promise<void> {
-    await must('ip', ['link', 'add', aName, 'netns', this.ns(a), 'type', 'veth', 'peer', 'name', bName, 'netns', this.ns(b)]);
-    await this.ip(a, 'link', 'set', aName, 'up');
-    await this.ip(b, 'link', 'set', bName, 'up');
+  private veth(a: Role, aName: string, b: Role, bName: string): Promise<void> {
+    return addVeth(this.ns(a), aName, this.ns(b), bName);
   }
 
   private async build(): Promise<void> {
@@ -204,12 +173,21 @@ export class BenchTopology {
     return out;
   }
 
+  /** TrafficSite (traffic.ts): the bench client runs in the client namespace. */
+  runClient(argv: string[], opts: { cgroup?: string; timeoutMs: number }): Promise<string> {
+    return this.run('client', argv, opts);
+  }
+
+  /** TrafficSite (traffic.ts): the Pod servers and everything in the node namespace. */
+  async serverPids(): Promise<number[]> {
+    return [this.podPid('pod1'), this.podPid('pod2'), ...(await pidsIn(this.ns('node')))].filter((p): p is number => p !== undefined);
+  }
+
   async destroy(): Promise<void> {
     live.delete(this);
     for (const c of [...this.children]) if (c.pid && c.exitCode === null) kill(c.pid);
     // Whatever else still runs inside our namespaces (ours only: found by namespace).
-    for (const name of this.created) for (const p of await pidsIn(name)) kill(p);
-    for (const name of this.created.reverse()) await execWithTimeout('ip', ['netns', 'del', name], { timeoutMs: 10_000 });
+    await deleteNamespaces(this.created);
     this.created = [];
   }
 }

@@ -1,11 +1,13 @@
 // Traffic through whatever is programmed in a bench topology's node namespace, measured by
 // the bench client in the client namespace, each figure beside a direct connection to a Pod
-// in the same client run (so both see the same moment of the machine's load).
+// in the same client run (so both see the same moment of the machine's load). The topology
+// is the bench's own (topology.ts) or any other with the same addresses that can run the
+// client and name its server-side processes (the ipvs guest's lab, bench/ipvs/guest-main.ts).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuMs } from './proc.js';
 import { round, summarize } from './stats.js';
-import { BenchTopology, BENCH_ADDR, pidsIn, POD_PORT } from './topology.js';
+import { BENCH_ADDR, POD_PORT } from './topology.js';
 import type { Traffic } from './types.js';
 
 const CLIENT = join(dirname(fileURLToPath(import.meta.url)), 'client.js');
@@ -26,25 +28,40 @@ export interface TrafficPlan {
 
 export const DIRECT = `${BENCH_ADDR.pod2}:${POD_PORT}`;
 
-async function client<T>(topo: BenchTopology, plan: TrafficPlan, args: string[]): Promise<T> {
-  const out = await topo.run('client', [process.execPath, CLIENT, ...args], { cgroup: plan.cgroup, timeoutMs: 600_000 });
+/** Where traffic is measured: a client namespace, Pods behind a node. */
+export interface TrafficSite {
+  /** Runs argv in the client namespace (in `cgroup` if given) to its end: its stdout. */
+  runClient(argv: string[], opts: { cgroup?: string; timeoutMs: number }): Promise<string>;
+  /** The processes whose CPU is the server side of a connection: the Pod servers and everything in the node namespace. */
+  serverPids(): Promise<number[]>;
+}
+
+async function client<T>(topo: TrafficSite, plan: TrafficPlan, args: string[]): Promise<T> {
+  const out = await topo.runClient([process.execPath, CLIENT, ...args], { cgroup: plan.cgroup, timeoutMs: 600_000 });
   return JSON.parse(out) as T;
 }
 
 /** CPU (ms) of the Pod servers and of everything running in the node namespace. */
-async function serverSideCpu(topo: BenchTopology): Promise<number> {
-  const pids = [topo.podPid('pod1'), topo.podPid('pod2'), ...(await pidsIn(topo.ns('node')))].filter((p): p is number => p !== undefined);
-  return pids.reduce((s, p) => s + cpuMs(p), 0);
+async function serverSideCpu(topo: TrafficSite): Promise<number> {
+  return (await topo.serverPids()).reduce((s, p) => s + cpuMs(p), 0);
 }
 
-async function cpuPerConnection(topo: BenchTopology, plan: TrafficPlan, target: string): Promise<number> {
+async function cpuPerConnection(topo: TrafficSite, plan: TrafficPlan, target: string): Promise<number> {
   const before = await serverSideCpu(topo);
   const r = await client<{ cpuUs: number; n: number }>(topo, plan, ['conns', String(plan.cpuConnections), target]);
   const after = await serverSideCpu(topo);
   return round((r.cpuUs + (after - before) * 1000) / r.n, 1);
 }
 
-export async function measureTraffic(topo: BenchTopology, plan: TrafficPlan): Promise<Traffic> {
+/**
+ * First-packet (TCP connect) latency alone, µs, by target: n new connections to each target,
+ * interleaved, after 20 warm-ups each (the per-mode benchmarks measure only this).
+ */
+export function connectSamples(topo: TrafficSite, targets: string[], n: number): Promise<Record<string, number[]>> {
+  return client(topo, { first: targets[0], last: targets[0], connects: n, requests: 0, cpuConnections: 0 }, ['connect', String(n), ...targets]);
+}
+
+export async function measureTraffic(topo: TrafficSite, plan: TrafficPlan): Promise<Traffic> {
   const targets = plan.first === plan.last ? [plan.first, DIRECT] : [plan.first, plan.last, DIRECT];
   const c = await client<Record<string, number[]>>(topo, plan, ['connect', String(plan.connects), ...targets]);
   const rr = await client<Record<string, number[]>>(topo, plan, ['rr', String(plan.requests), plan.last, DIRECT]);

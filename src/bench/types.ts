@@ -34,6 +34,10 @@ export interface SizeResult extends Partial<Traffic> {
   wallS?: { sync: number; traffic: number };
   /** Load average (1 min) when this size started. */
   load1?: number;
+  /** Rules in the kernel after the first sync (iptables-save's -A lines; the kube-proxy reference). */
+  kernelRules?: number;
+  /** What a reader of the figures must know about how they were taken. */
+  notes?: string[];
 }
 
 export interface ModeResult {
@@ -49,6 +53,8 @@ export interface Reference {
   reason?: string;
   version?: string;
   traffic?: Traffic;
+  /** A proxy measured as the modes are, size by size (the kube-proxy reference). */
+  sizes?: SizeResult[];
 }
 
 export interface GuestSection {

@@ -9,15 +9,15 @@ import { createInterface } from 'node:readline';
 import { defaultConfig } from '../config/load.js';
 import type { Config, ProxyMode } from '../config/types.js';
 import type { Dataplane } from '../dataplanes/dataplane.js';
-import { createDataplane, modeCleanups } from '../dataplanes/registry.js';
+import { createDataplane } from '../dataplanes/registry.js';
 import { ProxyMetrics } from '../metrics/metrics.js';
 import { ChangeTracker } from '../model/tracker.js';
-import { execWithTimeout } from '../util/exec.js';
 import { silentLogger } from '../util/log.js';
 import { NODE, serviceObject, sliceObject } from './cluster.js';
+import { cleanupNetns } from './netns-cleanup.js';
 import { assertInTestNetns } from './netns-guard.js';
 import { childrenOf, cpuMs, rssBytes } from './proc.js';
-import { median, round } from './stats.js';
+import { median, msSince as ms, round } from './stats.js';
 import { BENCH_ADDR } from './topology.js';
 
 assertInTestNetns();
@@ -32,7 +32,6 @@ const ONE_ROUND_ABOVE_MS = 5000;
 const PARTIALS = 5;
 
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
-const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 /** CPU of this process and of the commands it ran (nft, iptables-restore, ip) that have ended. */
 const cpuNow = () => cpuMs('self', true);
 
@@ -46,22 +45,7 @@ const config: Config = {
   ...(cgroup ? { bpfCgroupRoot: cgroup } : {}),
 };
 
-/**
- * Removes what a mode installed in this namespace. nftables and iptables-nft rules live in
- * this namespace's nft tables, all of them the bench's own, so one flush is enough (the
- * iptables cleanup deletes chain by chain, which is slow at tens of thousands of chains);
- * then every mode's own cleanup for the rest (iptables-legacy tables, the ebpf pins of this
- * cgroup only).
- */
-async function cleanup(): Promise<void> {
-  await execWithTimeout('nft', ['flush', 'ruleset'], { timeoutMs: 300_000 });
-  if (mode === 'ebpf') {
-    const { cleanupEbpf } = await import('../dataplanes/ebpf/cleanup.js');
-    cleanupEbpf(cgroup);
-    return;
-  }
-  for (const [m, c] of await modeCleanups()) if (m === mode) await c.run();
-}
+const cleanup = () => cleanupNetns(mode, cgroup);
 
 /** What the mode is running on, where it has a choice (the iptables backend). */
 async function variant(): Promise<string | null> {

@@ -17,7 +17,8 @@ export function registerBench(program: Command): void {
         'full and partial sync time, RSS, first-packet latency to the first and the last Service, request latency on a kept-alive connection ' +
         'and CPU per connection, each beside a direct connection to the Pod, with HAProxy as the reference for the userspace mode. ' +
         'ipvs is measured in a user-mode-Linux guest when the guest benchmark is built in. ' +
-        'Not built: upstream kube-proxy as a reference (no --kube-proxy flag yet).',
+        "With --kube-proxy PATH, a kube-proxy binary (built by you: none is shipped) is measured in its iptables mode against the same cluster, served by a list/watch API server in the bench's node namespace. " +
+        "Checked here only with `kproxy run` standing in for that binary: upstream kube-proxy itself was not run by kproxy's own tests.",
     )
     .option('--sizes <list>', 'Services per cluster, comma-separated (each with --endpoints endpoints)', '100,1000,10000,30000')
     .option('--endpoints <n>', 'endpoints per Service', '10')
@@ -29,6 +30,7 @@ export function registerBench(program: Command): void {
     .option('--no-haproxy', 'leave out the HAProxy reference')
     .option('--no-guest', 'leave out the ipvs guest')
     .option('--samples <n>', 'new connections per target for first-packet latency and for CPU per connection (requests on the kept-alive connection: 5 times as many)', '300')
+    .option('--kube-proxy <path>', 'also measure this kube-proxy binary (iptables mode, same cluster, through a test API server) as a reference; with --modes "" only it')
     .option('--max-sync-seconds <s>', 'do not start a size whose full sync, scaled from the size before, would take longer', '120')
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { benchCommand } = await import('../bench/command.js');
@@ -48,6 +50,7 @@ export function registerBench(program: Command): void {
         maxSyncSeconds: list('--max-sync-seconds', String(o.maxSyncSeconds))[0],
         samples: list('--samples', String(o.samples))[0],
         kproxyVersion: KPROXY_VERSION,
+        kubeProxy: typeof o.kubeProxy === 'string' ? o.kubeProxy : null,
       });
     });
 }

@@ -46,13 +46,14 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('ruleset', '--detect-local-mode <mode>', 'how pod traffic is told apart: ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix or None');
   opt('ruleset', '--pod-bridge-interface <name>', 'bridge interface of the pods (BridgeInterface mode)');
   opt('ruleset', '--pod-interface-name-prefix <prefix>', 'interface name prefix of the pods (InterfaceNamePrefix mode)');
-  opt('ruleset', '--nodeport-addresses <cidrs>', 'CIDRs (or "primary") whose local addresses accept NodePorts');
-  opt('ruleset', '--masquerade-all', 'SNAT all traffic sent via Service cluster IPs');
+  opt('ruleset', '--nodeport-addresses <cidrs>', 'CIDRs, or the keywords primary, all, localhost, whose local addresses accept NodePorts');
+  // kube-proxy's boolean flags take an optional value, as Go's pflag: --masquerade-all=false
+  opt('ruleset', '--masquerade-all [bool]', 'SNAT all traffic sent via Service cluster IPs');
   opt('state', '--service-cluster-ip-range <cidrs>', 'service CIDR(s), one per family (as kube-apiserver names it)');
   opt('state', '--service-node-port-range <range>', 'NodePort allocation range in standalone mode (default 30000-32767)');
   opt('run', '--healthz-bind-address <ip:port>', 'health server address (default 0.0.0.0:10256; "" disables)');
   opt('live', '--metrics-bind-address <ip:port>', 'metrics server address (default 127.0.0.1:10249; "" disables)');
-  opt('run', '--bind-address-hard-fail', 'exit when a server port cannot be bound');
+  opt('run', '--bind-address-hard-fail [bool]', 'exit when a server port cannot be bound');
   opt('run', '--sync-period <duration>', 'full resync period (default 30s)');
   opt('run', '--min-sync-period <duration>', 'minimum interval between syncs (default 1s)');
   opt('run', '--iptables-sync-period <duration>', 'iptables mode: --sync-period');
@@ -62,7 +63,7 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('run', '--ipvs-sync-period <duration>', 'ipvs mode: --sync-period');
   opt('run', '--ipvs-min-sync-period <duration>', 'ipvs mode: --min-sync-period');
   opt('ruleset', '--iptables-masquerade-bit <bit>', 'fwmark bit for SNAT (default 14, mark 0x4000)');
-  opt('ruleset', '--iptables-localhost-nodeports <bool>', 'iptables, IPv4: accept NodePorts on 127.0.0.1 (default true)');
+  opt('ruleset', '--iptables-localhost-nodeports [bool]', 'iptables, IPv4: accept NodePorts on 127.0.0.1 (default true)');
   opt('ruleset', '--ipvs-scheduler <name>', 'scheduler: ipvs mode rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh; userspace mode rr, random, lc, sed, nq, dh, sh, maglev, p2c');
   opt('ruleset', '--ipvs-exclude-cidrs <cidrs>', 'ipvs: virtual servers in these CIDRs are left alone');
   opt('run', '--ipvs-strict-arp [bool]', 'ipvs: arp_ignore=1, arp_announce=2 (kube-ipvs0 addresses are not announced)');
@@ -78,6 +79,7 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('run', '--conntrack-tcp-timeout-close-wait <duration>', 'CLOSE_WAIT timeout (default 1h)');
   opt('run', '--conntrack-udp-timeout <duration>', 'UDP conntrack timeout (0 = leave as is)');
   opt('run', '--conntrack-udp-timeout-stream <duration>', 'UDP stream conntrack timeout (0 = leave as is)');
+  opt('ruleset', '--conntrack-tcp-be-liberal [bool]', 'set nf_conntrack_tcp_be_liberal=1 (the iptables mode then keeps out-of-window TCP packets)');
   opt('state', '--feature-gates <gates>', 'Name=true|false,... (e.g. PreferSameTrafficDistribution=false)');
   opt('run', '--oom-score-adj <n>', 'oom_score_adj for the process (default -999)');
   opt('run', '--cluster-domain <domain>', 'DNS domain of the cluster (default cluster.local)');
@@ -87,8 +89,15 @@ export function addConfigOptions(cmd: Command, command: Subcommand = 'run'): Com
   opt('run', '--bpf-cgroup-root <dir>', 'ebpf mode: the cgroup v2 directory whose sockets are load-balanced');
   opt('run', '--udp-idle-timeout <duration>', 'userspace mode: idle UDP sessions end after this (default 30s)');
   opt('run', '--userspace-workers <N|auto>', 'userspace mode: worker processes that also accept TCP connections (default auto: one per core beyond the first, one per two cores on the splice path)');
-  opt('run', '--v <level>', 'log verbosity (0-10)');
+  opt('run', '-v, --v <level>', 'log verbosity (0-10)');
   opt('run', '--log-format <format>', 'text (one readable line per event; the default on a terminal) or json (the default otherwise)');
+  opt('run', '--logging-format <format>', "kube-proxy's name for --log-format");
+  // kube-proxy flags kproxy accepts so that a kube-proxy command line runs unchanged; each one
+  // given is logged at start as having no effect (config/effect.ts), and listed in
+  // docs/configuration.md.
+  for (const f of ['--profiling [bool]', '--show-hidden-metrics-for-version <version>', '--kube-api-content-type <type>', '--log-flush-frequency <duration>', '--vmodule <pattern>']) {
+    cmd.addOption(new Option(f).hideHelp());
+  }
   return cmd;
 }
 

@@ -52,6 +52,7 @@ export function logStop(log: Logger, mode: string): void {
     log.info('stopped: the userspace listeners are closed; nothing stays behind');
     return;
   }
-  const how = mode === 'nftables' ? '`kproxy cleanup` removes them (tables ip kproxy and ip6 kproxy)' : 'remove them with the tools of that mode';
+  // every kernel mode has its part in `kproxy cleanup` (src/dataplanes/registry.ts)
+  const how = mode === 'nftables' ? '`kproxy cleanup` removes them (tables ip kproxy and ip6 kproxy)' : '`kproxy cleanup` removes them';
   log.info(`stopped: the ${mode} rules stay in place, so Services keep working until the next kproxy starts; ${how}`);
 }

@@ -29,6 +29,7 @@ import { logStart, logStop, logSync } from './run-log.js';
 import { startupChecks } from './startup.js';
 import { builtModes, requireMode } from './mode.js';
 import { preflight } from './preflight.js';
+import { addKubeProxyProcessFlags, kubeProxyProcessFlags } from './kube-proxy-process-flags.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
 
@@ -37,10 +38,13 @@ export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAd
 
 export function registerRun(program: Command): void {
   const cmd = program.command('run').description('run the proxy: watch the source and program the dataplane');
-  addConfigOptions(cmd).action(async (opts) => {
+  addKubeProxyProcessFlags(addConfigOptions(cmd)).action(async (opts) => {
+    if (await kubeProxyProcessFlags(opts)) return;
     const cfg = configFrom(opts);
     requireMode(cfg, builtModes(), 'kproxy run');
     preflight(cfg);
+    // A missing or broken kubeconfig ends here in one line, before any server starts.
+    if (!cfg.manifests) (await import('../sources/kube/kubeconfig.js')).kubeConfigFor(cfg);
     await runProxy(cfg);
   });
 }
@@ -92,7 +96,11 @@ export async function runProxy(cfg: Config): Promise<void> {
       // One fixed debug line per completed sync (--v 1): scripts and tests wait for it.
       log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
     },
-    onError: (err, attempt) => log.error({ err, attempt }, 'sync failed; the previous rules stay in place, retrying'),
+    onError: (err, attempt) => {
+      // the reason in one line; the stack (for a kproxy bug) only with --v 1 or more
+      log.error({ err: err instanceof Error ? err.message : String(err), attempt }, 'sync failed; the previous rules stay in place, retrying');
+      log.debug({ err }, 'sync failure, in full');
+    },
   });
 
   const servers: Server[] = [];

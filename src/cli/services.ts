@@ -13,7 +13,7 @@ export function registerServices(program: Command): void {
     .command('services')
     .description('print every service port with its endpoints and traffic policies, and every rejected object')
     .option('--live', 'ask a running kproxy (its /services page on --metrics-bind-address) instead of reading --manifests')
-    .option('--json', 'print the JSON form (see DESIGN.md)');
+    .option('--json', 'print one JSON object (its fields: docs/troubleshooting.md)');
   addConfigOptions(cmd, 'services').action(async (opts) => {
     const cfg = configFrom(opts);
     let out: ServicesJSON;

@@ -36,7 +36,7 @@ export function registerTrace(program: Command): void {
     .option('--live', 'trace against the ruleset last applied by a running kproxy (its /rules page on --metrics-bind-address)')
     .option('--ruleset <file>', 'trace against this text instead of compiling: a `kproxy rules` output, a saved nft transaction, or (iptables) an iptables-save output')
     .option('--check-all', 'parse and check the whole ruleset, not only the chains and sets the packet reaches')
-    .option('--json', 'print the JSON form (see DESIGN.md)');
+    .option('--json', 'print one JSON object (its fields: docs/trace.md)');
   addConfigOptions(cmd, 'trace').action(async (opts) => {
     try {
       await trace(opts);
@@ -92,7 +92,8 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     try {
       res = await fetch(url);
     } catch (e) {
-      throw new ConfigError('--live', `cannot reach ${url}: ${(e as Error).message}`);
+      // fetch says only "fetch failed"; the reason (ECONNREFUSED, …) is its cause
+      throw new ConfigError('--live', `cannot reach ${url}: ${((e as Error).cause as Error | undefined)?.message ?? (e as Error).message} (is kproxy run serving metrics there?)`);
     }
     if (!res.ok) throw new ConfigError('--live', `${url} answered ${res.status}: ${(await res.text()).trim()}`);
     const page = (await res.json()) as RulesPageJSON;

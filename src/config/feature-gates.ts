@@ -9,6 +9,7 @@ export const FEATURE_GATES: Readonly<Record<string, string>> = {
   KubeProxyDrainingTerminatingNodes: 'always on (GA upstream)',
   NFTablesProxyMode: 'always on: the nftables mode needs no gate (GA upstream)',
   LoadBalancerIPMode: 'always on: ipMode Proxy addresses are not captured (GA upstream)',
+  KubeProxyNFTablesLocalhostNodePorts: 'not built: the nftables mode never accepts NodePorts on loopback (as upstream without the gate)',
   MultiCIDRServiceAllocator: 'no effect in kproxy (an API server feature)',
   AllAlpha: 'no effect in kproxy',
   AllBeta: 'no effect in kproxy',

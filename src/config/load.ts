@@ -89,7 +89,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
   try {
     doc = parseYAML(text);
   } catch (e) {
-    throw new ConfigError('--config', `${path} is not valid YAML: ${(e as Error).message}`);
+    throw new ConfigError('--config', `${path} is not valid YAML: ${(e as Error).message.split('\n')[0].replace(/:$/, '')}`);
   }
   if (!isObject(doc)) throw new ConfigError('--config', `${path} must hold one KubeProxyConfiguration object`);
   if (doc.kind !== 'KubeProxyConfiguration') throw new ConfigError('kind', `expected KubeProxyConfiguration, got ${JSON.stringify(doc.kind)}`);
@@ -155,6 +155,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
       masqueradeAll: (v, f) => (cfg.masqueradeAll = cfg.masqueradeAll || boolean(v, f)),
       masqueradeBit: (v, f) => (cfg.masqueradeBit = intIn(v, f, 0, 31)),
       localhostNodePorts: (v, f) => (cfg.localhostNodePorts = boolean(v, f)),
+      snatNodeInternalIP: (v, f) => boolean(v, f),
     },
     nftables: {
       ...modeSync('nftables'),
@@ -249,10 +250,17 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     if (v !== undefined) assign(parse(v, `--${kebab(name)}`));
   };
   if (s('proxyMode') !== undefined) setMode(cfg, s('proxyMode')!, '--proxy-mode', 'flag');
+  // As kube-proxy: an empty flag changes nothing (the file's value or the hostname stays); one
+  // of spaces only is a mistake.
   set(
     'hostnameOverride',
-    (v) => v.trim(),
-    (v) => (cfg.hostnameOverride = v),
+    (v, f) => {
+      if (v !== '' && v.trim() === '') throw new ConfigError(f, "empty: give the node name, or leave the flag out to use the machine's hostname");
+      return v.trim();
+    },
+    (v) => {
+      if (v) cfg.hostnameOverride = v;
+    },
   );
   set('bindAddress', nodeIPs, (v) => (cfg.nodeIPOverride = v));
   set('nodeIpOverride', nodeIPs, (v) => (cfg.nodeIPOverride = v));
@@ -316,7 +324,8 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   );
   set(
     'v',
-    (v, f) => intIn(numberFlag(v, f), f, 0, 10),
+    // `-v=2` (pflag's short form with a value) reaches here as "=2"
+    (v, f) => intIn(numberFlag(v.replace(/^=/, ''), f), f, 0, 10),
     (v) => (cfg.logVerbosity = v),
   );
   set('logFormat', logFormat, (v) => (cfg.logFormat = v));
@@ -360,9 +369,16 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)),
     (v) => (cfg.userspaceWorkers = v),
   );
+  if (s('logFormat') === undefined) set('loggingFormat', logFormat, (v) => (cfg.logFormat = v));
+  // Boolean flags: alone they mean true; with a value (--masquerade-all=false) it is parsed.
+  set('masqueradeAll', boolFlag, (v) => (cfg.masqueradeAll = v));
+  set('bindAddressHardFail', boolFlag, (v) => (cfg.bindAddressHardFail = v));
+  set('conntrackTcpBeLiberal', boolFlag, (v) => (cfg.conntrack.tcpBeLiberal = v));
   if (flags.masqueradeAll === true) cfg.masqueradeAll = true;
   if (flags.bindAddressHardFail === true) cfg.bindAddressHardFail = true;
   if (flags.ipvsStrictArp === true) cfg.ipvs.strictARP = true;
+  if (flags.iptablesLocalhostNodeports === true) cfg.localhostNodePorts = true;
+  if (flags.conntrackTcpBeLiberal === true) cfg.conntrack.tcpBeLiberal = true;
 
   // Sync periods: the generic flags win over the per-mode ones, which apply to their mode only.
   const prefix = cfg.mode === 'iptables' ? 'iptables' : cfg.mode === 'ipvs' ? 'ipvs' : cfg.mode === 'nftables' ? 'nftables' : '';
@@ -553,12 +569,16 @@ function nodeIPs(v: string, f: string): string[] {
     .filter((ip) => ip !== '0.0.0.0' && ip !== '::');
 }
 
+// kube-proxy's keywords besides "primary" stand for fixed CIDRs.
+const NODE_PORT_KEYWORDS: Record<string, string[]> = { all: ['0.0.0.0/0', '::/0'], localhost: ['127.0.0.0/8', '::1/128'] };
+
 function nodePortAddresses(v: string, f: string): string[] {
-  return splitList(v).map((x) => {
-    if (x === 'primary') return x;
+  return splitList(v).flatMap((x) => {
+    if (x === 'primary') return [x];
+    if (NODE_PORT_KEYWORDS[x]) return NODE_PORT_KEYWORDS[x];
     const p = parseCIDR(x);
-    if (!p) throw new ConfigError(f, `"${x}" is neither a CIDR nor "primary"`);
-    return p.cidr;
+    if (!p) throw new ConfigError(f, `"${x}" is neither a CIDR nor one of primary, all, localhost`);
+    return [p.cidr];
   });
 }
 

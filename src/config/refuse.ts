@@ -53,7 +53,7 @@ function overlaps(a: ParsedCIDR, b: ParsedCIDR): boolean {
 export function refuseNodeConflicts(cfg: Config, host: HostFacts = hostFacts()): void {
   for (const text of cfg.serviceClusterIPRange) {
     const c = parseCIDR(text)!;
-    const f = 'serviceClusterIPRange';
+    const f = '--service-cluster-ip-range';
     const own = host.addresses.find((a) => cidrContains(c, a));
     if (own) throw new ConfigError(f, `${c.cidr} contains ${own}, an address of this node: its traffic would be taken for Service traffic`);
     const gw = host.gateways.find((a) => cidrContains(c, a));
@@ -61,38 +61,41 @@ export function refuseNodeConflicts(cfg: Config, host: HostFacts = hostFacts()):
   }
 }
 
-/** Checks that do not depend on the machine; every command makes them. */
+/**
+ * Checks that do not depend on the machine; every command makes them. Settings that exist only
+ * as kproxy's flags are named by their flag; the others by their configuration field.
+ */
 export function refuseHarmfulSettings(cfg: Config): void {
   for (const text of cfg.serviceClusterIPRange) {
     const c = parseCIDR(text)!;
     const bits = (c.family === 'IPv4' ? 32 : 128) - c.prefix;
-    const f = 'serviceClusterIPRange';
+    const f = '--service-cluster-ip-range';
     if (bits > MAX_SERVICE_RANGE_BITS) {
       throw new ConfigError(f, `${c.cidr} is too large: the API server allows at most 2^${MAX_SERVICE_RANGE_BITS} service addresses (a /${c.family === 'IPv4' ? 12 : 108} or smaller)`);
     }
     for (const pods of cfg.clusterCIDRs) {
       const p = parseCIDR(pods);
-      if (p && overlaps(c, p)) throw new ConfigError(f, `${c.cidr} overlaps the cluster CIDR ${p.cidr} (clusterCIDR): Pods and Services need separate ranges`);
+      if (p && overlaps(c, p)) throw new ConfigError(f, `${c.cidr} overlaps the cluster CIDR ${p.cidr} (--cluster-cidr, clusterCIDR): Pods and Services need separate ranges`);
     }
   }
   const timers: [string, number][] = [
     ['syncPeriod', cfg.syncPeriodMs],
     ['minSyncPeriod', cfg.minSyncPeriodMs],
     ['configSyncPeriod', cfg.configSyncPeriodMs],
-    ['udpIdleTimeout', cfg.udpIdleTimeoutMs],
+    ['--udp-idle-timeout', cfg.udpIdleTimeoutMs],
   ];
   for (const [f, ms] of timers) {
     if (ms > MAX_TIMER_MS) throw new ConfigError(f, `${ms / 1000} s is longer than the longest timer kproxy can keep (${Math.floor(MAX_TIMER_MS / 3600_000)}h)`);
   }
-  if (cfg.udpIdleTimeoutMs <= 0) throw new ConfigError('udpIdleTimeout', 'must be greater than 0 (a UDP session would end before its reply)');
+  if (cfg.udpIdleTimeoutMs <= 0) throw new ConfigError('--udp-idle-timeout', 'must be greater than 0 (a UDP session would end before its reply)');
   for (const label of cfg.clusterDomain.split('.')) {
-    if (label.length > 63) throw new ConfigError('clusterDomain', `the label "${label.slice(0, 20)}…" has ${label.length} characters; a DNS label has at most 63`);
+    if (label.length > 63) throw new ConfigError('--cluster-domain', `the label "${label.slice(0, 20)}…" has ${label.length} characters; a DNS label has at most 63`);
   }
-  if (cfg.clusterDomain.length > 253) throw new ConfigError('clusterDomain', `has ${cfg.clusterDomain.length} characters; a DNS name has at most 253`);
+  if (cfg.clusterDomain.length > 253) throw new ConfigError('--cluster-domain', `has ${cfg.clusterDomain.length} characters; a DNS name has at most 253`);
   for (const u of cfg.dnsUpstream) {
     const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(u);
     if (!m) continue;
-    if (m[1] === '0.0.0.0' || m[1] === '::') throw new ConfigError('dnsUpstream', `"${u}": the unspecified address is not a DNS server`);
-    if (Number(m[2]) === 0) throw new ConfigError('dnsUpstream', `"${u}": port 0 is not a DNS server's port`);
+    if (m[1] === '0.0.0.0' || m[1] === '::') throw new ConfigError('--dns-upstream', `"${u}": the unspecified address is not a DNS server`);
+    if (Number(m[2]) === 0) throw new ConfigError('--dns-upstream', `"${u}": port 0 is not a DNS server's port`);
   }
 }

@@ -188,7 +188,10 @@ async function main(): Promise<void> {
       addrs.dns || 'off',
       ...process.argv.slice(3),
     ],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
+    // Its own process group: a Ctrl-C in the terminal then reaches kproxy once, as the
+    // launcher's SIGTERM, instead of twice (the terminal's SIGINT too), which would make
+    // kproxy skip its orderly stop ("second signal; exiting now").
+    { stdio: ['ignore', 'inherit', 'inherit'], detached: true },
   );
   let stopping = false;
   const stop = async () => {

@@ -9,7 +9,8 @@ export interface ObjectError {
 
 export function formatObjectError(e: ObjectError): string {
   const id = e.namespace ? `${e.namespace}/${e.name}` : e.name;
-  return `${e.kind} ${id}: ${e.field}: ${e.reason}`;
+  // A file that cannot be read at all has no field (no line) to name.
+  return e.field ? `${e.kind} ${id}: ${e.field}: ${e.reason}` : `${e.kind} ${id}: ${e.reason}`;
 }
 
 /** A configuration problem the user must fix before anything starts. */

@@ -1,5 +1,5 @@
 // Fixed bench results for the report tests: two measured modes, one skipped, one size that
-// failed, the references, and the guest not measured.
+// failed, the references (kube-proxy measured at one size of two), and the guest not measured.
 import type { BenchResults, SizeResult, Traffic } from '../../src/bench/types.js';
 
 const s = (p50: number, p99: number) => ({ p50, p99, n: 300 });
@@ -55,7 +55,15 @@ export function fixture(): BenchResults {
     ],
     references: [
       { name: 'HAProxy', status: 'measured', version: '2.6.12', traffic: traffic(150, 100) },
-      { name: 'kube-proxy (upstream, iptables mode)', status: 'not built', reason: 'not available yet' },
+      {
+        name: 'kube-proxy (iptables mode)',
+        status: 'measured',
+        version: 'Kubernetes v1.31.0',
+        sizes: [
+          size(100, 300, 140, { kernelRules: 2400, partialSyncMs: 45 }),
+          { services: 1000, endpoints: 10, status: 'failed', reason: 'the sync worker failed (exit 1): /opt/kube-proxy did not report its first sync within 190 s' },
+        ],
+      },
     ],
     guest: { status: 'not measured', reason: 'the guest benchmark is not in this build' },
   };

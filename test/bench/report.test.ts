@@ -9,7 +9,7 @@ import { cpuSpec, firstPacketSpec, renderSvg, syncTimeSpec } from '../../src/ben
 import { writeReport } from '../../src/bench/command.js';
 import { guestModes } from '../../src/bench/guest.js';
 import { renderReport, renderTables } from '../../src/bench/report.js';
-import { fixture } from './fixture.js';
+import { fixture, traffic } from './fixture.js';
 
 const rowOf = (text: string, start: string) => text.split('\n').find((l) => l.startsWith(start)) ?? assert.fail(`no row starting ${start}`);
 
@@ -33,11 +33,20 @@ describe('bench report', () => {
     assert.match(rowOf(renderTables(fixture()), '| HAProxy (reference)'), /\| 1\.50× \|/);
   });
 
+  it('shows a kube-proxy binary beside the modes, with its version and the rules it left in the kernel', () => {
+    const t = renderTables(fixture());
+    assert.equal(rowOf(t, '| kube-proxy (iptables mode), Kubernetes v1.31.0 | 100 |'), '| kube-proxy (iptables mode), Kubernetes v1.31.0 | 100 | 300 ms | 150 ms | 45.0 ms | 5 ms | 80 MB |');
+    assert.match(rowOf(t, '| kube-proxy (iptables mode), Kubernetes v1.31.0 | 100 | 135 / 900'), /\| 1\.40× \|/);
+    assert.match(t, /`--version`: Kubernetes v1\.31\.0/);
+    assert.match(t, /Rules in the kernel after the first sync: 2,400 at 100 Services\./);
+    assert.doesNotMatch(t, /kube-proxy[^\n]*\| 1,000 \|/);
+  });
+
   it('lists what was not measured with its reason, never as a figure', () => {
     const t = renderTables(fixture());
     assert.match(t, /- \*\*userspace\*\*: not measured: needs root/);
     assert.match(t, /- \*\*iptables\*\* at 1,000 Services: failed: the sync worker failed \(exit 1\): boom/);
-    assert.match(t, /- \*\*kube-proxy \(upstream, iptables mode\)\*\*: not built: not available yet/);
+    assert.match(t, /- \*\*kube-proxy \(iptables mode\), Kubernetes v1\.31\.0\*\* at 1,000 Services: failed: .*did not report its first sync within 190 s/);
     assert.match(t, /ipvs in the guest kernel: not measured: the guest benchmark is not in this build/);
     assert.doesNotMatch(t, /^\| userspace \|/m);
     assert.doesNotMatch(t, /^\| iptables-nft \| 1,000 \|/m);
@@ -65,7 +74,7 @@ describe('bench report', () => {
     const r = fixture();
     const sync = await renderSvg(syncTimeSpec(r));
     assert.match(sync, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    for (const label of ['nftables', 'iptables', 'full sync', 'Services']) assert.ok(sync.includes(`>${label}<`), label);
+    for (const label of ['nftables', 'iptables', 'kube-proxy (iptables mode)', 'full sync', 'Services']) assert.ok(sync.includes(`>${label}<`), label);
     assert.ok(!sync.includes('>userspace<'), 'a skipped mode has no line');
     const first = await renderSvg(firstPacketSpec(r));
     assert.ok(first.includes('>direct to the Pod<'));
@@ -82,6 +91,28 @@ describe('bench report', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("takes the guest's kept-alive round trips and CPU per connection where its benchmark measured them", () => {
+    const lat = { p50Us: 150, p99Us: 900 };
+    const t = traffic(150, 100);
+    const [ipvs] = guestModes(
+      {
+        skipped: null,
+        guestKernel: '6.1.176',
+        rows: [{ mode: 'ipvs', services: 100, endpoints: 10, fullMs: 900 }],
+        latency: [{ mode: 'ipvs', services: 100, n: 300, first: lat, last: lat, direct: lat, traffic: t }],
+      },
+      [100],
+      10,
+    );
+    assert.deepEqual(ipvs.sizes[0].request, t.request);
+    assert.deepEqual(ipvs.sizes[0].cpuPerConnectionUs, t.cpuPerConnectionUs);
+    const r = fixture();
+    r.guest = { status: 'measured', kernel: 'Linux 6.1.176', modes: [ipvs] };
+    const text = renderTables(r);
+    assert.match(text, /^\| ipvs \| 100 \| 145 \/ 900 \| 150 \/ 1,000 \| 100 \/ 800 \| 1\.50× \| 60 \/ 300 \| 50 \/ 250 \| 1\.20× \| 300 \/ 200 \| 1\.50× \|$/m);
+    assert.doesNotMatch(text, /measured no kept-alive/);
   });
 
   it("translates the guest benchmark's figures, and names the sizes it has none for", () => {

@@ -34,7 +34,10 @@ describe('kproxy bench, one small real run', { skip }, () => {
     }
     assert.equal(s.request!.service.n, 500);
     assert.ok(s.cpuPerConnectionUs!.service > 0 && s.cpuPerConnectionUs!.direct > 0);
-    assert.equal(r.references.find((x) => x.name.startsWith('kube-proxy'))?.status, 'not built');
+    assert.deepEqual(
+      [r.references.find((x) => x.name.startsWith('kube-proxy'))?.status, r.references.find((x) => x.name.startsWith('kube-proxy'))?.reason],
+      ['skipped', 'no binary given (--kube-proxy PATH)'],
+    );
     assert.equal(r.guest.status, 'not measured');
     const left = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`kpb-${child.pid}-`)) : [];
     assert.deepEqual(left, []);

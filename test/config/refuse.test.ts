@@ -16,10 +16,10 @@ const refused = (flags: Record<string, string>, field: string, reason: RegExp) =
   );
 
 test('service ranges the API server would refuse, or that cover the node, its gateway or the pods, are refused', () => {
-  refused({ serviceClusterIpRange: '0.0.0.0/0' }, 'serviceClusterIPRange', /too large.*\/12/);
-  refused({ serviceClusterIpRange: '10.0.0.0/11' }, 'serviceClusterIPRange', /too large/);
-  refused({ serviceClusterIpRange: '10.96.0.0/16,fd00::/64' }, 'serviceClusterIPRange', /too large.*\/108/);
-  refused({ serviceClusterIpRange: '10.96.0.0/12', clusterCidr: '10.100.0.0/16' }, 'serviceClusterIPRange', /overlaps the cluster CIDR 10\.100\.0\.0\/16/);
+  refused({ serviceClusterIpRange: '0.0.0.0/0' }, '--service-cluster-ip-range', /too large.*\/12/);
+  refused({ serviceClusterIpRange: '10.0.0.0/11' }, '--service-cluster-ip-range', /too large/);
+  refused({ serviceClusterIpRange: '10.96.0.0/16,fd00::/64' }, '--service-cluster-ip-range', /too large.*\/108/);
+  refused({ serviceClusterIpRange: '10.96.0.0/12', clusterCidr: '10.100.0.0/16' }, '--service-cluster-ip-range', /overlaps the cluster CIDR 10\.100\.0\.0\/16/);
   assert.deepEqual(loadConfig({ flags: { serviceClusterIpRange: '10.96.0.0/12,fd00:96::/108' } }).serviceClusterIPRange, ['10.96.0.0/12', 'fd00:96::/108']);
   const cfg = loadConfig({ flags: { serviceClusterIpRange: '192.168.0.0/16' } });
   const host = { addresses: ['127.0.0.1', '192.168.7.3'], gateways: ['10.0.0.1'] };
@@ -30,21 +30,21 @@ test('service ranges the API server would refuse, or that cover the node, its ga
 
 test('durations Node cannot time, a zero UDP idle timeout, an over-long domain label and a non-address upstream are refused', () => {
   refused({ syncPeriod: '1000000h' }, 'syncPeriod', /longer than the longest timer/);
-  refused({ udpIdleTimeout: '0s' }, 'udpIdleTimeout', /greater than 0/);
-  refused({ clusterDomain: `${'a'.repeat(300)}.local` }, 'clusterDomain', /300 characters; a DNS label has at most 63/);
-  refused({ dnsUpstream: '0.0.0.0:0' }, 'dnsUpstream', /unspecified address/);
-  refused({ dnsUpstream: '10.0.0.10:0' }, 'dnsUpstream', /port 0/);
-  refused({ dnsUpstream: '[::]:53' }, 'dnsUpstream', /unspecified/);
+  refused({ udpIdleTimeout: '0s' }, '--udp-idle-timeout', /greater than 0/);
+  refused({ clusterDomain: `${'a'.repeat(300)}.local` }, '--cluster-domain', /300 characters; a DNS label has at most 63/);
+  refused({ dnsUpstream: '0.0.0.0:0' }, '--dns-upstream', /unspecified address/);
+  refused({ dnsUpstream: '10.0.0.10:0' }, '--dns-upstream', /port 0/);
+  refused({ dnsUpstream: '[::]:53' }, '--dns-upstream', /unspecified/);
 });
 
 test('the CLI says which field, without a stack trace', async () => {
   const r = await kproxy(['run', '--proxy-mode', 'userspace', '--service-cluster-ip-range', '0.0.0.0/0', '--manifests', '/nonexistent']);
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /serviceClusterIPRange/);
+  assert.match(r.stderr, /--service-cluster-ip-range: 0\.0\.0\.0\/0 is too large/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   const d = await kproxy(['services', '--cluster-domain', `${'b'.repeat(300)}`, '--manifests', '/nonexistent']);
   assert.notEqual(d.code, 0);
-  assert.match(d.stderr, /clusterDomain/);
+  assert.match(d.stderr, /--cluster-domain: /);
   assert.doesNotMatch(d.stderr, /\n\s+at /);
 });
 

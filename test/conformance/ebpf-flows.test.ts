@@ -9,10 +9,6 @@
 // lookup), as upstream REJECTs it.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse as parseYAML } from 'yaml';
 import { cidrContains, joinHostPort, parseCIDR, parseIP } from '../../src/api/ip.js';
 import type { KubeObject } from '../../src/api/types.js';
 import { compiledMaps } from '../../src/dataplanes/ebpf/inspect.js';
@@ -20,9 +16,7 @@ import { ChangeTracker } from '../../src/model/tracker.js';
 import { traceSocket } from '../../src/trace/bpf.js';
 import { Fraction } from '../../src/trace/fraction.js';
 import { traceJSON, type Packet, type Protocol } from '../../src/trace/result.js';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const DATA = resolve(ROOT, '../shared/conformance/kube-proxy-flows.yaml');
+import { conformanceData } from '../helpers/conformance.js';
 
 interface Expected {
   endpoints?: string[];
@@ -51,10 +45,8 @@ interface FlowTest {
   steps: Step[];
 }
 
-if (!existsSync(DATA)) {
-  it('conformance data', { skip: `${DATA} not found (the shared conformance folder sits next to the project)` }, () => {});
-} else {
-  const doc = parseYAML(readFileSync(DATA, 'utf8'));
+const doc = conformanceData();
+if (doc) {
   const env = doc.defaults.environment;
   const nodeAddresses: string[] = (env.interfaces.eth0 as string[]).map((c) => c.split('/')[0]);
   const podCIDRs = Object.values(doc.defaults.proxier.common.localDetector.clusterCIDRs as Record<string, string>).map((c) => parseCIDR(c)!);

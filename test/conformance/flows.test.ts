@@ -5,10 +5,6 @@
 // verdict and masquerade, as upstream's own tracer does (NOTES.md §2).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parse as parseYAML } from 'yaml';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { compileText } from '../../src/dataplanes/nftables/compile.js';
@@ -20,9 +16,7 @@ import { parseNft, traceNft } from '../../src/trace/nft/index.js';
 import { compileText as compileIptablesText } from '../../src/dataplanes/iptables/text.js';
 import { parseIptables, traceIptables } from '../../src/trace/iptables/index.js';
 import { traceJSON, type Packet, type Protocol } from '../../src/trace/result.js';
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const DATA = resolve(ROOT, '../shared/conformance/kube-proxy-flows.yaml');
+import { conformanceData } from '../helpers/conformance.js';
 
 type Backend = 'nftables' | 'iptables';
 const BACKENDS: Backend[] = ['nftables', 'iptables'];
@@ -59,10 +53,8 @@ interface FlowTest {
   steps: Step[];
 }
 
-if (!existsSync(DATA)) {
-  it('conformance data', () => assert.fail(`${DATA} not found: the shared conformance folder must sit next to the project (../shared/conformance)`));
-} else {
-  const doc = parseYAML(readFileSync(DATA, 'utf8'));
+const doc = conformanceData();
+if (doc) {
   const env = doc.defaults.environment;
   const common = doc.defaults.proxier.common;
   const nft = doc.defaults.proxier.nftables;

@@ -1,22 +1,18 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { healthCheckBody, ServiceHealthServers } from '../../src/health/servicehealth.js';
 import { localReadyEndpointCount } from '../../src/model/stats.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CONFORMANCE = join(ROOT, '..', 'shared', 'conformance', 'kube-proxy-flows.yaml');
+import { CONFORMANCE_FILE, conformanceSkip } from '../helpers/conformance.js';
 
 type Obj = Record<string, any>;
 
-test('conformance healthCheckTests: only ready node-local endpoints make a Service healthy', () => {
-  const data = parse(readFileSync(CONFORMANCE, 'utf8')) as { defaults: Obj; healthCheckTests: Obj[] };
+test('conformance healthCheckTests: only ready node-local endpoints make a Service healthy', { skip: conformanceSkip() }, () => {
+  const data = parse(readFileSync(CONFORMANCE_FILE, 'utf8')) as { defaults: Obj; healthCheckTests: Obj[] };
   for (const tc of data.healthCheckTests) {
     if (!tc.backends.includes('nftables')) continue;
     const tracker = new ChangeTracker({ nodeName: tc.config?.nodeName ?? data.defaults.environment.nodeName });

@@ -14,10 +14,13 @@
 // destroy(), and namespaces left by a crashed run (whose pid is gone) are deleted at start.
 // Nothing is done in the root namespace: veth ends are created directly in their namespaces.
 // Every client and server checks (netns-guard) that it runs in one of these namespaces.
+// Namespace lifecycle (stale runs, veth pairs, deletion) is shared with `kproxy bench`'s
+// topology (src/bench/netns.ts); the layouts differ (this one has two nodes and IPv6).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addVeth, deleteNamespaces, removeStaleNamespaces } from '../../src/bench/netns.js';
 
 export type Role = 'node' | 'pod1' | 'pod2' | 'node2' | 'pod3' | 'client1' | 'client2';
 export const ROLES: readonly Role[] = ['node', 'pod1', 'pod2', 'node2', 'pod3', 'client1', 'client2'];
@@ -88,31 +91,7 @@ const PREFIX_BASE = 'k6t-';
 
 /** Deletes namespaces (and the processes in them) left by crashed runs of this harness. */
 export async function removeStale(): Promise<void> {
-  if (!existsSync('/run/netns')) return;
-  for (const name of readdirSync('/run/netns')) {
-    const m = new RegExp(`^${PREFIX_BASE}(\\d+)-`).exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid === process.pid || alive(pid)) continue;
-    const pids = (await exec('ip', ['netns', 'pids', name])).stdout.split(/\s+/).filter(Boolean).map(Number);
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await exec('ip', ['netns', 'del', name]);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  if (existsSync('/run/netns')) await removeStaleNamespaces(PREFIX_BASE, readdirSync('/run/netns'));
 }
 
 export class Topology {
@@ -150,10 +129,8 @@ export class Topology {
     await must('ip', ['-n', this.ns(role), ...args]);
   }
 
-  private async veth(a: Role, aName: string, b: Role, bName: string): Promise<void> {
-    await must('ip', ['link', 'add', aName, 'netns', this.ns(a), 'type', 'veth', 'peer', 'name', bName, 'netns', this.ns(b)]);
-    await this.ip(a, 'link', 'set', aName, 'up');
-    await this.ip(b, 'link', 'set', bName, 'up');
+  private veth(a: Role, aName: string, b: Role, bName: string): Promise<void> {
+    return addVeth(this.ns(a), aName, this.ns(b), bName);
   }
 
   private async build(): Promise<void> {
@@ -280,17 +257,7 @@ export class Topology {
       }
     }
     // `ip netns exec` children: kill whatever still runs inside our namespaces (ours only).
-    for (const name of this.created) {
-      const pids = (await exec('ip', ['netns', 'pids', name])).stdout.split(/\s+/).filter(Boolean).map(Number);
-      for (const p of pids) {
-        try {
-          process.kill(p, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    for (const name of this.created.reverse()) await exec('ip', ['netns', 'del', name]);
+    await deleteNamespaces(this.created);
     this.created = [];
   }
 }

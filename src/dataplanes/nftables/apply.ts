@@ -4,7 +4,10 @@
 //  - a periodic full sync rewrites everything in place (flush table, flush the global maps,
 //    re-add) but keeps the affinity sets, whose dynamic entries are live session state;
 //  - a partial sync touches only the chains, sets and elements of the service ports in
-//    state.changed / state.deleted, diffed against what was committed last (kept in memory).
+//    state.changed / state.deleted, diffed against what was committed last. What is kept in
+//    memory for that is small (plan.ts Committed): the model's ServicePortState of each
+//    committed port, which ports own elements in each address (elements.ts ClaimIndex), and
+//    the chain and set names; a port's rules and elements are compiled again when it changes.
 // The text is planned by plan.ts (pure); this file runs it and keeps what was committed.
 // Who writes it: a partial sync that only adds and deletes map and set elements (one
 // EndpointSlice changed: the common case) goes through the resident netlink writer
@@ -17,10 +20,11 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
-import { familyContext, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
+import { compileServicePort, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
 import { ElementWriter } from './netlink/writer.js';
-import { fullSyncText, planPartialSync, type Committed } from './plan.js';
+import { fullSyncText } from './fullsync.js';
+import { planPartialSync, type Committed } from './plan.js';
 import { renderTable, TABLE, tableRef, type NftFamily } from './ruleset.js';
 
 export interface NftablesOptions {
@@ -109,8 +113,8 @@ export class NftablesDataplane implements Dataplane {
    */
   private publish(state: ProxyState, committed: Map<NftFamily, Committed>): void {
     if (!this.opts.publishRuleset) return;
-    const ports = new Map([...committed].map(([f, c]) => [f, [...c.ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))]));
-    const config = this.config;
+    // What is committed now, copied: later partial syncs update `committed` in place.
+    const tables = [...committed].map(([family, c]) => ({ family, fc: c.fc, ports: [...c.ports.values()] }));
     const node = state.node;
     this.opts.publishRuleset({
       mode: 'nftables',
@@ -120,9 +124,9 @@ export class NftablesDataplane implements Dataplane {
       nodeAddresses: node.addresses,
       render: () => {
         const lines: string[] = [];
-        for (const family of FAMILIES) {
-          const fc = familyContext(family, config, node);
-          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: ports.get(family) ?? [] }, { replace: true }, lines);
+        for (const { family, fc, ports } of tables) {
+          const sorted = ports.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((sp) => compileServicePort(sp, fc));
+          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: sorted }, { replace: true }, lines);
         }
         return lines.join('\n') + '\n';
       },

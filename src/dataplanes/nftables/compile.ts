@@ -91,8 +91,8 @@ export function globalChains(fc: FamilyContext): ChainDecl[] {
 
 export function globalElements(fc: FamilyContext): ElementRef[] {
   const out: ElementRef[] = [];
-  for (const ip of fc.nodePortIPs ?? []) out.push({ set: 'nodeport-ips', key: ip, value: '', owner: '' });
-  for (const cidr of fc.detector?.set?.elements ?? []) out.push({ set: fc.detector!.set!.name, key: cidr, value: '', owner: '' });
+  for (const ip of fc.nodePortIPs ?? []) out.push({ set: 'nodeport-ips', key: ip, value: '', owner: '', scope: ip });
+  for (const cidr of fc.detector?.set?.elements ?? []) out.push({ set: fc.detector!.set!.name, key: cidr, value: '', owner: '', scope: cidr });
   return out;
 }
 

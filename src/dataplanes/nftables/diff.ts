@@ -1,8 +1,8 @@
 // The nft text of a partial sync: only the chains, affinity sets and map elements of the
 // service ports that changed, computed against what kproxy committed last (kept in memory;
 // the kernel's table is never listed).
-import type { ElementIndex, ElementOp } from './elements.js';
-import { chainLine, elementLines, elementText, ruleLine, setLine, tableRef, type ElementRef, type NftFamily, type PortRules } from './ruleset.js';
+import type { ClaimIndex, ElementOp, ElementRef } from './elements.js';
+import { chainLine, elementLines, elementText, ruleLine, setLine, tableRef, type NftFamily, type PortRules } from './ruleset.js';
 
 export interface PortChange {
   key: string;
@@ -19,23 +19,54 @@ export interface PortChangesText {
   elementOnly: boolean;
 }
 
-/** Renders the changes and updates index (and the set of shared chains) to match. No lines when nothing changed. */
-export function renderPortChanges(family: NftFamily, changes: PortChange[], index: ElementIndex, shared: Set<string>): PortChangesText {
+/**
+ * Renders the changes and updates claims (and the set of shared chains) to match. No lines
+ * when nothing changed. `unchanged` compiles a committed port that is not among the changes:
+ * the ports that share a scope with a changed one are compiled again to find which claim of
+ * an element wins (the first in key order), before and after.
+ */
+export function renderPortChanges(family: NftFamily, changes: PortChange[], claims: ClaimIndex, shared: Set<string>, unchanged: (owner: string) => PortRules): PortChangesText {
   const t = tableRef(family);
-  const before = new Map<string, { set: string; key: string; was: string | undefined }>();
-  const note = (e: ElementRef) => {
-    const id = `${e.set}\u0000${e.key}`;
-    if (!before.has(id)) before.set(id, { set: e.set, key: e.key, was: index.effective(e.set, e.key) });
+  const byKey = new Map(changes.map((c) => [c.key, c]));
+  // Each owner's claims by set and key (its first claim of a key), built once per phase: a
+  // Service with thousands of endpoints must not cost a scan of its elements per element.
+  const lookups = [new Map<string, Map<string, string>>(), new Map<string, Map<string, string>>()];
+  const claimsOf = (owner: string, after: boolean): Map<string, string> => {
+    const cache = lookups[after ? 1 : 0];
+    let m = cache.get(owner);
+    if (m) return m;
+    const c = byKey.get(owner);
+    const elements = c ? ((after ? c.after?.elements : c.before?.elements) ?? []) : unchanged(owner).elements;
+    m = new Map();
+    for (const e of elements) {
+      const id = elementId(e);
+      if (!m.has(id)) m.set(id, e.value);
+    }
+    // An unchanged owner is the same before and after.
+    if (!c) for (const other of lookups) other.set(owner, m);
+    else cache.set(owner, m);
+    return m;
   };
+  const effective = (x: ElementRef, id: string, after: boolean): string | undefined => {
+    for (const owner of claims.owners(x.scope)) {
+      const v = claimsOf(owner, after).get(id);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  // Every element a change touches, once, with its value in effect before the changes.
+  const touched = new Map<string, { e: ElementRef; was: string | undefined }>();
   for (const c of changes) {
-    for (const e of c.before?.elements ?? []) {
-      note(e);
-      index.remove(e);
+    for (const e of [...(c.before?.elements ?? []), ...(c.after?.elements ?? [])]) {
+      const id = elementId(e);
+      if (!touched.has(id)) touched.set(id, { e, was: effective(e, id, false) });
     }
-    for (const e of c.after?.elements ?? []) {
-      note(e);
-      index.add(e);
-    }
+  }
+  for (const c of changes) {
+    const before = new Set((c.before?.elements ?? []).map((e) => e.scope));
+    const after = new Set((c.after?.elements ?? []).map((e) => e.scope));
+    for (const s of before) if (!after.has(s)) claims.release(s, c.key);
+    for (const s of after) if (!before.has(s)) claims.claim(s, c.key);
   }
   const deletes = new Map<string, { key: string; value: string }[]>();
   const adds = new Map<string, { key: string; value: string }[]>();
@@ -44,11 +75,11 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
     if (!l) m.set(set, (l = []));
     l.push({ key, value });
   };
-  for (const { set, key, was } of before.values()) {
-    const now = index.effective(set, key);
+  for (const [id, { e, was }] of touched) {
+    const now = effective(e, id, true);
     if (was === now) continue;
-    if (was !== undefined) push(deletes, set, key, was);
-    if (now !== undefined) push(adds, set, key, now);
+    if (was !== undefined) push(deletes, e.set, e.key, was);
+    if (now !== undefined) push(adds, e.set, e.key, now);
   }
 
   const out: string[] = [];
@@ -112,3 +143,5 @@ export function renderPortChanges(family: NftFamily, changes: PortChange[], inde
   const elementOnly = newSets.length + newChains.length + rewrite.length + goneChains.length + goneSets.length === 0;
   return { lines: out, elements, elementOnly };
 }
+
+const elementId = (e: ElementRef) => `${e.set}\u0000${e.key}`;

@@ -1,9 +1,11 @@
-// Which service port owns each element of the global sets and maps, so that a partial sync
-// can add and delete exactly the elements whose effective value changed. When several
-// owners claim one key (two Services on one external IP and port), the first in render order
-// (global elements, then service ports by key) wins, in full and partial syncs alike.
-// Kept lean: one map per set, and a claim is the ElementRef itself (an array only on a clash),
-// because a 10,000-Service table has a few hundred thousand elements.
+// Who owns the elements of the global sets and maps. When several owners claim one key (two
+// Services on one external IP and port), the first in render order (global elements, then
+// service ports by key) wins, in full and partial syncs alike.
+//  - ElementIndex holds every claim: it renders a table from its compiled ports (`kproxy rules`).
+//  - ClaimIndex is what the applier keeps between syncs: only which service ports have
+//    elements in each scope (address), about 10 times fewer entries than elements and no
+//    element text at all. A partial sync compiles the few ports that share a scope with a
+//    changed one to find which claim wins (diff.ts).
 
 /** One element of a global set or map. value is "" for a set. */
 export interface ElementRef {
@@ -12,6 +14,12 @@ export interface ElementRef {
   value: string;
   /** The service port key that wants it ("" for global elements). */
   owner: string;
+  /**
+   * What the key is about: the address in it (a ClusterIP, external or LB IP, an endpoint
+   * for the hairpin set) or ":nodePort". Two equal keys of one set always have the same
+   * scope, so owners can only clash on an element within a scope they share (ClaimIndex).
+   */
+  scope: string;
 }
 
 /** Element changes to one set, as the partial planner renders them in one `add/delete element` line. */
@@ -64,6 +72,18 @@ export class ElementIndex {
   }
 
   /**
+   * Calls fn for every effective element, set by set in insertion order, with its position in
+   * its set and the set's size (a renderer breaks its lines on those).
+   */
+  forEachEffective(fn: (e: ElementRef, i: number, size: number) => void): void {
+    for (const m of this.bySet.values()) {
+      let i = 0;
+      const size = m.size;
+      for (const c of m.values()) fn(Array.isArray(c) ? c[0] : c, i++, size);
+    }
+  }
+
+  /**
    * Every set with its effective elements ("key" or "key : value"), in insertion order, at
    * most `chunk` at a time: a full sync renders them a line at a time instead of holding
    * every element's text at once (a few hundred thousand strings at 10,000 Services).
@@ -81,5 +101,57 @@ export class ElementIndex {
       }
       if (items.length > 0) yield [set, items];
     }
+  }
+}
+
+const NONE: readonly string[] = [];
+
+/** The service ports with elements in each scope, in key (render) order. */
+export class ClaimIndex {
+  private readonly byScope = new Map<string, string | string[]>();
+
+  /** The owners of a scope, first in render order first. */
+  owners(scope: string): readonly string[] {
+    const o = this.byScope.get(scope);
+    return o === undefined ? [] : typeof o === 'string' ? [o] : o;
+  }
+
+  /**
+   * Records owner in scope; returns the owners that were there before it (none: it is alone).
+   * Owners are claimed in key order by a full sync, in any order by a partial one.
+   */
+  claim(scope: string, owner: string): readonly string[] {
+    const o = this.byScope.get(scope);
+    if (o === undefined) {
+      this.byScope.set(scope, owner);
+      return NONE;
+    }
+    if (o === owner) return NONE;
+    const list = typeof o === 'string' ? [o] : o;
+    const i = list.indexOf(owner);
+    if (i >= 0) return list.slice(0, i); // (earlier owners only: later ones do not beat it)
+    let at = list.length;
+    while (at > 0 && list[at - 1] > owner) at--;
+    const before = list.slice(0, at);
+    list.splice(at, 0, owner);
+    if (typeof o === 'string') this.byScope.set(scope, list);
+    return before;
+  }
+
+  release(scope: string, owner: string): void {
+    const o = this.byScope.get(scope);
+    if (o === undefined) return;
+    if (typeof o === 'string') {
+      if (o === owner) this.byScope.delete(scope);
+      return;
+    }
+    const i = o.indexOf(owner);
+    if (i >= 0) o.splice(i, 1);
+    if (o.length === 1) this.byScope.set(scope, o[0]);
+    else if (o.length === 0) this.byScope.delete(scope);
+  }
+
+  get size(): number {
+    return this.byScope.size;
   }
 }

@@ -5,10 +5,19 @@ import type { ChainDecl } from './ruleset.js';
 
 export const REJECT_CHAIN = 'reject-chain';
 export const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+// The names are interned once: every element of a 10,000-Service table names its map.
+const named = (prefix: string) => {
+  const names = new Map<string, string>();
+  return (proto: string) => {
+    let n = names.get(proto);
+    if (n === undefined) names.set(proto, (n = prefix + proto));
+    return n;
+  };
+};
 /** DNAT targets by entry address, port and slot, one map per protocol. */
-export const serviceEndpointsMap = (proto: string) => `service-endpoints-${proto}`;
+export const serviceEndpointsMap = named('service-endpoints-');
 /** DNAT targets of NodePort traffic by node port and slot (any node address). */
-export const nodePortEndpointsMap = (proto: string) => `nodeport-endpoints-${proto}`;
+export const nodePortEndpointsMap = named('nodeport-endpoints-');
 export const SERVICE_ENDPOINT_CHAINS = 'service-endpoint-chains';
 export const NODEPORT_ENDPOINT_CHAINS = 'nodeport-endpoint-chains';
 /**

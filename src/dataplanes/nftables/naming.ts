@@ -8,7 +8,7 @@
 // IPv6 colons become dots before hashing; names longer than 240 characters are cut to 237
 // plus "..." (nft's limit is 256 and the longest prefix is 16), the hash still covering the
 // full name.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
 import { cat } from './flat.js';
 
@@ -32,9 +32,18 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
-/** First 8 characters of base32(sha256(name)). */
+// crypto.hash (Node 20.12+) hashes in one call, without a Hash object per name.
+const sha256: (s: string) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: 'buffer'): Buffer }).hash('sha256', s, 'buffer')
+    : (s) => crypto.createHash('sha256').update(s).digest();
+
+/** First 8 characters of base32(sha256(name)): exactly the first 40 bits. */
 export function hash8(name: string): string {
-  return base32(createHash('sha256').update(name).digest()).slice(0, 8);
+  const d = sha256(name);
+  const hi = d[0] * 4 + (d[1] >> 6); // bits 0..9
+  const lo = ((d[1] & 63) << 24) | (d[2] << 16) | (d[3] << 8) | d[4]; // bits 10..39
+  return BASE32[hi >> 5] + BASE32[hi & 31] + BASE32[(lo >>> 25) & 31] + BASE32[(lo >>> 20) & 31] + BASE32[(lo >>> 15) & 31] + BASE32[(lo >>> 10) & 31] + BASE32[(lo >>> 5) & 31] + BASE32[lo & 31];
 }
 
 const MAX_BASE = 240;

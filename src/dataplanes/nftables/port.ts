@@ -11,8 +11,11 @@ import { chainNames, endpointBase, serviceBase } from './naming.js';
 import type { ChainDecl, ElementRef, PortRules, SetDecl } from './ruleset.js';
 
 const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
+/** The scope of a node port's elements (no address is written this way). */
+const nodePortScope = (nodePort: number) => `:${nodePort}`;
 
-const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? cat('goto ', REJECT_CHAIN) : 'drop');
+const GOTO_REJECT = cat('goto ', REJECT_CHAIN);
+const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? GOTO_REJECT : 'drop');
 
 export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
   return new PortCompiler(sp, fc).compile();
@@ -30,7 +33,10 @@ class PortCompiler {
   private readonly chains: ChainDecl[] = [];
   private readonly shared: ChainDecl[] = [];
   private readonly sets: SetDecl[] = [];
-  private readonly elements: ElementRef[] = [];
+  private elements: ElementRef[] = [];
+  /** Endpoint IPs given a hairpin element; set when one would be given twice. */
+  private readonly hairpins = new Set<string>();
+  private repeats = false;
   /** With ClientIP affinity: each endpoint's chain and timeout set. */
   private readonly endpointChains = new Map<string, { chain: string; set: string }>();
   private readonly internalChain: string;
@@ -53,11 +59,17 @@ class PortCompiler {
     this.externalChain();
     this.entryElements();
     this.firewall();
+    // One port claims an element at most once (the full sync's renderer counts on it): its
+    // addresses may repeat (a ClusterIP also listed as an external IP), and a local endpoint
+    // is in both its cluster-wide and its node-local set. The first claim is the one kept.
+    const addrs = [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs];
+    if (this.repeats || (addrs.length > 1 && new Set(addrs).size < addrs.length)) this.elements = firstClaims(this.elements);
     return { key: sp.key, chains: this.chains, shared: this.shared, sets: this.sets, elements: this.elements };
   }
 
-  private el(set: string, key: string, value = ''): void {
-    this.elements.push({ set, key, value, owner: this.sp.key });
+  /** scope: the address (or ":nodePort") the key is about; equal keys always share it (elements.ts). */
+  private el(scope: string, set: string, key: string, value = ''): void {
+    this.elements.push({ set, key, value, owner: this.sp.key, scope });
   }
 
   /** ClientIP affinity keeps upstream's shape: one chain and one timeout set per endpoint. */
@@ -111,16 +123,27 @@ class PortCompiler {
       this.shared.push(pick);
       rules.push(cat('goto ', pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
+      // Elements are not kept once rendered or diffed, so they are built with + (cheap).
+      const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
+      const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
+      const prefixes = reach.addrs.map((addr) => `${addr} . ${sp.port} . `);
+      const portPrefix = `${reach.nodePort} . `;
+      const portScope = nodePortScope(reach.nodePort);
       eps.forEach((ep, i) => {
-        const value = affinity ? cat('goto ', chainOf(ep).chain) : cat(ep.ip, ' . ', ep.port);
-        for (const addr of reach.addrs) this.el(affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto), cat(addr, ' . ', sp.port, ' . ', base + i), value);
-        if (reach.nodePort) this.el(affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto), cat(reach.nodePort, ' . ', base + i), value);
+        const value = affinity ? `goto ${chainOf(ep).chain}` : `${ep.ip} . ${ep.port}`;
+        for (let a = 0; a < prefixes.length; a++) this.el(reach.addrs[a], addrSet, prefixes[a] + (base + i), value);
+        if (reach.nodePort) this.el(portScope, portSet, portPrefix + (base + i), value);
       });
     }
     // Only an endpoint on this node (or at a node address) can send through this node's
     // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
     // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
-    for (const ep of eps) if (ep.isLocal || fc.nodeAddresses.has(ep.ip)) this.el(HAIRPIN_SET, cat(ep.ip, ' . ', ep.ip));
+    for (const ep of eps) {
+      if (!ep.isLocal && !fc.nodeAddresses.has(ep.ip)) continue;
+      if (this.hairpins.has(ep.ip)) this.repeats = true;
+      this.hairpins.add(ep.ip);
+      this.el(ep.ip, HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
+    }
     this.chains.push({ name, rules });
   }
 
@@ -147,19 +170,20 @@ class PortCompiler {
   /** Each entry point in the dispatch maps, or in the no-endpoint maps with the model's verdict. */
   private entryElements(): void {
     const { sp, proto, names } = this;
-    const tuple = (ip: string) => cat(ip, ' . ', proto, ' . ', sp.port);
-    this.el('cluster-ips', sp.clusterIP);
-    if (sp.internal.noEndpoints === null) this.el('service-ips', tuple(sp.clusterIP), cat('goto ', this.internalChain));
-    else this.el('no-endpoint-services', tuple(sp.clusterIP), verdict(sp.internal.noEndpoints));
+    const tuple = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
+    this.el(sp.clusterIP, 'cluster-ips', sp.clusterIP);
+    if (sp.internal.noEndpoints === null) this.el(sp.clusterIP, 'service-ips', tuple(sp.clusterIP), `goto ${this.internalChain}`);
+    else this.el(sp.clusterIP, 'no-endpoint-services', tuple(sp.clusterIP), verdict(sp.internal.noEndpoints));
     const ext = sp.external;
     if (!ext) return;
     for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-      if (ext.capture) this.el('service-ips', tuple(ip), cat('goto ', names.external));
-      if (ext.noEndpoints) this.el('no-endpoint-services', tuple(ip), verdict(ext.noEndpoints));
+      if (ext.capture) this.el(ip, 'service-ips', tuple(ip), `goto ${names.external}`);
+      if (ext.noEndpoints) this.el(ip, 'no-endpoint-services', tuple(ip), verdict(ext.noEndpoints));
     }
     if (sp.nodePort) {
-      if (ext.capture) this.el('service-nodeports', cat(proto, ' . ', sp.nodePort), cat('goto ', names.external));
-      if (ext.noEndpoints) this.el('no-endpoint-nodeports', cat(proto, ' . ', sp.nodePort), verdict(ext.noEndpoints));
+      const scope = nodePortScope(sp.nodePort);
+      if (ext.capture) this.el(scope, 'service-nodeports', `${proto} . ${sp.nodePort}`, `goto ${names.external}`);
+      if (ext.noEndpoints) this.el(scope, 'no-endpoint-nodeports', `${proto} . ${sp.nodePort}`, verdict(ext.noEndpoints));
     }
   }
 
@@ -170,6 +194,17 @@ class PortCompiler {
     if (sp.loadBalancerIPs.length === 0 || allowed.length === 0) return;
     const set = allowed.length === 1 ? allowed[0] : cat('{ ', allowed.join(', '), ' }');
     this.chains.push({ name: names.firewall, rules: [cat(fc.ipx, ' saddr != ', set, ' drop')] });
-    for (const ip of sp.loadBalancerIPs) this.el('firewall-ips', cat(ip, ' . ', proto, ' . ', sp.port), cat('goto ', names.firewall));
+    for (const ip of sp.loadBalancerIPs) this.el(ip, 'firewall-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${names.firewall}`);
   }
+}
+
+/** The elements without the repeated claims of one set and key (the first one stays). */
+function firstClaims(elements: ElementRef[]): ElementRef[] {
+  const seen = new Set<string>();
+  return elements.filter((e) => {
+    const id = `${e.set}\u0000${e.key}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }

@@ -34,14 +34,15 @@ export class ManifestCatalog {
 
   /**
    * Replaces what one file defines. A file with a parse error keeps its previous objects and
-   * records the error instead. Returns every id the file defined before or defines now.
+   * records the error instead; a file with only skipped documents (`partial`) records the
+   * error and still defines its other objects. Returns every id the file defined before or
+   * defines now.
    */
   setFile(file: string, contents: FileContents): Set<string> {
     if (contents.errors.length > 0) {
       this.fileErrors.set(file, contents.errors[0]);
-      return new Set();
-    }
-    this.fileErrors.delete(file);
+      if (!contents.partial) return new Set();
+    } else this.fileErrors.delete(file);
     return this.replace(
       file,
       contents.objects.map((o) => ({ object: o.object, file, line: o.line })),

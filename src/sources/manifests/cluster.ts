@@ -153,7 +153,7 @@ export class StandaloneCluster {
     const now = new Set<string>();
     for (const [file, e] of catalog.errors()) {
       now.add(file);
-      this.opts.sink.reportError({ kind: 'File', namespace: '', name: file, field: `line ${e.line}`, reason: e.message });
+      this.opts.sink.reportError({ kind: 'File', namespace: '', name: file, field: e.line > 0 ? `line ${e.line}` : '', reason: e.message });
     }
     for (const file of previous) if (!now.has(file)) this.opts.sink.clearError('File', '', file);
     return now;

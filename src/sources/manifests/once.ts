@@ -9,17 +9,22 @@ import type { ObjectSink } from '../sink.js';
 import { silentLogger, type Logger } from '../../util/log.js';
 import { allocationsPath } from '../allocate/state.js';
 import { ManifestCatalog } from './catalog.js';
+import { locatedSink } from './located-sink.js';
 import { StandaloneCluster } from './cluster.js';
-import { listManifestFiles, readManifestFile } from './read.js';
+import { readManifestFile } from './read.js';
+import { walkManifestFolder } from './walk.js';
 import { allocationSettings } from './source.js';
 
 export function loadManifestsOnce(dir: string, sink: ObjectSink, config?: Config, log: Logger = silentLogger()): void {
   const cfg = config ?? { ...defaultConfig(), manifests: dir };
   const catalog = new ManifestCatalog();
   const touched = new Set<string>();
-  for (const f of listManifestFiles(dir)) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
+  const walked = walkManifestFolder(dir);
+  for (const f of walked.files.keys()) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
+  // A subfolder that cannot be read is said, not silently left out (the live source logs it).
+  for (const s of walked.skipped) sink.reportError({ kind: 'File', namespace: '', name: s.path, field: '', reason: s.reason });
   const cluster = new StandaloneCluster({
-    sink,
+    sink: locatedSink(sink, catalog),
     log,
     ...allocationSettings(cfg),
     allocationsPath: allocationsPath(dir),

@@ -23,6 +23,11 @@ export interface ManifestError {
 export interface FileContents {
   objects: ManifestObject[];
   errors: ManifestError[];
+  /**
+   * The errors are about single documents that are not objects (a list, a scalar): the file
+   * parsed, and `objects` holds every other document. Without it, an error voids the file.
+   */
+  partial?: boolean;
 }
 
 /** Every manifest file below dir, sorted, as paths relative to dir (see walk.ts for symlinks). */
@@ -31,7 +36,8 @@ export function listManifestFiles(dir: string): string[] {
 }
 
 /**
- * Parses one file's text. Any parse error makes the whole file an error (nothing half-read).
+ * Parses one file's text. Any parse error makes the whole file an error (nothing half-read);
+ * a document that parses but is no object (a list, a scalar) costs only that document.
  *
  * The text is cut into documents at column-0 "---" lines (the YAML spec forbids such a line
  * inside a document, so the cut is exact), which gives each object its line number; each
@@ -41,12 +47,18 @@ export function listManifestFiles(dir: string): string[] {
  */
 export function parseManifestText(text: string, file: string): FileContents {
   const objects: ManifestObject[] = [];
+  const skipped: ManifestError[] = [];
   const add = (value: unknown, line: number, textLength: number): ManifestError | null => {
     if (value === null || value === undefined) return null;
     const tooBig = checkExpansion(value, expandedNodeBudget(textLength));
     if (tooBig) return { file, line, message: tooBig };
     if (typeof value !== 'object' || Array.isArray(value)) {
-      return { file, line, message: 'expected a Kubernetes object (a mapping with apiVersion and kind)' };
+      skipped.push({
+        file,
+        line,
+        message: `expected a Kubernetes object (a mapping with apiVersion and kind), got ${Array.isArray(value) ? 'a list' : `the ${typeof value} ${JSON.stringify(value).slice(0, 40)}`}; this document is skipped`,
+      });
+      return null;
     }
     const o = value as KubeObject;
     if (o.kind === 'List' || (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items))) {
@@ -61,7 +73,7 @@ export function parseManifestText(text: string, file: string): FileContents {
   if (/\.json$/i.test(file)) {
     try {
       const err = add(JSON.parse(text), 1, text.length);
-      return err ? { objects: [], errors: [err] } : { objects, errors: [] };
+      return err ? { objects: [], errors: [err] } : contents(objects, skipped);
     } catch (e) {
       if (e instanceof RangeError) return { objects: [], errors: [{ file, line: 1, message: `cannot be read: ${e.message}` }] };
       objects.length = 0; // not plain JSON: YAML below reports where it breaks
@@ -80,7 +92,17 @@ export function parseManifestText(text: string, file: string): FileContents {
     const err = add(value, doc.line + leadingBlankLines(doc.text), doc.text.length);
     if (err) return { objects: [], errors: [err] };
   }
-  return { objects, errors: [] };
+  return contents(objects, skipped);
+}
+
+function contents(objects: ManifestObject[], skipped: ManifestError[]): FileContents {
+  if (skipped.length === 0) return { objects, errors: [] };
+  // Nothing else in the file: as a parse error, so that its previous objects stay.
+  if (objects.length === 0) return { objects, errors: [skipped[0]] };
+  // The catalog keeps one error per file: the first, counting the others.
+  const first = skipped[0];
+  const more = skipped.length > 1 ? ` (and ${skipped.length - 1} more such document(s) in this file)` : '';
+  return { objects, errors: [{ ...first, message: first.message + more }], partial: true };
 }
 
 /** Documents of a YAML stream with the line (1-based) each starts on. */

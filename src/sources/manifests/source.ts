@@ -6,6 +6,7 @@ import type { Source, SourceContext } from '../source.js';
 import { defaultServiceCIDRs } from '../allocate/allocator.js';
 import { allocationsPath } from '../allocate/state.js';
 import { ManifestCatalog } from './catalog.js';
+import { locatedSink } from './located-sink.js';
 import { StandaloneCluster, type ClusterOptions } from './cluster.js';
 import { readManifestFile, type FileContents } from './read.js';
 import { FolderWatcher, type FolderChanges } from './watch.js';
@@ -38,7 +39,7 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number;
   const dir = ctx.config.manifests;
   const catalog = new ManifestCatalog();
   const cluster = new StandaloneCluster({
-    sink: ctx.sink,
+    sink: locatedSink(ctx.sink, catalog),
     log: ctx.log,
     ...allocationSettings(ctx.config),
     allocationsPath: allocationsPath(dir),

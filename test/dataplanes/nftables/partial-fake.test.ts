@@ -84,7 +84,9 @@ function randomService(r: (n: number) => number, i: number): Obj[] {
     internalTrafficPolicy: r(4) === 0 ? 'Local' : 'Cluster',
     sessionAffinity: r(4) === 0 ? 'ClientIP' : 'None',
   };
-  if (r(3) === 0) spec.externalIPs = [`192.168.99.${i + 1}`];
+  // Some Services share one external IP (the first in key order owns its elements), and a few
+  // list their own ClusterIP as an external IP (one port claiming a key twice).
+  if (r(3) === 0) spec.externalIPs = [`192.168.99.${r(3) === 0 ? 250 : i + 1}`, ...(r(6) === 0 ? [spec.clusterIP] : [])];
   if (type === 'LoadBalancer' && r(2)) spec.loadBalancerSourceRanges = ['203.0.113.0/24', '192.168.0.0/24'];
   const status = type === 'LoadBalancer' ? { loadBalancer: { ingress: [{ ip: `1.2.${i >> 8}.${(i & 255) + 1}` }] } } : undefined;
   const eps = Array.from({ length: r(5) }, (_, k) =>

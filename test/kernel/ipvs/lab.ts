@@ -6,7 +6,9 @@
 //   pod1 10.244.1.11/32 ─── 10.244.1.1 vp1 ┤   pods use /32 addresses routed via 10.244.1.1
 //   pod2 10.244.1.12/32 ─── 10.244.1.1 vp2 ┘
 //
-// Pods run test/kernel/podserver on TCP 8080 (it answers with its name, then echoes lines).
+// Pods run test/kernel/podserver on TCP 8080 (it answers with its name, then echoes lines), or
+// with `echoPods` the benchmark's plain echo server (src/bench/pod-server.ts), which the bench
+// client's kept-alive round trips need.
 // IPVS is per network namespace, so each lab has its own table. Clients and servers refuse to
 // run outside the lab's namespaces (the guest has no network card, so nothing could leave it
 // anyway).
@@ -53,7 +55,10 @@ export class Lab {
   readonly dir: string;
   readonly log: string;
 
-  constructor(readonly tag: string) {
+  constructor(
+    readonly tag: string,
+    private readonly opts: { echoPods?: boolean } = {},
+  ) {
     this.dir = `/run/manifests-${tag}`;
     this.log = join(OUT, `kproxy-${tag}.log`);
   }
@@ -81,14 +86,28 @@ export class Lab {
     ]);
     for (const p of ['pod1', 'pod2'] as const) {
       await batch(p, ['link set lo up', `address add ${ADDR[p]}/32 dev eth0`, 'link set eth0 up', `route add ${ADDR.gw}/32 dev eth0`, `route add default via ${ADDR.gw}`]);
-      this.background(p, [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'podserver.js'), p, '--tcp', '8080', '--udp', '5353']);
+      if (this.opts.echoPods) await this.echoPod(p);
+      else this.background(p, [process.execPath, join(PROJECT_ROOT, 'dist', 'test', 'kernel', 'podserver.js'), p, '--tcp', '8080', '--udp', '5353']);
     }
     await batch('client', ['link set lo up', `address add ${ADDR.client}/24 dev eth0`, 'link set eth0 up', `route add default via ${ADDR.node}`]);
     mkdirSync(this.dir, { recursive: true });
   }
 
-  /** Waits until both pods answer (they start in build(); kproxy may start meanwhile). */
+  /** The benchmark's echo server in a pod, started and listening (it prints "ready"). */
+  private echoPod(p: 'pod1' | 'pod2'): Promise<void> {
+    const env = { ...process.env, KPROXY_TEST_NETNS: (['node', 'pod1', 'pod2', 'client'] as Role[]).map((r) => this.ns(r)).join(',') };
+    const c = spawn('ip', inNetns(this.ns(p), [process.execPath, join(PROJECT_ROOT, 'dist', 'src', 'bench', 'pod-server.js'), '8080']), { stdio: ['ignore', 'pipe', 'ignore'], env });
+    this.procs.add(c);
+    c.on('exit', () => this.procs.delete(c));
+    return new Promise((resolve, reject) => {
+      c.stdout!.once('data', () => resolve());
+      c.once('exit', (code) => reject(new Error(`the echo server in ${p} exited (${code})`)));
+    });
+  }
+
+  /** Waits until both pods answer (they start in build(); kproxy may start meanwhile). Echo pods are serving once built. */
   async podsServing(): Promise<void> {
+    if (this.opts.echoPods) return;
     for (const p of ['pod1', 'pod2'] as const) {
       await this.waitFor(`${p} serving`, async () => (await this.request('node', ADDR[p], 8080)) === p);
     }

@@ -1,0 +1,226 @@
+// The full sync's text and the committed state it leaves, in one pass over the service ports.
+// The text is exactly what renderTable prints for the same tables (`kproxy rules`; a test
+// holds them equal), in the same order: the table, its sets, its chains, its rules (global,
+// shared pick chains, then each service port's in key order), then every element a few
+// hundred per line. Each port is compiled once; its lines and elements go to text builders
+// and its compiled form is dropped at once: what is kept is which ports own elements in each
+// scope (ClaimIndex), the names, and the model's own ServicePortState (partial syncs compile
+// a port again when it changes). Keeping no more is what makes a full sync cheap: at 10,000
+// Services the young-generation collector copying what survives was a third of its cost,
+// and an index of every element another sixth.
+import type { Config } from '../../config/types.js';
+import type { ProxyState } from '../../model/types.js';
+import { compileServicePort, familyContext, FAMILIES, globalChains, globalElements, globalSets, portsOf } from './compile.js';
+import { ClaimIndex, type ElementRef } from './elements.js';
+import type { Committed } from './committed.js';
+import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
+import { TextBuilder } from './text.js';
+
+const ELEMENTS_PER_LINE = 500;
+
+/**
+ * The full sync's text, in chunks. `plan` receives the line count and the new committed
+ * state. `previous` null: replace the tables; else rewrite them in place (keeping the
+ * affinity sets' live entries) and delete what is no longer there.
+ */
+export async function* fullSyncText(
+  state: ProxyState,
+  config: Config,
+  previous: ReadonlyMap<NftFamily, Committed> | null,
+  plan: { lines: number; committed: Map<NftFamily, Committed> },
+): AsyncGenerator<string> {
+  const replace = previous === null;
+  for (const family of FAMILIES) {
+    const fc = familyContext(family, config, state.node);
+    const t = tableRef(family);
+    const sets = globalSets(fc);
+    const chains = globalChains(fc);
+    const c: Committed = {
+      fc,
+      claims: new ClaimIndex(),
+      ports: new Map(),
+      globalChains: new Set(chains.map((ch) => ch.name)),
+      sharedChains: new Set(),
+      globalSets: new Set(sets.map((s) => s.name)),
+      portChains: new Set(),
+      portSets: new Set(),
+    };
+    const elements = new ElementText(t);
+    const globals = new Set<string>();
+    for (const e of globalElements(fc)) if (!globals.has(id(e)) && globals.add(id(e))) elements.add(e);
+    // Scopes that two ports share: the elements written in them so far (set NUL key).
+    const contested = new Map<string, Set<string>>();
+
+    const portSets = new TextBuilder();
+    const portChains = new TextBuilder();
+    const portRules = new TextBuilder();
+    const shared = new Map<string, ChainDecl>();
+    for (const sp of portsOf(state, fc.ipFamily)) {
+      const p = compileServicePort(sp, fc);
+      c.ports.set(sp.key, sp);
+      for (const s of p.sets) {
+        setLine(portSets, t, s);
+        c.portSets.add(s.name);
+      }
+      for (const ch of p.chains) {
+        chainLine(portChains, t, ch);
+        c.portChains.add(ch.name);
+        for (const r of ch.rules) ruleLine(portRules, t, ch.name, r);
+      }
+      for (const ch of p.shared) if (!shared.has(ch.name)) shared.set(ch.name, ch);
+      for (const e of p.elements) {
+        const earlier = c.claims.claim(e.scope, sp.key);
+        if (earlier.length === 0) {
+          elements.add(e); // alone in its scope so far, and a port claims a key once
+          continue;
+        }
+        // A scope shared with earlier ports (a multi-port Service's ClusterIP, an external IP
+        // two Services list): the first claim of a key wins. The earlier owners' keys are
+        // collected when the scope is first found shared, by compiling them again (rare).
+        let taken = contested.get(e.scope);
+        if (!taken) {
+          contested.set(e.scope, (taken = new Set()));
+          for (const o of earlier) for (const x of compileServicePort(c.ports.get(o)!, fc).elements) if (x.scope === e.scope) taken.add(id(x));
+        }
+        const k = id(e);
+        if (taken.has(k)) continue;
+        taken.add(k);
+        elements.add(e);
+      }
+    }
+    const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const ch of pick) c.sharedChains.add(ch.name);
+
+    const head = new TextBuilder();
+    for (const l of tableHeader(family, replace)) head.end(l);
+    if (!replace) head.end(`flush table ${t}`);
+    for (const s of sets) {
+      setLine(head, t, s);
+      if (!replace) head.end(`flush ${s.kind} ${t} ${s.name}`);
+    }
+    yield* head.take();
+    yield* portSets.take();
+    for (const ch of chains) chainLine(head, t, ch);
+    for (const ch of pick) chainLine(head, t, ch);
+    yield* head.take();
+    yield* portChains.take();
+    for (const ch of chains) for (const r of ch.rules) ruleLine(head, t, ch.name, r);
+    for (const ch of pick) for (const r of ch.rules) ruleLine(head, t, ch.name, r);
+    yield* head.take();
+    yield* portRules.take();
+    plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
+
+    const chunks = elements.take();
+    const tail = new TextBuilder();
+    const old = previous?.get(family);
+    if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
+    chunks.push(...tail.take());
+    plan.lines += tail.lines + elements.lines;
+    yield* chunks;
+    plan.committed.set(family, c);
+  }
+}
+
+function setLine(b: TextBuilder, t: string, s: SetDecl): void {
+  b.add('add ');
+  b.add(s.kind);
+  b.add(' ');
+  b.add(t);
+  b.add(' ');
+  b.add(s.name);
+  b.add(' { ');
+  b.add(s.body);
+  b.end(' }');
+}
+
+function chainLine(b: TextBuilder, t: string, c: ChainDecl): void {
+  b.add('add chain ');
+  b.add(t);
+  b.add(' ');
+  b.add(c.name);
+  if (c.hook) {
+    b.add(' { ');
+    b.add(c.hook);
+    b.add(' }');
+  }
+  b.end('');
+}
+
+function ruleLine(b: TextBuilder, t: string, chain: string, rule: string): void {
+  b.add('add rule ');
+  b.add(t);
+  b.add(' ');
+  b.add(chain);
+  b.add(' ');
+  b.end(rule);
+}
+
+/** After an in-place full rewrite: delete the chains and sets that no longer exist. */
+function staleDeletes(t: string, old: Committed, now: Committed): string[] {
+  const out: string[] = [];
+  const gone = new Set<string>();
+  for (const names of [old.globalChains, old.sharedChains, old.portChains]) {
+    for (const name of names) if (!now.globalChains.has(name) && !now.sharedChains.has(name) && !now.portChains.has(name)) gone.add(name);
+  }
+  for (const name of gone) out.push(`delete chain ${t} ${name}`);
+  // Global maps are deleted with `delete map`, sets with `delete set`; only sets can go stale
+  // in practice (affinity sets, nodeport-ips, pod-cidrs) and nft accepts `delete set` for both.
+  const seen = new Set<string>();
+  for (const names of [old.globalSets, old.portSets]) {
+    for (const name of names) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (!now.globalSets.has(name) && !now.portSets.has(name)) out.push(`delete set ${t} ${name}`);
+    }
+  }
+  return out;
+}
+
+const id = (e: ElementRef) => `${e.set}\u0000${e.key}`;
+
+/**
+ * The `add element` lines, a few hundred elements per line, set by set in the order the sets
+ * are first met and each set's elements in the order they are added (as ElementIndex
+ * renders them for `kproxy rules`).
+ */
+class ElementText {
+  private readonly sets = new Map<string, { text: TextBuilder; n: number }>();
+
+  constructor(private readonly table: string) {}
+
+  add(e: ElementRef): void {
+    let s = this.sets.get(e.set);
+    if (!s) this.sets.set(e.set, (s = { text: new TextBuilder(), n: 0 }));
+    const b = s.text;
+    if (s.n % ELEMENTS_PER_LINE === 0) {
+      if (s.n > 0) b.end(' }');
+      b.add('add element ');
+      b.add(this.table);
+      b.add(' ');
+      b.add(e.set);
+      b.add(' { ');
+    } else b.add(', ');
+    b.add(e.key);
+    if (e.value !== '') {
+      b.add(' : ');
+      b.add(e.value);
+    }
+    s.n++;
+  }
+
+  get lines(): number {
+    let n = 0;
+    for (const s of this.sets.values()) n += s.text.lines;
+    return n;
+  }
+
+  /** Every line, in chunks; ends each set's last line. */
+  take(): string[] {
+    const out: string[] = [];
+    for (const s of this.sets.values()) {
+      if (s.n > 0) s.text.end(' }');
+      out.push(...s.text.take());
+    }
+    return out;
+  }
+}
