@@ -4,7 +4,7 @@
 // ratios against dnsmasq. Set DNS_BENCH_SERVICES, DNS_BENCH_SECONDS, DNS_BENCH_ROUNDS to vary.
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,12 @@ const ROUNDS = Number(process.env.DNS_BENCH_ROUNDS ?? 5);
  * Extra Node flags for the kproxy process (default none: kproxy as `kproxy run` starts it).
  * `--max-semi-space-size=1` trades CPU for shorter scavenges: see docs/dns.md.
  */
+/**
+ * Offered loads for the latency rounds: a number ≤ 1 is a fraction of the slower server's
+ * maximum, above 1 queries per second. The table shows the first; every one is printed per round.
+ */
+const RATES = (process.env.DNS_BENCH_RATES ?? '0.5').split(',').map(Number);
+const LAT_ROUNDS = Number(process.env.DNS_BENCH_LAT_ROUNDS ?? 2);
 const NODE_FLAGS = (process.env.DNS_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const DNSMASQ_ADDR = '127.0.0.2';
 const KPROXY_ADDR = '127.0.0.3';
@@ -121,20 +127,32 @@ async function main(): Promise<void> {
     const kRatio = median(qps.kproxy.map((k, i) => k / qps.dnsmasq[i]));
     const eRatio = median(qps.echo.map((e, i) => e / qps.dnsmasq[i]));
 
-    // Latency at the same offered load for both: half the slower server's maximum.
-    const rate = Math.floor(0.5 * Math.min(dq, kq));
+    // Latency at the same offered load for both: by default half the slower server's maximum.
+    const rates = RATES.map((x) => Math.floor(x <= 1 ? x * Math.min(dq, kq) : x));
     // At a fixed offered load, CPU time per query is the measure least disturbed by a busy
     // machine: it counts what each server spends, not how long it waited for a core.
     const pids = { dnsmasq: dnsmasq.pid!, kproxy: kp.pid!, echo: echo.pid! };
-    const lat = { dnsmasq: [] as PerfResult[], kproxy: [] as PerfResult[], echo: [] as PerfResult[] };
-    const cpuPerQuery = { dnsmasq: [] as number[], kproxy: [] as number[], echo: [] as number[] };
-    for (let r = 0; r < 2; r++)
-      for (const who of ['dnsmasq', 'kproxy', 'echo'] as const) {
-        const c0 = cpuOfPid(pids[who]);
-        const res = await dnsperf(target[who][0], target[who][1], queries, SECONDS, rate);
-        cpuPerQuery[who].push((cpuOfPid(pids[who]) - c0) / (res.qps * SECONDS));
-        lat[who].push(res);
+    let lat = { dnsmasq: [] as PerfResult[], kproxy: [] as PerfResult[], echo: [] as PerfResult[] };
+    let cpuPerQuery = { dnsmasq: [] as number[], kproxy: [] as number[], echo: [] as number[] };
+    const first = { lat, cpuPerQuery };
+    for (const rate of rates) {
+      for (let r = 0; r < LAT_ROUNDS; r++) {
+        const line: string[] = [];
+        for (const who of ['dnsmasq', 'kproxy', 'echo'] as const) {
+          const c0 = cpuOfPid(pids[who]);
+          const res = await dnsperf(target[who][0], target[who][1], queries, SECONDS, rate);
+          cpuPerQuery[who].push((cpuOfPid(pids[who]) - c0) / (res.qps * SECONDS));
+          lat[who].push(res);
+          line.push(`${who} p50 ${((res.p50 ?? NaN) * 1e6).toFixed(0)} p99 ${((res.p99 ?? NaN) * 1e6).toFixed(0)} µs, ${(cpuPerQuery[who].at(-1)! * 1e6).toFixed(1)} µs CPU/q`);
+        }
+        const k = lat.kproxy.at(-1)!.p99! / lat.dnsmasq.at(-1)!.p99!;
+        console.log(`  ${rate} qps round ${r + 1}: ${line.join('; ')}; kproxy/dnsmasq p99 ${k.toFixed(2)}× (load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]})`);
       }
+      lat = { dnsmasq: [], kproxy: [], echo: [] };
+      cpuPerQuery = { dnsmasq: [], kproxy: [], echo: [] };
+    }
+    ({ lat, cpuPerQuery } = first);
+    const rate = rates[0];
     const cpu = (who: 'dnsmasq' | 'kproxy' | 'echo') => Math.min(...cpuPerQuery[who]);
     const best = (xs: PerfResult[], k: 'p50' | 'p99') => Math.min(...xs.map((x) => x[k] ?? NaN));
 

@@ -90,6 +90,23 @@ export async function connRate(host: string, port: number, ms: number, parallel:
   return (done * 1000) / (Date.now() - t0);
 }
 
+/** Exactly `n` connections as connRate makes them, `parallel` at once: how many succeeded. */
+export async function connCount(host: string, port: number, parallel: number, sources: string[], n: number): Promise<number> {
+  let next = 0;
+  let done = 0;
+  const worker = async (k: number) => {
+    while (next++ < n)
+      await new Promise<void>((resolve) => {
+        const s = net.connect({ host, port, localAddress: sources[k % sources.length], noDelay: true });
+        s.once('connect', () => s.write('x'));
+        s.once('data', () => (done++, s.destroy(), resolve()));
+        s.once('error', () => (s.destroy(), resolve()));
+      });
+  };
+  await Promise.all(Array.from({ length: parallel }, (_, k) => worker(k)));
+  return done;
+}
+
 /** Opens `n` idle connections (they answer one echo each, so each is really proxied). */
 export async function openIdle(host: string, port: number, n: number, sources: string[]): Promise<net.Socket[]> {
   const out: net.Socket[] = [];

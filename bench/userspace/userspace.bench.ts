@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { loadLibc } from '../../src/dataplanes/userspace/splice/libc.js';
-import { bulk, connRate, latency, openIdle } from './clients.js';
+import { bulk, connCount, connRate, latency, openIdle } from './clients.js';
 import { cpuSeconds, rssMB } from './proc.js';
 import { median } from '../../src/bench/stats.js';
 
@@ -229,6 +229,26 @@ async function profile(load = 'both'): Promise<string[]> {
     .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
 }
 
+/** strace -c -f on `pid` while 2,000 connections go through `host`: [total per connection, the top calls per connection]. */
+async function syscallsPerConn(host: string, pid: number): Promise<string[]> {
+  const out = join(tmp, `strace-${pid}`);
+  const st = spawn('strace', ['-c', '-f', '-qq', '-o', out, '-p', String(pid)], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000)); // attached to every thread
+  const N = Number(process.env.CONNS ?? 2000);
+  let n = 0;
+  while (n < N) n += await connCount(host, ECHO, 32, SOURCES, N - n);
+  st.kill('SIGINT');
+  await new Promise((r) => st.once('exit', r));
+  const rows = readFileSync(out, 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length >= 5 && /^\d/.test(f[0]) && f.at(-1) !== 'total')
+    .map((f) => ({ name: f.at(-1)!, calls: Number(f[3]) }))
+    .sort((a, b) => b.calls - a.calls);
+  const total = rows.reduce((s, r) => s + r.calls, 0);
+  return [`${(total / n).toFixed(1)} syscalls per connection (${n} connections)`, ...rows.slice(0, 12).map((r) => `${r.name} ${(r.calls / n).toFixed(2)}`)];
+}
+
 async function main(): Promise<void> {
   await start(process.execPath, [join(here, 'backend.js'), BACKEND, String(ECHO), String(BULK)], answers(BACKEND, ECHO));
   if (process.env.ONLY === 'rss') {
@@ -240,6 +260,21 @@ async function main(): Promise<void> {
   }
   if (process.env.ONLY === 'profile') {
     process.stdout.write((await profile(process.env.LOAD)).join('\n') + '\n');
+    return;
+  }
+  if (process.env.ONLY === 'syscalls') {
+    // system calls per new connection, every thread of the proxy (strace -c -f): a count that
+    // load does not change, unlike a rate
+    const kp = await startKproxy();
+    const ha = await startHaproxy();
+    await new Promise((r) => setTimeout(r, 1500)); // the splice thread starts
+    for (const [name, host, pid] of [
+      ['kproxy', KPROXY, kp.pid],
+      ['haproxy', HAPROXY, ha?.pid],
+    ] as const) {
+      if (!pid) continue;
+      process.stdout.write(`${name}: ${(await syscallsPerConn(host, pid)).join(', ')}\n`);
+    }
     return;
   }
   const kp = await startKproxy();

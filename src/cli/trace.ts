@@ -2,7 +2,6 @@
 // would apply (compiled from a manifests folder), the one it last applied (--live), or a
 // saved text (--ruleset), and tells where it goes: every rule it hits, the verdict, every
 // endpoint it can reach with its exact probability, and whether it is masqueraded.
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parseIP } from '../api/ip.js';
 import type { Config } from '../config/types.js';
@@ -10,6 +9,7 @@ import { ConfigError } from '../util/errors.js';
 import { packetFrom } from '../trace/packet.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
+import { readRulesetText } from '../trace/read-text.js';
 import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
 import { rulesetCompiler } from '../dataplanes/registry.js';
 import type { RulesPageJSON } from '../rules/page.js';
@@ -107,7 +107,7 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     const file = opts.ruleset as string;
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readRulesetText(file);
     } catch (e) {
       throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }

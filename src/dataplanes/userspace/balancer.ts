@@ -142,8 +142,11 @@ export class ServiceBalancer {
    * traffic from the node itself or its Pods goes to the cluster-wide set when the model
    * short-circuits it (eTP Local), as kube-proxy does.
    */
-  setFor(kind: TrafficKind, clientIP: string): EndpointSetName {
-    if (kind === 'external' && this.shortCircuit && (isNodeLocalAddress(clientIP) || inRanges(this.podCIDRs, clientIP))) return 'shortCircuit';
+  setFor(kind: TrafficKind, client: string | { readonly clientIP: string }): EndpointSetName {
+    if (kind !== 'external' || !this.shortCircuit) return kind;
+    // (the client's address is read only here: reading it may cost a syscall)
+    const clientIP = typeof client === 'string' ? client : client.clientIP;
+    if (isNodeLocalAddress(clientIP) || inRanges(this.podCIDRs, clientIP)) return 'shortCircuit';
     return kind;
   }
 

@@ -14,6 +14,8 @@ export class UserspaceMetrics {
   readonly retries: Counter<'reason'>;
   /** New connections or sessions not proxied: no_endpoints (refused), no_usable_endpoints / source_range (dropped), all_failed. */
   readonly rejected: Counter<'reason'>;
+  /** Proxied connections cut by kproxy itself: splice_thread_stopped (the pump thread died). */
+  readonly failed: Counter<'reason'>;
   /** Connections held by worker processes (workers.ts), added at scrape time. */
   extraTcpConnections: () => number = () => 0;
 
@@ -24,6 +26,12 @@ export class UserspaceMetrics {
     this.retries = new Counter({
       name: 'kproxy_userspace_retries_total',
       help: 'Backend connects that failed (refused, timed out, error) and were retried on another endpoint',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.failed = new Counter({
+      name: 'kproxy_userspace_failed_connections_total',
+      help: 'Proxied TCP connections that kproxy had to cut, by reason (splice_thread_stopped: the thread that copied them died)',
       labelNames: ['reason'],
       registers,
     });

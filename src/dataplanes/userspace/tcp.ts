@@ -82,13 +82,13 @@ export class TcpListener {
     const { balancer, kind } = this.route;
     if (!engine.takesDials || this.route.sourceRanges.length > 0) return false;
     const flow = new HandleFlow(client);
-    const set = balancer.setFor(kind, flow.clientIP);
+    const set = balancer.setFor(kind, flow);
     const b = balancer.choose(set, flow, null);
     if (!b) return false; // no endpoints: the socket path rejects or drops
     const s = new Spliced(this, balancer, set, flow, b);
     s.id = engine.dial(client.fd, b.ip, b.port, this.dialTimeouts[0], s);
     if (s.id === 0) return false;
-    flow.detach();
+    flow.detach(balancer.hasAffinity);
     client.close(); // the pump holds a duplicate of the descriptor
     this.connections.add(s);
     this.metrics.live.tcpConnections++;
@@ -159,10 +159,11 @@ export class TcpListener {
     this.dial(client, t, balancer, set, flow, 0, null);
   }
 
-  /** A connection is over, on whichever path it ran. */
-  ended(t: Tracked): void {
+  /** A connection is over, on whichever path it ran; `lost`: cut by the splice thread's death. */
+  ended(t: Tracked, lost = false): void {
     if (!this.connections.delete(t)) return;
     this.metrics.live.tcpConnections--;
+    if (lost) this.metrics.failed.inc({ reason: 'splice_thread_stopped' });
     if (t.backend) t.backend.active--;
     if (this.connections.size === 0 && this.drained) {
       const d = this.drained;
@@ -209,7 +210,7 @@ export class TcpListener {
       backend.removeAllListeners('error');
       b.active++;
       t.backend = b;
-      const end = this.engine?.adopt(client, backend, () => this.ended(t));
+      const end = this.engine?.adopt(client, backend, (lost) => this.ended(t, lost));
       if (end) {
         t.handedOver = true;
         t.end = end;
@@ -277,9 +278,12 @@ class HandleFlow implements Flow {
     }
     return this.dest;
   }
-  /** Called when the handle goes: what was not read by now is not needed (schedulers read at the first choice). */
-  detach(): void {
-    void this.clientIP; // failed() needs it after a failed dial
+  /**
+   * Called when the handle goes: what was not read by now is not needed (schedulers read at
+   * the first choice), but for affinity, which failed() needs after a failed dial.
+   */
+  detach(affinity: boolean): void {
+    if (affinity) void this.clientIP;
     this.handle = null;
   }
 }
@@ -287,7 +291,6 @@ class HandleFlow implements Flow {
 /** A connection the pump dialled for (acceptToPump): tracked like the others, with its dial state. */
 class Spliced implements Tracked, Handed {
   id = 0;
-  fds: number[] = [];
   backend: Backend | null = null;
   readonly handedOver = true;
   attempt = 0;
@@ -310,8 +313,8 @@ class Spliced implements Tracked, Handed {
   onFail(errno: number): void {
     this.listener.retry(this, errno);
   }
-  onClose(): void {
-    this.listener.ended(this);
+  onClose(lost: boolean): void {
+    this.listener.ended(this, lost);
   }
   /** Every backend tried already (one endpoint, say): try them again, as dial() does. */
   nextBackend(): Backend | null {

@@ -3,7 +3,8 @@
 // add/update/delete), restarted with backoff whenever it stops on an error. It never
 // forgets what it knew: while the API server is unreachable the last state stays in the
 // model, and the first list after reconnecting delivers only what changed meanwhile.
-import { ListWatch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch } from './client-node.js';
 import type { KubeObject } from '../../api/types.js';
 import type { Logger } from '../../util/log.js';
 import { pagedLister } from './list.js';

@@ -3,7 +3,7 @@
 // /var/run/secrets/kubernetes.io/serviceaccount); --master replaces the server address.
 import { existsSync, readFileSync } from 'node:fs';
 import { isIPv6 } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './client-node.js';
 import { parse as parseYAML } from 'yaml';
 import type { Config } from '../../config/types.js';
 import { ConfigError } from '../../util/errors.js';

@@ -12,7 +12,8 @@
 // retries with backoff), and every event is checked (shape.ts) before the informer sees it.
 import http from 'node:http';
 import https from 'node:https';
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch } from './client-node.js';
 import type { TokenBucket } from './ratelimit.js';
 import { watchEventProblem } from './shape.js';
 

@@ -2,13 +2,24 @@
 // definitions collide, the first one wins: at start the first in file order, later the one
 // already in effect (an edit elsewhere never takes an object away from its file). A file
 // that stops parsing keeps its previous definitions until it parses again.
+//
+// The parsed objects are not kept: after the cluster has taken them (forgetObjects), a
+// definition holds its document's text, which is a slice of the file's text (a few bytes of
+// its own), and objectOf parses it again when the object is needed (a duplicate taking
+// over, an edit that changed the text). At 100,000 Pods that is the file text (~30 MB)
+// instead of the parsed objects (several times that, all of it for the GC to walk).
 import type { KubeObject } from '../../api/types.js';
-import type { FileContents, ManifestError } from './read.js';
+import { parseManifestText, type FileContents, type ManifestError } from './read.js';
 
 export interface Definition {
-  object: KubeObject;
+  id: string;
   file: string;
   line: number;
+  /** The document's text and the object's index among its items (see ManifestObject). */
+  source: string;
+  item: number;
+  /** The parsed object, until forgetObjects(). */
+  object: KubeObject | undefined;
 }
 
 export function objectId(o: KubeObject): string {
@@ -45,8 +56,22 @@ export class ManifestCatalog {
     } else this.fileErrors.delete(file);
     return this.replace(
       file,
-      contents.objects.map((o) => ({ object: o.object, file, line: o.line })),
+      contents.objects.map((o) => ({ id: objectId(o.object), file, line: o.line, source: o.source, item: o.item, object: o.object })),
     );
+  }
+
+  /** The definition's object, parsed again from its text when it was forgotten. */
+  objectOf(d: Definition): KubeObject {
+    if (d.object) return d.object;
+    const again = parseManifestText(d.source, d.file).objects.find((o) => o.item === d.item);
+    // The same text parsed before; it cannot fail now.
+    if (!again) throw new Error(`${d.file}:${d.line}: the definition no longer parses`);
+    return again.object;
+  }
+
+  /** Drops the parsed objects of the given files (they are parsed again on demand). */
+  forgetObjects(files: Iterable<string>): void {
+    for (const f of files) for (const d of this.byFile.get(f) ?? NONE) d.object = undefined;
   }
 
   removeFile(file: string): Set<string> {
@@ -82,14 +107,14 @@ export class ManifestCatalog {
     const touched = new Set<string>();
     const incoming = new Map<string, Definition[]>();
     for (const d of defs) {
-      const id = objectId(d.object);
+      const id = d.id;
       let l = incoming.get(id);
       if (!l) incoming.set(id, (l = []));
       l.push(d);
     }
     const before = new Map<string, Definition[]>();
     for (const d of this.byFile.get(file) ?? []) {
-      const id = objectId(d.object);
+      const id = d.id;
       const l = before.get(id);
       if (l) l.push(d);
       else before.set(id, [d]);
@@ -99,7 +124,7 @@ export class ManifestCatalog {
     const same = new Set<string>();
     for (const [id, mine] of incoming) {
       const old = before.get(id);
-      if (old?.length !== 1 || mine.length !== 1 || JSON.stringify(old[0].object) !== JSON.stringify(mine[0].object)) continue;
+      if (old?.length !== 1 || mine.length !== 1 || !this.sameObject(old[0], mine[0])) continue;
       old[0].line = mine[0].line;
       mine[0] = old[0];
       same.add(id);
@@ -122,11 +147,17 @@ export class ManifestCatalog {
     return touched;
   }
 
+  /** Same text (and place in it): the same object; else compare what they read as. */
+  private sameObject(old: Definition, mine: Definition): boolean {
+    if (old.source === mine.source && old.item === mine.item) return true;
+    return JSON.stringify(this.objectOf(old)) === JSON.stringify(this.objectOf(mine));
+  }
+
   /** A file not seen before: its definitions simply go last (the common case at start). */
   private addNew(file: string, defs: Definition[]): Set<string> {
     const touched = new Set<string>();
     for (const d of defs) {
-      const id = objectId(d.object);
+      const id = d.id;
       touched.add(id);
       const list = this.byId.get(id);
       if (list) list.push(d);

@@ -93,6 +93,7 @@ export class StandaloneCluster {
 
   /** Re-evaluates the given object ids against the catalog; call flush() afterwards. */
   apply(ids: Iterable<string>, catalog: ManifestCatalog): void {
+    const mtimes = new Map<string, number | null>(); // one stat per file, not per Service
     for (const id of ids) {
       const { kind, namespace, name } = splitId(id);
       const def = catalog.winner(id);
@@ -103,12 +104,12 @@ export class StandaloneCluster {
       } else if (this.duplicates.delete(id)) {
         this.opts.sink.clearError(kind, namespace, name);
       }
-      const o = def?.object;
+      const o = def && catalog.objectOf(def);
       if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
       if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
       switch (kind) {
         case 'Service':
-          if (o && def) this.noteAge(`${namespace}/${name}`, o, def.file);
+          if (o && def) this.noteAge(`${namespace}/${name}`, o, def.file, mtimes);
           this.setService(`${namespace}/${name}`, o);
           break;
         case 'Pod':
@@ -207,15 +208,20 @@ export class StandaloneCluster {
    * manifest file when kproxy first saw it (a later edit does not make it younger while
    * kproxy runs). Dropped when the Service goes away.
    */
-  private noteAge(id: string, o: KubeObject, file: string): void {
+  private noteAge(id: string, o: KubeObject, file: string, mtimes: Map<string, number | null>): void {
     const stamp = Date.parse(String((o.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp ?? ''));
     if (!Number.isNaN(stamp)) return void this.createdAt.set(id, stamp);
     if (this.createdAt.has(id) || !this.opts.manifestsDir) return;
-    try {
-      this.createdAt.set(id, statSync(join(this.opts.manifestsDir, file)).mtimeMs);
-    } catch {
-      // gone again already: unknown age
+    let mtime = mtimes.get(file);
+    if (mtime === undefined) {
+      try {
+        mtime = statSync(join(this.opts.manifestsDir, file)).mtimeMs;
+      } catch {
+        mtime = null; // gone again already: unknown age
+      }
+      mtimes.set(file, mtime);
     }
+    if (mtime !== null) this.createdAt.set(id, mtime);
   }
 
   private validate(o: KubeObject) {

@@ -5,6 +5,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../api/types.js';
+import { FALLBACK, fastPathEligible, parseCommonYAML } from './fast-yaml.js';
 import { checkExpansion, expandedNodeBudget, MAX_MANIFEST_FILE_BYTES } from './limits.js';
 import { walkManifestFolder } from './walk.js';
 
@@ -12,6 +13,12 @@ export interface ManifestObject {
   object: KubeObject;
   file: string; // path relative to the folder
   line: number; // 1-based line where the object starts
+  /**
+   * The document's text and the object's place in it (its index among a List's items, else
+   * 0): parsing `source` again gives the same object (see ManifestCatalog.objectOf).
+   */
+  source: string;
+  item: number;
 }
 
 export interface ManifestError {
@@ -43,14 +50,16 @@ export function listManifestFiles(dir: string): string[] {
  * inside a document, so the cut is exact), which gives each object its line number; each
  * document is parsed with js-yaml's core schema (YAML 1.2: timestamps stay strings, as
  * Kubernetes sees them), roughly ten times faster than the `yaml` package on big folders.
- * A .json file is tried with JSON.parse first.
+ * Documents in the common manifest shape go through fast-yaml.ts first (same result, a
+ * fraction of the time); `fastPath: false` gives js-yaml every document (the benchmark's
+ * reference). A .json file is tried with JSON.parse first.
  */
-export function parseManifestText(text: string, file: string): FileContents {
+export function parseManifestText(text: string, file: string, o: { fastPath?: boolean } = {}): FileContents {
   const objects: ManifestObject[] = [];
   const skipped: ManifestError[] = [];
-  const add = (value: unknown, line: number, textLength: number): ManifestError | null => {
+  const add = (value: unknown, line: number, source: string): ManifestError | null => {
     if (value === null || value === undefined) return null;
-    const tooBig = checkExpansion(value, expandedNodeBudget(textLength));
+    const tooBig = checkExpansion(value, expandedNodeBudget(source.length));
     if (tooBig) return { file, line, message: tooBig };
     if (typeof value !== 'object' || Array.isArray(value)) {
       skipped.push({
@@ -62,34 +71,37 @@ export function parseManifestText(text: string, file: string): FileContents {
     }
     const o = value as KubeObject;
     if (o.kind === 'List' || (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items))) {
-      for (const item of (o.items as unknown[]) ?? []) {
-        if (item && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as KubeObject, file, line });
+      const items = (o.items as unknown[]) ?? [];
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        if (item && typeof item === 'object' && !Array.isArray(item)) objects.push({ object: item as KubeObject, file, line, source, item: i });
       }
     } else {
-      objects.push({ object: o, file, line });
+      objects.push({ object: o, file, line, source, item: 0 });
     }
     return null;
   };
   if (/\.json$/i.test(file)) {
     try {
-      const err = add(JSON.parse(text), 1, text.length);
+      const err = add(JSON.parse(text), 1, text);
       return err ? { objects: [], errors: [err] } : contents(objects, skipped);
     } catch (e) {
       if (e instanceof RangeError) return { objects: [], errors: [{ file, line: 1, message: `cannot be read: ${e.message}` }] };
       objects.length = 0; // not plain JSON: YAML below reports where it breaks
     }
   }
+  const fast = o.fastPath !== false && fastPathEligible(text, false);
   for (const doc of splitDocuments(text)) {
-    let value: unknown;
+    let value: unknown = fast ? parseCommonYAML(doc.text) : FALLBACK;
     try {
-      value = yaml.load(doc.text, { schema: yaml.CORE_SCHEMA, json: true, filename: file });
+      if (value === FALLBACK) value = yaml.load(doc.text, { schema: yaml.CORE_SCHEMA, json: true, filename: file });
     } catch (e) {
       if (e instanceof RangeError) return { objects: [], errors: [{ file, line: doc.line, message: `cannot be read: ${e.message}` }] };
       const ye = e as yaml.YAMLException;
       const line = doc.line + (ye.mark?.line ?? 0);
       return { objects: [], errors: [{ file, line, message: ye.reason ?? ye.message.split('\n')[0] }] };
     }
-    const err = add(value, doc.line + leadingBlankLines(doc.text), doc.text.length);
+    const err = add(value, doc.line + leadingBlankLines(doc.text), doc.text);
     if (err) return { objects: [], errors: [err] };
   }
   return contents(objects, skipped);
@@ -157,14 +169,14 @@ function leadingBlankLines(text: string): number {
     i = j + 1;
   }
 }
-export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES): FileContents {
+export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES, o: { fastPath?: boolean } = {}): FileContents {
   let text: string;
   try {
     text = readCapped(join(dir, file), maxBytes);
   } catch (e) {
     return { objects: [], errors: [{ file, line: 0, message: (e as Error).message }] };
   }
-  return parseManifestText(text, file);
+  return parseManifestText(text, file, o);
 }
 
 /** The file's text; an error when it holds more than maxBytes (never reading further than that). */
@@ -185,7 +197,7 @@ function readCapped(path: string, maxBytes: number): string {
       if (total > maxBytes) throw tooBig();
       chunks.push(r === b.length ? b : b.subarray(0, r));
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total)).toString('utf8');
   } finally {
     closeSync(fd);
   }

@@ -89,6 +89,7 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number;
     }
     for (const f of files) for (const id of catalog.setFile(f, read(f))) touched.add(id);
     cluster.apply(touched, catalog);
+    catalog.forgetObjects(files); // the cluster has what it needs; the text stays
     fileErrors = cluster.reportFileErrors(catalog, fileErrors);
     cluster.flush(catalog.errors().size > 0);
     ctx.changed();

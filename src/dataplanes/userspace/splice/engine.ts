@@ -10,15 +10,15 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../../util/log.js';
 import * as C from './libc.js';
 import { needsWake, newRing, Op, publish, push, reserve } from './ring.js';
+import { disown, newOwnedTable, own, ownedFds } from './owned.js';
 
 /** Pipe capacity per direction in flight (F_SETPIPE_SZ); $KPROXY_SPLICE_PIPE_KB overrides (benchmarks). */
 const PIPE_BYTES = Number(process.env.KPROXY_SPLICE_PIPE_KB ?? 512) * 1024;
 
 /** A connection the pump holds, as main sees it. */
 export interface Handed {
-  /** Descriptors main duplicated for the pump (closed here if the thread dies). */
-  fds: number[];
-  onClose(): void;
+  /** The connection is over; `lost`: cut because the pump thread died (not by either end). */
+  onClose(lost: boolean): void;
   /** A dial from the pump connected (dial() only). */
   onConnect?(): void;
   /** A dial from the pump failed with this errno (ETIMEDOUT on timeout); answer with redial() or reset(). */
@@ -32,6 +32,8 @@ const FAILED = 3;
 
 export class SpliceEngine {
   private readonly ring = newRing();
+  /** Descriptors the pump holds (owned.ts): closed here if it dies. */
+  private readonly owned = newOwnedTable();
   private readonly wake = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
   private readonly live = new Map<number, Handed>();
   private nextId = 1;
@@ -49,7 +51,7 @@ export class SpliceEngine {
     private readonly wakeFd: number,
     private readonly log: Logger,
   ) {
-    this.worker = new Worker(new URL('./pump.js', import.meta.url), { workerData: { ring: this.ring, wakeFd, pipeBytes: PIPE_BYTES } });
+    this.worker = new Worker(new URL('./pump.js', import.meta.url), { workerData: { ring: this.ring, owned: this.owned, wakeFd, pipeBytes: PIPE_BYTES } });
     this.worker.unref();
     this.worker.on('message', (r: number[] | 'ready') => {
       if (r === 'ready') this.ready = true;
@@ -96,7 +98,7 @@ export class SpliceEngine {
    * pair cannot be handed over (then nothing changed and the caller copies in JavaScript).
    * Neither socket may have read anything yet.
    */
-  adopt(client: net.Socket, backend: net.Socket, onClose: () => void): (() => void) | null {
+  adopt(client: net.Socket, backend: net.Socket, onClose: (lost: boolean) => void): (() => void) | null {
     if (this.dead || !this.ready) return null;
     const a = fdOf(client);
     const b = fdOf(backend);
@@ -111,12 +113,16 @@ export class SpliceEngine {
     }
     const id = this.nextId;
     this.nextId = (this.nextId % 0x3fffffff) + 1;
+    own(this.owned, da);
+    own(this.owned, db);
     if (!push(this.ring, Op.Add, id, da, db)) {
+      disown(this.owned, da);
+      disown(this.owned, db);
       libc.close(da);
       libc.close(db);
       return null;
     }
-    this.live.set(id, { fds: [da, db], onClose });
+    this.live.set(id, { onClose });
     this.adopted++;
     // connections in the thread keep the process up, as Node's own sockets would
     if (this.live.size === 1) this.worker.ref();
@@ -152,12 +158,13 @@ export class SpliceEngine {
     const fd = this.libc.fcntl(clientFd, C.F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return 0;
     const id = this.nextId;
+    own(this.owned, fd);
     if (!this.pushDial(id, fd, ip, port, timeoutMs)) {
+      disown(this.owned, fd);
       this.libc.close(fd);
       return 0;
     }
     this.nextId = (this.nextId % 0x3fffffff) + 1;
-    h.fds = [fd];
     this.live.set(id, h);
     this.dialled++;
     if (this.live.size === 1) this.worker.ref();
@@ -234,12 +241,12 @@ export class SpliceEngine {
     if (needsWake(this.ring)) this.libc.write(this.wakeFd, this.wake, 8);
   }
 
-  private ended(id: number): void {
+  private ended(id: number, lost = false): void {
     const h = this.live.get(id);
     if (!h) return;
     this.live.delete(id);
     if (this.live.size === 0 && !this.stopping) this.worker.unref();
-    h.onClose();
+    h.onClose(lost);
   }
 
   /** The thread failed: its connections cannot be served any more; close them and copy in JavaScript from now on. */
@@ -247,11 +254,17 @@ export class SpliceEngine {
     if (this.stopping) return;
     this.dead = true;
     this.log.error(`the splice thread of the userspace proxy stopped (${reason}); its ${this.live.size} connections are closed, new ones are copied in JavaScript`);
-    // (a backend socket the pump dialled itself is not known here and stays open)
-    for (const [id, h] of [...this.live]) {
-      for (const fd of h.fds) this.libc.close(fd);
-      this.ended(id);
+    // every socket and pipe it held, the backend sockets it dialled itself among them
+    for (const fd of ownedFds(this.owned)) {
+      disown(this.owned, fd);
+      this.libc.close(fd);
     }
+    for (const id of [...this.live.keys()]) this.ended(id, true);
+  }
+
+  /** Descriptors the pump holds now (tests: none may be left after it died). */
+  heldFds(): number[] {
+    return ownedFds(this.owned);
   }
 }
 

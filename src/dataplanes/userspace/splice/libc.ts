@@ -47,6 +47,7 @@ export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 export const F_DUPFD_CLOEXEC = 1030;
 export const F_SETPIPE_SZ = 1031;
+export const F_GETPIPE_SZ = 1032;
 export const SHUT_WR = 1;
 export const SOL_SOCKET = 1;
 export const SO_ERROR = 4;
@@ -58,6 +59,8 @@ export const EPOLLIN = 0x001;
 export const EPOLLOUT = 0x004;
 export const EPOLLERR = 0x008;
 export const EPOLLHUP = 0x010;
+export const EPOLLRDHUP = 0x2000;
+export const EPOLLET = 0x80000000;
 export const EFD_NONBLOCK = O_NONBLOCK;
 export const MSG_DONTWAIT = 0x40;
 /** struct epoll_event is packed on x86_64 (12 bytes), naturally aligned elsewhere (16). */
