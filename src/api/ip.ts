@@ -43,15 +43,21 @@ export function ipv4ToNumber(s: string): number {
   return value * 256 + octet;
 }
 
+// Addresses are kept for as long as their objects live (100,000s of them): built with join,
+// which gives V8's flat string, where a template literal may leave a tree of pieces.
 function numberToIPv4(n: number): string {
-  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 /** Parses an IP address; returns null when it is not one. */
 export function parseIP(text: string): ParsedIP | null {
   const s = text.trim();
   const v4 = ipv4ToNumber(s);
-  if (v4 >= 0) return { ip: numberToIPv4(v4), family: 'IPv4' };
+  if (v4 >= 0) {
+    // Already canonical (the usual case): keep the caller's string rather than a copy of it.
+    const canonical = numberToIPv4(v4);
+    return { ip: canonical === s ? s : canonical, family: 'IPv4' };
+  }
   if (!s.includes(':') || !ipaddr.IPv6.isValid(s)) return null;
   try {
     const addr = ipaddr.IPv6.parse(s);
@@ -94,7 +100,7 @@ export function cidrContains(cidr: ParsedCIDR, ip: string): boolean {
 
 /** "ip:port", with IPv6 in brackets, as Kubernetes prints endpoints. */
 export function joinHostPort(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return ip.includes(':') ? ['[', ip, ']:', port].join('') : [ip, port].join(':');
 }
 
 export function isLoopback(ip: string): boolean {

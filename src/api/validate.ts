@@ -7,12 +7,14 @@ import {
   DEFAULT_AFFINITY_TIMEOUT,
   SERVICE_NAME_LABEL,
   TRIGGER_TIME_ANNOTATION,
+  type EndpointConditions,
   type EndpointSlice,
   type KubeObject,
   type LoadBalancerIngress,
   type Node,
   type Protocol,
   type Service,
+  type ServiceAffinity,
   type ServicePortSpec,
   type ServiceType,
   type SliceEndpoint,
@@ -166,6 +168,34 @@ function guard<T>(kind: string, o: KubeObject, namespaced: boolean, body: () => 
   }
 }
 
+// Validated objects live as long as kproxy knows them (100,000s of endpoints): what repeats
+// is shared, and shared values are frozen (nothing downstream changes a validated object).
+
+/** The eight combinations of endpoint conditions, one frozen object each. */
+const CONDITIONS: readonly EndpointConditions[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ ready: (i & 4) !== 0, serving: (i & 2) !== 0, terminating: (i & 1) !== 0 }));
+
+function sharedConditions(ready: boolean, serving: boolean, terminating: boolean): EndpointConditions {
+  return CONDITIONS[(ready ? 4 : 0) | (serving ? 2 : 0) | (terminating ? 1 : 0)];
+}
+
+const NONE = Object.freeze([]) as readonly string[] as string[];
+const orNone = (l: string[]): string[] => (l.length === 0 ? NONE : l);
+
+/** Node names and zones repeat across every endpoint of the cluster: one string each. */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  if (s === '') return s;
+  const known = interned.get(s);
+  if (known !== undefined) return known;
+  if (interned.size >= 100_000) interned.clear(); // a bound, not a cache policy: names are few
+  interned.set(s, s);
+  return s;
+}
+
+const EMPTY = Object.freeze({}) as Record<string, string>;
+const orEmpty = (m: Record<string, string>): Record<string, string> => (Object.keys(m).length === 0 ? EMPTY : m);
+const NO_AFFINITY: ServiceAffinity = Object.freeze({ type: 'None', timeoutSeconds: 0 });
+
 // ---- Service ---------------------------------------------------------------------------
 
 export function validateService(o: KubeObject): Validated<Service> {
@@ -295,8 +325,8 @@ export function validateService(o: KubeObject): Validated<Service> {
       namespace,
       name,
       uid: str(m.uid, 'metadata.uid'),
-      labels: stringMap(m.labels, 'metadata.labels'),
-      annotations: stringMap(m.annotations, 'metadata.annotations'),
+      labels: orEmpty(stringMap(m.labels, 'metadata.labels')),
+      annotations: orEmpty(stringMap(m.annotations, 'metadata.annotations')),
       type,
       headless,
       clusterIPs,
@@ -304,14 +334,14 @@ export function validateService(o: KubeObject): Validated<Service> {
       ipFamilyPolicy,
       ports,
       selector: selectorRaw && Object.keys(selectorRaw).length > 0 ? selectorRaw : null,
-      externalIPs,
+      externalIPs: orNone(externalIPs),
       externalName: type === 'ExternalName' ? externalName : '',
-      loadBalancerIngress,
-      loadBalancerSourceRanges,
+      loadBalancerIngress: loadBalancerIngress.length > 0 ? loadBalancerIngress : (NONE as never[]),
+      loadBalancerSourceRanges: orNone(loadBalancerSourceRanges),
       externalTrafficPolicy,
       internalTrafficPolicy,
       healthCheckNodePort,
-      sessionAffinity: { type: affinityType, timeoutSeconds: affinityType === 'ClientIP' ? timeoutSeconds : 0 },
+      sessionAffinity: affinityType === 'ClientIP' ? { type: affinityType, timeoutSeconds } : NO_AFFINITY,
       publishNotReadyAddresses: bool(spec.publishNotReadyAddresses, 'spec.publishNotReadyAddresses', false),
       trafficDistribution,
       allocateLoadBalancerNodePorts: bool(spec.allocateLoadBalancerNodePorts, 'spec.allocateLoadBalancerNodePorts', true),
@@ -341,20 +371,15 @@ export function validateEndpointSlice(o: KubeObject): Validated<EndpointSlice> {
       const ready = bool(c.ready, `${f}.conditions.ready`, true);
       const hints = obj(e.hints, `${f}.hints`);
       const hintNames = (field: string) => arr(hints[field], `${f}.hints.${field}`).map((h, j) => str(obj(h, `${f}.hints.${field}[${j}]`).name, `${f}.hints.${field}[${j}].name`));
-      const ref = e.targetRef === undefined ? undefined : obj(e.targetRef, `${f}.targetRef`);
+      if (e.targetRef !== undefined) obj(e.targetRef, `${f}.targetRef`); // checked, not kept: nothing reads it
       return {
         addresses,
-        conditions: {
-          ready,
-          serving: bool(c.serving, `${f}.conditions.serving`, ready),
-          terminating: bool(c.terminating, `${f}.conditions.terminating`, false),
-        },
+        conditions: sharedConditions(ready, bool(c.serving, `${f}.conditions.serving`, ready), bool(c.terminating, `${f}.conditions.terminating`, false)),
         hostname: str(e.hostname, `${f}.hostname`),
-        nodeName: str(e.nodeName, `${f}.nodeName`),
-        zone: str(e.zone, `${f}.zone`),
-        zoneHints: hintNames('forZones'),
-        nodeHints: hintNames('forNodes'),
-        targetRef: ref as SliceEndpoint['targetRef'],
+        nodeName: intern(str(e.nodeName, `${f}.nodeName`)),
+        zone: intern(str(e.zone, `${f}.zone`)),
+        zoneHints: orNone(hintNames('forZones')),
+        nodeHints: orNone(hintNames('forNodes')),
       };
     });
 

@@ -5,7 +5,7 @@
 //   header X-Load-Balancing-Endpoint-Weight: <count>; a JSON body naming the Service.
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../util/log.js';
-import { localReadyEndpointCount } from '../model/stats.js';
+import { localReadyEndpoints } from '../model/stats.js';
 import type { ProxyState } from '../model/types.js';
 import { listenOn } from '../util/net.js';
 import { limitHttpServer } from '../util/http-limits.js';
@@ -34,10 +34,15 @@ export interface HealthCheckTarget {
 
 /** The health-check node ports a ProxyState asks for, by port. */
 export function healthCheckTargets(state: ProxyState): Map<number, HealthCheckTarget> {
+  // One pass: the port belongs to the first Service that asks for it, and its count is the
+  // largest over that Service's ports (each of them carries the Service's healthCheckNodePort).
   const out = new Map<number, HealthCheckTarget>();
   for (const sp of state.servicePorts.values()) {
-    if (!sp.healthCheckNodePort || out.has(sp.healthCheckNodePort)) continue;
-    out.set(sp.healthCheckNodePort, { namespace: sp.namespace, name: sp.name, localEndpoints: localReadyEndpointCount(state, sp.namespace, sp.name) });
+    if (!sp.healthCheckNodePort) continue;
+    const local = localReadyEndpoints(sp);
+    const t = out.get(sp.healthCheckNodePort);
+    if (!t) out.set(sp.healthCheckNodePort, { namespace: sp.namespace, name: sp.name, localEndpoints: local });
+    else if (t.namespace === sp.namespace && t.name === sp.name) t.localEndpoints = Math.max(t.localEndpoints, local);
   }
   return out;
 }

@@ -18,13 +18,19 @@ export function isProxied(svc: Service): boolean {
   return !svc.headless && svc.type !== 'ExternalName' && svc.clusterIPs.length > 0;
 }
 
+// Keys live as long as their port (and as map keys): join builds V8's flat string, where a
+// template literal may leave a tree of pieces several times its size.
 export function servicePortName(namespace: string, name: string, portName: string): string {
-  return portName ? `${namespace}/${name}:${portName}` : `${namespace}/${name}`;
+  return portName ? [namespace, '/', name, ':', portName].join('') : [namespace, name].join('/');
 }
 
 export function servicePortKey(namespace: string, name: string, port: ServicePortSpec, family: IPFamily): string {
-  return `${namespace}/${name}:${port.name}/${port.protocol}/${family}`;
+  return [namespace, '/', name, ':', port.name, '/', port.protocol, '/', family].join('');
 }
+
+/** One shared empty list for the many ports without externalIPs, LB addresses or ranges. */
+const NONE: readonly never[] = Object.freeze([]);
+const orNone = <T>(l: T[]): readonly T[] => (l.length === 0 ? NONE : l);
 
 export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[], opts: BuildOptions): ServicePortState[] {
   if (!isProxied(svc)) return [];
@@ -32,11 +38,11 @@ export function buildServicePorts(svc: Service, slices: readonly EndpointSlice[]
   svc.clusterIPs.forEach((clusterIP, i) => {
     const family = svc.ipFamilies[i] ?? (clusterIP.includes(':') ? 'IPv6' : 'IPv4');
     const ofFamily = (ip: string) => (ip.includes(':') ? 'IPv6' : 'IPv4') === family;
-    const externalIPs = svc.externalIPs.filter(ofFamily);
+    const externalIPs = orNone(svc.externalIPs.filter(ofFamily));
     const isLB = svc.type === 'LoadBalancer';
-    const ingress = isLB ? svc.loadBalancerIngress.filter((ing) => ing.family === family) : [];
-    const loadBalancerIPs = ingress.filter((ing) => ing.ipMode === 'VIP').map((ing) => ing.ip);
-    const sourceRanges = isLB ? svc.loadBalancerSourceRanges.filter(ofFamily) : [];
+    const ingress = orNone(isLB ? svc.loadBalancerIngress.filter((ing) => ing.family === family) : []);
+    const loadBalancerIPs = orNone(ingress.filter((ing) => ing.ipMode === 'VIP').map((ing) => ing.ip));
+    const sourceRanges = orNone(isLB ? svc.loadBalancerSourceRanges.filter(ofFamily) : []);
     const familySlices = slices.filter((s) => s.addressType === family);
     const primaryIP = family === 'IPv4' ? opts.node.primaryIPv4 : opts.node.primaryIPv6;
     for (const port of svc.ports) {
@@ -119,7 +125,7 @@ function externalEntry(svc: Service, cat: Categorized, lbIPs: readonly string[],
     shortCircuitEndpoints: local ? (cat.clusterEndpoints ?? []) : [],
     masquerade: local ? 'node' : 'all',
     noEndpoints: noEndpoints(cat, endpoints),
-    loadBalancerAllowedSources: allowedSources(lbIPs, sourceRanges, primaryIP),
+    loadBalancerAllowedSources: orNone(allowedSources(lbIPs, sourceRanges, primaryIP)),
   };
 }
 

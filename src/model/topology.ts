@@ -62,6 +62,8 @@ export function categorizeEndpoints(endpoints: readonly Endpoint[], input: Categ
     clusterEndpoints = endpoints.filter((ep) => ep.ready && availableForTopology(ep, mode, input));
     // None ready (topology was already ignored if it left none): fall back to terminating.
     if (clusterEndpoints.length === 0) clusterEndpoints = endpoints.filter(servingTerminating);
+    // Every endpoint kept (the usual case): share the list rather than hold a copy of it.
+    if (clusterEndpoints.length === endpoints.length) clusterEndpoints = endpoints as Endpoint[];
     hasAnyEndpoints = clusterEndpoints.length > 0;
   }
   if (!input.usesLocalEndpoints) {

@@ -5,8 +5,9 @@ import { validateEndpointSlice, validateNode, validateService } from '../api/val
 import { ZONE_LABEL, type EndpointSlice, type KubeObject, type Node, type Service } from '../api/types.js';
 import type { ObjectError } from '../util/errors.js';
 import { sameNodeInfo, sameServicePort } from './equal.js';
-import { dnsView } from './dns.js';
+import { dnsView, type DnsService } from './dns.js';
 import { buildServicePorts } from './serviceport.js';
+import { SortedMap } from './sorted-map.js';
 import type { NodeInfo, ProxyState, ServicePortState } from './types.js';
 
 export interface TrackerOptions {
@@ -33,10 +34,14 @@ export interface ChangeCounts {
 const TAINT_TO_BE_DELETED = 'ToBeDeletedByClusterAutoscaler';
 
 export class ChangeTracker {
-  private readonly services = new Map<string, Service>();
+  // The Services and each Service's EndpointSlices, as persistent maps: a snapshot publishes
+  // them as they are (nothing is copied), and later events edit the drafts.
+  private services = SortedMap.empty<Service>().edit();
+  private slicesByService = SortedMap.empty<readonly EndpointSlice[]>().edit(); // by the Service's "ns/name"
   private readonly slices = new Map<string, EndpointSlice>(); // by slice "ns/name"
-  private readonly slicesByService = new Map<string, Map<string, EndpointSlice>>();
   private readonly errors = new Map<string, ObjectError>(); // by "Kind/ns/name"
+  private errorsVersion = 0;
+  private sortedErrors: { version: number; list: readonly ObjectError[] } = { version: -1, list: [] };
   private node: Node | null = null;
 
   private readonly dirtyServices = new Set<string>(); // Service object changed
@@ -44,23 +49,20 @@ export class ChangeTracker {
   private allDirty = true;
   private triggerTimes: number[] = [];
   private counts = { serviceChangesTotal: 0, endpointChangesTotal: 0 };
+  private noLocal = { internal: 0, external: 0 };
 
   private state: ProxyState;
-  private portKeysByService = new Map<string, string[]>();
-  private servicesVersion = 0;
-  private slicesVersion = 0;
-  private publishedServices: { version: number; map: ReadonlyMap<string, Service> } = { version: -1, map: new Map() };
-  private publishedSlices: { version: number; map: Map<string, readonly EndpointSlice[]> } = { version: -1, map: new Map() };
+  private readonly portKeysByService = new Map<string, string[]>();
 
   constructor(private readonly opts: TrackerOptions) {
     this.state = {
       generation: 0,
       node: this.nodeInfo(),
       nodeChanged: true,
-      servicePorts: new Map(),
-      services: new Map(),
-      dns: new Map(),
-      endpointSlices: new Map(),
+      servicePorts: SortedMap.empty(),
+      services: SortedMap.empty(),
+      dns: SortedMap.empty(),
+      endpointSlices: SortedMap.empty(),
       changed: new Set(),
       deleted: new Set(),
       errors: [],
@@ -88,16 +90,16 @@ export class ChangeTracker {
   }
 
   delete(kind: ObjectKind, namespace: string, name: string): void {
-    const id = `${namespace}/${name}`;
-    this.errors.delete(`${kind}/${id}`);
+    const id = objectId(namespace, name);
+    this.deleteError(`${kind}/${id}`);
     if (kind === 'Service') {
       if (this.services.delete(id)) this.markService(id);
     } else if (kind === 'EndpointSlice') {
       const old = this.slices.get(id);
       if (old) {
         this.slices.delete(id);
-        this.slicesByService.get(`${old.namespace}/${old.serviceName}`)?.delete(id);
-        this.markEndpoints(`${old.namespace}/${old.serviceName}`, null);
+        this.removeFromGroup(old);
+        this.markEndpoints(objectId(old.namespace, old.serviceName), null);
       }
     } else if (kind === 'Node' && name === this.opts.nodeName) {
       this.node = null;
@@ -107,19 +109,19 @@ export class ChangeTracker {
 
   /** Records a problem that is not a validation error (a conflict between objects, say). */
   reportError(e: ObjectError): void {
-    this.errors.set(`${e.kind}/${e.namespace}/${e.name}`, e);
+    this.recordError(e);
   }
 
   clearError(kind: string, namespace: string, name: string): void {
-    this.errors.delete(`${kind}/${namespace}/${name}`);
+    this.deleteError(`${kind}/${namespace}/${name}`);
   }
 
   private upsertService(o: KubeObject): ObjectError | null {
     const v = validateService(o);
     if (!v.ok) return this.recordError(v.error);
     const svc = v.value;
-    const id = `${svc.namespace}/${svc.name}`;
-    this.errors.delete(`Service/${id}`);
+    const id = objectId(svc.namespace, svc.name);
+    this.deleteError(`Service/${id}`);
     if (!this.handles(svc)) {
       if (this.services.delete(id)) this.markService(id);
       return null;
@@ -138,20 +140,28 @@ export class ChangeTracker {
     const v = validateEndpointSlice(o);
     if (!v.ok) return this.recordError(v.error);
     const slice = v.value;
-    const id = `${slice.namespace}/${slice.name}`;
-    this.errors.delete(`EndpointSlice/${id}`);
+    const id = objectId(slice.namespace, slice.name);
+    this.deleteError(`EndpointSlice/${id}`);
     const old = this.slices.get(id);
     if (old && old.serviceName !== slice.serviceName) {
-      this.slicesByService.get(`${old.namespace}/${old.serviceName}`)?.delete(id);
-      this.markEndpoints(`${old.namespace}/${old.serviceName}`, null);
+      this.removeFromGroup(old);
+      this.markEndpoints(objectId(old.namespace, old.serviceName), null);
     }
     this.slices.set(id, slice);
-    const svcId = `${slice.namespace}/${slice.serviceName}`;
-    let group = this.slicesByService.get(svcId);
-    if (!group) this.slicesByService.set(svcId, (group = new Map()));
-    group.set(id, slice);
+    const svcId = objectId(slice.namespace, slice.serviceName);
+    // A Service's slices are a short array, replaced (not changed) so that snapshots keep theirs.
+    const group = this.slicesByService.get(svcId) ?? [];
+    const at = old ? group.indexOf(old) : -1;
+    this.slicesByService.set(svcId, at >= 0 ? group.map((s, i) => (i === at ? slice : s)) : [...group, slice]);
     this.markEndpoints(svcId, slice.triggerTime);
     return null;
+  }
+
+  private removeFromGroup(old: EndpointSlice): void {
+    const svcId = objectId(old.namespace, old.serviceName);
+    const rest = (this.slicesByService.get(svcId) ?? []).filter((s) => s !== old);
+    if (rest.length > 0) this.slicesByService.set(svcId, rest);
+    else this.slicesByService.delete(svcId);
   }
 
   private upsertNode(o: KubeObject): ObjectError | null {
@@ -161,7 +171,7 @@ export class ChangeTracker {
       return this.recordError(v.error);
     }
     if (v.value.name !== this.opts.nodeName) return null;
-    this.errors.delete(`Node//${v.value.name}`);
+    this.deleteError(`Node//${v.value.name}`);
     this.node = v.value;
     this.allDirty = true;
     return null;
@@ -169,19 +179,22 @@ export class ChangeTracker {
 
   private recordError(e: ObjectError): ObjectError {
     this.errors.set(`${e.kind}/${e.namespace}/${e.name}`, e);
+    this.errorsVersion++;
     return e;
+  }
+
+  private deleteError(id: string): void {
+    if (this.errors.delete(id)) this.errorsVersion++;
   }
 
   private markService(id: string): void {
     this.dirtyServices.add(id);
     this.counts.serviceChangesTotal++;
-    this.servicesVersion++;
   }
 
   private markEndpoints(svcId: string, triggerTime: number | null): void {
     this.dirtyEndpoints.add(svcId);
     this.counts.endpointChangesTotal++;
-    this.slicesVersion++;
     if (triggerTime !== null) this.triggerTimes.push(triggerTime);
   }
 
@@ -206,43 +219,62 @@ export class ChangeTracker {
     return this.state;
   }
 
-  /** The ProxyState with every change since the previous snapshot applied. */
+  /**
+   * Service ports whose Local policy has no node-local endpoint while endpoints exist
+   * elsewhere, in the last snapshot (kept up to date per change: the sync loop reports it
+   * after every sync, and counting it from the state would walk every port each time).
+   */
+  noLocalEndpointCounts(): { internal: number; external: number } {
+    return { ...this.noLocal };
+  }
+
+  /**
+   * The ProxyState with every change since the previous snapshot applied. Its cost follows
+   * what changed: only dirty Services are recomputed, and the maps are new versions of the
+   * previous snapshot's persistent maps, sharing everything else.
+   */
   snapshot(): ProxyState {
     const prev = this.state;
     const node = this.nodeInfo();
-    const all = this.allDirty;
-    const dirty = all ? new Set([...this.services.keys(), ...this.portKeysByService.keys()]) : new Set([...this.dirtyServices, ...this.dirtyEndpoints]);
+    const services = this.services.finish();
+    const endpointSlices = this.slicesByService.finish();
+    // The node changed (or this is the first snapshot): every Service is recomputed.
+    const dirty = this.allDirty ? new Set([...services.keys(), ...this.portKeysByService.keys()]) : new Set([...this.dirtyServices, ...this.dirtyEndpoints]);
     this.allDirty = false;
     this.dirtyServices.clear();
     this.dirtyEndpoints.clear();
 
-    const servicePorts = new Map(prev.servicePorts);
-    const dns = new Map(prev.dns);
+    const servicePorts = (prev.servicePorts as SortedMap<ServicePortState>).edit();
+    const dns = (prev.dns as SortedMap<DnsService>).edit();
     const changed = new Set<string>();
     const deleted = new Set<string>();
     const opts = { node, preferSameNode: this.opts.preferSameNode ?? true };
     for (const svcId of dirty) {
       const oldKeys = this.portKeysByService.get(svcId) ?? [];
-      const svc = this.services.get(svcId);
-      const slices = [...(this.slicesByService.get(svcId)?.values() ?? [])];
+      const svc = services.get(svcId);
+      const slices = endpointSlices.get(svcId) ?? [];
       const ports: ServicePortState[] = svc ? buildServicePorts(svc, slices, opts) : [];
-      if (svc) dns.set(svcId, dnsView(svc, slices));
-      else dns.delete(svcId);
-      const newKeys = new Set<string>();
+      if (!svc) dns.delete(svcId);
+      // A ClusterIP or ExternalName Service's DNS view depends on the Service alone.
+      else if (svc.headless || prev.services.get(svcId) !== svc || !prev.dns.has(svcId)) dns.set(svcId, dnsView(svc, slices));
+      const newKeys: string[] = [];
       for (const sp of ports) {
-        newKeys.add(sp.key);
+        newKeys.push(sp.key);
         const old = prev.servicePorts.get(sp.key);
         if (!old || !sameServicePort(old, sp)) {
+          this.countNoLocal(old, -1);
+          this.countNoLocal(sp, 1);
           servicePorts.set(sp.key, sp);
           changed.add(sp.key);
         }
       }
       for (const k of oldKeys) {
-        if (newKeys.has(k)) continue;
+        if (newKeys.includes(k)) continue;
+        this.countNoLocal(prev.servicePorts.get(k), -1);
         servicePorts.delete(k);
         deleted.add(k);
       }
-      if (newKeys.size > 0) this.portKeysByService.set(svcId, [...newKeys]);
+      if (newKeys.length > 0) this.portKeysByService.set(svcId, newKeys);
       else this.portKeysByService.delete(svcId);
     }
 
@@ -250,35 +282,29 @@ export class ChangeTracker {
       generation: prev.generation + 1,
       node,
       nodeChanged: !sameNodeInfo(prev.node, node),
-      servicePorts,
-      services: this.publishServices(),
-      dns,
-      endpointSlices: this.publishSlices(all ? this.slicesByService.keys() : dirty),
+      servicePorts: servicePorts.finish(),
+      services,
+      dns: dns.finish(),
+      endpointSlices,
       changed,
       deleted,
-      errors: [...this.errors.values()].sort((a, b) => errorOrder(a).localeCompare(errorOrder(b))),
+      errors: this.errorList(),
     };
     return this.state;
   }
 
-  private publishServices(): ReadonlyMap<string, Service> {
-    if (this.publishedServices.version !== this.servicesVersion) {
-      this.publishedServices = { version: this.servicesVersion, map: new Map(this.services) };
-    }
-    return this.publishedServices.map;
+  private countNoLocal(sp: ServicePortState | undefined, by: 1 | -1): void {
+    if (!sp || !sp.hasEndpoints || (sp.localEndpoints && sp.localEndpoints.length > 0)) return;
+    if (sp.internalPolicyLocal) this.noLocal.internal += by;
+    if (sp.externalPolicyLocal) this.noLocal.external += by;
   }
 
-  private publishSlices(dirty: Iterable<string>): ReadonlyMap<string, readonly EndpointSlice[]> {
-    if (this.publishedSlices.version !== this.slicesVersion) {
-      const map = new Map(this.publishedSlices.map);
-      for (const svcId of dirty) {
-        const group = this.slicesByService.get(svcId);
-        if (group && group.size > 0) map.set(svcId, [...group.values()]);
-        else map.delete(svcId);
-      }
-      this.publishedSlices = { version: this.slicesVersion, map };
+  private errorList(): readonly ObjectError[] {
+    if (this.sortedErrors.version !== this.errorsVersion) {
+      const list = [...this.errors.values()].sort((a, b) => errorOrder(a).localeCompare(errorOrder(b)));
+      this.sortedErrors = { version: this.errorsVersion, list };
     }
-    return this.publishedSlices.map;
+    return this.sortedErrors.list;
   }
 
   private nodeInfo(): NodeInfo {
@@ -303,6 +329,14 @@ export class ChangeTracker {
 
 function primaryOf(override: readonly string[], addresses: readonly string[], v6: boolean): string {
   return override.find((ip) => ip.includes(':') === v6) ?? addresses.find((ip) => ip.includes(':') === v6) ?? '';
+}
+
+/**
+ * "ns/name", the key of a Service or slice in every map the tracker keeps: built with join,
+ * which gives V8's flat string (a template literal of 13+ characters is a tree of pieces).
+ */
+function objectId(namespace: string, name: string): string {
+  return [namespace, name].join('/');
 }
 
 function errorOrder(e: ObjectError): string {

@@ -7,7 +7,6 @@
 import type { Dataplane } from '../dataplanes/dataplane.js';
 import type { ProxierHealth } from '../health/proxier.js';
 import type { ProxyMetrics } from '../metrics/metrics.js';
-import { noLocalEndpointCounts } from '../model/stats.js';
 import type { ChangeTracker } from '../model/tracker.js';
 import type { ProxyState } from '../model/types.js';
 import { realClock, type Clock, type TimerHandle } from '../util/clock.js';
@@ -139,7 +138,7 @@ export class SyncRunner {
       metrics.serviceChangesPending.set(c.servicesPending);
       metrics.endpointChangesTotal.set(c.endpointChangesTotal);
       metrics.serviceChangesTotal.set(c.serviceChangesTotal);
-      const n = noLocalEndpointCounts(state);
+      const n = tracker.noLocalEndpointCounts();
       metrics.noLocalEndpoints.set({ traffic_policy: 'internal' }, n.internal);
       metrics.noLocalEndpoints.set({ traffic_policy: 'external' }, n.external);
     }

@@ -91,7 +91,9 @@ test('a Pod whose file vanishes, or that gets a deletionTimestamp, is terminatin
   f.write('p1.yaml', pod('p1', 'a', '127.0.0.11', 8081).replace('spec:\n', grace));
   f.write('p2.yaml', pod('p2', 'a', '127.0.0.12', 8081).replace('spec:\n', grace));
   const r = await startSource(f.dir);
-  const conditions = (st: ReturnType<typeof r.state>) => Object.fromEntries((st.endpointSlices.get('demo/a') ?? []).flatMap((sl) => sl.endpoints.map((e) => [e.targetRef?.name, e.conditions])));
+  // The model keeps no targetRef: each Pod is known by its address.
+  const podOf: Record<string, string> = { '127.0.0.11': 'p1', '127.0.0.12': 'p2' };
+  const conditions = (st: ReturnType<typeof r.state>) => Object.fromEntries((st.endpointSlices.get('demo/a') ?? []).flatMap((sl) => sl.endpoints.map((e) => [podOf[e.addresses[0]], e.conditions])));
   try {
     assert.deepEqual(conditions(r.state()), { p1: { ready: true, serving: true, terminating: false }, p2: { ready: true, serving: true, terminating: false } });
     f.remove('p1.yaml');
