@@ -94,6 +94,11 @@ export function renderTables(r: BenchResults): string {
     '',
     trafficTable(withRefs, r.references),
   ];
+  if (r.modes.some((m) => m.mode.startsWith('iptables') && m.status !== 'skipped'))
+    parts.push(
+      '',
+      "In the iptables modes the direct connection is not free of the ruleset: every new connection, the direct one too, walks the nat table's KUBE-SERVICES list before it reaches the Pod, so direct slows down with the number of Services too, and a ratio to it can fall below 1 there.",
+    );
   const missing = notMeasured(r.modes, r.references);
   if (missing.length) parts.push('', 'Not measured:', '', ...missing);
   parts.push('', guestSection(r));

@@ -52,6 +52,14 @@ describe('bench report', () => {
     assert.doesNotMatch(t, /^\| iptables-nft \| 1,000 \|/m);
   });
 
+  it('says that in the iptables modes the direct connection also walks the ruleset, and only there', () => {
+    const note = /the direct connection is not free of the ruleset/;
+    assert.match(renderTables(fixture()), note);
+    const r = fixture();
+    r.modes = r.modes.filter((m) => m.mode !== 'iptables');
+    assert.doesNotMatch(renderTables(r), note);
+  });
+
   it('shows the guest modes in their own section when the guest was measured', () => {
     const r = fixture();
     r.guest = { status: 'measured', kernel: 'Linux 6.1.176 (user-mode Linux)', modes: [{ mode: 'ipvs', status: 'measured', sizes: [r.modes[0].sizes[0]] }] };
