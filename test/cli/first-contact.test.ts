@@ -10,15 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fromRoot } from '../helpers/paths.js';
-import { kproxy as kproxyAsync } from './run-kproxy.js';
+import { assertOneLine, kproxy as kproxyAsync, kproxySync } from './run-kproxy.js';
 
 const BIN = fromRoot('bin/kproxy.js');
-const run = (args: string[], opts: { uid?: number; gid?: number } = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, ...opts });
-const oneLine = (r: { status: number | null; stderr: string }, re: RegExp) => {
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, re);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-};
+const run = kproxySync;
+const oneLine = assertOneLine;
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

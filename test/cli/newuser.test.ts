@@ -12,15 +12,11 @@ import { settingsWithoutEffect } from '../../src/config/effect.js';
 import { kernelSkipReason } from '../kernel/harness.js';
 import { addNetns, delNetns } from '../helpers/netns.js';
 import { fromRoot } from '../helpers/paths.js';
+import { assertOneLine, kproxySync } from './run-kproxy.js';
 
 const BIN = fromRoot('bin/kproxy.js');
-const run = (args: string[], opts: { uid?: number; gid?: number } = {}) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, ...opts });
-const oneLine = (r: { status: number | null; stderr: string }, re: RegExp) => {
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, re);
-  assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-};
+const run = kproxySync;
+const oneLine = assertOneLine;
 
 describe('a new user', () => {
   it('every help names only files that are in the repository', () => {
