@@ -3,7 +3,7 @@
 // says what it does (start, first sync and stop lines; /proxyMode, /configz, /rules in
 // userspace mode, and `kproxy services --live`).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
