@@ -1,18 +1,13 @@
 // Why a mode cannot be measured on this machine, or null when it can. A mode that cannot run
 // here is listed with this reason, never replaced by something else.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { cgroup2Mount } from '../bpf/mounts.js';
+import { onPath } from '../util/on-path.js';
 
 export const ALL_MODES = ['userspace', 'nftables', 'iptables', 'ebpf', 'ipvs'] as const;
 
-function onPath(tool: string): boolean {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin']);
-  return dirs.some((d) => d && existsSync(join(d, tool)));
-}
-
 function missing(tools: string[]): string | null {
-  const m = tools.filter((t) => !onPath(t));
+  const m = tools.filter((t) => !onPath(t, process.env.PATH, ['/usr/sbin', '/sbin']));
   return m.length ? `${m.join(', ')} not installed (scripts/setup.sh installs ${m.length > 1 ? 'them' : 'it'})` : null;
 }
 

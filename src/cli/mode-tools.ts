@@ -1,10 +1,9 @@
 // The commands a kernel mode runs. Without them the mode could only fail every sync and retry
 // forever; `kproxy run` stops at start instead, in one line naming the command and the Debian
 // package that has it (scripts/setup.sh installs them all).
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { ProxyMode } from '../config/types.js';
 import { ConfigError } from '../util/errors.js';
+import { onPath } from '../util/on-path.js';
 
 interface Need {
   /** Any one of these on PATH will do. */
@@ -21,20 +20,6 @@ const NEEDS: Partial<Record<ProxyMode, Need[]>> = {
   // also what it falls back to on a kernel without IPVS
   ipvs: [IPTABLES],
 };
-
-export function onPath(cmd: string, path = process.env.PATH ?? ''): boolean {
-  return path
-    .split(delimiter)
-    .filter(Boolean)
-    .some((dir) => {
-      try {
-        accessSync(join(dir, cmd), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-}
 
 export function requireModeTools(mode: ProxyMode, path = process.env.PATH ?? ''): void {
   for (const need of NEEDS[mode] ?? []) {

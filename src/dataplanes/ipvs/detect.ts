@@ -1,7 +1,7 @@
 // Whether this kernel can run IPVS mode, as kube-proxy checks before it starts the IPVS
 // proxier: the ip_vs module (loaded now if it is not), and the programs IPVS mode drives.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { onPath as installed, SYSTEM_DIRS } from '../../util/on-path.js';
 import type { Exec } from './exec.js';
 
 const TOOLS: [string, string][] = [
@@ -11,10 +11,7 @@ const TOOLS: [string, string][] = [
   ['ip', 'iproute2'],
 ];
 
-function onPath(bin: string): boolean {
-  const dirs = (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin', '/usr/bin', '/bin']);
-  return dirs.some((d) => d && existsSync(join(d, bin)));
-}
+const onPath = (bin: string) => installed(bin, process.env.PATH, SYSTEM_DIRS);
 
 /** Why IPVS mode cannot run here, or null when it can. */
 export async function ipvsUnavailable(run: Exec, procNetIpVs = '/proc/net/ip_vs'): Promise<string | null> {
