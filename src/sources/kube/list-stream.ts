@@ -71,6 +71,12 @@ export class ListItemSplitter {
     // [from, i) is the current run of bytes that belongs to the skeleton or to an element.
     let from = 0;
     for (let i = 0; i < chunk.length; i++) {
+      if (this.inString && this.key === null) {
+        // Most bytes are inside strings: jump to the closing quote (the unescaped one).
+        const q = this.closingQuote(chunk, i);
+        if (q < 0) break;
+        i = q;
+      }
       const b = chunk[i];
       if (this.inString) {
         if (this.escaped) this.escaped = false;
@@ -165,6 +171,31 @@ export class ListItemSplitter {
       return JSON.parse(Buffer.concat(this.skeleton).toString('utf8') + tail);
     } catch (e) {
       throw new MalformedList((e as Error).message);
+    }
+  }
+
+  /**
+   * The index of the quote that ends the current string, searching from `from`; -1 if the
+   * chunk ends first (then `escaped` says whether its last byte escapes the next chunk's
+   * first). A quote is escaped when an odd number of backslashes precede it; a backslash
+   * left escaping from the previous chunk counts as one more in front.
+   */
+  private closingQuote(chunk: Buffer, from: number): number {
+    let start = from;
+    for (;;) {
+      const q = chunk.indexOf(QUOTE, start);
+      const end = q < 0 ? chunk.length : q;
+      let k = end - 1;
+      while (k >= start && chunk[k] === BACKSLASH) k--;
+      let run = end - 1 - k;
+      if (k < start && this.escaped) run++;
+      if (q < 0) {
+        this.escaped = run % 2 === 1;
+        return -1;
+      }
+      this.escaped = false;
+      if (run % 2 === 0) return q;
+      start = q + 1; // an escaped quote: part of the string
     }
   }
 
