@@ -101,9 +101,9 @@ export class Informer {
           const m = obj.metadata!;
           const known = this.lw.get(m.name!, m.namespace);
           // Unchanged since ListWatch last saw it: ListWatch will skip it too.
-          if (known && m.resourceVersion !== undefined && known.metadata?.resourceVersion === m.resourceVersion) return keepIdentityOnly(obj);
+          if (known && m.resourceVersion !== undefined && known.metadata?.resourceVersion === m.resourceVersion) return identityOf(obj);
           h.upsert(obj);
-          const id = keepIdentityOnly(obj);
+          const id = identityOf(obj);
           this.delivered.add(id);
           this.unacknowledged.set(keyOf(id), { id, attempt: this.attempt });
           return id;
@@ -179,6 +179,12 @@ function keepIdentityOnly<T extends KubernetesObject | KubeObject>(obj: T): T {
   for (const k of Object.keys(o)) if (k !== 'apiVersion' && k !== 'kind') delete o[k];
   obj.metadata = { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion };
   return obj;
+}
+
+/** A new object with only what ListWatch needs (the parsed one is left to the model, whole). */
+function identityOf(obj: KubeObject): KubeObject {
+  const m = obj.metadata!;
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion } };
 }
 
 function keyOf(obj: KubernetesObject | KubeObject): string {
