@@ -44,7 +44,10 @@ const tricky = {
   apiVersion: 'v1',
   metadata: { resourceVersion: '42', note: '"items":[ {not an item} ]' },
   items: [
-    { metadata: { name: 'a', namespace: 'x', annotations: { q: 'say \\"hi\\" }]{[', back: 'ends with a backslash\\', odd: 'one " quote, then } ] [ {', items: '[1,2]' } }, spec: { ports: [{ port: 80 }, { port: 443 }] } },
+    {
+      metadata: { name: 'a', namespace: 'x', annotations: { q: 'say \\"hi\\" }]{[', back: 'ends with a backslash\\', odd: 'one " quote, then } ] [ {', items: '[1,2]' } },
+      spec: { ports: [{ port: 80 }, { port: 443 }] },
+    },
     { metadata: { name: 'b\u00e9\u4e2d\ud83d\ude00', labels: { 'a,b': 'c:d', e: '\n\t\u0001' } }, items: [[], [{}], { items: [] }] },
     'a string element with ] and , and }',
     -1.5e3,
@@ -76,7 +79,10 @@ test('a chunk may end at any byte, inside a string, an escape or a multi-byte ch
       assert.deepEqual(r.skeleton, withEmptyItems(tricky), `cut at ${cut}`);
     }
     // One byte at a time.
-    const r = run(text, Array.from({ length: n - 1 }, (_, i) => i + 1));
+    const r = run(
+      text,
+      Array.from({ length: n - 1 }, (_, i) => i + 1),
+    );
     assert.deepEqual(r.items, tricky.items);
     // Many cuts at once (a fixed pseudo-random sequence).
     let seed = 7;
