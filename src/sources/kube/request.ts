@@ -23,8 +23,9 @@ export class APIStatusError extends Error {
 
 /**
  * The most a reply may hold. The first list is answered in one piece from the API server's
- * watch cache, so this must hold every object of a kind; 512 MiB is also near the longest
- * string V8 can make, past which the reply could not be parsed anyway.
+ * watch cache, so this must hold every object of a kind. getJSON holds a reply as one string,
+ * and 512 MiB is near the longest string V8 can make; getList holds no more than one item at
+ * a time, and the limit only stops a reply that never ends.
  */
 export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
@@ -145,7 +146,10 @@ export async function getList(
         }
       });
       res.on('error', fail);
-      res.on('aborted', () => fail(new Error(`GET ${path}: the reply was cut off after ${size} bytes`)));
+      // A connection that ends before the reply does (no 'end'): the list is incomplete.
+      res.on('close', () => {
+        if (!res.complete) fail(new Error(`GET ${path}: the reply was cut off after ${size} bytes`));
+      });
       res.on('end', () => {
         if (failed) return;
         try {
