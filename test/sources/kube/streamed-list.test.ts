@@ -51,6 +51,33 @@ test('a first list arriving in small pieces: every good Service, and a bad one c
   }
 });
 
+test('items reach the model while the rest of the reply is still to come', async () => {
+  const h = await harness();
+  try {
+    const all = [service('demo', 'a', '10.96.0.10'), service('demo', 'b', '10.96.0.11'), service('demo', 'c', '10.96.0.12')];
+    for (const s of all) h.api.apply(s);
+    let rest: (() => void) | null = null;
+    h.api.listHook = (kind, _q, res) => {
+      if (kind !== 'Service') return false;
+      const body = listBody(h, all);
+      const at = body.indexOf('"c"');
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(body.slice(0, at));
+      rest = () => res.end(body.slice(at));
+      return true;
+    };
+    let done = false;
+    const start = h.source.start().then(() => (done = true));
+    await waitFor('a and b in the model before the reply ends', () => has(h, 'a') && has(h, 'b'), 5000);
+    assert.ok(!has(h, 'c') && !done);
+    (rest as (() => void) | null)?.();
+    await start;
+    assert.ok(has(h, 'c'));
+  } finally {
+    await h.close();
+  }
+});
+
 test('a first list cut in the middle is not a complete first sync; the next whole one is', async () => {
   const h = await harness();
   try {
