@@ -45,6 +45,8 @@ export class ListItemSplitter {
   private lastKey = '';
   private items: Items = Items.Outside;
   private itemsSeen = false;
+  /** A second top-level `items` key would make the streamed items differ from JSON.parse's (the last key wins). */
+  private itemsKeys = 0;
   /** An element whose value is a scalar (number, true, false, null) ends at a delimiter. */
   private scalarElement = false;
   private element: Buffer[] = [];
@@ -86,6 +88,7 @@ export class ListItemSplitter {
           if (this.key) {
             this.lastKey = Buffer.from(this.key).toString('utf8');
             this.key = null;
+            if (this.lastKey === 'items' && ++this.itemsKeys > 1) throw new MalformedList('the reply has two items keys');
           } else if (this.items === Items.InElement && this.depth === 2) {
             this.endElement(chunk, from, i + 1);
             from = i + 1;

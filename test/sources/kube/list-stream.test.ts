@@ -108,10 +108,9 @@ test('items that are empty, null, missing, after metadata or spelled with an esc
   assert.deepEqual(escaped.skeleton, { items: [{ a: 1 }] });
   // Only the top-level `items` is split; a nested one is part of its element.
   assert.deepEqual(run('{"x":{"items":[1,2]},"items":[{"items":[3]}]}').items, [{ items: [3] }]);
-  // A second top-level `items` is left to JSON.parse (which keeps the last), not streamed.
-  const twice = run('{"items":[1],"items":[2]}');
-  assert.deepEqual(twice.items, [1]);
-  assert.deepEqual(twice.skeleton, { items: [2] });
+  // A second top-level `items` is refused (see the malformed replies below): JSON.parse keeps
+  // the last, so the items streamed from the first would not be the list's.
+  assert.throws(() => run('{"items":[1],"items":[2]}'), MalformedList);
   // Replies that are not lists at all come out as their skeleton.
   assert.deepEqual(run('[]').skeleton, []);
   assert.deepEqual(run('[["items",[1]]]').skeleton, [['items', [1]]]);
@@ -140,6 +139,8 @@ test('malformed replies are refused with MalformedList, never a crash or a wrong
     '',
     '   ',
     '{"kind":"ServiceList" "items":[]}',
+    '{"items":[{"a":1}],"items":null}', // two items keys: JSON.parse would keep only the last
+    '{"items":[{"a":1}],"metadata":{},"items":[{"b":2}]}',
   ];
   for (const text of bad) {
     assert.throws(
