@@ -3,6 +3,7 @@
 // typed expressions and statements that the evaluator runs; `text` keeps them as written.
 import type { Datatype, Interval, Value } from './datatypes.js';
 import type { Span } from './lexer.js';
+import type { RuleRuns } from './rule-runs.js';
 
 export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
@@ -115,6 +116,8 @@ export interface Table {
   /** Sets that rules fill from packets (`update @set`, `add @set`): session-affinity memory. */
   fed: Set<string>;
   line: number;
+  /** Plain rule lines a lazy parse stepped over whole (rule-runs.ts), shared by the tables of one text. */
+  runs?: RuleRuns;
 }
 
 export interface Ruleset {

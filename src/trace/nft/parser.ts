@@ -9,6 +9,7 @@ import { RuleParser } from './rule-parser.js';
 import { typesOf, type BaseChainSpec, type Chain, type ChainType, type Family, type Hook, type NftSet, type Rule, type Ruleset, type Table } from './ast.js';
 import { checkChainReferences, checkSetReferences } from './references.js';
 import { indexFastLists, tryFastElements } from './fast-elements.js';
+import { countNewlines, runEnd, runLinesOf, type RuleRuns } from './rule-runs.js';
 
 const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
@@ -28,8 +29,22 @@ export interface ParseOptions {
 
 /** Parses nft text into a new ruleset (or applies it on top of `into`). */
 export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
+  if (opts.into) for (const table of opts.into.tables.values()) if (table.runs) for (const chain of table.chains.values()) ensureRules(table, chain);
+  // A lazy parse of a new ruleset steps over runs of plain rule lines (rule-runs.ts); it starts
+  // over without them if a later command could take rules away again.
+  if (opts.lazy && !opts.into) {
+    const rs: Ruleset = { tables: new Map() };
+    const runs: RuleRuns = { list: [], searched: new WeakSet() };
+    try {
+      new Parser(src, rs, runs).run();
+      if (runs.list.length > 0) for (const table of rs.tables.values()) table.runs = runs;
+      return rs;
+    } catch (e) {
+      if (!(e instanceof StartOver)) throw e;
+    }
+  }
   const rs: Ruleset = opts.into ?? { tables: new Map() };
-  new Parser(src, rs).run();
+  new Parser(src, rs, null).run();
   if (!opts.lazy) {
     for (const table of rs.tables.values()) {
       for (const chain of table.chains.values()) ensureRules(table, chain);
@@ -44,6 +59,11 @@ export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
 
 /** Parses the chain's pending rules (once) and checks what they refer to. */
 export function ensureRules(table: Table, chain: Chain): void {
+  if (table.runs) {
+    const found = runLinesOf(table.runs, table, chain);
+    // In text order with the rules the parser kept (all from the same text).
+    if (found.length > 0) chain.pending = [...chain.pending, ...found].sort((a, b) => a.start - b.start);
+  }
   if (chain.pending.length === 0) return;
   const pending = chain.pending;
   chain.pending = [];
@@ -85,10 +105,15 @@ export function parseElementsFully(table: Table, set: NftSet): void {
 
 const FED = /(?:^|\s)(?:update|add)\s+@([^\s{]+)/g;
 
+/** Thrown by a parse with rule runs when a command could take rules away: parse again without runs. */
+class StartOver extends Error {}
+
 class Parser extends RuleParser {
   constructor(
     src: string,
     private readonly rs: Ruleset,
+    /** Where plain rule lines are collected whole (a lazy parse), or null to parse each. */
+    private readonly runs: RuleRuns | null,
   ) {
     super(src);
   }
@@ -112,6 +137,7 @@ class Parser extends RuleParser {
     for (;;) {
       const at = this.lx.skipBlank();
       if (at >= n) return;
+      if (this.runs && this.ruleRun(at)) continue;
       if (!this.simpleLine(at)) this.command();
     }
   }
@@ -169,6 +195,30 @@ class Parser extends RuleParser {
     return true;
   }
 
+  /**
+   * A run of plain `add rule` lines (rule-runs.ts) starting at `at`: kept whole, for the chains
+   * a trace reaches to search. Only the sets their rules fill from packets are noted now (a
+   * lookup in such a set must know, whichever chain fills it).
+   */
+  private ruleRun(at: number): boolean {
+    const src = this.src;
+    if (!src.startsWith('add rule ', at)) return false;
+    const end = runEnd(src, at);
+    if (end < 0) return false;
+    const line = this.lx.currentLine();
+    this.runs!.list.push({ src, start: at, end, line });
+    const text = src.substring(at, end);
+    if (text.indexOf('@') >= 0) {
+      for (const m of text.matchAll(FED)) {
+        const lineStart = text.lastIndexOf('\n', m.index) + 1;
+        const [, , family, tableName] = text.substring(lineStart, lineStart + 600).split(' ', 4);
+        this.rs.tables.get(`${family} ${tableName}`)?.fed.add(m[1]);
+      }
+    }
+    this.lx.jump(end, countNewlines(src, at, end));
+    return true;
+  }
+
   private command(): void {
     this.lastTable = null; // tables may be deleted and created again below
     const first = this.tok;
@@ -184,6 +234,9 @@ class Parser extends RuleParser {
     } else {
       return this.fail(`unknown command "${verb}"`, first);
     }
+    // Rules in runs are applied when a trace reaches their chain: nothing may take rules away after them.
+    const takesRules = (verb === 'flush' || verb === 'delete' || verb === 'destroy') && object !== 'element' && object !== 'set' && object !== 'map';
+    if (takesRules && this.runs && this.runs.list.length > 0) throw new StartOver();
     if (object === 'ruleset') {
       if (verb !== 'flush') this.fail(`"${verb} ruleset" is not supported`, first);
       this.rs.tables.clear();
