@@ -17,7 +17,8 @@
 import type { Chain, Table } from './ast.js';
 import { NftSyntaxError } from './lexer.js';
 
-export interface RuleRun {
+/** A stretch of whole lines stepped over by a lazy parse. */
+export interface LineRun {
   src: string;
   /** Offset of the first line's "add rule". */
   start: number;
@@ -25,13 +26,32 @@ export interface RuleRun {
   end: number;
   /** Line number of the first line. */
   line: number;
-  /** Offsets of the newlines inside the run, found when a line number is first needed. */
-  newlines?: number[];
+  /** Offsets of the newlines inside the run (the parser counts them to go on counting lines). */
+  newlines: number[];
+}
+
+/**
+ * Offset (in the whole text) of the first line in [from, run end) that starts with `line`, or -1.
+ * Searches the run's own stretch of text (a slice, not a copy): a search of the whole text
+ * would read on to its end.
+ */
+export function findLine(run: LineRun, line: string, from: number): number {
+  const rel = from - run.start;
+  if (rel === 0 && run.src.startsWith(line, run.start)) return run.start;
+  const text = (runText ??= new WeakMap()).get(run) ?? setText(run);
+  const i = text.indexOf('\n' + line, rel);
+  return i < 0 ? -1 : run.start + i + 1;
+}
+let runText: WeakMap<LineRun, string> | undefined;
+function setText(run: LineRun): string {
+  const text = run.src.substring(run.start, run.end + 1); // with the newline that ends the last line
+  runText!.set(run, text);
+  return text;
 }
 
 /** The runs of one lazily parsed text, shared by its tables; `searched` remembers the chains already given their lines. */
 export interface RuleRuns {
-  list: RuleRun[];
+  list: LineRun[];
   searched: WeakSet<Chain>;
 }
 
@@ -59,11 +79,11 @@ export function runEnd(src: string, at: number): number {
   return end > at ? end : -1;
 }
 
-/** Number of newlines in src[from, to). */
-export function countNewlines(src: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = src.indexOf('\n', from); i >= 0 && i < to; i = src.indexOf('\n', i + 1)) n++;
-  return n;
+/** The offsets of the newlines in src[from, to). */
+export function newlinesIn(src: string, from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = src.indexOf('\n', from); i >= 0 && i < to; i = src.indexOf('\n', i + 1)) out.push(i);
+  return out;
 }
 
 /**
@@ -76,32 +96,23 @@ export function runLinesOf(runs: RuleRuns, table: Table, chain: Chain): Pending[
   const prefix = `add rule ${table.family} ${table.name} ${chain.name} `;
   const out: Pending[] = [];
   for (const run of runs.list) {
+    if (run.line < table.line) continue; // lines of a table deleted before this one was made
     const { src, start, end } = run;
-    let at = src.startsWith(prefix, start) ? start : lineStartOf(src, prefix, start, end);
+    let at = findLine(run, prefix, start);
     while (at >= 0) {
       let eol = src.indexOf('\n', at);
       if (eol < 0 || eol > end) eol = end;
-      const line = lineOf(run, at);
-      if (line < chain.line) throw new NftSyntaxError(line, `chain ${chain.name} does not exist in table ${table.family} ${table.name}`);
+      const line = lineOfOffset(run, at);
+      if (run.line < chain.line) throw new NftSyntaxError(line, `chain ${chain.name} does not exist in table ${table.family} ${table.name}`);
       out.push({ src, start: at + prefix.length - 1, end: eol, line, front: false });
-      at = lineStartOf(src, prefix, eol, end);
+      at = eol < end ? findLine(run, prefix, eol) : -1;
     }
   }
   return out;
 }
 
-/** The next line in [from, end) that starts with prefix, or -1. */
-function lineStartOf(src: string, prefix: string, from: number, end: number): number {
-  const i = src.indexOf('\n' + prefix, from);
-  return i >= 0 && i < end ? i + 1 : -1;
-}
-
-function lineOf(run: RuleRun, at: number): number {
-  if (!run.newlines) {
-    const nl: number[] = [];
-    for (let i = run.src.indexOf('\n', run.start); i >= 0 && i < run.end; i = run.src.indexOf('\n', i + 1)) nl.push(i);
-    run.newlines = nl;
-  }
+/** The line number of the line starting at `at` in the run. */
+export function lineOfOffset(run: LineRun, at: number): number {
   // Lines before `at` = newlines before it (binary search).
   const nl = run.newlines;
   let lo = 0;
