@@ -206,25 +206,16 @@ class Parser extends RuleParser {
 
   /**
    * A run of plain `add rule` lines (rule-runs.ts) starting at `at`: kept whole, for the chains
-   * a trace reaches to search. Only the sets their rules fill from packets are noted now (a
-   * lookup in such a set must know, whichever chain fills it).
+   * a trace reaches to search. (A rule that fills a set from packets, `update @set { … }`, has
+   * braces, so it is never in a run: the sets such rules fill are still noted at once.)
    */
   private ruleRun(at: number): boolean {
     const src = this.src;
     if (!src.startsWith('add rule ', at)) return false;
     const end = runEnd(src, at);
     if (end < 0) return false;
-    const line = this.lx.currentLine();
     const newlines = newlinesIn(src, at, end);
-    this.runs!.rules.list.push({ src, start: at, end, line, newlines });
-    const text = src.substring(at, end);
-    if (text.indexOf('@') >= 0) {
-      for (const m of text.matchAll(FED)) {
-        const lineStart = text.lastIndexOf('\n', m.index) + 1;
-        const [, , family, tableName] = text.substring(lineStart, lineStart + 600).split(' ', 4);
-        this.rs.tables.get(`${family} ${tableName}`)?.fed.add(m[1]);
-      }
-    }
+    this.runs!.rules.list.push({ src, start: at, end, line: this.lx.currentLine(), newlines });
     this.lx.jump(end, newlines.length);
     return true;
   }
