@@ -153,10 +153,16 @@ add chain ip t late
 add rule ip t pre ip daddr . meta l4proto . th dport vmap @m
 add element ip t m { 10.0.0.1 . tcp . 80 : goto a, 10.0.0.2 . tcp . 80 : goto nowhere }
 `;
-    assert.throws(() => parseNft(verdict), (e: unknown) => e instanceof NftSyntaxError && /nowhere/.test(e.message) && e.line === 7);
+    assert.throws(
+      () => parseNft(verdict),
+      (e: unknown) => e instanceof NftSyntaxError && /nowhere/.test(e.message) && e.line === 7,
+    );
     const lazy = parseNft(verdict, { lazy: true });
     assert.equal(traceJSON(traceNft(lazy, to('10.0.0.1'), { localAddresses: [] })).verdict, 'NONE');
-    assert.throws(() => traceNft(lazy, to('10.0.0.2'), { localAddresses: [] }), (e: unknown) => e instanceof NftSyntaxError && /nowhere/.test(e.message) && e.line === 7);
+    assert.throws(
+      () => traceNft(lazy, to('10.0.0.2'), { localAddresses: [] }),
+      (e: unknown) => e instanceof NftSyntaxError && /nowhere/.test(e.message) && e.line === 7,
+    );
   });
 
   it('reports a bad rule in a chain no trace reaches only when everything is checked (--check-all)', () => {

@@ -3,7 +3,6 @@
 // typed expressions and statements that the evaluator runs; `text` keeps them as written.
 import type { Datatype, Interval, Value } from './datatypes.js';
 import type { Span } from './lexer.js';
-import type { RuleRuns } from './rule-runs.js';
 
 export type Family = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
 export type Hook = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting' | 'ingress' | 'egress';
@@ -143,4 +142,23 @@ export function typesOf(e: Expr): Datatype[] {
     default:
       return [e.dt];
   }
+}
+
+/** A stretch of whole lines stepped over by a lazy parse. */
+export interface LineRun {
+  src: string;
+  /** Offset of the start of the first line. */
+  start: number;
+  /** Offset of the newline that ends the last line (or the end of the text). */
+  end: number;
+  /** Line number of the first line. */
+  line: number;
+  /** Offsets of the newlines inside the run (the parser counts them to go on counting lines). */
+  newlines: number[];
+}
+
+/** The runs of one lazily parsed text, shared by its tables; `searched` remembers the chains already given their lines. */
+export interface RuleRuns {
+  list: LineRun[];
+  searched: WeakSet<Chain>;
 }

@@ -109,7 +109,7 @@ export class ChainMap extends Map<string, Chain> {
     for (; this.firstUnread < list.length; this.firstUnread++) {
       const run = list[this.firstUnread];
       const { src, end } = run;
-      for (let at = run.start; at < end; ) {
+      for (let at = run.start; at < end;) {
         const eol = src.indexOf('\n', at);
         if (src.startsWith(this.prefix, at)) {
           const name = src.substring(at + this.prefix.length, eol);

@@ -14,21 +14,10 @@
 //
 // Not checked by a lazy parse: lines in runs that no trace reaches (their chain may not even
 // exist). `kproxy trace --check-all` (a full parse) checks every line.
-import type { Chain, Table } from './ast.js';
-import { NftSyntaxError } from './lexer.js';
+import type { Chain, LineRun, RuleRuns, Table } from './ast.js';
 
-/** A stretch of whole lines stepped over by a lazy parse. */
-export interface LineRun {
-  src: string;
-  /** Offset of the first line's "add rule". */
-  start: number;
-  /** Offset of the newline that ends the last line (or the end of the text). */
-  end: number;
-  /** Line number of the first line. */
-  line: number;
-  /** Offsets of the newlines inside the run (the parser counts them to go on counting lines). */
-  newlines: number[];
-}
+export type { LineRun, RuleRuns };
+import { NftSyntaxError } from './lexer.js';
 
 /**
  * Offset (in the whole text) of the first line in [from, run end) that starts with `line`, or -1.
@@ -47,12 +36,6 @@ function setText(run: LineRun): string {
   const text = run.src.substring(run.start, run.end + 1); // with the newline that ends the last line
   runText!.set(run, text);
   return text;
-}
-
-/** The runs of one lazily parsed text, shared by its tables; `searched` remembers the chains already given their lines. */
-export interface RuleRuns {
-  list: LineRun[];
-  searched: WeakSet<Chain>;
 }
 
 type Pending = Chain['pending'][number];
