@@ -5,7 +5,7 @@
 // iptables-nft text; on iptables-legacy the `-S` line of large rulesets is left out.
 import type { IPFamily } from '../../api/ip.js';
 import type { ProxyState } from '../../model/types.js';
-import { compileFamily, FAMILIES, type CompileConfig } from './compile.js';
+import { compileStreamed, familyContext, FAMILIES, portsOf, type CompileConfig } from './compile.js';
 import { jumpRules } from './jumps.js';
 import { renderFamily } from './restore.js';
 
@@ -13,7 +13,8 @@ export const familyHeader = (family: IPFamily) => `# ${family}: ${family === 'IP
 
 export function compileText(state: ProxyState, config: CompileConfig): string {
   return FAMILIES.map((f) => {
-    const rs = compileFamily(state, config, f);
+    // The applier's own full-sync compile and renderer.
+    const rs = compileStreamed(portsOf(state, f), familyContext(f, config, state));
     return `${familyHeader(f)}\n${renderFamily(rs, { jumps: jumpRules({ kubeletFirewall: rs.fc.kubeletFirewall }), canary: true, wholeTableCache: true })}`;
   }).join('');
 }

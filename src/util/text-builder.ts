@@ -1,6 +1,7 @@
-// A large nft text (8 MB at 10,000 Services) built from its pieces without a string per
-// line: the pieces are mostly strings that exist already (chain names, rules, element keys
-// and values) and are joined a few thousand at a time into flat chunks. A line array of
+// A large ruleset text (an nft script of 8 MB at 10,000 Services, iptables-restore input of
+// 3 MB at 1,000) built from its pieces without a string per line: the pieces are mostly
+// strings that exist already (chain names, rules, element keys and values) and are joined a
+// few thousand at a time into flat chunks. A line array of
 // template literals would keep hundreds of thousands of cons strings alive until the end of
 // the sync, and the young-generation collector would copy every one of them, twice.
 
