@@ -205,6 +205,19 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
         kept.push(r);
         out.ruleCount++;
       };
+  // The endpoint rules (30 of a Service's 31 with 10 endpoints) are handed over in pieces,
+  // most of which exist already: joining flat pieces costs far less than flattening a
+  // template literal's string tree per rule.
+  const pieces = sink
+    ? (...parts: string[]) => {
+        for (const part of parts) sink.add(part);
+        sink.end('');
+        out.ruleCount++;
+      }
+    : (...parts: string[]) => {
+        kept.push(parts.join(''));
+        out.ruleCount++;
+      };
 
   // Internal traffic masquerade (first rule of the internal chain).
   if (d.internal.noEndpoints === null) {
@@ -251,21 +264,25 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
         rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
       }
     }
+    const head = `-A ${name}`;
+    const to = fc.largeClusterMode ? '' : ` -m comment --comment "${spn} -> `;
     eps.forEach((ep, i) => {
-      const stat = i < eps.length - 1 ? ` -m statistic --mode random --probability ${probability(eps.length - i)}` : '';
-      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(ep)}`);
+      const stat = i < eps.length - 1 ? statistic(eps.length - i) : '';
+      if (fc.largeClusterMode) pieces(head, stat, ' -j ', endpointChain(ep));
+      else pieces(head, to, ep.endpoint, '"', stat, ' -j ', endpointChain(ep));
     });
   };
   if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
   if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
 
+  const sepComment = svcComment(spn);
+  const dnat = ` -m ${proto} -p ${proto} -j DNAT --to-destination `;
   for (const ep of sp.allReachableEndpoints) {
     const sep = endpointChain(ep);
     chain(sep);
-    const head = `-A ${sep}${svcComment(spn)}`;
-    rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`);
-    const recent = affinity ? ` -m recent --name ${sep} --set` : '';
-    rule(`${head}${recent} -m ${proto} -p ${proto} -j DNAT --to-destination ${ep.endpoint}`);
+    pieces('-A ', sep, sepComment, ' -s ', ep.ip, ' -j KUBE-MARK-MASQ');
+    if (affinity) pieces('-A ', sep, sepComment, ' -m recent --name ', sep, ' --set', dnat, ep.endpoint);
+    else pieces('-A ', sep, sepComment, dnat, ep.endpoint);
   }
   return out;
 }
@@ -273,6 +290,13 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
 /** The i-th of n endpoints is taken with probability 1/(n-i), printed as kube-proxy does. */
 export function probability(n: number): string {
   return (1 / n).toFixed(10);
+}
+
+const statistics: string[] = [];
+/** The statistic match of the endpoint taken with probability 1/n (the strings are kept). */
+function statistic(n: number): string {
+  if (n >= 1024) return ` -m statistic --mode random --probability ${probability(n)}`;
+  return (statistics[n] ??= ` -m statistic --mode random --probability ${probability(n)}`);
 }
 
 // ---- the whole ruleset ------------------------------------------------------------------
