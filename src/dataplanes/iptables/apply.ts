@@ -149,15 +149,25 @@ export class IptablesDataplane implements Dataplane {
         const plan = familyFull ? await this.planFull(state, fc, readFirst(family)) : this.planPartial(state, fc, old!);
         const rs = plan.rs;
         const top = topLevelRules(rs);
+        const record = familyFull ? await this.routeLocalnetToRecord(tools, fc) : null;
         const rendered = renderFamilyCounted(
           rs,
-          { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary, previousTop: familyFull ? undefined : old!.top, wholeTableCache: tools.backend === 'nft' },
+          {
+            write: plan.write,
+            deleteChains: plan.deleteChains,
+            jumps: plan.jumps,
+            canary: plan.canary,
+            mangleChains: record ? [record] : undefined,
+            previousTop: familyFull ? undefined : old!.top,
+            wholeTableCache: tools.backend === 'nft',
+          },
           top,
         );
         const input = rendered.text;
         this.lastInput.set(family, input);
         // Nothing changed in this family (e.g. only the other family's Services did).
         if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull, rendered.lines);
+        if (record) this.routeLocalnetRecorded = true;
         lines += rendered.lines;
         if (familyFull) this.tableLines.set(family, rendered.lines);
         deletedChains += plan.deleteChains.length;
@@ -281,6 +291,17 @@ export class IptablesDataplane implements Dataplane {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The route_localnet record (see ensureRouteLocalnet) this IPv4 full sync writes in its own
+   * mangle table rather than in a restore of its own: needed when localhost NodePorts are on,
+   * the value is not 1 yet and this sync's iptables-save showed no record.
+   */
+  private async routeLocalnetToRecord(tools: IptablesTools, fc: FamilyContext): Promise<string | null> {
+    if (!fc.localhostNodePorts || this.routeLocalnetRecorded !== false) return null;
+    const value = await readSysctl(tools, ROUTE_LOCALNET);
+    return /^\d+$/.test(value) && value !== '1' ? routeLocalnetRecord(value) : null;
   }
 
   /**

@@ -21,6 +21,8 @@ export interface RenderOptions {
   jumps?: readonly JumpRule[];
   /** Declare the KUBE-PROXY-CANARY chains (full syncs). */
   canary?: boolean;
+  /** Empty mangle chains to declare as well: the route_localnet record (apply.ts). */
+  mangleChains?: readonly string[];
   /** The top-level chains as last committed ("table/chain" → rules joined by newlines): unchanged ones are not written. */
   previousTop?: ReadonlyMap<string, string>;
   /** The iptables-nft backend: above WHOLE_TABLE_CACHE_CHAINS chains, start nat with `-S`. */
@@ -180,9 +182,11 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
     out.end(' - [0:0]');
   };
 
-  if (opts.canary) {
+  const mangle = opts.mangleChains ?? [];
+  if (opts.canary || mangle.length > 0) {
     out.end('*mangle');
-    decl(CANARY);
+    if (opts.canary) decl(CANARY);
+    for (const c of mangle) decl(c);
     out.end('COMMIT');
   }
 
