@@ -207,8 +207,6 @@ export class IptablesDataplane implements Dataplane {
   /** `saving`: the family's iptables-save, started before the compile. */
   private async planFull(state: ProxyState, fc: FamilyContext, saving: Promise<string>) {
     const rs = compileStreamed(portsOf(state, fc.family), fc);
-    const active = new Set<string>();
-    for (const p of rs.ports) for (const c of p.chains) active.add(c);
     // One iptables-save tells which jump rules are missing and which per-service chains (of an
     // earlier run, or of kube-proxy) nothing uses any more.
     const saved = await saving;
@@ -226,7 +224,13 @@ export class IptablesDataplane implements Dataplane {
         for (const j of wanted) if (j.table === table && isJumpRule(line, j)) present.add(j);
       }
     }
-    const deleteChains = existing.filter((c) => !active.has(c));
+    // On a node without kproxy's chains (a first start) there is nothing to compare.
+    let deleteChains: string[] = [];
+    if (existing.length > 0) {
+      const active = new Set<string>();
+      for (const p of rs.ports) for (const c of p.chains) active.add(c);
+      deleteChains = existing.filter((c) => !active.has(c));
+    }
     return { rs, write: undefined, deleteChains, jumps: wanted.filter((j) => !present.has(j)), canary: true };
   }
 
