@@ -8,6 +8,13 @@
 const PIECES_PER_CHUNK = 8192;
 
 export class TextBuilder {
+  /**
+   * `piecesPerChunk`: larger chunks (some 100 kB and more) go to V8's large-object space,
+   * which the young-generation collector never copies: worth it for a text kept until the
+   * end of a long sync.
+   */
+  constructor(private readonly piecesPerChunk = PIECES_PER_CHUNK) {}
+
   private pieces: string[] = [];
   private chunks: string[] = [];
   /** Lines ended so far. */
@@ -16,7 +23,7 @@ export class TextBuilder {
   /** Appends a piece of a line. */
   add(piece: string): void {
     this.pieces.push(piece);
-    if (this.pieces.length >= PIECES_PER_CHUNK) this.seal();
+    if (this.pieces.length >= this.piecesPerChunk) this.seal();
   }
 
   /** Appends a piece and ends the line. */
