@@ -186,7 +186,13 @@ describe('iptables full-sync compile (rules written straight into the text)', ()
     svc('np', { type: 'NodePort', clusterIP: '172.30.0.1', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 30080 }], externalIPs: ['192.168.0.50'], sessionAffinity: 'ClientIP' }),
     slice('np', ['10.1.0.1', '10.1.0.2', '10.1.0.3']),
     {
-      ...svc('lb', { type: 'LoadBalancer', clusterIP: '172.30.0.2', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 30081 }], externalTrafficPolicy: 'Local', loadBalancerSourceRanges: ['1.2.3.0/24'] }),
+      ...svc('lb', {
+        type: 'LoadBalancer',
+        clusterIP: '172.30.0.2',
+        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 30081 }],
+        externalTrafficPolicy: 'Local',
+        loadBalancerSourceRanges: ['1.2.3.0/24'],
+      }),
       status: { loadBalancer: { ingress: [{ ip: '192.168.0.60' }] } },
     },
     slice('lb', ['10.1.0.4', '10.1.0.5']),
@@ -217,8 +223,14 @@ describe('iptables full-sync compile (rules written straight into the text)', ()
         assert.equal(got.lines, countLines(expected));
         const nat = expected.split('*nat')[1] ?? '';
         assert.equal(got.natRules, (nat.match(/^-A /gm) ?? []).length);
-        assert.equal(streamed.ports.reduce((n, p) => n + p.ruleCount, 0), kept.ports.reduce((n, p) => n + p.rules.length, 0));
-        assert.ok(streamed.ports.every((p) => p.rules.length === 0), 'a streamed port keeps no rules');
+        assert.equal(
+          streamed.ports.reduce((n, p) => n + p.ruleCount, 0),
+          kept.ports.reduce((n, p) => n + p.rules.length, 0),
+        );
+        assert.ok(
+          streamed.ports.every((p) => p.rules.length === 0),
+          'a streamed port keeps no rules',
+        );
       }
     }
   });
