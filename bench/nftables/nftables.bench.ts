@@ -70,6 +70,8 @@ for (const r of rows) {
     `| ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} (${r.fullMinMs}) ms | ${r.bareNftMs} (${r.bareNftMinMs}) ms | ${r.ratio} | ${r.ratioOfMins} | ${r.kproxyCpuMs} / ${r.nftCpuMs} ms → ${r.cpuRatio} | ${r.partialMs} (${r.partialMinMs}) / ${r.partialCpuMs} ms [${r.partialWriter}] | ${r.bareNftSmallMs} ms | ${r.libnftablesSmallMs ?? 'n/a'} ms | ${r.rssMB} / ${r.heapUsedMB} MB | ${r.idleRssMB} / ${r.idleHeapUsedMB} MB | ${r.dataplaneHeapMB ?? 'n/a'} MB (${r.heapWithoutDataplaneMB ?? 'n/a'} MB) |`,
   );
 }
+for (const r of rows)
+  console.log(`/rules page at ${r.services} × ${r.endpoints}: rendering the committed ruleset takes ${r.rulesPageMs} ms (${r.rulesPageCpuMs} ms CPU), median of 3 (target ≤ ~100 ms).`);
 if (latency) {
   console.log(
     `\nFirst-packet latency at ${latency.services} Services (p50 of 300 TCP connects each, alternating): first ${latency.firstP50us} µs, last ${latency.lastP50us} µs (last/first ${latency.lastOverFirst}; p90 ${latency.firstP90us} / ${latency.lastP90us} µs)`,

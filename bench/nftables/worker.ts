@@ -10,13 +10,14 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config/load.js';
+import type { AppliedRuleset } from '../../src/dataplanes/dataplane.js';
 import { NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
 import { compileText } from '../../src/dataplanes/nftables/compile.js';
 import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { silentLogger } from '../../src/util/log.js';
 import { assertInTestNetns } from '../../test/kernel/netns-guard.js';
-import { bareNft, measureFullSync, measureLibnftables, measurePartialSync, median, PROBE_TEXT } from './measure.js';
+import { bareNft, measureFullSync, measureLibnftables, measurePartialSync, median, ms, PROBE_TEXT } from './measure.js';
 import { NODE, serviceObject, sliceObject } from './services.js';
 
 assertInTestNetns();
@@ -42,8 +43,20 @@ for (const n of sizes) {
   const text = compileText(state, config); // what a replacing full sync sends
   const full = await measureFullSync(state, config, text, ROUNDS);
   // Partial syncs on a dataplane that runs as kproxy does (netlink writer where it can).
-  const dp = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry);
+  let applied: AppliedRuleset | null = null;
+  const dp = new NftablesDataplane(config, silentLogger(), new ProxyMetrics().registry, { publishRuleset: (r) => (applied = r) });
   await dp.sync(state, true);
+  // What the /rules page costs the first time it is asked for after a sync (it renders the
+  // committed ports; src/rules/served.ts keeps the body until the next sync).
+  const render = { ms: [] as number[], cpuMs: [] as number[] };
+  for (let k = 0; k < 3; k++) {
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    (applied as AppliedRuleset | null)!.render();
+    render.ms.push(ms(t0));
+    const c = process.cpuUsage(c0);
+    render.cpuMs.push((c.user + c.system) / 1000);
+  }
   const partial = await measurePartialSync(dp, tracker, n, E);
   const partialBare: number[] = [];
   for (let k = 0; k < 7; k++) partialBare.push((await bareNft(PROBE_TEXT)).wallMs);
@@ -72,6 +85,8 @@ for (const n of sizes) {
     partialWriter: [...new Set(partial.writers)].join('+'),
     bareNftSmallMs: r1(median(partialBare)),
     libnftablesSmallMs: lib ? r1(median(lib)) : null,
+    rulesPageMs: Math.round(median(render.ms)),
+    rulesPageCpuMs: Math.round(median(render.cpuMs)),
     rssMB: mem.rssMB,
     heapUsedMB: mem.heapUsedMB,
     idleRssMB: mem.idleRssMB,

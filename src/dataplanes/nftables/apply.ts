@@ -20,12 +20,12 @@ import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
-import { compileServicePort, FAMILIES, globalChains, globalElements, globalSets } from './compile.js';
+import { FAMILIES } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
 import { ElementWriter } from './netlink/writer.js';
-import { fullSyncText } from './fullsync.js';
+import { fullSyncText, replaceText } from './fullsync.js';
 import { planPartialSync, type Committed } from './plan.js';
-import { renderTable, TABLE, tableRef, type NftFamily } from './ruleset.js';
+import { TABLE, tableRef, type NftFamily } from './ruleset.js';
 
 export interface NftablesOptions {
   /** Runs one transaction (tests inject failures here). */
@@ -122,14 +122,8 @@ export class NftablesDataplane implements Dataplane {
       generation: state.generation,
       node: node.name,
       nodeAddresses: node.addresses,
-      render: () => {
-        const lines: string[] = [];
-        for (const { family, fc, ports } of tables) {
-          const sorted = ports.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((sp) => compileServicePort(sp, fc));
-          renderTable({ family, sets: globalSets(fc), chains: globalChains(fc), elements: globalElements(fc), ports: sorted }, { replace: true }, lines);
-        }
-        return lines.join('\n') + '\n';
-      },
+      // The full sync's one-pass writer, as if these ports were synced in full now.
+      render: () => replaceText(tables),
     });
   }
 

@@ -3,6 +3,7 @@
 // where two service ports claim one element (only the first in key order is written).
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import type { AppliedRuleset } from '../../../src/dataplanes/dataplane.js';
 import { NftablesDataplane } from '../../../src/dataplanes/nftables/apply.js';
 import { compileText } from '../../../src/dataplanes/nftables/compile.js';
 import { collectText } from '../../../src/dataplanes/nftables/nft.js';
@@ -51,4 +52,27 @@ test('a full sync writes exactly what `kproxy rules` prints, shared elements onc
   const claims = lines.join(' ').match(/192\.168\.99\.1 \. tcp \. 80 : goto external-\S+/g) ?? [];
   assert.equal(claims.length, 1);
   assert.equal(dp.lastSync.lines, expected.split('\n').length - 1);
+});
+
+test('the published ruleset (/rules) prints what `kproxy rules` prints for the committed state, after full and partial syncs', async () => {
+  const { tracker, state } = stateOf(objects(), 'node1');
+  let published: AppliedRuleset | null = null;
+  const dp = new NftablesDataplane(config(), silentLogger(), new ProxyMetrics().registry, {
+    nft: async (input) => void (await collectText(input)),
+    publishRuleset: (r) => (published = r),
+  });
+  await dp.sync(state, true);
+  assert.equal(published!.render(), compileText(state, config()));
+  // Partial syncs add ports at the end of the committed map, out of key order; the page must
+  // still print them in key order, and drop what was deleted.
+  tracker.upsert(service('ns', 'aaa-new', { clusterIP: '172.30.1.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }) as never);
+  tracker.upsert(slice('ns', 'aaa-new', [ep('10.0.0.99', 'node1'), ep('10.0.1.98', 'node2')], [{ name: 'http', port: 8080, protocol: 'TCP' }]) as never);
+  tracker.delete('Service', 'ns', 'svc7');
+  const next = tracker.snapshot();
+  await dp.sync(next, false);
+  assert.equal(dp.lastSync.kind, 'partial');
+  const text = published!.render();
+  assert.equal(text, compileText(next, config()));
+  assert.match(text, /aaa-new/);
+  assert.doesNotMatch(text, /\/svc7\//);
 });
