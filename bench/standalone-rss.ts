@@ -71,7 +71,7 @@ async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[]): Pr
         if (l.includes('first sync')) return (line = l);
         log = (log + l + '\n').slice(-4000);
       }
-      throw new Error('kproxy closed its output before its first sync');
+      throw new Error(`kproxy closed its output before its first sync: ${log.trim().slice(-800)}`);
     })();
     await Promise.race([synced, exited, sleep(300_000, null, { ref: false }).then(() => Promise.reject(new Error('no first sync within 300 s')))]);
     const firstSyncS = (performance.now() - t0) / 1000;
