@@ -48,6 +48,15 @@ export class Informer {
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private connected = true;
+  /** List items already handed to the model, which ListWatch's add/update must not hand on again. */
+  private readonly delivered = new WeakSet<object>();
+  /**
+   * Items handed to the model by a list that ListWatch has not taken in yet (by namespace/name),
+   * with the list attempt that did it: if that list fails, ListWatch never learns of them, and
+   * the next complete list must delete those that are gone.
+   */
+  private readonly unacknowledged = new Map<string, { id: KubeObject; attempt: number }>();
+  private attempt = 0;
 
   constructor(
     kc: KubeConfig,
@@ -80,9 +89,43 @@ export class Informer {
       spec.kind,
       o.maxWatchLineBytes,
     );
-    const list = pagedLister(kc, { ...spec, pageSize: o.pageSize, limiter: o.limiter, maxBytes: o.maxListBytes });
+    // A list hands each item to the model as it arrives (list.ts) and ListWatch gets only
+    // identities. ListWatch then calls 'add'/'update' for the same objects: those already
+    // delivered are skipped. Deletions still come from ListWatch, once a list is complete.
+    const list = pagedLister(
+      kc,
+      { ...spec, pageSize: o.pageSize, limiter: o.limiter, maxBytes: o.maxListBytes },
+      {
+        begin: () => this.attempt++,
+        item: (obj) => {
+          const m = obj.metadata!;
+          const known = this.lw.get(m.name!, m.namespace);
+          // Unchanged since ListWatch last saw it: ListWatch will skip it too.
+          if (known && m.resourceVersion !== undefined && known.metadata?.resourceVersion === m.resourceVersion) return identityOf(obj);
+          h.upsert(obj);
+          const id = identityOf(obj);
+          this.delivered.add(id);
+          this.unacknowledged.set(keyOf(id), { id, attempt: this.attempt });
+          return id;
+        },
+        complete: () => {
+          // Objects an abandoned list delivered and this one no longer holds: deleted
+          // meanwhile. ListWatch deletes those it had cached; the others are deleted here.
+          for (const [key, u] of this.unacknowledged) {
+            if (u.attempt === this.attempt) continue;
+            this.unacknowledged.delete(key);
+            const m = u.id.metadata!;
+            if (!this.lw.get(m.name!, m.namespace)) h.delete(u.id);
+          }
+        },
+      },
+    );
     this.lw = new ListWatch(spec.path, watch, list, false, spec.labelSelector, spec.fieldSelector);
     const deliver = (obj: KubernetesObject) => {
+      if (this.delivered.delete(obj)) {
+        this.unacknowledged.delete(keyOf(obj));
+        return;
+      }
       h.upsert(withKind(obj, spec));
       keepIdentityOnly(obj);
     };
@@ -130,11 +173,22 @@ export class Informer {
  * holds its own validated copy. Emptying the cached object (replacing, never mutating, the
  * parts the model may share) halves the source's memory at 100,000 endpoints.
  */
-function keepIdentityOnly(obj: KubernetesObject): void {
+function keepIdentityOnly<T extends KubernetesObject | KubeObject>(obj: T): T {
   const o = obj as unknown as Record<string, unknown>;
   const m = obj.metadata ?? {};
   for (const k of Object.keys(o)) if (k !== 'apiVersion' && k !== 'kind') delete o[k];
   obj.metadata = { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion };
+  return obj;
+}
+
+/** A new object with only what ListWatch needs (the parsed one is left to the model, whole). */
+function identityOf(obj: KubeObject): KubeObject {
+  const m = obj.metadata!;
+  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: m.name, namespace: m.namespace, resourceVersion: m.resourceVersion } };
+}
+
+function keyOf(obj: KubernetesObject | KubeObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
 /** Watch events carry kind/apiVersion; a DELETED tombstone might not: make sure. */
