@@ -3,7 +3,13 @@
 // strings are stored once, and equal label sets and probe-less container lists are one
 // frozen object each (nothing downstream changes a validated Pod). The tables are bounded;
 // past the bound they start again, which only costs sharing, never correctness.
-import type { Container } from './pod.js';
+
+/** The shape of pod.ts's Container (not imported: pod.ts imports this file). */
+interface ContainerLike {
+  name: string;
+  ports: { name: string; containerPort: number; protocol: string }[];
+  readinessProbe: unknown;
+}
 
 const LIMIT = 200_000;
 
@@ -31,12 +37,12 @@ export function sharedLabels(labels: Record<string, string>): Record<string, str
   return frozen;
 }
 
-const containerLists = new Map<string, readonly Container[]>();
+const containerLists = new Map<string, readonly ContainerLike[]>();
 /**
  * One frozen list for equal container lists without readiness probes (a probe is per Pod
  * state in the prober; such lists are kept as they are).
  */
-export function sharedContainers(containers: Container[]): Container[] {
+export function sharedContainers<C extends ContainerLike>(containers: C[]): C[] {
   let key = '';
   for (const c of containers) {
     if (c.readinessProbe) return containers;
@@ -45,7 +51,7 @@ export function sharedContainers(containers: Container[]): Container[] {
     key += '\u0002';
   }
   const known = containerLists.get(key);
-  if (known) return known as Container[];
+  if (known) return known as C[];
   if (containerLists.size >= LIMIT) containerLists.clear();
   for (const c of containers) {
     for (const p of c.ports) Object.freeze(p);
@@ -54,5 +60,5 @@ export function sharedContainers(containers: Container[]): Container[] {
   }
   const frozen = Object.freeze(containers);
   containerLists.set(key, frozen);
-  return frozen as Container[];
+  return frozen as C[];
 }
