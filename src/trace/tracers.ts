@@ -40,7 +40,7 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
     const { TraceError } = await import('./nft/eval.js');
     return (text, packet, opts) => {
       try {
-        return traceIptables(parseIptables(text), packet, { localAddresses: opts.localAddresses, inInterface: opts.inInterface });
+        return traceIptables(parseIptables(text, { lazy: !opts.checkAll }), packet, { localAddresses: opts.localAddresses, inInterface: opts.inInterface });
       } catch (e) {
         if (e instanceof TraceError) throw new TraceInputError(e.message);
         throw e;

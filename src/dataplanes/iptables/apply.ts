@@ -18,14 +18,14 @@ import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
-import { compileServicePort, familyContext, FAMILIES, portsOf, type FamilyContext, type PortRules } from './compile.js';
+import { compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
 import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
-import { isServiceChain } from './naming.js';
-import { KUBELET_FIREWALL, renderFamily, topLevelRules } from './restore.js';
+import { ChainNames, isServiceChain } from './naming.js';
+import { KUBELET_FIREWALL, renderFamilyCounted, topLevelRules } from './restore.js';
 import { compileText } from './text.js';
-import { countLines, restoreTimeoutMs, saveTimeoutMs, UNKNOWN_TABLE_LINES } from './timeouts.js';
+import { restoreTimeoutMs, saveTimeoutMs, UNKNOWN_TABLE_LINES } from './timeouts.js';
 
 /** What kproxy believes is in one family's tables: exactly what it last committed. */
 interface Committed {
@@ -74,6 +74,8 @@ export class IptablesDataplane implements Dataplane {
   private readonly timeoutMs: number;
   /** Lines of the last full restore per family: roughly what iptables-save will read back. */
   private readonly tableLines = new Map<IPFamily, number>();
+  /** Chain names (sha256) kept from sync to sync. */
+  private readonly names = new ChainNames();
   lastSync: SyncReport | null = null;
   /** The text handed to iptables-restore by the last sync, per family (tests, benchmark). */
   lastInput = new Map<IPFamily, string>();
@@ -138,37 +140,50 @@ export class IptablesDataplane implements Dataplane {
       registerNfacctMetrics(this.registry, tools, this.nfacct, this.log);
     }
     const nfacct = this.nfacct;
+    if (doFull) this.names.startFull();
     try {
       for (const family of FAMILIES) {
-        const fc = familyContext(family, this.config, state, nfacct);
+        const fc = { ...familyContext(family, this.config, state, nfacct), names: this.names };
         const old = this.committed?.get(family);
         const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
         const plan = familyFull ? await this.planFull(state, fc, readFirst(family)) : this.planPartial(state, fc, old!);
-        const rs = { fc, ports: plan.ports };
+        const rs = plan.rs;
         const top = topLevelRules(rs);
-        const input = renderFamily(
+        const record = familyFull ? await this.routeLocalnetToRecord(tools, fc) : null;
+        const rendered = renderFamilyCounted(
           rs,
-          { write: plan.write, deleteChains: plan.deleteChains, jumps: plan.jumps, canary: plan.canary, previousTop: familyFull ? undefined : old!.top, wholeTableCache: tools.backend === 'nft' },
+          {
+            write: plan.write,
+            deleteChains: plan.deleteChains,
+            jumps: plan.jumps,
+            canary: plan.canary,
+            mangleChains: record ? [record] : undefined,
+            previousTop: familyFull ? undefined : old!.top,
+            wholeTableCache: tools.backend === 'nft',
+          },
           top,
         );
+        const input = rendered.text;
         this.lastInput.set(family, input);
         // Nothing changed in this family (e.g. only the other family's Services did).
-        const inputLines = countLines(input);
-        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull, inputLines);
-        lines += inputLines;
-        if (familyFull) this.tableLines.set(family, inputLines);
+        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull, rendered.lines);
+        if (record) this.routeLocalnetRecorded = true;
+        lines += rendered.lines;
+        if (familyFull) this.tableLines.set(family, rendered.lines);
         deletedChains += plan.deleteChains.length;
-        next.set(family, { ports: new Map(plan.ports.map((p) => [p.key, p])), top: new Map([...top].map(([k, r]) => [k, r.join('\n')])), largeClusterMode: fc.largeClusterMode });
-        const c = countRules(input, plan.ports, top);
+        next.set(family, { ports: new Map(rs.ports.map((p) => [p.key, p])), top: new Map([...top].map(([k, r]) => [k, r.join('\n')])), largeClusterMode: fc.largeClusterMode });
+        const c = countRules(rs.ports, top);
         counts.filter += c.filter;
         counts.nat += c.nat;
-        counts.filterLast += c.filterLast;
-        counts.natLast += c.natLast;
+        counts.filterLast += rendered.filterRules;
+        counts.natLast += rendered.natRules;
       }
     } catch (e) {
       this.committed = null; // the next sync is a full one, from what iptables-save shows
       await Promise.allSettled(saves.values());
       throw e;
+    } finally {
+      if (doFull) this.names.endFull();
     }
     if (doFull) await this.ensureRouteLocalnet(tools, state);
     this.committed = next;
@@ -191,9 +206,7 @@ export class IptablesDataplane implements Dataplane {
 
   /** `saving`: the family's iptables-save, started before the compile. */
   private async planFull(state: ProxyState, fc: FamilyContext, saving: Promise<string>) {
-    const ports = portsOf(state, fc.family).map((sp) => compileServicePort(sp, fc));
-    const active = new Set<string>();
-    for (const p of ports) for (const c of p.chains) active.add(c);
+    const rs = compileStreamed(portsOf(state, fc.family), fc);
     // One iptables-save tells which jump rules are missing and which per-service chains (of an
     // earlier run, or of kube-proxy) nothing uses any more.
     const saved = await saving;
@@ -211,8 +224,14 @@ export class IptablesDataplane implements Dataplane {
         for (const j of wanted) if (j.table === table && isJumpRule(line, j)) present.add(j);
       }
     }
-    const deleteChains = existing.filter((c) => !active.has(c));
-    return { ports, write: undefined, deleteChains, jumps: wanted.filter((j) => !present.has(j)), canary: true };
+    // On a node without kproxy's chains (a first start) there is nothing to compare.
+    let deleteChains: string[] = [];
+    if (existing.length > 0) {
+      const active = new Set<string>();
+      for (const p of rs.ports) for (const c of p.chains) active.add(c);
+      deleteChains = existing.filter((c) => !active.has(c));
+    }
+    return { rs, write: undefined, deleteChains, jumps: wanted.filter((j) => !present.has(j)), canary: true };
   }
 
   private planPartial(state: ProxyState, fc: FamilyContext, old: Committed) {
@@ -237,7 +256,8 @@ export class IptablesDataplane implements Dataplane {
     // left to the next full sync, which finds them in iptables-save and deletes them.
     if (fc.largeClusterMode) deleteChains.length = 0;
     const list = [...ports.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    return { ports: list, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
+    const rs: FamilyRuleset = { fc, ports: list };
+    return { rs, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
   }
 
   private async restore(tools: IptablesTools, family: IPFamily, input: string, partial: boolean, lines: number): Promise<void> {
@@ -275,6 +295,17 @@ export class IptablesDataplane implements Dataplane {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * The route_localnet record (see ensureRouteLocalnet) this IPv4 full sync writes in its own
+   * mangle table rather than in a restore of its own: needed when localhost NodePorts are on,
+   * the value is not 1 yet and this sync's iptables-save showed no record.
+   */
+  private async routeLocalnetToRecord(tools: IptablesTools, fc: FamilyContext): Promise<string | null> {
+    if (!fc.localhostNodePorts || this.routeLocalnetRecorded !== false) return null;
+    const value = await readSysctl(tools, ROUTE_LOCALNET);
+    return /^\d+$/.test(value) && value !== '1' ? routeLocalnetRecord(value) : null;
   }
 
   /**
@@ -322,30 +353,16 @@ export class IptablesDataplane implements Dataplane {
   }
 }
 
-/** Rules per table: in total (what the kernel holds now) and written by this input. */
-function countRules(input: string, ports: readonly PortRules[], top: ReadonlyMap<string, string[]>) {
+/** Rules per table, in total (what the kernel holds now). */
+function countRules(ports: readonly PortRules[], top: ReadonlyMap<string, string[]>) {
   let filter = 0;
   let nat = 0;
   for (const [key, rules] of top) {
     if (key.startsWith('filter/')) filter += rules.length;
     else nat += rules.length;
   }
-  for (const p of ports) nat += p.rules.length;
-  // Counted in place: splitting a 40,000-line input into strings costs more than the count.
-  let filterLast = 0;
-  let natLast = 0;
-  let table = '';
-  for (let at = 0; at < input.length;) {
-    const end = input.indexOf('\n', at);
-    const next = end < 0 ? input.length : end;
-    if (input.startsWith('*', at)) table = input.slice(at + 1, next);
-    else if (input.startsWith('-A ', at)) {
-      if (table === 'filter') filterLast++;
-      else if (table === 'nat') natLast++;
-    }
-    at = next + 1;
-  }
-  return { filter, filterLast, nat, natLast };
+  for (const p of ports) nat += p.ruleCount;
+  return { filter, nat };
 }
 
 /**

@@ -20,8 +20,9 @@ import type { Config } from '../../config/types.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
 import { decisionsOf } from './decisions.js';
 import { localDetector, type LocalDetector } from './detector.js';
-import { endpointChain as endpointChainName, serviceChains } from './naming.js';
+import { endpointChain as endpointChainName, serviceChains, type ChainNames } from './naming.js';
 import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
+import { TextBuilder } from '../../util/text-builder.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -50,6 +51,8 @@ export interface FamilyContext {
   tcpBeLiberal: boolean;
   /** The nfacct counters that exist on the node (nfacct.ts): only these are named in rules. */
   nfacct: ReadonlySet<string>;
+  /** Where chain names come from when not hashed afresh (the applier's cache, naming.ts). */
+  names?: ChainNames;
 }
 
 /** Both of kube-proxy's nfacct counters: what the rules name on a node where nfacct works. */
@@ -106,8 +109,14 @@ export interface PortRules {
   key: string;
   /** Its own nat chains (KUBE-SVC/SVL/EXT/FW/SEP), in creation order. */
   chains: string[];
-  /** The rules of those chains ("-A CHAIN …"). */
-  rules: string[];
+  /**
+   * The rules of those chains ("-A CHAIN …"). Empty when they were written straight into a
+   * full sync's text instead (compileStreamed): a full sync's 30 rules per Service would
+   * otherwise live as strings until the next sync replaces them.
+   */
+  rules: readonly string[];
+  /** How many rules those chains have (kubeproxy_sync_proxy_rules_iptables_total). */
+  ruleCount: number;
   nat: { services: string[]; nodePorts: string[] };
   filter: { services: string[]; externalServices: string[]; nodePorts: string[]; firewall: string[] };
 }
@@ -115,12 +124,18 @@ export interface PortRules {
 const q = (s: string) => `"${s}"`;
 const comment = (s: string) => `-m comment --comment ${s.includes(' ') ? q(s) : s}`;
 
-export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
+/**
+ * One service port's rules. With `sink`, the rules of its own chains are written there (one
+ * line each) and not kept; without, they are kept in `rules`.
+ */
+export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink?: TextBuilder): PortRules {
   const d = decisionsOf(sp);
-  const names = serviceChains(sp);
+  const cached = fc.names?.port(sp);
+  const names = cached?.chains ?? serviceChains(sp);
   const proto = sp.protocol.toLowerCase();
   const spn = sp.servicePortName;
-  const out: PortRules = { key: sp.key, chains: [], rules: [], nat: { services: [], nodePorts: [] }, filter: { services: [], externalServices: [], nodePorts: [], firewall: [] } };
+  const kept: string[] = sink ? NO_RULES : [];
+  const out: PortRules = { key: sp.key, chains: [], rules: kept, ruleCount: 0, nat: { services: [], nodePorts: [] }, filter: { services: [], externalServices: [], nodePorts: [], firewall: [] } };
   const svcComment = (s: string) => (fc.largeClusterMode ? '' : ' ' + comment(s));
   const match = (ip: string, port: number) => `-m ${proto} -p ${proto} -d ${ip} --dport ${port}`;
 
@@ -181,7 +196,28 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
   if (!hasEndpoints) return out; // no nat chains at all, only the filter rules above
 
   const chain = (name: string) => out.chains.push(name);
-  const rule = (r: string) => out.rules.push(r);
+  const rule = sink
+    ? (r: string) => {
+        sink.end(r);
+        out.ruleCount++;
+      }
+    : (r: string) => {
+        kept.push(r);
+        out.ruleCount++;
+      };
+  // The endpoint rules (30 of a Service's 31 with 10 endpoints) are handed over in pieces,
+  // most of which exist already: joining flat pieces costs far less than flattening a
+  // template literal's string tree per rule.
+  const pieces = sink
+    ? (...parts: string[]) => {
+        for (const part of parts) sink.add(part);
+        sink.end('');
+        out.ruleCount++;
+      }
+    : (...parts: string[]) => {
+        kept.push(parts.join(''));
+        out.ruleCount++;
+      };
 
   // Internal traffic masquerade (first rule of the internal chain).
   if (d.internal.noEndpoints === null) {
@@ -212,11 +248,12 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
 
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds : 0;
   // Each endpoint's chain name is a hash: computed once, though the name appears in up to
-  // three chains.
-  const seps = new Map<string, string>();
+  // three chains (and kept across syncs by the applier's cache).
+  const seps = cached ? null : new Map<string, string>();
   const endpointChain = (ep: Endpoint) => {
-    let name = seps.get(ep.endpoint);
-    if (name === undefined) seps.set(ep.endpoint, (name = endpointChainName(sp, ep)));
+    if (cached) return cached.endpoint(ep);
+    let name = seps!.get(ep.endpoint);
+    if (name === undefined) seps!.set(ep.endpoint, (name = endpointChainName(sp, ep)));
     return name;
   };
   const toEndpoints = (name: string, eps: readonly Endpoint[]) => {
@@ -227,21 +264,25 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext): Por
         rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
       }
     }
+    const head = `-A ${name}`;
+    const to = fc.largeClusterMode ? '' : ` -m comment --comment "${spn} -> `;
     eps.forEach((ep, i) => {
-      const stat = i < eps.length - 1 ? ` -m statistic --mode random --probability ${probability(eps.length - i)}` : '';
-      rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)}${stat} -j ${endpointChain(ep)}`);
+      const stat = i < eps.length - 1 ? statistic(eps.length - i) : '';
+      if (fc.largeClusterMode) pieces(head, stat, ' -j ', endpointChain(ep));
+      else pieces(head, to, ep.endpoint, '"', stat, ' -j ', endpointChain(ep));
     });
   };
   if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
   if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
 
+  const sepComment = svcComment(spn);
+  const dnat = ` -m ${proto} -p ${proto} -j DNAT --to-destination `;
   for (const ep of sp.allReachableEndpoints) {
     const sep = endpointChain(ep);
     chain(sep);
-    const head = `-A ${sep}${svcComment(spn)}`;
-    rule(`${head} -s ${ep.ip} -j KUBE-MARK-MASQ`);
-    const recent = affinity ? ` -m recent --name ${sep} --set` : '';
-    rule(`${head}${recent} -m ${proto} -p ${proto} -j DNAT --to-destination ${ep.endpoint}`);
+    pieces('-A ', sep, sepComment, ' -s ', ep.ip, ' -j KUBE-MARK-MASQ');
+    if (affinity) pieces('-A ', sep, sepComment, ' -m recent --name ', sep, ' --set', dnat, ep.endpoint);
+    else pieces('-A ', sep, sepComment, dnat, ep.endpoint);
   }
   return out;
 }
@@ -251,6 +292,13 @@ export function probability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
+const statistics: string[] = [];
+/** The statistic match of the endpoint taken with probability 1/n (the strings are kept). */
+function statistic(n: number): string {
+  if (n >= 1024) return ` -m statistic --mode random --probability ${probability(n)}`;
+  return (statistics[n] ??= ` -m statistic --mode random --probability ${probability(n)}`);
+}
+
 // ---- the whole ruleset ------------------------------------------------------------------
 
 /** Service ports of one family, in key order (the order everything is rendered in). */
@@ -258,11 +306,31 @@ export function portsOf(state: Pick<ProxyState, 'servicePorts'>, family: IPFamil
   return [...state.servicePorts.values()].filter((sp) => sp.family === family).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+const NO_RULES: string[] = Object.freeze([]) as unknown as string[];
+
 export interface FamilyRuleset {
   fc: FamilyContext;
   ports: PortRules[];
+  /**
+   * The rules of every port's own chains, already rendered in port order (compileStreamed):
+   * a full sync's text takes them as they are. Absent: each port's `rules` are used.
+   */
+  body?: { chunks: readonly string[]; lines: number };
 }
 
+/**
+ * A full sync's compile: each port's own rules go straight into one text, in port order, and
+ * are not kept (what renderFamily would make of `compileFamily`, byte for byte).
+ */
+export function compileStreamed(ports: readonly ServicePortState[], fc: FamilyContext): FamilyRuleset {
+  // ~8 pieces per rule, ~40 bytes: chunks of ~300 kB.
+  const sink = new TextBuilder(65536);
+  const compiled = ports.map((sp) => compileServicePort(sp, fc, sink));
+  const lines = sink.lines;
+  return { fc, ports: compiled, body: { chunks: sink.take(), lines } };
+}
+
+/** Every port of one family, each keeping its rules (partial syncs, tests); see compileStreamed. */
 export function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamily, nfacct: ReadonlySet<string> = ALL_NFACCT): FamilyRuleset {
   const fc = familyContext(family, config, state, nfacct);
   return { fc, ports: portsOf(state, family).map((sp) => compileServicePort(sp, fc)) };

@@ -7,6 +7,7 @@
 import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
 import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
 import { CT_STATE_INVALID_DROPPED } from './nfacct.js';
+import { TextBuilder } from '../../util/text-builder.js';
 
 /** Kept in sync with kubelet's chain of the same name; written only with localhost NodePorts. */
 export const KUBELET_FIREWALL = 'KUBE-FIREWALL';
@@ -20,13 +21,13 @@ export interface RenderOptions {
   jumps?: readonly JumpRule[];
   /** Declare the KUBE-PROXY-CANARY chains (full syncs). */
   canary?: boolean;
+  /** Empty mangle chains to declare as well: the route_localnet record (apply.ts). */
+  mangleChains?: readonly string[];
   /** The top-level chains as last committed ("table/chain" → rules joined by newlines): unchanged ones are not written. */
   previousTop?: ReadonlyMap<string, string>;
   /** The iptables-nft backend: above WHOLE_TABLE_CACHE_CHAINS chains, start nat with `-S`. */
   wholeTableCache?: boolean;
 }
-
-const decl = (name: string) => `:${name} - [0:0]`;
 
 /** The filter table's static rules. */
 function filterStatic(fc: FamilyContext): { firewall: string[]; forward: string[] } {
@@ -142,54 +143,94 @@ function byTargetDescending(rules: string[]): string[] {
     .map((x) => x.r);
 }
 
+/** A restore input and what it holds, counted while it was written. */
+export interface RenderedFamily {
+  text: string;
+  lines: number;
+  /** "-A" rules per table (kubeproxy_sync_proxy_rules_iptables_last). */
+  filterRules: number;
+  natRules: number;
+}
+
 /**
  * iptables-restore input for one family's tables (filter, then nat). A top-level chain whose
  * rules equal `previousTop`'s (what the last sync committed) is left out, and a table with
  * nothing to write is left out; the result is "" when nothing at all changed.
  */
 export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): string {
+  return renderFamilyCounted(rs, opts, top).text;
+}
+
+export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): RenderedFamily {
   const { ports } = rs;
-  const lines: string[] = [];
+  const out = new TextBuilder();
+  let filterRules = 0;
+  let natRules = 0;
   const changed = (key: string, rules: string[]) => {
     const before = opts.previousTop?.get(key);
     return before === undefined || before !== rules.join('\n');
   };
   const jumps = (table: string) => {
     // Inserted in kube-proxy's order, each at the top, so they end up in its order too.
-    for (const j of opts.jumps ?? []) if (j.table === table) lines.push(jumpRuleText(j, '-I'));
+    for (const j of opts.jumps ?? []) if (j.table === table) out.end(jumpRuleText(j, '-I'));
   };
   const hasJumps = (table: string) => (opts.jumps ?? []).some((j) => j.table === table);
   const tableTop = (table: string) => [...top].filter(([k, rules]) => k.startsWith(table + '/') && changed(k, rules)).map(([k, rules]) => ({ chain: k.slice(table.length + 1), rules }));
+  const decl = (name: string) => {
+    out.add(':');
+    out.add(name);
+    out.end(' - [0:0]');
+  };
 
-  if (opts.canary) lines.push('*mangle', decl(CANARY), 'COMMIT');
+  const mangle = opts.mangleChains ?? [];
+  if (opts.canary || mangle.length > 0) {
+    out.end('*mangle');
+    if (opts.canary) decl(CANARY);
+    for (const c of mangle) decl(c);
+    out.end('COMMIT');
+  }
 
   const filter = tableTop('filter');
   if (filter.length > 0 || opts.canary || hasJumps('filter')) {
-    lines.push('*filter');
-    for (const c of filter) lines.push(decl(c.chain));
-    if (opts.canary) lines.push(decl(CANARY));
+    out.end('*filter');
+    for (const c of filter) decl(c.chain);
+    if (opts.canary) decl(CANARY);
     jumps('filter');
-    for (const c of filter) lines.push(...c.rules);
-    lines.push('COMMIT');
+    for (const c of filter) for (const r of c.rules) out.end(r);
+    for (const c of filter) filterRules += c.rules.length;
+    out.end('COMMIT');
   }
 
   const nat = tableTop('nat');
+  // A full sync compiled every port straight into `rs.body`; otherwise each port kept its rules.
+  const body = opts.write ? undefined : rs.body;
   const written = opts.write ? ports.filter(opts.write) : ports;
   const deleted = opts.deleteChains ?? [];
   let serviceChains = deleted.length;
   for (const p of written) serviceChains += p.chains.length;
+  let bodyLines = 0;
   if (nat.length > 0 || serviceChains > 0 || opts.canary || hasJumps('nat')) {
-    lines.push('*nat');
-    for (const c of nat) lines.push(decl(c.chain));
-    if (opts.canary) lines.push(decl(CANARY));
+    out.end('*nat');
+    for (const c of nat) decl(c.chain);
+    if (opts.canary) decl(CANARY);
     jumps('nat');
-    if (opts.wholeTableCache && serviceChains > WHOLE_TABLE_CACHE_CHAINS) lines.push('-S');
-    for (const p of written) for (const c of p.chains) lines.push(decl(c));
-    for (const c of deleted) lines.push(decl(c));
-    for (const c of nat) lines.push(...c.rules);
-    for (const p of written) for (const r of p.rules) lines.push(r);
-    for (const c of deleted) lines.push(`-X ${c}`);
-    lines.push('COMMIT');
+    if (opts.wholeTableCache && serviceChains > WHOLE_TABLE_CACHE_CHAINS) out.end('-S');
+    for (const p of written) for (const c of p.chains) decl(c);
+    for (const c of deleted) decl(c);
+    for (const c of nat) for (const r of c.rules) out.end(r);
+    for (const c of nat) natRules += c.rules.length;
+    if (body) {
+      for (const chunk of body.chunks) out.add(chunk);
+      bodyLines = body.lines;
+    } else for (const p of written) for (const r of p.rules) out.end(r);
+    for (const p of written) natRules += p.ruleCount;
+    for (const c of deleted) {
+      out.add('-X ');
+      out.end(c);
+    }
+    out.end('COMMIT');
   }
-  return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  const lines = out.lines + bodyLines;
+  const chunks = out.take();
+  return { text: chunks.length === 1 ? chunks[0] : chunks.join(''), lines, filterRules, natRules };
 }

@@ -14,7 +14,7 @@ import { compileServicePort, familyContext, FAMILIES, globalChains, globalElemen
 import { ClaimIndex, type ElementRef } from './elements.js';
 import type { Committed } from './committed.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
-import { TextBuilder } from './text.js';
+import { TextBuilder } from '../../util/text-builder.js';
 
 const ELEMENTS_PER_LINE = 500;
 

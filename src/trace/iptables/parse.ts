@@ -19,9 +19,19 @@ export interface ParsedRule {
   target: { kind: 'jump' | 'goto'; name: string; options: Option[] } | null;
 }
 
+/** A rule line kept as text by a lazy parse: read when a trace first reaches its chain. */
+export interface PendingRule {
+  pending: string;
+  line: number;
+  /** Words before the rule's own options: "-A CHAIN" or "-I CHAIN [N]". */
+  skip: number;
+}
+
+export type RuleEntry = ParsedRule | PendingRule;
+
 export interface IptablesTable {
   name: string;
-  chains: Map<string, ParsedRule[]>;
+  chains: Map<string, RuleEntry[]>;
   policies: Map<string, string>;
 }
 
@@ -34,6 +44,11 @@ export class IptablesSyntaxError extends TraceError {}
 
 /** Splits a line into words, honouring double quotes and backslash escapes inside them. */
 export function words(line: string): string[] {
+  // Without a quote a line is its blank-separated words (most lines of a large ruleset).
+  if (line.indexOf('"') < 0) {
+    const t = line.trim();
+    return t === '' ? [] : t.split(/\s+/);
+  }
   const out: string[] = [];
   let i = 0;
   while (i < line.length) {
@@ -56,7 +71,23 @@ export function words(line: string): string[] {
 
 const BUILTIN = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
 
-export function parseIptables(text: string): IptablesRuleset {
+export interface ParseOptions {
+  /**
+   * Keep rule lines as text until a trace reaches their chain (the structure — tables,
+   * chains, policies, which chain each rule is in — is read at once). A malformed rule in a
+   * chain no trace reaches is then not reported. Default: read every rule now.
+   */
+  lazy?: boolean;
+}
+
+/** The rule an entry holds, read now if a lazy parse kept it as text. */
+export function readRule(e: RuleEntry): ParsedRule {
+  if (!('pending' in e)) return e;
+  const line = e.pending;
+  return parseRule(words(line).slice(e.skip), line, e.line, () => `line ${e.line}: ${line.length > 200 ? line.slice(0, 200) + '…' : line}`);
+}
+
+export function parseIptables(text: string, opts: ParseOptions = {}): IptablesRuleset {
   const families: IptablesRuleset['families'] = new Map();
   let family: 'IPv4' | 'IPv6' | 'any' = 'any';
   let table: IptablesTable | null = null;
@@ -116,13 +147,13 @@ export function parseIptables(text: string): IptablesRuleset {
     }
     const chain = w[1];
     if (!chain) throw new IptablesSyntaxError(`${where()}: no chain named`);
-    let rest = w.slice(2);
+    let skip = 2;
     let position = -1;
-    if ((op === '-I' || op === '--insert') && /^\d+$/.test(rest[0] ?? '')) {
-      position = parseInt(rest[0], 10) - 1;
-      rest = rest.slice(1);
+    if ((op === '-I' || op === '--insert') && /^\d+$/.test(w[2] ?? '')) {
+      position = parseInt(w[2], 10) - 1;
+      skip = 3;
     } else if (op === '-I' || op === '--insert') position = 0;
-    const rule = parseRule(rest, line, n, where);
+    const rule: RuleEntry = opts.lazy ? { pending: line, line: n, skip } : parseRule(w.slice(skip), line, n, where);
     const list = t.chains.get(chain) ?? [];
     t.chains.set(chain, list);
     if (position < 0) list.push(rule);

@@ -12,7 +12,7 @@ import { parseIP } from '../../api/ip.js';
 import { exploreAll, type Choose } from '../explore.js';
 import { TraceError } from '../nft/eval.js';
 import type { Outcome, Packet, TraceEvent, TraceResult, Verdict } from '../result.js';
-import type { IptablesRuleset, IptablesTable } from './parse.js';
+import { readRule, type IptablesRuleset, type IptablesTable } from './parse.js';
 import { compileRule, type CompiledRule, type IptPacket, type RuleContext } from './rule.js';
 
 export interface IptablesTraceOptions {
@@ -48,7 +48,7 @@ class Program {
     if (!c) {
       const parsed = table.chains.get(chain);
       if (!parsed) return undefined;
-      c = parsed.map((r) => compileRule(r, this.family, (n) => table.chains.has(n)));
+      c = parsed.map((r) => compileRule(readRule(r), this.family, (n) => table.chains.has(n)));
       this.compiled.set(key, c);
     }
     return c;

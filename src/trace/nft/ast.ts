@@ -115,6 +115,8 @@ export interface Table {
   /** Sets that rules fill from packets (`update @set`, `add @set`): session-affinity memory. */
   fed: Set<string>;
   line: number;
+  /** Plain rule lines a lazy parse stepped over whole (rule-runs.ts), shared by the tables of one text. */
+  runs?: RuleRuns;
 }
 
 export interface Ruleset {
@@ -140,4 +142,23 @@ export function typesOf(e: Expr): Datatype[] {
     default:
       return [e.dt];
   }
+}
+
+/** A stretch of whole lines stepped over by a lazy parse. */
+export interface LineRun {
+  src: string;
+  /** Offset of the start of the first line. */
+  start: number;
+  /** Offset of the newline that ends the last line (or the end of the text). */
+  end: number;
+  /** Line number of the first line. */
+  line: number;
+  /** Offsets of the newlines inside the run (the parser counts them to go on counting lines). */
+  newlines: number[];
+}
+
+/** The runs of one lazily parsed text, shared by its tables; `searched` remembers the chains already given their lines. */
+export interface RuleRuns {
+  list: LineRun[];
+  searched: WeakSet<Chain>;
 }

@@ -195,7 +195,9 @@ function lookup(ctx: WalkContext, table: Table, set: NftSet, key: Value[], say: 
   }
   if (set.raw || set.fast) {
     const hit = fastLookup(set, key);
-    if (hit === CONFLICT)
+    // A conflict, or a verdict naming a chain that does not exist: the full parser names the line.
+    const missingChain = hit && hit !== CONFLICT && hit.value && 'k' in hit.value && hit.value.chain !== undefined && !table.chains.has(hit.value.chain);
+    if (hit === CONFLICT || missingChain)
       parseElementsFully(table, set); // throws, naming the line
     else if (hit) return hit;
   }

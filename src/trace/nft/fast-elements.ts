@@ -62,9 +62,10 @@ function listRegex(set: NftSet, withValues: boolean): RegExp | null {
 /**
  * Checks the set's pending element lists against the canonical form and keeps them for text
  * lookups. Returns false (having changed nothing) when any list is not in canonical form or a
- * verdict names a chain that does not exist.
+ * verdict names a chain that does not exist (checked here only when `chainExists` is given;
+ * otherwise the lookup checks the verdict it finds).
  */
-export function tryFastElements(set: NftSet, chainExists: (name: string) => boolean): boolean {
+export function tryFastElements(set: NftSet, chainExists: ((name: string) => boolean) | null): boolean {
   if (set.exact.size > 0 || set.ranges.length > 0) return false;
   for (const p of set.pending) {
     const removing = p.verb === 'delete' || p.verb === 'destroy';
@@ -73,7 +74,7 @@ export function tryFastElements(set: NftSet, chainExists: (name: string) => bool
     const body = p.src.substring(p.span.start, p.span.end);
     if (!re.test(body)) return false;
     // A verdict naming a missing chain: let the full parser report it with its line.
-    if (set.valueTypes === 'verdict' && !removing) for (const m of body.matchAll(VERDICT_CHAIN)) if (!chainExists(m[1])) return false;
+    if (chainExists && set.valueTypes === 'verdict' && !removing) for (const m of body.matchAll(VERDICT_CHAIN)) if (!chainExists(m[1])) return false;
   }
   set.fast = [...(set.fast ?? []), ...set.pending];
   set.pending = [];

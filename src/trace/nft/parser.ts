@@ -9,6 +9,14 @@ import { RuleParser } from './rule-parser.js';
 import { typesOf, type BaseChainSpec, type Chain, type ChainType, type Family, type Hook, type NftSet, type Rule, type Ruleset, type Table } from './ast.js';
 import { checkChainReferences, checkSetReferences } from './references.js';
 import { indexFastLists, tryFastElements } from './fast-elements.js';
+import { newlinesIn, runEnd, runLinesOf, type RuleRuns } from './rule-runs.js';
+import { ChainMap, chainRunEnd, type ChainRuns } from './chain-runs.js';
+
+/** What a lazy parse steps over whole (rule-runs.ts, chain-runs.ts). */
+interface Runs {
+  rules: RuleRuns;
+  chains: ChainRuns;
+}
 
 const FAMILIES = new Set<Family>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
 const HOOKS = new Set<Hook>(['prerouting', 'input', 'forward', 'output', 'postrouting', 'ingress', 'egress']);
@@ -28,8 +36,22 @@ export interface ParseOptions {
 
 /** Parses nft text into a new ruleset (or applies it on top of `into`). */
 export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
+  if (opts.into) for (const table of opts.into.tables.values()) if (table.runs) for (const chain of table.chains.values()) ensureRules(table, chain);
+  // A lazy parse of a new ruleset steps over runs of plain rule lines (rule-runs.ts); it starts
+  // over without them if a later command could take rules away again.
+  if (opts.lazy && !opts.into) {
+    const rs: Ruleset = { tables: new Map() };
+    const runs: Runs = { rules: { list: [], searched: new WeakSet() }, chains: { list: [] } };
+    try {
+      new Parser(src, rs, runs).run();
+      if (runs.rules.list.length > 0) for (const table of rs.tables.values()) table.runs = runs.rules;
+      return rs;
+    } catch (e) {
+      if (!(e instanceof StartOver)) throw e;
+    }
+  }
   const rs: Ruleset = opts.into ?? { tables: new Map() };
-  new Parser(src, rs).run();
+  new Parser(src, rs, null).run();
   if (!opts.lazy) {
     for (const table of rs.tables.values()) {
       for (const chain of table.chains.values()) ensureRules(table, chain);
@@ -44,6 +66,11 @@ export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
 
 /** Parses the chain's pending rules (once) and checks what they refer to. */
 export function ensureRules(table: Table, chain: Chain): void {
+  if (table.runs) {
+    const found = runLinesOf(table.runs, table, chain);
+    // In text order with the rules the parser kept (all from the same text).
+    if (found.length > 0) chain.pending = [...chain.pending, ...found].sort((a, b) => a.start - b.start);
+  }
   if (chain.pending.length === 0) return;
   const pending = chain.pending;
   chain.pending = [];
@@ -60,8 +87,10 @@ export function ensureRules(table: Table, chain: Chain): void {
 /** Applies the set's pending element lists (once) and checks the chains its verdicts name. */
 export function ensureElements(table: Table, set: NftSet): void {
   if (set.pending.length === 0) return;
-  // The fast path checks the chains its verdicts name itself.
-  if (!tryFastElements(set, (name) => table.chains.has(name))) parseElementsFully(table, set);
+  // The fast path checks the chains its verdicts name itself, unless asking for each chain would
+  // read the lazy parse's chain runs: the lookup then checks the verdict it finds.
+  const chainExists = table.chains instanceof ChainMap ? null : (name: string) => table.chains.has(name);
+  if (!tryFastElements(set, chainExists)) parseElementsFully(table, set);
 }
 
 /**
@@ -85,10 +114,15 @@ export function parseElementsFully(table: Table, set: NftSet): void {
 
 const FED = /(?:^|\s)(?:update|add)\s+@([^\s{]+)/g;
 
+/** Thrown by a parse with rule runs when a command could take rules away: parse again without runs. */
+class StartOver extends Error {}
+
 class Parser extends RuleParser {
   constructor(
     src: string,
     private readonly rs: Ruleset,
+    /** Where plain rule and chain lines are collected whole (a lazy parse), or null to parse each. */
+    private readonly runs: Runs | null,
   ) {
     super(src);
   }
@@ -112,6 +146,7 @@ class Parser extends RuleParser {
     for (;;) {
       const at = this.lx.skipBlank();
       if (at >= n) return;
+      if (this.runs && (this.ruleRun(at) || this.chainRun(at))) continue;
       if (!this.simpleLine(at)) this.command();
     }
   }
@@ -169,6 +204,34 @@ class Parser extends RuleParser {
     return true;
   }
 
+  /**
+   * A run of plain `add rule` lines (rule-runs.ts) starting at `at`: kept whole, for the chains
+   * a trace reaches to search. (A rule that fills a set from packets, `update @set { … }`, has
+   * braces, so it is never in a run: the sets such rules fill are still noted at once.)
+   */
+  private ruleRun(at: number): boolean {
+    const src = this.src;
+    if (!src.startsWith('add rule ', at)) return false;
+    const end = runEnd(src, at);
+    if (end < 0) return false;
+    const newlines = newlinesIn(src, at, end);
+    this.runs!.rules.list.push({ src, start: at, end, line: this.lx.currentLine(), newlines });
+    this.lx.jump(end, newlines.length);
+    return true;
+  }
+
+  /** A run of plain `add chain` lines (chain-runs.ts) starting at `at`: kept whole, searched when a chain is asked for. */
+  private chainRun(at: number): boolean {
+    const src = this.src;
+    if (!src.startsWith('add chain ', at)) return false;
+    const end = chainRunEnd(src, at);
+    if (end < 0) return false;
+    const newlines = newlinesIn(src, at, end);
+    this.runs!.chains.list.push({ src, start: at, end, line: this.lx.currentLine(), newlines });
+    this.lx.jump(end, newlines.length);
+    return true;
+  }
+
   private command(): void {
     this.lastTable = null; // tables may be deleted and created again below
     const first = this.tok;
@@ -184,6 +247,10 @@ class Parser extends RuleParser {
     } else {
       return this.fail(`unknown command "${verb}"`, first);
     }
+    // Rules in runs are applied when a trace reaches their chain: nothing may take rules away after them.
+    // (A deleted table takes its runs along: a table made again later sees only the runs after it.)
+    const takesRules = (verb === 'flush' || verb === 'delete' || verb === 'destroy') && !['element', 'set', 'map', 'ruleset'].includes(object) && !(object === 'table' && verb !== 'flush');
+    if (takesRules && this.runs && (this.runs.rules.list.length > 0 || this.runs.chains.list.length > 0)) throw new StartOver();
     if (object === 'ruleset') {
       if (verb !== 'flush') this.fail(`"${verb} ruleset" is not supported`, first);
       this.rs.tables.clear();
@@ -249,7 +316,8 @@ class Parser extends RuleParser {
     }
     if (verb === 'create' && existing) this.fail(`table ${key} already exists`, first);
     if (verb !== 'add' && verb !== 'create') this.fail(`"${verb} table" is not supported`, first);
-    const table: Table = existing ?? { family, name, comment: '', chains: new Map(), sets: new Map(), fed: new Set(), line: first.line };
+    const chains = this.runs ? new ChainMap(this.runs.chains, `add chain ${family} ${name} `) : new Map<string, Chain>();
+    const table: Table = existing ?? { family, name, comment: '', chains, sets: new Map(), fed: new Set(), line: first.line };
     this.rs.tables.set(key, table);
     if (this.kind() === T.LBrace) this.tableBody(table);
     this.endStatement();

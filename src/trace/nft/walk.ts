@@ -12,6 +12,7 @@ import type { Outcome, Packet, TraceEvent, TraceResult, Verdict } from '../resul
 import { IPV4, IPV6, type Value } from './datatypes.js';
 import type { Chain, Hook, NftSet, Ruleset, Table } from './ast.js';
 import { protoNumber, runChain, TraceError, type PacketState, type WalkContext } from './eval.js';
+import { namedChains } from './chain-runs.js';
 
 export interface NftTraceOptions {
   /** Addresses of the node (canonical text); loopback addresses are always local. */
@@ -157,14 +158,14 @@ function derived(rs: Ruleset, family: 'IPv4' | 'IPv6') {
   return d;
 }
 
-/** Base chains that see packets of this family, by hook, in priority order. */
+/** Base chains that see packets of this family, by hook, in priority order (no line a lazy parse steps over makes one). */
 function baseChains(rs: Ruleset, family: 'IPv4' | 'IPv6'): Map<Hook, BaseChain[]> {
   const fam = family === 'IPv4' ? 'ip' : 'ip6';
   const out = new Map<Hook, BaseChain[]>();
   let order = 0;
   for (const table of rs.tables.values()) {
     if (table.family !== fam && table.family !== 'inet') continue;
-    for (const chain of table.chains.values()) {
+    for (const chain of namedChains(table.chains)) {
       if (!chain.base) continue;
       const list = out.get(chain.base.hook) ?? [];
       list.push({ table, chain, order: order++ });

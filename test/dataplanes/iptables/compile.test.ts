@@ -6,9 +6,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/types.js';
-import { compileFamily, probability } from '../../../src/dataplanes/iptables/compile.js';
-import { endpointChain, hash16, serviceChains } from '../../../src/dataplanes/iptables/naming.js';
-import { renderFamily, topLevelRules, WHOLE_TABLE_CACHE_CHAINS } from '../../../src/dataplanes/iptables/restore.js';
+import { compileFamily, compileStreamed, familyContext, portsOf, probability } from '../../../src/dataplanes/iptables/compile.js';
+import { jumpRules } from '../../../src/dataplanes/iptables/jumps.js';
+import { ChainNames, endpointChain, hash16, serviceChains } from '../../../src/dataplanes/iptables/naming.js';
+import { renderFamily, renderFamilyCounted, topLevelRules, WHOLE_TABLE_CACHE_CHAINS } from '../../../src/dataplanes/iptables/restore.js';
+import { countLines } from '../../../src/dataplanes/iptables/timeouts.js';
 import { compileText } from '../../../src/dataplanes/iptables/text.js';
 import { ChangeTracker } from '../../../src/model/tracker.js';
 
@@ -174,5 +176,89 @@ describe('iptables compiler', () => {
     assert.match(text, /^# IPv6: ip6tables-restore --noflush$/m);
     assert.match(text, /^-I PREROUTING 1 -m comment --comment "kubernetes service portals" -j KUBE-SERVICES$/m);
     assert.doesNotMatch(text, /^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) /m, 'built-in chains are never declared (that would flush them)');
+  });
+});
+
+describe('iptables full-sync compile (rules written straight into the text)', () => {
+  // Every rule shape: NodePort with localhost copy, LB IPs with source ranges, externalIPs,
+  // ClientIP affinity, Local traffic policy, a Service without endpoints, IPv6.
+  const objects = (): Obj[] => [
+    svc('np', { type: 'NodePort', clusterIP: '172.30.0.1', ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 30080 }], externalIPs: ['192.168.0.50'], sessionAffinity: 'ClientIP' }),
+    slice('np', ['10.1.0.1', '10.1.0.2', '10.1.0.3']),
+    {
+      ...svc('lb', {
+        type: 'LoadBalancer',
+        clusterIP: '172.30.0.2',
+        ports: [{ name: 'p80', port: 80, protocol: 'TCP', nodePort: 30081 }],
+        externalTrafficPolicy: 'Local',
+        loadBalancerSourceRanges: ['1.2.3.0/24'],
+      }),
+      status: { loadBalancer: { ingress: [{ ip: '192.168.0.60' }] } },
+    },
+    slice('lb', ['10.1.0.4', '10.1.0.5']),
+    svc('empty', { clusterIP: '172.30.0.3', ...http }),
+    svc('v6', { clusterIP: 'fd00::3', ipFamilies: ['IPv6'], ...http }),
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { namespace: 'ns1', name: 'v6-1', labels: { 'kubernetes.io/service-name': 'v6' } },
+      addressType: 'IPv6',
+      endpoints: [{ addresses: ['fd01::1'], nodeName: 'node1', conditions: { ready: true } }],
+      ports: [{ name: 'p80', port: 80, protocol: 'TCP' }],
+    },
+  ];
+
+  it('renders byte for byte what rendering the kept rules gives, with the same counts', () => {
+    const { state } = stateOf(objects());
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      for (const cfg of [config(), config({ localhostNodePorts: false, masqueradeAll: true })]) {
+        const kept = compileFamily(state, cfg, family);
+        const streamed = compileStreamed(portsOf(state, family), familyContext(family, cfg, state));
+        const opts = { jumps: jumpRules({ kubeletFirewall: kept.fc.kubeletFirewall }), canary: true };
+        const expected = renderFamily(kept, opts);
+        const got = renderFamilyCounted(streamed, opts);
+        assert.equal(got.text, expected, `${family}`);
+        assert.ok(expected.includes('-A KUBE-SEP-'), 'the fixture has endpoint chains');
+        if (family === 'IPv4') for (const shape of ['-A KUBE-FW-', '-A KUBE-SVL-', '-A KUBE-EXT-', '-m recent', '-j REJECT']) assert.ok(expected.includes(shape), shape);
+        assert.equal(got.lines, countLines(expected));
+        const nat = expected.split('*nat')[1] ?? '';
+        assert.equal(got.natRules, (nat.match(/^-A /gm) ?? []).length);
+        assert.equal(
+          streamed.ports.reduce((n, p) => n + p.ruleCount, 0),
+          kept.ports.reduce((n, p) => n + p.rules.length, 0),
+        );
+        assert.ok(
+          streamed.ports.every((p) => p.rules.length === 0),
+          'a streamed port keeps no rules',
+        );
+      }
+    }
+  });
+
+  it('kproxy rules prints the applier-shaped text (streamed) for each family', () => {
+    const { state } = stateOf(objects());
+    const text = compileText(state, config());
+    const v4 = renderFamily(compileFamily(state, config(), 'IPv4'), { jumps: jumpRules({ kubeletFirewall: true }), canary: true, wholeTableCache: true });
+    assert.ok(text.includes(`# IPv4: iptables-restore --noflush\n${v4}# IPv6`));
+  });
+
+  it('the chain-name cache gives the hashed names and forgets what a full sync did not ask for', () => {
+    const names = new ChainNames();
+    const a = { servicePortName: 'ns1/svc1:p80', protocol: 'TCP' as const };
+    const b = { servicePortName: 'ns2/svc2:p80', protocol: 'TCP' as const };
+    names.startFull();
+    assert.deepEqual(names.port(a).chains, serviceChains(a));
+    assert.equal(names.port(a).endpoint({ endpoint: '10.180.0.1:80' }), 'KUBE-SEP-SXIVWICOYRO3J4NJ');
+    assert.equal(names.port(b).endpoint({ endpoint: '10.0.0.9:80' }), endpointChain(b, { endpoint: '10.0.0.9:80' }));
+    names.endFull();
+    const first = names.port(a);
+    names.startFull();
+    const again = names.port(a); // a new generation's entry, names taken over
+    assert.equal(again.endpoint({ endpoint: '10.180.0.1:80' }), 'KUBE-SEP-SXIVWICOYRO3J4NJ');
+    assert.equal(again.chains, first.chains, 'taken over, not hashed again');
+    names.endFull();
+    const live = (names as unknown as { live: Map<string, { endpoints: Map<string, string> }> }).live;
+    assert.deepEqual([...live.keys()], ['ns1/svc1:p80 TCP'], 'b was not asked for: forgotten');
+    assert.deepEqual([...live.get('ns1/svc1:p80 TCP')!.endpoints.keys()], ['10.180.0.1:80']);
   });
 });
