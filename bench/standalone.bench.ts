@@ -5,11 +5,18 @@
 //  2. A folder of 10,000 Services and 100,000 Pods: time until the first ProxyState, target
 //     5 s. Reference from the same run: reading the same files and parsing them with the
 //     YAML library (js-yaml) alone, in the same (warm) process after the load.
+//  3. A real `kproxy run --manifests <folder> --proxy-mode nftables` at 10,000 and 30,000
+//     Services × 10 Pods, inside the bench's own network namespaces (standalone-rss.ts): its
+//     RSS after the first sync, target 250 MB at 10,000. Reference: the same command on an
+//     empty folder. `node dist/bench/standalone.bench.js rss [SIZES]` runs this part alone.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { podYAML, serviceYAML } from './standalone-folder.js';
+import { processRss } from './standalone-rss.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const TICK = 100; // USER_HZ on Linux
@@ -29,32 +36,6 @@ function rssMB(pid: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const row = (what: string, value: string, target: string, ok: boolean | null) =>
   console.log(`${what.padEnd(52)} ${value.padStart(12)}   target ${target.padEnd(10)} ${ok === null ? '' : ok ? 'OK' : 'MISSED'}`);
-
-function podYAML(i: number, port: number, probe: boolean): string {
-  return `apiVersion: v1
-kind: Pod
-metadata:
-  name: pod-${i}
-  namespace: bench
-  labels: {app: app-${Math.floor(i / 10)}, tier: backend}
-spec:
-  nodeName: bench-node
-  containers:
-  - name: app
-    ports: [{name: http, containerPort: ${port}}]
-${probe ? '    readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, timeoutSeconds: 1}\n' : ''}status:
-  podIP: ${probe ? '127.0.0.1' : `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`}
-`;
-}
-function serviceYAML(i: number): string {
-  return `apiVersion: v1
-kind: Service
-metadata: {name: svc-${i}, namespace: bench}
-spec:
-  selector: {app: app-${i}}
-  ports: [{name: http, port: 80, targetPort: http}]
-`;
-}
 
 export async function probing(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-probe-'));
@@ -183,4 +164,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const only = process.argv[2];
   if (!only || only === 'probe') await probing();
   if (!only || only === 'load') await loading();
+  if (!only || only === 'rss') await processRss((process.argv[3] ?? '10000,30000').split(',').map(Number));
 }

@@ -198,7 +198,26 @@ const NO_AFFINITY: ServiceAffinity = Object.freeze({ type: 'None', timeoutSecond
 
 // ---- Service ---------------------------------------------------------------------------
 
+/**
+ * Services validated once for everyone: validateServiceOnce remembers its result for that
+ * very object, and validateService then returns it. The standalone source uses it for the
+ * Services it hands on, which are validated again on their way (LoadBalancer management,
+ * the change tracker) and would otherwise be held as two or three equal copies. Only for
+ * objects that nobody changes afterwards.
+ */
+const validatedOnce = new WeakMap<KubeObject, Validated<Service>>();
+
+export function validateServiceOnce(o: KubeObject): Validated<Service> {
+  let v = validatedOnce.get(o);
+  if (!v) validatedOnce.set(o, (v = validateService(o)));
+  return v;
+}
+
 export function validateService(o: KubeObject): Validated<Service> {
+  return validatedOnce.get(o) ?? checkService(o);
+}
+
+function checkService(o: KubeObject): Validated<Service> {
   return guard('Service', o, true, () => {
     const { name, namespace } = meta(o, true, 'label1035');
     const m = obj(o.metadata, 'metadata');

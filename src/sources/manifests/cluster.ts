@@ -14,7 +14,7 @@
 //    address management reads them).
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateService } from '../../api/validate.js';
+import { validateService, validateServiceOnce } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
@@ -256,8 +256,9 @@ export class StandaloneCluster {
       const text = JSON.stringify(r.object);
       if (this.applied.get(id) === text) continue;
       this.applied.set(id, text);
+      // Validated here once: the sink (and LoadBalancer management before it) get this result.
+      const v = validateServiceOnce(r.object);
       sink.upsert(r.object);
-      const v = validateService(r.object);
       this.controller.setService(id, v.ok ? v.value : null);
     }
     for (const id of [...this.applied.keys()]) {

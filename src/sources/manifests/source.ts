@@ -90,6 +90,26 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number;
     for (const f of files) for (const id of catalog.setFile(f, read(f))) touched.add(id);
     cluster.apply(touched, catalog);
     catalog.forgetObjects(files); // the cluster has what it needs; the text stays
+    finish();
+  };
+
+  /**
+   * The first load, file by file: each file's objects go to the cluster (and are dropped)
+   * before the next file is read, so that the parsed objects die young instead of all
+   * 100,000s of them living until the end. Into an empty catalog this gives what load()
+   * gives: the first definition in file order wins, and an id defined again in a later file
+   * is applied again with its duplicate reported.
+   */
+  const loadFirst = (files: readonly string[]) => {
+    for (const f of files) {
+      cluster.apply(catalog.setFile(f, read(f)), catalog);
+      catalog.forgetObjects([f]);
+    }
+    finish();
+  };
+
+  /** After the catalog and the cluster took the files: errors, allocation, slices. */
+  const finish = () => {
     fileErrors = cluster.reportFileErrors(catalog, fileErrors);
     cluster.flush(catalog.errors().size > 0);
     ctx.changed();
@@ -109,7 +129,7 @@ export function manifestsSource(ctx: SourceContext, opts: { debounceMs?: number;
     async start() {
       const t0 = performance.now();
       const files = watcher.start();
-      load(files, []);
+      loadFirst(files);
       await cluster.settle(FIRST_PROBES_WAIT_MS);
       ctx.changed();
       ctx.log.info({ dir, files: files.length, ms: Math.round(performance.now() - t0) }, 'manifests loaded; watching for changes');

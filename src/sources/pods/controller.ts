@@ -3,6 +3,7 @@
 // old and new labels, its readiness, a Service's own edit). The slices it derives go into
 // the ObjectSink exactly as slices from an API server would; unchanged slices are not
 // touched, so the sink sees only real changes.
+import { createHash } from 'node:crypto';
 import { TRIGGER_TIME_ANNOTATION, type KubeObject, type Service } from '../../api/types.js';
 import type { ObjectSink } from '../sink.js';
 import type { Pod } from './pod.js';
@@ -40,7 +41,9 @@ export class EndpointController {
   private readonly pods = new Map<string, PodState>();
   private readonly podIndex = new Map<string, Set<string>>(); // by every label pair
   private readonly zones = new Map<string, string>();
-  private readonly emitted = new Map<string, Map<string, KubeObject>>(); // svcId -> slice name -> slice last written
+  // svcId -> slice name -> fingerprint of the slice last written. Only a digest is kept: the
+  // sink has the slice itself, and at 100,000 endpoints the objects would cost ~30 MB.
+  private readonly emitted = new Map<string, Map<string, string>>();
   private readonly dirty = new Set<string>();
 
   constructor(private readonly opts: ControllerOptions) {}
@@ -102,17 +105,13 @@ export class EndpointController {
     for (const id of this.dirty) {
       const svc = this.services.get(id);
       const desired = svc ? buildEndpointSlices(svc, this.podsOf(svc), { zoneOf: (n) => this.zones.get(n) ?? '', maxEndpointsPerSlice: this.opts.maxEndpointsPerSlice }) : [];
-      const before = this.emitted.get(id) ?? new Map<string, KubeObject>();
-      const after = new Map<string, KubeObject>();
+      const before = this.emitted.get(id) ?? new Map<string, string>();
+      const after = new Map<string, string>();
       for (const slice of desired) {
         const name = slice.metadata!.name!;
-        const old = before.get(name);
-        // Compared only when there is something to compare with: a first load writes at once.
-        if (old && JSON.stringify(old) === JSON.stringify(slice)) {
-          after.set(name, old);
-          continue;
-        }
-        after.set(name, slice);
+        const print = fingerprint(slice);
+        after.set(name, print);
+        if (before.get(name) === print) continue;
         this.opts.sink.upsert(withTriggerTime(slice, trigger));
         changes++;
       }
@@ -158,6 +157,11 @@ export class EndpointController {
       for (const id of ids) if (selectorMatches(this.services.get(id)!.selector!, pod.labels)) this.dirty.add(id);
     }
   }
+}
+
+/** A digest of everything the slice says (its JSON): equal digests, equal slices. */
+function fingerprint(slice: KubeObject): string {
+  return createHash('sha1').update(JSON.stringify(slice)).digest('base64');
 }
 
 function withTriggerTime(slice: KubeObject, trigger: string): KubeObject {

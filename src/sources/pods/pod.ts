@@ -5,6 +5,7 @@
 import { parseIP } from '../../api/ip.js';
 import type { KubeObject, Protocol } from '../../api/types.js';
 import type { ObjectError } from '../../util/errors.js';
+import { intern, sharedContainers, sharedLabels } from './shared.js';
 
 export interface ContainerPort {
   name: string;
@@ -154,7 +155,7 @@ export function validatePod(o: KubeObject): PodResult {
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(obj(m.labels, 'metadata.labels'))) {
       if (typeof v !== 'string') throw new FieldError(`metadata.labels[${k}]`, `expected a string, got ${JSON.stringify(v)}`);
-      labels[k] = v;
+      labels[intern(k)] = intern(v);
     }
     const spec = obj(o.spec, 'spec');
     const status = obj(o.status, 'status');
@@ -180,9 +181,9 @@ export function validatePod(o: KubeObject): PodResult {
         if (Number.isNaN(containerPort) || containerPort > 65535) throw new FieldError(`${pf}.containerPort`, 'required: a port number 1-65535');
         const protocol = (str(p.protocol, `${pf}.protocol`) || 'TCP') as Protocol;
         if (!['TCP', 'UDP', 'SCTP'].includes(protocol)) throw new FieldError(`${pf}.protocol`, `expected TCP, UDP or SCTP, got "${protocol}"`);
-        return { name: str(p.name, `${pf}.name`), containerPort, protocol };
+        return { name: intern(str(p.name, `${pf}.name`)), containerPort, protocol };
       });
-      return { name: str(c.name, `${f}.name`) || `container-${i}`, ports, readinessProbe: probe(c.readinessProbe, `${f}.readinessProbe`) };
+      return { name: intern(str(c.name, `${f}.name`) || `container-${i}`), ports, readinessProbe: probe(c.readinessProbe, `${f}.readinessProbe`) };
     });
 
     const deleting = m.deletionTimestamp !== undefined && m.deletionTimestamp !== null;
@@ -195,16 +196,16 @@ export function validatePod(o: KubeObject): PodResult {
     return {
       ok: true,
       pod: {
-        namespace,
+        namespace: intern(namespace),
         name,
         uid: str(m.uid, 'metadata.uid'),
-        labels,
-        nodeName: str(spec.nodeName, 'spec.nodeName'),
+        labels: sharedLabels(labels),
+        nodeName: intern(str(spec.nodeName, 'spec.nodeName')),
         hostname: str(spec.hostname, 'spec.hostname'),
-        subdomain: str(spec.subdomain, 'spec.subdomain'),
+        subdomain: intern(str(spec.subdomain, 'spec.subdomain')),
         ips,
-        phase: str(status.phase, 'status.phase'),
-        containers,
+        phase: intern(str(status.phase, 'status.phase')),
+        containers: sharedContainers(containers),
         deleting,
         gracePeriodSeconds,
         statusReady,

@@ -1,0 +1,126 @@
+// bench:standalone, part 3: the resident set of a real `kproxy run --manifests <folder>
+// --proxy-mode nftables`, the whole process (manifests source, model, nftables dataplane,
+// metrics and health servers), at N Services × 10 Pods. kproxy runs inside the node
+// namespace of the bench's own topology (src/bench/topology.ts), never in the root
+// namespace. Figures, read from /proc: the time and CPU to the first sync (its log line),
+// VmRSS 3 s and 15 s after it, and VmHWM (the peak). Reference: the same command on an empty
+// folder (what Node and kproxy's code cost before any object).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { modeSkipReason, topologySkipReason } from '../src/bench/preflight.js';
+import { BENCH_ADDR, BenchTopology } from '../src/bench/topology.js';
+import { podYAML, serviceYAML } from './standalone-folder.js';
+
+const KPROXY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kproxy.js');
+const ENDPOINTS = 10;
+const FILES = 100;
+const TARGET_MB = 250;
+
+function status(pid: number): { rssMB: number; hwmMB: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
+  return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
+}
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ ticks
+}
+
+function writeFolder(services: number): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-rss-'));
+  const pods = services * ENDPOINTS;
+  for (let f = 0; f < FILES; f++) {
+    const docs: string[] = [];
+    for (let i = Math.floor((f * services) / FILES); i < Math.floor(((f + 1) * services) / FILES); i++) docs.push(serviceYAML(i));
+    for (let i = Math.floor((f * pods) / FILES); i < Math.floor(((f + 1) * pods) / FILES); i++) docs.push(podYAML(i, 8080, false));
+    if (docs.length > 0) writeFileSync(join(dir, `part-${String(f).padStart(3, '0')}.yaml`), docs.join('---\n'));
+  }
+  return dir;
+}
+
+interface RunFigures {
+  firstSyncS: number;
+  cpuS: number;
+  soonMB: number;
+  idleMB: number;
+  peakMB: number;
+  line: string;
+}
+
+/** One `kproxy run` on the folder, in the topology's node namespace, until 15 s after its first sync. */
+async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[]): Promise<RunFigures> {
+  const argv = [process.execPath, ...nodeArgs, KPROXY, 'run', '--manifests', dir, '--proxy-mode', 'nftables', '--hostname-override', 'bench-node'];
+  argv.push('--cluster-cidr', BENCH_ADDR.clusterCIDR, '--service-cluster-ip-range', BENCH_ADDR.serviceCIDR);
+  argv.push('--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '127.0.0.1:10256');
+  const t0 = performance.now();
+  const child = topo.spawn('node', argv);
+  child.stdin!.end();
+  let log = ''; // kproxy logs to stderr, one JSON line each
+  child.stdout!.resume();
+  try {
+    const lines = createInterface({ input: child.stderr! });
+    let line = '';
+    const exited = new Promise<never>((_, reject) => child.once('exit', (c) => reject(new Error(`kproxy exited (${c}) before its first sync: ${log.trim().slice(-800)}`))));
+    const synced = (async () => {
+      for await (const l of lines) {
+        if (l.includes('first sync')) return (line = l);
+        log = (log + l + '\n').slice(-4000);
+      }
+      throw new Error(`kproxy closed its output before its first sync: ${log.trim().slice(-800)}`);
+    })();
+    await Promise.race([synced, exited, sleep(300_000, null, { ref: false }).then(() => Promise.reject(new Error('no first sync within 300 s')))]);
+    const firstSyncS = (performance.now() - t0) / 1000;
+    const pid = child.pid!; // `ip netns exec` execs: the PID is kproxy's
+    const cpuS = cpuSeconds(pid);
+    await sleep(3000);
+    const soon = status(pid);
+    await sleep(12_000);
+    const idle = status(pid);
+    const msg = (JSON.parse(line) as { msg?: string }).msg ?? line;
+    return { firstSyncS, cpuS, soonMB: soon.rssMB, idleMB: idle.rssMB, peakMB: idle.hwmMB, line: msg };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
+const row = (what: string, value: string, target: string, ok: boolean | null) =>
+  console.log(`${what.padEnd(52)} ${value.padStart(12)}   target ${target.padEnd(10)} ${ok === null ? '' : ok ? 'OK' : 'MISSED'}`);
+
+export async function processRss(sizes: number[], nodeArgs: string[] = (process.env.KPROXY_NODE_ARGS ?? '').split(' ').filter(Boolean)): Promise<void> {
+  const skip = topologySkipReason() ?? (await modeSkipReason('nftables'));
+  if (skip) return void console.log(`\n3. kproxy run --manifests, whole-process RSS: skipped (${skip})`);
+  const topo = await BenchTopology.create('rss');
+  try {
+    const empty = writeFolder(0);
+    let ref: RunFigures;
+    try {
+      ref = await runOnce(topo, empty, nodeArgs);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    for (const n of sizes) {
+      const dir = writeFolder(n);
+      try {
+        const r = await runOnce(topo, dir, nodeArgs);
+        console.log(`\n3. kproxy run --manifests <${n} Services × ${ENDPOINTS} Pods> --proxy-mode nftables${nodeArgs.length ? ` (node ${nodeArgs.join(' ')})` : ''}`);
+        console.log(`   ${r.line}`);
+        row('first sync after (wall, from spawn)', `${r.firstSyncS.toFixed(2)} s`, '-', null);
+        row('  CPU time of the process until then', `${r.cpuS.toFixed(2)} s`, '-', null);
+        row('RSS 3 s after the first sync', `${r.soonMB.toFixed(0)} MB`, n <= 10_000 ? `<= ${TARGET_MB} MB` : '-', n <= 10_000 ? r.soonMB <= TARGET_MB : null);
+        row('RSS 15 s after the first sync', `${r.idleMB.toFixed(0)} MB`, n <= 10_000 ? `<= ${TARGET_MB} MB` : '-', n <= 10_000 ? r.idleMB <= TARGET_MB : null);
+        row('peak RSS (VmHWM)', `${r.peakMB.toFixed(0)} MB`, '-', null);
+        row('reference: the same on an empty folder, RSS at 15 s', `${ref.idleMB.toFixed(0)} MB`, '-', null);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await topo.destroy();
+  }
+}
