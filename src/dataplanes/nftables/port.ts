@@ -141,17 +141,22 @@ class PortCompiler {
       this.shared.push(pick);
       rules.push(cat('goto ', pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
-      // Elements are not kept once rendered or diffed, so they are built with + (cheap).
+      // Elements are not kept once rendered or diffed, so they are built with + (cheap),
+      // each key and value once, straight from its parts.
       const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
       const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
-      const prefixes = reach.addrs.map((addr) => `${addr} . ${sp.port} . `);
-      const portPrefix = `${reach.nodePort} . `;
-      const portScope = nodePortScope(reach.nodePort);
-      eps.forEach((ep, i) => {
-        const value = affinity ? `goto ${chainOf(ep).chain}` : `${ep.ip} . ${ep.port}`;
-        for (let a = 0; a < prefixes.length; a++) this.el(reach.addrs[a], addrSet, prefixes[a] + (base + i), value);
-        if (reach.nodePort) this.el(portScope, portSet, portPrefix + (base + i), value);
-      });
+      const addrs = reach.addrs;
+      const prefixes: string[] = [];
+      for (const addr of addrs) prefixes.push(addr + ' . ' + sp.port + ' . ');
+      const nodePort = reach.nodePort;
+      const portScope = nodePort ? nodePortScope(nodePort) : '';
+      for (let i = 0; i < eps.length; i++) {
+        const ep = eps[i];
+        const value = affinity ? 'goto ' + chainOf(ep).chain : ep.ip + ' . ' + ep.port;
+        const slot = base + i;
+        for (let a = 0; a < addrs.length; a++) this.el(addrs[a], addrSet, prefixes[a] + slot, value);
+        if (nodePort) this.el(portScope, portSet, nodePort + ' . ' + slot, value);
+      }
     }
     // Only an endpoint on this node (or at a node address) can send through this node's
     // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
