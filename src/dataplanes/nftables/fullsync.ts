@@ -85,9 +85,17 @@ function* tableText(
   const portRules = new TextBuilder();
   const shared = new Map<string, ChainDecl>();
   // Each element goes straight from the compiler into the text (no ElementRef per element):
+  // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
+  // claiming a scope again for the same port gives the same answer, so only a new scope is
+  // looked up.
   let owner = '';
+  let lastScope = '';
+  let earlier: readonly string[] = [];
   const sink = (scope: string, set: string, key: string, value: string): void => {
-    const earlier = c.claims.claim(scope, owner);
+    if (scope !== lastScope) {
+      earlier = c.claims.claim(scope, owner);
+      lastScope = scope;
+    }
     if (earlier.length === 0) {
       elements.add(set, key, value); // alone in its scope so far, and a port claims a key once
       return;
@@ -107,6 +115,7 @@ function* tableText(
   };
   for (const sp of ports) {
     owner = sp.key;
+    lastScope = '';
     c.ports.set(sp.key, sp);
     const p = compileServicePort(sp, fc, sink);
     for (const s of p.sets) {
