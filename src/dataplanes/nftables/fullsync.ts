@@ -228,9 +228,15 @@ class ElementText {
 
   constructor(private readonly table: string) {}
 
+  // A port's elements come a few to one set in a row (one per endpoint): the last set is kept.
+  private lastName = '';
+  private last: { text: TextBuilder; n: number } | undefined;
+
   add(set: string, key: string, value: string): void {
-    let s = this.sets.get(set);
+    let s = set === this.lastName ? this.last : this.sets.get(set);
     if (!s) this.sets.set(set, (s = { text: new TextBuilder(), n: 0 }));
+    this.lastName = set;
+    this.last = s;
     const b = s.text;
     if (s.n % ELEMENTS_PER_LINE === 0) {
       if (s.n > 0) b.end(' }');

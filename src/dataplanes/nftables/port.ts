@@ -45,7 +45,7 @@ class PortCompiler {
   private readonly sets: SetDecl[] = [];
   private readonly elements: ElementRef[] = [];
   /** Endpoint IPs given a hairpin element (a local endpoint is in both its sets). */
-  private readonly hairpins = new Set<string>();
+  private hairpins: Set<string> | null = null;
   /** set NUL key of every element given, only when the port's addresses repeat. */
   private readonly given: Set<string> | null;
   /** With ClientIP affinity: each endpoint's chain and timeout set. */
@@ -163,7 +163,8 @@ class PortCompiler {
     // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
     for (const ep of eps) {
       if (!ep.isLocal && !fc.nodeAddresses.has(ep.ip)) continue;
-      if (this.hairpins.has(ep.ip)) continue;
+      if (this.hairpins === null) this.hairpins = new Set();
+      else if (this.hairpins.has(ep.ip)) continue;
       this.hairpins.add(ep.ip);
       this.el(ep.ip, HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
     }
