@@ -11,7 +11,7 @@
 import type { Config } from '../../config/types.js';
 import type { ProxyState, ServicePortState } from '../../model/types.js';
 import { compileServicePort, familyContext, FAMILIES, globalChains, globalElements, globalSets, portsOf } from './compile.js';
-import { ClaimIndex, type ElementRef } from './elements.js';
+import { ClaimIndex } from './elements.js';
 import type { Committed } from './committed.js';
 import type { FamilyContext } from './context.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
@@ -76,7 +76,7 @@ function* tableText(
   };
   const elements = new ElementText(t);
   const globals = new Set<string>();
-  for (const e of globalElements(fc)) if (!globals.has(id(e)) && globals.add(id(e))) elements.add(e);
+  for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) elements.add(e.set, e.key, e.value);
   // Scopes that two ports share: the elements written in them so far (set NUL key).
   const contested = new Map<string, Set<string>>();
 
@@ -84,9 +84,40 @@ function* tableText(
   const portChains = new TextBuilder();
   const portRules = new TextBuilder();
   const shared = new Map<string, ChainDecl>();
+  // Each element goes straight from the compiler into the text (no ElementRef per element):
+  // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
+  // claiming a scope again for the same port gives the same answer, so only a new scope is
+  // looked up.
+  let owner = '';
+  let lastScope = '';
+  let earlier: readonly string[] = [];
+  const sink = (scope: string, set: string, key: string, value: string): void => {
+    if (scope !== lastScope) {
+      earlier = c.claims.claim(scope, owner);
+      lastScope = scope;
+    }
+    if (earlier.length === 0) {
+      elements.add(set, key, value); // alone in its scope so far, and a port claims a key once
+      return;
+    }
+    // A scope shared with earlier ports (a multi-port Service's ClusterIP, an external IP
+    // two Services list): the first claim of a key wins. The earlier owners' keys are
+    // collected when the scope is first found shared, by compiling them again (rare).
+    let taken = contested.get(scope);
+    if (!taken) {
+      contested.set(scope, (taken = new Set()));
+      for (const o of earlier) for (const x of compileServicePort(c.ports.get(o)!, fc).elements) if (x.scope === scope) taken.add(id(x.set, x.key));
+    }
+    const k = id(set, key);
+    if (taken.has(k)) return;
+    taken.add(k);
+    elements.add(set, key, value);
+  };
   for (const sp of ports) {
-    const p = compileServicePort(sp, fc);
+    owner = sp.key;
+    lastScope = '';
     c.ports.set(sp.key, sp);
+    const p = compileServicePort(sp, fc, sink);
     for (const s of p.sets) {
       setLine(portSets, t, s);
       c.portSets.add(s.name);
@@ -97,25 +128,6 @@ function* tableText(
       for (const r of ch.rules) ruleLine(portRules, t, ch.name, r);
     }
     for (const ch of p.shared) if (!shared.has(ch.name)) shared.set(ch.name, ch);
-    for (const e of p.elements) {
-      const earlier = c.claims.claim(e.scope, sp.key);
-      if (earlier.length === 0) {
-        elements.add(e); // alone in its scope so far, and a port claims a key once
-        continue;
-      }
-      // A scope shared with earlier ports (a multi-port Service's ClusterIP, an external IP
-      // two Services list): the first claim of a key wins. The earlier owners' keys are
-      // collected when the scope is first found shared, by compiling them again (rare).
-      let taken = contested.get(e.scope);
-      if (!taken) {
-        contested.set(e.scope, (taken = new Set()));
-        for (const o of earlier) for (const x of compileServicePort(c.ports.get(o)!, fc).elements) if (x.scope === e.scope) taken.add(id(x));
-      }
-      const k = id(e);
-      if (taken.has(k)) continue;
-      taken.add(k);
-      elements.add(e);
-    }
   }
   const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ch of pick) c.sharedChains.add(ch.name);
@@ -204,7 +216,7 @@ function staleDeletes(t: string, old: Committed, now: Committed): string[] {
   return out;
 }
 
-const id = (e: ElementRef) => `${e.set}\u0000${e.key}`;
+const id = (set: string, key: string) => set + '\u0000' + key;
 
 /**
  * The `add element` lines, a few hundred elements per line, set by set in the order the sets
@@ -216,22 +228,28 @@ class ElementText {
 
   constructor(private readonly table: string) {}
 
-  add(e: ElementRef): void {
-    let s = this.sets.get(e.set);
-    if (!s) this.sets.set(e.set, (s = { text: new TextBuilder(), n: 0 }));
+  // A port's elements come a few to one set in a row (one per endpoint): the last set is kept.
+  private lastName = '';
+  private last: { text: TextBuilder; n: number } | undefined;
+
+  add(set: string, key: string, value: string): void {
+    let s = set === this.lastName ? this.last : this.sets.get(set);
+    if (!s) this.sets.set(set, (s = { text: new TextBuilder(), n: 0 }));
+    this.lastName = set;
+    this.last = s;
     const b = s.text;
     if (s.n % ELEMENTS_PER_LINE === 0) {
       if (s.n > 0) b.end(' }');
       b.add('add element ');
       b.add(this.table);
       b.add(' ');
-      b.add(e.set);
+      b.add(set);
       b.add(' { ');
     } else b.add(', ');
-    b.add(e.key);
-    if (e.value !== '') {
+    b.add(key);
+    if (value !== '') {
       b.add(' : ');
-      b.add(e.value);
+      b.add(value);
     }
     s.n++;
   }

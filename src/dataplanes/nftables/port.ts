@@ -17,8 +17,18 @@ const nodePortScope = (nodePort: number) => `:${nodePort}`;
 const GOTO_REJECT = cat('goto ', REJECT_CHAIN);
 const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? GOTO_REJECT : 'drop');
 
-export function compileServicePort(sp: ServicePortState, fc: FamilyContext): PortRules {
-  return new PortCompiler(sp, fc).compile();
+/**
+ * Receives a port's elements as they are compiled, instead of an ElementRef each in
+ * PortRules.elements (then left empty): the full sync writes them straight into its text.
+ */
+export type ElementSink = (scope: string, set: string, key: string, value: string) => void;
+
+/**
+ * `sink`: where the elements go (see ElementSink); without it, into PortRules.elements.
+ * Either way a port gives each (set, key) once, the first claim.
+ */
+export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink?: ElementSink): PortRules {
+  return new PortCompiler(sp, fc, sink).compile();
 }
 
 /** The entry addresses and node port whose traffic one dispatch chain's pick looks up. */
@@ -33,10 +43,11 @@ class PortCompiler {
   private readonly chains: ChainDecl[] = [];
   private readonly shared: ChainDecl[] = [];
   private readonly sets: SetDecl[] = [];
-  private elements: ElementRef[] = [];
-  /** Endpoint IPs given a hairpin element; set when one would be given twice. */
-  private readonly hairpins = new Set<string>();
-  private repeats = false;
+  private readonly elements: ElementRef[] = [];
+  /** Endpoint IPs given a hairpin element (a local endpoint is in both its sets). */
+  private hairpins: Set<string> | null = null;
+  /** set NUL key of every element given, only when the port's addresses repeat. */
+  private readonly given: Set<string> | null;
   /** With ClientIP affinity: each endpoint's chain and timeout set. */
   private readonly endpointChains = new Map<string, { chain: string; set: string }>();
   private readonly internalChain: string;
@@ -44,7 +55,13 @@ class PortCompiler {
   constructor(
     private readonly sp: ServicePortState,
     private readonly fc: FamilyContext,
+    private readonly sink?: ElementSink,
   ) {
+    // One port claims an element at most once (the full sync's writer counts on it): its
+    // addresses may repeat (a ClusterIP also listed as an external IP), and a local endpoint
+    // is in both its cluster-wide and its node-local set. The first claim is the one kept.
+    const addrs = sp.externalIPs.length + sp.loadBalancerIPs.length === 0 ? null : [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs];
+    this.given = addrs && new Set(addrs).size < addrs.length ? new Set() : null;
     this.names = chainNames(serviceBase(sp));
     this.proto = sp.protocol.toLowerCase();
     this.internalChain = sp.internal.policy === 'Local' ? this.names.local : this.names.service;
@@ -59,17 +76,18 @@ class PortCompiler {
     this.externalChain();
     this.entryElements();
     this.firewall();
-    // One port claims an element at most once (the full sync's renderer counts on it): its
-    // addresses may repeat (a ClusterIP also listed as an external IP), and a local endpoint
-    // is in both its cluster-wide and its node-local set. The first claim is the one kept.
-    const addrs = [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs];
-    if (this.repeats || (addrs.length > 1 && new Set(addrs).size < addrs.length)) this.elements = firstClaims(this.elements);
     return { key: sp.key, chains: this.chains, shared: this.shared, sets: this.sets, elements: this.elements };
   }
 
   /** scope: the address (or ":nodePort") the key is about; equal keys always share it (elements.ts). */
   private el(scope: string, set: string, key: string, value = ''): void {
-    this.elements.push({ set, key, value, owner: this.sp.key, scope });
+    if (this.given) {
+      const id = set + '\u0000' + key;
+      if (this.given.has(id)) return;
+      this.given.add(id);
+    }
+    if (this.sink) this.sink(scope, set, key, value);
+    else this.elements.push({ set, key, value, owner: this.sp.key, scope });
   }
 
   /** ClientIP affinity keeps upstream's shape: one chain and one timeout set per endpoint. */
@@ -123,24 +141,30 @@ class PortCompiler {
       this.shared.push(pick);
       rules.push(cat('goto ', pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
-      // Elements are not kept once rendered or diffed, so they are built with + (cheap).
+      // Elements are not kept once rendered or diffed, so they are built with + (cheap),
+      // each key and value once, straight from its parts.
       const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
       const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
-      const prefixes = reach.addrs.map((addr) => `${addr} . ${sp.port} . `);
-      const portPrefix = `${reach.nodePort} . `;
-      const portScope = nodePortScope(reach.nodePort);
-      eps.forEach((ep, i) => {
-        const value = affinity ? `goto ${chainOf(ep).chain}` : `${ep.ip} . ${ep.port}`;
-        for (let a = 0; a < prefixes.length; a++) this.el(reach.addrs[a], addrSet, prefixes[a] + (base + i), value);
-        if (reach.nodePort) this.el(portScope, portSet, portPrefix + (base + i), value);
-      });
+      const addrs = reach.addrs;
+      const prefixes: string[] = [];
+      for (const addr of addrs) prefixes.push(addr + ' . ' + sp.port + ' . ');
+      const nodePort = reach.nodePort;
+      const portScope = nodePort ? nodePortScope(nodePort) : '';
+      for (let i = 0; i < eps.length; i++) {
+        const ep = eps[i];
+        const value = affinity ? 'goto ' + chainOf(ep).chain : ep.ip + ' . ' + ep.port;
+        const slot = base + i;
+        for (let a = 0; a < addrs.length; a++) this.el(addrs[a], addrSet, prefixes[a] + slot, value);
+        if (nodePort) this.el(portScope, portSet, nodePort + ' . ' + slot, value);
+      }
     }
     // Only an endpoint on this node (or at a node address) can send through this node's
     // nat prerouting/output to its own Service: a remote pod's Service traffic is proxied on
     // its own node. This keeps the hairpin set to the node's pods, not the whole cluster.
     for (const ep of eps) {
       if (!ep.isLocal && !fc.nodeAddresses.has(ep.ip)) continue;
-      if (this.hairpins.has(ep.ip)) this.repeats = true;
+      if (this.hairpins === null) this.hairpins = new Set();
+      else if (this.hairpins.has(ep.ip)) continue;
       this.hairpins.add(ep.ip);
       this.el(ep.ip, HAIRPIN_SET, `${ep.ip} . ${ep.ip}`);
     }
@@ -196,15 +220,4 @@ class PortCompiler {
     this.chains.push({ name: names.firewall, rules: [cat(fc.ipx, ' saddr != ', set, ' drop')] });
     for (const ip of sp.loadBalancerIPs) this.el(ip, 'firewall-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${names.firewall}`);
   }
-}
-
-/** The elements without the repeated claims of one set and key (the first one stays). */
-function firstClaims(elements: ElementRef[]): ElementRef[] {
-  const seen = new Set<string>();
-  return elements.filter((e) => {
-    const id = `${e.set}\u0000${e.key}`;
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
 }
