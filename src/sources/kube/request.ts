@@ -29,15 +29,20 @@ export class APIStatusError extends Error {
  */
 export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
-export async function getJSON(kc: KubeConfig, path: string, o: { timeoutMs?: number; maxBytes?: number } = {}): Promise<unknown> {
-  const timeoutMs = o.timeoutMs ?? 60_000;
-  const maxBytes = o.maxBytes ?? MAX_REPLY_BYTES;
+/** Where a GET of `path` goes, with the kubeconfig's credentials and TLS settings applied. */
+async function target(kc: KubeConfig, path: string) {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig: no current cluster');
   const url = new URL(cluster.server.replace(/\/$/, '') + path);
   const opts: https.RequestOptions = { headers: { Accept: 'application/json' } };
   await kc.applyToHTTPSOptions(opts);
-  const get = url.protocol === 'http:' ? http.get : https.get;
+  return { url, opts, get: url.protocol === 'http:' ? http.get : https.get };
+}
+
+export async function getJSON(kc: KubeConfig, path: string, o: { timeoutMs?: number; maxBytes?: number } = {}): Promise<unknown> {
+  const timeoutMs = o.timeoutMs ?? 60_000;
+  const maxBytes = o.maxBytes ?? MAX_REPLY_BYTES;
+  const { url, opts, get } = await target(kc, path);
   return new Promise((resolve, reject) => {
     const req = get(url, opts, (res) => {
       // Each piece is decoded as it arrives, so its buffer is garbage at once: a list of
@@ -99,12 +104,7 @@ export async function getList(
 ): Promise<unknown> {
   const timeoutMs = o.timeoutMs ?? 60_000;
   const maxBytes = o.maxBytes ?? MAX_REPLY_BYTES;
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig: no current cluster');
-  const url = new URL(cluster.server.replace(/\/$/, '') + path);
-  const opts: https.RequestOptions = { headers: { Accept: 'application/json' } };
-  await kc.applyToHTTPSOptions(opts);
-  const get = url.protocol === 'http:' ? http.get : https.get;
+  const { url, opts, get } = await target(kc, path);
   return new Promise((resolve, reject) => {
     let failed = false;
     const fail = (e: Error) => {
