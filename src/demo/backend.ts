@@ -33,8 +33,11 @@ export class DemoBackend {
     const s = this.server;
     this.server = null;
     if (!s) return;
+    // Stop accepting first, then end the open connections: the other order lets a connection
+    // accepted in between live on after the "stop".
+    const closed = new Promise((r) => s.close(r));
     s.closeAllConnections();
-    await new Promise((r) => s.close(r));
+    await closed;
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {

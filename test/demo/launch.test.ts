@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, statSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,15 @@ function worldReadable(file: string): boolean {
     if ((statSync(d).mode & 0o001) === 0) return false;
     if (d === dirname(d)) return true;
   }
+}
+
+/** Whether a TCP connection to host:port is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
 }
 
 function get(url: string): Promise<string> {
@@ -75,7 +85,8 @@ describe('demo launcher', () => {
         assert.equal(sticky.size, 1);
         // take web-2 away: no request fails, none reaches it
         assert.match(await get(`http://127.${a}.${b + 1}.2:8080/stop?for=30`), /stops listening/);
-        await new Promise((r) => setTimeout(r, 100));
+        // the stop happens after its reply is sent: wait until web-2 refuses connections
+        for (let i = 0; i < 100 && (await accepts(`127.${a}.${b + 1}.2`, 8080)); i++) await new Promise((r) => setTimeout(r, 50));
         for (let i = 0; i < 6; i++) assert.doesNotMatch(await get(`http://127.${a}.${b}.10:8080/`), /web-2/);
         assert.doesNotMatch(err, /"level":5\d/, 'no errors logged');
       } finally {

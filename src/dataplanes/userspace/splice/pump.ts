@@ -357,12 +357,15 @@ function settle(c: Conn): void {
 }
 
 function onEvent(c: Conn, side: 0 | 1, e: number): void {
-  if (c.dialing) {
+  // Dialling, or between a failed dial and main's next word (Dial again or Reset): there is
+  // no backend to copy to yet.
+  if (c.dialing || c.fd[1] < 0) {
     if (side === 0) {
       // the client sent something (or went) before its backend answered: read it once connected
       c.clientEvents |= e & READABLE;
       return;
     }
+    if (!c.dialing) return;
     // writable means the connect ended (a failed one also raises EPOLLERR: only then is
     // SO_ERROR worth a syscall)
     if (!(e & (C.EPOLLOUT | C.EPOLLERR | C.EPOLLHUP))) return;
