@@ -9,7 +9,7 @@ import { RuleParser } from './rule-parser.js';
 import { typesOf, type BaseChainSpec, type Chain, type ChainType, type Family, type Hook, type NftSet, type Rule, type Ruleset, type Table } from './ast.js';
 import { checkChainReferences, checkSetReferences } from './references.js';
 import { indexFastLists, tryFastElements } from './fast-elements.js';
-import { newlinesIn, runEnd, runLinesOf, type RuleRuns } from './rule-runs.js';
+import { newlinesIn, runEnd, runLinesOf, type LineRun, type RuleRuns } from './rule-runs.js';
 import { ChainMap, chainRunEnd, type ChainRuns } from './chain-runs.js';
 
 /** What a lazy parse steps over whole (rule-runs.ts, chain-runs.ts). */
@@ -210,24 +210,22 @@ class Parser extends RuleParser {
    * braces, so it is never in a run: the sets such rules fill are still noted at once.)
    */
   private ruleRun(at: number): boolean {
-    const src = this.src;
-    if (!src.startsWith('add rule ', at)) return false;
-    const end = runEnd(src, at);
-    if (end < 0) return false;
-    const newlines = newlinesIn(src, at, end);
-    this.runs!.rules.list.push({ src, start: at, end, line: this.lx.currentLine(), newlines });
-    this.lx.jump(end, newlines.length);
-    return true;
+    return this.stepOverRun(at, 'add rule ', runEnd, this.runs!.rules.list);
   }
 
   /** A run of plain `add chain` lines (chain-runs.ts) starting at `at`: kept whole, searched when a chain is asked for. */
   private chainRun(at: number): boolean {
+    return this.stepOverRun(at, 'add chain ', chainRunEnd, this.runs!.chains.list);
+  }
+
+  /** A run of lines that begin with `prefix`, ending where `endOf` says (-1: none here): stepped over and kept in `list`. */
+  private stepOverRun(at: number, prefix: string, endOf: (src: string, at: number) => number, list: LineRun[]): boolean {
     const src = this.src;
-    if (!src.startsWith('add chain ', at)) return false;
-    const end = chainRunEnd(src, at);
+    if (!src.startsWith(prefix, at)) return false;
+    const end = endOf(src, at);
     if (end < 0) return false;
     const newlines = newlinesIn(src, at, end);
-    this.runs!.chains.list.push({ src, start: at, end, line: this.lx.currentLine(), newlines });
+    list.push({ src, start: at, end, line: this.lx.currentLine(), newlines });
     this.lx.jump(end, newlines.length);
     return true;
   }
