@@ -63,8 +63,8 @@ export function iptablesMode(backend: IptablesBackend): Mode {
   const tools = toolsFor(backend, 'benchmark');
   return {
     fresh() {
-      const dp = new IptablesDataplane({ ...config, mode: 'iptables' }, silentLogger(), new ProxyMetrics().registry, { tools, timeoutMs: 900_000 });
-      return { sync: (s, f) => dp.sync(s, f), kind: () => dp.lastSync?.kind ?? 'none', inputs: () => [dp.lastInput.get('IPv4')!, dp.lastInput.get('IPv6')!] };
+      const dp = new IptablesDataplane({ ...config, mode: 'iptables' }, silentLogger(), new ProxyMetrics().registry, { tools, timeoutMs: 900_000, keepInputs: true });
+      return { sync: (s, f) => dp.sync(s, f), kind: () => dp.lastSync?.kind ?? 'none', inputs: () => [dp.inputText('IPv4')!, dp.inputText('IPv6')!] };
     },
     async bare([v4, v6]) {
       return (await bare([tools.restore('IPv4'), '-w', '5', '--noflush'], v4)) + (await bare([tools.restore('IPv6'), '-w', '5', '--noflush'], v6));

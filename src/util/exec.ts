@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ExecOptions {
-  /** Written to stdin, then stdin is closed (omit: stdin is /dev/null). */
-  input?: string;
+  /** Written to stdin, then stdin is closed (omit: stdin is /dev/null). Bytes in segments are written as they are. */
+  input?: string | Uint8Array | readonly Uint8Array[];
   /** Deadline; the command is killed after it. */
   timeoutMs: number;
   /** Between SIGTERM and SIGKILL. */
@@ -78,7 +78,11 @@ export function execWithTimeout(binary: string, args: readonly string[], opts: E
     });
     if (opts.input !== undefined) {
       child.stdin!.on('error', () => {}); // the command exiting early closes the pipe; "close" reports why
-      child.stdin!.end(opts.input);
+      if (typeof opts.input === 'string' || opts.input instanceof Uint8Array) child.stdin!.end(opts.input);
+      else {
+        for (const part of opts.input) child.stdin!.write(part);
+        child.stdin!.end();
+      }
     }
   });
 }

@@ -218,6 +218,7 @@ describe('iptables dataplane, both backends at once', { skip: skip ?? false, con
         const newDataplane = (cfg: Config) =>
           new IptablesDataplane(cfg, silentLogger(), metrics.registry, {
             tools: toolsFor(backend, 'test', ['ip', 'netns', 'exec', topo.ns('node')]),
+            keepInputs: true,
             beforeRestore: (_f, input) => {
               if (!failNext) return input;
               failNext = false;
@@ -252,7 +253,7 @@ describe('iptables dataplane, both backends at once', { skip: skip ?? false, con
           tracker.upsert(slice('web', ['pod1', 'pod2']) as never);
           await dp.sync(tracker.snapshot(), false);
           assert.equal(dp.lastSync?.kind, 'partial');
-          const input = dp.lastInput.get('IPv4')!;
+          const input = dp.inputText('IPv4')!;
           const declared = input.split('\n').filter((l) => /^:KUBE-(SVC|SEP|EXT|FW|SVL)-/.test(l));
           assert.ok(declared.length >= 4 && declared.length <= 6, `only web's chains: ${declared.join(' ')}`);
           assert.equal(input.split('\n').filter((l) => l.startsWith('-X ')).length, 1, 'the SEP chain of pod3');

@@ -19,6 +19,7 @@ import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
+import { byteLength, textOf } from './bytes.js';
 import { describeRestoreError, IptablesError } from './exec.js';
 import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
@@ -47,6 +48,8 @@ export interface IptablesOptions {
   timeoutMs?: number;
   /** Sees (and may change) each restore input before it is run: tests inject failures here. */
   beforeRestore?: (family: IPFamily, input: string) => string;
+  /** Keep the last sync's restore input per family for `inputText` (tests, benchmark); off, it is dropped after the restore. */
+  keepInputs?: boolean;
 }
 
 export interface SyncReport {
@@ -77,8 +80,8 @@ export class IptablesDataplane implements Dataplane {
   /** Chain names (sha256) kept from sync to sync. */
   private readonly names = new ChainNames();
   lastSync: SyncReport | null = null;
-  /** The text handed to iptables-restore by the last sync, per family (tests, benchmark). */
-  lastInput = new Map<IPFamily, string>();
+  /** The input handed to iptables-restore by the last sync, per family (only with keepInputs). */
+  private readonly lastInput = new Map<IPFamily, readonly Uint8Array[]>();
 
   constructor(
     private readonly config: Config,
@@ -163,10 +166,10 @@ export class IptablesDataplane implements Dataplane {
           },
           top,
         );
-        const input = rendered.text;
-        this.lastInput.set(family, input);
+        if (this.opts.keepInputs) this.lastInput.set(family, rendered.parts);
+        const input = this.opts.beforeRestore ? [Buffer.from(this.opts.beforeRestore(family, rendered.text))] : rendered.parts;
         // Nothing changed in this family (e.g. only the other family's Services did).
-        if (input !== '') await this.restore(tools, family, this.opts.beforeRestore ? this.opts.beforeRestore(family, input) : input, !familyFull, rendered.lines);
+        if (byteLength(input) > 0) await this.restore(tools, family, input, !familyFull, rendered.lines);
         if (record) this.routeLocalnetRecorded = true;
         lines += rendered.lines;
         if (familyFull) this.tableLines.set(family, rendered.lines);
@@ -202,6 +205,12 @@ export class IptablesDataplane implements Dataplane {
       render: () => compileText(state, this.config),
     });
     if (this.opts.afterSync) await this.opts.afterSync(state);
+  }
+
+  /** The input the last sync handed to the family's restore ('' when none; needs the keepInputs option). */
+  inputText(family: IPFamily): string | undefined {
+    const parts = this.lastInput.get(family);
+    return parts && textOf(parts);
   }
 
   /** `saving`: the family's iptables-save, started before the compile. */
@@ -260,7 +269,7 @@ export class IptablesDataplane implements Dataplane {
     return { rs, write: (p: PortRules) => written.has(p.key), deleteChains, jumps: [] as JumpRule[], canary: false };
   }
 
-  private async restore(tools: IptablesTools, family: IPFamily, input: string, partial: boolean, lines: number): Promise<void> {
+  private async restore(tools: IptablesTools, family: IPFamily, input: readonly Uint8Array[], partial: boolean, lines: number): Promise<void> {
     const bin = tools.restore(family);
     let r;
     try {
@@ -273,7 +282,7 @@ export class IptablesDataplane implements Dataplane {
     if (r.code !== 0) {
       this.restoreFailures.inc();
       if (partial) this.partialFailures.inc();
-      throw new IptablesError(`${bin} --noflush failed (exit ${r.code}): ${describeRestoreError(r.stderr, input)}`, r.stderr, r.code);
+      throw new IptablesError(`${bin} --noflush failed (exit ${r.code}): ${describeRestoreError(r.stderr, textOf(input))}`, r.stderr, r.code);
     }
   }
 

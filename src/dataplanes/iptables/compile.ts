@@ -22,7 +22,7 @@ import { decisionsOf } from './decisions.js';
 import { localDetector, type LocalDetector } from './detector.js';
 import { endpointChain as endpointChainName, serviceChains, type ChainNames } from './naming.js';
 import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
-import { TextBuilder } from '../../util/text-builder.js';
+import { ByteText } from './bytes.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -121,6 +121,12 @@ export interface PortRules {
   filter: { services: string[]; externalServices: string[]; nodePorts: string[]; firewall: string[] };
 }
 
+/** Where a full sync's port rules are written (bytes.ts): pieces of a line, and line ends. */
+export interface LineSink {
+  add(piece: string): void;
+  end(piece: string): void;
+}
+
 const q = (s: string) => `"${s}"`;
 const comment = (s: string) => `-m comment --comment ${s.includes(' ') ? q(s) : s}`;
 
@@ -128,7 +134,7 @@ const comment = (s: string) => `-m comment --comment ${s.includes(' ') ? q(s) : 
  * One service port's rules. With `sink`, the rules of its own chains are written there (one
  * line each) and not kept; without, they are kept in `rules`.
  */
-export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink?: TextBuilder): PortRules {
+export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink?: LineSink): PortRules {
   const d = decisionsOf(sp);
   const cached = fc.names?.port(sp);
   const names = cached?.chains ?? serviceChains(sp);
@@ -312,22 +318,32 @@ export interface FamilyRuleset {
   fc: FamilyContext;
   ports: PortRules[];
   /**
-   * The rules of every port's own chains, already rendered in port order (compileStreamed):
-   * a full sync's text takes them as they are. Absent: each port's `rules` are used.
+   * The rules of every port's own chains, already rendered in port order (compileStreamed) as
+   * bytes: a full sync's input takes them as they are. Absent: each port's `rules` are used.
    */
-  body?: { chunks: readonly string[]; lines: number };
+  body?: { parts: readonly Uint8Array[]; lines: number };
 }
 
 /**
  * A full sync's compile: each port's own rules go straight into one text, in port order, and
  * are not kept (what renderFamily would make of `compileFamily`, byte for byte).
+ * `sizeHint`: the bytes expected (the last full sync's), so that the text fits one buffer.
  */
-export function compileStreamed(ports: readonly ServicePortState[], fc: FamilyContext): FamilyRuleset {
-  // ~8 pieces per rule, ~40 bytes: chunks of ~300 kB.
-  const sink = new TextBuilder(65536);
+export function compileStreamed(ports: readonly ServicePortState[], fc: FamilyContext, sizeHint?: number): FamilyRuleset {
+  const sink = new ByteText(sizeHint ?? estimatedBodyBytes(ports));
   const compiled = ports.map((sp) => compileServicePort(sp, fc, sink));
   const lines = sink.lines;
-  return { fc, ports: compiled, body: { chunks: sink.take(), lines } };
+  return { fc, ports: compiled, body: { parts: sink.take(), lines } };
+}
+
+/**
+ * Somewhat more than the ~300 bytes an endpoint's rules take: a buffer's pages that are never
+ * written cost nothing, a second buffer costs a segment more.
+ */
+function estimatedBodyBytes(ports: readonly ServicePortState[]): number {
+  let n = 0;
+  for (const sp of ports) n += 500 + 400 * sp.allReachableEndpoints.length;
+  return n;
 }
 
 /** Every port of one family, each keeping its rules (partial syncs, tests); see compileStreamed. */

@@ -25,9 +25,9 @@ export interface RunResult {
  * killed when kproxy exits); resolves with its exit code and output, rejects only if it cannot
  * start or times out.
  */
-export async function run(binary: string, args: readonly string[], opts: { input?: string; timeoutMs: number; maxStdout?: number }): Promise<RunResult> {
+export async function run(binary: string, args: readonly string[], opts: { input?: string | readonly Uint8Array[]; timeoutMs: number; maxStdout?: number }): Promise<RunResult> {
   try {
-    const r = await execWithTimeout(binary, args, { input: opts.input ?? '', timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxStdout ?? 256 * 1024 * 1024 });
+    const r = await execWithTimeout(binary, args, { input: opts.input, timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxStdout ?? 256 * 1024 * 1024 });
     return { code: r.code, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     if (e instanceof ExecError) throw new IptablesError(e.message, '', null);

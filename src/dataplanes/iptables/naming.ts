@@ -8,38 +8,50 @@
 import * as crypto from 'node:crypto';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
 
-const BASE32 = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 'latin1');
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Character code → its 6-bit value in base64. */
+const SIXBITS = new Uint8Array(128);
+for (let i = 0; i < 64; i++) SIXBITS[BASE64.charCodeAt(i)] = i;
 
-// Names are written here and read back as one flat string each: built with `+=` and a
-// template, each of the 100,000 endpoint chain names at 10,000 Services was a tree of short
-// strings, walked again by every Map, Set and join that met it.
-const scratch = Buffer.alloc(64);
+// A full sync hashes once per endpoint: 100,000 times at 10,000 Services × 10 endpoints. The
+// digest is asked for as base64 text and re-cut into base32 here: a Buffer per digest (the
+// object, not the hashing) cost about twice the hash itself. One-shot crypto.hash is Node ≥ 20.12.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
+const sha256base64 = oneShot ? (text: string) => oneShot('sha256', text, 'base64') : (text: string) => crypto.createHash('sha256').update(text).digest('base64');
 
-/** `prefix` followed by the first 16 characters of base32(bytes), as one flat string. */
-function named(prefix: string, bytes: Uint8Array): string {
-  let at = scratch.write(prefix, 0, 'latin1');
-  const end = at + 16;
-  let bits = 0;
+/** The first 16 characters of base32(sha256(text)): 80 bits, from the digest's first 14 base64 characters (84 bits). */
+function base32Of(digest: string, into: number[], from: number): void {
   let value = 0;
+  let bits = 0;
+  let at = from;
+  const end = from + 16;
   for (let i = 0; at < end; i++) {
-    value = ((value << 8) | bytes[i]) & 0xffff;
-    bits += 8;
+    value = ((value << 6) | SIXBITS[digest.charCodeAt(i)]) & 0xfff;
+    bits += 6;
     while (bits >= 5 && at < end) {
-      scratch[at++] = BASE32[(value >>> (bits - 5)) & 31];
       bits -= 5;
+      into[at++] = BASE32.charCodeAt((value >>> bits) & 31);
     }
   }
-  return scratch.toString('latin1', 0, end);
 }
 
-// One-shot crypto.hash (Node ≥ 20.12) costs about half of createHash().update().digest(), and a
-// full sync hashes once per endpoint: 100,000 times at 10,000 Services × 10 endpoints.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'buffer') => Buffer }).hash;
-const sha256 = oneShot ? (text: string) => oneShot('sha256', text, 'buffer') : (text: string) => crypto.createHash('sha256').update(text).digest();
+// Each name is built as one flat string: with `+=` or `prefix + hash`, each of the 100,000
+// endpoint chain names at 10,000 Services was a tree of short strings, walked again by every
+// Map, Set and join that met it.
+const codes: number[] = [];
+
+/** `prefix` followed by the first 16 characters of base32 of `digest` (base64), as one flat string. */
+function named(prefix: string, digest: string): string {
+  codes.length = prefix.length + 16;
+  for (let i = 0; i < prefix.length; i++) codes[i] = prefix.charCodeAt(i);
+  base32Of(digest, codes, prefix.length);
+  return String.fromCharCode.apply(null, codes);
+}
 
 /** First 16 characters of base32(sha256(text)). */
 export function hash16(text: string): string {
-  return named('', sha256(text));
+  return named('', sha256base64(text));
 }
 
 export interface ServiceChains {
@@ -54,12 +66,12 @@ export interface ServiceChains {
 }
 
 export function serviceChains(sp: Pick<ServicePortState, 'servicePortName' | 'protocol'>): ServiceChains {
-  const bytes = sha256(sp.servicePortName + sp.protocol.toLowerCase());
-  return { svc: named('KUBE-SVC-', bytes), svl: named('KUBE-SVL-', bytes), ext: named('KUBE-EXT-', bytes), fw: named('KUBE-FW-', bytes) };
+  const digest = sha256base64(sp.servicePortName + sp.protocol.toLowerCase());
+  return { svc: named('KUBE-SVC-', digest), svl: named('KUBE-SVL-', digest), ext: named('KUBE-EXT-', digest), fw: named('KUBE-FW-', digest) };
 }
 
 export function endpointChain(sp: Pick<ServicePortState, 'servicePortName' | 'protocol'>, ep: Pick<Endpoint, 'endpoint'>): string {
-  return named('KUBE-SEP-', sha256(sp.servicePortName + sp.protocol.toLowerCase() + ep.endpoint));
+  return named('KUBE-SEP-', sha256base64(sp.servicePortName + sp.protocol.toLowerCase() + ep.endpoint));
 }
 
 /** One service port's chain names: its own, and those of its endpoints. */

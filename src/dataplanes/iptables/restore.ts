@@ -7,7 +7,7 @@
 import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
 import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
 import { CT_STATE_INVALID_DROPPED } from './nfacct.js';
-import { TextBuilder } from '../../util/text-builder.js';
+import { ByteText, byteLength, textOf } from './bytes.js';
 
 /** Kept in sync with kubelet's chain of the same name; written only with localhost NodePorts. */
 export const KUBELET_FIREWALL = 'KUBE-FIREWALL';
@@ -145,7 +145,11 @@ function byTargetDescending(rules: string[]): string[] {
 
 /** A restore input and what it holds, counted while it was written. */
 export interface RenderedFamily {
-  text: string;
+  /** The input as byte segments, in order (what the restore's stdin gets). */
+  parts: readonly Uint8Array[];
+  bytes: number;
+  /** The input as one string (decoded when asked for). */
+  readonly text: string;
   lines: number;
   /** "-A" rules per table (kubeproxy_sync_proxy_rules_iptables_last). */
   filterRules: number;
@@ -163,7 +167,8 @@ export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = 
 
 export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): RenderedFamily {
   const { ports } = rs;
-  const out = new TextBuilder();
+  // A full sync's room for the declarations (~14 chains per port) and top-level rules; its body comes in whole.
+  const out = new ByteText(64 * 1024 + (opts.write ? 0 : 700 * ports.length));
   let filterRules = 0;
   let natRules = 0;
   const changed = (key: string, rules: string[]) => {
@@ -208,7 +213,6 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
   const deleted = opts.deleteChains ?? [];
   let serviceChains = deleted.length;
   for (const p of written) serviceChains += p.chains.length;
-  let bodyLines = 0;
   if (nat.length > 0 || serviceChains > 0 || opts.canary || hasJumps('nat')) {
     out.end('*nat');
     for (const c of nat) decl(c.chain);
@@ -219,10 +223,8 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
     for (const c of deleted) decl(c);
     for (const c of nat) for (const r of c.rules) out.end(r);
     for (const c of nat) natRules += c.rules.length;
-    if (body) {
-      for (const chunk of body.chunks) out.add(chunk);
-      bodyLines = body.lines;
-    } else for (const p of written) for (const r of p.rules) out.end(r);
+    if (body) out.append(body.parts, body.lines);
+    else for (const p of written) for (const r of p.rules) out.end(r);
     for (const p of written) natRules += p.ruleCount;
     for (const c of deleted) {
       out.add('-X ');
@@ -230,7 +232,17 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
     }
     out.end('COMMIT');
   }
-  const lines = out.lines + bodyLines;
-  const chunks = out.take();
-  return { text: chunks.length === 1 ? chunks[0] : chunks.join(''), lines, filterRules, natRules };
+  const lines = out.lines;
+  const parts = out.take();
+  let text: string | undefined;
+  return {
+    parts,
+    bytes: byteLength(parts),
+    get text() {
+      return (text ??= textOf(parts));
+    },
+    lines,
+    filterRules,
+    natRules,
+  };
 }
