@@ -18,7 +18,7 @@ import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
-import { compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
+import { ALL_NFACCT, compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
 import { byteLength, textOf } from './bytes.js';
 import { describeRestoreError, IptablesError } from './exec.js';
 import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
@@ -66,7 +66,7 @@ export class IptablesDataplane implements Dataplane {
   private lastCanaryCheck = 0;
   private routeLocalnetSet = false;
   /** The nfacct counters that exist (null: not looked at yet). */
-  private nfacct: Set<string> | null = null;
+  private nfacct: ReadonlySet<string> | null = null;
   /** Whether the last full sync's iptables-save showed a route_localnet record (null: not read yet). */
   private routeLocalnetRecorded: boolean | null = null;
   private readonly restoreFailures: Counter;
@@ -136,20 +136,38 @@ export class IptablesDataplane implements Dataplane {
       const old = this.committed?.get(family);
       if (doFull || !old) void readFirst(family).catch(() => {});
     }
-    // kube-proxy creates its nfacct counters once, when it starts; so does kproxy, before its
-    // first sync (while the saves run). Rules name only the counters that exist.
-    if (this.nfacct === null) {
-      this.nfacct = await ensureNfacctCounters(tools, this.log);
-      registerNfacctMetrics(this.registry, tools, this.nfacct, this.log);
-    }
-    const nfacct = this.nfacct;
+    // kube-proxy creates its nfacct counters once, when it starts; so does kproxy, on its first
+    // sync, while the saves run and the rules are compiled. Rules name only the counters that
+    // exist: compiled first for both, again in the rare case that one cannot be made.
+    const counters = this.nfacct ? Promise.resolve(this.nfacct) : this.createNfacctCounters(tools);
+    const expected = this.nfacct ?? ALL_NFACCT;
+    // One restore at a time (iptables-legacy's tools share one lock, and wait for it at most
+    // `-w 5` seconds). Every family is compiled first (while the saves and nfacct run), then
+    // restored smaller family first, so that its restore runs while the larger one is planned
+    // and rendered.
+    let restoring: Promise<Error | null> = Promise.resolve(null);
+    const waitRestore = async () => {
+      const e = await restoring;
+      if (e) throw e;
+    };
     if (doFull) this.names.startFull();
     try {
-      for (const family of FAMILIES) {
-        const fc = { ...familyContext(family, this.config, state, nfacct), names: this.names };
-        const old = this.committed?.get(family);
-        const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
-        const plan = familyFull ? await this.planFull(state, fc, readFirst(family)) : this.planPartial(state, fc, old!);
+      const compileAll = (nfacct: ReadonlySet<string>) =>
+        new Map(
+          FAMILIES.map((family) => {
+            const old = this.committed?.get(family);
+            const fc = { ...familyContext(family, this.config, state, nfacct), names: this.names };
+            const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
+            return [family, { old, fc, familyFull, rs: familyFull ? compileStreamed(portsOf(state, family), fc) : null }];
+          }),
+        );
+      let compiled = compileAll(expected);
+      const nfacct = await counters;
+      if (!sameSet(nfacct, expected)) compiled = compileAll(nfacct);
+      for (const family of familiesSmallestFirst(state)) {
+        const { old, fc, familyFull, rs: full } = compiled.get(family)!;
+        compiled.delete(family);
+        const plan = familyFull ? this.planFull(full!, fc, await readFirst(family)) : this.planPartial(state, fc, old!);
         const rs = plan.rs;
         const top = topLevelRules(rs);
         const record = familyFull ? await this.routeLocalnetToRecord(tools, fc) : null;
@@ -168,22 +186,32 @@ export class IptablesDataplane implements Dataplane {
         );
         if (this.opts.keepInputs) this.lastInput.set(family, rendered.parts);
         const input = this.opts.beforeRestore ? [Buffer.from(this.opts.beforeRestore(family, rendered.text))] : rendered.parts;
+        await waitRestore();
         // Nothing changed in this family (e.g. only the other family's Services did).
-        if (byteLength(input) > 0) await this.restore(tools, family, input, !familyFull, rendered.lines);
-        if (record) this.routeLocalnetRecorded = true;
+        if (byteLength(input) > 0) {
+          // Not awaited here: a failure is kept as a value (never an unhandled rejection) and thrown below.
+          restoring = this.restore(tools, family, input, !familyFull, rendered.lines).then(
+            () => {
+              if (record) this.routeLocalnetRecorded = true;
+              return null;
+            },
+            (e: Error) => e,
+          );
+        }
         lines += rendered.lines;
         if (familyFull) this.tableLines.set(family, rendered.lines);
         deletedChains += plan.deleteChains.length;
         next.set(family, { ports: new Map(rs.ports.map((p) => [p.key, p])), top: new Map([...top].map(([k, r]) => [k, r.join('\n')])), largeClusterMode: fc.largeClusterMode });
-        const c = countRules(rs.ports, top);
-        counts.filter += c.filter;
-        counts.nat += c.nat;
+        const n = countRules(rs.ports, top);
+        counts.filter += n.filter;
+        counts.nat += n.nat;
         counts.filterLast += rendered.filterRules;
         counts.natLast += rendered.natRules;
       }
+      await waitRestore();
     } catch (e) {
       this.committed = null; // the next sync is a full one, from what iptables-save shows
-      await Promise.allSettled(saves.values());
+      await Promise.allSettled([...saves.values(), restoring, counters]);
       throw e;
     } finally {
       if (doFull) this.names.endFull();
@@ -213,12 +241,10 @@ export class IptablesDataplane implements Dataplane {
     return parts && textOf(parts);
   }
 
-  /** `saving`: the family's iptables-save, started before the compile. */
-  private async planFull(state: ProxyState, fc: FamilyContext, saving: Promise<string>) {
-    const rs = compileStreamed(portsOf(state, fc.family), fc);
+  /** A full sync's plan: `saved` is the family's iptables-save, started before the compile. */
+  private planFull(rs: FamilyRuleset, fc: FamilyContext, saved: string) {
     // One iptables-save tells which jump rules are missing and which per-service chains (of an
     // earlier run, or of kube-proxy) nothing uses any more.
-    const saved = await saving;
     if (fc.family === 'IPv4') this.routeLocalnetRecorded = /^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved);
     const wanted = jumpRules({ kubeletFirewall: fc.kubeletFirewall });
     let table = '';
@@ -241,6 +267,14 @@ export class IptablesDataplane implements Dataplane {
       deleteChains = existing.filter((c) => !active.has(c));
     }
     return { rs, write: undefined, deleteChains, jumps: wanted.filter((j) => !present.has(j)), canary: true };
+  }
+
+  /** Makes sure both nfacct counters exist (once per process) and registers their metrics. */
+  private async createNfacctCounters(tools: IptablesTools): Promise<ReadonlySet<string>> {
+    const have = await ensureNfacctCounters(tools, this.log);
+    this.nfacct ??= have;
+    registerNfacctMetrics(this.registry, tools, have, this.log);
+    return have;
   }
 
   private planPartial(state: ProxyState, fc: FamilyContext, old: Committed) {
@@ -463,6 +497,15 @@ async function writeSysctl(tools: IptablesTools, key: string, value: string): Pr
     );
   }
   return runTool(tools, 'sysctl', ['-qw', `${key}=${value}`], { timeoutMs: 10_000 }).catch((e: Error) => ({ code: -1, stderr: e.message }));
+}
+
+const sameSet = (a: ReadonlySet<string>, b: ReadonlySet<string>) => a.size === b.size && [...a].every((x) => b.has(x));
+
+/** The families in the order they are synced: the one with fewer service ports first (IPv4 on a tie). */
+function familiesSmallestFirst(state: ProxyState): IPFamily[] {
+  let v6 = 0;
+  for (const sp of state.servicePorts.values()) if (sp.family === 'IPv6') v6++;
+  return v6 * 2 < state.servicePorts.size ? ['IPv6', 'IPv4'] : ['IPv4', 'IPv6'];
 }
 
 /** Roughly the lines a family's full sync writes (the iptables-save deadline before compiling). */
