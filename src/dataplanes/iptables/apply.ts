@@ -19,7 +19,7 @@ import type { Logger } from '../../util/log.js';
 import type { Dataplane, DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { ALL_NFACCT, compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
-import { byteLength, textOf } from './bytes.js';
+import { textOf } from './bytes.js';
 import { describeRestoreError, IptablesError } from './exec.js';
 import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
@@ -185,10 +185,10 @@ export class IptablesDataplane implements Dataplane {
           top,
         );
         if (this.opts.keepInputs) this.lastInput.set(family, rendered.parts);
-        const input = this.opts.beforeRestore ? [Buffer.from(this.opts.beforeRestore(family, rendered.text))] : rendered.parts;
         await waitRestore();
         // Nothing changed in this family (e.g. only the other family's Services did).
-        if (byteLength(input) > 0) {
+        if (rendered.bytes > 0) {
+          const input = this.opts.beforeRestore ? [Buffer.from(this.opts.beforeRestore(family, rendered.text))] : rendered.parts;
           // Not awaited here: a failure is kept as a value (never an unhandled rejection) and thrown below.
           restoring = this.restore(tools, family, input, !familyFull, rendered.lines).then(
             () => {
