@@ -255,7 +255,8 @@ export class IptablesDataplane implements Dataplane {
       else if (line.startsWith(':') && table === 'nat') {
         const name = line.slice(1, line.indexOf(' '));
         if (isServiceChain(name)) existing.push(name);
-      } else if (line.startsWith('-A ')) {
+      } else if (line.startsWith('-A ') && !line.startsWith('-A KUBE-')) {
+        // Jump rules live in the built-in chains: the 30,000 rules of kproxy's own chains (1,000 Services) need no look.
         for (const j of wanted) if (j.table === table && isJumpRule(line, j)) present.add(j);
       }
     }

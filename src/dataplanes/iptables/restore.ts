@@ -134,7 +134,12 @@ export function topLevelRules(rs: FamilyRuleset): Map<string, string[]> {
   return top;
 }
 
-const targetOf = (rule: string) => rule.slice(rule.lastIndexOf(' -j ') + 4).split(' ')[0];
+/** The jump target: the word after the last " -j ". */
+function targetOf(rule: string): string {
+  const at = rule.lastIndexOf(' -j ') + 4;
+  const end = rule.indexOf(' ', at);
+  return end < 0 ? rule.slice(at) : rule.slice(at, end);
+}
 
 function byTargetDescending(rules: string[]): string[] {
   return rules
