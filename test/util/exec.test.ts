@@ -50,3 +50,12 @@ test('a hanging command (ignoring SIGTERM) is killed after its deadline; nft and
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('input given as a string, as bytes, or as byte segments reaches stdin whole and in order', async () => {
+  const big = Buffer.alloc(300_000, 'x'); // more than a pipe holds at once
+  for (const input of ['a\nb\n', Buffer.from('a\nb\n'), [Buffer.from('a\n'), big, Buffer.from('b\n')]]) {
+    const r = await execWithTimeout('cat', [], { input, timeoutMs: 10_000, maxOutputBytes: 1_000_000 });
+    const expected = Array.isArray(input) ? Buffer.concat(input).toString() : input.toString();
+    assert.equal(r.stdout, expected);
+  }
+});
