@@ -90,7 +90,12 @@ function parsePieces(pieces: readonly string[]): Ruleset | null {
   const runs: Runs = { rules: { list: [], searched: new WeakSet() }, chains: { list: [] } };
   let line = 1;
   try {
-    for (const piece of pieces) line = new Parser(piece, rs, runs, line).runToEnd();
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      // A piece that does not end a line, or ends one that a backslash continues, would split a statement.
+      if (i < pieces.length - 1 && (!piece.endsWith('\n') || piece.endsWith('\\\n'))) return null;
+      line = new Parser(piece, rs, runs, line).runToEnd();
+    }
   } catch (e) {
     if (e instanceof NftSyntaxError || e instanceof StartOver) return null;
     throw e;
@@ -103,8 +108,9 @@ function parsePieces(pieces: readonly string[]): Ruleset | null {
 export function ensureRules(table: Table, chain: Chain): void {
   if (table.runs) {
     const found = runLinesOf(table.runs, table, chain);
-    // In text order with the rules the parser kept (all from the same text).
-    if (found.length > 0) chain.pending = [...chain.pending, ...found].sort((a, b) => a.start - b.start);
+    // In text order with the rules the parser kept (from the same text, or from its pieces:
+    // by line first, then by offset within the line's piece).
+    if (found.length > 0) chain.pending = [...chain.pending, ...found].sort((a, b) => a.line - b.line || a.start - b.start);
   }
   if (chain.pending.length === 0) return;
   const pending = chain.pending;
