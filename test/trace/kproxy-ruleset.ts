@@ -37,4 +37,3 @@ export function kproxyRuleset(services: number, mix = true): string {
   const cfg = { ...defaultConfig(), mode: 'nftables' as const, clusterCIDRs: ['10.0.0.0/8'], serviceClusterIPRange: ['172.16.0.0/12'] };
   return compileText(tracker.snapshot(), cfg);
 }
-

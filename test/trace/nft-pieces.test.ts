@@ -104,7 +104,11 @@ describe('ruleset text in pieces', () => {
       assert.deepEqual(outcome(pieces, packets, [NODE]), want);
     });
     const some = packets.filter((_, i) => i % 9 === 0);
-    assert.deepEqual(outcome(byLines(text), some, [NODE]), want.filter((_, i) => i % 9 === 0), 'one piece per line');
+    assert.deepEqual(
+      outcome(byLines(text), some, [NODE]),
+      want.filter((_, i) => i % 9 === 0),
+      'one piece per line',
+    );
   });
 
   it('gives the whole text’s answer or error, with its line, wherever small transactions are cut', () => {
@@ -171,7 +175,13 @@ add rule ip t b drop
       }
     }
     // The texts do reach errors, each naming its line.
-    assert.ok([...errors].some((e) => /^trace: line 13: .*10\.0\.0\.999/.test(e)), [...errors].join('\n'));
-    assert.ok([...errors].some((e) => /^parse: line 7: .*bogus/.test(e)), [...errors].join('\n'));
+    assert.ok(
+      [...errors].some((e) => /^trace: line 13: .*10\.0\.0\.999/.test(e)),
+      [...errors].join('\n'),
+    );
+    assert.ok(
+      [...errors].some((e) => /^parse: line 7: .*bogus/.test(e)),
+      [...errors].join('\n'),
+    );
   });
 });
