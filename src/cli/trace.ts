@@ -9,7 +9,7 @@ import { ConfigError } from '../util/errors.js';
 import { packetFrom } from '../trace/packet.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
-import { readRulesetPieces } from '../trace/read-text.js';
+import { readRulesetPieces, readRulesetText } from '../trace/read-text.js';
 import { TraceInputError, tracedModes, tracerFor, type RulesetText } from '../trace/tracers.js';
 import { rulesetCompiler } from '../dataplanes/registry.js';
 import type { RulesPageJSON } from '../rules/page.js';
@@ -107,7 +107,8 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
     const file = opts.ruleset as string;
     let text: string[];
     try {
-      text = readRulesetPieces(file);
+      // In pieces for the nft parser (read-text.ts); whole for the other modes' readers.
+      text = cfg.modeSource === 'default' || cfg.mode === 'nftables' ? readRulesetPieces(file) : [readRulesetText(file)];
     } catch (e) {
       throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
