@@ -16,7 +16,7 @@ import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
-import type { Dataplane, DataplaneContext } from '../dataplane.js';
+import { RENDER_SLICE_PORTS, type Dataplane, type DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
@@ -24,7 +24,7 @@ import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { ChainNames, isServiceChain } from './naming.js';
 import { KUBELET_FIREWALL, renderFamilyCounted, topLevelRules } from './restore.js';
-import { compileText } from './text.js';
+import { compileText, compileTextChunks } from './text.js';
 import { restoreTimeoutMs, saveTimeoutMs, UNKNOWN_TABLE_LINES } from './timeouts.js';
 
 /** What kproxy believes is in one family's tables: exactly what it last committed. */
@@ -200,6 +200,7 @@ export class IptablesDataplane implements Dataplane {
       node: state.node.name,
       nodeAddresses: state.node.addresses,
       render: () => compileText(state, this.config),
+      chunks: () => compileTextChunks(state, this.config, RENDER_SLICE_PORTS),
     });
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
