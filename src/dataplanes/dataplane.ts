@@ -37,7 +37,7 @@ export interface AppliedRuleset {
 }
 
 /** Service ports compiled between two pauses of a sliced render (a few ms of work at most). */
-export const RENDER_SLICE_PORTS = 64;
+export const RENDER_SLICE_PORTS = 16;
 
 export interface DataplaneContext {
   config: Config;

@@ -9,7 +9,7 @@ import type { IPFamily } from '../../api/ip.js';
 import type { ProxyState } from '../../model/types.js';
 import { compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type CompileConfig, type FamilyRuleset } from './compile.js';
 import { jumpRules } from './jumps.js';
-import { renderFamily } from './restore.js';
+import { renderFamily, topLevelRules } from './restore.js';
 import { TextBuilder } from '../../util/text-builder.js';
 
 export const familyHeader = (family: IPFamily) => `# ${family}: ${family === 'IPv4' ? 'iptables' : 'ip6tables'}-restore --noflush`;
@@ -32,7 +32,8 @@ const BODY = '\u0000rules\u0000';
  * chunk after every `slice` ports compiled, where the reader may pause. The per-service rules
  * (most of the text: 32 MB at 10,000 Services × 10 endpoints) come as the compiler's own
  * chunks and are never joined into one string; joining them alone held the event loop for
- * 0.3 s. What is rendered at once is the rest: chain declarations and top-level chains.
+ * 0.3 s. What is rendered at once: the top-level chains' rules, then the text around the
+ * per-service rules (chain declarations, top-level chains).
  */
 export function* compileTextChunks(state: ProxyState, config: CompileConfig, slice: number): Generator<string> {
   for (const f of FAMILIES) {
@@ -48,7 +49,10 @@ export function* compileTextChunks(state: ProxyState, config: CompileConfig, sli
     const rs: FamilyRuleset = { fc, ports, body: { chunks: [BODY], lines } };
     const body = sink.take();
     yield '';
-    const text = renderFamily(rs, renderOptions(rs));
+    const top = topLevelRules(rs);
+    yield '';
+    // Declarations and top-level chains in one piece (~0.1 s at 10,000 Services × 10 endpoints).
+    const text = renderFamily(rs, renderOptions(rs), top);
     const at = text.indexOf(BODY);
     yield `${familyHeader(f)}\n`;
     yield text.slice(0, at);
