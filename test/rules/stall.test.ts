@@ -102,7 +102,7 @@ test(`/rules at ${N.toLocaleString('en')} Services × 10: the render hands the e
   t.diagnostic(`longest stall: ${oneStall.toFixed(1)} ms in one piece, ${slicedStall.toFixed(1)} ms in slices (${sliced.stats.pauses} pauses)`);
   assert.ok(whole.stats.pauses <= 2, 'one piece: at most a pause after it');
   assert.ok(sliced.stats.pauses >= 40, `the render paused ${sliced.stats.pauses} times`);
-  assert.ok(slicedStall < oneStall / 3, `longest stall ${slicedStall.toFixed(1)} ms in slices against ${oneStall.toFixed(1)} ms in one piece`);
+  assert.ok(slicedStall < oneStall / 2, `longest stall ${slicedStall.toFixed(1)} ms in slices against ${oneStall.toFixed(1)} ms in one piece`);
   const textOf = (b: Buffer) => b.subarray(b.indexOf(10) + 1); // without the header line (its time differs)
   assert.ok(textOf(after!).equals(textOf(before!)), 'the same ruleset text');
 });
@@ -168,6 +168,14 @@ test('the iptables page in slices is `kproxy rules` text, both families, both pa
   const expected = iptablesText(state, iptables);
   assert.ok(expected.includes('ip6tables-restore') && expected.includes('fd00:10:244::49'), 'both families');
   assert.equal([...iptablesChunks(state, iptables, 7)].join(''), expected);
-  const r: AppliedRuleset = { mode: 'iptables', appliedAt: new Date(), generation: state.generation, node: NODE, nodeAddresses: [], render: () => iptablesText(state, iptables), chunks: () => iptablesChunks(state, iptables, RENDER_SLICE_PORTS) };
+  const r: AppliedRuleset = {
+    mode: 'iptables',
+    appliedAt: new Date(),
+    generation: state.generation,
+    node: NODE,
+    nodeAddresses: [],
+    render: () => iptablesText(state, iptables),
+    chunks: () => iptablesChunks(state, iptables, RENDER_SLICE_PORTS),
+  };
   assert.deepEqual(await servedText(r), { text: expected, json: expected });
 });

@@ -51,7 +51,13 @@ for (const path of ['splice', 'js'] as const) {
       const h = new Harness({}, { bulkPath: path, ejectionMs: 0 });
       closers.push(() => h.close());
       // .102 listens nowhere: a dial to it is refused at once (loopback answers with a reset)
-      await h.apply(service({ name: 'half', clusterIP: vip, port }), slice('half', [{ ip: `${p}.101`, port: bport }, { ip: `${p}.102`, port: bport }]));
+      await h.apply(
+        service({ name: 'half', clusterIP: vip, port }),
+        slice('half', [
+          { ip: `${p}.101`, port: bport },
+          { ip: `${p}.102`, port: bport },
+        ]),
+      );
       assert.equal(await h.dataplane.bulkPathReady(), path);
       // Splice path: right after main hands a client to the pump (and queues the pump's wake-up),
       // queue the hold behind that wake-up, in the same turn.
