@@ -10,7 +10,7 @@
 //    EndpointSlice change thus hands iptables-restore one KUBE-SVC chain and its KUBE-SEPs.
 // A failed restore changes nothing of that table; the error is thrown (the runner retries with
 // a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readSysctl as readProcSysctl, writeSysctl as writeProcSysctl } from '../../util/sysctl.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
@@ -424,32 +424,27 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, floo
   const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs: restoreTimeoutMs(out.length, floorMs) });
   if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
   if (routeLocalnet !== null) {
-    const s = await runTool(tools, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=${routeLocalnet}`], { timeoutMs: 10_000 });
+    const s = await writeSysctl(tools, ROUTE_LOCALNET, routeLocalnet);
     if (s.code !== 0) throw new IptablesError(`cannot put ${ROUTE_LOCALNET} back to ${routeLocalnet}: ${s.stderr.trim()}`, s.stderr, s.code);
   }
   return removed;
 }
 
 const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
-const procPath = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
 
 /**
  * A sysctl's value ('' when unreadable). Without a command prefix (kproxy in the node's own
- * namespace) straight from /proc: a process start costs more than the sync's other steps.
+ * namespace) straight from /proc (src/util/sysctl.ts); behind one, through the sysctl command.
  */
 async function readSysctl(tools: IptablesTools, key: string): Promise<string> {
-  if (tools.prefix.length === 0)
-    return readFile(procPath(key), 'utf8').then(
-      (v) => v.trim(),
-      () => '',
-    );
+  if (tools.prefix.length === 0) return (await readProcSysctl(key)) ?? '';
   const r = await runTool(tools, 'sysctl', ['-n', key], { timeoutMs: 10_000 }).catch(() => null);
   return r?.code === 0 ? r.stdout.trim() : '';
 }
 
 async function writeSysctl(tools: IptablesTools, key: string, value: string): Promise<{ code: number | null; stderr: string }> {
   if (tools.prefix.length === 0) {
-    return writeFile(procPath(key), value).then(
+    return writeProcSysctl(key, value).then(
       () => ({ code: 0, stderr: '' }),
       (e: Error) => ({ code: -1, stderr: e.message }),
     );
