@@ -8,7 +8,7 @@
 // refused, and the client writes in the middle of that hold. The hold starts right behind the
 // pump's wake-up (a wrapper on the splice engine's dial queues it in the same turn). Without
 // the fix in pump.ts every connection sent first to the refusing endpoint lost its bytes (23
-// of 24, three runs of three); with it, none. The JS copy path runs the same sequence (there
+// of 24 in each of three runs); with it, none. The JS copy path runs the same sequence (there
 // main does everything, so the hold only delays it).
 import assert from 'node:assert/strict';
 import net from 'node:net';
