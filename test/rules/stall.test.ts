@@ -179,3 +179,27 @@ test('the iptables page in slices is `kproxy rules` text, both families, both pa
   };
   assert.deepEqual(await servedText(r), { text: expected, json: expected });
 });
+
+test('a render that fails is not kept: the next request renders again', async () => {
+  let calls = 0;
+  const r: AppliedRuleset = {
+    mode: 'nftables',
+    appliedAt: new Date(),
+    generation: 1,
+    node: NODE,
+    nodeAddresses: [],
+    render: () => 'unused\n',
+    chunks: function* () {
+      calls++;
+      yield 'table ip kproxy\n';
+      yield '';
+      if (calls === 1) throw new Error('render failed');
+      yield 'rest\n';
+    },
+  };
+  const served = servedRuleset(0);
+  await assert.rejects(served.body(r, 'text', true), /render failed/);
+  const body = Buffer.concat((await served.body(r, 'text', false)).parts).toString('utf8');
+  assert.equal(body.slice(body.indexOf('\n') + 1), 'table ip kproxy\nrest\n');
+  assert.equal(served.stats.renders, 2);
+});
