@@ -82,7 +82,7 @@ function frame(r: AppliedRuleset, variant: Variant): Framing {
     return { head: whole.slice(0, -2), piece: (c) => JSON.stringify(c).slice(1, -1), tail: '"}' };
   }
   const header = `# kproxy ${r.mode} ruleset, applied ${r.appliedAt.toISOString()} (generation ${r.generation}, node ${r.node}; as applied)\n`;
-  return { head: header, piece: (c) => c, tail: '' };
+  return { head: header, piece: null, tail: '' };
 }
 
 /** The bodies /rules serves, for a caller that wants to watch them (tests). */

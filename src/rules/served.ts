@@ -20,16 +20,21 @@ export interface Body {
   length: number;
 }
 
-/** How a variant wraps the ruleset text: what comes before, each chunk as written, what comes after. */
+/**
+ * How a variant wraps the ruleset text: what comes before, each chunk as written (`piece`
+ * null: as it is, bytes untouched), what comes after.
+ */
 export interface Framing {
   head: string;
-  piece: (chunk: string) => string;
+  piece: ((chunk: string) => string) | null;
   tail: string;
 }
 
+type Chunk = string | Uint8Array;
+
 interface Bodies {
   ruleset: AppliedRuleset;
-  rendered?: Promise<string[]>;
+  rendered?: Promise<Chunk[]>;
   plain: Partial<Record<Variant, Promise<Body>>>;
   gzipped: Partial<Record<Variant, Promise<Body>>>;
 }
@@ -55,19 +60,31 @@ export class ServedRuleset {
   private async plainBody(b: Bodies, v: Variant): Promise<Body> {
     const text = await once(b, 'rendered', () => this.render(b.ruleset));
     const f = this.frame(b.ruleset, v);
-    const parts = [Buffer.from(f.head, 'utf8')];
-    await inSlices(text, (c) => parts.push(Buffer.from(f.piece(c), 'utf8')), this.budgetMs, this.stats);
+    const parts: Buffer[] = [Buffer.from(f.head, 'utf8')];
+    const piece = f.piece;
+    if (piece === null) await inSlices(text, (c) => parts.push(bytesOf(c)), this.budgetMs, this.stats);
+    else {
+      // Bytes become text for the framing; a character cut between two chunks is kept whole.
+      const utf8 = new TextDecoder('utf-8');
+      const textOf = (c: Chunk) => (typeof c === 'string' ? c : utf8.decode(c, { stream: true }));
+      await inSlices(text, (c) => parts.push(Buffer.from(piece(textOf(c)), 'utf8')), this.budgetMs, this.stats);
+      const rest = utf8.decode();
+      if (rest !== '') parts.push(Buffer.from(piece(rest), 'utf8'));
+    }
     if (f.tail !== '') parts.push(Buffer.from(f.tail, 'utf8'));
     return { parts, length: parts.reduce((n, p) => n + p.length, 0) };
   }
 
-  private async render(r: AppliedRuleset): Promise<string[]> {
+  private async render(r: AppliedRuleset): Promise<Chunk[]> {
     this.stats.renders++;
-    const out: string[] = [];
+    const out: Chunk[] = [];
     await inSlices(r.chunks ? r.chunks() : [r.render()], (c) => out.push(c), this.budgetMs, this.stats);
     return out;
   }
 }
+
+/** A chunk as bytes (a view, not a copy, when it is bytes already). */
+const bytesOf = (c: Chunk): Buffer => (typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
 
 /** cache[key], made once and shared; a promise that fails is not kept (the next request tries again). */
 function once<K extends string, T>(cache: Partial<Record<K, Promise<T>>>, key: K, make: () => Promise<T>): Promise<T> {

@@ -15,10 +15,10 @@ export interface SliceStats {
 }
 
 /** Calls `each` on every non-empty chunk, pausing whenever `budgetMs` has been used up. */
-export async function inSlices(chunks: Iterable<string>, each: (chunk: string) => void, budgetMs = SLICE_BUDGET_MS, stats?: SliceStats): Promise<void> {
+export async function inSlices<T extends string | Uint8Array>(chunks: Iterable<T>, each: (chunk: T) => void, budgetMs = SLICE_BUDGET_MS, stats?: SliceStats): Promise<void> {
   let start = performance.now();
   for (const chunk of chunks) {
-    if (chunk !== '') each(chunk);
+    if (chunk.length > 0) each(chunk);
     if (performance.now() - start >= budgetMs) {
       await nextTurn();
       if (stats) stats.pauses++;

@@ -203,3 +203,19 @@ test('a render that fails is not kept: the next request renders again', async ()
   assert.equal(body.slice(body.indexOf('\n') + 1), 'table ip kproxy\nrest\n');
   assert.equal(served.stats.renders, 2);
 });
+
+test('a render in bytes: served as they are, and in JSON with a character cut between two chunks kept whole', async () => {
+  const text = 'add rule ip kproxy x comment "café ☕"\n'.repeat(50);
+  const bytes = Buffer.from(text, 'utf8');
+  const cut = bytes.indexOf(Buffer.from('☕', 'utf8')) + 1; // inside the 3-byte character
+  const r: AppliedRuleset = {
+    mode: 'nftables',
+    appliedAt: new Date(),
+    generation: 3,
+    node: NODE,
+    nodeAddresses: [],
+    render: () => text,
+    chunks: () => [bytes.subarray(0, cut), new Uint8Array(0), bytes.subarray(cut)],
+  };
+  assert.deepEqual(await servedText(r), { text, json: text });
+});
