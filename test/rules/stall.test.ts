@@ -144,6 +144,30 @@ test('requests share one render; a ruleset published during a render does not mi
   }
 });
 
+test('a client that hangs up during the render costs nothing more: its slot comes back, the render is served to the next', async () => {
+  const r = nftRuleset(cluster(2_000).snapshot());
+  const store = new RulesetStore();
+  store.publish(r);
+  const served = servedRuleset(1);
+  const server = await startMetricsServer('127.0.0.1:0', new ProxyMetrics({ processMetrics: false }), { '/rules': rulesRoute(store, { served, concurrency: 1 }) });
+  const { port } = server.address() as AddressInfo;
+  try {
+    const gone = request({ host: '127.0.0.1', port, path: '/rules' });
+    gone.on('error', () => {});
+    gone.end();
+    while (served.stats.pauses < 3) await new Promise((res) => setImmediate(res));
+    gone.destroy();
+    await served.body(r, 'text', false); // the render goes on to its end
+    let answer = await get(port, '/rules');
+    for (let i = 0; i < 50 && answer.status === 503; i++) answer = await new Promise((res) => setTimeout(res, 20)).then(() => get(port, '/rules'));
+    assert.equal(answer.status, 200, 'the one slot was given back');
+    assert.equal(answer.body.slice(answer.body.indexOf('\n') + 1), r.render());
+    assert.equal(served.stats.renders, 1);
+  } finally {
+    await new Promise((res) => server.close(res));
+  }
+});
+
 test('the iptables page in slices is `kproxy rules` text, both families, both page forms', async () => {
   const iptables = { ...config, mode: 'iptables' as const, clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/48'], serviceClusterIPRange: ['10.96.0.0/12', 'fd00:10:96::/112'] };
   const tracker = cluster(300);
