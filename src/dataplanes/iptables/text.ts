@@ -46,7 +46,7 @@ export function* compileTextChunks(state: ProxyState, config: CompileConfig, sli
       if (ports.length % slice === 0) yield '';
     }
     const lines = sink.lines;
-    const rs: FamilyRuleset = { fc, ports, body: { chunks: [BODY], lines } };
+    const rs: FamilyRuleset = { fc, ports, body: { parts: [Buffer.from(BODY)], lines } };
     const body = sink.take();
     yield '';
     const top = topLevelRules(rs);
