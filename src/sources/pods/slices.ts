@@ -14,7 +14,8 @@
 // Names are "<service>-<5 chars>", deterministic (a hash of what the slice holds) where the
 // API server would add 5 random characters to the controller's generateName.
 import { createHash } from 'node:crypto';
-import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type KubeObject, type Protocol, type Service } from '../../api/types.js';
+import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type EndpointSlice, type KubeObject, type Protocol, type Service, type SliceEndpoint, type SlicePort } from '../../api/types.js';
+import { internName, NONE, sharedConditions } from '../../api/shared-values.js';
 import type { IPFamily } from '../../api/ip.js';
 import { findNamedPort, type Pod } from './pod.js';
 
@@ -82,8 +83,34 @@ function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
   return out;
 }
 
-/** The desired slices of a Service, in a stable order; [] for a Service without a selector. */
-export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): KubeObject[] {
+/** One endpoint as the controller decides it, before it is written in either form. */
+interface PlannedEndpoint {
+  pod: Pod;
+  ip: string;
+  ready: boolean;
+  serving: boolean;
+  terminating: boolean;
+  hostname: string;
+  nodeName: string;
+  zone: string;
+  zoneHints: string[];
+  nodeHints: string[];
+}
+
+/** One slice to write: its name, address type, ports and endpoints. */
+interface PlannedSlice {
+  name: string;
+  addressType: IPFamily;
+  ports: EndpointPort[];
+  endpoints: PlannedEndpoint[];
+}
+
+/**
+ * What the slices of a Service hold, in a stable order; [] for a Service without a
+ * selector. Both writers below render this one plan, so the raw objects and the model's
+ * slices cannot disagree.
+ */
+function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): PlannedSlice[] {
   if (svc.selector === null || svc.type === 'ExternalName') return [];
   const max = ctx.maxEndpointsPerSlice ?? MAX_ENDPOINTS_PER_SLICE;
   const hints = svc.trafficDistribution;
@@ -91,7 +118,7 @@ export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[],
   const nodeHints = hints === 'PreferSameNode';
 
   // Group endpoints by (address type, resolved ports).
-  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: Record<string, unknown>[] }>();
+  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: PlannedEndpoint[] }>();
   const sorted = [...pods].sort((a, b) => (a.pod.name < b.pod.name ? -1 : a.pod.name > b.pod.name ? 1 : 0));
   for (const addressType of addressTypesOf(svc)) {
     for (const { pod, ready: podReady, terminating } of sorted) {
@@ -104,50 +131,105 @@ export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[],
       if (!g) groups.set(key, (g = { addressType, ports, endpoints: [] }));
       const serving = podReady;
       const ready = svc.publishNotReadyAddresses || (serving && !terminating);
-      const ep: Record<string, unknown> = { addresses: [ip], conditions: { ready, serving, terminating } };
-      if (pod.hostname && pod.subdomain === svc.name) ep.hostname = pod.hostname;
-      if (pod.nodeName) ep.nodeName = pod.nodeName;
       const zone = pod.nodeName ? ctx.zoneOf(pod.nodeName) : '';
-      if (zone) ep.zone = zone;
-      if (ready && (zoneHints || nodeHints)) {
-        const h: Record<string, unknown> = {};
-        if (zoneHints && zone) h.forZones = [{ name: zone }];
-        if (nodeHints && pod.nodeName) h.forNodes = [{ name: pod.nodeName }];
-        if (Object.keys(h).length > 0) ep.hints = h;
-      }
-      ep.targetRef = { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) };
-      g.endpoints.push(ep);
+      const hinted = ready && (zoneHints || nodeHints);
+      g.endpoints.push({
+        pod,
+        ip,
+        ready,
+        serving,
+        terminating,
+        hostname: pod.hostname && pod.subdomain === svc.name ? pod.hostname : '',
+        nodeName: pod.nodeName,
+        zone,
+        zoneHints: hinted && zoneHints && zone ? [zone] : NONE,
+        nodeHints: hinted && nodeHints && pod.nodeName ? [pod.nodeName] : NONE,
+      });
     }
   }
 
-  const slices: KubeObject[] = [];
+  const planned: PlannedSlice[] = [];
   const id = `${svc.namespace}/${svc.name}`;
   for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (let i = 0, chunk = 0; i < g.endpoints.length; i += max, chunk++) {
-      slices.push(sliceObject(svc, `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`, g.addressType, g.ports, g.endpoints.slice(i, i + max)));
+      planned.push({ name: `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`, addressType: g.addressType, ports: g.ports, endpoints: g.endpoints.slice(i, i + max) });
     }
   }
-  if (slices.length === 0) {
-    const addressType = addressTypesOf(svc)[0];
-    slices.push(sliceObject(svc, `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType, [], []));
+  if (planned.length === 0) {
+    planned.push({ name: `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType: addressTypesOf(svc)[0], ports: [], endpoints: [] });
   }
-  return slices;
+  return planned;
 }
 
-function sliceObject(svc: Service, name: string, addressType: IPFamily, ports: EndpointPort[], endpoints: Record<string, unknown>[]): KubeObject {
+/** The desired slices of a Service as API objects, as an API server would hold them. */
+export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): KubeObject[] {
+  return planSlices(svc, pods, ctx).map((p) => sliceObject(svc, p));
+}
+
+/**
+ * The same slices in the model's validated form (what validateEndpointSlice makes of the
+ * objects above, with the trigger time given), for a sink that takes them directly: nothing to
+ * validate, and no raw objects to allocate and drop. Every part of them comes from a
+ * validated Service and validated Pods.
+ */
+export function buildEndpointSliceModels(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext, triggerTime: number | null = null): EndpointSlice[] {
+  const plan = planSlices(svc, pods, ctx);
+  if (plan.length === 0) return [];
+  const labels = sliceLabels(svc);
+  return plan.map((p) => ({
+    namespace: svc.namespace,
+    name: p.name,
+    serviceName: svc.name,
+    addressType: p.addressType,
+    endpoints: p.endpoints.map(
+      (e): SliceEndpoint => ({
+        addresses: [e.ip],
+        conditions: sharedConditions(e.ready, e.serving, e.terminating),
+        hostname: e.hostname,
+        nodeName: internName(e.nodeName),
+        zone: internName(e.zone),
+        zoneHints: e.zoneHints,
+        nodeHints: e.nodeHints,
+      }),
+    ),
+    ports: p.ports.map((q): SlicePort => ({ name: q.name, protocol: q.protocol, port: q.port, appProtocol: q.appProtocol })),
+    labels,
+    triggerTime,
+  }));
+}
+
+function sliceLabels(svc: Service): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(svc.labels)) if (k !== SERVICE_NAME_LABEL && k !== MANAGED_BY_LABEL) labels[k] = v;
   labels[SERVICE_NAME_LABEL] = svc.name;
   labels[MANAGED_BY_LABEL] = CONTROLLER_NAME;
   if (svc.headless) labels[HEADLESS_LABEL] = '';
+  return labels;
+}
+
+function sliceObject(svc: Service, p: PlannedSlice): KubeObject {
   const owner: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', name: svc.name, controller: true, blockOwnerDeletion: true };
   if (svc.uid) owner.uid = svc.uid;
+  const endpoints = p.endpoints.map((e) => {
+    const ep: Record<string, unknown> = { addresses: [e.ip], conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating } };
+    if (e.hostname) ep.hostname = e.hostname;
+    if (e.nodeName) ep.nodeName = e.nodeName;
+    if (e.zone) ep.zone = e.zone;
+    if (e.zoneHints.length > 0 || e.nodeHints.length > 0) {
+      const h: Record<string, unknown> = {};
+      if (e.zoneHints.length > 0) h.forZones = e.zoneHints.map((name) => ({ name }));
+      if (e.nodeHints.length > 0) h.forNodes = e.nodeHints.map((name) => ({ name }));
+      ep.hints = h;
+    }
+    ep.targetRef = { kind: 'Pod', namespace: e.pod.namespace, name: e.pod.name, ...(e.pod.uid ? { uid: e.pod.uid } : {}) };
+    return ep;
+  });
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name, namespace: svc.namespace, labels, ownerReferences: [owner] },
-    addressType,
+    metadata: { name: p.name, namespace: svc.namespace, labels: sliceLabels(svc), ownerReferences: [owner] },
+    addressType: p.addressType,
     endpoints,
-    ports,
+    ports: p.ports,
   };
 }
