@@ -104,6 +104,9 @@ export class StandaloneCluster {
       } else if (this.duplicates.delete(id)) {
         this.opts.sink.clearError(kind, namespace, name);
       }
+      // A winner that only its digest stands for was applied when it won and is unchanged:
+      // what changed is who lost to it (reported above), not the object.
+      if (def && catalog.applied(def)) continue;
       const o = def && catalog.objectOf(def);
       if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
       if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
