@@ -1,8 +1,8 @@
-// A fingerprint of a JSON-like value (what JSON.parse or a YAML parser returns): 64 bits
-// from two 32-bit hashes walked over the value itself, so that "does this read as the same
+// A fingerprint of a JSON-like value (what JSON.parse or a YAML parser returns): 53 bits
+// (a safe integer, no string to allocate) from two 32-bit hashes walked over the value itself, so that "does this read as the same
 // object?" can be answered later without keeping the object or building its JSON text.
 // Equal JSON gives equal fingerprints; different values give different ones barring a
-// collision (about 2^-64 for an edit). It is a fingerprint, not a defence: whoever writes the
+// collision (about 2^-53 for an edit). It is a fingerprint, not a defence: whoever writes the
 // values compared is the one the comparison serves.
 //
 // The walk feeds a tagged stream (type, length, content) so that different structures cannot
@@ -68,12 +68,12 @@ function walk(v: unknown, depth: number): void {
   }
 }
 
-/** 64 bits of the value as 16 hexadecimal characters. */
-export function fingerprintOf(value: unknown): string {
+/** 53 bits of the value, as a safe integer. */
+export function fingerprintOf(value: unknown): number {
   h1 = 0x811c9dc5;
   h2 = 0x2545f491;
   walk(value, 0);
-  return hex(fmix(h1)) + hex(fmix(h2 ^ h1));
+  return fmix(h1) * 0x200000 + (fmix(h2 ^ h1) >>> 11);
 }
 
 /** MurmurHash3's finaliser: every input bit reaches every output bit. */
@@ -84,5 +84,3 @@ function fmix(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
-
-const hex = (n: number) => n.toString(16).padStart(8, '0');

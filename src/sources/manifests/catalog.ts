@@ -27,7 +27,7 @@ export interface Definition {
   /** The parsed object, until forgetObjects(). */
   object: KubeObject | undefined;
   /** A digest of what the object reads as, set when forgetObjects() dropped the text of a winner. */
-  digest?: string;
+  digest?: number;
 }
 
 /**
@@ -35,7 +35,7 @@ export interface Definition {
  * walked over the parsed object (util/fingerprint.ts), which costs about half of hashing its
  * JSON text (no text is built).
  */
-function digestOf(o: KubeObject): string {
+function digestOf(o: KubeObject): number {
   return fingerprintOf(o);
 }
 
