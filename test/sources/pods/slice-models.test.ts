@@ -87,6 +87,16 @@ test('sameEndpointSlice: equal content is equal whatever the trigger time; each 
   assert.ok(!sameEndpointSlice(base, one(pod('a'), false)), 'readiness');
   assert.ok(!sameEndpointSlice(base, one(pod('a', { ip: ['10.0.0.2'] }))), 'address');
   assert.ok(!sameEndpointSlice(base, one(pod('a', { node: 'node-b' }))), 'node, zone and hints');
+  const rezoned = buildEndpointSliceModels(s, [{ pod: pod('a'), ready: true, terminating: false }], { zoneOf: () => 'zone-c' }, T)[0];
+  assert.ok(!sameEndpointSlice(base, rezoned), 'zone and zone hints only');
+  const s2 = svc({ ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+  const noHints = buildEndpointSliceModels(s2, [{ pod: pod('a'), ready: true, terminating: false }], ctx, T)[0];
+  const noHintsRezoned = buildEndpointSliceModels(s2, [{ pod: pod('a'), ready: true, terminating: false }], { zoneOf: () => 'zone-c' }, T)[0];
+  assert.ok(!sameEndpointSlice(noHints, noHintsRezoned), 'zone alone');
+  const named = buildEndpointSliceModels(s2, [{ pod: pod('a', { hostname: 'h', subdomain: 'web' }), ready: true, terminating: false }], ctx, T)[0];
+  assert.ok(!sameEndpointSlice(noHints, named), 'hostname');
+  const terminating = buildEndpointSliceModels(s2, [{ pod: pod('a'), ready: true, terminating: true }], ctx, T)[0];
+  assert.ok(!sameEndpointSlice(noHints, terminating), 'terminating');
   const other = buildEndpointSliceModels(svc({ trafficDistribution: 'PreferSameNode', ports: [{ name: 'http', port: 80, targetPort: 8081 }] }), [{ pod: pod('a'), ready: true, terminating: false }], ctx, T)[0];
   assert.ok(!sameEndpointSlice(base, other), 'port');
   const relabelled = buildEndpointSliceModels(svc({ trafficDistribution: 'PreferSameNode', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }, { labels: { team: 'z' } }), [{ pod: pod('a'), ready: true, terminating: false }], ctx, T)[0];
