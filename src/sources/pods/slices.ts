@@ -15,7 +15,7 @@
 // API server would add 5 random characters to the controller's generateName.
 import { createHash } from 'node:crypto';
 import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type EndpointSlice, type KubeObject, type Protocol, type Service, type SliceEndpoint, type SlicePort } from '../../api/types.js';
-import { internName, NONE, sharedConditions } from '../../api/shared-values.js';
+import { NONE, sharedConditions } from '../../api/shared-values.js';
 import type { IPFamily } from '../../api/ip.js';
 import { findNamedPort, type Pod } from './pod.js';
 
@@ -83,26 +83,16 @@ function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
   return out;
 }
 
-/** One endpoint as the controller decides it, before it is written in either form. */
-interface PlannedEndpoint {
-  pod: Pod;
-  ip: string;
-  ready: boolean;
-  serving: boolean;
-  terminating: boolean;
-  hostname: string;
-  nodeName: string;
-  zone: string;
-  zoneHints: string[];
-  nodeHints: string[];
-}
-
-/** One slice to write: its name, address type, ports and endpoints. */
+/**
+ * One slice to write: its name, address type, ports and endpoints, the endpoints already in
+ * the model's validated form (each Pod's own, for the targetRef of the API object).
+ */
 interface PlannedSlice {
   name: string;
   addressType: IPFamily;
   ports: EndpointPort[];
-  endpoints: PlannedEndpoint[];
+  endpoints: SliceEndpoint[];
+  pods: Pod[];
 }
 
 /**
@@ -118,7 +108,7 @@ function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceConte
   const nodeHints = hints === 'PreferSameNode';
 
   // Group endpoints by (address type, resolved ports).
-  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: PlannedEndpoint[] }>();
+  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: SliceEndpoint[]; pods: Pod[] }>();
   const sorted = [...pods].sort((a, b) => (a.pod.name < b.pod.name ? -1 : a.pod.name > b.pod.name ? 1 : 0));
   for (const addressType of addressTypesOf(svc)) {
     for (const { pod, ready: podReady, terminating } of sorted) {
@@ -128,23 +118,22 @@ function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceConte
       const ports = endpointPorts(svc, pod);
       const key = `${addressType}|${ports.map((p) => `${p.name}/${p.protocol}/${p.port}/${p.appProtocol ?? ''}`).join(',')}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { addressType, ports, endpoints: [] }));
+      if (!g) groups.set(key, (g = { addressType, ports, endpoints: [], pods: [] }));
       const serving = podReady;
       const ready = svc.publishNotReadyAddresses || (serving && !terminating);
       const zone = pod.nodeName ? ctx.zoneOf(pod.nodeName) : '';
       const hinted = ready && (zoneHints || nodeHints);
+      // Node names and zones are shared strings already (the Pod's, the Node label's).
       g.endpoints.push({
-        pod,
-        ip,
-        ready,
-        serving,
-        terminating,
+        addresses: [ip],
+        conditions: sharedConditions(ready, serving, terminating),
         hostname: pod.hostname && pod.subdomain === svc.name ? pod.hostname : '',
         nodeName: pod.nodeName,
         zone,
         zoneHints: hinted && zoneHints && zone ? [zone] : NONE,
         nodeHints: hinted && nodeHints && pod.nodeName ? [pod.nodeName] : NONE,
       });
+      g.pods.push(pod);
     }
   }
 
@@ -152,11 +141,12 @@ function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceConte
   const id = `${svc.namespace}/${svc.name}`;
   for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (let i = 0, chunk = 0; i < g.endpoints.length; i += max, chunk++) {
-      planned.push({ name: `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`, addressType: g.addressType, ports: g.ports, endpoints: g.endpoints.slice(i, i + max) });
+      const name = `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`;
+      planned.push({ name, addressType: g.addressType, ports: g.ports, endpoints: g.endpoints.slice(i, i + max), pods: g.pods.slice(i, i + max) });
     }
   }
   if (planned.length === 0) {
-    planned.push({ name: `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType: addressTypesOf(svc)[0], ports: [], endpoints: [] });
+    planned.push({ name: `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType: addressTypesOf(svc)[0], ports: [], endpoints: [], pods: [] });
   }
   return planned;
 }
@@ -181,17 +171,7 @@ export function buildEndpointSliceModels(svc: Service, pods: readonly SlicePodVi
     name: p.name,
     serviceName: svc.name,
     addressType: p.addressType,
-    endpoints: p.endpoints.map(
-      (e): SliceEndpoint => ({
-        addresses: [e.ip],
-        conditions: sharedConditions(e.ready, e.serving, e.terminating),
-        hostname: e.hostname,
-        nodeName: internName(e.nodeName),
-        zone: internName(e.zone),
-        zoneHints: e.zoneHints,
-        nodeHints: e.nodeHints,
-      }),
-    ),
+    endpoints: p.endpoints,
     ports: p.ports.map((q): SlicePort => ({ name: q.name, protocol: q.protocol, port: q.port, appProtocol: q.appProtocol })),
     labels,
     triggerTime,
@@ -210,8 +190,10 @@ function sliceLabels(svc: Service): Record<string, string> {
 function sliceObject(svc: Service, p: PlannedSlice): KubeObject {
   const owner: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', name: svc.name, controller: true, blockOwnerDeletion: true };
   if (svc.uid) owner.uid = svc.uid;
-  const endpoints = p.endpoints.map((e) => {
-    const ep: Record<string, unknown> = { addresses: [e.ip], conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating } };
+  const endpoints = p.endpoints.map((e, i) => {
+    const pod = p.pods[i];
+    const { ready, serving, terminating } = e.conditions;
+    const ep: Record<string, unknown> = { addresses: [...e.addresses], conditions: { ready, serving, terminating } };
     if (e.hostname) ep.hostname = e.hostname;
     if (e.nodeName) ep.nodeName = e.nodeName;
     if (e.zone) ep.zone = e.zone;
@@ -221,7 +203,7 @@ function sliceObject(svc: Service, p: PlannedSlice): KubeObject {
       if (e.nodeHints.length > 0) h.forNodes = e.nodeHints.map((name) => ({ name }));
       ep.hints = h;
     }
-    ep.targetRef = { kind: 'Pod', namespace: e.pod.namespace, name: e.pod.name, ...(e.pod.uid ? { uid: e.pod.uid } : {}) };
+    ep.targetRef = { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) };
     return ep;
   });
   return {
