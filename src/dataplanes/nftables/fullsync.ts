@@ -42,14 +42,26 @@ export async function* fullSyncText(
  * full sync's one-pass writer: about a third of the CPU of compiling every port into
  * PortRules and rendering them through an ElementIndex.
  */
-export function replaceText(tables: readonly { family: NftFamily; fc: FamilyContext; ports: readonly ServicePortState[] }[]): string {
+export function replaceText(tables: readonly ReplacedTable[]): string {
+  return [...replaceChunks(tables)].join('');
+}
+
+export interface ReplacedTable {
+  family: NftFamily;
+  fc: FamilyContext;
+  ports: readonly ServicePortState[];
+}
+
+/**
+ * replaceText in chunks, for a caller that renders a little at a time (the /rules page):
+ * with `slice`, an empty chunk after every `slice` ports compiled, where it may pause.
+ */
+export function* replaceChunks(tables: readonly ReplacedTable[], slice = 0): Generator<string> {
   const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
-  const chunks: string[] = [];
   for (const { family, fc, ports } of tables) {
     const sorted = [...ports].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const c of tableText(family, fc, sorted, null, plan)) chunks.push(c);
+    yield* tableText(family, fc, sorted, null, plan, slice);
   }
-  return chunks.join('');
 }
 
 /** One table's part of a full sync; `ports` in key order. */
@@ -59,6 +71,7 @@ function* tableText(
   ports: readonly ServicePortState[],
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
+  slice = 0,
 ): Generator<string> {
   const replace = previous === null;
   const t = tableRef(family);
@@ -113,7 +126,9 @@ function* tableText(
     taken.add(k);
     elements.add(set, key, value);
   };
+  let compiled = 0;
   for (const sp of ports) {
+    if (slice > 0 && ++compiled % slice === 0) yield '';
     owner = sp.key;
     lastScope = '';
     c.ports.set(sp.key, sp);
