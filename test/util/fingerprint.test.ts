@@ -14,7 +14,10 @@ test('equal JSON, equal fingerprint: fresh copies, JSON rules for undefined, -0 
 test('what JSON tells apart, the fingerprint tells apart', () => {
   const differ: [unknown, unknown][] = [
     [{ a: 'bc' }, { ab: 'c' }],
-    [{ a: 1, b: 2 }, { b: 2, a: 1 }], // key order counts, as in JSON
+    [
+      { a: 1, b: 2 },
+      { b: 2, a: 1 },
+    ], // key order counts, as in JSON
     [['a'], 'a'],
     [1, '1'],
     [true, 'true'],
@@ -22,7 +25,10 @@ test('what JSON tells apart, the fingerprint tells apart', () => {
     [{}, []],
     [[[]], [[], []]],
     [{ a: { b: 1 } }, { a: {}, b: 1 }],
-    [['ab', 'c'], ['a', 'bc']],
+    [
+      ['ab', 'c'],
+      ['a', 'bc'],
+    ],
     ['', null],
     [0.1 + 0.2, 0.3],
     ['x\u0000', 'x'],
@@ -35,7 +41,7 @@ test('what JSON tells apart, the fingerprint tells apart', () => {
 
 test('generated objects: fingerprints agree with JSON equality, and near-copies (one change each) all differ', () => {
   let seed = 7;
-  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
   const gen = (depth: number): unknown => {
     const k = rnd(depth > 3 ? 4 : 6);
     if (k === 0) return rnd(1000) - 500;

@@ -24,7 +24,10 @@ function svc(spec: Record<string, unknown>, meta: Record<string, unknown> = {}):
   return v.value;
 }
 
-function pod(name: string, o: { ip?: string[]; node?: string; ports?: Record<string, unknown>[]; deleting?: boolean; phase?: string; hostname?: string; subdomain?: string; labels?: Record<string, string> } = {}): Pod {
+function pod(
+  name: string,
+  o: { ip?: string[]; node?: string; ports?: Record<string, unknown>[]; deleting?: boolean; phase?: string; hostname?: string; subdomain?: string; labels?: Record<string, string> } = {},
+): Pod {
   const v = validatePod({
     kind: 'Pod',
     metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels: o.labels ?? { app: 'web' }, ...(o.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
@@ -62,7 +65,19 @@ test('the model slices equal the validated API slices: families, named ports, co
   ];
   const views = (ready: (i: number) => boolean): SlicePodView[] => mixed.map((p, i) => ({ pod: p, ready: ready(i), terminating: p.deleting }));
   const cases: [string, Service, SlicePodView[]][] = [
-    ['named targetPort, dual stack, PreferClose', svc({ ipFamilyPolicy: 'PreferDualStack', clusterIPs: ['10.96.0.10', 'fd00::10'], trafficDistribution: 'PreferClose', ports: [{ name: 'http', port: 80, targetPort: 'http', appProtocol: 'http' }, { name: 'm', port: 91, targetPort: 9100, protocol: 'UDP' }] }), views((i) => i % 3 !== 0)],
+    [
+      'named targetPort, dual stack, PreferClose',
+      svc({
+        ipFamilyPolicy: 'PreferDualStack',
+        clusterIPs: ['10.96.0.10', 'fd00::10'],
+        trafficDistribution: 'PreferClose',
+        ports: [
+          { name: 'http', port: 80, targetPort: 'http', appProtocol: 'http' },
+          { name: 'm', port: 91, targetPort: 9100, protocol: 'UDP' },
+        ],
+      }),
+      views((i) => i % 3 !== 0),
+    ],
     ['PreferSameNode', svc({ trafficDistribution: 'PreferSameNode', ports: [{ port: 80 }] }), views(() => true)],
     ['publishNotReadyAddresses', svc({ publishNotReadyAddresses: true, ports: [{ port: 80, targetPort: 8080 }] }), views(() => false)],
     ['headless', svc({ clusterIP: 'None', ports: [{ port: 80 }] }, { labels: { team: 'b', 'kubernetes.io/service-name': 'x' } }), views(() => true)],
@@ -97,9 +112,19 @@ test('sameEndpointSlice: equal content is equal whatever the trigger time; each 
   assert.ok(!sameEndpointSlice(noHints, named), 'hostname');
   const terminating = buildEndpointSliceModels(s2, [{ pod: pod('a'), ready: true, terminating: true }], ctx, T)[0];
   assert.ok(!sameEndpointSlice(noHints, terminating), 'terminating');
-  const other = buildEndpointSliceModels(svc({ trafficDistribution: 'PreferSameNode', ports: [{ name: 'http', port: 80, targetPort: 8081 }] }), [{ pod: pod('a'), ready: true, terminating: false }], ctx, T)[0];
+  const other = buildEndpointSliceModels(
+    svc({ trafficDistribution: 'PreferSameNode', ports: [{ name: 'http', port: 80, targetPort: 8081 }] }),
+    [{ pod: pod('a'), ready: true, terminating: false }],
+    ctx,
+    T,
+  )[0];
   assert.ok(!sameEndpointSlice(base, other), 'port');
-  const relabelled = buildEndpointSliceModels(svc({ trafficDistribution: 'PreferSameNode', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }, { labels: { team: 'z' } }), [{ pod: pod('a'), ready: true, terminating: false }], ctx, T)[0];
+  const relabelled = buildEndpointSliceModels(
+    svc({ trafficDistribution: 'PreferSameNode', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }, { labels: { team: 'z' } }),
+    [{ pod: pod('a'), ready: true, terminating: false }],
+    ctx,
+    T,
+  )[0];
   assert.ok(!sameEndpointSlice(base, relabelled), 'labels');
 });
 
@@ -123,7 +148,12 @@ test('the controller writes model slices to a direct sink, only when they change
   const run = (direct: boolean) => {
     const { tracker, counts, sink } = countingTracker();
     if (!direct) delete sink.upsertEndpointSlice;
-    tracker.upsert({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop', uid: 'u-web' }, spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+    tracker.upsert({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'shop', uid: 'u-web' },
+      spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] },
+    });
     const c = new EndpointController({ sink, ready: (id) => ready.has(id), maxEndpointsPerSlice: 2 });
     c.setService('shop/web', s);
     for (const n of ['a', 'b', 'c']) c.setPod(`shop/${n}`, pod(n, { ip: [`10.0.0.${n.charCodeAt(0) - 96}`] }));
