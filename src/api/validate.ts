@@ -3,11 +3,11 @@
 // Range checks that belong to allocation (is a nodePort inside the node-port range?) are
 // not made here: kproxy programs whatever the API server accepted.
 import { parseCIDR, parseIP, type IPFamily } from './ip.js';
+import { internName as intern, NONE, orNone, sharedConditions } from './shared-values.js';
 import {
   DEFAULT_AFFINITY_TIMEOUT,
   SERVICE_NAME_LABEL,
   TRIGGER_TIME_ANNOTATION,
-  type EndpointConditions,
   type EndpointSlice,
   type KubeObject,
   type LoadBalancerIngress,
@@ -166,30 +166,6 @@ function guard<T>(kind: string, o: KubeObject, namespaced: boolean, body: () => 
     if (!(e instanceof FieldError)) throw e;
     return { ok: false, error: { kind, namespace: id.namespace, name: id.name || '(unnamed)', field: e.field, reason: e.reason } };
   }
-}
-
-// Validated objects live as long as kproxy knows them (100,000s of endpoints): what repeats
-// is shared, and shared values are frozen (nothing downstream changes a validated object).
-
-/** The eight combinations of endpoint conditions, one frozen object each. */
-const CONDITIONS: readonly EndpointConditions[] = Array.from({ length: 8 }, (_, i) => Object.freeze({ ready: (i & 4) !== 0, serving: (i & 2) !== 0, terminating: (i & 1) !== 0 }));
-
-function sharedConditions(ready: boolean, serving: boolean, terminating: boolean): EndpointConditions {
-  return CONDITIONS[(ready ? 4 : 0) | (serving ? 2 : 0) | (terminating ? 1 : 0)];
-}
-
-const NONE = Object.freeze([]) as readonly string[] as string[];
-const orNone = (l: string[]): string[] => (l.length === 0 ? NONE : l);
-
-/** Node names and zones repeat across every endpoint of the cluster: one string each. */
-const interned = new Map<string, string>();
-function intern(s: string): string {
-  if (s === '') return s;
-  const known = interned.get(s);
-  if (known !== undefined) return known;
-  if (interned.size >= 100_000) interned.clear(); // a bound, not a cache policy: names are few
-  interned.set(s, s);
-  return s;
 }
 
 const EMPTY = Object.freeze({}) as Record<string, string>;

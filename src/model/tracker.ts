@@ -139,7 +139,16 @@ export class ChangeTracker {
   private upsertSlice(o: KubeObject): ObjectError | null {
     const v = validateEndpointSlice(o);
     if (!v.ok) return this.recordError(v.error);
-    const slice = v.value;
+    this.upsertEndpointSlice(v.value);
+    return null;
+  }
+
+  /**
+   * Adds or replaces an EndpointSlice already in the model's validated form (what
+   * validateEndpointSlice returns), from a producer that builds it from validated objects
+   * (the standalone EndpointSlice controller). It is kept as given: never change it afterwards.
+   */
+  upsertEndpointSlice(slice: EndpointSlice): void {
     const id = objectId(slice.namespace, slice.name);
     this.deleteError(`EndpointSlice/${id}`);
     const old = this.slices.get(id);
@@ -154,7 +163,6 @@ export class ChangeTracker {
     const at = old ? group.indexOf(old) : -1;
     this.slicesByService.set(svcId, at >= 0 ? group.map((s, i) => (i === at ? slice : s)) : [...group, slice]);
     this.markEndpoints(svcId, slice.triggerTime);
-    return null;
   }
 
   private removeFromGroup(old: EndpointSlice): void {

@@ -26,6 +26,7 @@ import { validatePod, type Pod } from '../pods/pod.js';
 import { Prober, type GrpcProbe } from '../pods/prober.js';
 import { splitId, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
+import { fingerprintOf } from '../../util/fingerprint.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -62,7 +63,9 @@ export class StandaloneCluster {
   private readonly createdAt = new Map<string, number>(); // "ns/name" -> when it came to exist (see serviceAge)
   private servicesDirty = false;
   private readonly validCache = new WeakMap<KubeObject, ReturnType<typeof validateService>>();
-  private readonly applied = new Map<string, string>(); // "ns/name" -> JSON of the Service given to the sink
+  // "ns/name" -> what the sink was given: the fingerprint of the valid Service (a number, not
+  // its JSON: 10,000s of Services), or a text saying why not.
+  private readonly applied = new Map<string, string | number>();
   private readonly slices = new Map<string, string>(); // hand-written slices: id -> JSON
   private readonly nodes = new Map<string, string>(); // Node name -> JSON
   private readonly pods = new Map<string, PodRecord>(); // "ns/name"
@@ -104,6 +107,9 @@ export class StandaloneCluster {
       } else if (this.duplicates.delete(id)) {
         this.opts.sink.clearError(kind, namespace, name);
       }
+      // A winner that only its digest stands for was applied when it won and is unchanged:
+      // what changed is who lost to it (reported above), not the object.
+      if (def && catalog.applied(def)) continue;
       const o = def && catalog.objectOf(def);
       if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
       if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
@@ -253,9 +259,9 @@ export class StandaloneCluster {
         this.applied.set(id, `error:${r.error.reason}`);
         continue;
       }
-      const text = JSON.stringify(r.object);
-      if (this.applied.get(id) === text) continue;
-      this.applied.set(id, text);
+      const print = fingerprintOf(r.object);
+      if (this.applied.get(id) === print) continue;
+      this.applied.set(id, print);
       // Validated here once: the sink (and LoadBalancer management before it) get this result.
       const v = validateServiceOnce(r.object);
       sink.upsert(r.object);

@@ -16,6 +16,8 @@ export function locatedSink(sink: ObjectSink, catalog: ManifestCatalog): ObjectS
       sink.reportError(located);
       return located;
     },
+    // Slices handed over already validated cannot be refused: nothing to locate.
+    upsertEndpointSlice: sink.upsertEndpointSlice ? (slice) => sink.upsertEndpointSlice!(slice) : undefined,
     delete: (kind, namespace, name) => sink.delete(kind, namespace, name),
     reportError: (e) => sink.reportError(e),
     clearError: (kind, namespace, name) => sink.clearError(kind, namespace, name),

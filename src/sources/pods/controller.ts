@@ -2,12 +2,15 @@
 // Pods, indexed by label, and recomputes only the Services a change can affect (a Pod's
 // old and new labels, its readiness, a Service's own edit). The slices it derives go into
 // the ObjectSink exactly as slices from an API server would; unchanged slices are not
-// touched, so the sink sees only real changes.
+// touched, so the sink sees only real changes. A sink that takes slices in the model's
+// validated form (upsertEndpointSlice: the change tracker) gets them so, built straight
+// from the validated Service and Pods: no raw object to validate again.
 import { createHash } from 'node:crypto';
-import { TRIGGER_TIME_ANNOTATION, type KubeObject, type Service } from '../../api/types.js';
+import { TRIGGER_TIME_ANNOTATION, type EndpointSlice, type KubeObject, type Service } from '../../api/types.js';
 import type { ObjectSink } from '../sink.js';
 import type { Pod } from './pod.js';
-import { buildEndpointSlices, selectorMatches, type SlicePodView } from './slices.js';
+import { sameEndpointSlice } from './slice-equal.js';
+import { buildEndpointSliceModels, buildEndpointSlices, selectorMatches, type SlicePodView } from './slices.js';
 
 interface PodState {
   pod: Pod;
@@ -41,9 +44,10 @@ export class EndpointController {
   private readonly pods = new Map<string, PodState>();
   private readonly podIndex = new Map<string, Set<string>>(); // by every label pair
   private readonly zones = new Map<string, string>();
-  // svcId -> slice name -> fingerprint of the slice last written. Only a digest is kept: the
-  // sink has the slice itself, and at 100,000 endpoints the objects would cost ~30 MB.
-  private readonly emitted = new Map<string, Map<string, string>>();
+  // svcId -> slice name -> what was last written. To a direct sink: the slice in the model's
+  // form, the very object the sink keeps (holding it here costs nothing). Otherwise a digest
+  // of the API object's JSON (the sink has the object; ~30 MB at 100,000 endpoints).
+  private readonly emitted = new Map<string, Map<string, EndpointSlice | string>>();
   private readonly dirty = new Set<string>();
 
   constructor(private readonly opts: ControllerOptions) {}
@@ -102,23 +106,38 @@ export class EndpointController {
   flush(now = new Date()): number {
     let changes = 0;
     const trigger = now.toISOString().replace(/\.\d+Z$/, 'Z');
+    const triggerTime = Date.parse(trigger);
+    const { sink } = this.opts;
+    const ctx = { zoneOf: (n: string) => this.zones.get(n) ?? '', maxEndpointsPerSlice: this.opts.maxEndpointsPerSlice };
     for (const id of this.dirty) {
       const svc = this.services.get(id);
-      const desired = svc ? buildEndpointSlices(svc, this.podsOf(svc), { zoneOf: (n) => this.zones.get(n) ?? '', maxEndpointsPerSlice: this.opts.maxEndpointsPerSlice }) : [];
-      const before = this.emitted.get(id) ?? new Map<string, string>();
-      const after = new Map<string, string>();
-      for (const slice of desired) {
-        const name = slice.metadata!.name!;
-        const print = fingerprint(slice);
-        after.set(name, print);
-        if (before.get(name) === print) continue;
-        this.opts.sink.upsert(withTriggerTime(slice, trigger));
-        changes++;
+      const before = this.emitted.get(id);
+      const after = new Map<string, EndpointSlice | string>();
+      if (svc && sink.upsertEndpointSlice) {
+        for (const slice of buildEndpointSliceModels(svc, this.podsOf(svc), ctx, triggerTime)) {
+          const old = before?.get(slice.name);
+          if (old !== undefined && typeof old !== 'string' && sameEndpointSlice(old, slice)) {
+            after.set(slice.name, old); // unchanged: the sink keeps the one it has
+            continue;
+          }
+          after.set(slice.name, slice);
+          sink.upsertEndpointSlice(slice);
+          changes++;
+        }
+      } else if (svc) {
+        for (const slice of buildEndpointSlices(svc, this.podsOf(svc), ctx)) {
+          const name = slice.metadata!.name!;
+          const print = fingerprint(slice);
+          after.set(name, print);
+          if (before?.get(name) === print) continue;
+          sink.upsert(withTriggerTime(slice, trigger));
+          changes++;
+        }
       }
       const ns = id.slice(0, id.indexOf('/'));
-      for (const name of before.keys()) {
+      for (const name of before?.keys() ?? []) {
         if (after.has(name)) continue;
-        this.opts.sink.delete('EndpointSlice', ns, name);
+        sink.delete('EndpointSlice', ns, name);
         changes++;
       }
       if (after.size > 0) this.emitted.set(id, after);

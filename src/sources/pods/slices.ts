@@ -14,7 +14,8 @@
 // Names are "<service>-<5 chars>", deterministic (a hash of what the slice holds) where the
 // API server would add 5 random characters to the controller's generateName.
 import { createHash } from 'node:crypto';
-import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type KubeObject, type Protocol, type Service } from '../../api/types.js';
+import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type EndpointSlice, type KubeObject, type Protocol, type Service, type SliceEndpoint, type SlicePort } from '../../api/types.js';
+import { NONE, sharedConditions } from '../../api/shared-values.js';
 import type { IPFamily } from '../../api/ip.js';
 import { findNamedPort, type Pod } from './pod.js';
 
@@ -82,8 +83,24 @@ function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
   return out;
 }
 
-/** The desired slices of a Service, in a stable order; [] for a Service without a selector. */
-export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): KubeObject[] {
+/**
+ * One slice to write: its name, address type, ports and endpoints, the endpoints already in
+ * the model's validated form (each Pod's own, for the targetRef of the API object).
+ */
+interface PlannedSlice {
+  name: string;
+  addressType: IPFamily;
+  ports: EndpointPort[];
+  endpoints: SliceEndpoint[];
+  pods: Pod[];
+}
+
+/**
+ * What the slices of a Service hold, in a stable order; [] for a Service without a
+ * selector. Both writers below render this one plan, so the raw objects and the model's
+ * slices cannot disagree.
+ */
+function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): PlannedSlice[] {
   if (svc.selector === null || svc.type === 'ExternalName') return [];
   const max = ctx.maxEndpointsPerSlice ?? MAX_ENDPOINTS_PER_SLICE;
   const hints = svc.trafficDistribution;
@@ -91,7 +108,7 @@ export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[],
   const nodeHints = hints === 'PreferSameNode';
 
   // Group endpoints by (address type, resolved ports).
-  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: Record<string, unknown>[] }>();
+  const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: SliceEndpoint[]; pods: Pod[] }>();
   const sorted = [...pods].sort((a, b) => (a.pod.name < b.pod.name ? -1 : a.pod.name > b.pod.name ? 1 : 0));
   for (const addressType of addressTypesOf(svc)) {
     for (const { pod, ready: podReady, terminating } of sorted) {
@@ -101,53 +118,100 @@ export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[],
       const ports = endpointPorts(svc, pod);
       const key = `${addressType}|${ports.map((p) => `${p.name}/${p.protocol}/${p.port}/${p.appProtocol ?? ''}`).join(',')}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { addressType, ports, endpoints: [] }));
+      if (!g) groups.set(key, (g = { addressType, ports, endpoints: [], pods: [] }));
       const serving = podReady;
       const ready = svc.publishNotReadyAddresses || (serving && !terminating);
-      const ep: Record<string, unknown> = { addresses: [ip], conditions: { ready, serving, terminating } };
-      if (pod.hostname && pod.subdomain === svc.name) ep.hostname = pod.hostname;
-      if (pod.nodeName) ep.nodeName = pod.nodeName;
       const zone = pod.nodeName ? ctx.zoneOf(pod.nodeName) : '';
-      if (zone) ep.zone = zone;
-      if (ready && (zoneHints || nodeHints)) {
-        const h: Record<string, unknown> = {};
-        if (zoneHints && zone) h.forZones = [{ name: zone }];
-        if (nodeHints && pod.nodeName) h.forNodes = [{ name: pod.nodeName }];
-        if (Object.keys(h).length > 0) ep.hints = h;
-      }
-      ep.targetRef = { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) };
-      g.endpoints.push(ep);
+      const hinted = ready && (zoneHints || nodeHints);
+      // Node names and zones are shared strings already (the Pod's, the Node label's).
+      g.endpoints.push({
+        addresses: [ip],
+        conditions: sharedConditions(ready, serving, terminating),
+        hostname: pod.hostname && pod.subdomain === svc.name ? pod.hostname : '',
+        nodeName: pod.nodeName,
+        zone,
+        zoneHints: hinted && zoneHints && zone ? [zone] : NONE,
+        nodeHints: hinted && nodeHints && pod.nodeName ? [pod.nodeName] : NONE,
+      });
+      g.pods.push(pod);
     }
   }
 
-  const slices: KubeObject[] = [];
+  const planned: PlannedSlice[] = [];
   const id = `${svc.namespace}/${svc.name}`;
   for (const [key, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     for (let i = 0, chunk = 0; i < g.endpoints.length; i += max, chunk++) {
-      slices.push(sliceObject(svc, `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`, g.addressType, g.ports, g.endpoints.slice(i, i + max)));
+      const name = `${slicePrefix(svc.name)}${suffix(`${id}|${key}|${chunk}`)}`;
+      planned.push({ name, addressType: g.addressType, ports: g.ports, endpoints: g.endpoints.slice(i, i + max), pods: g.pods.slice(i, i + max) });
     }
   }
-  if (slices.length === 0) {
-    const addressType = addressTypesOf(svc)[0];
-    slices.push(sliceObject(svc, `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType, [], []));
+  if (planned.length === 0) {
+    planned.push({ name: `${slicePrefix(svc.name)}${suffix(`${id}|placeholder`)}`, addressType: addressTypesOf(svc)[0], ports: [], endpoints: [], pods: [] });
   }
-  return slices;
+  return planned;
 }
 
-function sliceObject(svc: Service, name: string, addressType: IPFamily, ports: EndpointPort[], endpoints: Record<string, unknown>[]): KubeObject {
+/** The desired slices of a Service as API objects, as an API server would hold them. */
+export function buildEndpointSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext): KubeObject[] {
+  return planSlices(svc, pods, ctx).map((p) => sliceObject(svc, p));
+}
+
+/**
+ * The same slices in the model's validated form (what validateEndpointSlice makes of the
+ * objects above, with the trigger time given), for a sink that takes them directly: nothing to
+ * validate, and no raw objects to allocate and drop. Every part of them comes from a
+ * validated Service and validated Pods.
+ */
+export function buildEndpointSliceModels(svc: Service, pods: readonly SlicePodView[], ctx: SliceContext, triggerTime: number | null = null): EndpointSlice[] {
+  const plan = planSlices(svc, pods, ctx);
+  if (plan.length === 0) return [];
+  const labels = sliceLabels(svc);
+  return plan.map((p) => ({
+    namespace: svc.namespace,
+    name: p.name,
+    serviceName: svc.name,
+    addressType: p.addressType,
+    endpoints: p.endpoints,
+    ports: p.ports.map((q): SlicePort => ({ name: q.name, protocol: q.protocol, port: q.port, appProtocol: q.appProtocol })),
+    labels,
+    triggerTime,
+  }));
+}
+
+function sliceLabels(svc: Service): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(svc.labels)) if (k !== SERVICE_NAME_LABEL && k !== MANAGED_BY_LABEL) labels[k] = v;
   labels[SERVICE_NAME_LABEL] = svc.name;
   labels[MANAGED_BY_LABEL] = CONTROLLER_NAME;
   if (svc.headless) labels[HEADLESS_LABEL] = '';
+  return labels;
+}
+
+function sliceObject(svc: Service, p: PlannedSlice): KubeObject {
   const owner: Record<string, unknown> = { apiVersion: 'v1', kind: 'Service', name: svc.name, controller: true, blockOwnerDeletion: true };
   if (svc.uid) owner.uid = svc.uid;
+  const endpoints = p.endpoints.map((e, i) => {
+    const pod = p.pods[i];
+    const { ready, serving, terminating } = e.conditions;
+    const ep: Record<string, unknown> = { addresses: [...e.addresses], conditions: { ready, serving, terminating } };
+    if (e.hostname) ep.hostname = e.hostname;
+    if (e.nodeName) ep.nodeName = e.nodeName;
+    if (e.zone) ep.zone = e.zone;
+    if (e.zoneHints.length > 0 || e.nodeHints.length > 0) {
+      const h: Record<string, unknown> = {};
+      if (e.zoneHints.length > 0) h.forZones = e.zoneHints.map((name) => ({ name }));
+      if (e.nodeHints.length > 0) h.forNodes = e.nodeHints.map((name) => ({ name }));
+      ep.hints = h;
+    }
+    ep.targetRef = { kind: 'Pod', namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) };
+    return ep;
+  });
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name, namespace: svc.namespace, labels, ownerReferences: [owner] },
-    addressType,
+    metadata: { name: p.name, namespace: svc.namespace, labels: sliceLabels(svc), ownerReferences: [owner] },
+    addressType: p.addressType,
     endpoints,
-    ports,
+    ports: p.ports,
   };
 }

@@ -36,3 +36,35 @@ test('duplicates: the first file wins at start, the definition in effect keeps w
   c.removeFile('b.yaml');
   assert.equal(c.winner('Pod/demo/p')!.file, 'c.yaml');
 });
+
+test('after forgetObjects a winner keeps only a digest; a re-read still tells a real edit from the same object', () => {
+  const c = new ManifestCatalog();
+  const file = [pod('p1', 'x'), pod('p2', 'x')].join('---\n');
+  c.setFile('a.yaml', parseManifestText(file, 'a.yaml'));
+  c.setFile('b.yaml', parseManifestText(pod('p1', 'from-b'), 'b.yaml'));
+  c.forgetObjects(['a.yaml', 'b.yaml']);
+  const w = c.winner('Pod/demo/p1')!;
+  assert.equal(w.source, undefined, 'the winner holds no text');
+  assert.equal(w.object, undefined);
+  assert.equal(typeof w.digest, 'number');
+  assert.ok(c.applied(w));
+  const loser = c.losers('Pod/demo/p1')[0];
+  assert.equal(loser.source, pod('p1', 'from-b'), 'a loser keeps its text to take over later');
+  assert.equal(c.applied(loser), false);
+
+  // A comment moves p1's text but not what it reads as: not touched, the same definition.
+  const same = c.setFile('a.yaml', parseManifestText(['# a comment\n' + pod('p1', 'x'), pod('p2', 'y')].join('---\n'), 'a.yaml'));
+  assert.deepEqual([...same], ['Pod/demo/p2']);
+  assert.equal(c.winner('Pod/demo/p1'), w);
+  assert.equal(w.line, 2);
+  // A real edit is a new definition, with its object.
+  const edited = c.setFile('a.yaml', parseManifestText(['# a comment\n' + pod('p1', 'z'), pod('p2', 'y')].join('---\n'), 'a.yaml'));
+  assert.deepEqual([...edited], ['Pod/demo/p1']);
+  assert.equal((c.objectOf(c.winner('Pod/demo/p1')!).metadata as { labels: { app: string } }).labels.app, 'z');
+  c.forgetObjects(['a.yaml']);
+  // The winner's file goes: the loser takes over, parsed again from its text.
+  c.removeFile('a.yaml');
+  const taken = c.winner('Pod/demo/p1')!;
+  assert.equal(taken.file, 'b.yaml');
+  assert.equal((c.objectOf(taken).metadata as { labels: { app: string } }).labels.app, 'from-b');
+});

@@ -235,3 +235,30 @@ test('10,000 Pods in one file load and land in slices of at most 100', async () 
     f.cleanup();
   }
 });
+
+test('a duplicate that comes and goes after the start leaves the winner (known only by its digest) in effect', async () => {
+  const f = new Folder();
+  f.write('a.yaml', service('web', 'a', '  clusterIP: 127.96.1.1\n'));
+  const r = await startSource(f.dir, {}, { debounceMs: 20 });
+  try {
+    assert.equal(port(r.state(), 'demo/web')!.clusterIP, '127.96.1.1');
+    f.write('b.yaml', service('web', 'a', '  clusterIP: 127.96.2.2\n'));
+    let s = (await poll(r.state, (st) => st.errors.length === 1, 3000)).value;
+    assert.equal(s.errors[0].reason, 'defined again in b.yaml:1; the definition in a.yaml:1 wins');
+    assert.equal(port(s, 'demo/web')!.clusterIP, '127.96.1.1');
+    f.remove('b.yaml');
+    s = (await poll(r.state, (st) => st.errors.length === 0, 3000)).value;
+    assert.equal(port(s, 'demo/web')!.clusterIP, '127.96.1.1');
+    // A comment-only edit of the winner changes nothing; a real edit is applied.
+    f.write('a.yaml', '# moved\n' + service('web', 'a', '  clusterIP: 127.96.1.1\n'));
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal(port(r.state(), 'demo/web')!.clusterIP, '127.96.1.1');
+    assert.deepEqual(r.state().errors, []);
+    f.write('a.yaml', service('web', 'a', '  clusterIP: 127.96.1.4\n'));
+    s = (await poll(r.state, (st) => port(st, 'demo/web')?.clusterIP === '127.96.1.4', 3000)).value;
+    assert.deepEqual(s.errors, []);
+  } finally {
+    await r.stop();
+    f.cleanup();
+  }
+});

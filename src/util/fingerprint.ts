@@ -1,0 +1,86 @@
+// A fingerprint of a JSON-like value (what JSON.parse or a YAML parser returns): 53 bits
+// (a safe integer, no string to allocate) from two 32-bit hashes walked over the value itself, so that "does this read as the same
+// object?" can be answered later without keeping the object or building its JSON text.
+// Equal JSON gives equal fingerprints; different values give different ones barring a
+// collision (about 2^-53 for an edit). It is a fingerprint, not a defence: whoever writes the
+// values compared is the one the comparison serves.
+//
+// The walk feeds a tagged stream (type, length, content) so that different structures cannot
+// produce the same stream: {"a":"bc"} and {"ab":"c"}, ["a"] and "a", 1 and "1" all differ.
+// It follows JSON's rules for what counts: undefined, functions and symbols are left out of
+// objects and are null in arrays, non-finite numbers are null, -0 is 0; key order counts.
+
+let h1 = 0;
+let h2 = 0;
+
+function mix(c: number): void {
+  h1 = Math.imul(h1 ^ c, 0x01000193); // FNV-1a
+  h2 = Math.imul((h2 << 5) | (h2 >>> 27), 0x9e3779b1) ^ c;
+}
+
+function mixString(s: string): void {
+  const n = s.length;
+  mix(n);
+  // Two UTF-16 units per step: half the steps (the length above tells an odd end apart).
+  let i = 0;
+  for (; i + 1 < n; i += 2) mix(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
+  if (i < n) mix(s.charCodeAt(i));
+}
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+function walk(v: unknown, depth: number): void {
+  if (depth > 1000) throw new RangeError('fingerprint: value nested too deeply');
+  switch (typeof v) {
+    case 'string':
+      mix(0x73); // s
+      mixString(v);
+      return;
+    case 'number':
+      if (!Number.isFinite(v)) return mix(0x6e); // null, as JSON writes it
+      mix(0x64); // d
+      f64[0] = v + 0; // -0 is 0
+      mix(u32[0]);
+      mix(u32[1]);
+      return;
+    case 'boolean':
+      return mix(v ? 0x74 : 0x66);
+    case 'object':
+      if (v === null) return mix(0x6e);
+      if (Array.isArray(v)) {
+        mix(0x61); // a
+        mix(v.length);
+        for (const x of v) walk(x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : x, depth + 1);
+        return;
+      }
+      mix(0x6f); // o
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        const x = (v as Record<string, unknown>)[k];
+        if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+        mixString(k);
+        walk(x, depth + 1);
+      }
+      return mix(0x7d); // }
+    default:
+      return mix(0x6e); // bigint and others: JSON would refuse them; parsed manifests hold none
+  }
+}
+
+/** 53 bits of the value, as a safe integer. */
+export function fingerprintOf(value: unknown): number {
+  h1 = 0x811c9dc5;
+  h2 = 0x2545f491;
+  walk(value, 0);
+  return fmix(h1) * 0x200000 + (fmix(h2 ^ h1) >>> 11);
+}
+
+/** MurmurHash3's finaliser: every input bit reaches every output bit. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
