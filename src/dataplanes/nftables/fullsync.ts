@@ -15,7 +15,7 @@ import { ClaimIndex } from './elements.js';
 import type { Committed } from './committed.js';
 import type { FamilyContext } from './context.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
-import { TextBuilder } from '../../util/text-builder.js';
+import { ByteText } from '../../util/byte-text.js';
 
 const ELEMENTS_PER_LINE = 500;
 
@@ -29,7 +29,7 @@ export async function* fullSyncText(
   config: Config,
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
-): AsyncGenerator<string> {
+): AsyncGenerator<Buffer> {
   for (const family of FAMILIES) {
     const fc = familyContext(family, config, state.node);
     yield* tableText(family, fc, portsOf(state, fc.ipFamily), previous, plan);
@@ -44,12 +44,12 @@ export async function* fullSyncText(
  */
 export function replaceText(tables: readonly { family: NftFamily; fc: FamilyContext; ports: readonly ServicePortState[] }[]): string {
   const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
-  const chunks: string[] = [];
+  const chunks: Buffer[] = [];
   for (const { family, fc, ports } of tables) {
     const sorted = [...ports].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const c of tableText(family, fc, sorted, null, plan)) chunks.push(c);
   }
-  return chunks.join('');
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** One table's part of a full sync; `ports` in key order. */
@@ -59,7 +59,7 @@ function* tableText(
   ports: readonly ServicePortState[],
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
-): Generator<string> {
+): Generator<Buffer> {
   const replace = previous === null;
   const t = tableRef(family);
   const sets = globalSets(fc);
@@ -80,9 +80,9 @@ function* tableText(
   // Scopes that two ports share: the elements written in them so far (set NUL key).
   const contested = new Map<string, Set<string>>();
 
-  const portSets = new TextBuilder();
-  const portChains = new TextBuilder();
-  const portRules = new TextBuilder();
+  const portSets = new ByteText();
+  const portChains = new ByteText();
+  const portRules = new ByteText();
   const shared = new Map<string, ChainDecl>();
   // Each element goes straight from the compiler into the text (no ElementRef per element):
   // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
@@ -132,7 +132,7 @@ function* tableText(
   const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ch of pick) c.sharedChains.add(ch.name);
 
-  const head = new TextBuilder();
+  const head = new ByteText();
   for (const l of tableHeader(family, replace)) head.end(l);
   if (!replace) head.end(`flush table ${t}`);
   for (const s of sets) {
@@ -152,7 +152,7 @@ function* tableText(
   plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
 
   const chunks = elements.take();
-  const tail = new TextBuilder();
+  const tail = new ByteText();
   const old = previous?.get(family);
   if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
   chunks.push(...tail.take());
@@ -161,7 +161,7 @@ function* tableText(
   plan.committed.set(family, c);
 }
 
-function setLine(b: TextBuilder, t: string, s: SetDecl): void {
+function setLine(b: ByteText, t: string, s: SetDecl): void {
   b.add('add ');
   b.add(s.kind);
   b.add(' ');
@@ -173,7 +173,7 @@ function setLine(b: TextBuilder, t: string, s: SetDecl): void {
   b.end(' }');
 }
 
-function chainLine(b: TextBuilder, t: string, c: ChainDecl): void {
+function chainLine(b: ByteText, t: string, c: ChainDecl): void {
   b.add('add chain ');
   b.add(t);
   b.add(' ');
@@ -186,7 +186,7 @@ function chainLine(b: TextBuilder, t: string, c: ChainDecl): void {
   b.end('');
 }
 
-function ruleLine(b: TextBuilder, t: string, chain: string, rule: string): void {
+function ruleLine(b: ByteText, t: string, chain: string, rule: string): void {
   b.add('add rule ');
   b.add(t);
   b.add(' ');
@@ -224,17 +224,17 @@ const id = (set: string, key: string) => set + '\u0000' + key;
  * renders them for `kproxy rules`).
  */
 class ElementText {
-  private readonly sets = new Map<string, { text: TextBuilder; n: number }>();
+  private readonly sets = new Map<string, { text: ByteText; n: number }>();
 
   constructor(private readonly table: string) {}
 
   // A port's elements come a few to one set in a row (one per endpoint): the last set is kept.
   private lastName = '';
-  private last: { text: TextBuilder; n: number } | undefined;
+  private last: { text: ByteText; n: number } | undefined;
 
   add(set: string, key: string, value: string): void {
     let s = set === this.lastName ? this.last : this.sets.get(set);
-    if (!s) this.sets.set(set, (s = { text: new TextBuilder(), n: 0 }));
+    if (!s) this.sets.set(set, (s = { text: new ByteText(), n: 0 }));
     this.lastName = set;
     this.last = s;
     const b = s.text;
@@ -261,8 +261,8 @@ class ElementText {
   }
 
   /** Every line, in chunks; ends each set's last line. */
-  take(): string[] {
-    const out: string[] = [];
+  take(): Buffer[] {
+    const out: Buffer[] = [];
     for (const s of this.sets.values()) {
       if (s.n > 0) s.text.end(' }');
       out.push(...s.text.take());
