@@ -7,11 +7,16 @@
 // current slab at once and dies young. Bytes are exactly what writing the same strings as
 // UTF-8 gives (a file written with fs `write(string)`).
 
+import type { SlabArena } from './slab-arena.js';
+
 export const PIECES_PER_RUN = 256;
 const FIRST_SLAB = 16 * 1024;
 const MAX_SLAB = 1024 * 1024;
 
 export class ByteText {
+  /** `arena`: where slabs come from (reused across syncs); without one, fresh Buffers. */
+  constructor(private readonly arena?: SlabArena) {}
+
   /** Pieces waiting for the next run: one array for the builder's life, not one per run. */
   private readonly pieces: string[] = Array.from({ length: PIECES_PER_RUN }, () => '');
   private waiting = 0;
@@ -54,7 +59,8 @@ export class ByteText {
     const most = run.length * 3;
     if (this.slab === null || this.slab.length - this.used < most) {
       this.sealSlab();
-      this.slab = Buffer.allocUnsafeSlow(Math.max(this.nextSlab, most));
+      const size = Math.max(this.nextSlab, most);
+      this.slab = this.arena ? this.arena.slab(size) : Buffer.allocUnsafeSlow(size);
       this.nextSlab = Math.min(this.nextSlab * 2, MAX_SLAB);
     }
     this.used += this.slab.write(run, this.used, 'utf8');

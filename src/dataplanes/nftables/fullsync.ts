@@ -16,23 +16,26 @@ import type { Committed } from './committed.js';
 import type { FamilyContext } from './context.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
 import { ByteText } from '../../util/byte-text.js';
+import { SlabArena } from '../../util/slab-arena.js';
 
 const ELEMENTS_PER_LINE = 500;
 
 /**
- * The full sync's text, in chunks. `plan` receives the line count and the new committed
- * state. `previous` null: replace the tables; else rewrite them in place (keeping the
- * affinity sets' live entries) and delete what is no longer there.
+ * The full sync's text, as UTF-8 bytes in chunks. `plan` receives the line count and the new
+ * committed state. `previous` null: replace the tables; else rewrite them in place (keeping
+ * the affinity sets' live entries) and delete what is no longer there. `arena`: where the
+ * chunks' memory comes from (the caller recycles it once the chunks are written out).
  */
 export async function* fullSyncText(
   state: ProxyState,
   config: Config,
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
+  arena?: SlabArena,
 ): AsyncGenerator<Buffer> {
   for (const family of FAMILIES) {
     const fc = familyContext(family, config, state.node);
-    yield* tableText(family, fc, portsOf(state, fc.ipFamily), previous, plan);
+    yield* tableText(family, fc, portsOf(state, fc.ipFamily), previous, plan, arena);
   }
 }
 
@@ -45,11 +48,14 @@ export async function* fullSyncText(
 export function replaceText(tables: readonly { family: NftFamily; fc: FamilyContext; ports: readonly ServicePortState[] }[]): string {
   const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
   const chunks: Buffer[] = [];
+  const arena = new SlabArena();
   for (const { family, fc, ports } of tables) {
     const sorted = [...ports].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const c of tableText(family, fc, sorted, null, plan)) chunks.push(c);
+    for (const c of tableText(family, fc, sorted, null, plan, arena)) chunks.push(c);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = Buffer.concat(chunks).toString('utf8');
+  arena.recycle(); // (the text is a copy)
+  return text;
 }
 
 /** One table's part of a full sync; `ports` in key order. */
@@ -59,6 +65,7 @@ function* tableText(
   ports: readonly ServicePortState[],
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
+  arena: SlabArena | undefined,
 ): Generator<Buffer> {
   const replace = previous === null;
   const t = tableRef(family);
@@ -74,15 +81,15 @@ function* tableText(
     portChains: new Set(),
     portSets: new Set(),
   };
-  const elements = new ElementText(t);
+  const elements = new ElementText(t, arena);
   const globals = new Set<string>();
   for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) elements.add(e.set, e.key, e.value);
   // Scopes that two ports share: the elements written in them so far (set NUL key).
   const contested = new Map<string, Set<string>>();
 
-  const portSets = new ByteText();
-  const portChains = new ByteText();
-  const portRules = new ByteText();
+  const portSets = new ByteText(arena);
+  const portChains = new ByteText(arena);
+  const portRules = new ByteText(arena);
   const shared = new Map<string, ChainDecl>();
   // Each element goes straight from the compiler into the text (no ElementRef per element):
   // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
@@ -132,7 +139,7 @@ function* tableText(
   const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ch of pick) c.sharedChains.add(ch.name);
 
-  const head = new ByteText();
+  const head = new ByteText(arena);
   for (const l of tableHeader(family, replace)) head.end(l);
   if (!replace) head.end(`flush table ${t}`);
   for (const s of sets) {
@@ -152,7 +159,7 @@ function* tableText(
   plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
 
   const chunks = elements.take();
-  const tail = new ByteText();
+  const tail = new ByteText(arena);
   const old = previous?.get(family);
   if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
   chunks.push(...tail.take());
@@ -226,7 +233,10 @@ const id = (set: string, key: string) => set + '\u0000' + key;
 class ElementText {
   private readonly sets = new Map<string, { text: ByteText; n: number }>();
 
-  constructor(private readonly table: string) {}
+  constructor(
+    private readonly table: string,
+    private readonly arena: SlabArena | undefined,
+  ) {}
 
   // A port's elements come a few to one set in a row (one per endpoint): the last set is kept.
   private lastName = '';
@@ -234,7 +244,7 @@ class ElementText {
 
   add(set: string, key: string, value: string): void {
     let s = set === this.lastName ? this.last : this.sets.get(set);
-    if (!s) this.sets.set(set, (s = { text: new ByteText(), n: 0 }));
+    if (!s) this.sets.set(set, (s = { text: new ByteText(this.arena), n: 0 }));
     this.lastName = set;
     this.last = s;
     const b = s.text;

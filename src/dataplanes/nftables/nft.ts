@@ -28,6 +28,7 @@ export class NftError extends Error {
  * text as UTF-8 bytes built outside the JavaScript heap; see util/byte-text.ts).
  */
 export type NftInput = string | AsyncIterable<string | Uint8Array>;
+/** Runs one transaction; the input's Buffers may be reused once the promise settles. */
 export type NftRunner = (input: NftInput) => Promise<void>;
 
 /** The whole text of an input (for runners that need it at once). */
