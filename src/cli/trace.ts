@@ -9,8 +9,8 @@ import { ConfigError } from '../util/errors.js';
 import { packetFrom } from '../trace/packet.js';
 import { traceJSON } from '../trace/result.js';
 import { renderStory } from '../trace/story.js';
-import { readRulesetText } from '../trace/read-text.js';
-import { TraceInputError, tracedModes, tracerFor } from '../trace/tracers.js';
+import { readRulesetPieces, readRulesetText } from '../trace/read-text.js';
+import { TraceInputError, tracedModes, tracerFor, type RulesetText } from '../trace/tracers.js';
 import { rulesetCompiler } from '../dataplanes/registry.js';
 import type { RulesPageJSON } from '../rules/page.js';
 import type { ProxyMode } from '../config/types.js';
@@ -55,7 +55,7 @@ interface Source {
   mode: string;
   /** The state the ruleset was compiled from, when a folder was read. */
   state: ProxyState | null;
-  text: string;
+  text: RulesetText;
   node: string;
   nodeAddresses: readonly string[];
   origin: string;
@@ -105,9 +105,10 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
   const state = cfg.manifests ? await (await import('./state.js')).loadStateOnce(cfg) : null;
   if (opts.ruleset) {
     const file = opts.ruleset as string;
-    let text: string;
+    let text: string[];
     try {
-      text = readRulesetText(file);
+      // In pieces for the nft parser (read-text.ts); whole for the other modes' readers.
+      text = cfg.modeSource === 'default' || cfg.mode === 'nftables' ? readRulesetPieces(file) : [readRulesetText(file)];
     } catch (e) {
       throw new ConfigError('--ruleset', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
     }
@@ -121,8 +122,9 @@ async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promis
 }
 
 /** The mode a saved ruleset belongs to, from its syntax: iptables-save tables start with "*". */
-function sniffMode(text: string): string {
-  return /^\*(nat|filter|mangle|raw)\s*$/m.test(text) ? 'iptables' : 'nftables';
+function sniffMode(pieces: readonly string[]): string {
+  // Pieces end at line ends: no line is split between two.
+  return pieces.some((p) => /^\*(nat|filter|mangle|raw)\s*$/m.test(p)) ? 'iptables' : 'nftables';
 }
 
 function canonicalIP(text: string, flag: string): string {

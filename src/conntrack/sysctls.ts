@@ -2,10 +2,10 @@
 // the TCP/UDP timeouts). kproxy does the same, but only inside a network namespace other than
 // the host's: it never changes the host's own network settings. In the host's namespace it
 // says what it would have set and leaves everything as it is.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Config } from '../config/types.js';
 import { inOwnNetns } from '../util/netns.js';
+import { PROC_SYS, readSysctlSync, sysctlName, writeSysctlSync } from '../util/sysctl.js';
 
 export interface SysctlChange {
   name: string; // e.g. "net/netfilter/nf_conntrack_max"
@@ -40,21 +40,20 @@ export interface SysctlReport {
  * network namespace). nf_conntrack_max is only raised, never lowered, as upstream. A value the
  * kernel refuses (nf_conntrack_max is read-only outside the initial namespace) is reported.
  */
-export function applySysctls(changes: SysctlChange[], procRoot = '/proc/sys'): SysctlReport {
+export function applySysctls(changes: SysctlChange[], procRoot = PROC_SYS): SysctlReport {
   const report: SysctlReport = { applied: [], skipped: [] };
   for (const ch of changes) {
-    const path = `${procRoot}/${ch.name}`;
-    const label = ch.name.replace(/\//g, '.');
+    const label = sysctlName(ch.name);
     let current: number;
     try {
-      current = Number(readFileSync(path, 'utf8').trim());
+      current = Number(readSysctlSync(ch.name, procRoot));
     } catch (e) {
       report.skipped.push(`${label}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); is the nf_conntrack module loaded?`);
       continue;
     }
     if (current === ch.value || (ch.name.endsWith('nf_conntrack_max') && current >= ch.value)) continue;
     try {
-      writeFileSync(path, `${ch.value}\n`);
+      writeSysctlSync(ch.name, ch.value, procRoot);
       report.applied.push(`${label}=${ch.value} (was ${current})`);
     } catch (e) {
       report.skipped.push(`${label}=${ch.value}: the kernel refused (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); left at ${current}`);

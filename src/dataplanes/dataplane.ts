@@ -28,7 +28,16 @@ export interface AppliedRuleset {
   nodeAddresses: readonly string[];
   /** The whole ruleset as committed, rendered only when someone asks for it. */
   render: () => string;
+  /**
+   * The same text in chunks (strings, or UTF-8 bytes), for a reader that must not hold the
+   * event loop for the whole render (the /rules page): empty chunks mark where it may pause,
+   * at most about RENDER_SLICE_PORTS service ports' work apart. Absent: the reader calls render().
+   */
+  chunks?: () => Iterable<string | Uint8Array>;
 }
+
+/** Service ports compiled between two pauses of a sliced render (a few ms of work at most). */
+export const RENDER_SLICE_PORTS = 16;
 
 export interface DataplaneContext {
   config: Config;

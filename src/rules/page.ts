@@ -3,7 +3,7 @@
 // `kproxy trace --live` needs to trace against it (the node's addresses).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route } from '../metrics/server.js';
-import { Concurrency, ServedRuleset, type Variant } from './served.js';
+import { Concurrency, ServedRuleset, type Framing, type Variant } from './served.js';
 import type { AppliedRuleset, RulesetStore } from './store.js';
 
 /** Requests served at once; more get 503 (the body is several MB at 20,000 Services). */
@@ -18,8 +18,8 @@ export interface RulesPageJSON {
   ruleset: string;
 }
 
-export function rulesRoute(store: RulesetStore, opts: { concurrency?: number } = {}): Route {
-  const served = new ServedRuleset(build);
+export function rulesRoute(store: RulesetStore, opts: { concurrency?: number; served?: ServedRuleset } = {}): Route {
+  const served = opts.served ?? new ServedRuleset(frame);
   const inFlight = new Concurrency(opts.concurrency ?? RULES_CONCURRENCY);
   return async (req, res) => {
     if (!inFlight.enter()) {
@@ -53,13 +53,22 @@ async function serve(store: RulesetStore, served: ServedRuleset, req: IncomingMe
     'Content-Type': variant === 'json' ? 'application/json' : 'text/plain; charset=utf-8',
     'Content-Length': body.length,
     Vary: 'Accept-Encoding',
+    // Which ruleset this is (the one current when the request arrived, even if a sync
+    // published another while it was rendered); the text's first line says it too.
+    'X-Ruleset-Generation': r.generation,
   };
   if (variant === 'text') headers['Last-Modified'] = r.appliedAt.toUTCString();
   if (gzipped) headers['Content-Encoding'] = 'gzip';
-  res.writeHead(200, headers).end(body);
+  res.writeHead(200, headers);
+  for (const p of body.parts) res.write(p);
+  res.end();
 }
 
-function build(r: AppliedRuleset, variant: Variant, text: string): string {
+/**
+ * The page around the ruleset text. JSON: the text is escaped chunk by chunk, which equals
+ * escaping it whole (chunks are cut between whole pieces of text, never inside a character).
+ */
+function frame(r: AppliedRuleset, variant: Variant): Framing {
   if (variant === 'json') {
     const body: RulesPageJSON = {
       mode: r.mode,
@@ -67,10 +76,14 @@ function build(r: AppliedRuleset, variant: Variant, text: string): string {
       generation: r.generation,
       node: r.node,
       nodeAddresses: [...r.nodeAddresses],
-      ruleset: text,
+      ruleset: '',
     };
-    return JSON.stringify(body);
+    const whole = JSON.stringify(body); // ends with "ruleset":""}
+    return { head: whole.slice(0, -2), piece: (c) => JSON.stringify(c).slice(1, -1), tail: '"}' };
   }
   const header = `# kproxy ${r.mode} ruleset, applied ${r.appliedAt.toISOString()} (generation ${r.generation}, node ${r.node}; as applied)\n`;
-  return header + text;
+  return { head: header, piece: null, tail: '' };
 }
+
+/** The bodies /rules serves, for a caller that wants to watch them (tests). */
+export const servedRuleset = (budgetMs?: number) => new ServedRuleset(frame, budgetMs);

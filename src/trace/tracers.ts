@@ -20,7 +20,12 @@ export class TraceInputError extends Error {
   }
 }
 
-export type RulesetTracer = (text: string, packet: Packet, opts: TraceOptions) => TraceResult;
+/** A ruleset's text, whole or in pieces that end at line ends (read-text.ts readRulesetPieces). */
+export type RulesetText = string | readonly string[];
+
+export type RulesetTracer = (text: RulesetText, packet: Packet, opts: TraceOptions) => TraceResult;
+
+const whole = (text: RulesetText): string => (typeof text === 'string' ? text : text.join(''));
 
 const tracers: Record<string, () => Promise<RulesetTracer>> = {
   nftables: async () => {
@@ -40,7 +45,7 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
     const { TraceError } = await import('./nft/eval.js');
     return (text, packet, opts) => {
       try {
-        return traceIptables(parseIptables(text, { lazy: !opts.checkAll }), packet, { localAddresses: opts.localAddresses, inInterface: opts.inInterface });
+        return traceIptables(parseIptables(whole(text), { lazy: !opts.checkAll }), packet, { localAddresses: opts.localAddresses, inInterface: opts.inInterface });
       } catch (e) {
         if (e instanceof TraceError) throw new TraceInputError(e.message);
         throw e;
@@ -53,7 +58,7 @@ const tracers: Record<string, () => Promise<RulesetTracer>> = {
     return (text, packet, opts) => {
       let parsed;
       try {
-        parsed = parseEbpfText(text);
+        parsed = parseEbpfText(whole(text));
       } catch (e) {
         if (e instanceof MapsSyntaxError) throw new TraceInputError(`ruleset ${e.message}`);
         throw e;
@@ -68,7 +73,7 @@ tracers.ipvs = async () => {
   const { parseIpvsRules } = await import('./ipvs-text.js');
   const { traceIpvs } = await import('./ipvs.js');
   return (text, packet, opts) => {
-    const parsed = parseIpvsRules(text);
+    const parsed = parseIpvsRules(whole(text));
     const m = parsed.clusterMasquerade.get(packet.family)!;
     return traceIpvs(parsed.families.get(packet.family)!, packet, { localAddresses: opts.localAddresses, masqueradeAll: m.kind === 'all', podCIDRs: m.cidr ? [m.cidr] : [] });
   };

@@ -10,13 +10,13 @@
 //    EndpointSlice change thus hands iptables-restore one KUBE-SVC chain and its KUBE-SEPs.
 // A failed restore changes nothing of that table; the error is thrown (the runner retries with
 // a full sync), kubeproxy_sync_proxy_rules_iptables_restore_failures_total goes up.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readSysctl as readProcSysctl, writeSysctl as writeProcSysctl } from '../../util/sysctl.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
-import type { Dataplane, DataplaneContext } from '../dataplane.js';
+import { RENDER_SLICE_PORTS, type Dataplane, type DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
 import { describeRestoreError, IptablesError } from './exec.js';
@@ -24,7 +24,7 @@ import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
 import { ChainNames, isServiceChain } from './naming.js';
 import { KUBELET_FIREWALL, renderFamilyCounted, topLevelRules } from './restore.js';
-import { compileText } from './text.js';
+import { compileText, compileTextChunks } from './text.js';
 import { restoreTimeoutMs, saveTimeoutMs, UNKNOWN_TABLE_LINES } from './timeouts.js';
 
 /** What kproxy believes is in one family's tables: exactly what it last committed. */
@@ -200,6 +200,7 @@ export class IptablesDataplane implements Dataplane {
       node: state.node.name,
       nodeAddresses: state.node.addresses,
       render: () => compileText(state, this.config),
+      chunks: () => compileTextChunks(state, this.config, RENDER_SLICE_PORTS),
     });
     if (this.opts.afterSync) await this.opts.afterSync(state);
   }
@@ -423,32 +424,27 @@ export async function cleanupFamily(tools: IptablesTools, family: IPFamily, floo
   const res = await runTool(tools, tools.restore(family), ['-w', '5', '--noflush'], { input, timeoutMs: restoreTimeoutMs(out.length, floorMs) });
   if (res.code !== 0) throw new IptablesError(`${tools.restore(family)} (cleanup) failed: ${describeRestoreError(res.stderr, input)}`, res.stderr, res.code);
   if (routeLocalnet !== null) {
-    const s = await runTool(tools, 'sysctl', ['-qw', `${ROUTE_LOCALNET}=${routeLocalnet}`], { timeoutMs: 10_000 });
+    const s = await writeSysctl(tools, ROUTE_LOCALNET, routeLocalnet);
     if (s.code !== 0) throw new IptablesError(`cannot put ${ROUTE_LOCALNET} back to ${routeLocalnet}: ${s.stderr.trim()}`, s.stderr, s.code);
   }
   return removed;
 }
 
 const ROUTE_LOCALNET = 'net.ipv4.conf.all.route_localnet';
-const procPath = (key: string) => `/proc/sys/${key.replace(/\./g, '/')}`;
 
 /**
  * A sysctl's value ('' when unreadable). Without a command prefix (kproxy in the node's own
- * namespace) straight from /proc: a process start costs more than the sync's other steps.
+ * namespace) straight from /proc (src/util/sysctl.ts); behind one, through the sysctl command.
  */
 async function readSysctl(tools: IptablesTools, key: string): Promise<string> {
-  if (tools.prefix.length === 0)
-    return readFile(procPath(key), 'utf8').then(
-      (v) => v.trim(),
-      () => '',
-    );
+  if (tools.prefix.length === 0) return (await readProcSysctl(key)) ?? '';
   const r = await runTool(tools, 'sysctl', ['-n', key], { timeoutMs: 10_000 }).catch(() => null);
   return r?.code === 0 ? r.stdout.trim() : '';
 }
 
 async function writeSysctl(tools: IptablesTools, key: string, value: string): Promise<{ code: number | null; stderr: string }> {
   if (tools.prefix.length === 0) {
-    return writeFile(procPath(key), value).then(
+    return writeProcSysctl(key, value).then(
       () => ({ code: 0, stderr: '' }),
       (e: Error) => ({ code: -1, stderr: e.message }),
     );

@@ -16,6 +16,7 @@ import { cidrContains, parseCIDR, type IPFamily } from '../../api/ip.js';
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
+import { writeSysctl } from '../../util/sysctl.js';
 import type { Dataplane } from '../dataplane.js';
 import type { DataplaneContext } from '../dataplane.js';
 import { compile, type IpvsRuleset } from './compile.js';
@@ -125,15 +126,14 @@ export class IpvsDataplane implements Dataplane {
   /** Once: kube-proxy's IPVS sysctls, the IPVS timeouts, and the dummy interface. */
   private async setUpNode(): Promise<void> {
     const sysctls: [string, string][] = [
-      ['net/ipv4/vs/conntrack', '1'], // conntrack for IPVS connections: the masquerade rules need it
-      ['net/ipv4/vs/expire_nodest_conn', '1'], // packets of a deleted real server's connections are dropped at once
-      ['net/ipv4/vs/expire_quiescent_template', '1'], // persistence templates of weight-0 servers expire
-      ['net/ipv4/ip_forward', '1'],
+      ['net.ipv4.vs.conntrack', '1'], // conntrack for IPVS connections: the masquerade rules need it
+      ['net.ipv4.vs.expire_nodest_conn', '1'], // packets of a deleted real server's connections are dropped at once
+      ['net.ipv4.vs.expire_quiescent_template', '1'], // persistence templates of weight-0 servers expire
+      ['net.ipv4.ip_forward', '1'],
     ];
-    if (this.config.ipvs.strictARP) sysctls.push(['net/ipv4/conf/all/arp_ignore', '1'], ['net/ipv4/conf/all/arp_announce', '2']);
-    const { writeFile } = await import('node:fs/promises');
+    if (this.config.ipvs.strictARP) sysctls.push(['net.ipv4.conf.all.arp_ignore', '1'], ['net.ipv4.conf.all.arp_announce', '2']);
     for (const [k, v] of sysctls) {
-      await writeFile(`/proc/sys/${k}`, v).catch((e: Error) => this.log.warn({ sysctl: k, err: e.message }, 'ipvs: cannot set sysctl'));
+      await writeSysctl(k, v).catch((e: Error) => this.log.warn({ sysctl: k, err: e.message }, 'ipvs: cannot set sysctl'));
     }
     const { tcpTimeoutMs, tcpFinTimeoutMs, udpTimeoutMs } = this.config.ipvs;
     if (tcpTimeoutMs || tcpFinTimeoutMs || udpTimeoutMs) {

@@ -19,11 +19,11 @@ import { Counter } from 'prom-client';
 import type { Config } from '../../config/types.js';
 import type { ProxyState } from '../../model/types.js';
 import type { Logger } from '../../util/log.js';
-import type { Dataplane, DataplaneContext } from '../dataplane.js';
+import { RENDER_SLICE_PORTS, type Dataplane, type DataplaneContext } from '../dataplane.js';
 import { FAMILIES } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
 import { ElementWriter } from './netlink/writer.js';
-import { fullSyncText, replaceText } from './fullsync.js';
+import { fullSyncText, replaceChunks, replaceText } from './fullsync.js';
 import { SlabArena } from '../../util/slab-arena.js';
 import { planPartialSync, type Committed } from './plan.js';
 import { TABLE, tableRef, type NftFamily } from './ruleset.js';
@@ -130,6 +130,7 @@ export class NftablesDataplane implements Dataplane {
       nodeAddresses: node.addresses,
       // The full sync's one-pass writer, as if these ports were synced in full now.
       render: () => replaceText(tables),
+      chunks: () => replaceChunks(tables, RENDER_SLICE_PORTS),
     });
   }
 

@@ -19,6 +19,8 @@ import { ByteText } from '../../util/byte-text.js';
 import { SlabArena } from '../../util/slab-arena.js';
 
 const ELEMENTS_PER_LINE = 500;
+/** An empty chunk: where a sliced render may pause. */
+const PAUSE = Buffer.alloc(0);
 
 /**
  * The full sync's text, as UTF-8 bytes in chunks. `plan` receives the line count and the new
@@ -45,17 +47,28 @@ export async function* fullSyncText(
  * full sync's one-pass writer: about a third of the CPU of compiling every port into
  * PortRules and rendering them through an ElementIndex.
  */
-export function replaceText(tables: readonly { family: NftFamily; fc: FamilyContext; ports: readonly ServicePortState[] }[]): string {
+export function replaceText(tables: readonly ReplacedTable[]): string {
+  return Buffer.concat([...replaceChunks(tables)]).toString('utf8');
+}
+
+export interface ReplacedTable {
+  family: NftFamily;
+  fc: FamilyContext;
+  ports: readonly ServicePortState[];
+}
+
+/**
+ * replaceText in chunks of UTF-8 bytes, for a caller that renders a little at a time (the
+ * /rules page): with `slice`, an empty chunk after every `slice` ports compiled, where it may
+ * pause.
+ */
+export function* replaceChunks(tables: readonly ReplacedTable[], slice = 0): Generator<Buffer> {
   const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
-  const chunks: Buffer[] = [];
-  const arena = new SlabArena();
   for (const { family, fc, ports } of tables) {
     const sorted = [...ports].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    for (const c of tableText(family, fc, sorted, null, plan, arena)) chunks.push(c);
+    // No arena: the page may keep these bytes as long as it likes.
+    yield* tableText(family, fc, sorted, null, plan, undefined, slice);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  arena.recycle(); // (the text is a copy)
-  return text;
 }
 
 /** One table's part of a full sync; `ports` in key order. */
@@ -66,6 +79,7 @@ function* tableText(
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
   arena: SlabArena | undefined,
+  slice = 0,
 ): Generator<Buffer> {
   const replace = previous === null;
   const t = tableRef(family);
@@ -120,7 +134,9 @@ function* tableText(
     taken.add(k);
     elements.add(set, key, value);
   };
+  let compiled = 0;
   for (const sp of ports) {
+    if (slice > 0 && ++compiled % slice === 0) yield PAUSE;
     owner = sp.key;
     lastScope = '';
     c.ports.set(sp.key, sp);

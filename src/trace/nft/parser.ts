@@ -34,8 +34,21 @@ export interface ParseOptions {
   lazy?: boolean;
 }
 
-/** Parses nft text into a new ruleset (or applies it on top of `into`). */
-export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
+/**
+ * Parses nft text into a new ruleset (or applies it on top of `into`). The text may come in
+ * pieces that end at line ends (read-text.ts readRulesetPieces): a lazy parse of a new ruleset
+ * reads them one after the other, anything else parses them joined.
+ */
+export function parseNft(text: string | readonly string[], opts: ParseOptions = {}): Ruleset {
+  if (typeof text !== 'string') {
+    const whole = text.length === 1 ? text[0] : null;
+    if (whole === null && opts.lazy && !opts.into) {
+      const rs = parsePieces(text);
+      if (rs) return rs;
+    }
+    return parseNft(whole ?? text.join(''), opts);
+  }
+  const src = text;
   if (opts.into) for (const table of opts.into.tables.values()) if (table.runs) for (const chain of table.chains.values()) ensureRules(table, chain);
   // A lazy parse of a new ruleset steps over runs of plain rule lines (rule-runs.ts); it starts
   // over without them if a later command could take rules away again.
@@ -64,12 +77,40 @@ export function parseNft(src: string, opts: ParseOptions = {}): Ruleset {
   return rs;
 }
 
+/**
+ * A lazy parse of text in pieces: each piece by its own parser, on one ruleset, counting lines
+ * on. Null when the parse cannot be finished that way — a statement runs on into the next piece
+ * (an open `{` is an error at the end of a piece), a syntax error, or a command that takes
+ * rules away after a run: the caller then parses the joined text, which gives exactly what a
+ * parse of the whole text gives, error and line included. Each piece ends at a line end, so a
+ * parse that gets through every piece has read the same statements as one of the whole text.
+ */
+function parsePieces(pieces: readonly string[]): Ruleset | null {
+  const rs: Ruleset = { tables: new Map() };
+  const runs: Runs = { rules: { list: [], searched: new WeakSet() }, chains: { list: [] } };
+  let line = 1;
+  try {
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i];
+      // A piece that does not end a line, or ends one that a backslash continues, would split a statement.
+      if (i < pieces.length - 1 && (!piece.endsWith('\n') || piece.endsWith('\\\n'))) return null;
+      line = new Parser(piece, rs, runs, line).runToEnd();
+    }
+  } catch (e) {
+    if (e instanceof NftSyntaxError || e instanceof StartOver) return null;
+    throw e;
+  }
+  if (runs.rules.list.length > 0) for (const table of rs.tables.values()) table.runs = runs.rules;
+  return rs;
+}
+
 /** Parses the chain's pending rules (once) and checks what they refer to. */
 export function ensureRules(table: Table, chain: Chain): void {
   if (table.runs) {
     const found = runLinesOf(table.runs, table, chain);
-    // In text order with the rules the parser kept (all from the same text).
-    if (found.length > 0) chain.pending = [...chain.pending, ...found].sort((a, b) => a.start - b.start);
+    // In text order with the rules the parser kept (from the same text, or from its pieces:
+    // by line first, then by offset within the line's piece).
+    if (found.length > 0) chain.pending = [...chain.pending, ...found].sort((a, b) => a.line - b.line || a.start - b.start);
   }
   if (chain.pending.length === 0) return;
   const pending = chain.pending;
@@ -123,8 +164,16 @@ class Parser extends RuleParser {
     private readonly rs: Ruleset,
     /** Where plain rule and chain lines are collected whole (a lazy parse), or null to parse each. */
     private readonly runs: Runs | null,
+    /** The line `src` starts on (a piece of a longer text starts further on). */
+    line = 1,
   ) {
-    super(src);
+    super(src, { start: 0, end: src.length, line });
+  }
+
+  /** run(), then the line after the last one read: where the next piece starts. */
+  runToEnd(): number {
+    this.run();
+    return this.lx.currentLine();
   }
 
   private lastTable: Table | null = null;

@@ -9,6 +9,7 @@ import { compileText } from '../../../src/dataplanes/nftables/compile.js';
 import { collectText } from '../../../src/dataplanes/nftables/nft.js';
 import { ProxyMetrics } from '../../../src/metrics/metrics.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { servedText } from '../../rules/served-text.js';
 import { config, ep, service, slice, stateOf, type Obj } from './helpers.js';
 
 function objects(): Obj[] {
@@ -63,6 +64,8 @@ test('the published ruleset (/rules) prints what `kproxy rules` prints for the c
   });
   await dp.sync(state, true);
   assert.equal(published!.render(), compileText(state, config()));
+  // What the page serves, rendered in slices, is the same text (plain and in JSON).
+  assert.deepEqual(await servedText(published!), { text: compileText(state, config()), json: compileText(state, config()) });
   // Partial syncs add ports at the end of the committed map, out of key order; the page must
   // still print them in key order, and drop what was deleted.
   tracker.upsert(service('ns', 'aaa-new', { clusterIP: '172.30.1.1', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }) as never);
@@ -73,6 +76,7 @@ test('the published ruleset (/rules) prints what `kproxy rules` prints for the c
   assert.equal(dp.lastSync.kind, 'partial');
   const text = published!.render();
   assert.equal(text, compileText(next, config()));
+  assert.deepEqual(await servedText(published!), { text, json: text });
   assert.match(text, /aaa-new/);
   assert.doesNotMatch(text, /\/svc7\//);
 });
