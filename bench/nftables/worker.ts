@@ -94,6 +94,7 @@ for (const n of sizes) {
     dataplaneHeapMB: mem.dataplaneHeapMB,
     heapWithoutDataplaneMB: mem.heapWithoutDataplaneMB,
     fullRuns: full.fullMs.map(Math.round),
+    kproxyCpuRuns: full.kproxyCpuMs.map(Math.round),
     bareRuns: full.bareMs.map(Math.round),
     partialRuns: partial.ms.map(r1),
     libnftablesRuns: lib?.map(r1) ?? null,

@@ -8,7 +8,8 @@
 // about half of what a sync allocated survived each scavenge, and scavenges were most of the
 // sync's CPU. Short runs keep few pieces waiting; a run is one flat string, cheap to copy.
 
-const PIECES_PER_RUN = 256;
+import { joinWaiting, PIECES_PER_RUN } from './byte-text.js';
+
 const PIECES_PER_CHUNK = 8192;
 
 export class TextBuilder {
@@ -22,7 +23,9 @@ export class TextBuilder {
   }
 
   private readonly runsPerChunk: number;
-  private pieces: string[] = [];
+  /** Pieces waiting for the next run: one array for the builder's life, not one per run. */
+  private readonly pieces: string[] = Array.from({ length: PIECES_PER_RUN }, () => '');
+  private waiting = 0;
   private runs: string[] = [];
   private chunks: string[] = [];
   /** Lines ended so far. */
@@ -30,7 +33,8 @@ export class TextBuilder {
 
   /** Appends a piece of a line. */
   add(piece: string): void {
-    if (this.pieces.push(piece) >= PIECES_PER_RUN) this.sealRun();
+    this.pieces[this.waiting++] = piece;
+    if (this.waiting === PIECES_PER_RUN) this.sealRun();
   }
 
   /** Appends a piece and ends the line. */
@@ -50,9 +54,9 @@ export class TextBuilder {
   }
 
   private sealRun(): void {
-    if (this.pieces.length === 0) return;
-    this.runs.push(this.pieces.join(''));
-    this.pieces = [];
+    if (this.waiting === 0) return;
+    this.runs.push(joinWaiting(this.pieces, this.waiting));
+    this.waiting = 0;
     if (this.runs.length >= this.runsPerChunk) this.sealChunk();
   }
 

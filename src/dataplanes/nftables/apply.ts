@@ -24,6 +24,7 @@ import { FAMILIES } from './compile.js';
 import { nftRunner, type NftRunner } from './nft.js';
 import { ElementWriter } from './netlink/writer.js';
 import { fullSyncText, replaceChunks, replaceText } from './fullsync.js';
+import { SlabArena } from '../../util/slab-arena.js';
 import { planPartialSync, type Committed } from './plan.js';
 import { TABLE, tableRef, type NftFamily } from './ruleset.js';
 
@@ -78,7 +79,12 @@ export class NftablesDataplane implements Dataplane {
       if (replace || full) {
         kind = replace ? 'replace' : 'full';
         const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
-        await this.nft(fullSyncText(state, this.config, replace ? null : this.committed, plan));
+        const arena = new SlabArena(); // the text's memory, reused by the next full sync
+        try {
+          await this.nft(fullSyncText(state, this.config, replace ? null : this.committed, plan, arena));
+        } finally {
+          arena.recycle(); // the runner is done with the text (nft.ts NftRunner)
+        }
         lines = plan.lines;
         committed = plan.committed;
       } else {

@@ -15,24 +15,29 @@ import { ClaimIndex } from './elements.js';
 import type { Committed } from './committed.js';
 import type { FamilyContext } from './context.js';
 import { tableHeader, tableRef, type ChainDecl, type NftFamily, type SetDecl } from './ruleset.js';
-import { TextBuilder } from '../../util/text-builder.js';
+import { ByteText } from '../../util/byte-text.js';
+import { SlabArena } from '../../util/slab-arena.js';
 
 const ELEMENTS_PER_LINE = 500;
+/** An empty chunk: where a sliced render may pause. */
+const PAUSE = Buffer.alloc(0);
 
 /**
- * The full sync's text, in chunks. `plan` receives the line count and the new committed
- * state. `previous` null: replace the tables; else rewrite them in place (keeping the
- * affinity sets' live entries) and delete what is no longer there.
+ * The full sync's text, as UTF-8 bytes in chunks. `plan` receives the line count and the new
+ * committed state. `previous` null: replace the tables; else rewrite them in place (keeping
+ * the affinity sets' live entries) and delete what is no longer there. `arena`: where the
+ * chunks' memory comes from (the caller recycles it once the chunks are written out).
  */
 export async function* fullSyncText(
   state: ProxyState,
   config: Config,
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
-): AsyncGenerator<string> {
+  arena?: SlabArena,
+): AsyncGenerator<Buffer> {
   for (const family of FAMILIES) {
     const fc = familyContext(family, config, state.node);
-    yield* tableText(family, fc, portsOf(state, fc.ipFamily), previous, plan);
+    yield* tableText(family, fc, portsOf(state, fc.ipFamily), previous, plan, arena);
   }
 }
 
@@ -43,7 +48,7 @@ export async function* fullSyncText(
  * PortRules and rendering them through an ElementIndex.
  */
 export function replaceText(tables: readonly ReplacedTable[]): string {
-  return [...replaceChunks(tables)].join('');
+  return Buffer.concat([...replaceChunks(tables)]).toString('utf8');
 }
 
 export interface ReplacedTable {
@@ -53,14 +58,16 @@ export interface ReplacedTable {
 }
 
 /**
- * replaceText in chunks, for a caller that renders a little at a time (the /rules page):
- * with `slice`, an empty chunk after every `slice` ports compiled, where it may pause.
+ * replaceText in chunks of UTF-8 bytes, for a caller that renders a little at a time (the
+ * /rules page): with `slice`, an empty chunk after every `slice` ports compiled, where it may
+ * pause.
  */
-export function* replaceChunks(tables: readonly ReplacedTable[], slice = 0): Generator<string> {
+export function* replaceChunks(tables: readonly ReplacedTable[], slice = 0): Generator<Buffer> {
   const plan = { lines: 0, committed: new Map<NftFamily, Committed>() };
   for (const { family, fc, ports } of tables) {
     const sorted = [...ports].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    yield* tableText(family, fc, sorted, null, plan, slice);
+    // No arena: the page may keep these bytes as long as it likes.
+    yield* tableText(family, fc, sorted, null, plan, undefined, slice);
   }
 }
 
@@ -71,8 +78,9 @@ function* tableText(
   ports: readonly ServicePortState[],
   previous: ReadonlyMap<NftFamily, Committed> | null,
   plan: { lines: number; committed: Map<NftFamily, Committed> },
+  arena: SlabArena | undefined,
   slice = 0,
-): Generator<string> {
+): Generator<Buffer> {
   const replace = previous === null;
   const t = tableRef(family);
   const sets = globalSets(fc);
@@ -87,15 +95,15 @@ function* tableText(
     portChains: new Set(),
     portSets: new Set(),
   };
-  const elements = new ElementText(t);
+  const elements = new ElementText(t, arena);
   const globals = new Set<string>();
   for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) elements.add(e.set, e.key, e.value);
   // Scopes that two ports share: the elements written in them so far (set NUL key).
   const contested = new Map<string, Set<string>>();
 
-  const portSets = new TextBuilder();
-  const portChains = new TextBuilder();
-  const portRules = new TextBuilder();
+  const portSets = new ByteText(arena);
+  const portChains = new ByteText(arena);
+  const portRules = new ByteText(arena);
   const shared = new Map<string, ChainDecl>();
   // Each element goes straight from the compiler into the text (no ElementRef per element):
   // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
@@ -128,7 +136,7 @@ function* tableText(
   };
   let compiled = 0;
   for (const sp of ports) {
-    if (slice > 0 && ++compiled % slice === 0) yield '';
+    if (slice > 0 && ++compiled % slice === 0) yield PAUSE;
     owner = sp.key;
     lastScope = '';
     c.ports.set(sp.key, sp);
@@ -147,7 +155,7 @@ function* tableText(
   const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ch of pick) c.sharedChains.add(ch.name);
 
-  const head = new TextBuilder();
+  const head = new ByteText(arena);
   for (const l of tableHeader(family, replace)) head.end(l);
   if (!replace) head.end(`flush table ${t}`);
   for (const s of sets) {
@@ -167,7 +175,7 @@ function* tableText(
   plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
 
   const chunks = elements.take();
-  const tail = new TextBuilder();
+  const tail = new ByteText(arena);
   const old = previous?.get(family);
   if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
   chunks.push(...tail.take());
@@ -176,7 +184,7 @@ function* tableText(
   plan.committed.set(family, c);
 }
 
-function setLine(b: TextBuilder, t: string, s: SetDecl): void {
+function setLine(b: ByteText, t: string, s: SetDecl): void {
   b.add('add ');
   b.add(s.kind);
   b.add(' ');
@@ -188,7 +196,7 @@ function setLine(b: TextBuilder, t: string, s: SetDecl): void {
   b.end(' }');
 }
 
-function chainLine(b: TextBuilder, t: string, c: ChainDecl): void {
+function chainLine(b: ByteText, t: string, c: ChainDecl): void {
   b.add('add chain ');
   b.add(t);
   b.add(' ');
@@ -201,7 +209,7 @@ function chainLine(b: TextBuilder, t: string, c: ChainDecl): void {
   b.end('');
 }
 
-function ruleLine(b: TextBuilder, t: string, chain: string, rule: string): void {
+function ruleLine(b: ByteText, t: string, chain: string, rule: string): void {
   b.add('add rule ');
   b.add(t);
   b.add(' ');
@@ -239,17 +247,20 @@ const id = (set: string, key: string) => set + '\u0000' + key;
  * renders them for `kproxy rules`).
  */
 class ElementText {
-  private readonly sets = new Map<string, { text: TextBuilder; n: number }>();
+  private readonly sets = new Map<string, { text: ByteText; n: number }>();
 
-  constructor(private readonly table: string) {}
+  constructor(
+    private readonly table: string,
+    private readonly arena: SlabArena | undefined,
+  ) {}
 
   // A port's elements come a few to one set in a row (one per endpoint): the last set is kept.
   private lastName = '';
-  private last: { text: TextBuilder; n: number } | undefined;
+  private last: { text: ByteText; n: number } | undefined;
 
   add(set: string, key: string, value: string): void {
     let s = set === this.lastName ? this.last : this.sets.get(set);
-    if (!s) this.sets.set(set, (s = { text: new TextBuilder(), n: 0 }));
+    if (!s) this.sets.set(set, (s = { text: new ByteText(this.arena), n: 0 }));
     this.lastName = set;
     this.last = s;
     const b = s.text;
@@ -276,8 +287,8 @@ class ElementText {
   }
 
   /** Every line, in chunks; ends each set's last line. */
-  take(): string[] {
-    const out: string[] = [];
+  take(): Buffer[] {
+    const out: Buffer[] = [];
     for (const s of this.sets.values()) {
       if (s.n > 0) s.text.end(' }');
       out.push(...s.text.take());

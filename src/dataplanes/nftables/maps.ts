@@ -32,14 +32,25 @@ export const LOCAL_SLOT_OFFSET = 1 << 20;
  */
 export function pickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
   // One object per distinct chain, shared by every service port that uses it (10,000 ports
-  // need only a few dozen of them).
-  const id = `${fc.ipx} ${kind} ${proto} ${n} ${affinity}`;
+  // need only a few dozen of them). Looked up by a number made of the chain's parameters
+  // (no key string built per port); a protocol kproxy does not know gets a string key.
+  const p = PROTOCOLS.indexOf(proto as (typeof PROTOCOLS)[number]);
+  const id = p < 0 ? `${fc.ipx} ${kind} ${proto} ${n} ${affinity}` : (((n * 2 + (affinity ? 1 : 0)) * 2 + (kind === 'local' ? 1 : 0)) * 4 + p) * 2 + (fc.ipx === 'ip6' ? 1 : 0);
   let c = pickChains.get(id);
   if (!c) pickChains.set(id, (c = buildPickChain(fc, kind, proto, n, affinity)));
   return c;
 }
 
-const pickChains = new Map<string, ChainDecl>();
+const pickChains = new Map<string | number, ChainDecl>();
+
+/** `goto NAME` for a shared chain: one string for all the ports that jump to it. */
+export function gotoRule(name: string): string {
+  let r = gotoRules.get(name);
+  if (r === undefined) gotoRules.set(name, (r = 'goto ' + name));
+  return r;
+}
+
+const gotoRules = new Map<string, string>();
 
 function buildPickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: string, n: number, affinity: boolean): ChainDecl {
   const pick = `numgen random mod ${n}` + (kind === 'local' ? ` offset ${LOCAL_SLOT_OFFSET}` : '');

@@ -23,16 +23,26 @@ export class NftError extends Error {
   }
 }
 
-/** nft input: the whole text, or chunks written out while the rest is built. */
-export type NftInput = string | AsyncIterable<string>;
+/**
+ * nft input: the whole text, or chunks written out as they come (the full sync gives its
+ * text as UTF-8 bytes built outside the JavaScript heap; see util/byte-text.ts).
+ */
+export type NftInput = string | AsyncIterable<string | Uint8Array>;
+/** Runs one transaction; the input's Buffers may be reused once the promise settles. */
 export type NftRunner = (input: NftInput) => Promise<void>;
 
 /** The whole text of an input (for runners that need it at once). */
 export async function collectText(input: NftInput): Promise<string> {
   if (typeof input === 'string') return input;
-  let text = '';
-  for await (const chunk of input) text += chunk;
-  return text;
+  const parts: (string | Uint8Array)[] = [];
+  for await (const chunk of input) parts.push(chunk);
+  return textOf(parts);
+}
+
+/** Chunks as one string (bytes read as UTF-8, as nft reads them). */
+function textOf(parts: readonly (string | Uint8Array)[]): string {
+  if (parts.every((p) => typeof p === 'string')) return parts.join('');
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))).toString('utf8');
 }
 
 /** timeoutMs: a fixed deadline (tests); without it, the deadline scales with the file. */
@@ -54,19 +64,22 @@ function transactionPath(): string {
 export async function runNft(input: NftInput, binary = 'nft', timeoutMs?: number): Promise<void> {
   const path = transactionPath();
   const file = await open(path, 'wx', 0o600);
-  const lines: string[] = []; // kept only to quote the line nft points at
+  const parts: (string | Uint8Array)[] = []; // kept only to quote the line nft points at
   let bytes = 0;
   try {
     try {
       if (typeof input === 'string') {
-        lines.push(input);
+        parts.push(input);
         bytes += Buffer.byteLength(input);
         await file.writeFile(input);
       } else {
         for await (const chunk of input) {
-          lines.push(chunk);
-          bytes += Buffer.byteLength(chunk);
-          await file.write(chunk);
+          parts.push(chunk);
+          const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+          bytes += size;
+          // A short write (a full disk) must not leave a shorter, still valid, script.
+          const { bytesWritten } = typeof chunk === 'string' ? await file.write(chunk) : await file.write(chunk, 0, size);
+          if (bytesWritten !== size) throw new NftError(`writing the nft script: ${bytesWritten} of ${size} bytes written`, '');
         }
       }
     } finally {
@@ -78,7 +91,7 @@ export async function runNft(input: NftInput, binary = 'nft', timeoutMs?: number
     } catch (e) {
       throw new NftError((e as Error).message, '');
     }
-    if (r.code !== 0) throw new NftError(`${binary} -f failed (exit ${r.code ?? r.signal}): ${describe(r.stderr, path, lines.join(''))}`, r.stderr);
+    if (r.code !== 0) throw new NftError(`${binary} -f failed (exit ${r.code ?? r.signal}): ${describe(r.stderr, path, textOf(parts))}`, r.stderr);
   } finally {
     rmSync(path, { force: true });
   }

@@ -5,15 +5,16 @@ import { joinHostPort } from '../../api/ip.js';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
 import type { FamilyContext } from './context.js';
 import { HAIRPIN_SET, MARK_FOR_MASQUERADE } from './masquerade.js';
-import { LOCAL_SLOT_OFFSET, NODEPORT_ENDPOINT_CHAINS, nodePortEndpointsMap, pickChain, REJECT_CHAIN, SERVICE_ENDPOINT_CHAINS, serviceEndpointsMap } from './maps.js';
+import { gotoRule, LOCAL_SLOT_OFFSET, NODEPORT_ENDPOINT_CHAINS, nodePortEndpointsMap, pickChain, REJECT_CHAIN, SERVICE_ENDPOINT_CHAINS, serviceEndpointsMap } from './maps.js';
 import { cat } from './flat.js';
-import { chainNames, endpointBase, serviceBase } from './naming.js';
+import { ChainNames, endpointBase } from './naming.js';
 import type { ChainDecl, ElementRef, PortRules, SetDecl } from './ruleset.js';
 
 const hostPort = (ep: Pick<Endpoint, 'ip' | 'port'>) => joinHostPort(ep.ip, ep.port);
 /** The scope of a node port's elements (no address is written this way). */
 const nodePortScope = (nodePort: number) => `:${nodePort}`;
 
+const NO_ADDRS: readonly string[] = [];
 const GOTO_REJECT = cat('goto ', REJECT_CHAIN);
 const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? GOTO_REJECT : 'drop');
 
@@ -33,12 +34,12 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
 
 /** The entry addresses and node port whose traffic one dispatch chain's pick looks up. */
 interface Reach {
-  addrs: string[];
+  addrs: readonly string[];
   nodePort: number;
 }
 
 class PortCompiler {
-  private readonly names: ReturnType<typeof chainNames>;
+  private readonly names: ChainNames;
   private readonly proto: string;
   private readonly chains: ChainDecl[] = [];
   private readonly shared: ChainDecl[] = [];
@@ -49,7 +50,7 @@ class PortCompiler {
   /** set NUL key of every element given, only when the port's addresses repeat. */
   private readonly given: Set<string> | null;
   /** With ClientIP affinity: each endpoint's chain and timeout set. */
-  private readonly endpointChains = new Map<string, { chain: string; set: string }>();
+  private readonly endpointChains: Map<string, { chain: string; set: string }> | null;
   private readonly internalChain: string;
 
   constructor(
@@ -62,7 +63,8 @@ class PortCompiler {
     // is in both its cluster-wide and its node-local set. The first claim is the one kept.
     const addrs = sp.externalIPs.length + sp.loadBalancerIPs.length === 0 ? null : [sp.clusterIP, ...sp.externalIPs, ...sp.loadBalancerIPs];
     this.given = addrs && new Set(addrs).size < addrs.length ? new Set() : null;
-    this.names = chainNames(serviceBase(sp));
+    this.names = new ChainNames(sp);
+    this.endpointChains = sp.sessionAffinity.type === 'ClientIP' ? new Map() : null;
     this.proto = sp.protocol.toLowerCase();
     this.internalChain = sp.internal.policy === 'Local' ? this.names.local : this.names.service;
   }
@@ -96,7 +98,7 @@ class PortCompiler {
     for (const ep of sp.allReachableEndpoints) {
       const base = endpointBase(sp, ep);
       const n = { chain: cat('endpoint-', base), set: cat('affinity-', base) };
-      this.endpointChains.set(ep.endpoint, n);
+      this.endpointChains!.set(ep.endpoint, n);
       this.sets.push({ kind: 'set', name: n.set, body: cat('type ', fc.addrType, ' ; flags dynamic,timeout ; timeout ', timeoutSeconds, 's ;') });
       this.chains.push({ name: n.chain, rules: [cat('update @', n.set, ' { ', fc.ipx, ' saddr }'), cat('meta l4proto ', this.proto, ' dnat to ', hostPort(ep))] });
     }
@@ -108,15 +110,18 @@ class PortCompiler {
    * traffic reaches the cluster chain under eTP Cluster and when short-circuited.
    */
   private reach(): { cluster: Reach; local: Reach } {
-    const { sp, names } = this;
+    const { sp } = this;
     const capture = sp.external?.capture === true;
-    const externalAddrs = capture ? [...sp.externalIPs, ...sp.loadBalancerIPs] : [];
+    const externalAddrs = capture && sp.externalIPs.length + sp.loadBalancerIPs.length > 0 ? [...sp.externalIPs, ...sp.loadBalancerIPs] : NO_ADDRS;
     const externalNodePort = capture ? sp.nodePort : 0;
     const externalLocal = sp.external?.policy === 'Local';
+    const internalLocal = sp.internal.policy === 'Local';
+    // (arrays made only when there is something to put in them: one per port at most, usually)
+    const withClusterIP = (addrs: readonly string[]) => (addrs.length === 0 ? [sp.clusterIP] : [sp.clusterIP, ...addrs]);
     return {
-      cluster: { addrs: [...(this.internalChain === names.service ? [sp.clusterIP] : []), ...externalAddrs], nodePort: externalNodePort },
+      cluster: { addrs: internalLocal ? externalAddrs : withClusterIP(externalAddrs), nodePort: externalNodePort },
       local: {
-        addrs: [...(this.internalChain === names.local ? [sp.clusterIP] : []), ...(externalLocal ? externalAddrs : [])],
+        addrs: internalLocal ? withClusterIP(externalLocal ? externalAddrs : NO_ADDRS) : externalLocal ? externalAddrs : NO_ADDRS,
         nodePort: externalLocal ? externalNodePort : 0,
       },
     };
@@ -127,7 +132,8 @@ class PortCompiler {
     const { sp, fc, proto } = this;
     const ipx = fc.ipx;
     const affinity = sp.sessionAffinity.type === 'ClientIP';
-    const chainOf = (ep: Endpoint) => this.endpointChains.get(ep.endpoint)!;
+    const chains = this.endpointChains;
+    const chainOf = (ep: Endpoint) => chains!.get(ep.endpoint)!;
     const rules: string[] = [];
     if (name === this.internalChain) {
       if (fc.masqueradeAll) rules.push(cat(ipx, ' daddr ', sp.clusterIP, ' jump ', MARK_FOR_MASQUERADE));
@@ -139,7 +145,7 @@ class PortCompiler {
     } else if (eps.length > 1) {
       const pick = pickChain(fc, kind, proto, eps.length, affinity);
       this.shared.push(pick);
-      rules.push(cat('goto ', pick.name));
+      rules.push(gotoRule(pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
       // Elements are not kept once rendered or diffed, so they are built with + (cheap),
       // each key and value once, straight from its parts.

@@ -1,0 +1,82 @@
+// A large text built straight into its UTF-8 bytes, outside the JavaScript heap: the nftables
+// full sync's 8 MB script at 10,000 Services. Held as JS strings until it was written out,
+// that text was most of what the young-generation collector copied (and then promoted) on
+// each of a sync's scavenges; in Buffers, the collector sees a few small Buffer objects.
+// Pieces are still gathered a few hundred at a time and joined into one flat string (one
+// native write per run is much cheaper than one per piece); the run is encoded into the
+// current slab at once and dies young. Bytes are exactly what writing the same strings as
+// UTF-8 gives (a file written with fs `write(string)`).
+
+import type { SlabArena } from './slab-arena.js';
+
+export const PIECES_PER_RUN = 256;
+const FIRST_SLAB = 16 * 1024;
+const MAX_SLAB = 1024 * 1024;
+
+export class ByteText {
+  /** `arena`: where slabs come from (reused across syncs); without one, fresh Buffers. */
+  constructor(private readonly arena?: SlabArena) {}
+
+  /** Pieces waiting for the next run: one array for the builder's life, not one per run. */
+  private readonly pieces: string[] = Array.from({ length: PIECES_PER_RUN }, () => '');
+  private waiting = 0;
+  private slab: Buffer | null = null;
+  private used = 0;
+  /** The next slab's size: small builders (a set with a few elements) stay small. */
+  private nextSlab = FIRST_SLAB;
+  private done: Buffer[] = [];
+  /** Lines ended so far. */
+  lines = 0;
+
+  /** Appends a piece of a line. */
+  add(piece: string): void {
+    this.pieces[this.waiting++] = piece;
+    if (this.waiting === PIECES_PER_RUN) this.sealRun();
+  }
+
+  /** Appends a piece and ends the line. */
+  end(piece: string): void {
+    this.add(piece);
+    this.add('\n');
+    this.lines++;
+  }
+
+  /** The bytes so far, in order, as a few Buffers; the builder is empty afterwards. */
+  take(): Buffer[] {
+    this.sealRun();
+    this.sealSlab();
+    const out = this.done;
+    this.done = [];
+    return out;
+  }
+
+  private sealRun(): void {
+    if (this.waiting === 0) return;
+    const run = joinWaiting(this.pieces, this.waiting);
+    this.waiting = 0;
+    // A UTF-16 code unit never takes more than 3 bytes in UTF-8, so the run fits whole
+    // (utf8Write would stop at the end of the slab and leave the rest unwritten).
+    const most = run.length * 3;
+    if (this.slab === null || this.slab.length - this.used < most) {
+      this.sealSlab();
+      const size = Math.max(this.nextSlab, most);
+      this.slab = this.arena ? this.arena.slab(size) : Buffer.allocUnsafeSlow(size);
+      this.nextSlab = Math.min(this.nextSlab * 2, MAX_SLAB);
+    }
+    this.used += this.slab.write(run, this.used, 'utf8');
+  }
+
+  private sealSlab(): void {
+    if (this.slab === null || this.used === 0) return;
+    this.done.push(this.slab.subarray(0, this.used));
+    this.slab = this.slab.length - this.used >= FIRST_SLAB ? this.slab.subarray(this.used) : null;
+    this.used = 0;
+  }
+}
+
+/** The first `n` pieces as one flat string; the array then holds no piece (none kept alive). */
+export function joinWaiting(pieces: string[], n: number): string {
+  const run = n === pieces.length ? pieces.join('') : pieces.slice(0, n).join('');
+  pieces.fill('', 0, n);
+  return run;
+}
