@@ -5,7 +5,8 @@
 // Pieces are still gathered a few hundred at a time and joined into one flat string (one
 // native write per run is much cheaper than one per piece); the run is encoded into the
 // current slab at once and dies young. Bytes are exactly what writing the same strings as
-// UTF-8 gives (a file written with fs `write(string)`).
+// UTF-8 gives (a file written with fs `write(string)`). Both kernel-table dataplanes write their
+// full syncs this way: the nftables script and the iptables-restore inputs.
 
 import type { SlabArena } from './slab-arena.js';
 
@@ -13,9 +14,21 @@ export const PIECES_PER_RUN = 256;
 const FIRST_SLAB = 16 * 1024;
 const MAX_SLAB = 1024 * 1024;
 
+export interface ByteTextOptions {
+  /** Where slabs come from (reused across syncs); without one, fresh Buffers. */
+  arena?: SlabArena;
+  /** About how many bytes the text will have: the first slab's size (a text known to be large
+   *  then lands in one slab instead of growing through many). */
+  sizeHint?: number;
+}
+
 export class ByteText {
-  /** `arena`: where slabs come from (reused across syncs); without one, fresh Buffers. */
-  constructor(private readonly arena?: SlabArena) {}
+  private readonly arena: SlabArena | undefined;
+
+  constructor(options: ByteTextOptions = {}) {
+    this.arena = options.arena;
+    if (options.sizeHint !== undefined) this.nextSlab = Math.max(FIRST_SLAB, options.sizeHint);
+  }
 
   /** Pieces waiting for the next run: one array for the builder's life, not one per run. */
   private readonly pieces: string[] = Array.from({ length: PIECES_PER_RUN }, () => '');
@@ -39,6 +52,14 @@ export class ByteText {
     this.add(piece);
     this.add('\n');
     this.lines++;
+  }
+
+  /** Appends bytes written elsewhere (whole lines, `lines` of them); they are not copied. */
+  append(bytes: readonly Uint8Array[], lines: number): void {
+    this.sealRun();
+    this.sealSlab();
+    for (const b of bytes) if (b.length > 0) this.done.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    this.lines += lines;
   }
 
   /** The bytes so far, in order, as a few Buffers; the builder is empty afterwards. */
@@ -79,4 +100,15 @@ export function joinWaiting(pieces: string[], n: number): string {
   const run = n === pieces.length ? pieces.join('') : pieces.slice(0, n).join('');
   pieces.fill('', 0, n);
   return run;
+}
+
+/** Total bytes of a text held as segments. */
+export const byteLength = (parts: readonly Uint8Array[]): number => parts.reduce((n, p) => n + p.length, 0);
+
+/** A text held as segments (strings or UTF-8 bytes), as one string: for `kproxy rules`, error
+ *  messages and tests, never on a sync's path. */
+export function textOf(parts: readonly (string | Uint8Array)[]): string {
+  if (parts.every((p) => typeof p === 'string')) return parts.join('');
+  const bytes = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
+  return (bytes.length === 1 ? Buffer.from(bytes[0].buffer, bytes[0].byteOffset, bytes[0].byteLength) : Buffer.concat(bytes)).toString('utf8');
 }

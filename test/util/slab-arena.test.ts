@@ -29,13 +29,13 @@ test('a slab made for one huge piece is not kept', () => {
 
 test('texts built in recycled slabs are whole, and a text taken before stays as it was', () => {
   const build = (arena: SlabArena, tag: string) => {
-    const t = new ByteText(arena);
+    const t = new ByteText({ arena });
     for (let i = 0; i < 50000; i++) t.end(`${tag} ${i}`);
     return Buffer.concat(t.take()).toString('utf8');
   };
   const expect = (tag: string) => Array.from({ length: 50000 }, (_, i) => `${tag} ${i}\n`).join('');
   const one = new SlabArena();
-  const t1 = new ByteText(one);
+  const t1 = new ByteText({ arena: one });
   for (let i = 0; i < 50000; i++) t1.end(`one ${i}`);
   const kept = t1.take();
   // Another sync meanwhile: it must not write into the slabs `kept` lives in.

@@ -19,7 +19,7 @@ import type { Logger } from '../../util/log.js';
 import { RENDER_SLICE_PORTS, type Dataplane, type DataplaneContext } from '../dataplane.js';
 import { detectBackend, runTool, type IptablesTools } from './backend.js';
 import { ALL_NFACCT, compileServicePort, compileStreamed, familyContext, FAMILIES, portsOf, type FamilyContext, type FamilyRuleset, type PortRules } from './compile.js';
-import { textOf } from './bytes.js';
+import { textOf } from '../../util/byte-text.js';
 import { describeRestoreError, IptablesError } from './exec.js';
 import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';

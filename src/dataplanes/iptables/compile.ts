@@ -22,7 +22,7 @@ import { decisionsOf } from './decisions.js';
 import { localDetector, type LocalDetector } from './detector.js';
 import { endpointChain as endpointChainName, serviceChains, type ChainNames } from './naming.js';
 import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
-import { ByteText } from './bytes.js';
+import { ByteText } from '../../util/byte-text.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -121,7 +121,7 @@ export interface PortRules {
   filter: { services: string[]; externalServices: string[]; nodePorts: string[]; firewall: string[] };
 }
 
-/** Where a full sync's port rules are written (bytes.ts): pieces of a line, and line ends. */
+/** Where a full sync's port rules are written (src/util/byte-text.ts): pieces of a line, and line ends. */
 export interface LineSink {
   add(piece: string): void;
   end(piece: string): void;
@@ -330,7 +330,7 @@ export interface FamilyRuleset {
  * `sizeHint`: the bytes expected (the last full sync's), so that the text fits one buffer.
  */
 export function compileStreamed(ports: readonly ServicePortState[], fc: FamilyContext, sizeHint?: number): FamilyRuleset {
-  const sink = new ByteText(sizeHint ?? estimatedBodyBytes(ports));
+  const sink = new ByteText({ sizeHint: sizeHint ?? estimatedBodyBytes(ports) });
   const compiled = ports.map((sp) => compileServicePort(sp, fc, sink));
   const lines = sink.lines;
   return { fc, ports: compiled, body: { parts: sink.take(), lines } };

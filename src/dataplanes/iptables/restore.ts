@@ -7,7 +7,7 @@
 import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
 import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
 import { CT_STATE_INVALID_DROPPED } from './nfacct.js';
-import { ByteText, byteLength, textOf } from './bytes.js';
+import { ByteText, byteLength, textOf } from '../../util/byte-text.js';
 
 /** Kept in sync with kubelet's chain of the same name; written only with localhost NodePorts. */
 export const KUBELET_FIREWALL = 'KUBE-FIREWALL';
@@ -173,7 +173,7 @@ export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = 
 export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): RenderedFamily {
   const { ports } = rs;
   // A full sync's room for the declarations (~14 chains per port) and top-level rules; its body comes in whole.
-  const out = new ByteText(64 * 1024 + (opts.write ? 0 : 700 * ports.length));
+  const out = new ByteText({ sizeHint: 64 * 1024 + (opts.write ? 0 : 700 * ports.length) });
   let filterRules = 0;
   let natRules = 0;
   const changed = (key: string, rules: string[]) => {

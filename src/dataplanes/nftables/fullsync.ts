@@ -101,9 +101,9 @@ function* tableText(
   // Scopes that two ports share: the elements written in them so far (set NUL key).
   const contested = new Map<string, Set<string>>();
 
-  const portSets = new ByteText(arena);
-  const portChains = new ByteText(arena);
-  const portRules = new ByteText(arena);
+  const portSets = new ByteText({ arena });
+  const portChains = new ByteText({ arena });
+  const portRules = new ByteText({ arena });
   const shared = new Map<string, ChainDecl>();
   // Each element goes straight from the compiler into the text (no ElementRef per element):
   // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
@@ -155,7 +155,7 @@ function* tableText(
   const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const ch of pick) c.sharedChains.add(ch.name);
 
-  const head = new ByteText(arena);
+  const head = new ByteText({ arena });
   for (const l of tableHeader(family, replace)) head.end(l);
   if (!replace) head.end(`flush table ${t}`);
   for (const s of sets) {
@@ -175,7 +175,7 @@ function* tableText(
   plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
 
   const chunks = elements.take();
-  const tail = new ByteText(arena);
+  const tail = new ByteText({ arena });
   const old = previous?.get(family);
   if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
   chunks.push(...tail.take());
@@ -260,7 +260,7 @@ class ElementText {
 
   add(set: string, key: string, value: string): void {
     let s = set === this.lastName ? this.last : this.sets.get(set);
-    if (!s) this.sets.set(set, (s = { text: new ByteText(this.arena), n: 0 }));
+    if (!s) this.sets.set(set, (s = { text: new ByteText({ arena: this.arena }), n: 0 }));
     this.lastName = set;
     this.last = s;
     const b = s.text;

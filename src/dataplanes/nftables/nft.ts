@@ -11,6 +11,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execWithTimeout } from '../../util/exec.js';
+import { textOf } from '../../util/byte-text.js';
 import { nftTimeoutMs } from './timeout.js';
 
 export class NftError extends Error {
@@ -37,12 +38,6 @@ export async function collectText(input: NftInput): Promise<string> {
   const parts: (string | Uint8Array)[] = [];
   for await (const chunk of input) parts.push(chunk);
   return textOf(parts);
-}
-
-/** Chunks as one string (bytes read as UTF-8, as nft reads them). */
-function textOf(parts: readonly (string | Uint8Array)[]): string {
-  if (parts.every((p) => typeof p === 'string')) return parts.join('');
-  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))).toString('utf8');
 }
 
 /** timeoutMs: a fixed deadline (tests); without it, the deadline scales with the file. */

@@ -1,14 +1,14 @@
-// The full sync's input as bytes (bytes.ts) and the chain-name hash cut from base64 digests
+// The full sync's input as bytes (src/util/byte-text.ts) and the chain-name hash cut from base64 digests
 // (naming.ts): both must give exactly what the plain string forms give.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ByteText, byteLength, textOf } from '../../../src/dataplanes/iptables/bytes.js';
+import { ByteText, byteLength, textOf } from '../../../src/util/byte-text.js';
 import { hash16 } from '../../../src/dataplanes/iptables/naming.js';
 
 describe('iptables restore input as bytes', () => {
   it('holds exactly the text written, across buffer growth, whole-buffer appends and non-ASCII', () => {
-    const b = new ByteText(16 * 1024); // the smallest first buffer: grows several times below
+    const b = new ByteText({ sizeHint: 16 * 1024 }); // the smallest first slab: grows several times below
     let expected = '';
     const appended = Buffer.from('-A KUBE-SEP-X -j DNAT\n-A KUBE-SEP-Y -j DNAT\n');
     for (let i = 0; i < 5000; i++) {
