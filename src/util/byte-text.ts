@@ -2,15 +2,15 @@
 // full sync's 8 MB script at 10,000 Services. Held as JS strings until it was written out,
 // that text was most of what the young-generation collector copied (and then promoted) on
 // each of a sync's scavenges; in Buffers, the collector sees a few small Buffer objects.
-// Pieces are still gathered a few hundred at a time and joined into one flat string (one
-// native write per run is much cheaper than one per piece); the run is encoded into the
-// current slab at once and dies young. Bytes are exactly what writing the same strings as
+// Pieces are still gathered into runs (src/util/piece-runs.ts: one native write per run is
+// much cheaper than one per piece); each run is encoded into the current slab at once and dies
+// young. Bytes are exactly what writing the same strings as
 // UTF-8 gives (a file written with fs `write(string)`). Both kernel-table dataplanes write their
 // full syncs this way: the nftables script and the iptables-restore inputs.
 
+import { PieceRuns } from './piece-runs.js';
 import type { SlabArena } from './slab-arena.js';
 
-export const PIECES_PER_RUN = 256;
 const FIRST_SLAB = 16 * 1024;
 const MAX_SLAB = 1024 * 1024;
 
@@ -22,37 +22,20 @@ export interface ByteTextOptions {
   sizeHint?: number;
 }
 
-export class ByteText {
+export class ByteText extends PieceRuns {
   private readonly arena: SlabArena | undefined;
 
   constructor(options: ByteTextOptions = {}) {
+    super();
     this.arena = options.arena;
     if (options.sizeHint !== undefined) this.nextSlab = Math.max(FIRST_SLAB, options.sizeHint);
   }
 
-  /** Pieces waiting for the next run: one array for the builder's life, not one per run. */
-  private readonly pieces: string[] = Array.from({ length: PIECES_PER_RUN }, () => '');
-  private waiting = 0;
   private slab: Buffer | null = null;
   private used = 0;
   /** The next slab's size: small builders (a set with a few elements) stay small. */
   private nextSlab = FIRST_SLAB;
   private done: Buffer[] = [];
-  /** Lines ended so far. */
-  lines = 0;
-
-  /** Appends a piece of a line. */
-  add(piece: string): void {
-    this.pieces[this.waiting++] = piece;
-    if (this.waiting === PIECES_PER_RUN) this.sealRun();
-  }
-
-  /** Appends a piece and ends the line. */
-  end(piece: string): void {
-    this.add(piece);
-    this.add('\n');
-    this.lines++;
-  }
 
   /** Appends bytes written elsewhere (whole lines, `lines` of them); they are not copied. */
   append(bytes: readonly Uint8Array[], lines: number): void {
@@ -71,10 +54,7 @@ export class ByteText {
     return out;
   }
 
-  private sealRun(): void {
-    if (this.waiting === 0) return;
-    const run = joinWaiting(this.pieces, this.waiting);
-    this.waiting = 0;
+  protected keepRun(run: string): void {
     // A UTF-16 code unit never takes more than 3 bytes in UTF-8, so the run fits whole
     // (utf8Write would stop at the end of the slab and leave the rest unwritten).
     const most = run.length * 3;
@@ -93,13 +73,6 @@ export class ByteText {
     this.slab = this.slab.length - this.used >= FIRST_SLAB ? this.slab.subarray(this.used) : null;
     this.used = 0;
   }
-}
-
-/** The first `n` pieces as one flat string; the array then holds no piece (none kept alive). */
-export function joinWaiting(pieces: string[], n: number): string {
-  const run = n === pieces.length ? pieces.join('') : pieces.slice(0, n).join('');
-  pieces.fill('', 0, n);
-  return run;
 }
 
 /** Total bytes of a text held as segments. */

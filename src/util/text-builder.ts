@@ -1,48 +1,25 @@
-// A large ruleset text (an nft script of 8 MB at 10,000 Services, iptables-restore input of
-// 3 MB at 1,000) built from its pieces without a string per line: the pieces are mostly
-// strings that exist already (chain names, rules, element keys and values) and are joined in
-// two steps. A few hundred pieces at a time become one flat run of some kilobytes; runs
-// become a chunk once there are enough of them. Why two steps: the young-generation
-// collector copies every string still referenced when it runs, and then promotes it. With
-// thousands of pieces waiting per builder (and the nftables full sync has a builder per set)
-// about half of what a sync allocated survived each scavenge, and scavenges were most of the
-// sync's CPU. Short runs keep few pieces waiting; a run is one flat string, cheap to copy.
+// A large ruleset text as a few flat strings (iptables for `kproxy rules` and `/rules`: 32 MB at 10,000
+// Services): pieces are gathered into runs (src/util/piece-runs.ts), and runs into chunks
+// once there are enough of them.
 
-import { joinWaiting, PIECES_PER_RUN } from './byte-text.js';
+import { PieceRuns, PIECES_PER_RUN } from './piece-runs.js';
 
 const PIECES_PER_CHUNK = 8192;
 
-export class TextBuilder {
+export class TextBuilder extends PieceRuns {
   /**
    * `piecesPerChunk`: about how many pieces go into one chunk. Larger chunks (some 100 kB
    * and more) go to V8's large-object space, which the young-generation collector never
    * copies: worth it for a text kept until the end of a long sync.
    */
   constructor(piecesPerChunk = PIECES_PER_CHUNK) {
+    super();
     this.runsPerChunk = Math.max(1, Math.round(piecesPerChunk / PIECES_PER_RUN));
   }
 
   private readonly runsPerChunk: number;
-  /** Pieces waiting for the next run: one array for the builder's life, not one per run. */
-  private readonly pieces: string[] = Array.from({ length: PIECES_PER_RUN }, () => '');
-  private waiting = 0;
   private runs: string[] = [];
   private chunks: string[] = [];
-  /** Lines ended so far. */
-  lines = 0;
-
-  /** Appends a piece of a line. */
-  add(piece: string): void {
-    this.pieces[this.waiting++] = piece;
-    if (this.waiting === PIECES_PER_RUN) this.sealRun();
-  }
-
-  /** Appends a piece and ends the line. */
-  end(piece: string): void {
-    this.add(piece);
-    this.add('\n');
-    this.lines++;
-  }
 
   /** The text so far as a few flat chunks; the builder is empty afterwards. */
   take(): string[] {
@@ -53,10 +30,8 @@ export class TextBuilder {
     return out;
   }
 
-  private sealRun(): void {
-    if (this.waiting === 0) return;
-    this.runs.push(joinWaiting(this.pieces, this.waiting));
-    this.waiting = 0;
+  protected keepRun(run: string): void {
+    this.runs.push(run);
     if (this.runs.length >= this.runsPerChunk) this.sealChunk();
   }
 
