@@ -4,41 +4,16 @@
 // builder distinguishes; and the controller must write only slices that changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateEndpointSlice, validateService } from '../../../src/api/validate.js';
+import { validateEndpointSlice } from '../../../src/api/validate.js';
 import { TRIGGER_TIME_ANNOTATION, type EndpointSlice, type KubeObject, type Service } from '../../../src/api/types.js';
 import { ChangeTracker } from '../../../src/model/tracker.js';
 import { EndpointController } from '../../../src/sources/pods/controller.js';
-import { validatePod, type Pod } from '../../../src/sources/pods/pod.js';
+import type { Pod } from '../../../src/sources/pods/pod.js';
 import { sameEndpointSlice } from '../../../src/sources/pods/slice-equal.js';
 import { buildEndpointSliceModels, buildEndpointSlices, type SlicePodView } from '../../../src/sources/pods/slices.js';
 import type { ObjectSink } from '../../../src/sources/sink.js';
+import { pod, svc, zones } from './slice-fixtures.js';
 
-function svc(spec: Record<string, unknown>, meta: Record<string, unknown> = {}): Service {
-  const v = validateService({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web', namespace: 'shop', uid: 'u-web', labels: { team: 'a' }, ...meta },
-    spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ...spec },
-  });
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.error));
-  return v.value;
-}
-
-function pod(
-  name: string,
-  o: { ip?: string[]; node?: string; ports?: Record<string, unknown>[]; deleting?: boolean; phase?: string; hostname?: string; subdomain?: string; labels?: Record<string, string> } = {},
-): Pod {
-  const v = validatePod({
-    kind: 'Pod',
-    metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels: o.labels ?? { app: 'web' }, ...(o.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
-    spec: { nodeName: o.node ?? 'node-a', hostname: o.hostname, subdomain: o.subdomain, containers: [{ name: 'c', ports: o.ports ?? [{ name: 'http', containerPort: 8080 }] }] },
-    status: { podIPs: (o.ip ?? ['10.0.0.1']).map((ip) => ({ ip })), phase: o.phase ?? 'Running' },
-  });
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.error));
-  return v.pod;
-}
-
-const zones: Record<string, string> = { 'node-a': 'zone-a', 'node-b': 'zone-b' };
 const ctx = { zoneOf: (n: string) => zones[n] ?? '', maxEndpointsPerSlice: 3 };
 const T = Date.parse('2026-03-01T10:00:00Z');
 

@@ -1,35 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateEndpointSlice, validateService } from '../../../src/api/validate.js';
-import type { KubeObject, Service } from '../../../src/api/types.js';
-import { validatePod, type Pod } from '../../../src/sources/pods/pod.js';
+import { validateEndpointSlice } from '../../../src/api/validate.js';
+import type { KubeObject } from '../../../src/api/types.js';
+import type { Pod } from '../../../src/sources/pods/pod.js';
 import { buildEndpointSlices, CONTROLLER_NAME, MANAGED_BY_LABEL, type SlicePodView } from '../../../src/sources/pods/slices.js';
-
-function svc(spec: Record<string, unknown>, meta: Record<string, unknown> = {}): Service {
-  const v = validateService({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'web', namespace: 'shop', uid: 'u-web', labels: { team: 'a' }, ...meta },
-    spec: { clusterIP: '10.96.0.10', selector: { app: 'web' }, ...spec },
-  });
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.error));
-  return v.value;
-}
-
-function pod(name: string, o: { ip?: string | string[]; node?: string; ports?: Record<string, unknown>[]; deleting?: boolean; phase?: string; hostname?: string; subdomain?: string } = {}): Pod {
-  const ips = o.ip === undefined ? ['10.0.0.1'] : Array.isArray(o.ip) ? o.ip : [o.ip];
-  const v = validatePod({
-    kind: 'Pod',
-    metadata: { name, namespace: 'shop', uid: `uid-${name}`, labels: { app: 'web' }, ...(o.deleting ? { deletionTimestamp: '2026-01-01T00:00:00Z' } : {}) },
-    spec: { nodeName: o.node ?? 'node-a', hostname: o.hostname, subdomain: o.subdomain, containers: [{ name: 'c', ports: o.ports ?? [{ name: 'http', containerPort: 8080 }] }] },
-    status: { podIPs: ips.map((ip) => ({ ip })), phase: o.phase ?? 'Running' },
-  });
-  assert.ok(v.ok, JSON.stringify(!v.ok && v.error));
-  return v.pod;
-}
+import { pod, svc, zones } from './slice-fixtures.js';
 
 const view = (p: Pod, ready = true, terminating = p.deleting): SlicePodView => ({ pod: p, ready, terminating });
-const zones: Record<string, string> = { 'node-a': 'zone-a', 'node-b': 'zone-b' };
 const ctx = { zoneOf: (n: string) => zones[n] ?? '' };
 type Ep = {
   addresses: string[];
