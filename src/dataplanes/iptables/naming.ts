@@ -5,53 +5,16 @@
 //   E = first 16 chars of base32(sha256(servicePortName + proto + ip:port))   KUBE-SEP-E
 // servicePortName is "ns/name:portName" ("ns/name" for an unnamed port), proto lower case,
 // the endpoint "ip:port" ("[ip]:port" for IPv6). Every name stays within iptables' 28 chars.
-import * as crypto from 'node:crypto';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
+import { base32Name, sha256Latin1 } from '../../util/sha256-base32.js';
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-/** Character code → its 6-bit value in base64. */
-const SIXBITS = new Uint8Array(128);
-for (let i = 0; i < 64; i++) SIXBITS[BASE64.charCodeAt(i)] = i;
-
-// A full sync hashes once per endpoint: 100,000 times at 10,000 Services × 10 endpoints. The
-// digest is asked for as base64 text and re-cut into base32 here: a Buffer per digest (the
-// object, not the hashing) cost about twice the hash itself. One-shot crypto.hash is Node ≥ 20.12.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
-const sha256base64 = oneShot ? (text: string) => oneShot('sha256', text, 'base64') : (text: string) => crypto.createHash('sha256').update(text).digest('base64');
-
-/** The first 16 characters of base32(sha256(text)): 80 bits, from the digest's first 14 base64 characters (84 bits). */
-function base32Of(digest: string, into: number[], from: number): void {
-  let value = 0;
-  let bits = 0;
-  let at = from;
-  const end = from + 16;
-  for (let i = 0; at < end; i++) {
-    value = ((value << 6) | SIXBITS[digest.charCodeAt(i)]) & 0xfff;
-    bits += 6;
-    while (bits >= 5 && at < end) {
-      bits -= 5;
-      into[at++] = BASE32.charCodeAt((value >>> bits) & 31);
-    }
-  }
-}
-
-// Each name is built as one flat string: with `+=` or `prefix + hash`, each of the 100,000
-// endpoint chain names at 10,000 Services was a tree of short strings, walked again by every
-// Map, Set and join that met it.
-const codes: number[] = [];
-
-/** `prefix` followed by the first 16 characters of base32 of `digest` (base64), as one flat string. */
-function named(prefix: string, digest: string): string {
-  codes.length = prefix.length + 16;
-  for (let i = 0; i < prefix.length; i++) codes[i] = prefix.charCodeAt(i);
-  base32Of(digest, codes, prefix.length);
-  return String.fromCharCode.apply(null, codes);
-}
+/** kube-proxy's iptables chain names keep 16 base32 characters of the digest. */
+const HASH_CHARS = 16;
+const named = (prefix: string, digest: string) => base32Name(prefix, digest, HASH_CHARS);
 
 /** First 16 characters of base32(sha256(text)). */
 export function hash16(text: string): string {
-  return named('', sha256base64(text));
+  return named('', sha256Latin1(text));
 }
 
 export interface ServiceChains {
@@ -66,12 +29,12 @@ export interface ServiceChains {
 }
 
 export function serviceChains(sp: Pick<ServicePortState, 'servicePortName' | 'protocol'>): ServiceChains {
-  const digest = sha256base64(sp.servicePortName + sp.protocol.toLowerCase());
+  const digest = sha256Latin1(sp.servicePortName + sp.protocol.toLowerCase());
   return { svc: named('KUBE-SVC-', digest), svl: named('KUBE-SVL-', digest), ext: named('KUBE-EXT-', digest), fw: named('KUBE-FW-', digest) };
 }
 
 export function endpointChain(sp: Pick<ServicePortState, 'servicePortName' | 'protocol'>, ep: Pick<Endpoint, 'endpoint'>): string {
-  return named('KUBE-SEP-', sha256base64(sp.servicePortName + sp.protocol.toLowerCase() + ep.endpoint));
+  return named('KUBE-SEP-', sha256Latin1(sp.servicePortName + sp.protocol.toLowerCase() + ep.endpoint));
 }
 
 /** One service port's chain names: its own, and those of its endpoints. */

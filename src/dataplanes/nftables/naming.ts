@@ -8,12 +8,11 @@
 // IPv6 colons become dots before hashing; names longer than 240 characters are cut to 237
 // plus "..." (nft's limit is 256 and the longest prefix is 16), the hash still covering the
 // full name.
-import * as crypto from 'node:crypto';
 import type { Endpoint, ServicePortState } from '../../model/types.js';
+import { base32Name, sha256Latin1 } from '../../util/sha256-base32.js';
 import { cat } from './flat.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const BASE32_CODES = Array.from(BASE32, (ch) => ch.charCodeAt(0));
 
 /** RFC 4648 base32 (upper case, no padding needed for the prefix we keep). */
 export function base32(bytes: Uint8Array): string {
@@ -33,23 +32,8 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
-// crypto.hash (Node 20.12+) hashes in one call, without a Hash object per name. The digest
-// comes back as a latin1 string (one character per byte): a third of the cost of a Buffer,
-// which is a new ArrayBuffer per name (10,000 per full sync).
-const sha256: (s: string) => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (s) => (crypto as unknown as { hash(alg: string, data: string, enc: 'latin1'): string }).hash('sha256', s, 'latin1')
-    : (s) => crypto.createHash('sha256').update(s).digest('binary'); // 'binary' is latin1
-
 /** First 8 characters of base32(sha256(name)): exactly the first 40 bits. */
-export function hash8(name: string): string {
-  const d = sha256(name);
-  const hi = d.charCodeAt(0) * 4 + (d.charCodeAt(1) >> 6); // bits 0..9
-  const lo = ((d.charCodeAt(1) & 63) << 24) | (d.charCodeAt(2) << 16) | (d.charCodeAt(3) << 8) | d.charCodeAt(4); // bits 10..39
-  const c = (i: number) => BASE32_CODES[i];
-  // One string, not seven intermediate ones.
-  return String.fromCharCode(c(hi >> 5), c(hi & 31), c((lo >>> 25) & 31), c((lo >>> 20) & 31), c((lo >>> 15) & 31), c((lo >>> 10) & 31), c((lo >>> 5) & 31), c(lo & 31));
-}
+export const hash8 = (name: string): string => base32Name('', sha256Latin1(name), 8);
 
 const MAX_BASE = 240;
 

@@ -1,4 +1,4 @@
-// The full sync's input as bytes (src/util/byte-text.ts) and the chain-name hash cut from base64 digests
+// The full sync's input as bytes (src/util/byte-text.ts) and the chain-name hash cut from string digests
 // (naming.ts): both must give exactly what the plain string forms give.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,7 +38,7 @@ describe('iptables restore input as bytes', () => {
   });
 });
 
-describe('iptables chain-name hash from base64 digests', () => {
+describe('iptables chain-name hash from string digests', () => {
   // The reference: base32 (RFC 4648 alphabet) of the raw digest bytes, first 16 characters.
   const reference = (text: string) => {
     const bytes = createHash('sha256').update(text).digest();
