@@ -4,27 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ByteText } from '../../src/util/byte-text.js';
+import { writePieces } from './write-pieces.js';
 
 const bytesOf = (chunks: Buffer[]) => Buffer.concat(chunks);
 
 test('the Buffers hold the UTF-8 bytes of the pieces in order, across runs and slabs', () => {
   const b = new ByteText();
-  const expected: string[] = [];
-  for (let i = 0; i < 20000; i++) {
-    // Mostly ASCII, as nft scripts are; some non-ASCII pieces (two-, three- and four-byte
-    // characters, and a lone surrogate, which UTF-8 writes as U+FFFD) in between.
-    const piece = i % 997 === 0 ? `é€😀\ud800${i}` : `10.96.${i & 255}.${i % 7} . 80 . ${i % 10}`;
-    if (i % 3 === 2) {
-      b.end(piece);
-      expected.push(piece, '\n');
-    } else {
-      b.add(piece);
-      expected.push(piece);
-    }
-  }
+  // Mostly ASCII, as nft scripts are; some non-ASCII pieces (two-, three- and four-byte
+  // characters, and a lone surrogate, which UTF-8 writes as U+FFFD) in between.
+  const expected = writePieces(b, 20000, (i) => (i % 997 === 0 ? `é€😀\ud800${i}` : `10.96.${i & 255}.${i % 7} . 80 . ${i % 10}`));
   const chunks = b.take();
   assert.ok(chunks.length > 1, 'more than one slab for ~500 kB');
-  assert.ok(bytesOf(chunks).equals(Buffer.from(expected.join(''), 'utf8')));
+  assert.ok(bytesOf(chunks).equals(Buffer.from(expected, 'utf8')));
   assert.equal(b.lines, Math.floor(20000 / 3));
   assert.deepEqual(b.take(), [], 'take() leaves the builder empty');
 });

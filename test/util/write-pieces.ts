@@ -1,0 +1,18 @@
+// Feeds a text builder (ByteText, TextBuilder: both PieceRuns) n pieces, every third one
+// ending a line, and gives back the text they make: what the builder must hold.
+import type { PieceRuns } from '../../src/util/piece-runs.js';
+
+export function writePieces(b: PieceRuns, n: number, pieceOf: (i: number) => string): string {
+  const expected: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const piece = pieceOf(i);
+    if (i % 3 === 2) {
+      b.end(piece);
+      expected.push(piece, '\n');
+    } else {
+      b.add(piece);
+      expected.push(piece);
+    }
+  }
+  return expected.join('');
+}
