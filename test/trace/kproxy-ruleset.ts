@@ -1,13 +1,19 @@
-// kproxy's own nftables ruleset for a mix of Services, for the lazy-parse tests.
+// kproxy's own rulesets (nftables, iptables) for a mix of Services, and the packets that
+// visit every one of them: what the lazy-parse tests compare against a full parse.
 import { ChangeTracker } from '../../src/model/tracker.js';
 import { compileText } from '../../src/dataplanes/nftables/compile.js';
+import { rulesetCompiler } from '../../src/dataplanes/registry.js';
 import { defaultConfig } from '../../src/config/load.js';
+import type { ProxyState } from '../../src/model/types.js';
+import type { Packet } from '../../src/trace/result.js';
 
 export const NODE = '192.168.0.2';
 export const ip = (base: number, i: number) => `${base}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
-/** kproxy's nftables ruleset for a mix of Services: NodePort, ClusterIP, ClientIP affinity, Local traffic policy, UDP, no endpoints. */
-export function kproxyRuleset(services: number, mix = true): string {
+export const tcp = (src: string, dst: string, dport: number, protocol: Packet['protocol'] = 'tcp'): Packet => ({ family: 'IPv4', protocol, src, dst, dport, sport: 40000 });
+
+/** A mix of Services: NodePort, NodePort with Local traffic policy, ClientIP affinity, UDP, some without endpoints (all NodePort without `mix`). */
+function mixedServices(services: number, mix: boolean): ProxyState {
   const tracker = new ChangeTracker({ nodeName: 'n1', machineAddresses: [NODE] });
   for (let s = 0; s < services; s++) {
     const kind = mix ? s % 5 : 0;
@@ -34,6 +40,30 @@ export function kproxyRuleset(services: number, mix = true): string {
       ports: [{ name: 'p', port: 8080, protocol: kind === 3 ? 'UDP' : 'TCP' }],
     });
   }
-  const cfg = { ...defaultConfig(), mode: 'nftables' as const, clusterCIDRs: ['10.0.0.0/8'], serviceClusterIPRange: ['172.16.0.0/12'] };
-  return compileText(tracker.snapshot(), cfg);
+  return tracker.snapshot();
+}
+
+const config = <M extends 'nftables' | 'iptables'>(mode: M) => ({ ...defaultConfig(), mode, clusterCIDRs: ['10.0.0.0/8'], serviceClusterIPRange: ['172.16.0.0/12'] });
+
+/** kproxy's nftables ruleset for the mix. */
+export function kproxyRuleset(services: number, mix = true): string {
+  return compileText(mixedServices(services, mix), config('nftables'));
+}
+
+/** kproxy's iptables ruleset (iptables-restore input) for the mix. */
+export async function kproxyIptablesRuleset(services: number): Promise<string> {
+  return (await rulesetCompiler('iptables'))!(mixedServices(services, true), config('iptables'));
+}
+
+/** Packets to every Service of the mix: its ClusterIP (from outside; from the node and to a wrong port for some), its NodePort on the node and on loopback; then one to an unknown ClusterIP and one to a port of the node nothing serves. */
+export function mixPackets(services: number): Packet[] {
+  const packets: Packet[] = [];
+  for (let s = 0; s < services; s++) {
+    const proto = s % 5 === 3 ? 'udp' : 'tcp';
+    packets.push(tcp('10.200.0.9', ip(172, 0x100000 + s), 80, proto));
+    if (s % 7 === 0) packets.push(tcp(NODE, ip(172, 0x100000 + s), 80, proto), tcp('10.200.0.9', ip(172, 0x100000 + s), 81, proto));
+    if (s % 5 < 2) packets.push(tcp('10.200.0.9', NODE, 30000 + s), tcp('127.0.0.1', '127.0.0.1', 30000 + s));
+  }
+  packets.push(tcp('10.200.0.9', '172.16.255.1', 80), tcp('10.200.0.9', NODE, 22));
+  return packets;
 }

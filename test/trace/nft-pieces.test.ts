@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { parseNft, traceNft } from '../../src/trace/nft/index.js';
 import { readRulesetPieces } from '../../src/trace/read-text.js';
 import { traceJSON, type Packet } from '../../src/trace/result.js';
-import { kproxyRuleset, NODE, ip } from './kproxy-ruleset.js';
-
-const tcp = (src: string, dst: string, dport: number, protocol: Packet['protocol'] = 'tcp'): Packet => ({ family: 'IPv4', protocol, src, dst, dport, sport: 40000 });
+import { kproxyRuleset, mixPackets, NODE, tcp } from './kproxy-ruleset.js';
 
 /** Each packet's trace as JSON text, or the error it (or the parse) ends with. */
 function outcome(text: string | readonly string[], packets: readonly Packet[], locals: string[], checkAll = false): string[] {
@@ -81,14 +79,7 @@ describe('ruleset text in pieces', () => {
   it('a lazy parse of pieces traces a kproxy ruleset exactly as a full parse, and reads the pieces in turn', () => {
     const SERVICES = 300;
     const text = kproxyRuleset(SERVICES);
-    const packets: Packet[] = [];
-    for (let s = 0; s < SERVICES; s++) {
-      const proto = s % 5 === 3 ? 'udp' : 'tcp';
-      packets.push(tcp('10.200.0.9', ip(172, 0x100000 + s), 80, proto));
-      if (s % 7 === 0) packets.push(tcp(NODE, ip(172, 0x100000 + s), 80, proto), tcp('10.200.0.9', ip(172, 0x100000 + s), 81, proto));
-      if (s % 5 < 2) packets.push(tcp('10.200.0.9', NODE, 30000 + s), tcp('127.0.0.1', '127.0.0.1', 30000 + s));
-    }
-    packets.push(tcp('10.200.0.9', '172.16.255.1', 80), tcp('10.200.0.9', NODE, 22));
+    const packets = mixPackets(SERVICES);
     const want = outcome(text, packets, [NODE], true);
     assert.ok(
       want.every((o) => o.startsWith('{')),
