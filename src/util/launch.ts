@@ -1,0 +1,128 @@
+// The two ways src/util/exec.ts starts a command, behind one small interface:
+//  - posix_spawn (src/util/posix-spawn.ts): no fork of kproxy; the default where koffi and
+//    glibc can be had;
+//  - Node's child_process.spawn: the fallback (no koffi, not glibc, KPROXY_EXEC=child_process,
+//    or an argument Node must refuse, such as one with a NUL byte).
+// Either way the command leads its own process group, so that `kill` reaches whatever it
+// started (a shell's children, a tool's helpers), and `done` settles only once the command has
+// exited and its output pipes are closed, as child_process's "close" does.
+import { spawn } from 'node:child_process';
+import { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { loadPosixSpawn, type ExitStatus, type PosixSpawn } from './posix-spawn.js';
+
+export interface Launched {
+  /** The command's stdin, when it was given input. */
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  /** Signals the command's process group; does nothing once the command is reaped. */
+  kill(signal: NodeJS.Signals): void;
+  /** The exit status, once exited and its output closed; rejects when the command could not start. */
+  done: Promise<ExitStatus>;
+}
+
+export type Launcher = (binary: string, args: readonly string[], withStdin: boolean) => Launched;
+
+export interface LauncherChoice {
+  kind: 'posix_spawn' | 'child_process';
+  launch: Launcher;
+  /** Why child_process, when it is the choice. */
+  reason?: string;
+}
+
+/** posix_spawn where it can be had, else child_process (with the reason). */
+export function chooseLauncher(env: NodeJS.ProcessEnv = process.env): LauncherChoice {
+  const wanted = env['KPROXY_EXEC'];
+  if (wanted === 'child_process') return { kind: 'child_process', launch: launchNode, reason: 'KPROXY_EXEC=child_process' };
+  try {
+    return { kind: 'posix_spawn', launch: posixLauncher(loadPosixSpawn()) };
+  } catch (e) {
+    return { kind: 'child_process', launch: launchNode, reason: `posix_spawn unavailable: ${(e as Error).message}` };
+  }
+}
+
+/** Node's child_process.spawn, detached (setsid: a new process group led by the command). */
+export const launchNode: Launcher = (binary, args, withStdin) => {
+  const child = spawn(binary, args, { stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], detached: true });
+  let closed = false;
+  const done = new Promise<ExitStatus>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      closed = true;
+      resolve({ code, signal });
+    });
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout!,
+    stderr: child.stderr!,
+    kill: (signal) => {
+      if (!closed && child.pid !== undefined) killGroup(child.pid, signal);
+    },
+    done,
+  };
+};
+
+/** Waits between waitpid(WNOHANG) tries when the output closed before the exit was visible. */
+const REAP_RETRY_MS = [0, 1, 2, 5, 10, 20, 50];
+
+export function posixLauncher(ps: PosixSpawn): Launcher {
+  return (binary, args, withStdin) => {
+    const fds = ps.spawn(binary, args, withStdin);
+    // net.Socket on a pipe fd: libuv makes our end non-blocking and reads it on the event loop,
+    // exactly as it does for child_process's own pipes. The socket owns (and closes) its fd.
+    const stdin = fds.stdin >= 0 ? new Socket({ fd: fds.stdin, readable: false, writable: true }) : null;
+    const stdout = new Socket({ fd: fds.stdout, readable: true, writable: false });
+    const stderr = new Socket({ fd: fds.stderr, readable: true, writable: false });
+    // Read errors end the stream like EOF; the exit status says what happened.
+    stdout.on('error', () => {});
+    stderr.on('error', () => {});
+    let reaped = false;
+    const done = new Promise<ExitStatus>((resolve, reject) => {
+      let open = 2;
+      let tries = 0;
+      const reap = () => {
+        let st: ExitStatus | null;
+        try {
+          st = ps.reap(fds.pid);
+        } catch (e) {
+          reject(e as Error);
+          return;
+        }
+        if (st === null) {
+          // The pipes close as the process exits, a moment before waitpid sees it; or the command
+          // closed its output and goes on (then the deadline still applies).
+          setTimeout(reap, REAP_RETRY_MS[Math.min(tries++, REAP_RETRY_MS.length - 1)]);
+          return;
+        }
+        reaped = true;
+        stdin?.destroy();
+        resolve(st);
+      };
+      const closed = () => {
+        if (--open === 0) reap();
+      };
+      stdout.once('close', closed);
+      stderr.once('close', closed);
+    });
+    return {
+      stdin,
+      stdout,
+      stderr,
+      // Until it is reaped the command's pid (a zombie at worst) is ours, so is its group id.
+      kill: (signal) => {
+        if (!reaped) killGroup(fds.pid, signal);
+      },
+      done,
+    };
+  };
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is gone already.
+  }
+}
