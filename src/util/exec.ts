@@ -52,13 +52,14 @@ export function commandLauncher(): { kind: LauncherChoice['kind']; reason?: stri
 /** Runs binary with args; rejects when it cannot start or misses its deadline (ExecError). */
 export function execWithTimeout(binary: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   chosen ??= chooseLauncher();
-  // An argument with a NUL byte cannot reach exec; Node's spawn refuses it with its own words.
-  return execWith(hasNul(binary, args) ? launchNode : chosen.launch, binary, args, opts);
+  return execWith(chosen.launch, binary, args, opts);
 }
 
 /** execWithTimeout with a given way of starting the command (tests run both). */
 export function execWith(launch: Launcher, binary: string, args: readonly string[], opts: ExecOptions): Promise<ExecResult> {
   const cap = opts.maxOutputBytes ?? 16 * 1024 * 1024;
+  // An argument with a NUL byte cannot reach exec; Node's spawn refuses it in its own words.
+  if (hasNul(binary, args)) launch = launchNode;
   return new Promise((resolve, reject) => {
     let child: Launched;
     try {

@@ -92,9 +92,7 @@ export function loadPosixSpawn(): PosixSpawn {
   const attrSigdefault = f('int posix_spawnattr_setsigdefault(void *, void *)') as Fn<[Buffer, Buffer]>;
   const sigemptyset = f('int sigemptyset(void *)') as Fn<[Buffer]>;
   const sigfillset = f('int sigfillset(void *)') as Fn<[Buffer]>;
-  const spawnp = f('int posix_spawnp(void *, const char *, void *, void *, const char **, const char **)') as Fn<
-    [Int32Array, string, Buffer, Buffer, (string | null)[], (string | null)[]]
-  >;
+  const spawnp = f('int posix_spawnp(void *, const char *, void *, void *, const char **, const char **)') as Fn<[Int32Array, string, Buffer, Buffer, (string | null)[], (string | null)[]]>;
   const waitpid = f('int waitpid(int, void *, int)') as Fn<[number, Int32Array, number]>;
 
   // The attributes are the same for every command: made once, kept for the process's life
@@ -105,6 +103,10 @@ export function loadPosixSpawn(): PosixSpawn {
   check(attrInit(attr), 'posix_spawnattr_init');
   check(sigemptyset(noSignals) === 0 ? 0 : koffi.errno(), 'sigemptyset');
   check(sigfillset(allSignals) === 0 ? 0 : koffi.errno(), 'sigfillset');
+  // sigfillset leaves out glibc's two internal signals (32, 33), and posix_spawn would then set
+  // them to SIG_IGN in the child, which survives exec. libuv's children have them at default,
+  // and so do ours: their bits are set directly (signal n is bit n-1 of the first word).
+  new BigUint64Array(allSignals.buffer, allSignals.byteOffset, 1)[0]! |= (1n << 31n) | (1n << 32n);
   check(attrFlags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF), 'posix_spawnattr_setflags');
   check(attrPgroup(attr, 0), 'posix_spawnattr_setpgroup'); // 0: the child's own pid
   check(attrSigmask(attr, noSignals), 'posix_spawnattr_setsigmask');
