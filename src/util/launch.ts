@@ -64,8 +64,35 @@ export const launchNode: Launcher = (binary, args, withStdin) => {
   };
 };
 
-/** Waits between waitpid(WNOHANG) tries when the output closed before the exit was visible. */
-const REAP_RETRY_MS = [0, 1, 2, 5, 10, 20, 50];
+// Children whose output pipes have closed but whose exit waitpid(WNOHANG) did not see yet (the
+// pipes close a moment before a process becomes a zombie; under load that moment is often a
+// scheduler tick; or the command closed its output and goes on). They are tried again on every
+// SIGCHLD, which the kernel sends when a child exits, and on a slow poll in case a signal is
+// missed. The SIGCHLD listener exists only while some child waits here: libuv dispatches the
+// signal to its own child watcher as well, which only ever waits for pids it started itself.
+const awaitingExit = new Map<number, () => boolean>();
+let poll: NodeJS.Timeout | undefined;
+const POLL_MS = 50;
+
+function retryExits(): void {
+  for (const [pid, reaped] of awaitingExit) if (reaped()) awaitingExit.delete(pid);
+  if (awaitingExit.size === 0 && poll) {
+    process.off('SIGCHLD', retryExits);
+    clearInterval(poll); // the interval also keeps the event loop alive meanwhile
+    poll = undefined;
+  }
+}
+
+/** Calls reaped() now and, until it returns true, whenever a child may have exited. */
+function untilReaped(pid: number, reaped: () => boolean): void {
+  if (reaped()) return; // the common case: the exit is already visible
+  awaitingExit.set(pid, reaped);
+  if (!poll) {
+    process.on('SIGCHLD', retryExits);
+    poll = setInterval(retryExits, POLL_MS);
+  }
+  retryExits(); // an exit between the first try and the listener sent no signal to it
+}
 
 export function posixLauncher(ps: PosixSpawn): Launcher {
   return (binary, args, withStdin) => {
@@ -78,30 +105,25 @@ export function posixLauncher(ps: PosixSpawn): Launcher {
     // Read errors end the stream like EOF; the exit status says what happened.
     stdout.on('error', () => {});
     stderr.on('error', () => {});
-    let reaped = false;
+    let gone = false; // reaped: its pid may belong to another process from now on
     const done = new Promise<ExitStatus>((resolve, reject) => {
       let open = 2;
-      let tries = 0;
-      const reap = () => {
+      const tryReap = (): boolean => {
         let st: ExitStatus | null;
         try {
           st = ps.reap(fds.pid);
         } catch (e) {
           reject(e as Error);
-          return;
+          return true;
         }
-        if (st === null) {
-          // The pipes close as the process exits, a moment before waitpid sees it; or the command
-          // closed its output and goes on (then the deadline still applies).
-          setTimeout(reap, REAP_RETRY_MS[Math.min(tries++, REAP_RETRY_MS.length - 1)]);
-          return;
-        }
-        reaped = true;
+        if (st === null) return false;
+        gone = true;
         stdin?.destroy();
         resolve(st);
+        return true;
       };
       const closed = () => {
-        if (--open === 0) reap();
+        if (--open === 0) untilReaped(fds.pid, tryReap);
       };
       stdout.once('close', closed);
       stderr.once('close', closed);
@@ -112,7 +134,7 @@ export function posixLauncher(ps: PosixSpawn): Launcher {
       stderr,
       // Until it is reaped the command's pid (a zombie at worst) is ours, so is its group id.
       kill: (signal) => {
-        if (!reaped) killGroup(fds.pid, signal);
+        if (!gone) killGroup(fds.pid, signal);
       },
       done,
     };
