@@ -4,7 +4,7 @@
 // the child's signal state and file descriptors, and no zombie or fd left behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandLauncher, execWith, ExecError, killRunningCommands, type ExecOptions } from '../../src/util/exec.js';
