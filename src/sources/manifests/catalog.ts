@@ -44,7 +44,7 @@ export function objectId(o: KubeObject): string {
   const m = (o.metadata ?? {}) as Record<string, unknown>;
   const namespace = kind === 'Node' ? '' : (typeof m.namespace === 'string' && m.namespace) || 'default';
   const name = typeof m.name === 'string' ? m.name : '';
-  return `${kind}/${namespace}/${name}`;
+  return [kind, namespace, name].join('/'); // one flat string, not a rope (see cluster.ts flatId)
 }
 
 export function splitId(id: string): { kind: string; namespace: string; name: string } {

@@ -50,6 +50,13 @@ export interface ClusterOptions {
   manifestsDir?: string;
 }
 
+/**
+ * "namespace/name" as one flat string. A template literal makes a rope (a concatenation that
+ * V8 flattens into a second string when the Map hashes it, keeping both): 32 bytes more per
+ * Pod for as long as the Pod exists. Array join builds the flat string directly.
+ */
+const flatId = (namespace: string, name: string): string => [namespace, name].join('/');
+
 export class StandaloneCluster {
   private readonly services = new Map<string, KubeObject>(); // "ns/name" -> raw, in arrival order
   private readonly createdAt = new Map<string, number>(); // "ns/name" -> when it came to exist (see serviceAge)
@@ -111,7 +118,7 @@ export class StandaloneCluster {
           this.setService(`${namespace}/${name}`, o);
           break;
         case 'Pod':
-          this.setPod(`${namespace}/${name}`, o);
+          this.setPod(flatId(namespace, name), o);
           break;
         case 'Node':
           this.setNode(name, o);

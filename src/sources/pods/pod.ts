@@ -203,7 +203,7 @@ export function validatePod(o: KubeObject): PodResult {
         nodeName: intern(str(spec.nodeName, 'spec.nodeName')),
         hostname: str(spec.hostname, 'spec.hostname'),
         subdomain: intern(str(spec.subdomain, 'spec.subdomain')),
-        ips,
+        ips: ips.length === 1 ? [ips[0]] : ips.slice(), // exact length: a pushed-to array keeps room for 16
         phase: intern(str(status.phase, 'status.phase')),
         containers: sharedContainers(containers),
         deleting,
