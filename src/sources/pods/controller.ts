@@ -20,7 +20,20 @@ export interface ControllerOptions {
   maxEndpointsPerSlice?: number;
 }
 
-const key3 = (ns: string, k: string, v: string) => `${ns}\u0000${k}\u0000${v}`;
+const key3 = (ns: string, k: string, v: string) => [ns, k, v].join('\u0000'); // flat, not a rope
+
+// The index keys of a Pod's labels, made once per label set: validated Pods share their
+// label objects (shared.ts), so 100,000 Pods have a few thousand sets, and a Pod's keys are
+// needed two or three times per change (index, unindex, the Services it may affect).
+const labelKeys = new WeakMap<Readonly<Record<string, string>>, { namespace: string; keys: string[] }>();
+function keysOf(namespace: string, labels: Readonly<Record<string, string>>): string[] {
+  const known = labelKeys.get(labels);
+  if (known && known.namespace === namespace) return known.keys;
+  const keys: string[] = [];
+  for (const k in labels) keys.push(key3(namespace, k, labels[k]));
+  labelKeys.set(labels, { namespace, keys });
+  return keys;
+}
 
 function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   let s = m.get(k);
@@ -86,7 +99,7 @@ export class EndpointController {
     } else {
       return undefined;
     }
-    for (const k in pod.labels) addTo(this.podIndex, key3(pod.namespace, k, pod.labels[k]), rec);
+    for (const key of keysOf(pod.namespace, pod.labels)) addTo(this.podIndex, key, rec);
     this.markServicesOf(pod);
     return rec;
   }
@@ -102,8 +115,7 @@ export class EndpointController {
   }
 
   private unindex(rec: PodRecord): void {
-    const { namespace, labels } = rec.pod;
-    for (const k in labels) removeFrom(this.podIndex, key3(namespace, k, labels[k]), rec);
+    for (const key of keysOf(rec.pod.namespace, rec.pod.labels)) removeFrom(this.podIndex, key, rec);
   }
 
   /** The Pod's readiness (or anything else the slices show) changed. */
@@ -193,8 +205,8 @@ export class EndpointController {
   }
 
   private markServicesOf(pod: Pod): void {
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const ids = this.serviceIndex.get(key3(pod.namespace, k, v));
+    for (const key of keysOf(pod.namespace, pod.labels)) {
+      const ids = this.serviceIndex.get(key);
       if (!ids) continue;
       for (const id of ids) if (selectorMatches(this.services.get(id)!.selector!, pod.labels)) this.dirty.add(id);
     }
