@@ -22,7 +22,7 @@ import type { ObjectError } from '../../util/errors.js';
 import { ServiceAllocator, type AllocationInput } from '../allocate/allocator.js';
 import { loadAllocations, saveAllocations, type ServiceAllocation } from '../allocate/state.js';
 import { EndpointController } from '../pods/controller.js';
-import { validatePod, type Pod } from '../pods/pod.js';
+import { validatePod } from '../pods/pod.js';
 import { Prober, type GrpcProbe } from '../pods/prober.js';
 import type { PodRecord } from '../pods/record.js';
 import { splitId, type ManifestCatalog } from './catalog.js';

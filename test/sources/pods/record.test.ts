@@ -63,7 +63,10 @@ test('the controller keeps one record per Pod: the same object across definition
   assert.equal(c.setPod('shop/none', null), undefined, 'removing an unknown Pod is nothing');
   c.flush();
   assert.deepEqual(addresses('api'), []);
-  assert.deepEqual([...c.podRecords()].map((r) => r.id), ['shop/b']);
+  assert.deepEqual(
+    [...c.podRecords()].map((r) => r.id),
+    ['shop/b'],
+  );
 
   // Back after removal: a new record.
   const back = c.setPod('shop/a', pod('a', { ip: '10.0.0.1' }));
