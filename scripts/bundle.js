@@ -10,7 +10,7 @@
 //     is in a few files, and what other inputs need (a manifests folder, --live, the other
 //     modes' tracers) in chunks loaded on demand. Each chunk is then turned into CommonJS
 //     (chunk.cjs), because Node 20 gives V8's code cache only to scripts; bin/kproxy.js
-//     loads them through dist/src/cli/trace-start.js, which says more. Last, one trace of a
+//     loads them through start.cjs (src/cli/trace-start.ts, which says more). Last, one trace of a
 //     small kproxy ruleset runs through it and keeps the bytecode V8 compiled beside each
 //     chunk it loaded (chunk.cjs.cache). A cold trace is mostly start-up: loading and
 //     compiling modules was ~70 ms of its CPU. The folder sits at the depth of every
@@ -68,6 +68,18 @@ for (const out of split.outputFiles) {
   });
   writeFileSync(join(traceBundle, basename(out.path)), cjs.code);
 }
+// The loader (src/cli/trace-start.ts) as CommonJS too, for bin/kproxy.js to require.
+await build({
+  entryPoints: [`${root}/dist/src/cli/trace-start.js`],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: `${traceBundle}/start.cjs`,
+  banner: { js: "const __kproxyUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__kproxyUrl' },
+  logLevel: 'warning',
+});
 // The code cache: one trace (story output, as `npm run bench:trace` runs it) of the bench's
 // ruleset at a small size, which reaches the same code as a large one.
 const { buildRuleset } = await import(`${root}/dist/bench/trace.bench.js`);

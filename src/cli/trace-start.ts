@@ -1,4 +1,5 @@
-// Starts `kproxy trace` from dist/src/trace-bundle/ (made by scripts/bundle.js): trace-main.ts
+// Starts `kproxy trace` from dist/src/trace-bundle/ (made by scripts/bundle.js, which also makes
+// this file into start.cjs there, for bin/kproxy.js to require): trace-main.ts
 // and what it loads, bundled with code splitting and turned into CommonJS, one file per
 // chunk. CommonJS because Node 20 offers V8's code cache only to scripts (vm.Script
 // `cachedData`), not to ES modules: `npm run build` runs one trace through this loader and

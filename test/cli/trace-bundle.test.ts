@@ -1,5 +1,5 @@
 // `kproxy trace` starts from its own bundle (scripts/bundle.js, dist/src/trace-bundle/, loaded
-// by dist/src/cli/trace-start.js with V8's code cache) when the build made one. The bundle
+// by its start.cjs, src/cli/trace-start.ts, with V8's code cache) when the build made one. The bundle
 // must answer exactly as the compiled modules do: same output, same errors, same exit code,
 // for every kind of input (a manifests folder, saved nftables and iptables rulesets, bad
 // flags and paths), and the code cache the build wrote must be one V8 accepts.
@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { compileChunk, TRACE_BUNDLE, TRACE_ENTRY } from '../../src/cli/trace-start.js';
 import { kproxyIptablesRuleset, kproxyRuleset } from '../trace/kproxy-ruleset.js';
 
@@ -29,9 +29,9 @@ function node(args: string[]): Promise<Run> {
 
 /** `kproxy trace ARGS` started from the bundle (as bin/kproxy.js does), and from the compiled modules. */
 async function both(args: string[]): Promise<[Run, Run]> {
-  const start = `(await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/src/cli/trace-start.js')).href)})).startTrace()`;
+  const start = `require(${JSON.stringify(join(TRACE_BUNDLE, 'start.cjs'))}).startTrace()`;
   // With -e, process.argv[1] is the first argument: a stand-in for the script path.
-  return Promise.all([node(['--input-type=module', '-e', start, 'kproxy', ...args]), node([join(ROOT, 'dist/src/cli/main.js'), ...args])]);
+  return Promise.all([node(['-e', start, 'kproxy', ...args]), node([join(ROOT, 'dist/src/cli/main.js'), ...args])]);
 }
 
 test('the build wrote the trace bundle and a code cache V8 accepts', () => {
