@@ -11,7 +11,7 @@
 // A cache that V8 rejects (another Node or V8 flags than the build's) or that is missing only
 // costs the compile it would have saved. Nothing here writes a file unless the build asks
 // (KPROXY_TRACE_CODE_CACHE=write).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -36,11 +36,15 @@ interface Chunk {
 const chunks = new Map<string, { exports: unknown }>();
 const compiled: Chunk[] = [];
 
-/** Compiles one chunk of the bundle with its code cache, when there is one V8 accepts. */
+/**
+ * Compiles one chunk of the bundle with its code cache, when there is one V8 accepts. V8
+ * checks a cache against its own version and flags but against the source only by length:
+ * a cache not newer than its chunk (the chunk was changed since the build) is not offered.
+ */
 export function compileChunk(file: string): Chunk {
   let cachedData: Buffer | undefined;
   try {
-    cachedData = readFileSync(file + '.cache');
+    if (statSync(file + '.cache').mtimeMs > statSync(file).mtimeMs) cachedData = readFileSync(file + '.cache');
   } catch {
     cachedData = undefined;
   }

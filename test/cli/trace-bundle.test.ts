@@ -5,12 +5,12 @@
 // flags and paths), and the code cache the build wrote must be one V8 accepts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileChunk, TRACE_BUNDLE, TRACE_ENTRY } from '../../src/cli/trace-start.js';
+import { TRACE_BUNDLE, TRACE_ENTRY } from '../../src/cli/trace-start.js';
 import { kproxyIptablesRuleset, kproxyRuleset } from '../trace/kproxy-ruleset.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -34,12 +34,49 @@ async function both(args: string[]): Promise<[Run, Run]> {
   return Promise.all([node(['-e', start, 'kproxy', ...args]), node([join(ROOT, 'dist/src/cli/main.js'), ...args])]);
 }
 
+/**
+ * Whether V8 takes the chunk's code cache, asked in a fresh process: within one process V8
+ * reuses what it compiled before from the same source, and would not look at the cache at all.
+ */
+function cacheTaken(file: string): boolean {
+  const code = `process.stdout.write(String(require(${JSON.stringify(join(TRACE_BUNDLE, 'start.cjs'))}).compileChunk(${JSON.stringify(file)}).cached))`;
+  const out = execFileSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.ok(out === 'true' || out === 'false', out);
+  return out === 'true';
+}
+
 test('the build wrote the trace bundle and a code cache V8 accepts', () => {
   assert.ok(existsSync(TRACE_ENTRY), 'no bundle: run `npm run build`');
   const caches = readdirSync(TRACE_BUNDLE).filter((f) => f.endsWith('.cjs.cache'));
   assert.ok(caches.length >= 3, `code caches: ${caches.join(', ')}`);
   assert.ok(caches.includes('trace-main.cjs.cache'));
-  for (const c of caches) assert.equal(compileChunk(join(TRACE_BUNDLE, c.slice(0, -'.cache'.length))).cached, true, c);
+  for (const c of caches) assert.equal(cacheTaken(join(TRACE_BUNDLE, c.slice(0, -'.cache'.length))), true, c);
+});
+
+test('a code cache V8 cannot use, or one not newer than its chunk, is not used', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-trace-cache-'));
+  try {
+    const file = join(dir, 'trace-main.cjs');
+    const source = readFileSync(TRACE_ENTRY, 'latin1');
+    const cache = readFileSync(TRACE_ENTRY + '.cache');
+    const old = new Date(Date.now() - 60_000);
+    writeFileSync(file, source);
+    utimesSync(file, old, old);
+    assert.equal(cacheTaken(file), false); // none
+    writeFileSync(file + '.cache', cache);
+    assert.equal(cacheTaken(file), true); // a copy of the build's
+    writeFileSync(file + '.cache', cache.subarray(0, cache.length >> 1)); // cut short
+    assert.equal(cacheTaken(file), false);
+    writeFileSync(file + '.cache', Buffer.from('not a code cache'));
+    assert.equal(cacheTaken(file), false);
+    writeFileSync(file + '.cache', cache);
+    // The chunk changed after its cache was written, to a source of the same length (all V8 compares).
+    writeFileSync(file, source.replace('kproxy', 'kPROXY'));
+    utimesSync(file + '.cache', old, old);
+    assert.equal(cacheTaken(file), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the bundle traces exactly as the compiled modules do', async () => {
