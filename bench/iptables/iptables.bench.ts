@@ -82,6 +82,16 @@ for (const r of rows) {
     `| ${r.mode} | ${r.services} × ${r.endpoints} | ${r.textMB} MB | ${r.fullMs} ms [${r.fullCpuMs}] | ${r.bareFullMs} ms [${r.bareFullCpuMs}] | ${r.fullRatio} | ${r.fullCpuRatio} | ${r.partialMs} ms [${r.partialCpuMs}] | ${r.barePartialMs} ms [${r.barePartialCpuMs}] | ${r.partialRatio} | ${r.partialCpuRatio} | ${r.partialKB} kB | ${r.rssMB} MB |`,
   );
 }
+console.log(
+  "\nThe bare restores above are started as kproxy starts its commands (posix_spawn: no fork of the benchmark process). Beside them, the same restores started as before (child_process, a fork of the ~200-400 MB benchmark process, which costs the reference 10-25 ms and leaves the process copy-on-write), and kproxy's process alone per full sync:",
+);
+console.log('| mode | Services × endpoints | kproxy alone per full sync: CPU, minor faults | bare restore, forked [CPU] | ratio against it | CPU ratio | bare partial, forked |');
+console.log('|---|---|---|---|---|---|---|');
+for (const r of rows) {
+  console.log(
+    `| ${r.mode} | ${r.services} × ${r.endpoints} | ${r.fullOwnCpuMs} ms, ${r.fullMinorFaults} | ${r.forkedBareFullMs} ms [${r.forkedBareFullCpuMs}] | ${r.forkedFullRatio} | ${r.forkedFullCpuRatio} | ${r.forkedBarePartialMs ?? 'n/a'} ms |`,
+  );
+}
 console.log('\nFirst-packet latency (p50 / p90 of 300 TCP connects each, the Services whose KUBE-SERVICES rules come first and last, alternating):');
 console.log('| mode | Services | first p50 | last p50 | last − first | first p90 | last p90 |');
 console.log('|---|---|---|---|---|---|---|');

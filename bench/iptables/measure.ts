@@ -4,6 +4,9 @@
 // partial sync after one EndpointSlice change against a bare restore of that same partial
 // input, and RSS.
 import { spawn } from 'node:child_process';
+import { execWith } from '../../src/util/exec.js';
+import { posixLauncher, type Launcher } from '../../src/util/launch.js';
+import { loadPosixSpawn } from '../../src/util/posix-spawn.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { cleanupFamily, IptablesDataplane } from '../../src/dataplanes/iptables/apply.js';
@@ -29,8 +32,28 @@ export { median, msSince as ms } from '../../src/bench/stats.js';
 export const cpuNow = (): number => cpuMs('self', true);
 export const cpuSince = (c0: number): number => cpuNow() - c0;
 
-/** Runs a command on a text (stdin) by itself: the reference kproxy is compared with. */
-export function bare(argv: string[], text: string): Promise<number> {
+/**
+ * Runs a command on a text (stdin) by itself: the reference kproxy is compared with. It is
+ * started as kproxy starts its own commands (posix_spawn, src/util/launch.ts), so that neither
+ * side pays for a fork of this large process: the reference is the tool's own cost.
+ */
+export async function bare(argv: string[], text: string): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const r = await execWith(posixLaunch(), argv[0], argv.slice(1), { input: text, timeoutMs: 1_800_000, maxOutputBytes: 1 << 20 });
+  if (r.code !== 0) throw new Error(`${argv.join(' ')}: exit ${r.code ?? r.signal}: ${r.stderr.slice(0, 500)}`);
+  return ms(t0);
+}
+
+let posix: Launcher | undefined;
+const posixLaunch = () => (posix ??= posixLauncher(loadPosixSpawn()));
+
+/**
+ * The reference as it was started before kproxy used posix_spawn: child_process.spawn, a
+ * fork() of this process. Printed beside the reference above; it is measured after kproxy's
+ * syncs, because a fork leaves this process's pages copy-on-write and the next sync would pay
+ * for the faults.
+ */
+export function bareForked(argv: string[], text: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -47,6 +70,8 @@ export interface Mode {
   fresh(): { sync(s: ProxyState, full: boolean): Promise<void>; kind(): string; inputs(): string[] };
   /** The bare command(s) for the texts a sync handed over. */
   bare(inputs: string[]): Promise<number>;
+  /** The same, started as before (a fork of this process, bareForked). */
+  bareForked(inputs: string[]): Promise<number>;
   /**
    * The reference for a partial sync. iptables: the same input again (it is idempotent).
    * nftables: a partial transaction deletes what it replaces and cannot run twice, so the
@@ -68,6 +93,9 @@ export function iptablesMode(backend: IptablesBackend): Mode {
     },
     async bare([v4, v6]) {
       return (await bare([tools.restore('IPv4'), '-w', '5', '--noflush'], v4)) + (await bare([tools.restore('IPv6'), '-w', '5', '--noflush'], v6));
+    },
+    async bareForked([v4, v6]) {
+      return (await bareForked([tools.restore('IPv4'), '-w', '5', '--noflush'], v4)) + (await bareForked([tools.restore('IPv6'), '-w', '5', '--noflush'], v6));
     },
     barePartial(inputs) {
       return this.bare(inputs);
@@ -94,6 +122,7 @@ export function nftablesMode(): Mode {
       return { sync: (s, f) => dp.sync(s, f), kind: () => dp.lastSync.kind, inputs: () => [text] };
     },
     bare: ([text]) => bare(['nft', '-f', '-'], text),
+    bareForked: ([text]) => bareForked(['nft', '-f', '-'], text),
     barePartial: () => bare(['nft', '-f', '-'], 'add element ip kproxy cluster-ips { 10.111.255.254 }\ndelete element ip kproxy cluster-ips { 10.111.255.254 }\n'),
     clean: () => runNft(cleanupText()),
   };
@@ -134,18 +163,27 @@ export async function measureSize(mode: string, m: Mode, n: number, E: number, R
   const bareFull: number[] = [];
   const fullCpu: number[] = [];
   const bareCpu: number[] = [];
+  const fullOwnCpu: number[] = [];
+  const fullFaults: number[] = [];
   let textBytes = 0;
+  let fullInputs: string[] = [];
+  let lastPartialInputs: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     // From empty tables each time: the first sync of a starting proxy, then the same text bare.
     await m.clean();
     const dp = m.fresh();
     const t0 = process.hrtime.bigint();
     const c0 = cpuNow();
+    const u0 = process.resourceUsage();
     await dp.sync(state, true);
     full.push(ms(t0));
     fullCpu.push(cpuSince(c0));
+    const u1 = process.resourceUsage();
+    fullOwnCpu.push((u1.userCPUTime + u1.systemCPUTime - u0.userCPUTime - u0.systemCPUTime) / 1000);
+    fullFaults.push(u1.minorPageFault - u0.minorPageFault);
     process.stderr.write(`${mode} ${n}: full sync ${Math.round(full.at(-1)!)} ms\n`);
     const inputs = dp.inputs();
+    fullInputs = inputs;
     textBytes = inputs.reduce((s, t) => s + Buffer.byteLength(t), 0);
     await m.clean();
     const c1 = cpuNow();
@@ -179,7 +217,19 @@ export async function measureSize(mode: string, m: Mode, n: number, E: number, R
     const c1 = cpuNow();
     bartial.push(await m.barePartial(inputs));
     bartialCpu.push(cpuSince(c1));
+    lastPartialInputs = inputs;
   }
+  // The references started as before (a fork of this process), last: see bareForked.
+  const forkedFull: number[] = [];
+  const forkedCpu: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await m.clean();
+    const c1 = cpuNow();
+    forkedFull.push(await m.bareForked(fullInputs));
+    forkedCpu.push(cpuSince(c1));
+  }
+  const forkedPartial: number[] = [];
+  for (let k = 1; k <= PARTIALS && mode !== 'nftables'; k++) forkedPartial.push(await m.bareForked(lastPartialInputs));
   return {
     mode,
     services: n,
@@ -200,6 +250,15 @@ export async function measureSize(mode: string, m: Mode, n: number, E: number, R
     barePartialCpuMs: Math.round(median(bartialCpu)),
     partialCpuRatio: +(median(partialCpu) / Math.max(median(bartialCpu), 1)).toFixed(2),
     rssMB: Math.round(rss / 1e6),
+    // kproxy's process alone per full sync (its restore processes not included).
+    fullOwnCpuMs: Math.round(median(fullOwnCpu)),
+    fullMinorFaults: Math.round(median(fullFaults)),
+    // The previous reference (child_process, a fork of this process), beside the one above.
+    forkedBareFullMs: Math.round(median(forkedFull)),
+    forkedBareFullCpuMs: Math.round(median(forkedCpu)),
+    forkedFullRatio: +(median(full) / median(forkedFull)).toFixed(2),
+    forkedFullCpuRatio: +(median(fullCpu) / median(forkedCpu)).toFixed(2),
+    forkedBarePartialMs: forkedPartial.length ? +median(forkedPartial).toFixed(1) : null,
     fullRuns: full.map(Math.round),
     bareFullRuns: bareFull.map(Math.round),
     partialRuns: partial.map((x) => +x.toFixed(1)),

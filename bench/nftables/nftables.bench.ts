@@ -71,6 +71,10 @@ for (const r of rows) {
   );
 }
 for (const r of rows)
+  console.log(
+    `${r.services} × ${r.endpoints}: kproxy's process per full sync: CPU ${(r.kproxyCpuRuns as number[]).join(', ')} ms, minor faults ${(r.kproxyFaultRuns as number[]).join(', ')}. The bare nft -f is started as kproxy starts nft (posix_spawn); started as before (child_process, a fork of this process) it takes ${r.forkedBareNftMs} ms (nft CPU ${r.forkedNftCpuMs} ms): ratio ${r.forkedRatio} against it.`,
+  );
+for (const r of rows)
   console.log(`/rules page at ${r.services} × ${r.endpoints}: rendering the committed ruleset takes ${r.rulesPageMs} ms (${r.rulesPageCpuMs} ms CPU), median of 3 (target ≤ ~100 ms).`);
 if (latency) {
   console.log(

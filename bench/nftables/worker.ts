@@ -95,6 +95,12 @@ for (const n of sizes) {
     heapWithoutDataplaneMB: mem.heapWithoutDataplaneMB,
     fullRuns: full.fullMs.map(Math.round),
     kproxyCpuRuns: full.kproxyCpuMs.map(Math.round),
+    kproxyFaultRuns: full.kproxyFaults,
+    // The reference started as before (a fork of this process), beside the one above.
+    forkedBareNftMs: Math.round(median(full.forkedBareMs)),
+    forkedNftCpuMs: Math.round(median(full.forkedNftCpuMs)),
+    forkedRatio: +(median(full.fullMs) / median(full.forkedBareMs)).toFixed(2),
+    forkedBareRuns: full.forkedBareMs.map(Math.round),
     bareRuns: full.bareMs.map(Math.round),
     partialRuns: partial.ms.map(r1),
     libnftablesRuns: lib?.map(r1) ?? null,

@@ -23,6 +23,7 @@ import { refuseNodeConflicts } from '../config/refuse.js';
 import { guardFileDescriptors } from '../util/fdlimit.js';
 import { installProcessGuards } from '../util/guards.js';
 import { createLogger } from '../util/log.js';
+import { commandLauncher } from '../util/exec.js';
 import { finishStop, stopSignal } from '../util/shutdown.js';
 import { statusAddon } from './status-addon.js';
 import { logStart, logStop, logSync } from './run-log.js';
@@ -123,7 +124,7 @@ export async function runProxy(cfg: Config): Promise<void> {
   const source = await createSource({ config: cfg, sink: tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
-  log.debug({ mode: dataplane.mode, node: tracker.current().node.name }, 'kproxy running');
+  log.debug({ mode: dataplane.mode, node: tracker.current().node.name, commands: commandLauncher() }, 'kproxy running');
 
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
