@@ -23,6 +23,7 @@ import { localDetector, type LocalDetector } from './detector.js';
 import { endpointChain as endpointChainName, serviceChains, type ChainNames } from './naming.js';
 import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
 import { ByteText } from '../../util/byte-text.js';
+import { drain } from '../../util/steps.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -330,8 +331,20 @@ export interface FamilyRuleset {
  * `sizeHint`: the bytes expected (the last full sync's), so that the text fits one buffer.
  */
 export function compileStreamed(ports: readonly ServicePortState[], fc: FamilyContext, sizeHint?: number): FamilyRuleset {
+  return drain(compileSteps(ports, fc, Infinity, sizeHint));
+}
+
+/**
+ * compileStreamed as steps (src/util/steps.ts): a step ends after every `slice` ports, where
+ * the /rules page may pause; the ruleset is the generator's result.
+ */
+export function* compileSteps(ports: readonly ServicePortState[], fc: FamilyContext, slice: number, sizeHint?: number): Generator<void, FamilyRuleset> {
   const sink = new ByteText({ sizeHint: sizeHint ?? estimatedBodyBytes(ports) });
-  const compiled = ports.map((sp) => compileServicePort(sp, fc, sink));
+  const compiled: PortRules[] = [];
+  for (const sp of ports) {
+    compiled.push(compileServicePort(sp, fc, sink));
+    if (compiled.length % slice === 0) yield;
+  }
   const lines = sink.lines;
   return { fc, ports: compiled, body: { parts: sink.take(), lines } };
 }
