@@ -340,7 +340,18 @@ describe('iptables dataplane, both backends at once', { skip: skip ?? false, con
           assert.ok(before.length >= 12, before.join('\n'));
           const gone = '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES';
           assert.ok(before.includes(gone), before.join('\n'));
-          const del = await topo.run('node', [ipt, '-w', '5', '-t', 'nat', '-D', ...gone.slice(3).match(/"[^"]*"|\S+/g)!.map((a) => a.replace(/^"|"$/g, ''))]);
+          const del = await topo.run('node', [
+            ipt,
+            '-w',
+            '5',
+            '-t',
+            'nat',
+            '-D',
+            ...gone
+              .slice(3)
+              .match(/"[^"]*"|\S+/g)!
+              .map((a) => a.replace(/^"|"$/g, '')),
+          ]);
           assert.equal(del.code, 0, del.stderr);
           // A chain of kube-proxy's shape that no Service uses (as one left by an earlier run).
           const stale = 'KUBE-SEP-AAAAAAAAAAAAAAAA';

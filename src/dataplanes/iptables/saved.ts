@@ -24,7 +24,7 @@ const CHAR_DASH = 45; // '-'
 export function readSaved(saved: string, wanted: readonly JumpRule[]): SavedTables {
   const out: SavedTables = { serviceChains: [], present: new Set(), routeLocalnetRecorded: false };
   let table = '';
-  for (let at = 0; at < saved.length; ) {
+  for (let at = 0; at < saved.length;) {
     let end = saved.indexOf('\n', at);
     if (end < 0) end = saved.length;
     const first = saved.charCodeAt(at);

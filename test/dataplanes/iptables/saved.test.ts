@@ -60,7 +60,10 @@ test('readSaved finds what a line-by-line reading finds: service chains in nat, 
     const got = readSaved(text, wanted);
     const expected = byLines(text, wanted);
     assert.deepEqual(got.serviceChains, expected.serviceChains);
-    assert.deepEqual([...got.present].sort((a, b) => wanted.indexOf(a) - wanted.indexOf(b)), [...expected.present].sort((a, b) => wanted.indexOf(a) - wanted.indexOf(b)));
+    assert.deepEqual(
+      [...got.present].sort((a, b) => wanted.indexOf(a) - wanted.indexOf(b)),
+      [...expected.present].sort((a, b) => wanted.indexOf(a) - wanted.indexOf(b)),
+    );
     assert.equal(got.routeLocalnetRecorded, expected.routeLocalnetRecorded);
     assert.equal(got.present.size, c.jumps.length, 'every jump rule written is found, in its own table only');
     assert.equal(got.serviceChains.length, c.services * 2 + Math.ceil(c.services / 3) * 3);
