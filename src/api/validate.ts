@@ -324,10 +324,12 @@ function checkService(o: KubeObject): Validated<Service> {
       annotations: orEmpty(stringMap(m.annotations, 'metadata.annotations')),
       type,
       headless,
-      clusterIPs,
-      ipFamilies: families.length > 0 ? families : ipFamilies,
+      // Arrays grown by push keep room for 17 elements (~120 bytes each); a Service lives long
+      // and 10,000s of them are kept: copies at their exact length.
+      clusterIPs: clusterIPs.slice(),
+      ipFamilies: families.length > 0 ? families.slice() : ipFamilies,
       ipFamilyPolicy,
-      ports,
+      ports: ports.slice(),
       selector: selectorRaw && Object.keys(selectorRaw).length > 0 ? selectorRaw : null,
       externalIPs: orNone(externalIPs),
       externalName: type === 'ExternalName' ? externalName : '',

@@ -95,47 +95,58 @@ function checkObject(o: Record<string, unknown>, fields: Map<string, SchemaField
   for (const key in o) {
     if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
     const f = fields.get(key);
-    const path: Path = { up: at, key };
     if (!f) {
-      out.push({ field: pathText(path), reason: unknownReason(key, fields, parent, pathText(at)) });
+      out.push({ field: pathText({ up: at, key }), reason: unknownReason(key, fields, parent, pathText(at)) });
       continue;
     }
-    checkValue(o[key], f.type, path, fields, out);
+    checkValue(o[key], f.type, at, key, fields, out);
   }
 }
 
-function checkValue(value: unknown, type: string, path: Path, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
+/**
+ * Checks the value at `at` + `key`. The path link of a value is made only when the value has
+ * a problem or children (most values are strings and numbers that are fine).
+ */
+function checkValue(value: unknown, type: string, at: Path, key: string | number, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
   if (value === null || value === undefined) return;
-  const wrong = (expected: string) => out.push({ field: pathText(path), reason: `expected ${expected}, got ${describe(value)}` });
   const shape = shapeOf(type);
   switch (shape.k) {
     case 'string':
-      if (typeof value !== 'string') wrong('a string');
+      if (typeof value !== 'string') wrong(out, at, key, 'a string', value);
       return;
     case 'number':
-      if (typeof value !== 'number') wrong('a number');
+      if (typeof value !== 'number') wrong(out, at, key, 'a number', value);
       return;
     case 'boolean':
-      if (typeof value !== 'boolean') wrong('true or false');
+      if (typeof value !== 'boolean') wrong(out, at, key, 'true or false', value);
       return;
     case 'IntOrString':
-      if (typeof value !== 'number' && typeof value !== 'string') wrong('a number or a string');
+      if (typeof value !== 'number' && typeof value !== 'string') wrong(out, at, key, 'a number or a string', value);
       return;
     case 'any':
     case 'unknown':
       return;
-    case 'array':
-      if (!Array.isArray(value)) return void wrong('a list');
-      for (let i = 0; i < value.length; i++) checkValue(value[i], shape.of, { up: path, key: i }, owner, out);
+    case 'array': {
+      if (!Array.isArray(value)) return void wrong(out, at, key, 'a list', value);
+      const path: Path = { up: at, key };
+      for (let i = 0; i < value.length; i++) checkValue(value[i], shape.of, path, i, owner, out);
       return;
-    case 'map':
-      if (!isObject(value)) return void wrong('a mapping');
-      for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k)) checkValue(value[k], shape.of, { up: path, key: k }, owner, out);
+    }
+    case 'map': {
+      if (!isObject(value)) return void wrong(out, at, key, 'a mapping', value);
+      const path: Path = { up: at, key };
+      for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k)) checkValue(value[k], shape.of, path, k, owner, out);
       return;
+    }
     case 'object':
-      if (!isObject(value)) return void wrong('a mapping');
-      checkObject(value, shape.fields, path, owner, out);
+      if (!isObject(value)) return void wrong(out, at, key, 'a mapping', value);
+      checkObject(value, shape.fields, { up: at, key }, owner, out);
   }
+}
+
+/** A value of the wrong shape. A function of its own: no closure per value checked. */
+function wrong(out: FieldProblem[], at: Path, key: string | number, expected: string, value: unknown): void {
+  out.push({ field: pathText({ up: at, key }), reason: `expected ${expected}, got ${describe(value)}` });
 }
 
 function unknownReason(key: string, fields: Map<string, SchemaField>, parent: Map<string, SchemaField> | null, prefix: string): string {

@@ -9,13 +9,9 @@ import { TRIGGER_TIME_ANNOTATION, type EndpointSlice, type KubeObject, type Serv
 import { fingerprintOf } from '../../util/fingerprint.js';
 import type { ObjectSink } from '../sink.js';
 import type { Pod } from './pod.js';
+import { PodRecord } from './record.js';
 import { sameEndpointSlice } from './slice-equal.js';
 import { buildEndpointSliceModels, buildEndpointSlices, selectorMatches, type SlicePodView } from './slices.js';
-
-interface PodState {
-  pod: Pod;
-  terminating: boolean;
-}
 
 export interface ControllerOptions {
   sink: ObjectSink;
@@ -24,7 +20,20 @@ export interface ControllerOptions {
   maxEndpointsPerSlice?: number;
 }
 
-const key3 = (ns: string, k: string, v: string) => `${ns}\u0000${k}\u0000${v}`;
+const key3 = (ns: string, k: string, v: string) => [ns, k, v].join('\u0000'); // flat, not a rope
+
+// The index keys of a Pod's labels, made once per label set: validated Pods share their
+// label objects (shared.ts), so 100,000 Pods have a few thousand sets, and a Pod's keys are
+// needed two or three times per change (index, unindex, the Services it may affect).
+const labelKeys = new WeakMap<Readonly<Record<string, string>>, { namespace: string; keys: string[] }>();
+function keysOf(namespace: string, labels: Readonly<Record<string, string>>): string[] {
+  const known = labelKeys.get(labels);
+  if (known && known.namespace === namespace) return known.keys;
+  const keys: string[] = [];
+  for (const k in labels) keys.push(key3(namespace, k, labels[k]));
+  labelKeys.set(labels, { namespace, keys });
+  return keys;
+}
 
 function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   let s = m.get(k);
@@ -41,8 +50,9 @@ function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
 export class EndpointController {
   private readonly services = new Map<string, Service>();
   private readonly serviceIndex = new Map<string, Set<string>>(); // by one selector pair
-  private readonly pods = new Map<string, PodState>();
-  private readonly podIndex = new Map<string, Set<string>>(); // by every label pair
+  // The Pods' records (record.ts): the one table of Pods, shared with the standalone cluster.
+  private readonly pods = new Map<string, PodRecord>();
+  private readonly podIndex = new Map<string, Set<PodRecord>>(); // by every label pair
   private readonly zones = new Map<string, string>();
   // svcId -> slice name -> what was last written. To a direct sink: the slice in the model's
   // form, the very object the sink keeps (holding it here costs nothing). Otherwise a
@@ -69,19 +79,43 @@ export class EndpointController {
     if (old || this.services.has(id) || this.emitted.has(id)) this.dirty.add(id);
   }
 
-  /** Adds, replaces or (pod = null) removes a Pod. */
-  setPod(id: string, pod: Pod | null, terminating = false): void {
-    const old = this.pods.get(id);
-    if (old) {
-      this.markServicesOf(old.pod);
-      for (const [k, v] of Object.entries(old.pod.labels)) removeFrom(this.podIndex, key3(old.pod.namespace, k, v), id);
-      this.pods.delete(id);
+  /**
+   * Adds, replaces or (pod = null) removes a Pod. Returns the Pod's record: the same object
+   * for as long as the Pod exists (a new definition replaces its `pod`), undefined once removed.
+   */
+  setPod(id: string, pod: Pod | null, terminating = false): PodRecord | undefined {
+    let rec = this.pods.get(id);
+    if (rec) {
+      this.markServicesOf(rec.pod);
+      this.unindex(rec);
+      if (!pod) {
+        this.pods.delete(id);
+        return undefined;
+      }
+      rec.pod = pod;
+      rec.terminating = terminating;
+    } else if (pod) {
+      this.pods.set(id, (rec = new PodRecord(id, pod, terminating)));
+    } else {
+      return undefined;
     }
-    if (pod) {
-      this.pods.set(id, { pod, terminating });
-      for (const [k, v] of Object.entries(pod.labels)) addTo(this.podIndex, key3(pod.namespace, k, v), id);
-      this.markServicesOf(pod);
-    }
+    for (const key of keysOf(pod.namespace, pod.labels)) addTo(this.podIndex, key, rec);
+    this.markServicesOf(pod);
+    return rec;
+  }
+
+  /** The Pod's record, while the controller has the Pod. */
+  podRecord(id: string): PodRecord | undefined {
+    return this.pods.get(id);
+  }
+
+  /** Every Pod's record. */
+  podRecords(): IterableIterator<PodRecord> {
+    return this.pods.values();
+  }
+
+  private unindex(rec: PodRecord): void {
+    for (const key of keysOf(rec.pod.namespace, rec.pod.labels)) removeFrom(this.podIndex, key, rec);
   }
 
   /** The Pod's readiness (or anything else the slices show) changed. */
@@ -150,17 +184,17 @@ export class EndpointController {
 
   private podsOf(svc: Service): SlicePodView[] {
     const sel = svc.selector!;
-    let candidates: Set<string> | undefined;
+    let candidates: Set<PodRecord> | undefined;
     for (const [k, v] of Object.entries(sel)) {
       const s = this.podIndex.get(key3(svc.namespace, k, v));
       if (!s) return [];
       if (!candidates || s.size < candidates.size) candidates = s;
     }
     const out: SlicePodView[] = [];
-    for (const podId of candidates ?? []) {
-      const st = this.pods.get(podId)!;
-      if (!selectorMatches(sel, st.pod.labels)) continue;
-      out.push({ pod: st.pod, ready: this.opts.ready(podId), terminating: st.terminating || st.pod.deleting });
+    for (const rec of candidates ?? []) {
+      const pod = rec.pod;
+      if (!selectorMatches(sel, pod.labels)) continue;
+      out.push({ pod, ready: this.opts.ready(rec.id), terminating: rec.terminating || pod.deleting });
     }
     return out;
   }
@@ -171,8 +205,8 @@ export class EndpointController {
   }
 
   private markServicesOf(pod: Pod): void {
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const ids = this.serviceIndex.get(key3(pod.namespace, k, v));
+    for (const key of keysOf(pod.namespace, pod.labels)) {
+      const ids = this.serviceIndex.get(key);
       if (!ids) continue;
       for (const id of ids) if (selectorMatches(this.services.get(id)!.selector!, pod.labels)) this.dirty.add(id);
     }

@@ -203,7 +203,9 @@ export function validatePod(o: KubeObject): PodResult {
         nodeName: intern(str(spec.nodeName, 'spec.nodeName')),
         hostname: str(spec.hostname, 'spec.hostname'),
         subdomain: intern(str(spec.subdomain, 'spec.subdomain')),
-        ips,
+        // Exact length (an array grown by push keeps room for 17 elements), and frozen: a
+        // one-address list is also the addresses of the Pod's endpoints (slices.ts).
+        ips: Object.freeze(ips.length === 1 ? [ips[0]] : ips.slice()) as string[],
         phase: intern(str(status.phase, 'status.phase')),
         containers: sharedContainers(containers),
         deleting,

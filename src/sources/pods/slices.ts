@@ -125,7 +125,7 @@ function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceConte
       const hinted = ready && (zoneHints || nodeHints);
       // Node names and zones are shared strings already (the Pod's, the Node label's).
       g.endpoints.push({
-        addresses: [ip],
+        addresses: pod.ips.length === 1 ? pod.ips : [ip], // the Pod's own (frozen) one-address list: 56 bytes less per endpoint
         conditions: sharedConditions(ready, serving, terminating),
         hostname: pod.hostname && pod.subdomain === svc.name ? pod.hostname : '',
         nodeName: pod.nodeName,

@@ -1,0 +1,116 @@
+// One record per Pod (src/sources/pods/record.ts): the endpoint controller keeps it in its
+// table and label index, the standalone cluster marks the same object. A new definition
+// replaces the record's Pod, never the record; the label index follows the new labels; a
+// removed Pod's record is gone everywhere.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EndpointSlice } from '../../../src/api/types.js';
+import { ManifestCatalog } from '../../../src/sources/manifests/catalog.js';
+import { StandaloneCluster } from '../../../src/sources/manifests/cluster.js';
+import { parseManifestText } from '../../../src/sources/manifests/read.js';
+import { EndpointController } from '../../../src/sources/pods/controller.js';
+import type { ObjectSink } from '../../../src/sources/sink.js';
+import { silentLogger } from '../../../src/util/log.js';
+import { pod, svc } from './slice-fixtures.js';
+
+/** A sink that keeps the model slices it was given, by Service. */
+function sliceSink(): { sink: ObjectSink; addresses: (service: string) => string[] } {
+  const slices = new Map<string, EndpointSlice>();
+  const sink: ObjectSink = {
+    upsert: () => null,
+    upsertEndpointSlice: (s) => void slices.set(`${s.namespace}/${s.name}`, s),
+    delete: (_k, ns, name) => void slices.delete(`${ns}/${name}`),
+    reportError: () => {},
+    clearError: () => {},
+  };
+  const addresses = (service: string) =>
+    [...slices.values()]
+      .filter((s) => s.serviceName === service)
+      .flatMap((s) => s.endpoints.map((e) => e.addresses[0]))
+      .sort();
+  return { sink, addresses };
+}
+
+test('the controller keeps one record per Pod: the same object across definitions, indexed by its current labels, gone on removal', () => {
+  const { sink, addresses } = sliceSink();
+  const c = new EndpointController({ sink, ready: () => true });
+  c.setService('shop/web', svc({ selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] }));
+  c.setService('shop/api', svc({ selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] }, { name: 'api' }));
+
+  const first = c.setPod('shop/a', pod('a', { ip: '10.0.0.1' }));
+  assert.ok(first);
+  assert.equal(first.id, 'shop/a');
+  assert.equal(c.podRecord('shop/a'), first);
+  c.setPod('shop/b', pod('b', { ip: '10.0.0.2' }));
+  c.flush();
+  assert.deepEqual(addresses('web'), ['10.0.0.1', '10.0.0.2']);
+  assert.deepEqual(addresses('api'), []);
+
+  // A new definition with other labels: the same record, now found by the other Service only.
+  const moved = pod('a', { ip: '10.0.0.1', labels: { app: 'api' } });
+  const again = c.setPod('shop/a', moved, true);
+  assert.equal(again, first, 'a new definition keeps the record');
+  assert.equal(first.pod, moved);
+  assert.equal(first.terminating, true);
+  c.flush();
+  assert.deepEqual(addresses('web'), ['10.0.0.2']);
+  assert.deepEqual(addresses('api'), ['10.0.0.1']);
+
+  assert.deepEqual([...c.podRecords()].map((r) => r.id).sort(), ['shop/a', 'shop/b']);
+  assert.equal(c.setPod('shop/a', null), undefined);
+  assert.equal(c.podRecord('shop/a'), undefined);
+  assert.equal(c.setPod('shop/none', null), undefined, 'removing an unknown Pod is nothing');
+  c.flush();
+  assert.deepEqual(addresses('api'), []);
+  assert.deepEqual(
+    [...c.podRecords()].map((r) => r.id),
+    ['shop/b'],
+  );
+
+  // Back after removal: a new record.
+  const back = c.setPod('shop/a', pod('a', { ip: '10.0.0.1' }));
+  assert.notEqual(back, first);
+  c.flush();
+  assert.deepEqual(addresses('web'), ['10.0.0.1', '10.0.0.2']);
+});
+
+const podYAML = (labels: string) =>
+  'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: demo, deletionTimestamp: "2026-01-01T00:00:00Z", labels: {' +
+  labels +
+  '}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, ports: [{containerPort: 80}]}]\nstatus: {podIP: 10.1.0.1}\n';
+
+test('the standalone cluster marks the controller record: a deleting Pod edited while it terminates still goes at the end of its grace period', async () => {
+  const { sink } = sliceSink();
+  const catalog = new ManifestCatalog();
+  const cluster = new StandaloneCluster({
+    sink,
+    log: silentLogger(),
+    serviceCIDRs: ['10.96.0.0/16'],
+    nodePortRange: { min: 30000, max: 32767 },
+    allocationsPath: null,
+    persistAllocations: false,
+    live: true,
+  });
+  try {
+    const load = (text: string) => {
+      cluster.apply(catalog.setFile('p.yaml', parseManifestText(text, 'p.yaml')), catalog);
+      cluster.flush();
+    };
+    const t0 = Date.now();
+    load(podYAML('app: a'));
+    const rec = cluster.controller.podRecord('demo/p');
+    assert.ok(rec?.timer, 'a deleting Pod waits for its grace period');
+    assert.equal(rec.terminating, true);
+    await sleep(300);
+    load(podYAML('app: b')); // still deleting: the grace period runs on
+    assert.equal(cluster.controller.podRecord('demo/p'), rec, 'the same record');
+    assert.equal(rec.pod.labels.app, 'b');
+    while (cluster.controller.podRecord('demo/p') && Date.now() - t0 < 3000) await sleep(50);
+    const ms = Date.now() - t0;
+    assert.equal(cluster.controller.podRecord('demo/p'), undefined, 'gone after its grace period');
+    assert.ok(ms >= 900, `gone after ${ms} ms, grace period 1 s`);
+  } finally {
+    cluster.stop();
+  }
+});
