@@ -27,6 +27,12 @@ export default tseslint.config(
     },
   },
   {
+    // The command's launcher is CommonJS (bin/package.json says why).
+    files: ['bin/kproxy.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // The dashboard's page script runs in the browser, after uPlot's.
     files: ['src/ui/assets/**'],
     languageOptions: {

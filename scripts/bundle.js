@@ -5,14 +5,21 @@
 //     whole generated API (~0.9 s of CPU at start); the bundle holds only what those three
 //     reach (~0.17 s). src/sources/kube/client-node.ts loads the bundle, or the package when
 //     there is no bundle.
-//  2. dist/src/cli-bundle/: the compiled CLI (dist/src/cli/main.js) as one module per
-//     subcommand (code splitting), which bin/kproxy.js uses for `kproxy trace`, a one-shot
-//     command whose cold start is mostly module loading (~80 ms of CPU less). It sits at the
-//     depth of every dist/src/<dir>/ so that paths made from import.meta.url (package.json,
-//     the UI's assets) stay right; modules that start workers from sibling files (the
-//     userspace and layer-2 modes, `kproxy run`) are not started from it.
-import { rmSync } from 'node:fs';
-import { build } from 'esbuild';
+//  2. dist/src/trace-bundle/: the entry `kproxy trace` starts from (dist/src/cli/trace-main.js),
+//     bundled on its own with code splitting: what a trace of a saved nftables ruleset runs
+//     is in a few files, and what other inputs need (a manifests folder, --live, the other
+//     modes' tracers) in chunks loaded on demand. Each chunk is then turned into CommonJS
+//     (chunk.cjs), because Node 20 gives V8's code cache only to scripts; bin/kproxy.js
+//     loads them through start.cjs (src/cli/trace-start.ts, which says more). Last, one trace of a
+//     small kproxy ruleset runs through it and keeps the bytecode V8 compiled beside each
+//     chunk it loaded (chunk.cjs.cache). A cold trace is mostly start-up: loading and
+//     compiling modules was ~70 ms of its CPU. The folder sits at the depth of every
+//     dist/src/<dir>/ so that paths made from import.meta.url (package.json) stay right.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { build, transform } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -29,18 +36,60 @@ await build({
   logLevel: 'warning',
   legalComments: 'eof',
 });
-rmSync(`${root}/dist/src/cli-bundle`, { recursive: true, force: true }); // chunk names change with their content
-await build({
-  entryPoints: [`${root}/dist/src/cli/main.js`],
+// chunk names change with their content (cli-bundle: where an older build bundled the whole CLI)
+for (const old of ['cli-bundle', 'trace-bundle']) rmSync(`${root}/dist/src/${old}`, { recursive: true, force: true });
+const traceBundle = `${root}/dist/src/trace-bundle`;
+const split = await build({
+  entryPoints: [`${root}/dist/src/cli/trace-main.js`],
   bundle: true,
   splitting: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  outdir: `${root}/dist/src/cli-bundle`,
+  outdir: traceBundle,
+  outExtension: { '.js': '.cjs' },
   // koffi is a native addon; client-node is loaded through its own bundle (above).
   external: ['koffi', '@kubernetes/client-node'],
-  banner,
   logLevel: 'warning',
   legalComments: 'eof',
+  write: false,
 });
+mkdirSync(traceBundle, { recursive: true });
+for (const out of split.outputFiles) {
+  // Imports of other chunks become require('./chunk-….cjs') (trace-start.ts resolves those),
+  // on-demand imports too, and import.meta.url the chunk's own URL, which the loader passes.
+  const cjs = await transform(out.text, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__kproxyUrl' },
+    logLevel: 'warning',
+  });
+  writeFileSync(join(traceBundle, basename(out.path)), cjs.code);
+}
+// The loader (src/cli/trace-start.ts) as CommonJS too, for bin/kproxy.js to require.
+await build({
+  entryPoints: [`${root}/dist/src/cli/trace-start.js`],
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  outfile: `${traceBundle}/start.cjs`,
+  banner: { js: "const __kproxyUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: { 'import.meta.url': '__kproxyUrl' },
+  logLevel: 'warning',
+});
+// The code cache: one trace (story output, as `npm run bench:trace` runs it) of the bench's
+// ruleset at a small size, which reaches the same code as a large one.
+const { buildRuleset } = await import(`${root}/dist/bench/trace.bench.js`);
+const work = mkdtempSync(join(tmpdir(), 'kproxy-build-'));
+try {
+  const ruleset = join(work, 'ruleset.nft');
+  writeFileSync(ruleset, buildRuleset(50, 3));
+  const flags = ['--proxy-mode', 'nftables', '--ruleset', ruleset, '--src', '10.200.0.9', '--dst', '172.16.0.49', '--dport', '80', '--local-address', '192.168.0.2'];
+  const run = spawnSync(process.execPath, [`${root}/bin/kproxy.js`, 'trace', ...flags], { env: { ...process.env, KPROXY_TRACE_CODE_CACHE: 'write' }, encoding: 'utf8' });
+  if (run.status !== 0 || !run.stdout.includes('DNAT')) throw new Error(`the trace bundle's code-cache run failed (exit ${run.status}): ${run.stderr}${run.stdout}`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,18 +1,9 @@
-// kproxy's command line. Each subcommand lives in its own file and registers itself here.
-// A user's mistake (a flag, a path, a configuration field) ends in one line naming it and
-// exit code 2; only a fault of kproxy itself prints a stack trace.
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../util/errors.js';
-import { builtModes } from './mode.js';
-import { KPROXY_VERSION } from './version.js';
+// kproxy's command line. Each subcommand lives in its own file and registers itself here;
+// the root command and the way a run ends (exit codes, one-line errors) are in program.ts.
+import type { Command } from 'commander';
+import { kproxyProgram, runProgram } from './program.js';
 
-const program = new Command();
-program
-  .name('kproxy')
-  .description(`A Kubernetes Service dataplane (modes built: ${builtModes().join(', ')}), a cluster DNS, and tools that explain where a packet goes.`)
-  .version(KPROXY_VERSION, '--version', 'print the version and exit')
-  .showHelpAfterError('(kproxy <command> --help lists the flags of a command)')
-  .exitOverride();
+const program = kproxyProgram();
 
 // Each subcommand's module imports what its action needs (`run` nearly everything): only the
 // named subcommand's module is loaded, so that a one-shot command such as `kproxy trace`
@@ -28,14 +19,4 @@ const SUBCOMMANDS: Record<string, () => Promise<(p: Command) => void>> = {
 const named = SUBCOMMANDS[process.argv[2]];
 for (const load of named ? [named] : Object.values(SUBCOMMANDS)) (await load())(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError) process.exit(e.exitCode === 1 ? 2 : e.exitCode);
-  if (e instanceof ConfigError) {
-    process.stderr.write(e.field ? `kproxy: ${e.field}: ${e.reason}\n` : `kproxy: ${e.reason}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`kproxy: internal error (please report it): ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
-}
+await runProgram(program);
