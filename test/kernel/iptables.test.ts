@@ -333,6 +333,38 @@ describe('iptables dataplane, both backends at once', { skip: skip ?? false, con
           assert.deepEqual([...pods(await topo.probe('pod2', 'tcp', VIP.web, 80, 5))], ['pod3']);
         });
 
+        test('a periodic full sync puts back a deleted jump rule, adds no second copy of the others, and deletes a stale chain', async () => {
+          const ipt = toolsFor(backend, '').iptables('IPv4');
+          const jumpsIn = (text: string) => text.split('\n').filter((l) => /^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) .*-j KUBE-/.test(l));
+          const before = jumpsIn(await save(backend));
+          assert.ok(before.length >= 12, before.join('\n'));
+          const gone = '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES';
+          assert.ok(before.includes(gone), before.join('\n'));
+          const del = await topo.run('node', [
+            ipt,
+            '-w',
+            '5',
+            '-t',
+            'nat',
+            '-D',
+            ...gone
+              .slice(3)
+              .match(/"[^"]*"|\S+/g)!
+              .map((a) => a.replace(/^"|"$/g, '')),
+          ]);
+          assert.equal(del.code, 0, del.stderr);
+          // A chain of kube-proxy's shape that no Service uses (as one left by an earlier run).
+          const stale = 'KUBE-SEP-AAAAAAAAAAAAAAAA';
+          assert.equal((await topo.run('node', [ipt, '-w', '5', '-t', 'nat', '-N', stale])).code, 0);
+          assert.ok(!jumpsIn(await save(backend)).includes(gone));
+          await dp.sync(tracker.snapshot(), true);
+          assert.equal(dp.lastSync?.kind, 'full');
+          const after = await save(backend);
+          assert.deepEqual(jumpsIn(after).sort(), [...before].sort(), 'the deleted jump rule is back, each jump rule once');
+          assert.doesNotMatch(after, new RegExp(`:${stale} `), 'the stale chain is deleted');
+          assert.ok(dp.lastSync!.deletedChains >= 1);
+        });
+
         test('a new applier deletes the chains of Services gone while it was away; localhost NodePorts off', async () => {
           tracker.delete('Service', 'demo', 'sticky');
           const off = newDataplane({ ...config, localhostNodePorts: false });

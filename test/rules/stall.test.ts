@@ -25,6 +25,7 @@ import type { ProxyState } from '../../src/model/types.js';
 import { rulesRoute, servedRuleset } from '../../src/rules/page.js';
 import { RulesetStore } from '../../src/rules/store.js';
 import { servedText } from './served-text.js';
+import { textOf } from '../../src/util/byte-text.js';
 
 const config = { ...defaultConfig(), mode: 'nftables' as const, clusterCIDRs: ['10.244.0.0/16'], serviceClusterIPRange: ['10.96.0.0/12'] };
 
@@ -191,7 +192,14 @@ test('the iptables page in slices is `kproxy rules` text, both families, both pa
   const state = tracker.snapshot();
   const expected = iptablesText(state, iptables);
   assert.ok(expected.includes('ip6tables-restore') && expected.includes('fd00:10:244::49'), 'both families');
-  assert.equal([...iptablesChunks(state, iptables, 7)].join(''), expected);
+  assert.equal(textOf([...iptablesChunks(state, iptables, 7)]), expected);
+  // The text around the per-service rules (chain declarations, top-level rules) is rendered in
+  // steps too: after the IPv4 header, a pause at least every 7 ports' declarations.
+  const chunks = [...iptablesChunks(state, iptables, 7)];
+  const header = chunks.findIndex((c) => typeof c === 'string' && c.startsWith('# IPv4:'));
+  const end = chunks.findIndex((c) => typeof c === 'string' && c.startsWith('# IPv6:'));
+  const v4ports = state.servicePorts.size - 40;
+  assert.ok(chunks.slice(header, end).filter((c) => c.length === 0).length >= v4ports / 7, 'pauses while the IPv4 text is rendered');
   const r: AppliedRuleset = {
     mode: 'iptables',
     appliedAt: new Date(),

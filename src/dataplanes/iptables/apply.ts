@@ -23,6 +23,7 @@ import { textOf } from '../../util/byte-text.js';
 import { describeRestoreError, IptablesError } from './exec.js';
 import { ensureNfacctCounters, registerNfacctMetrics } from './nfacct.js';
 import { CANARY, isJumpRule, jumpRules, type JumpRule } from './jumps.js';
+import { readSaved } from './saved.js';
 import { ChainNames, isServiceChain } from './naming.js';
 import { KUBELET_FIREWALL, renderFamilyCounted, topLevelRules } from './restore.js';
 import { compileText, compileTextChunks } from './text.js';
@@ -246,21 +247,9 @@ export class IptablesDataplane implements Dataplane {
   private planFull(rs: FamilyRuleset, fc: FamilyContext, saved: string) {
     // One iptables-save tells which jump rules are missing and which per-service chains (of an
     // earlier run, or of kube-proxy) nothing uses any more.
-    if (fc.family === 'IPv4') this.routeLocalnetRecorded = /^:KUBE-PROXY-ROUTE-LOCALNET-\d+ /m.test(saved);
     const wanted = jumpRules({ kubeletFirewall: fc.kubeletFirewall });
-    let table = '';
-    const present = new Set<JumpRule>();
-    const existing: string[] = [];
-    for (const line of saved.split('\n')) {
-      if (line.startsWith('*')) table = line.slice(1).trim();
-      else if (line.startsWith(':') && table === 'nat') {
-        const name = line.slice(1, line.indexOf(' '));
-        if (isServiceChain(name)) existing.push(name);
-      } else if (line.startsWith('-A ') && !line.startsWith('-A KUBE-')) {
-        // Jump rules live in the built-in chains: the 30,000 rules of kproxy's own chains (1,000 Services) need no look.
-        for (const j of wanted) if (j.table === table && isJumpRule(line, j)) present.add(j);
-      }
-    }
+    const { serviceChains: existing, present, routeLocalnetRecorded } = readSaved(saved, wanted);
+    if (fc.family === 'IPv4') this.routeLocalnetRecorded = routeLocalnetRecorded;
     // On a node without kproxy's chains (a first start) there is nothing to compare.
     let deleteChains: string[] = [];
     if (existing.length > 0) {

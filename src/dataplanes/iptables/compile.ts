@@ -23,6 +23,7 @@ import { localDetector, type LocalDetector } from './detector.js';
 import { endpointChain as endpointChainName, serviceChains, type ChainNames } from './naming.js';
 import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
 import { ByteText } from '../../util/byte-text.js';
+import { drain } from '../../util/steps.js';
 
 export type CompileConfig = Pick<
   Config,
@@ -202,28 +203,14 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
   if (!hasEndpoints) return out; // no nat chains at all, only the filter rules above
 
   const chain = (name: string) => out.chains.push(name);
-  const rule = sink
-    ? (r: string) => {
-        sink.end(r);
-        out.ruleCount++;
-      }
-    : (r: string) => {
-        kept.push(r);
-        out.ruleCount++;
-      };
-  // The endpoint rules (30 of a Service's 31 with 10 endpoints) are handed over in pieces,
-  // most of which exist already: joining flat pieces costs far less than flattening a
-  // template literal's string tree per rule.
-  const pieces = sink
-    ? (...parts: string[]) => {
-        for (const part of parts) sink.add(part);
-        sink.end('');
-        out.ruleCount++;
-      }
-    : (...parts: string[]) => {
-        kept.push(parts.join(''));
-        out.ruleCount++;
-      };
+  // Rules go to the full sync's text, or are kept as strings (partial syncs): one way of
+  // writing them either way. The endpoint rules (30 of a Service's 31 with 10 endpoints) are
+  // written in pieces, most of which exist already: no string per rule, no array per rule.
+  const w: LineSink = sink ?? keptLines(kept);
+  const rule = (r: string) => {
+    w.end(r);
+    out.ruleCount++;
+  };
 
   // Internal traffic masquerade (first rule of the internal chain).
   if (d.internal.noEndpoints === null) {
@@ -272,11 +259,19 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
     }
     const head = `-A ${name}`;
     const to = fc.largeClusterMode ? '' : ` -m comment --comment "${spn} -> `;
-    eps.forEach((ep, i) => {
-      const stat = i < eps.length - 1 ? statistic(eps.length - i) : '';
-      if (fc.largeClusterMode) pieces(head, stat, ' -j ', endpointChain(ep));
-      else pieces(head, to, ep.endpoint, '"', stat, ' -j ', endpointChain(ep));
-    });
+    for (let i = 0; i < eps.length; i++) {
+      const ep = eps[i];
+      w.add(head);
+      if (!fc.largeClusterMode) {
+        w.add(to);
+        w.add(ep.endpoint);
+        w.add('"');
+      }
+      if (i < eps.length - 1) w.add(statistic(eps.length - i));
+      w.add(' -j ');
+      w.end(endpointChain(ep));
+      out.ruleCount++;
+    }
   };
   if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
   if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
@@ -286,11 +281,40 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
   for (const ep of sp.allReachableEndpoints) {
     const sep = endpointChain(ep);
     chain(sep);
-    pieces('-A ', sep, sepComment, ' -s ', ep.ip, ' -j KUBE-MARK-MASQ');
-    if (affinity) pieces('-A ', sep, sepComment, ' -m recent --name ', sep, ' --set', dnat, ep.endpoint);
-    else pieces('-A ', sep, sepComment, dnat, ep.endpoint);
+    w.add('-A ');
+    w.add(sep);
+    w.add(sepComment);
+    w.add(' -s ');
+    w.add(ep.ip);
+    w.end(' -j KUBE-MARK-MASQ');
+    w.add('-A ');
+    w.add(sep);
+    w.add(sepComment);
+    if (affinity) {
+      w.add(' -m recent --name ');
+      w.add(sep);
+      w.add(' --set');
+    }
+    w.add(dnat);
+    w.end(ep.endpoint);
+    out.ruleCount += 2;
   }
   return out;
+}
+
+/** A LineSink that keeps each line as one flat string (a partial sync's ports keep their rules). */
+function keptLines(kept: string[]): LineSink {
+  const line: string[] = [];
+  return {
+    add(piece) {
+      line.push(piece);
+    },
+    end(piece) {
+      line.push(piece);
+      kept.push(line.join(''));
+      line.length = 0;
+    },
+  };
 }
 
 /** The i-th of n endpoints is taken with probability 1/(n-i), printed as kube-proxy does. */
@@ -330,8 +354,20 @@ export interface FamilyRuleset {
  * `sizeHint`: the bytes expected (the last full sync's), so that the text fits one buffer.
  */
 export function compileStreamed(ports: readonly ServicePortState[], fc: FamilyContext, sizeHint?: number): FamilyRuleset {
+  return drain(compileSteps(ports, fc, Infinity, sizeHint));
+}
+
+/**
+ * compileStreamed as steps (src/util/steps.ts): a step ends after every `slice` ports, where
+ * the /rules page may pause; the ruleset is the generator's result.
+ */
+export function* compileSteps(ports: readonly ServicePortState[], fc: FamilyContext, slice: number, sizeHint?: number): Generator<void, FamilyRuleset> {
   const sink = new ByteText({ sizeHint: sizeHint ?? estimatedBodyBytes(ports) });
-  const compiled = ports.map((sp) => compileServicePort(sp, fc, sink));
+  const compiled: PortRules[] = [];
+  for (const sp of ports) {
+    compiled.push(compileServicePort(sp, fc, sink));
+    if (compiled.length % slice === 0) yield;
+  }
   const lines = sink.lines;
   return { fc, ports: compiled, body: { parts: sink.take(), lines } };
 }

@@ -8,6 +8,7 @@ import type { FamilyContext, FamilyRuleset, PortRules } from './compile.js';
 import { CANARY, jumpRuleText, type JumpRule } from './jumps.js';
 import { CT_STATE_INVALID_DROPPED } from './nfacct.js';
 import { ByteText, byteLength, textOf } from '../../util/byte-text.js';
+import { drain } from '../../util/steps.js';
 
 /** Kept in sync with kubelet's chain of the same name; written only with localhost NodePorts. */
 export const KUBELET_FIREWALL = 'KUBE-FIREWALL';
@@ -94,34 +95,37 @@ export const WHOLE_TABLE_CACHE_CHAINS = 1000;
 
 /** One family's top-level chains and their rules, keyed "table/chain" (in writing order). */
 export function topLevelRules(rs: FamilyRuleset): Map<string, string[]> {
+  return drain(topLevelSteps(rs, Infinity));
+}
+
+/** topLevelRules as steps (src/util/steps.ts): a step ends after every `slice` ports looked at. */
+export function* topLevelSteps(rs: FamilyRuleset, slice: number): Generator<void, Map<string, string[]>> {
   const { fc, ports } = rs;
   const fs = filterStatic(fc);
   const top = new Map<string, string[]>();
-  const collect = (pick: (p: PortRules) => string[]) => ports.flatMap(pick);
-  top.set(
-    'filter/KUBE-NODEPORTS',
-    collect((p) => p.filter.nodePorts),
-  );
-  top.set(
-    'filter/KUBE-SERVICES',
-    collect((p) => p.filter.services),
-  );
-  top.set(
-    'filter/KUBE-EXTERNAL-SERVICES',
-    collect((p) => p.filter.externalServices),
-  );
+  function* collect(pick: (p: PortRules) => string[]): Generator<void, string[]> {
+    const out: string[] = [];
+    let n = 0;
+    for (const p of ports) {
+      for (const r of pick(p)) out.push(r);
+      if (++n % slice === 0) yield;
+    }
+    return out;
+  }
+  top.set('filter/KUBE-NODEPORTS', yield* collect((p) => p.filter.nodePorts));
+  top.set('filter/KUBE-SERVICES', yield* collect((p) => p.filter.services));
+  top.set('filter/KUBE-EXTERNAL-SERVICES', yield* collect((p) => p.filter.externalServices));
   top.set('filter/KUBE-FORWARD', fs.forward);
-  top.set(
-    'filter/KUBE-PROXY-FIREWALL',
-    collect((p) => p.filter.firewall),
-  );
+  top.set('filter/KUBE-PROXY-FIREWALL', yield* collect((p) => p.filter.firewall));
   if (fc.kubeletFirewall) top.set(`filter/${KUBELET_FIREWALL}`, fs.firewall);
   // Ordered by jump target, descending: a partial sync that rewrites these chains names
   // every KUBE-SVC-… chain once, and in this order iptables-nft's sorted list of named
   // chains (see WHOLE_TABLE_CACHE_CHAINS) finds each new name at its head. The rules match
   // distinct destinations, so their order does not change what a packet hits.
-  top.set('nat/KUBE-NODEPORTS', byTargetDescending(collect((p) => p.nat.nodePorts)));
-  top.set('nat/KUBE-SERVICES', [...byTargetDescending(collect((p) => p.nat.services)), ...nodePortDispatch(fc)]);
+  top.set('nat/KUBE-NODEPORTS', byTargetDescending(yield* collect((p) => p.nat.nodePorts)));
+  yield;
+  top.set('nat/KUBE-SERVICES', [...byTargetDescending(yield* collect((p) => p.nat.services)), ...nodePortDispatch(fc)]);
+  yield;
   const natFixed = natStatic(fc);
   top.set(
     'nat/KUBE-MARK-MASQ',
@@ -171,9 +175,38 @@ export function renderFamily(rs: FamilyRuleset, opts: RenderOptions = {}, top = 
 }
 
 export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {}, top = topLevelRules(rs)): RenderedFamily {
-  const { ports } = rs;
   // A full sync's room for the declarations (~14 chains per port) and top-level rules; its body comes in whole.
-  const out = new ByteText({ sizeHint: 64 * 1024 + (opts.write ? 0 : 700 * ports.length) });
+  const out = new ByteText({ sizeHint: renderSizeHint(rs, opts) });
+  const { filterRules, natRules } = drain(renderSteps(rs, opts, top, out, Infinity));
+  const lines = out.lines;
+  const parts = out.take();
+  let text: string | undefined;
+  return {
+    parts,
+    bytes: byteLength(parts),
+    get text() {
+      return (text ??= textOf(parts));
+    },
+    lines,
+    filterRules,
+    natRules,
+  };
+}
+
+/** Room for a render's own lines: a full sync's declarations (~14 chains per port) and top-level rules; its body comes in whole. */
+export const renderSizeHint = (rs: FamilyRuleset, opts: RenderOptions): number => 64 * 1024 + (opts.write ? 0 : 700 * rs.ports.length);
+
+/**
+ * The restore input, written into `out`, as steps (src/util/steps.ts): the one render of both
+ * the syncs (run straight through) and the /rules page (which takes what `out` holds at the
+ * end of each step, and may pause there). A step ends after about `slice` ports' worth of
+ * lines. The result is the "-A" rules written per table.
+ */
+export function* renderSteps(rs: FamilyRuleset, opts: RenderOptions, top: ReadonlyMap<string, string[]>, out: ByteText, slice: number): Generator<void, { filterRules: number; natRules: number }> {
+  const { ports } = rs;
+  // About the lines `slice` ports declare (~14 chains each).
+  const every = slice * 16;
+  let due = out.lines + every;
   let filterRules = 0;
   let natRules = 0;
   const changed = (key: string, rules: string[]) => {
@@ -206,7 +239,15 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
     for (const c of filter) decl(c.chain);
     if (opts.canary) decl(CANARY);
     jumps('filter');
-    for (const c of filter) for (const r of c.rules) out.end(r);
+    for (const c of filter) {
+      for (const r of c.rules) {
+        out.end(r);
+        if (out.lines >= due) {
+          due = out.lines + every;
+          yield;
+        }
+      }
+    }
     for (const c of filter) filterRules += c.rules.length;
     out.end('COMMIT');
   }
@@ -224,9 +265,23 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
     if (opts.canary) decl(CANARY);
     jumps('nat');
     if (opts.wholeTableCache && serviceChains > WHOLE_TABLE_CACHE_CHAINS) out.end('-S');
-    for (const p of written) for (const c of p.chains) decl(c);
+    for (const p of written) {
+      for (const c of p.chains) decl(c);
+      if (out.lines >= due) {
+        due = out.lines + every;
+        yield;
+      }
+    }
     for (const c of deleted) decl(c);
-    for (const c of nat) for (const r of c.rules) out.end(r);
+    for (const c of nat) {
+      for (const r of c.rules) {
+        out.end(r);
+        if (out.lines >= due) {
+          due = out.lines + every;
+          yield;
+        }
+      }
+    }
     for (const c of nat) natRules += c.rules.length;
     if (body) out.append(body.parts, body.lines);
     else for (const p of written) for (const r of p.rules) out.end(r);
@@ -237,17 +292,5 @@ export function renderFamilyCounted(rs: FamilyRuleset, opts: RenderOptions = {},
     }
     out.end('COMMIT');
   }
-  const lines = out.lines;
-  const parts = out.take();
-  let text: string | undefined;
-  return {
-    parts,
-    bytes: byteLength(parts),
-    get text() {
-      return (text ??= textOf(parts));
-    },
-    lines,
-    filterRules,
-    natRules,
-  };
+  return { filterRules, natRules };
 }
