@@ -5,8 +5,7 @@
 // input, and RSS.
 import { spawn } from 'node:child_process';
 import { execWith } from '../../src/util/exec.js';
-import { posixLauncher, type Launcher } from '../../src/util/launch.js';
-import { loadPosixSpawn } from '../../src/util/posix-spawn.js';
+import { posixSpawnLauncher } from '../../src/util/launch.js';
 import { defaultConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { cleanupFamily, IptablesDataplane } from '../../src/dataplanes/iptables/apply.js';
@@ -39,13 +38,10 @@ export const cpuSince = (c0: number): number => cpuNow() - c0;
  */
 export async function bare(argv: string[], text: string): Promise<number> {
   const t0 = process.hrtime.bigint();
-  const r = await execWith(posixLaunch(), argv[0], argv.slice(1), { input: text, timeoutMs: 1_800_000, maxOutputBytes: 1 << 20 });
+  const r = await execWith(posixSpawnLauncher(), argv[0], argv.slice(1), { input: text, timeoutMs: 1_800_000, maxOutputBytes: 1 << 20 });
   if (r.code !== 0) throw new Error(`${argv.join(' ')}: exit ${r.code ?? r.signal}: ${r.stderr.slice(0, 500)}`);
   return ms(t0);
 }
-
-let posix: Launcher | undefined;
-const posixLaunch = () => (posix ??= posixLauncher(loadPosixSpawn()));
 
 /**
  * The reference as it was started before kproxy used posix_spawn: child_process.spawn, a

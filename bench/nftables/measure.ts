@@ -3,8 +3,7 @@
 // netlink writer program whatever namespace the process is in.
 import { spawn } from 'node:child_process';
 import { execWith } from '../../src/util/exec.js';
-import { posixLauncher, type Launcher } from '../../src/util/launch.js';
-import { loadPosixSpawn } from '../../src/util/posix-spawn.js';
+import { posixSpawnLauncher } from '../../src/util/launch.js';
 import { createRequire } from 'node:module';
 import type { Config } from '../../src/config/types.js';
 import { NftablesDataplane } from '../../src/dataplanes/nftables/apply.js';
@@ -29,14 +28,11 @@ export const PROBE_TEXT = 'add element ip kproxy cluster-ips { 10.111.255.254 }\
  */
 export async function bareNft(text: string): Promise<{ wallMs: number; cpuMs: number }> {
   const t0 = process.hrtime.bigint();
-  const r = await execWith(posixLaunch(), 'bash', ['-c', 'nft -f - || exit 1; times'], { input: text, timeoutMs: 1_800_000, maxOutputBytes: 1 << 20 });
+  const r = await execWith(posixSpawnLauncher(), 'bash', ['-c', 'nft -f - || exit 1; times'], { input: text, timeoutMs: 1_800_000, maxOutputBytes: 1 << 20 });
   const wallMs = ms(t0);
   if (r.code !== 0) throw new Error(`nft exit ${r.code ?? r.signal}: ${r.stderr.slice(0, 500)}`);
   return { wallMs, cpuMs: timesCpuMs(r.stdout) };
 }
-
-let posix: Launcher | undefined;
-const posixLaunch = () => (posix ??= posixLauncher(loadPosixSpawn()));
 
 /** bash's `times`: the children's user and system time, the last line. */
 function timesCpuMs(out: string): number {

@@ -36,10 +36,21 @@ export function chooseLauncher(env: NodeJS.ProcessEnv = process.env): LauncherCh
   const wanted = env['KPROXY_EXEC'];
   if (wanted === 'child_process') return { kind: 'child_process', launch: launchNode, reason: 'KPROXY_EXEC=child_process' };
   try {
-    return { kind: 'posix_spawn', launch: posixLauncher(loadPosixSpawn()) };
+    return { kind: 'posix_spawn', launch: posixSpawnLauncher() };
   } catch (e) {
     return { kind: 'child_process', launch: launchNode, reason: `posix_spawn unavailable: ${(e as Error).message}` };
   }
+}
+
+let posixSpawn: Launcher | undefined;
+
+/**
+ * The posix_spawn launcher, bound once per process; throws where koffi or glibc cannot be had.
+ * Besides chooseLauncher, for what must start commands exactly as kproxy does whatever
+ * KPROXY_EXEC says (the benchmarks' references, the tests of both launchers).
+ */
+export function posixSpawnLauncher(): Launcher {
+  return (posixSpawn ??= posixLauncher(loadPosixSpawn()));
 }
 
 /** Node's child_process.spawn, detached (setsid: a new process group led by the command). */
@@ -94,7 +105,7 @@ function untilReaped(pid: number, reaped: () => boolean): void {
   retryExits(); // an exit between the first try and the listener sent no signal to it
 }
 
-export function posixLauncher(ps: PosixSpawn): Launcher {
+function posixLauncher(ps: PosixSpawn): Launcher {
   return (binary, args, withStdin) => {
     const fds = ps.spawn(binary, args, withStdin);
     // net.Socket on a pipe fd: libuv makes our end non-blocking and reads it on the event loop,

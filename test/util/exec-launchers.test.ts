@@ -8,11 +8,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandLauncher, execWith, ExecError, killRunningCommands, type ExecOptions } from '../../src/util/exec.js';
-import { launchNode, posixLauncher, type Launcher } from '../../src/util/launch.js';
-import { loadPosixSpawn } from '../../src/util/posix-spawn.js';
+import { launchNode, posixSpawnLauncher, type Launcher } from '../../src/util/launch.js';
 
 const launchers: [string, Launcher][] = [
-  ['posix_spawn', posixLauncher(loadPosixSpawn())],
+  ['posix_spawn', posixSpawnLauncher()],
   ['child_process', launchNode],
 ];
 
