@@ -124,7 +124,9 @@ export async function runProxy(cfg: Config): Promise<void> {
   const source = await createSource({ config: cfg, sink: tracker, changed: () => runner.requestSync(), log, health });
   await source.start();
   runner.start();
-  log.debug({ mode: dataplane.mode, node: tracker.current().node.name, commands: commandLauncher() }, 'kproxy running');
+  // Which way commands start is looked up only for the debug line: choosing binds posix_spawn,
+  // which a mode that runs no command (userspace) need not pay for at start.
+  if (log.isLevelEnabled('debug')) log.debug({ mode: dataplane.mode, node: tracker.current().node.name, commands: commandLauncher() }, 'kproxy running');
 
   // The timers of the runner are unref'd: without this, a proxy with nothing to serve yet
   // (no sockets open) would let Node exit (code 13, unsettled top-level await).
