@@ -143,7 +143,7 @@ class TableWriter implements ElementSink {
     };
     this.elements = new ElementText(this.t, arena);
     const globals = new Set<string>();
-    for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) this.elements.add(e.set, e.key, e.value);
+    for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) this.elements.add(e.set, e.key, '', e.value, '');
     this.portSets = new ByteText({ arena });
     this.portChains = new ByteText({ arena });
     this.portRules = new ByteText({ arena });
@@ -171,13 +171,13 @@ class TableWriter implements ElementSink {
     }
   }
 
-  element(scope: string, set: string, key: string, value: string): void {
+  element(scope: string, set: string, key: string, keyTail: string, value: string, valueTail: string): void {
     if (scope !== this.lastScope) {
       this.earlier = this.c.claims.claim(scope, this.owner);
       this.lastScope = scope;
     }
     if (this.earlier.length === 0) {
-      this.elements.add(set, key, value); // alone in its scope so far, and a port claims a key once
+      this.elements.add(set, key, keyTail, value, valueTail); // alone in its scope so far, and a port claims a key once
       return;
     }
     // A scope shared with earlier ports (a multi-port Service's ClusterIP, an external IP
@@ -188,10 +188,10 @@ class TableWriter implements ElementSink {
       this.contested.set(scope, (taken = new Set()));
       for (const o of this.earlier) for (const x of compileServicePort(this.c.ports.get(o)!, this.fc).elements) if (x.scope === scope) taken.add(id(x.set, x.key));
     }
-    const k = id(set, key);
+    const k = id(set, key + keyTail);
     if (taken.has(k)) return;
     taken.add(k);
-    this.elements.add(set, key, value);
+    this.elements.add(set, key, keyTail, value, valueTail);
   }
 
   /** The table's text after its ports, in chunks; records the committed state in `plan`. */
@@ -299,7 +299,8 @@ class ElementText {
   private lastName = '';
   private last: { text: ByteText; n: number } | undefined;
 
-  add(set: string, key: string, value: string): void {
+  /** The element key + keyTail, with " : " value + valueTail unless value is "" (a set). */
+  add(set: string, key: string, keyTail: string, value: string, valueTail: string): void {
     let s = set === this.lastName ? this.last : this.sets.get(set);
     if (!s) this.sets.set(set, (s = { text: new ByteText({ arena: this.arena }), n: 0 }));
     this.lastName = set;
@@ -314,9 +315,11 @@ class ElementText {
       b.add(' { ');
     } else b.add(', ');
     b.add(key);
+    b.add(keyTail);
     if (value !== '') {
       b.add(' : ');
       b.add(value);
+      b.add(valueTail);
     }
     s.n++;
   }
