@@ -174,8 +174,8 @@ class PortCompiler {
       const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
       const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
       const addrs = reach.addrs;
-      const prefixes: string[] = [];
-      for (const addr of addrs) prefixes.push(cat(addr, ' . ', sp.port, ' . '));
+      const prefixes = new Array<string>(addrs.length); // (exact size: a pushed array keeps room for 17)
+      for (let a = 0; a < addrs.length; a++) prefixes[a] = cat(addrs[a], ' . ', sp.port, ' . ');
       const nodePort = reach.nodePort;
       const portScope = nodePort ? nodePortScope(nodePort) : '';
       const portPrefix = nodePort ? cat(nodePort, ' . ') : '';
