@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { defaultConfig } from '../src/config/load.js';
 import { compileText } from '../src/dataplanes/nftables/compile.js';
+import { rulesetCompiler } from '../src/dataplanes/registry.js';
 import { ChangeTracker } from '../src/model/tracker.js';
 import { parseNft, traceNft } from '../src/trace/nft/index.js';
 import { readRulesetPieces } from '../src/trace/read-text.js';
@@ -27,6 +28,17 @@ const ip = (base: number, i: number) => `${base}.${(i >> 16) & 255}.${(i >> 8) &
 
 /** The nftables ruleset of `services` Services (the first 2,768 NodePorts) with `endpoints` endpoints each. */
 export function buildRuleset(SERVICES = 10_000, ENDPOINTS = 10): string {
+  return compileText(benchState(SERVICES, ENDPOINTS), benchConfig('nftables'));
+}
+
+/** The same Services' iptables ruleset (iptables-restore input; scripts/bundle.js trains the code cache on it too). */
+export async function buildIptablesRuleset(SERVICES = 10_000, ENDPOINTS = 10): Promise<string> {
+  return (await rulesetCompiler('iptables'))!(benchState(SERVICES, ENDPOINTS), benchConfig('iptables'));
+}
+
+const benchConfig = <M extends 'nftables' | 'iptables'>(mode: M) => ({ ...defaultConfig(), mode, clusterCIDRs: ['10.0.0.0/8'], serviceClusterIPRange: ['172.16.0.0/12'] });
+
+function benchState(SERVICES: number, ENDPOINTS: number) {
   const tracker = new ChangeTracker({ nodeName: 'bench-node', machineAddresses: ['192.168.0.2'] });
   for (let s = 0; s < SERVICES; s++) {
     tracker.upsert({
@@ -49,8 +61,7 @@ export function buildRuleset(SERVICES = 10_000, ENDPOINTS = 10): string {
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
     });
   }
-  const cfg = { ...defaultConfig(), mode: 'nftables' as const, clusterCIDRs: ['10.0.0.0/8'], serviceClusterIPRange: ['172.16.0.0/12'] };
-  return compileText(tracker.snapshot(), cfg);
+  return tracker.snapshot();
 }
 
 function median(xs: number[]): number {

@@ -81,15 +81,24 @@ await build({
   logLevel: 'warning',
 });
 // The code cache: one trace (story output, as `npm run bench:trace` runs it) of the bench's
-// ruleset at a small size, which reaches the same code as a large one.
-const { buildRuleset } = await import(`${root}/dist/bench/trace.bench.js`);
+// ruleset at a small size, which reaches the same code as a large one; first of its iptables
+// ruleset (JSON output), then of its nftables one, which starts from the caches the first
+// wrote and keeps what both compiled (chunks only the first loaded keep its cache).
+const { buildRuleset, buildIptablesRuleset } = await import(`${root}/dist/bench/trace.bench.js`);
 const work = mkdtempSync(join(tmpdir(), 'kproxy-build-'));
 try {
-  const ruleset = join(work, 'ruleset.nft');
-  writeFileSync(ruleset, buildRuleset(50, 3));
-  const flags = ['--proxy-mode', 'nftables', '--ruleset', ruleset, '--src', '10.200.0.9', '--dst', '172.16.0.49', '--dport', '80', '--local-address', '192.168.0.2'];
-  const run = spawnSync(process.execPath, [`${root}/bin/kproxy.js`, 'trace', ...flags], { env: { ...process.env, KPROXY_TRACE_CODE_CACHE: 'write' }, encoding: 'utf8' });
-  if (run.status !== 0 || !run.stdout.includes('DNAT')) throw new Error(`the trace bundle's code-cache run failed (exit ${run.status}): ${run.stderr}${run.stdout}`);
+  const packet = ['--src', '10.200.0.9', '--dst', '172.16.0.49', '--dport', '80', '--local-address', '192.168.0.2'];
+  const trainings = [
+    { mode: 'iptables', text: await buildIptablesRuleset(50, 3), output: ['--json'], expect: '"DNAT"' },
+    { mode: 'nftables', text: buildRuleset(50, 3), output: [], expect: 'DNAT' },
+  ];
+  for (const { mode, text, output, expect } of trainings) {
+    const ruleset = join(work, `ruleset.${mode}`);
+    writeFileSync(ruleset, text);
+    const flags = ['--proxy-mode', mode, '--ruleset', ruleset, ...packet, ...output];
+    const run = spawnSync(process.execPath, [`${root}/bin/kproxy.js`, 'trace', ...flags], { env: { ...process.env, KPROXY_TRACE_CODE_CACHE: 'write' }, encoding: 'utf8' });
+    if (run.status !== 0 || !run.stdout.includes(expect)) throw new Error(`the trace bundle's code-cache run (${mode}) failed (exit ${run.status}): ${run.stderr}${run.stdout}`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
