@@ -7,6 +7,7 @@
 // asking the user to start Node with that flag.
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { koffiLibc } from './libc.js';
 import { releaseSpareSlabs } from './slab-arena.js';
 
 type Collect = () => void;
@@ -35,11 +36,31 @@ function collector(): Collect | null {
  */
 const QUIET_MS = 6000;
 
+let trim: ((pad: number) => number) | null | undefined;
+
+/**
+ * glibc keeps what Node frees (parsing buffers, Buffers collected above) in its arenas and
+ * returns only the top of its main heap; malloc_trim(0) gives every free page back (−11 MB
+ * measured at 10,000 Services). Not glibc, or no koffi: the memory stays with malloc.
+ */
+function trimMalloc(): void {
+  try {
+    trim ??= koffiLibc().lib.func('int malloc_trim(size_t)') as (pad: number) => number;
+  } catch {
+    trim = null;
+  }
+  trim?.(0);
+}
+
 /** One full garbage collection now and one when quiet, so that the start-up peak's pages can be returned. */
 export function releaseStartupPeak(): void {
   releaseSpareSlabs();
   const gc = collector();
   if (!gc) return;
   gc();
-  setTimeout(gc, QUIET_MS).unref();
+  setTimeout(() => {
+    gc();
+    // V8 frees the collected Buffers' memory from a background thread: trim a moment later.
+    setTimeout(trimMalloc, 1000).unref();
+  }, QUIET_MS).unref();
 }
