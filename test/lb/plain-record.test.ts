@@ -16,8 +16,16 @@ const svc = (name: string, spec: Record<string, unknown>) => ({
 
 test('a Service moving between LoadBalancer and ClusterIP gains and loses its address and its errors', () => {
   const t = new LoadBalancerTracker({ nodeName: 'n1', machineAddresses: ['192.0.2.1'], writesStatus: 'local' });
-  const ingress = (id: string) => t.snapshot().services.get(id)!.loadBalancerIngress.map((g) => g.ip);
-  const errorsOf = (name: string) => t.snapshot().errors.filter((e) => e.kind === 'Service' && e.name === name).map((e) => e.field);
+  const ingress = (id: string) =>
+    t
+      .snapshot()
+      .services.get(id)!
+      .loadBalancerIngress.map((g) => g.ip);
+  const errorsOf = (name: string) =>
+    t
+      .snapshot()
+      .errors.filter((e) => e.kind === 'Service' && e.name === name)
+      .map((e) => e.field);
   assert.equal(t.upsert(pool), null);
 
   t.upsert(svc('web', { type: 'LoadBalancer' }));
