@@ -2,17 +2,21 @@
 // full sync's 8 MB script at 10,000 Services. Held as JS strings until it was written out,
 // that text was most of what the young-generation collector copied (and then promoted) on
 // each of a sync's scavenges; in Buffers, the collector sees a few small Buffer objects.
-// Pieces are still gathered into runs (src/util/piece-runs.ts: one native write per run is
-// much cheaper than one per piece); each run is encoded into the current slab at once and dies
-// young. Bytes are exactly what writing the same strings as
-// UTF-8 gives (a file written with fs `write(string)`). Both kernel-table dataplanes write their
-// full syncs this way: the nftables script and the iptables-restore inputs.
+// Each piece is copied into the current slab as it comes, by a plain loop over its
+// characters: ASCII (all of an nft script but its comments, in practice) is one byte per
+// character. No string is made on the way: gathering pieces into runs with
+// Array.prototype.join first (as before) allocated about twice the text per sync (join's own
+// buffer of pieces, then the run), and a native write per piece costs more than the loop. A
+// piece with a non-ASCII character has the rest of it encoded by Buffer#write. Bytes are
+// exactly what writing the same strings as UTF-8 gives (a file written with fs
+// `write(string)`): a string's UTF-8 is its ASCII head's bytes followed by its tail's, and
+// the tail starts at a whole character (a surrogate pair is never split).
 
-import { PieceRuns } from './piece-runs.js';
 import type { SlabArena } from './slab-arena.js';
 
 const FIRST_SLAB = 16 * 1024;
 const MAX_SLAB = 1024 * 1024;
+const NEWLINE = 10;
 
 export interface ByteTextOptions {
   /** Where slabs come from (reused across syncs); without one, fresh Buffers. */
@@ -22,11 +26,12 @@ export interface ByteTextOptions {
   sizeHint?: number;
 }
 
-export class ByteText extends PieceRuns {
+export class ByteText {
   private readonly arena: SlabArena | undefined;
+  /** Lines ended so far. */
+  lines = 0;
 
   constructor(options: ByteTextOptions = {}) {
-    super();
     this.arena = options.arena;
     if (options.sizeHint !== undefined) this.nextSlab = Math.max(FIRST_SLAB, options.sizeHint);
   }
@@ -37,9 +42,35 @@ export class ByteText extends PieceRuns {
   private nextSlab = FIRST_SLAB;
   private done: Buffer[] = [];
 
+  /** Appends a piece of a line. */
+  add(piece: string): void {
+    const n = piece.length;
+    // A UTF-16 code unit never takes more than 3 bytes in UTF-8, so the piece fits whole
+    // (Buffer#write would stop at the end of the slab and leave the rest unwritten).
+    if (this.slab === null || this.slab.length - this.used < n * 3) this.newSlab(n * 3);
+    const slab = this.slab!;
+    let at = this.used;
+    for (let i = 0; i < n; i++) {
+      const c = piece.charCodeAt(i);
+      if (c > 0x7f) {
+        at += slab.write(i === 0 ? piece : piece.slice(i), at, 'utf8');
+        break;
+      }
+      slab[at++] = c;
+    }
+    this.used = at;
+  }
+
+  /** Appends a piece and ends the line. */
+  end(piece: string): void {
+    this.add(piece);
+    if (this.slab!.length === this.used) this.newSlab(1);
+    this.slab![this.used++] = NEWLINE;
+    this.lines++;
+  }
+
   /** Appends bytes written elsewhere (whole lines, `lines` of them); they are not copied. */
   append(bytes: readonly Uint8Array[], lines: number): void {
-    this.sealRun();
     this.sealSlab();
     for (const b of bytes) if (b.length > 0) this.done.push(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     this.lines += lines;
@@ -47,24 +78,18 @@ export class ByteText extends PieceRuns {
 
   /** The bytes so far, in order, as a few Buffers; the builder is empty afterwards. */
   take(): Buffer[] {
-    this.sealRun();
     this.sealSlab();
     const out = this.done;
     this.done = [];
     return out;
   }
 
-  protected keepRun(run: string): void {
-    // A UTF-16 code unit never takes more than 3 bytes in UTF-8, so the run fits whole
-    // (utf8Write would stop at the end of the slab and leave the rest unwritten).
-    const most = run.length * 3;
-    if (this.slab === null || this.slab.length - this.used < most) {
-      this.sealSlab();
-      const size = Math.max(this.nextSlab, most);
-      this.slab = this.arena ? this.arena.slab(size) : Buffer.allocUnsafeSlow(size);
-      this.nextSlab = Math.min(this.nextSlab * 2, MAX_SLAB);
-    }
-    this.used += this.slab.write(run, this.used, 'utf8');
+  /** A slab with room for at least `most` bytes. */
+  private newSlab(most: number): void {
+    this.sealSlab();
+    const size = Math.max(this.nextSlab, most);
+    this.slab = this.arena ? this.arena.slab(size) : Buffer.allocUnsafeSlow(size);
+    this.nextSlab = Math.min(this.nextSlab * 2, MAX_SLAB);
   }
 
   private sealSlab(): void {

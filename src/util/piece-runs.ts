@@ -1,5 +1,5 @@
-// The front end both large-text builders share (ByteText for bytes, TextBuilder for strings):
-// a ruleset text arrives as many small pieces (chain names, rules, element keys and values,
+// The front end of TextBuilder (a large text held as strings; ByteText, for bytes, copies
+// each piece straight into its Buffers instead): a ruleset text arrives as many small pieces (chain names, rules, element keys and values,
 // mostly strings that exist already), and they are gathered a few hundred at a time into one
 // flat string, a "run" of some kilobytes, before the builder stores it its own way. Why runs:
 // the young-generation collector copies every string still referenced when it runs, and with

@@ -42,3 +42,12 @@ test('Buffers already taken are not overwritten by what is added afterwards', ()
   assert.equal(bytesOf(first).toString('utf8'), 'first\n');
   assert.equal(bytesOf(second).toString('utf8'), 'second\n');
 });
+
+test('a piece that starts in ASCII and goes on in other characters is written whole, in UTF-8', () => {
+  const b = new ByteText();
+  // ASCII is copied a byte per character; from the first other character on, the rest of the
+  // piece is encoded at once: a pair, a lone surrogate, then ASCII again, at every position.
+  const tails = ['é', '€x', '😀y', 'ab\ud800', '\udc00z', 'q😀\ud800é'];
+  const expected = writePieces(b, 3000, (i) => `${'k'.repeat(i % 7)}${tails[i % tails.length]}${i}`);
+  assert.ok(bytesOf(b.take()).equals(Buffer.from(expected, 'utf8')));
+});

@@ -1,8 +1,6 @@
-// Feeds a text builder (ByteText, TextBuilder: both PieceRuns) n pieces, every third one
+// Feeds a text builder (ByteText, TextBuilder) n pieces, every third one
 // ending a line, and gives back the text they make: what the builder must hold.
-import type { PieceRuns } from '../../src/util/piece-runs.js';
-
-export function writePieces(b: PieceRuns, n: number, pieceOf: (i: number) => string): string {
+export function writePieces(b: { add(piece: string): void; end(piece: string): void }, n: number, pieceOf: (i: number) => string): string {
   const expected: string[] = [];
   for (let i = 0; i < n; i++) {
     const piece = pieceOf(i);

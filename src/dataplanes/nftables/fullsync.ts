@@ -10,6 +10,7 @@
 // and an index of every element another sixth.
 import type { Config } from '../../config/types.js';
 import type { ProxyState, ServicePortState } from '../../model/types.js';
+import type { ElementSink } from './port.js';
 import { compileServicePort, familyContext, FAMILIES, globalChains, globalElements, globalSets, portsOf } from './compile.js';
 import { ClaimIndex } from './elements.js';
 import type { Committed } from './committed.js';
@@ -71,7 +72,14 @@ export function* replaceChunks(tables: readonly ReplacedTable[], slice = 0): Gen
   }
 }
 
-/** One table's part of a full sync; `ports` in key order. */
+/**
+ * One table's part of a full sync; `ports` in key order. The ports are written by a
+ * TableWriter's plain loop, a slice at a time: this generator only orders the pieces and
+ * runs a few times per sync. Why: V8 optimizes a function whose loop turns 10,000 times, and
+ * a generator with the whole writer inlined took it 0.3 s of background CPU to compile, more
+ * than once per process (it was thrown away when an object's shape changed between syncs);
+ * that compile landed in every other sync's CPU.
+ */
 function* tableText(
   family: NftFamily,
   fc: FamilyContext,
@@ -81,107 +89,140 @@ function* tableText(
   arena: SlabArena | undefined,
   slice = 0,
 ): Generator<Buffer> {
-  const replace = previous === null;
-  const t = tableRef(family);
-  const sets = globalSets(fc);
-  const chains = globalChains(fc);
-  const c: Committed = {
-    fc,
-    claims: new ClaimIndex(),
-    ports: new Map(),
-    globalChains: new Set(chains.map((ch) => ch.name)),
-    sharedChains: new Set(),
-    globalSets: new Set(sets.map((s) => s.name)),
-    portChains: new Set(),
-    portSets: new Set(),
-  };
-  const elements = new ElementText(t, arena);
-  const globals = new Set<string>();
-  for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) elements.add(e.set, e.key, e.value);
-  // Scopes that two ports share: the elements written in them so far (set NUL key).
-  const contested = new Map<string, Set<string>>();
+  const w = new TableWriter(family, fc, previous === null, arena);
+  const step = slice > 0 ? slice : ports.length;
+  for (let from = 0; from < ports.length; from += step) {
+    if (from > 0) yield PAUSE;
+    w.ports(ports, from, Math.min(from + step, ports.length));
+  }
+  yield* w.finish(previous?.get(family), plan);
+}
 
-  const portSets = new ByteText({ arena });
-  const portChains = new ByteText({ arena });
-  const portRules = new ByteText({ arena });
-  const shared = new Map<string, ChainDecl>();
-  // Each element goes straight from the compiler into the text (no ElementRef per element):
-  // a port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
-  // claiming a scope again for the same port gives the same answer, so only a new scope is
+/**
+ * Writes one table's text: each port's sets, chains and rules as it is compiled, and its
+ * elements straight from the compiler (ElementSink: no ElementRef per element); then the
+ * table's head, the shared pick chains and the elements, in renderTable's order.
+ */
+class TableWriter implements ElementSink {
+  private readonly t: string;
+  private readonly c: Committed;
+  private readonly sets: readonly SetDecl[];
+  private readonly chains: readonly ChainDecl[];
+  private readonly elements: ElementText;
+  /** Scopes that two ports share: the elements written in them so far (set NUL key). */
+  private readonly contested = new Map<string, Set<string>>();
+  private readonly portSets: ByteText;
+  private readonly portChains: ByteText;
+  private readonly portRules: ByteText;
+  private readonly shared = new Map<string, ChainDecl>();
+  // A port's elements come in runs of one scope (its ClusterIP, then each endpoint...), and
+  // claiming a scope again for the same port gives the same answer: only a new scope is
   // looked up.
-  let owner = '';
-  let lastScope = '';
-  let earlier: readonly string[] = [];
-  const sink = (scope: string, set: string, key: string, value: string): void => {
-    if (scope !== lastScope) {
-      earlier = c.claims.claim(scope, owner);
-      lastScope = scope;
+  private owner = '';
+  private lastScope = '';
+  private earlier: readonly string[] = [];
+
+  constructor(
+    private readonly family: NftFamily,
+    private readonly fc: FamilyContext,
+    private readonly replace: boolean,
+    private readonly arena: SlabArena | undefined,
+  ) {
+    this.t = tableRef(family);
+    this.sets = globalSets(fc);
+    this.chains = globalChains(fc);
+    this.c = {
+      fc,
+      claims: new ClaimIndex(),
+      ports: new Map(),
+      globalChains: new Set(this.chains.map((ch) => ch.name)),
+      sharedChains: new Set(),
+      globalSets: new Set(this.sets.map((s) => s.name)),
+      portChains: new Set(),
+      portSets: new Set(),
+    };
+    this.elements = new ElementText(this.t, arena);
+    const globals = new Set<string>();
+    for (const e of globalElements(fc)) if (!globals.has(id(e.set, e.key)) && globals.add(id(e.set, e.key))) this.elements.add(e.set, e.key, '', e.value, '');
+    this.portSets = new ByteText({ arena });
+    this.portChains = new ByteText({ arena });
+    this.portRules = new ByteText({ arena });
+  }
+
+  /** Compiles and writes ports[from..to). */
+  ports(ports: readonly ServicePortState[], from: number, to: number): void {
+    const { t, c } = this;
+    for (let i = from; i < to; i++) {
+      const sp = ports[i];
+      this.owner = sp.key;
+      this.lastScope = '';
+      c.ports.set(sp.key, sp);
+      const p = compileServicePort(sp, this.fc, this);
+      for (const s of p.sets) {
+        setLine(this.portSets, t, s);
+        c.portSets.add(s.name);
+      }
+      for (const ch of p.chains) {
+        chainLine(this.portChains, t, ch);
+        c.portChains.add(ch.name);
+        for (const r of ch.rules) ruleLine(this.portRules, t, ch.name, r);
+      }
+      for (const ch of p.shared) if (!this.shared.has(ch.name)) this.shared.set(ch.name, ch);
     }
-    if (earlier.length === 0) {
-      elements.add(set, key, value); // alone in its scope so far, and a port claims a key once
+  }
+
+  element(scope: string, set: string, key: string, keyTail: string, value: string, valueTail: string): void {
+    if (scope !== this.lastScope) {
+      this.earlier = this.c.claims.claim(scope, this.owner);
+      this.lastScope = scope;
+    }
+    if (this.earlier.length === 0) {
+      this.elements.add(set, key, keyTail, value, valueTail); // alone in its scope so far, and a port claims a key once
       return;
     }
     // A scope shared with earlier ports (a multi-port Service's ClusterIP, an external IP
     // two Services list): the first claim of a key wins. The earlier owners' keys are
     // collected when the scope is first found shared, by compiling them again (rare).
-    let taken = contested.get(scope);
+    let taken = this.contested.get(scope);
     if (!taken) {
-      contested.set(scope, (taken = new Set()));
-      for (const o of earlier) for (const x of compileServicePort(c.ports.get(o)!, fc).elements) if (x.scope === scope) taken.add(id(x.set, x.key));
+      this.contested.set(scope, (taken = new Set()));
+      for (const o of this.earlier) for (const x of compileServicePort(this.c.ports.get(o)!, this.fc).elements) if (x.scope === scope) taken.add(id(x.set, x.key));
     }
-    const k = id(set, key);
+    const k = id(set, key + keyTail);
     if (taken.has(k)) return;
     taken.add(k);
-    elements.add(set, key, value);
-  };
-  let compiled = 0;
-  for (const sp of ports) {
-    if (slice > 0 && ++compiled % slice === 0) yield PAUSE;
-    owner = sp.key;
-    lastScope = '';
-    c.ports.set(sp.key, sp);
-    const p = compileServicePort(sp, fc, sink);
-    for (const s of p.sets) {
-      setLine(portSets, t, s);
-      c.portSets.add(s.name);
-    }
-    for (const ch of p.chains) {
-      chainLine(portChains, t, ch);
-      c.portChains.add(ch.name);
-      for (const r of ch.rules) ruleLine(portRules, t, ch.name, r);
-    }
-    for (const ch of p.shared) if (!shared.has(ch.name)) shared.set(ch.name, ch);
+    this.elements.add(set, key, keyTail, value, valueTail);
   }
-  const pick = [...shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const ch of pick) c.sharedChains.add(ch.name);
 
-  const head = new ByteText({ arena });
-  for (const l of tableHeader(family, replace)) head.end(l);
-  if (!replace) head.end(`flush table ${t}`);
-  for (const s of sets) {
-    setLine(head, t, s);
-    if (!replace) head.end(`flush ${s.kind} ${t} ${s.name}`);
+  /** The table's text after its ports, in chunks; records the committed state in `plan`. */
+  finish(old: Committed | undefined, plan: { lines: number; committed: Map<NftFamily, Committed> }): Buffer[] {
+    const { t, c, replace } = this;
+    const pick = [...this.shared.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const ch of pick) c.sharedChains.add(ch.name);
+    const out: Buffer[] = [];
+    const head = new ByteText({ arena: this.arena });
+    for (const l of tableHeader(this.family, replace)) head.end(l);
+    if (!replace) head.end(`flush table ${t}`);
+    for (const s of this.sets) {
+      setLine(head, t, s);
+      if (!replace) head.end(`flush ${s.kind} ${t} ${s.name}`);
+    }
+    out.push(...head.take(), ...this.portSets.take());
+    for (const ch of this.chains) chainLine(head, t, ch);
+    for (const ch of pick) chainLine(head, t, ch);
+    out.push(...head.take(), ...this.portChains.take());
+    for (const ch of this.chains) for (const r of ch.rules) ruleLine(head, t, ch.name, r);
+    for (const ch of pick) for (const r of ch.rules) ruleLine(head, t, ch.name, r);
+    out.push(...head.take(), ...this.portRules.take());
+    plan.lines += head.lines + this.portSets.lines + this.portChains.lines + this.portRules.lines;
+    out.push(...this.elements.take());
+    const tail = new ByteText({ arena: this.arena });
+    if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
+    out.push(...tail.take());
+    plan.lines += tail.lines + this.elements.lines;
+    plan.committed.set(this.family, c);
+    return out;
   }
-  yield* head.take();
-  yield* portSets.take();
-  for (const ch of chains) chainLine(head, t, ch);
-  for (const ch of pick) chainLine(head, t, ch);
-  yield* head.take();
-  yield* portChains.take();
-  for (const ch of chains) for (const r of ch.rules) ruleLine(head, t, ch.name, r);
-  for (const ch of pick) for (const r of ch.rules) ruleLine(head, t, ch.name, r);
-  yield* head.take();
-  yield* portRules.take();
-  plan.lines += head.lines + portSets.lines + portChains.lines + portRules.lines;
-
-  const chunks = elements.take();
-  const tail = new ByteText({ arena });
-  const old = previous?.get(family);
-  if (old) for (const l of staleDeletes(t, old, c)) tail.end(l);
-  chunks.push(...tail.take());
-  plan.lines += tail.lines + elements.lines;
-  yield* chunks;
-  plan.committed.set(family, c);
 }
 
 function setLine(b: ByteText, t: string, s: SetDecl): void {
@@ -258,7 +299,8 @@ class ElementText {
   private lastName = '';
   private last: { text: ByteText; n: number } | undefined;
 
-  add(set: string, key: string, value: string): void {
+  /** The element key + keyTail, with " : " value + valueTail unless value is "" (a set). */
+  add(set: string, key: string, keyTail: string, value: string, valueTail: string): void {
     let s = set === this.lastName ? this.last : this.sets.get(set);
     if (!s) this.sets.set(set, (s = { text: new ByteText({ arena: this.arena }), n: 0 }));
     this.lastName = set;
@@ -273,9 +315,11 @@ class ElementText {
       b.add(' { ');
     } else b.add(', ');
     b.add(key);
+    b.add(keyTail);
     if (value !== '') {
       b.add(' : ');
       b.add(value);
+      b.add(valueTail);
     }
     s.n++;
   }

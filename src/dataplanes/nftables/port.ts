@@ -21,8 +21,27 @@ const verdict = (v: 'reject' | 'drop') => (v === 'reject' ? GOTO_REJECT : 'drop'
 /**
  * Receives a port's elements as they are compiled, instead of an ElementRef each in
  * PortRules.elements (then left empty): the full sync writes them straight into its text.
+ * The key is `key + keyTail` and the value `value + valueTail` (tails often ""): parts that
+ * exist already (an address, a slot number's text, a chain name), so that the 100,000
+ * endpoint elements of a 10,000-Service sync make no string of their own.
+ * An object with a method rather than a function: each sync's writer is a new object of one
+ * class, where a new closure per sync would be a new call target for the optimized compiler
+ * code, which V8 throws away and compiles again.
  */
-export type ElementSink = (scope: string, set: string, key: string, value: string) => void;
+export interface ElementSink {
+  element(scope: string, set: string, key: string, keyTail: string, value: string, valueTail: string): void;
+}
+
+/** Texts of small numbers (endpoint slots) and of " . port" (endpoint values), made once. */
+const SLOTS: string[] = [];
+const slotText = (slot: number): string => SLOTS[slot] ?? (SLOTS[slot] = String(slot));
+const PORT_TAILS = new Map<number, string>();
+function portTail(port: number): string {
+  let t = PORT_TAILS.get(port);
+  if (t === undefined) PORT_TAILS.set(port, (t = cat(' . ', port)));
+  return t;
+}
+const GOTO = 'goto ';
 
 /**
  * `sink`: where the elements go (see ElementSink); without it, into PortRules.elements.
@@ -81,15 +100,18 @@ class PortCompiler {
     return { key: sp.key, chains: this.chains, shared: this.shared, sets: this.sets, elements: this.elements };
   }
 
-  /** scope: the address (or ":nodePort") the key is about; equal keys always share it (elements.ts). */
-  private el(scope: string, set: string, key: string, value = ''): void {
+  /**
+   * scope: the address (or ":nodePort") the key is about; equal keys always share it
+   * (elements.ts). The key is key + keyTail, the value value + valueTail (see ElementSink).
+   */
+  private el(scope: string, set: string, key: string, value = '', keyTail = '', valueTail = ''): void {
     if (this.given) {
-      const id = set + '\u0000' + key;
+      const id = set + '\u0000' + key + keyTail;
       if (this.given.has(id)) return;
       this.given.add(id);
     }
-    if (this.sink) this.sink(scope, set, key, value);
-    else this.elements.push({ set, key, value, owner: this.sp.key, scope });
+    if (this.sink) this.sink.element(scope, set, key, keyTail, value, valueTail);
+    else this.elements.push({ set, key: key + keyTail, value: value + valueTail, owner: this.sp.key, scope });
   }
 
   /** ClientIP affinity keeps upstream's shape: one chain and one timeout set per endpoint. */
@@ -147,21 +169,23 @@ class PortCompiler {
       this.shared.push(pick);
       rules.push(gotoRule(pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
-      // Elements are not kept once rendered or diffed, so they are built with + (cheap),
-      // each key and value once, straight from its parts.
+      // Keys and values in parts that exist already (see ElementSink): "addr . port . " and
+      // the slot; the endpoint's address and " . port" (or "goto " and its chain).
       const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
       const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
       const addrs = reach.addrs;
-      const prefixes: string[] = [];
-      for (const addr of addrs) prefixes.push(addr + ' . ' + sp.port + ' . ');
+      const prefixes = new Array<string>(addrs.length); // (exact size: a pushed array keeps room for 17)
+      for (let a = 0; a < addrs.length; a++) prefixes[a] = cat(addrs[a], ' . ', sp.port, ' . ');
       const nodePort = reach.nodePort;
       const portScope = nodePort ? nodePortScope(nodePort) : '';
+      const portPrefix = nodePort ? cat(nodePort, ' . ') : '';
       for (let i = 0; i < eps.length; i++) {
         const ep = eps[i];
-        const value = affinity ? 'goto ' + chainOf(ep).chain : ep.ip + ' . ' + ep.port;
-        const slot = base + i;
-        for (let a = 0; a < addrs.length; a++) this.el(addrs[a], addrSet, prefixes[a] + slot, value);
-        if (nodePort) this.el(portScope, portSet, nodePort + ' . ' + slot, value);
+        const value = affinity ? GOTO : ep.ip;
+        const valueTail = affinity ? chainOf(ep).chain : portTail(ep.port);
+        const slot = slotText(base + i);
+        for (let a = 0; a < addrs.length; a++) this.el(addrs[a], addrSet, prefixes[a], value, slot, valueTail);
+        if (nodePort) this.el(portScope, portSet, portPrefix, value, slot, valueTail);
       }
     }
     // Only an endpoint on this node (or at a node address) can send through this node's
@@ -200,15 +224,16 @@ class PortCompiler {
   /** Each entry point in the dispatch maps, or in the no-endpoint maps with the model's verdict. */
   private entryElements(): void {
     const { sp, proto, names } = this;
-    const tuple = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
+    // Keys "ip . proto . port": the address and this tail (see ElementSink).
+    const tail = cat(' . ', proto, ' . ', sp.port);
     this.el(sp.clusterIP, 'cluster-ips', sp.clusterIP);
-    if (sp.internal.noEndpoints === null) this.el(sp.clusterIP, 'service-ips', tuple(sp.clusterIP), `goto ${this.internalChain}`);
-    else this.el(sp.clusterIP, 'no-endpoint-services', tuple(sp.clusterIP), verdict(sp.internal.noEndpoints));
+    if (sp.internal.noEndpoints === null) this.el(sp.clusterIP, 'service-ips', sp.clusterIP, GOTO, tail, this.internalChain);
+    else this.el(sp.clusterIP, 'no-endpoint-services', sp.clusterIP, verdict(sp.internal.noEndpoints), tail);
     const ext = sp.external;
     if (!ext) return;
     for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-      if (ext.capture) this.el(ip, 'service-ips', tuple(ip), `goto ${names.external}`);
-      if (ext.noEndpoints) this.el(ip, 'no-endpoint-services', tuple(ip), verdict(ext.noEndpoints));
+      if (ext.capture) this.el(ip, 'service-ips', ip, GOTO, tail, names.external);
+      if (ext.noEndpoints) this.el(ip, 'no-endpoint-services', ip, verdict(ext.noEndpoints), tail);
     }
     if (sp.nodePort) {
       const scope = nodePortScope(sp.nodePort);
@@ -224,6 +249,7 @@ class PortCompiler {
     if (sp.loadBalancerIPs.length === 0 || allowed.length === 0) return;
     const set = allowed.length === 1 ? allowed[0] : cat('{ ', allowed.join(', '), ' }');
     this.chains.push({ name: names.firewall, rules: [cat(fc.ipx, ' saddr != ', set, ' drop')] });
-    for (const ip of sp.loadBalancerIPs) this.el(ip, 'firewall-ips', `${ip} . ${proto} . ${sp.port}`, `goto ${names.firewall}`);
+    const tail = cat(' . ', proto, ' . ', sp.port);
+    for (const ip of sp.loadBalancerIPs) this.el(ip, 'firewall-ips', ip, GOTO, tail, names.firewall);
   }
 }
