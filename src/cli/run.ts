@@ -33,7 +33,7 @@ import { preflight } from './preflight.js';
 import { addKubeProxyProcessFlags, kubeProxyProcessFlags } from './kube-proxy-process-flags.js';
 import { addConfigOptions, configFrom } from './options.js';
 import { trackerFor } from './state.js';
-import { releaseStartupPeak } from '../util/settle-memory.js';
+import { releaseFullSyncPeak, releaseStartupPeak } from '../util/settle-memory.js';
 
 /** Add-ons started by every `kproxy run`; each decides from the config whether it is on. */
 export const addons: AddonFactory[] = [dnsAddon, serviceHealthAddon, rulesPageAddon, statusAddon, dashboardAddon];
@@ -95,7 +95,9 @@ export async function runProxy(cfg: Config): Promise<void> {
       }
       for (const a of started) a.update(state);
       logSync(log, state, info, synced++ === 0);
-      if (synced === 1) setImmediate(releaseStartupPeak); // the start-up peak's pages go back (settle-memory.ts)
+      if (synced === 1)
+        setImmediate(releaseStartupPeak); // the start-up peak's pages go back (settle-memory.ts)
+      else if (info.full) releaseFullSyncPeak();
       // One fixed debug line per completed sync (--v 1): scripts and tests wait for it.
       log.debug({ generation: state.generation, full: info.full, ms: info.durationMs, changed: state.changed.size, deleted: state.deleted.size }, 'synced');
     },

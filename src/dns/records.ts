@@ -78,10 +78,11 @@ export function dashed(ip: string): string {
 /** The in-addr.arpa / ip6.arpa name of an address (spec 2.3.3: IPv6 as reversed nibbles). */
 export function reverseName(ip: string): string {
   const bytes = ipaddr.parse(ip).toByteArray();
-  if (bytes.length === 4) return `${bytes[3]}.${bytes[2]}.${bytes[1]}.${bytes[0]}.in-addr.arpa`;
+  if (bytes.length === 4) return [bytes[3], bytes[2], bytes[1], bytes[0], 'in-addr.arpa'].join('.'); // flat, not a rope: the zone keeps it
   const nibbles: string[] = [];
   for (let i = bytes.length - 1; i >= 0; i--) nibbles.push((bytes[i] & 15).toString(16), (bytes[i] >> 4).toString(16));
-  return `${nibbles.join('.')}.ip6.arpa`;
+  nibbles.push('ip6.arpa');
+  return nibbles.join('.');
 }
 
 /** The address a full reverse name stands for, or null ("3.2.1.10.in-addr.arpa" → "10.1.2.3"). */
