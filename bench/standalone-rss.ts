@@ -4,7 +4,9 @@
 // namespace of the bench's own topology (src/bench/topology.ts), never in the root
 // namespace. Figures, read from /proc: the time and CPU to the first sync (its log line),
 // VmRSS 3 s and 15 s after it, and VmHWM (the peak). Reference: the same command on an empty
-// folder (what Node and kproxy's code cost before any object).
+// folder (what Node and kproxy's code cost before any object). With Services, also VmRSS 60 s
+// after the first sync: about 30 s after the first periodic full sync (syncPeriod 30 s), the
+// figure a running proxy settles at.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -49,11 +51,13 @@ interface RunFigures {
   soonMB: number;
   idleMB: number;
   peakMB: number;
+  /** VmRSS 60 s after the first sync (null: not waited for). */
+  steadyMB: number | null;
   line: string;
 }
 
-/** One `kproxy run` on the folder, in the topology's node namespace, until 15 s after its first sync. */
-async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[]): Promise<RunFigures> {
+/** One `kproxy run` on the folder, in the topology's node namespace, until 15 s (`steady`: 60 s) after its first sync. */
+async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[], steady: boolean): Promise<RunFigures> {
   const argv = [process.execPath, ...nodeArgs, KPROXY, 'run', '--manifests', dir, '--proxy-mode', 'nftables', '--hostname-override', 'bench-node'];
   argv.push('--cluster-cidr', BENCH_ADDR.clusterCIDR, '--service-cluster-ip-range', BENCH_ADDR.serviceCIDR);
   argv.push('--metrics-bind-address', '127.0.0.1:10249', '--healthz-bind-address', '127.0.0.1:10256');
@@ -81,8 +85,13 @@ async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[]): Pr
     const soon = status(pid);
     await sleep(12_000);
     const idle = status(pid);
+    let last = idle;
+    if (steady) {
+      await sleep(45_000);
+      last = status(pid);
+    }
     const msg = (JSON.parse(line) as { msg?: string }).msg ?? line;
-    return { firstSyncS, cpuS, soonMB: soon.rssMB, idleMB: idle.rssMB, peakMB: idle.hwmMB, line: msg };
+    return { firstSyncS, cpuS, soonMB: soon.rssMB, idleMB: idle.rssMB, peakMB: last.hwmMB, steadyMB: steady ? last.rssMB : null, line: msg };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
@@ -100,20 +109,22 @@ export async function processRss(sizes: number[], nodeArgs: string[] = (process.
     const empty = writeFolder(0);
     let ref: RunFigures;
     try {
-      ref = await runOnce(topo, empty, nodeArgs);
+      ref = await runOnce(topo, empty, nodeArgs, false);
     } finally {
       rmSync(empty, { recursive: true, force: true });
     }
     for (const n of sizes) {
       const dir = writeFolder(n);
       try {
-        const r = await runOnce(topo, dir, nodeArgs);
+        const r = await runOnce(topo, dir, nodeArgs, true);
         console.log(`\n3. kproxy run --manifests <${n} Services × ${ENDPOINTS} Pods> --proxy-mode nftables${nodeArgs.length ? ` (node ${nodeArgs.join(' ')})` : ''}`);
         console.log(`   ${r.line}`);
         row('first sync after (wall, from spawn)', `${r.firstSyncS.toFixed(2)} s`, '-', null);
         row('  CPU time of the process until then', `${r.cpuS.toFixed(2)} s`, '-', null);
         row('RSS 3 s after the first sync', `${r.soonMB.toFixed(0)} MB`, n <= 10_000 ? `<= ${TARGET_MB} MB` : '-', n <= 10_000 ? r.soonMB <= TARGET_MB : null);
         row('RSS 15 s after the first sync', `${r.idleMB.toFixed(0)} MB`, n <= 10_000 ? `<= ${TARGET_MB} MB` : '-', n <= 10_000 ? r.idleMB <= TARGET_MB : null);
+        const steady = r.steadyMB!;
+        row('RSS 60 s after (30 s after a periodic full sync)', `${steady.toFixed(0)} MB`, n <= 10_000 ? `<= ${TARGET_MB} MB` : '-', n <= 10_000 ? steady <= TARGET_MB : null);
         row('peak RSS (VmHWM)', `${r.peakMB.toFixed(0)} MB`, '-', null);
         row('reference: the same on an empty folder, RSS at 15 s', `${ref.idleMB.toFixed(0)} MB`, '-', null);
       } finally {
