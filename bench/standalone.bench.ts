@@ -7,7 +7,7 @@
 //     YAML library (js-yaml) alone, in the same (warm) process after the load.
 //  3. A real `kproxy run --manifests <folder> --proxy-mode nftables` at 10,000 and 30,000
 //     Services × 10 Pods, inside the bench's own network namespaces (standalone-rss.ts): its
-//     RSS 3, 15 and 60 s after the first sync, target 250 MB at 10,000. Reference: the same command on an
+//     RSS 3, 15 and ≈60 s after the first sync, target 250 MB at 10,000. Reference: the same command on an
 //     empty folder. `node dist/bench/standalone.bench.js rss [SIZES]` runs this part alone.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

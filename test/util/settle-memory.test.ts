@@ -25,3 +25,24 @@ test('releaseStartupPeak collects without --expose-gc and does not hold the proc
   assert.equal(r.stdout.trim(), 'undefined undefined', 'the collector is reached without exposing gc globally');
   assert.ok(Date.now() - t0 < 5000, 'the quiet collection timer does not keep the process alive');
 });
+
+// V8 counts a collected Buffer's memory as external until the next collection settles the
+// sweep that freed it; a quiet proxy's next collection is its next full sync, so
+// nodejs_external_memory_bytes kept the previous sync's text. The settling ends with a scavenge.
+test('after a full sync settles, the freed text no longer counts as external memory', () => {
+  const mod = fileURLToPath(new URL('../../src/util/settle-memory.js', import.meta.url));
+  const script = [
+    `const m = await import(${JSON.stringify(mod)});`,
+    'const base = process.memoryUsage().external;',
+    'let text = []; for (let i = 0; i < 16; i++) text.push(Buffer.allocUnsafeSlow(1 << 20).fill(65));',
+    'text = null;',
+    'm.releaseFullSyncPeak();',
+    // the quiet collection 6 s later, the trim and the scavenge 1 s after it
+    'setTimeout(() => console.log(JSON.stringify({ base, external: process.memoryUsage().external, arrayBuffers: process.memoryUsage().arrayBuffers })), 8500);',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const { base, external, arrayBuffers } = JSON.parse(r.stdout) as { base: number; external: number; arrayBuffers: number };
+  assert.ok(arrayBuffers < 4 * 2 ** 20, `the 16 MB were freed (arrayBuffers ${arrayBuffers})`);
+  assert.ok(external - base < 4 * 2 ** 20, `external memory back near where it was: ${base} before, ${external} after`);
+});
