@@ -83,8 +83,9 @@ function resolveTarget(pod: Pod, c: Container, spec: ProbeSpec): Target {
 
 export class Prober {
   private readonly scheduler = new Scheduler();
+  // The Pods with a readiness probe, or that had one. A Pod that never had one is not kept at
+  // all (a folder of 100,000 Pods without probes costs nothing here): its owner knows it exists.
   private readonly pods = new Map<string, PodEntry>();
-  private readonly unprobed = new Set<string>(); // Pods without any readiness probe
   private readonly initial = new Set<Worker>(); // first probe not answered yet
   private initialWaiters: (() => void)[] = [];
   private grpc: GrpcProbe | null | undefined;
@@ -94,10 +95,13 @@ export class Prober {
 
   constructor(private readonly opts: ProberOptions) {}
 
-  /** Whether the Pod is ready now (a Pod the prober does not know is not). */
+  /**
+   * Whether the Pod is ready now. Ask only about Pods given to set() and not removed since:
+   * a Pod the prober does not keep is one without a readiness probe, which is ready.
+   */
   ready(podId: string): boolean {
     const e = this.pods.get(podId);
-    return e === undefined ? this.unprobed.has(podId) : e.notReady === 0;
+    return e === undefined || e.notReady === 0;
   }
 
   /** Probe attempts made so far (for benchmarks and logs). */
@@ -112,18 +116,16 @@ export class Prober {
 
   /**
    * Starts or updates probing of a Pod. Workers whose probe and target are unchanged keep
-   * their state (a label edit does not make a Pod unready). Returns the Pod's readiness.
+   * their state (a label edit does not make a Pod unready). Returns the Pod's readiness;
+   * onChange is called only for a Pod that had a probe already (the caller of set() learns
+   * the readiness of the others from the result).
    */
   set(podId: string, pod: Pod): boolean {
-    if (!this.pods.has(podId) && !pod.containers.some((c) => c.readinessProbe)) {
-      this.unprobed.add(podId); // nothing to probe: ready, and no bookkeeping
-      return true;
-    }
-    const wasUnprobed = this.unprobed.delete(podId);
     let entry = this.pods.get(podId);
-    const isNew = !entry && !wasUnprobed;
+    if (!entry && !pod.containers.some((c) => c.readinessProbe)) return true; // nothing to probe: ready, and no bookkeeping
+    const isNew = !entry;
     if (!entry) this.pods.set(podId, (entry = { id: podId, workers: [], notReady: 0 }));
-    const wasReady = wasUnprobed || (!isNew && entry.notReady === 0);
+    const wasReady = !isNew && entry.notReady === 0;
     const old = new Map(entry.workers.map((w) => [w.container, w]));
     const workers: Worker[] = [];
     for (const c of pod.containers) {
@@ -147,7 +149,6 @@ export class Prober {
   }
 
   remove(podId: string): void {
-    this.unprobed.delete(podId);
     const e = this.pods.get(podId);
     if (!e) return;
     for (const w of e.workers) this.stopWorker(w);
