@@ -17,12 +17,12 @@
 // one that asked for it was refused. Replaying the Services oldest first gives every older
 // Service its hash-derived address again, so a younger Service that writes that address in
 // its manifest is the one refused, not the older one moved.
-import { createHash } from 'node:crypto';
 import type { IPFamily } from '../../api/ip.js';
 import type { KubeObject, Service } from '../../api/types.js';
 import type { ObjectError } from '../../util/errors.js';
 import { addressRange, type AddressRange } from './range.js';
 import type { ServiceAllocation } from './state.js';
+import { sha256Latin1 } from '../../util/sha256-base32.js';
 
 export interface AllocatorOptions {
   /** Service CIDRs, at most one per family; the first is the primary family. */
@@ -61,9 +61,11 @@ interface Plan {
   error: ObjectError | null;
 }
 
+/** The first 8 bytes of sha256(key), big-endian, modulo size (one-shot digest, no Buffer). */
 function hashOffset(key: string, size: bigint): bigint {
-  const d = createHash('sha256').update(key).digest();
-  return d.readBigUInt64BE(0) % size;
+  const d = sha256Latin1(key);
+  const word = (at: number) => ((d.charCodeAt(at) << 24) | (d.charCodeAt(at + 1) << 16) | (d.charCodeAt(at + 2) << 8) | d.charCodeAt(at + 3)) >>> 0;
+  return ((BigInt(word(0)) << 32n) | BigInt(word(4))) % size;
 }
 
 export class ServiceAllocator {

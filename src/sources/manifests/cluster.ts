@@ -22,7 +22,7 @@ import type { ObjectError } from '../../util/errors.js';
 import { ServiceAllocator, type AllocationInput } from '../allocate/allocator.js';
 import { loadAllocations, saveAllocations, type ServiceAllocation } from '../allocate/state.js';
 import { EndpointController } from '../pods/controller.js';
-import { validatePod } from '../pods/pod.js';
+import { validatePod, type Pod } from '../pods/pod.js';
 import { Prober, type GrpcProbe } from '../pods/prober.js';
 import type { PodRecord } from '../pods/record.js';
 import { splitId, type ManifestCatalog } from './catalog.js';
@@ -56,6 +56,15 @@ export interface ClusterOptions {
  * Pod for as long as the Pod exists. Array join builds the flat string directly.
  */
 const flatId = (namespace: string, name: string): string => [namespace, name].join('/');
+
+const namespaceOf = (id: string): string => id.slice(0, id.indexOf('/'));
+const nameOf = (id: string): string => id.slice(id.indexOf('/') + 1);
+
+/** The index of the first container with an exec readiness probe, or -1 (most Pods: no probe at all). */
+function execProbeAt(pod: Pod): number {
+  for (let i = 0; i < pod.containers.length; i++) if (pod.containers[i].readinessProbe?.handler.type === 'exec') return i;
+  return -1;
+}
 
 export class StandaloneCluster {
   private readonly services = new Map<string, KubeObject>(); // "ns/name" -> raw, in arrival order
@@ -333,16 +342,16 @@ export class StandaloneCluster {
       this.podErrors.add(id);
       return;
     }
-    const [namespace, name] = [id.slice(0, id.indexOf('/')), id.slice(id.indexOf('/') + 1)];
-    if (this.podErrors.delete(id)) this.opts.sink.clearError('Pod', namespace, name);
     const pod = v.pod;
-    const exec = pod.containers.findIndex((c) => c.readinessProbe?.handler.type === 'exec');
+    // The namespace and name are cut from the id only for an error (rare).
+    if (this.podErrors.delete(id)) this.opts.sink.clearError('Pod', namespaceOf(id), nameOf(id));
+    const exec = execProbeAt(pod);
     if (exec >= 0) {
       this.podErrors.add(id);
       this.opts.sink.reportError({
         kind: 'Pod',
-        namespace,
-        name,
+        namespace: namespaceOf(id),
+        name: nameOf(id),
         field: `spec.containers[${exec}].readinessProbe.exec`,
         reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready',
       });

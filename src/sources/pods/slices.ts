@@ -13,11 +13,11 @@
 //  - a Service whose selector matches nothing gets one empty placeholder slice.
 // Names are "<service>-<5 chars>", deterministic (a hash of what the slice holds) where the
 // API server would add 5 random characters to the controller's generateName.
-import { createHash } from 'node:crypto';
 import { HEADLESS_LABEL, SERVICE_NAME_LABEL, type EndpointSlice, type KubeObject, type Protocol, type Service, type SliceEndpoint, type SlicePort } from '../../api/types.js';
 import { NONE, sharedConditions } from '../../api/shared-values.js';
 import type { IPFamily } from '../../api/ip.js';
-import { findNamedPort, type Pod } from './pod.js';
+import { findNamedPort, type Container, type Pod } from './pod.js';
+import { sha256Latin1 } from '../../util/sha256-base32.js';
 
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
 export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
@@ -45,9 +45,9 @@ interface EndpointPort {
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789'; // the API server's generateName alphabet
 
 function suffix(key: string): string {
-  const d = createHash('sha256').update(key).digest();
+  const d = sha256Latin1(key); // one-shot, no Buffer: character i is byte i of the digest
   let s = '';
-  for (let i = 0; i < 5; i++) s += NAME_ALPHABET[d[i] % NAME_ALPHABET.length];
+  for (let i = 0; i < 5; i++) s += NAME_ALPHABET[d.charCodeAt(i) % NAME_ALPHABET.length];
   return s;
 }
 
@@ -68,13 +68,13 @@ export function selectorMatches(selector: Readonly<Record<string, string>>, labe
   return true;
 }
 
-function endpointPorts(svc: Service, pod: Pod): EndpointPort[] {
+function endpointPorts(svc: Service, containers: readonly Container[]): EndpointPort[] {
   const out: EndpointPort[] = [];
   for (const sp of svc.ports) {
     let port: number | null;
     if (sp.targetPort === null) port = sp.port;
     else if (typeof sp.targetPort === 'number') port = sp.targetPort;
-    else port = findNamedPort(pod.containers, sp.targetPort, sp.protocol);
+    else port = findNamedPort(containers, sp.targetPort, sp.protocol);
     if (port === null) continue;
     const p: EndpointPort = { name: sp.name, port, protocol: sp.protocol };
     if (sp.appProtocol !== undefined) p.appProtocol = sp.appProtocol;
@@ -111,12 +111,20 @@ function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceConte
   const groups = new Map<string, { addressType: IPFamily; ports: EndpointPort[]; endpoints: SliceEndpoint[]; pods: Pod[] }>();
   const sorted = [...pods].sort((a, b) => (a.pod.name < b.pod.name ? -1 : a.pod.name > b.pod.name ? 1 : 0));
   for (const addressType of addressTypesOf(svc)) {
+    // The resolved ports depend on the Service and the Pod's containers alone, and Pods share
+    // equal container lists (shared.ts): resolved once per list, not once per Pod.
+    const byContainers = new Map<readonly Container[], { ports: EndpointPort[]; key: string }>();
     for (const { pod, ready: podReady, terminating } of sorted) {
       if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
       const ip = pod.ips.find((a) => (a.includes(':') ? 'IPv6' : 'IPv4') === addressType);
       if (!ip) continue;
-      const ports = endpointPorts(svc, pod);
-      const key = `${addressType}|${ports.map((p) => `${p.name}/${p.protocol}/${p.port}/${p.appProtocol ?? ''}`).join(',')}`;
+      let resolved = byContainers.get(pod.containers);
+      if (!resolved) {
+        const ports = endpointPorts(svc, pod.containers);
+        const key = `${addressType}|${ports.map((p) => `${p.name}/${p.protocol}/${p.port}/${p.appProtocol ?? ''}`).join(',')}`;
+        byContainers.set(pod.containers, (resolved = { ports, key }));
+      }
+      const { ports, key } = resolved;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { addressType, ports, endpoints: [], pods: [] }));
       const serving = podReady;
