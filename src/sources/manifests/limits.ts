@@ -17,25 +17,42 @@ export function expandedNodeBudget(textLength: number): number {
   return 100_000 + 10 * textLength;
 }
 
+// The walk's two stacks, kept between calls: every document of every file is walked, and
+// fresh stacks per document were most of what the walk allocated. Emptied after each walk.
+const stack: object[] = [];
+const depths: number[] = [];
+
 /**
  * Counts the nodes of value as a JSON serialisation would see them (shared references
  * counted every time), without recursion. Returns a reason when a limit is passed.
  */
 export function checkExpansion(value: unknown, budget: number, maxDepth = MAX_MANIFEST_DEPTH): string | null {
-  const tooMany = `expands to more than ${budget} values (YAML aliases?); refused`;
-  let nodes = 1;
-  if (budget < 1) return tooMany;
+  if (budget < 1) return tooMany(budget);
   if (value === null || typeof value !== 'object') return null;
-  // Two parallel stacks (no object per node: a folder of 100,000 Pods walks millions).
-  const stack: object[] = [value];
-  const depths: number[] = [1];
+  stack.push(value);
+  depths.push(1);
+  try {
+    return walk(budget, maxDepth);
+  } finally {
+    stack.length = 0;
+    depths.length = 0;
+  }
+}
+
+function tooMany(budget: number): string {
+  return `expands to more than ${budget} values (YAML aliases?); refused`;
+}
+
+/** Two parallel stacks (no object per node: a folder of 100,000 Pods walks millions). */
+function walk(budget: number, maxDepth: number): string | null {
+  let nodes = 1;
   while (stack.length > 0) {
     const v = stack.pop()!;
     const depth = depths.pop()!;
     if (depth > maxDepth) return `nested more than ${maxDepth} levels deep; refused`;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
-        if (++nodes > budget) return tooMany;
+        if (++nodes > budget) return tooMany(budget);
         const c: unknown = v[i];
         if (c !== null && typeof c === 'object') {
           stack.push(c);
@@ -45,7 +62,7 @@ export function checkExpansion(value: unknown, budget: number, maxDepth = MAX_MA
     } else {
       for (const k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-        if (++nodes > budget) return tooMany;
+        if (++nodes > budget) return tooMany(budget);
         const c: unknown = (v as Record<string, unknown>)[k];
         if (c !== null && typeof c === 'object') {
           stack.push(c);
