@@ -17,10 +17,12 @@ export function expandedNodeBudget(textLength: number): number {
   return 100_000 + 10 * textLength;
 }
 
-// The walk's two stacks, kept between calls: every document of every file is walked, and
-// fresh stacks per document were most of what the walk allocated. Emptied after each walk.
-const stack: object[] = [];
+// The walk's two stacks, kept between calls with their room (a stack top of its own: an
+// array emptied by `length = 0` or by pop() gives its room back, and grew again for every
+// document of every file, most of what the walk allocated).
+const stack: (object | undefined)[] = [];
 const depths: number[] = [];
+let top = 0;
 
 /**
  * Counts the nodes of value as a JSON serialisation would see them (shared references
@@ -29,13 +31,12 @@ const depths: number[] = [];
 export function checkExpansion(value: unknown, budget: number, maxDepth = MAX_MANIFEST_DEPTH): string | null {
   if (budget < 1) return tooMany(budget);
   if (value === null || typeof value !== 'object') return null;
-  stack.push(value);
-  depths.push(1);
+  top = 0;
+  push(value, 1);
   try {
     return walk(budget, maxDepth);
   } finally {
-    stack.length = 0;
-    depths.length = 0;
+    while (top > 0) stack[--top] = undefined; // left over after a refusal: hold nothing
   }
 }
 
@@ -43,31 +44,33 @@ function tooMany(budget: number): string {
   return `expands to more than ${budget} values (YAML aliases?); refused`;
 }
 
+function push(v: object, depth: number): void {
+  stack[top] = v;
+  depths[top] = depth;
+  top++;
+}
+
 /** Two parallel stacks (no object per node: a folder of 100,000 Pods walks millions). */
 function walk(budget: number, maxDepth: number): string | null {
   let nodes = 1;
-  while (stack.length > 0) {
-    const v = stack.pop()!;
-    const depth = depths.pop()!;
+  while (top > 0) {
+    top--;
+    const v = stack[top]!;
+    stack[top] = undefined;
+    const depth = depths[top];
     if (depth > maxDepth) return `nested more than ${maxDepth} levels deep; refused`;
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         if (++nodes > budget) return tooMany(budget);
         const c: unknown = v[i];
-        if (c !== null && typeof c === 'object') {
-          stack.push(c);
-          depths.push(depth + 1);
-        }
+        if (c !== null && typeof c === 'object') push(c, depth + 1);
       }
     } else {
       for (const k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
         if (++nodes > budget) return tooMany(budget);
         const c: unknown = (v as Record<string, unknown>)[k];
-        if (c !== null && typeof c === 'object') {
-          stack.push(c);
-          depths.push(depth + 1);
-        }
+        if (c !== null && typeof c === 'object') push(c, depth + 1);
       }
     }
   }

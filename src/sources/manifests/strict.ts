@@ -34,7 +34,8 @@ export function strictProblems(kind: string, o: KubeObject): FieldProblem[] {
     out.push({ field: 'apiVersion', reason: `${kind} is ${want.apiVersion}, got ${JSON.stringify(o.apiVersion ?? null)}` });
   }
   const fields = typeFields(want.type);
-  if (fields) checkObject(o as Record<string, unknown>, fields, null, null, out);
+  depth = 0;
+  if (fields) checkObject(o as Record<string, unknown>, fields, null, out);
   return out;
 }
 
@@ -55,20 +56,30 @@ export function kindProblem(kind: string): { error: boolean; reason: string } | 
   return { error: true, reason: `unknown kind ${JSON.stringify(kind)}${near ? ` (did you mean ${near}?)` : ''}; kproxy reads ${read}` };
 }
 
-// A folder of 100,000 Pods means millions of values to check: the field path of each is
-// built only when it has a problem (a chain of parent links until then), and each model type
-// string ("Array<V1ContainerPort>", ...) is read once into its shape.
-type Path = { up: Path; key: string | number } | null;
+// A folder of 100,000 Pods means millions of values to check: the field path of a value is
+// kept as a stack of keys (the keys of the values being checked, root first) and written out
+// only when it has a problem, and each model type string ("Array<V1ContainerPort>", ...) is
+// read once into its shape. The walk is synchronous, so one stack serves every check.
+const pathKeys: (string | number)[] = [];
+let depth = 0;
 
-function pathText(p: Path): string {
-  const keys: (string | number)[] = [];
-  for (; p; p = p.up) keys.push(p.key);
+/** The path of the value being checked, with `key` below it when given. */
+function pathText(key?: string | number): string {
   let s = '';
-  for (let i = keys.length - 1; i >= 0; i--) {
-    const k = keys[i];
+  const n = key === undefined ? depth : depth + 1;
+  for (let i = 0; i < n; i++) {
+    const k = i < depth ? pathKeys[i] : key!;
     s = typeof k === 'number' ? `${s}[${k}]` : s ? `${s}.${k}` : k;
   }
   return s;
+}
+
+function enter(key: string | number): void {
+  pathKeys[depth++] = key;
+}
+
+function leave(): void {
+  pathKeys[--depth] = '';
 }
 
 type Shape = { k: 'string' | 'number' | 'boolean' | 'IntOrString' | 'any' | 'unknown' } | { k: 'array' | 'map'; of: string } | { k: 'object'; fields: Map<string, SchemaField> };
@@ -91,62 +102,63 @@ function shapeOf(type: string): Shape {
   return sh;
 }
 
-function checkObject(o: Record<string, unknown>, fields: Map<string, SchemaField>, at: Path, parent: Map<string, SchemaField> | null, out: FieldProblem[]): void {
+function checkObject(o: Record<string, unknown>, fields: Map<string, SchemaField>, parent: Map<string, SchemaField> | null, out: FieldProblem[]): void {
   for (const key in o) {
     if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
     const f = fields.get(key);
     if (!f) {
-      out.push({ field: pathText({ up: at, key }), reason: unknownReason(key, fields, parent, pathText(at)) });
+      out.push({ field: pathText(key), reason: unknownReason(key, fields, parent, pathText()) });
       continue;
     }
-    checkValue(o[key], f.type, at, key, fields, out);
+    checkValue(o[key], f.type, key, fields, out);
   }
 }
 
-/**
- * Checks the value at `at` + `key`. The path link of a value is made only when the value has
- * a problem or children (most values are strings and numbers that are fine).
- */
-function checkValue(value: unknown, type: string, at: Path, key: string | number, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
+/** Checks the value at the current path + `key`; its key goes on the path only when it has children. */
+function checkValue(value: unknown, type: string, key: string | number, owner: Map<string, SchemaField>, out: FieldProblem[]): void {
   if (value === null || value === undefined) return;
   const shape = shapeOf(type);
   switch (shape.k) {
     case 'string':
-      if (typeof value !== 'string') wrong(out, at, key, 'a string', value);
+      if (typeof value !== 'string') wrong(out, key, 'a string', value);
       return;
     case 'number':
-      if (typeof value !== 'number') wrong(out, at, key, 'a number', value);
+      if (typeof value !== 'number') wrong(out, key, 'a number', value);
       return;
     case 'boolean':
-      if (typeof value !== 'boolean') wrong(out, at, key, 'true or false', value);
+      if (typeof value !== 'boolean') wrong(out, key, 'true or false', value);
       return;
     case 'IntOrString':
-      if (typeof value !== 'number' && typeof value !== 'string') wrong(out, at, key, 'a number or a string', value);
+      if (typeof value !== 'number' && typeof value !== 'string') wrong(out, key, 'a number or a string', value);
       return;
     case 'any':
     case 'unknown':
       return;
     case 'array': {
-      if (!Array.isArray(value)) return void wrong(out, at, key, 'a list', value);
-      const path: Path = { up: at, key };
-      for (let i = 0; i < value.length; i++) checkValue(value[i], shape.of, path, i, owner, out);
+      if (!Array.isArray(value)) return void wrong(out, key, 'a list', value);
+      enter(key);
+      for (let i = 0; i < value.length; i++) checkValue(value[i], shape.of, i, owner, out);
+      leave();
       return;
     }
     case 'map': {
-      if (!isObject(value)) return void wrong(out, at, key, 'a mapping', value);
-      const path: Path = { up: at, key };
-      for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k)) checkValue(value[k], shape.of, path, k, owner, out);
+      if (!isObject(value)) return void wrong(out, key, 'a mapping', value);
+      enter(key);
+      for (const k in value) if (Object.prototype.hasOwnProperty.call(value, k)) checkValue(value[k], shape.of, k, owner, out);
+      leave();
       return;
     }
     case 'object':
-      if (!isObject(value)) return void wrong(out, at, key, 'a mapping', value);
-      checkObject(value, shape.fields, { up: at, key }, owner, out);
+      if (!isObject(value)) return void wrong(out, key, 'a mapping', value);
+      enter(key);
+      checkObject(value, shape.fields, owner, out);
+      leave();
   }
 }
 
 /** A value of the wrong shape. A function of its own: no closure per value checked. */
-function wrong(out: FieldProblem[], at: Path, key: string | number, expected: string, value: unknown): void {
-  out.push({ field: pathText({ up: at, key }), reason: `expected ${expected}, got ${describe(value)}` });
+function wrong(out: FieldProblem[], key: string | number, expected: string, value: unknown): void {
+  out.push({ field: pathText(key), reason: `expected ${expected}, got ${describe(value)}` });
 }
 
 function unknownReason(key: string, fields: Map<string, SchemaField>, parent: Map<string, SchemaField> | null, prefix: string): string {
