@@ -25,24 +25,62 @@ export function intern(s: string): string {
 }
 
 const labelSets = new Map<string, Readonly<Record<string, string>>>();
+// The last set shared, as its pairs in order: Pods of one workload come one after another in
+// a folder, and comparing with the last set costs less than building the table's key.
+let lastLabels: Readonly<Record<string, string>> | null = null;
+const lastPairs: string[] = [];
+
+function sameAsLastLabels(labels: Record<string, string>): boolean {
+  if (!lastLabels) return false;
+  let i = 0;
+  for (const k in labels) {
+    if (i >= lastPairs.length || lastPairs[i] !== k || lastPairs[i + 1] !== labels[k]) return false;
+    i += 2;
+  }
+  return i === lastPairs.length;
+}
+
 /** One frozen object for equal label sets (same pairs in the same order). */
 export function sharedLabels(labels: Record<string, string>): Record<string, string> {
+  if (sameAsLastLabels(labels)) return lastLabels as Record<string, string>;
   let key = '';
   for (const k in labels) key += `${k}\u0000${labels[k]}\u0000`;
-  const known = labelSets.get(key);
-  if (known) return known as Record<string, string>;
-  if (labelSets.size >= LIMIT) labelSets.clear();
-  const frozen = Object.freeze(labels);
-  labelSets.set(key, frozen);
-  return frozen;
+  let known = labelSets.get(key);
+  if (!known) {
+    if (labelSets.size >= LIMIT) labelSets.clear();
+    known = Object.freeze(labels);
+    labelSets.set(key, known);
+  }
+  lastLabels = known;
+  lastPairs.length = 0;
+  for (const k in known) lastPairs.push(k, known[k]);
+  return known as Record<string, string>;
 }
 
 const containerLists = new Map<string, readonly ContainerLike[]>();
+let lastContainers: readonly ContainerLike[] | null = null; // the last list shared (see lastLabels)
+
+function sameContainers(a: readonly ContainerLike[], b: readonly ContainerLike[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x.readinessProbe || x.name !== y.name || x.ports.length !== y.ports.length) return false;
+    for (let j = 0; j < x.ports.length; j++) {
+      const p = x.ports[j];
+      const q = y.ports[j];
+      if (p.name !== q.name || p.containerPort !== q.containerPort || p.protocol !== q.protocol) return false;
+    }
+  }
+  return true;
+}
+
 /**
  * One frozen list for equal container lists without readiness probes (a probe is per Pod
  * state in the prober; such lists are kept as they are).
  */
 export function sharedContainers<C extends ContainerLike>(containers: C[]): C[] {
+  if (lastContainers && sameContainers(containers, lastContainers)) return lastContainers as C[];
   let key = '';
   for (const c of containers) {
     if (c.readinessProbe) return containers;
@@ -50,15 +88,17 @@ export function sharedContainers<C extends ContainerLike>(containers: C[]): C[] 
     for (const p of c.ports) key += `${p.name}\u0000${p.containerPort}\u0000${p.protocol}\u0000`;
     key += '\u0002';
   }
-  const known = containerLists.get(key);
-  if (known) return known as C[];
-  if (containerLists.size >= LIMIT) containerLists.clear();
-  for (const c of containers) {
-    for (const p of c.ports) Object.freeze(p);
-    Object.freeze(c.ports);
-    Object.freeze(c);
+  let known = containerLists.get(key);
+  if (!known) {
+    if (containerLists.size >= LIMIT) containerLists.clear();
+    for (const c of containers) {
+      for (const p of c.ports) Object.freeze(p);
+      Object.freeze(c.ports);
+      Object.freeze(c);
+    }
+    known = Object.freeze(containers);
+    containerLists.set(key, known);
   }
-  const frozen = Object.freeze(containers);
-  containerLists.set(key, frozen);
-  return frozen as C[];
+  lastContainers = known;
+  return known as C[];
 }
