@@ -39,3 +39,21 @@ test('different labels, ports or a readiness probe: not shared', () => {
   assert.ok(!Object.isFrozen(p1.containers));
   assert.equal(p1.containers[0].readinessProbe?.handler.type, 'tcpSocket');
 });
+
+test('a set one pair shorter or longer than the last one shared is another set', () => {
+  const full = pod('h', { labels: { app: 'web', tier: 'backend' } });
+  const fewer = pod('i', { labels: { app: 'web' } });
+  assert.notEqual(fewer.labels, full.labels);
+  assert.deepEqual(fewer.labels, { app: 'web' });
+  const more = pod('j', { labels: { app: 'web', tier: 'backend', x: 'y' } });
+  assert.deepEqual(more.labels, { app: 'web', tier: 'backend', x: 'y' });
+  assert.equal(pod('k', { labels: { app: 'web', tier: 'backend' } }).labels, full.labels, 'back to an earlier set: the table still has it');
+  const twoContainers = validatePod({
+    kind: 'Pod',
+    metadata: { name: 'l', namespace: 'shop' },
+    spec: { containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080 }] }, { name: 'side' }] },
+  });
+  assert.ok(twoContainers.ok);
+  assert.equal(twoContainers.pod.containers.length, 2, 'not the last list shared, which has one container');
+  assert.equal(pod('m').containers.length, 1);
+});
