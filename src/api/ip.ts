@@ -49,14 +49,24 @@ function numberToIPv4(n: number): string {
   return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
+/**
+ * Whether a dotted quad that ipv4ToNumber accepted has an octet with a leading zero: the
+ * only way its text differs from the canonical one (checked without building that text).
+ */
+function hasLeadingZero(s: string): boolean {
+  for (let i = 0; i + 1 < s.length; i++) {
+    if (s.charCodeAt(i) === 48 && (i === 0 || s.charCodeAt(i - 1) === 46) && s.charCodeAt(i + 1) !== 46) return true;
+  }
+  return false;
+}
+
 /** Parses an IP address; returns null when it is not one. */
 export function parseIP(text: string): ParsedIP | null {
   const s = text.trim();
   const v4 = ipv4ToNumber(s);
   if (v4 >= 0) {
     // Already canonical (the usual case): keep the caller's string rather than a copy of it.
-    const canonical = numberToIPv4(v4);
-    return { ip: canonical === s ? s : canonical, family: 'IPv4' };
+    return { ip: hasLeadingZero(s) ? numberToIPv4(v4) : s, family: 'IPv4' };
   }
   if (!s.includes(':') || !ipaddr.IPv6.isValid(s)) return null;
   try {
