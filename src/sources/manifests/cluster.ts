@@ -25,7 +25,7 @@ import { EndpointController } from '../pods/controller.js';
 import { validatePod, type Pod } from '../pods/pod.js';
 import { Prober, type GrpcProbe } from '../pods/prober.js';
 import type { PodRecord } from '../pods/record.js';
-import { splitId, type ManifestCatalog } from './catalog.js';
+import { splitId, type Definition, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
 
@@ -56,6 +56,9 @@ export interface ClusterOptions {
  * Pod for as long as the Pod exists. Array join builds the flat string directly.
  */
 const flatId = (namespace: string, name: string): string => [namespace, name].join('/');
+
+/** "file:line" of a definition, written only when reported. */
+const whereOf = (def: Definition): string => `${def.file}:${def.line}`;
 
 const namespaceOf = (id: string): string => id.slice(0, id.indexOf('/'));
 const nameOf = (id: string): string => id.slice(id.indexOf('/') + 1);
@@ -120,7 +123,7 @@ export class StandaloneCluster {
       if (def && catalog.applied(def)) continue;
       const o = def && catalog.objectOf(def);
       if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
-      if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
+      if (o && this.refuse(id, kind, namespace, name, o, def!)) continue; // the previous version, if any, stays
       switch (kind) {
         case 'Service':
           if (o && def) this.noteAge(`${namespace}/${name}`, o, def.file, mtimes);
@@ -147,19 +150,19 @@ export class StandaloneCluster {
   }
 
   /** True when the object is refused (reported), or of a kind that is not read. */
-  private refuse(id: string, kind: string, namespace: string, name: string, o: KubeObject, where: string): boolean {
+  private refuse(id: string, kind: string, namespace: string, name: string, o: KubeObject, def: Definition): boolean {
     const k = kindProblem(kind);
     if (k && !k.error) {
       if (!this.ignoredKinds.has(kind)) {
         this.ignoredKinds.add(kind);
-        this.opts.log.info({ kind, file: where }, k.reason);
+        this.opts.log.info({ kind, file: whereOf(def) }, k.reason);
       }
       return true;
     }
     const problems = k ? [{ field: 'kind', reason: k.reason }] : strictProblems(kind, o);
     if (problems.length === 0) return false;
     const { field, reason } = summarize(problems);
-    this.refused.set(id, { kind: kind || '(no kind)', namespace, name, field, reason: `${reason} (${where})` });
+    this.refused.set(id, { kind: kind || '(no kind)', namespace, name, field, reason: `${reason} (${whereOf(def)})` });
     return true;
   }
 

@@ -83,6 +83,12 @@ function endpointPorts(svc: Service, containers: readonly Container[]): Endpoint
   return out;
 }
 
+/** The first address of the family, or undefined (no closure per Pod). */
+function firstOfFamily(ips: readonly string[], family: IPFamily): string | undefined {
+  for (const a of ips) if ((a.includes(':') ? 'IPv6' : 'IPv4') === family) return a;
+  return undefined;
+}
+
 /**
  * One slice to write: its name, address type, ports and endpoints, the endpoints already in
  * the model's validated form (each Pod's own, for the targetRef of the API object).
@@ -116,7 +122,7 @@ function planSlices(svc: Service, pods: readonly SlicePodView[], ctx: SliceConte
     const byContainers = new Map<readonly Container[], { ports: EndpointPort[]; key: string }>();
     for (const { pod, ready: podReady, terminating } of sorted) {
       if (pod.phase === 'Succeeded' || pod.phase === 'Failed') continue;
-      const ip = pod.ips.find((a) => (a.includes(':') ? 'IPv6' : 'IPv4') === addressType);
+      const ip = firstOfFamily(pod.ips, addressType);
       if (!ip) continue;
       let resolved = byContainers.get(pod.containers);
       if (!resolved) {
