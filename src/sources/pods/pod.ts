@@ -5,7 +5,7 @@
 import { parseIP } from '../../api/ip.js';
 import type { KubeObject, Protocol } from '../../api/types.js';
 import type { ObjectError } from '../../util/errors.js';
-import { intern, sharedContainers, sharedLabels } from './shared.js';
+import { intern, lastSharedLabels, sharedContainers, sharedLabels } from './shared.js';
 
 export interface ContainerPort {
   name: string;
@@ -213,20 +213,26 @@ function container(raw: unknown, i: number): Container {
   return { name: intern(str(c.name, f.name) || `container-${i}`), ports, readinessProbe: probe(c.readinessProbe, f.readinessProbe) };
 }
 
+/** The Pod's labels, checked, as the shared set of their pairs. */
+function podLabels(raw: Record<string, unknown>): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const k in raw) {
+    if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;
+    const v = raw[k];
+    if (typeof v !== 'string') throw new FieldError(`metadata.labels[${k}]`, `expected a string, got ${JSON.stringify(v)}`);
+    labels[intern(k)] = intern(v);
+  }
+  return sharedLabels(labels);
+}
+
 export function validatePod(o: KubeObject): PodResult {
   const m = isObj(o.metadata) ? o.metadata : {};
   const name = typeof m.name === 'string' ? m.name : '';
   const namespace = (typeof m.namespace === 'string' && m.namespace) || 'default';
   try {
     if (!name) throw new FieldError('metadata.name', 'required');
-    const labels: Record<string, string> = {};
     const rawLabels = obj(m.labels, 'metadata.labels');
-    for (const k in rawLabels) {
-      if (!Object.prototype.hasOwnProperty.call(rawLabels, k)) continue;
-      const v = rawLabels[k];
-      if (typeof v !== 'string') throw new FieldError(`metadata.labels[${k}]`, `expected a string, got ${JSON.stringify(v)}`);
-      labels[intern(k)] = intern(v);
-    }
+    const labels = lastSharedLabels(rawLabels) ?? podLabels(rawLabels);
     const spec = obj(o.spec, 'spec');
     const status = obj(o.status, 'status');
     const ips: string[] = [];
@@ -251,7 +257,7 @@ export function validatePod(o: KubeObject): PodResult {
         namespace: intern(namespace),
         name,
         uid: str(m.uid, 'metadata.uid'),
-        labels: sharedLabels(labels),
+        labels,
         nodeName: intern(str(spec.nodeName, 'spec.nodeName')),
         hostname: str(spec.hostname, 'spec.hostname'),
         subdomain: intern(str(spec.subdomain, 'spec.subdomain')),

@@ -40,6 +40,22 @@ function sameAsLastLabels(labels: Record<string, string>): boolean {
   return i === lastPairs.length;
 }
 
+/**
+ * The last label set shared, when `raw` (a manifest's labels, not validated yet) holds
+ * exactly its pairs in the same order; else null. Such labels need no checking (every value
+ * is the string it equals) and no interning: what sharedLabels would give them is this set.
+ */
+export function lastSharedLabels(raw: Readonly<Record<string, unknown>>): Record<string, string> | null {
+  if (!lastLabels) return null;
+  let i = 0;
+  for (const k in raw) {
+    if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;
+    if (i >= lastPairs.length || lastPairs[i] !== k || lastPairs[i + 1] !== raw[k]) return null;
+    i += 2;
+  }
+  return i === lastPairs.length ? (lastLabels as Record<string, string>) : null;
+}
+
 /** One frozen object for equal label sets (same pairs in the same order). */
 export function sharedLabels(labels: Record<string, string>): Record<string, string> {
   if (sameAsLastLabels(labels)) return lastLabels as Record<string, string>;
