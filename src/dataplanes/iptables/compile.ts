@@ -59,7 +59,13 @@ export interface FamilyContext {
 /** Both of kube-proxy's nfacct counters: what the rules name on a node where nfacct works. */
 export const ALL_NFACCT: ReadonlySet<string> = new Set(NFACCT_COUNTERS);
 
-export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>, nfacct: ReadonlySet<string> = ALL_NFACCT): FamilyContext {
+/**
+ * `names` is set here, in the one object literal, rather than added to a copy by the caller:
+ * `{ ...familyContext(…), names }` made an object of a new hidden class on every sync, and V8
+ * threw away its optimised code for the whole port compile each time it met one (a full sync
+ * at 1,000 Services paid for its recompilation again and again).
+ */
+export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>, nfacct: ReadonlySet<string> = ALL_NFACCT, names?: ChainNames): FamilyContext {
   const isFamily = (ip: string) => ip.includes(':') === (family === 'IPv6');
   const node = state.node;
   const primaryIP = config.nodeIPOverride.find(isFamily) ?? node.addresses.find(isFamily) ?? '';
@@ -78,6 +84,7 @@ export function familyContext(family: IPFamily, config: CompileConfig, state: Pi
     largeClusterMode: endpoints > LARGE_CLUSTER_ENDPOINTS,
     tcpBeLiberal: config.conntrack.tcpBeLiberal,
     nfacct,
+    names,
   };
 }
 
