@@ -105,10 +105,9 @@ export function* topLevelSteps(rs: FamilyRuleset, slice: number): Generator<void
   const top = new Map<string, string[]>();
   function* collect(pick: (p: PortRules) => string[]): Generator<void, string[]> {
     const out: string[] = [];
-    let n = 0;
-    for (const p of ports) {
-      for (const r of pick(p)) out.push(r);
-      if (++n % slice === 0) yield;
+    for (let i = 0; i < ports.length;) {
+      i = gather(out, ports, pick, i, Math.min(i + slice, ports.length));
+      if (i % slice === 0) yield;
     }
     return out;
   }
@@ -322,4 +321,13 @@ function declarePorts(out: ByteText, ports: readonly PortRules[], from: number, 
     if (out.lines >= due) break;
   }
   return i;
+}
+
+/** Appends the rules `pick` gives for ports[from…to) to `out`; returns `to`. */
+function gather(out: string[], ports: readonly PortRules[], pick: (p: PortRules) => readonly string[], from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const rules = pick(ports[i]);
+    for (let r = 0; r < rules.length; r++) out.push(rules[r]);
+  }
+  return to;
 }
