@@ -24,8 +24,8 @@ export interface Apex {
 export interface NameEntry {
   name: string;
   apex: Apex;
-  /** Records at this name with the Service ("ns/name", or "" for the zone's own) that owns each. */
-  records: { owner: string; rr: ResourceRecord }[];
+  /** Records at this name (which Service owns each is in the zone's `owned` table). */
+  records: ResourceRecord[];
   /** Records strictly below this name: a name with none of its own but some below exists (empty non-terminal). */
   below: number;
   /** Prepared answers by query type, filled on first use, dropped when the records change. */
@@ -58,7 +58,7 @@ export class Zone {
     this.cluster = this.apex(z);
     this.reverseV4 = this.apex('in-addr.arpa');
     this.reverseV6 = this.apex('ip6.arpa');
-    const own = (rr: ResourceRecord) => this.add('', rr);
+    const own = (rr: ResourceRecord) => this.add(rr);
     own(this.cluster.soa);
     own({ name: z, ttl: this.ttl, data: { type: 2, target: `ns.dns.${z}` } });
     own({ name: `dns-version.${z}`, ttl: this.ttl, data: { type: 16, text: SCHEMA_VERSION } });
@@ -101,7 +101,7 @@ export class Zone {
       if (old && old.view === view) continue; // the model shares unchanged views between snapshots
       const records = serviceRecords(view, { zone: this.opts.zone, ttl: this.ttl });
       if (old) this.removeAll(old.records);
-      for (const rr of records) this.add(id, rr);
+      for (const rr of records) this.add(rr);
       this.owned.set(id, { view, records });
       changed = true;
     }
@@ -119,11 +119,11 @@ export class Zone {
     return null;
   }
 
-  private add(owner: string, rr: ResourceRecord): void {
+  private add(rr: ResourceRecord): void {
     const apex = this.apexOf(rr.name);
     if (!apex) return; // a name outside every zone (cannot happen with a valid cluster domain)
     const e = this.entry(rr.name, apex);
-    e.records.push({ owner, rr });
+    e.records.push(rr);
     e.prepared = null;
     // Reverse zones are not ours below their apex: only exact PTR names are answered there,
     // so their ancestors are not tracked as empty non-terminals.
@@ -145,7 +145,7 @@ export class Zone {
       const e = this.names.get(key);
       if (!apex || !e) continue;
       const before = e.records.length;
-      e.records = e.records.filter((r) => !set.has(r.rr));
+      e.records = e.records.filter((rr) => !set.has(rr));
       const removed = before - e.records.length;
       if (removed === 0) continue;
       e.prepared = null;
