@@ -12,6 +12,7 @@
 //    logged once and ignored.
 //  - IPAddressPools, L2Advertisements and Leases go to the sink as they are (LoadBalancer
 //    address management reads them).
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateService, validateServiceOnce } from '../../api/validate.js';
@@ -57,6 +58,8 @@ export interface ClusterOptions {
  */
 const flatId = (namespace: string, name: string): string => [namespace, name].join('/');
 
+const digestOfText = (text: string): string => createHash('sha256').update(text).digest('base64');
+
 export class StandaloneCluster {
   private readonly services = new Map<string, KubeObject>(); // "ns/name" -> raw, in arrival order
   private readonly createdAt = new Map<string, number>(); // "ns/name" -> when it came to exist (see serviceAge)
@@ -74,6 +77,7 @@ export class StandaloneCluster {
   /** Objects refused by strict validation (unknown field, wrong kind): id -> the error. */
   private readonly refused = new Map<string, ObjectError>();
   private readonly allocator: ServiceAllocator;
+  // A digest of the allocations last written (the file's JSON, ~1 MB at 10,000 Services).
   private savedAllocations = '';
   private readonly prober: Prober | null;
   readonly controller: EndpointController;
@@ -86,7 +90,7 @@ export class StandaloneCluster {
       const { state, problem } = loadAllocations(opts.allocationsPath);
       if (problem) opts.log.warn(problem);
       held = state;
-      this.savedAllocations = JSON.stringify([...state]);
+      this.savedAllocations = digestOfText(JSON.stringify([...state]));
     }
     this.allocator = new ServiceAllocator({ serviceCIDRs: opts.serviceCIDRs, nodePortRange: opts.nodePortRange, warn: (m) => opts.log.warn(m) }, held);
     this.prober = opts.live ? new Prober({ onChange: (id) => this.podReadinessChanged(id), log: opts.log, grpcProbe: opts.grpcProbe }) : null;
@@ -113,10 +117,12 @@ export class StandaloneCluster {
       if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
       if (o && this.refuse(id, kind, namespace, name, o, `${def!.file}:${def!.line}`)) continue; // the previous version, if any, stays
       switch (kind) {
-        case 'Service':
-          if (o && def) this.noteAge(`${namespace}/${name}`, o, def.file, mtimes);
-          this.setService(`${namespace}/${name}`, o);
+        case 'Service': {
+          const sid = flatId(namespace, name);
+          if (o && def) this.noteAge(sid, o, def.file, mtimes);
+          this.setService(sid, o);
           break;
+        }
         case 'Pod':
           this.setPod(flatId(namespace, name), o);
           break;
@@ -278,14 +284,14 @@ export class StandaloneCluster {
 
   private saveAllocations(): void {
     if (!this.opts.allocationsPath || !this.opts.persistAllocations) return;
-    const text = JSON.stringify([...this.allocator.holdings()]);
-    if (text === this.savedAllocations) return;
+    const digest = digestOfText(JSON.stringify([...this.allocator.holdings()]));
+    if (digest === this.savedAllocations) return;
     try {
       saveAllocations(this.opts.allocationsPath, this.allocator.holdings());
-      this.savedAllocations = text;
+      this.savedAllocations = digest;
     } catch (e) {
       this.opts.log.warn({ path: this.opts.allocationsPath, err: (e as Error).message }, 'cannot save service allocations; they stay in memory');
-      this.savedAllocations = text; // warn once per change, not on every flush
+      this.savedAllocations = digest; // warn once per change, not on every flush
     }
   }
 
