@@ -18,6 +18,8 @@ const TERMINATING = 2;
 
 /** The grace-period timers of the records that have one. */
 const timers = new WeakMap<PodRecord, NodeJS.Timeout>();
+/** How many timers were set and not cleared: while none, `timer` reads need no lookup (the load reads it for every Pod). */
+let timersSet = 0;
 
 export class PodRecord {
   private flags: number;
@@ -49,11 +51,15 @@ export class PodRecord {
 
   /** The end of the grace period of a Pod that is going away (live use only). */
   get timer(): NodeJS.Timeout | null {
-    return timers.get(this) ?? null;
+    return timersSet === 0 ? null : (timers.get(this) ?? null);
   }
   set timer(t: NodeJS.Timeout | null) {
-    if (t) timers.set(this, t);
-    else timers.delete(this);
+    if (!t) {
+      if (timers.delete(this)) timersSet--;
+    } else {
+      if (!timers.has(this)) timersSet++;
+      timers.set(this, t);
+    }
   }
 
   /** Ready as the manifest states it (one-shot use): its Ready condition, else ready. */
