@@ -29,10 +29,17 @@ function status(pid: number): { rssMB: number; hwmMB: number } {
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
   return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
 }
-function cpuSeconds(pid: number): number {
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ ticks
+}
+/** Minor page faults so far: a page of fresh memory written for the first time is one. */
+function minorFaults(pid: number): number {
+  return Number(statFields(pid)[7]);
 }
 
 function writeFolder(services: number): string {
@@ -70,6 +77,8 @@ interface PeriodFigures {
   maxMB: number;
   /** kproxy's CPU (user + system) over the period: the full sync, its quiet collection, and idle work. */
   cpuMs: number;
+  /** kproxy's minor page faults over the period (fresh pages written: a steadier figure than CPU). */
+  faults: number;
 }
 
 const SYNC_PERIOD_MS = 30_000;
@@ -153,6 +162,7 @@ async function followPeriods(pid: number, ms: number): Promise<PeriodFigures[]> 
   const end = performance.now() + ms;
   let at = performance.now(); // called 2 s before a periodic sync
   let cpu = cpuSeconds(pid);
+  let faults = minorFaults(pid);
   while (at + SYNC_PERIOD_MS <= end) {
     const next = at + SYNC_PERIOD_MS;
     let maxMB = 0;
@@ -162,12 +172,16 @@ async function followPeriods(pid: number, ms: number): Promise<PeriodFigures[]> 
     }
     const settledMB = status(pid).rssMB;
     const now = cpuSeconds(pid);
-    const p = { settledMB, maxMB, cpuMs: (now - cpu) * 1000 };
+    const faultsNow = minorFaults(pid);
+    const p = { settledMB, maxMB, cpuMs: (now - cpu) * 1000, faults: faultsNow - faults };
     cpu = now;
+    faults = faultsNow;
     at = next;
     periods.push(p);
     const minutes = ((periods.length * SYNC_PERIOD_MS) / 60_000).toFixed(1);
-    console.log(`   periodic sync ${String(periods.length).padStart(3)} (+${minutes} min): settled ${p.settledMB.toFixed(1)} MB, highest ${p.maxMB.toFixed(1)} MB, CPU ${p.cpuMs.toFixed(0)} ms`);
+    console.log(
+      `   periodic sync ${String(periods.length).padStart(3)} (+${minutes} min): settled ${p.settledMB.toFixed(1)} MB, highest ${p.maxMB.toFixed(1)} MB, CPU ${p.cpuMs.toFixed(0)} ms, ${p.faults} page faults`,
+    );
   }
   return periods;
 }
@@ -203,7 +217,9 @@ export async function processRss(sizes: number[], nodeArgs: string[] = (process.
         if (r.periods.length > 0) {
           const cpu = r.periods.map((p) => p.cpuMs).sort((a, b) => a - b);
           row(`followed: ${r.periods.length} periodic syncs, settled first → last`, `${r.periods[0].settledMB.toFixed(0)} → ${r.periods.at(-1)!.settledMB.toFixed(0)} MB`, '-', null);
+          const faults = r.periods.map((p) => p.faults).sort((a, b) => a - b);
           row('  CPU per periodic full sync (median of the periods)', `${cpu[cpu.length >> 1].toFixed(0)} ms`, '-', null);
+          row('  minor page faults per period (median)', `${faults[faults.length >> 1]}`, '-', null);
         }
         row('peak RSS (VmHWM)', `${r.peakMB.toFixed(0)} MB`, '-', null);
         row('reference: the same on an empty folder, RSS at 15 s', `${ref.idleMB.toFixed(0)} MB`, '-', null);
