@@ -7,6 +7,8 @@
 // folder (what Node and kproxy's code cost before any object). With Services, also VmRSS
 // about 60 s after the first sync, 28 s after the first periodic full sync (syncPeriod 30 s)
 // and just before the next one: the figure a running proxy settles at between full syncs.
+// KPROXY_RSS_FOLLOW_MIN=N follows the run N minutes more: per periodic full sync, the RSS it
+// settled at, the highest RSS after it and kproxy's CPU over the period (does RSS creep?).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -27,10 +29,17 @@ function status(pid: number): { rssMB: number; hwmMB: number } {
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
   return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
 }
-function cpuSeconds(pid: number): number {
+function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+function cpuSeconds(pid: number): number {
+  const f = statFields(pid);
   return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ ticks
+}
+/** Minor page faults so far: a page of fresh memory written for the first time is one. */
+function minorFaults(pid: number): number {
+  return Number(statFields(pid)[7]);
 }
 
 function writeFolder(services: number): string {
@@ -56,9 +65,25 @@ interface RunFigures {
   /** The highest VmRSS sampled (every 500 ms) from 15 s after the first sync until then (a periodic full sync's transient). */
   periodicMaxMB: number | null;
   line: string;
+  /** KPROXY_RSS_FOLLOW_MIN: one entry per periodic full sync followed (see followPeriods). */
+  periods: PeriodFigures[];
+}
+
+/** One periodic full sync, from 2 s before it to 2 s before the next. */
+interface PeriodFigures {
+  /** VmRSS 2 s before the next periodic sync: what the process settled at after this one. */
+  settledMB: number;
+  /** The highest VmRSS sampled (every second) in the period: the sync's transient. */
+  maxMB: number;
+  /** kproxy's CPU (user + system) over the period: the full sync, its quiet collection, and idle work. */
+  cpuMs: number;
+  /** kproxy's minor page faults over the period (fresh pages written: a steadier figure than CPU). */
+  faults: number;
 }
 
 const SYNC_PERIOD_MS = 30_000;
+/** Following a longer run (creep): minutes after the steady reading, 0 = not followed. */
+const FOLLOW_MIN = Number(process.env.KPROXY_RSS_FOLLOW_MIN ?? 0);
 
 /**
  * How long to wait, from now, for the steady figure: 2 s before a periodic full sync, at
@@ -97,6 +122,7 @@ async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[], ste
     })();
     await Promise.race([synced, exited, sleep(300_000, null, { ref: false }).then(() => Promise.reject(new Error('no first sync within 300 s')))]);
     const syncedAt = performance.now();
+    child.stderr!.resume(); // readline let go of it: later log lines must not fill the pipe
     const firstSyncS = (syncedAt - t0) / 1000;
     const pid = child.pid!; // `ip netns exec` execs: the PID is kproxy's
     const cpuS = cpuSeconds(pid);
@@ -116,12 +142,48 @@ async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[], ste
       }
       last = status(pid);
     }
+    const periods = steady && FOLLOW_MIN > 0 ? await followPeriods(pid, FOLLOW_MIN * 60_000) : [];
+    if (periods.length > 0) last = status(pid);
     const msg = parsed.msg ?? line;
-    return { firstSyncS, cpuS, soonMB: soon.rssMB, idleMB: idle.rssMB, peakMB: last.hwmMB, steadyMB: steady ? last.rssMB : null, periodicMaxMB, line: msg };
+    return { firstSyncS, cpuS, soonMB: soon.rssMB, idleMB: idle.rssMB, peakMB: last.hwmMB, steadyMB: steady ? last.rssMB : null, periodicMaxMB, line: msg, periods };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
   }
+}
+
+/**
+ * Follows the process from 2 s before a periodic full sync for `ms`: per period, the RSS it
+ * settled at (2 s before the next sync), the highest RSS sampled every second, and its CPU.
+ * Each line is printed as it completes, so a long run can be watched (and cut short).
+ */
+async function followPeriods(pid: number, ms: number): Promise<PeriodFigures[]> {
+  const periods: PeriodFigures[] = [];
+  const end = performance.now() + ms;
+  let at = performance.now(); // called 2 s before a periodic sync
+  let cpu = cpuSeconds(pid);
+  let faults = minorFaults(pid);
+  while (at + SYNC_PERIOD_MS <= end) {
+    const next = at + SYNC_PERIOD_MS;
+    let maxMB = 0;
+    while (performance.now() < next) {
+      await sleep(Math.max(0, Math.min(1000, next - performance.now())));
+      maxMB = Math.max(maxMB, status(pid).rssMB);
+    }
+    const settledMB = status(pid).rssMB;
+    const now = cpuSeconds(pid);
+    const faultsNow = minorFaults(pid);
+    const p = { settledMB, maxMB, cpuMs: (now - cpu) * 1000, faults: faultsNow - faults };
+    cpu = now;
+    faults = faultsNow;
+    at = next;
+    periods.push(p);
+    const minutes = ((periods.length * SYNC_PERIOD_MS) / 60_000).toFixed(1);
+    console.log(
+      `   periodic sync ${String(periods.length).padStart(3)} (+${minutes} min): settled ${p.settledMB.toFixed(1)} MB, highest ${p.maxMB.toFixed(1)} MB, CPU ${p.cpuMs.toFixed(0)} ms, ${p.faults} page faults`,
+    );
+  }
+  return periods;
 }
 
 const row = (what: string, value: string, target: string, ok: boolean | null) =>
@@ -152,6 +214,13 @@ export async function processRss(sizes: number[], nodeArgs: string[] = (process.
         const steady = r.steadyMB!;
         row('RSS ≈60 s after (28 s after a periodic full sync)', `${steady.toFixed(0)} MB`, n <= 10_000 ? `<= ${TARGET_MB} MB` : '-', n <= 10_000 ? steady <= TARGET_MB : null);
         row('  highest in between (a periodic full sync, ~8 s)', `${r.periodicMaxMB!.toFixed(0)} MB`, '-', null);
+        if (r.periods.length > 0) {
+          const cpu = r.periods.map((p) => p.cpuMs).sort((a, b) => a - b);
+          row(`followed: ${r.periods.length} periodic syncs, settled first → last`, `${r.periods[0].settledMB.toFixed(0)} → ${r.periods.at(-1)!.settledMB.toFixed(0)} MB`, '-', null);
+          const faults = r.periods.map((p) => p.faults).sort((a, b) => a - b);
+          row('  CPU per periodic full sync (median of the periods)', `${cpu[cpu.length >> 1].toFixed(0)} ms`, '-', null);
+          row('  minor page faults per period (median)', `${faults[faults.length >> 1]}`, '-', null);
+        }
         row('peak RSS (VmHWM)', `${r.peakMB.toFixed(0)} MB`, '-', null);
         row('reference: the same on an empty folder, RSS at 15 s', `${ref.idleMB.toFixed(0)} MB`, '-', null);
       } finally {

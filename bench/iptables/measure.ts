@@ -17,18 +17,18 @@ import { ProxyMetrics } from '../../src/metrics/metrics.js';
 import { ChangeTracker } from '../../src/model/tracker.js';
 import type { ProxyState } from '../../src/model/types.js';
 import { silentLogger } from '../../src/util/log.js';
-import { cpuMs } from '../../src/bench/proc.js';
+import { selfAndChildrenCpuMs } from '../../src/bench/proc.js';
 import { median, msSince as ms } from '../../src/bench/stats.js';
 import { NODE, serviceObject, sliceObject } from '../nftables/services.js';
 
 export { median, msSince as ms } from '../../src/bench/stats.js';
 
 /**
- * CPU time (ms) of this process and of its children that have exited (the cross-mode bench's
+ * CPU time (ms, to the microsecond) of this process and of its children that have exited (the cross-mode bench's
  * reading, src/bench/proc.ts). A loaded machine stretches wall time; CPU time is what the
  * sync itself costs.
  */
-export const cpuNow = (): number => cpuMs('self', true);
+export const cpuNow = (): number => selfAndChildrenCpuMs();
 export const cpuSince = (c0: number): number => cpuNow() - c0;
 
 /**

@@ -16,7 +16,7 @@ import { silentLogger } from '../util/log.js';
 import { NODE, serviceObject, sliceObject } from './cluster.js';
 import { cleanupNetns } from './netns-cleanup.js';
 import { assertInTestNetns } from './netns-guard.js';
-import { childrenOf, cpuMs, rssBytes } from './proc.js';
+import { childrenOf, rssBytes, selfAndChildrenCpuMs } from './proc.js';
 import { median, msSince as ms, round } from './stats.js';
 import { BENCH_ADDR } from './topology.js';
 
@@ -33,7 +33,7 @@ const PARTIALS = 5;
 
 const say = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
 /** CPU of this process and of the commands it ran (nft, iptables-restore, ip) that have ended. */
-const cpuNow = () => cpuMs('self', true);
+const cpuNow = () => selfAndChildrenCpuMs();
 
 const config: Config = {
   ...defaultConfig(),

@@ -52,6 +52,35 @@ export function compileChunk(file: string): Chunk {
   return { file, script, cached: cachedData !== undefined && !script.cachedDataRejected };
 }
 
+let childProcess: object | undefined;
+
+/**
+ * node:child_process, loaded when first used. Commander requires it as it loads (for
+ * subcommands that are programs of their own, which kproxy has none of), and it brings in
+ * net, dgram and the stream modules: a trace that writes its answer with writeStdout
+ * (write-stdout.ts) needs none of them. Every use of the stand-in (a property, `in`, a
+ * listing of its keys) loads the module and answers from it.
+ */
+function lazyChildProcess(nodeRequire: NodeJS.Require): object {
+  let real: object | undefined;
+  const get = () => (real ??= nodeRequire('node:child_process') as object);
+  childProcess ??= new Proxy(
+    {},
+    {
+      get: (_, key) => Reflect.get(get(), key),
+      has: (_, key) => Reflect.has(get(), key),
+      ownKeys: () => Reflect.ownKeys(get()),
+      // configurable: the stand-in itself holds no properties (a proxy may not report a
+      // non-configurable property its target lacks)
+      getOwnPropertyDescriptor: (_, key) => {
+        const d = Reflect.getOwnPropertyDescriptor(get(), key);
+        return d && { ...d, configurable: true };
+      },
+    },
+  );
+  return childProcess;
+}
+
 function load(file: string): unknown {
   const known = chunks.get(file);
   if (known) return known.exports;
@@ -60,7 +89,7 @@ function load(file: string): unknown {
   const chunk = compileChunk(file);
   compiled.push(chunk);
   const nodeRequire = createRequire(file);
-  const require = (spec: string) => (spec.startsWith('./') ? load(join(dirname(file), spec)) : nodeRequire(spec));
+  const require = (spec: string) => (spec.startsWith('./') ? load(join(dirname(file), spec)) : spec === 'node:child_process' ? lazyChildProcess(nodeRequire) : nodeRequire(spec));
   const run = chunk.script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, require, module, file, dirname(file), pathToFileURL(file).href);
   return module.exports;

@@ -19,6 +19,7 @@ import { dialable } from './dial.js';
 import { describeDestination } from './trace-destination.js';
 import { requireMode } from './mode.js';
 import { addConfigOptions, configFrom } from './options.js';
+import { writeStdout } from './write-stdout.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -73,14 +74,14 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
   const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
   if (opts.json) {
-    process.stdout.write(JSON.stringify(traceJSON(result), null, 2) + '\n');
+    writeStdout(JSON.stringify(traceJSON(result), null, 2) + '\n');
     return;
   }
   const where =
     `mode: ${src.mode} (kproxy's ${src.mode} ruleset)\n` +
     `${describeDestination(src.state, packet, locals)}\n` +
     `node ${src.node || '(unknown)'}; local addresses: ${locals.join(', ') || '(none)'} (plus loopback); ruleset: ${src.origin}`;
-  process.stdout.write(renderStory(result, { where }));
+  writeStdout(renderStory(result, { where }));
 }
 
 async function rulesetSource(cfg: Config, opts: Record<string, unknown>): Promise<Source> {

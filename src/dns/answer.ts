@@ -19,7 +19,7 @@ const TCP_LIMIT = 65535;
 
 /** Records of the entry answering `qtype`, with additional records for SRV / NS targets; null = NODATA. */
 export function prepare(entry: NameEntry, qtype: number, lookup: (name: string) => NameEntry | undefined): Prepared | null {
-  const all = entry.records.map((r) => r.rr);
+  const all = entry.records;
   let answer: ResourceRecord[];
   const cname = all.filter((r) => r.data.type === TYPE.CNAME);
   if (cname.length > 0)
@@ -36,7 +36,7 @@ export function prepare(entry: NameEntry, qtype: number, lookup: (name: string) 
     if (seen.has(d.target)) continue;
     seen.add(d.target);
     const t = lookup(d.target);
-    for (const r of t?.records ?? []) if (r.rr.data.type === TYPE.A || r.rr.data.type === TYPE.AAAA) additional.push(r.rr);
+    for (const rr of t?.records ?? []) if (rr.data.type === TYPE.A || rr.data.type === TYPE.AAAA) additional.push(rr);
   }
 
   const w = new MessageWriter(entry.name);

@@ -24,8 +24,8 @@ export interface Apex {
 export interface NameEntry {
   name: string;
   apex: Apex;
-  /** Records at this name with the Service ("ns/name", or "" for the zone's own) that owns each. */
-  records: { owner: string; rr: ResourceRecord }[];
+  /** Records at this name (which Service owns each is in the zone's `owned` table). */
+  records: ResourceRecord[];
   /** Records strictly below this name: a name with none of its own but some below exists (empty non-terminal). */
   below: number;
   /** Prepared answers by query type, filled on first use, dropped when the records change. */
@@ -58,7 +58,7 @@ export class Zone {
     this.cluster = this.apex(z);
     this.reverseV4 = this.apex('in-addr.arpa');
     this.reverseV6 = this.apex('ip6.arpa');
-    const own = (rr: ResourceRecord) => this.add('', rr);
+    const own = (rr: ResourceRecord) => this.add(rr);
     own(this.cluster.soa);
     own({ name: z, ttl: this.ttl, data: { type: 2, target: `ns.dns.${z}` } });
     own({ name: `dns-version.${z}`, ttl: this.ttl, data: { type: 16, text: SCHEMA_VERSION } });
@@ -99,9 +99,15 @@ export class Zone {
     for (const [id, view] of state.dns) {
       const old = this.owned.get(id);
       if (old && old.view === view) continue; // the model shares unchanged views between snapshots
-      const records = serviceRecords(view, { zone: this.opts.zone, ttl: this.ttl });
+      // A copy of exactly its length: an array filled by push() keeps room for 17 (see add).
+      const records = serviceRecords(view, { zone: this.opts.zone, ttl: this.ttl }).slice();
       if (old) this.removeAll(old.records);
-      for (const rr of records) this.add(id, rr);
+      let grown: Set<NameEntry> | null = null;
+      for (const rr of records) {
+        const e = this.add(rr);
+        if (e && e.records.length > 1) (grown ??= new Set()).add(e);
+      }
+      for (const e of grown ?? []) e.records = e.records.slice();
       this.owned.set(id, { view, records });
       changed = true;
     }
@@ -119,16 +125,23 @@ export class Zone {
     return null;
   }
 
-  private add(owner: string, rr: ResourceRecord): void {
+  /**
+   * Adds one record at its name; returns the name's entry. A name's first record makes an
+   * array of one: push() into an empty array makes room for 17, ~130 bytes more for each of
+   * the zone's names (4 MB at 10,000 Services). update() trims names that got more.
+   */
+  private add(rr: ResourceRecord): NameEntry | null {
     const apex = this.apexOf(rr.name);
-    if (!apex) return; // a name outside every zone (cannot happen with a valid cluster domain)
+    if (!apex) return null; // a name outside every zone (cannot happen with a valid cluster domain)
     const e = this.entry(rr.name, apex);
-    e.records.push({ owner, rr });
+    if (e.records.length === 0) e.records = [rr];
+    else e.records.push(rr);
     e.prepared = null;
     // Reverse zones are not ours below their apex: only exact PTR names are answered there,
     // so their ancestors are not tracked as empty non-terminals.
-    if (apex !== this.cluster) return;
+    if (apex !== this.cluster) return e;
     for (const a of ancestors(rr.name, apex.name)) this.entry(a, apex).below++;
+    return e;
   }
 
   /** Removes one Service's records: one pass per name, however many records it holds there. */
@@ -145,7 +158,8 @@ export class Zone {
       const e = this.names.get(key);
       if (!apex || !e) continue;
       const before = e.records.length;
-      e.records = e.records.filter((r) => !set.has(r.rr));
+      const kept = e.records.filter((rr) => !set.has(rr));
+      e.records = kept.length > 0 ? kept.slice() : kept; // filter leaves room for more (see add)
       const removed = before - e.records.length;
       if (removed === 0) continue;
       e.prepared = null;

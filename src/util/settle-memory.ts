@@ -55,11 +55,18 @@ function trimMalloc(): void {
 
 let quiet: NodeJS.Timeout | null = null;
 
-/** The quiet collection and the trim, QUIET_MS after the last call (one pending at a time). */
-function settleWhenQuiet(gc: Collect): void {
+/**
+ * The quiet collection and the trim, QUIET_MS after the last call (one pending at a time).
+ * The spare ruleset slabs are let go there too, just before the collection that frees them:
+ * full syncs that come closer together (a retry after a failure, a short syncPeriod) keep
+ * writing into the same slabs, and a proxy between periodic syncs does not hold them.
+ */
+function settleWhenQuiet(gc: Collect | null): void {
   if (quiet) return void quiet.refresh();
   quiet = setTimeout(() => {
     quiet = null;
+    releaseSpareSlabs();
+    if (!gc) return; // a Node without it: the slabs go at V8's own pace
     gc();
     // V8 frees the collected Buffers' memory from a background thread: trim a moment later.
     setTimeout(() => {
@@ -86,10 +93,9 @@ export function releaseStartupPeak(): void {
 /**
  * After a later full sync (periodic: every 30 s by default): its text and its garbage would
  * otherwise stay resident until V8's next full collection, ≈50 MB above the settled figure at
- * 10,000 Services. One full collection once quiet (CPU: one full GC per full sync).
+ * 10,000 Services. One full collection once quiet (CPU: one full GC per full sync), which
+ * also takes the spare slabs.
  */
 export function releaseFullSyncPeak(): void {
-  const gc = collector();
-  releaseSpareSlabs(); // else they are still spare at the quiet collection and outlive it
-  if (gc) settleWhenQuiet(gc);
+  settleWhenQuiet(collector());
 }

@@ -13,15 +13,6 @@ const spare = new Map<number, Buffer[]>();
 let spareBytes = 0;
 
 /**
- * Spare slabs not used again within this time are let go: full syncs that follow each other
- * closely (a burst of changes, a benchmark) keep reusing them, while a proxy whose next full
- * sync is its periodic one (30 s by default) does not hold up to 16 MB in between; that sync
- * takes fresh pages, as the first one did.
- */
-const IDLE_MS = 10_000;
-let idle: NodeJS.Timeout | null = null;
-
-/**
  * The slabs one sync's text is written into. Everything lent is reused after recycle(): only
  * call it when every Buffer taken from builders that used this arena is no longer read (for a
  * full sync, once nft's input file is written and the transaction is over).
@@ -49,19 +40,18 @@ export class SlabArena {
       spareBytes += s.length;
     }
     this.lent = [];
-    if (spareBytes === 0) return;
-    if (idle) idle.refresh();
-    else (idle = setTimeout(releaseSpareSlabs, IDLE_MS)).unref();
   }
 }
 
 /**
  * Forgets the slabs kept for the next full sync (their memory goes back at the next garbage
- * collection): when idle, and right after start-up (settle-memory.ts).
+ * collection). `kproxy run` does it right after start-up and at the quiet collection after a
+ * later full sync (settle-memory.ts), so a proxy whose next full sync is its periodic one
+ * (30 s by default) does not hold up to 16 MB in between; that sync takes fresh pages, as the
+ * first one did. Other users of the arena (benchmarks, one-shot commands) keep them until
+ * they exit.
  */
 export function releaseSpareSlabs(): void {
   spare.clear();
   spareBytes = 0;
-  if (idle) clearTimeout(idle);
-  idle = null;
 }

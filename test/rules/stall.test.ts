@@ -97,12 +97,14 @@ test(`/rules at ${N.toLocaleString('en')} Services × 10: the render hands the e
   const whole = servedRuleset();
   let before: Buffer | null = null;
   const oneStall = await longestStall(async () => (before = Buffer.concat((await whole.body(nftRuleset(big, false), 'text', false)).parts)));
-  const sliced = servedRuleset(2);
+  // A zero budget hands the loop back after every slice, whatever the machine's speed (with a
+  // time budget the number of pauses would follow how fast this machine renders).
+  const sliced = servedRuleset(0);
   let after: Buffer | null = null;
   const slicedStall = await longestStall(async () => (after = Buffer.concat((await sliced.body(nftRuleset(big), 'text', false)).parts)));
   t.diagnostic(`longest stall: ${oneStall.toFixed(1)} ms in one piece, ${slicedStall.toFixed(1)} ms in slices (${sliced.stats.pauses} pauses)`);
   assert.ok(whole.stats.pauses <= 2, 'one piece: at most a pause after it');
-  assert.ok(sliced.stats.pauses >= 40, `the render paused ${sliced.stats.pauses} times`);
+  assert.ok(sliced.stats.pauses >= N / RENDER_SLICE_PORTS, `the render paused ${sliced.stats.pauses} times, fewer than one per ${RENDER_SLICE_PORTS} ports`);
   assert.ok(slicedStall < oneStall / 2, `longest stall ${slicedStall.toFixed(1)} ms in slices against ${oneStall.toFixed(1)} ms in one piece`);
   const textOf = (b: Buffer) => b.subarray(b.indexOf(10) + 1); // without the header line (its time differs)
   assert.ok(textOf(after!).equals(textOf(before!)), 'the same ruleset text');

@@ -46,3 +46,21 @@ test('after a full sync settles, the freed text no longer counts as external mem
   assert.ok(arrayBuffers < 4 * 2 ** 20, `the 16 MB were freed (arrayBuffers ${arrayBuffers})`);
   assert.ok(external - base < 4 * 2 ** 20, `external memory back near where it was: ${base} before, ${external} after`);
 });
+
+// The spare slabs go at the quiet collection after a full sync, not right after it: a full
+// sync that follows within the quiet time (a retry, a short syncPeriod) writes into them again.
+test('after a full sync the spare slabs are lent again until the quiet collection lets them go', () => {
+  const dir = fileURLToPath(new URL('../../src/util/', import.meta.url));
+  const script = [
+    `const m = await import(${JSON.stringify(dir + 'settle-memory.js')});`,
+    `const { SlabArena } = await import(${JSON.stringify(dir + 'slab-arena.js')});`,
+    'const size = 256 * 1024;',
+    'const sync = () => { const a = new SlabArena(); const s = a.slab(size); a.recycle(); m.releaseFullSyncPeak(); return s.buffer; };',
+    'const first = sync();',
+    'const burst = sync() === first;',
+    'setTimeout(() => console.log(JSON.stringify({ burst, afterQuiet: new SlabArena().slab(size).buffer === first })), 7000);',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { burst: true, afterQuiet: false });
+});

@@ -157,7 +157,7 @@ export class IptablesDataplane implements Dataplane {
         new Map(
           FAMILIES.map((family) => {
             const old = this.committed?.get(family);
-            const fc = { ...familyContext(family, this.config, state, nfacct), names: this.names };
+            const fc = familyContext(family, this.config, state, nfacct, this.names);
             const familyFull = doFull || !old || old.largeClusterMode !== fc.largeClusterMode;
             return [family, { old, fc, familyFull, rs: familyFull ? compileStreamed(portsOf(state, family), fc) : null }];
           }),

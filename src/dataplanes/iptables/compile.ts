@@ -20,7 +20,7 @@ import type { Config } from '../../config/types.js';
 import type { Endpoint, NodeInfo, ProxyState, ServicePortState } from '../../model/types.js';
 import { decisionsOf } from './decisions.js';
 import { localDetector, type LocalDetector } from './detector.js';
-import { endpointChain as endpointChainName, serviceChains, type ChainNames } from './naming.js';
+import { portChainNames, type ChainNames, type PortChainNames } from './naming.js';
 import { LOCALHOST_NODEPORTS_ACCEPTED, NFACCT_COUNTERS } from './nfacct.js';
 import { ByteText } from '../../util/byte-text.js';
 import { drain } from '../../util/steps.js';
@@ -59,7 +59,13 @@ export interface FamilyContext {
 /** Both of kube-proxy's nfacct counters: what the rules name on a node where nfacct works. */
 export const ALL_NFACCT: ReadonlySet<string> = new Set(NFACCT_COUNTERS);
 
-export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>, nfacct: ReadonlySet<string> = ALL_NFACCT): FamilyContext {
+/**
+ * `names` is set here, in the one object literal, rather than added to a copy by the caller:
+ * `{ ...familyContext(…), names }` made an object of a new hidden class on every sync, and V8
+ * threw away its optimised code for the whole port compile each time it met one (a full sync
+ * at 1,000 Services paid for its recompilation again and again).
+ */
+export function familyContext(family: IPFamily, config: CompileConfig, state: Pick<ProxyState, 'node' | 'servicePorts'>, nfacct: ReadonlySet<string> = ALL_NFACCT, names?: ChainNames): FamilyContext {
   const isFamily = (ip: string) => ip.includes(':') === (family === 'IPv6');
   const node = state.node;
   const primaryIP = config.nodeIPOverride.find(isFamily) ?? node.addresses.find(isFamily) ?? '';
@@ -78,6 +84,7 @@ export function familyContext(family: IPFamily, config: CompileConfig, state: Pi
     largeClusterMode: endpoints > LARGE_CLUSTER_ENDPOINTS,
     tcpBeLiberal: config.conntrack.tcpBeLiberal,
     nfacct,
+    names,
   };
 }
 
@@ -137,8 +144,10 @@ const comment = (s: string) => `-m comment --comment ${s.includes(' ') ? q(s) : 
  */
 export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink?: LineSink): PortRules {
   const d = decisionsOf(sp);
-  const cached = fc.names?.port(sp);
-  const names = cached?.chains ?? serviceChains(sp);
+  // Each endpoint's chain name is a hash: computed once, though the name appears in up to
+  // three chains (and kept across syncs by the applier's cache).
+  const portNames = fc.names?.port(sp) ?? portChainNames(sp);
+  const names = portNames.chains;
   const proto = sp.protocol.toLowerCase();
   const spn = sp.servicePortName;
   const kept: string[] = sink ? NO_RULES : [];
@@ -240,47 +249,49 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
   }
 
   const affinity = sp.sessionAffinity.type === 'ClientIP' ? sp.sessionAffinity.timeoutSeconds : 0;
-  // Each endpoint's chain name is a hash: computed once, though the name appears in up to
-  // three chains (and kept across syncs by the applier's cache).
-  const seps = cached ? null : new Map<string, string>();
-  const endpointChain = (ep: Endpoint) => {
-    if (cached) return cached.endpoint(ep);
-    let name = seps!.get(ep.endpoint);
-    if (name === undefined) seps!.set(ep.endpoint, (name = endpointChainName(sp, ep)));
-    return name;
-  };
-  const toEndpoints = (name: string, eps: readonly Endpoint[]) => {
-    chain(name);
-    if (affinity) {
-      for (const ep of eps) {
-        const sep = endpointChain(ep);
-        rule(`-A ${name}${svcComment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
-      }
-    }
-    const head = `-A ${name}`;
-    const to = fc.largeClusterMode ? '' : ` -m comment --comment "${spn} -> `;
-    for (let i = 0; i < eps.length; i++) {
-      const ep = eps[i];
-      w.add(head);
-      if (!fc.largeClusterMode) {
-        w.add(to);
-        w.add(ep.endpoint);
-        w.add('"');
-      }
-      if (i < eps.length - 1) w.add(statistic(eps.length - i));
-      w.add(' -j ');
-      w.end(endpointChain(ep));
+  if (usesCluster) endpointJumps(w, out, names.svc, d.clusterEndpoints, portNames, spn, fc.largeClusterMode, affinity);
+  if (usesLocal) endpointJumps(w, out, names.svl, d.localEndpoints, portNames, spn, fc.largeClusterMode, affinity);
+  endpointChains(w, out, sp.allReachableEndpoints, portNames, svcComment(spn), ` -m ${proto} -p ${proto} -j DNAT --to-destination `, affinity);
+  return out;
+}
+
+// The endpoint rules (30 of a Service's 31 with 10 endpoints) are written by these two, out of
+// compileServicePort: small functions that V8 optimises once, where as closures inside it they
+// were compiled again with it (and it is large).
+
+/** The jumps of a KUBE-SVC-/KUBE-SVL- chain to its endpoints' chains (with ClientIP affinity, their `recent` checks first). */
+function endpointJumps(w: LineSink, out: PortRules, chain: string, eps: readonly Endpoint[], names: PortChainNames, spn: string, largeClusterMode: boolean, affinity: number): void {
+  out.chains.push(chain);
+  if (affinity) {
+    for (const ep of eps) {
+      const sep = names.endpoint(ep);
+      w.end(`-A ${chain}${largeClusterMode ? '' : ' ' + comment(`${spn} -> ${ep.endpoint}`)} -m recent --name ${sep} --rcheck --seconds ${affinity} --reap -j ${sep}`);
       out.ruleCount++;
     }
-  };
-  if (usesCluster) toEndpoints(names.svc, d.clusterEndpoints);
-  if (usesLocal) toEndpoints(names.svl, d.localEndpoints);
+  }
+  // Written in pieces, most of which exist already: no string per rule.
+  const head = `-A ${chain}`;
+  const to = largeClusterMode ? '' : ` -m comment --comment "${spn} -> `;
+  for (let i = 0; i < eps.length; i++) {
+    const ep = eps[i];
+    w.add(head);
+    if (!largeClusterMode) {
+      w.add(to);
+      w.add(ep.endpoint);
+      w.add('"');
+    }
+    if (i < eps.length - 1) w.add(statistic(eps.length - i));
+    w.add(' -j ');
+    w.end(names.endpoint(ep));
+    out.ruleCount++;
+  }
+}
 
-  const sepComment = svcComment(spn);
-  const dnat = ` -m ${proto} -p ${proto} -j DNAT --to-destination `;
-  for (const ep of sp.allReachableEndpoints) {
-    const sep = endpointChain(ep);
-    chain(sep);
+/** Each endpoint's KUBE-SEP- chain: the hairpin masquerade, then the DNAT. */
+function endpointChains(w: LineSink, out: PortRules, eps: readonly Endpoint[], names: PortChainNames, sepComment: string, dnat: string, affinity: number): void {
+  for (const ep of eps) {
+    const sep = names.endpoint(ep);
+    out.chains.push(sep);
     w.add('-A ');
     w.add(sep);
     w.add(sepComment);
@@ -299,7 +310,6 @@ export function compileServicePort(sp: ServicePortState, fc: FamilyContext, sink
     w.end(ep.endpoint);
     out.ruleCount += 2;
   }
-  return out;
 }
 
 /** A LineSink that keeps each line as one flat string (a partial sync's ports keep their rules). */

@@ -43,6 +43,19 @@ export interface PortChainNames {
   endpoint(ep: Pick<Endpoint, 'endpoint'>): string;
 }
 
+/** One port's names without the applier's cache (`kproxy rules`, the /rules page): each endpoint's is hashed once per compile. */
+export function portChainNames(sp: Pick<ServicePortState, 'servicePortName' | 'protocol'>): PortChainNames {
+  const endpoints = new Map<string, string>();
+  return {
+    chains: serviceChains(sp),
+    endpoint(ep) {
+      let name = endpoints.get(ep.endpoint);
+      if (name === undefined) endpoints.set(ep.endpoint, (name = endpointChain(sp, ep)));
+      return name;
+    },
+  };
+}
+
 interface CachedPort extends PortChainNames {
   endpoints: Map<string, string>;
   /** The names the previous generation knew, read while a full sync runs. */

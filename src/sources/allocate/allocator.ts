@@ -42,7 +42,13 @@ export interface AllocationInput {
   createdAt?: number;
 }
 
-export type AllocationResult = { ok: true; object: KubeObject; allocation: ServiceAllocation } | { ok: false; error: ObjectError };
+/**
+ * `object` is the Service with its allocated values written in, built when first read (a
+ * caller that already has it need not pay for it: see `same`). `same`: the allocation is the
+ * one the Service held before this pass, so its object is what the previous pass gave for the
+ * same input.
+ */
+export type AllocationResult = { ok: true; readonly object: KubeObject; allocation: ServiceAllocation; same: boolean } | { ok: false; error: ObjectError };
 
 /** The default service CIDR when none is configured (see docs/standalone.md). */
 export function defaultServiceCIDRs(mode: string): string[] {
@@ -59,6 +65,13 @@ interface Plan {
   nodePorts: Map<number, number>; // service port number -> explicit node port or 0 (allocate)
   healthCheck: number | null; // null: none wanted; 0: allocate
   error: ObjectError | null;
+}
+
+function sameAllocation(a: ServiceAllocation | undefined, b: ServiceAllocation): boolean {
+  if (!a || a.healthCheckNodePort !== b.healthCheckNodePort || a.clusterIPs.length !== b.clusterIPs.length) return false;
+  if (a.clusterIPs.some((ip, i) => ip !== b.clusterIPs[i])) return false;
+  const ports = Object.keys(a.nodePorts);
+  return ports.length === Object.keys(b.nodePorts).length && ports.every((p) => a.nodePorts[p] === b.nodePorts[p]);
 }
 
 /** The first 8 bytes of sha256(key), big-endian, modulo size (one-shot digest, no Buffer). */
@@ -237,7 +250,17 @@ export class ServiceAllocator {
         healthCheckNodePort: plan.healthCheck ?? 0,
       };
       held.set(plan.input.id, allocation);
-      results.set(plan.input.id, { ok: true, object: this.write(plan), allocation });
+      let object: KubeObject | undefined;
+      const write = () => this.write(plan);
+      const same = sameAllocation(this.held.get(plan.input.id), allocation);
+      results.set(plan.input.id, {
+        ok: true,
+        get object() {
+          return (object ??= write());
+        },
+        allocation,
+        same,
+      });
     }
     this.held = held;
     return results;

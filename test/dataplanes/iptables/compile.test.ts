@@ -235,6 +235,22 @@ describe('iptables full-sync compile (rules written straight into the text)', ()
     }
   });
 
+  it("the applier's compile, through its chain-name cache, gives the same text as hashing afresh, on its first and later full syncs", () => {
+    const { state } = stateOf(objects());
+    const names = new ChainNames();
+    for (let sync = 0; sync < 2; sync++) {
+      names.startFull();
+      for (const family of ['IPv4', 'IPv6'] as const) {
+        const opts = { jumps: jumpRules({ kubeletFirewall: family === 'IPv4' }), canary: true };
+        const afresh = renderFamily(compileStreamed(portsOf(state, family), familyContext(family, config(), state)), opts);
+        const cachedFc = familyContext(family, config(), state, undefined, names);
+        assert.equal(cachedFc.names, names);
+        assert.equal(renderFamily(compileStreamed(portsOf(state, family), cachedFc), opts), afresh, `${family}, sync ${sync + 1}`);
+      }
+      names.endFull();
+    }
+  });
+
   it('kproxy rules prints the applier-shaped text (streamed) for each family', () => {
     const { state } = stateOf(objects());
     const text = compileText(state, config());

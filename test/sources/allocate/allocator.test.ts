@@ -145,3 +145,26 @@ test('families: dual-stack where both CIDRs exist; RequireDualStack or an IPv6 f
   assert.ok(!v6.ok && v6.error.field === 'spec.ipFamilies');
   assert.equal(ok(single, 'ns/pref').allocation.clusterIPs.length, 1);
 });
+
+test('a result says whether the allocation is the one held before, and its object is built only when read', () => {
+  const a = new ServiceAllocator(opts);
+  let reads = 0;
+  const counted = (i: AllocationInput): AllocationInput => ({
+    ...i,
+    get raw() {
+      reads++;
+      return i.raw;
+    },
+  });
+  const np = input('np', { type: 'NodePort' });
+  assert.equal(ok(a.assign([counted(input('web')), counted(np)]), 'ns/web').same, false, 'nothing held before');
+  const again = a.assign([counted(input('web')), counted(np)]);
+  assert.deepEqual([ok(again, 'ns/web').same, ok(again, 'ns/np').same], [true, true]);
+  assert.equal(reads, 0, 'no object built while none is read');
+  assert.equal(ok(again, 'ns/web').object.kind, 'Service');
+  assert.equal(ok(again, 'ns/web').object, ok(again, 'ns/web').object, 'built once');
+  assert.equal(reads, 1);
+  const held = ok(again, 'ns/web').allocation.clusterIPs[0];
+  const moved = a.assign([counted(input('web', { clusterIP: held === '10.96.0.200' ? '10.96.0.201' : '10.96.0.200' })), counted(np)]);
+  assert.deepEqual([ok(moved, 'ns/web').same, ok(moved, 'ns/np').same], [false, true]);
+});

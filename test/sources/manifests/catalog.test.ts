@@ -68,3 +68,36 @@ test('after forgetObjects a winner keeps only a digest; a re-read still tells a 
   assert.equal(taken.file, 'b.yaml');
   assert.equal((c.objectOf(taken).metadata as { labels: { app: string } }).labels.app, 'from-b');
 });
+
+test('a forgotten sole winner is packed: unpacked as it was when asked for, its file re-read, or a duplicate coming', () => {
+  const c = new ManifestCatalog();
+  c.setFile('a.yaml', parseManifestText([pod('p1', 'x'), pod('p2', 'x'), pod('p3', 'x')].join('---\n'), 'a.yaml'));
+  c.setFile('b.yaml', parseManifestText(pod('q', 'x'), 'b.yaml'));
+  c.forgetObjects(['a.yaml', 'b.yaml']);
+  const p2 = c.winner('Pod/demo/p2')!;
+  assert.deepEqual({ ...p2, digest: typeof p2.digest }, { id: 'Pod/demo/p2', file: 'a.yaml', line: 4, source: undefined, item: 0, object: undefined, digest: 'number' });
+  assert.ok(c.applied(p2));
+  assert.equal(c.winner('Pod/demo/p2'), p2, 'unpacked once, the same definition until packed again');
+  assert.equal(c.definedIn('a.yaml'), 3);
+
+  // A duplicate in a new file: the packed winner keeps winning.
+  c.setFile('c.yaml', parseManifestText(pod('p3', 'other'), 'c.yaml'));
+  assert.equal(c.winner('Pod/demo/p3')!.file, 'a.yaml');
+  assert.deepEqual(
+    c.losers('Pod/demo/p3').map((d) => d.file),
+    ['c.yaml'],
+  );
+  // The winner's file re-read: an unchanged packed object is not touched, a changed one is.
+  c.forgetObjects(['a.yaml', 'c.yaml']);
+  const again = c.setFile('a.yaml', parseManifestText(['# moved\n' + pod('p1', 'x'), pod('p2', 'x'), pod('p3', 'y')].join('---\n'), 'a.yaml'));
+  assert.deepEqual([...again], ['Pod/demo/p3']);
+  assert.equal(c.winner('Pod/demo/p1')!.line, 2);
+  assert.equal(c.winner('Pod/demo/p3')!.file, 'a.yaml', 'an edit keeps the winner');
+  // Gone: the loser takes over; every packed object of the file goes with it.
+  c.forgetObjects(['a.yaml']);
+  assert.deepEqual([...c.removeFile('a.yaml')].sort(), ['Pod/demo/p1', 'Pod/demo/p2', 'Pod/demo/p3']);
+  assert.equal(c.winner('Pod/demo/p1'), undefined);
+  assert.equal(c.winner('Pod/demo/p3')!.file, 'c.yaml');
+  assert.equal(c.winner('Pod/demo/q')!.file, 'b.yaml');
+  assert.deepEqual([...c.ids()].sort(), ['Pod/demo/p3', 'Pod/demo/q']);
+});
