@@ -7,6 +7,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { releaseSpareSlabs, SlabArena } from '../../src/util/slab-arena.js';
 
+const utilDir = fileURLToPath(new URL('../../src/util/', import.meta.url));
+
+/** Runs an ES module script in a fresh Node (the settling is per process) and returns its stdout. */
+function runFresh(lines: string[], timeout = 30_000): string {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', lines.join('\n')], { encoding: 'utf8', timeout });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
 test('released spare slabs are not lent again', () => {
   const size = 128 * 1024;
   const arena = new SlabArena();
@@ -17,12 +26,12 @@ test('released spare slabs are not lent again', () => {
 });
 
 test('releaseStartupPeak collects without --expose-gc and does not hold the process open', () => {
-  const mod = fileURLToPath(new URL('../../src/util/settle-memory.js', import.meta.url));
-  const script = `const m = await import(${JSON.stringify(mod)}); const before = typeof globalThis.gc; m.releaseStartupPeak(); console.log(before, typeof globalThis.gc);`;
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), 'undefined undefined', 'the collector is reached without exposing gc globally');
+  const out = runFresh(
+    [`const m = await import(${JSON.stringify(utilDir + 'settle-memory.js')});`, 'const before = typeof globalThis.gc; m.releaseStartupPeak(); console.log(before, typeof globalThis.gc);'],
+    20_000,
+  );
+  assert.equal(out.trim(), 'undefined undefined', 'the collector is reached without exposing gc globally');
   assert.ok(Date.now() - t0 < 5000, 'the quiet collection timer does not keep the process alive');
 });
 
@@ -30,19 +39,16 @@ test('releaseStartupPeak collects without --expose-gc and does not hold the proc
 // sweep that freed it; a quiet proxy's next collection is its next full sync, so
 // nodejs_external_memory_bytes kept the previous sync's text. The settling ends with a scavenge.
 test('after a full sync settles, the freed text no longer counts as external memory', () => {
-  const mod = fileURLToPath(new URL('../../src/util/settle-memory.js', import.meta.url));
-  const script = [
-    `const m = await import(${JSON.stringify(mod)});`,
+  const out = runFresh([
+    `const m = await import(${JSON.stringify(utilDir + 'settle-memory.js')});`,
     'const base = process.memoryUsage().external;',
     'let text = []; for (let i = 0; i < 16; i++) text.push(Buffer.allocUnsafeSlow(1 << 20).fill(65));',
     'text = null;',
     'm.releaseFullSyncPeak();',
     // the quiet collection 6 s later, the trim and the scavenge 1 s after it
     'setTimeout(() => console.log(JSON.stringify({ base, external: process.memoryUsage().external, arrayBuffers: process.memoryUsage().arrayBuffers })), 8500);',
-  ].join('\n');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  const { base, external, arrayBuffers } = JSON.parse(r.stdout) as { base: number; external: number; arrayBuffers: number };
+  ]);
+  const { base, external, arrayBuffers } = JSON.parse(out) as { base: number; external: number; arrayBuffers: number };
   assert.ok(arrayBuffers < 4 * 2 ** 20, `the 16 MB were freed (arrayBuffers ${arrayBuffers})`);
   assert.ok(external - base < 4 * 2 ** 20, `external memory back near where it was: ${base} before, ${external} after`);
 });
@@ -50,17 +56,14 @@ test('after a full sync settles, the freed text no longer counts as external mem
 // The spare slabs go at the quiet collection after a full sync, not right after it: a full
 // sync that follows within the quiet time (a retry, a short syncPeriod) writes into them again.
 test('after a full sync the spare slabs are lent again until the quiet collection lets them go', () => {
-  const dir = fileURLToPath(new URL('../../src/util/', import.meta.url));
-  const script = [
-    `const m = await import(${JSON.stringify(dir + 'settle-memory.js')});`,
-    `const { SlabArena } = await import(${JSON.stringify(dir + 'slab-arena.js')});`,
+  const out = runFresh([
+    `const m = await import(${JSON.stringify(utilDir + 'settle-memory.js')});`,
+    `const { SlabArena } = await import(${JSON.stringify(utilDir + 'slab-arena.js')});`,
     'const size = 256 * 1024;',
     'const sync = () => { const a = new SlabArena(); const s = a.slab(size); a.recycle(); m.releaseFullSyncPeak(); return s.buffer; };',
     'const first = sync();',
     'const burst = sync() === first;',
     'setTimeout(() => console.log(JSON.stringify({ burst, afterQuiet: new SlabArena().slab(size).buffer === first })), 7000);',
-  ].join('\n');
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), { burst: true, afterQuiet: false });
+  ]);
+  assert.deepEqual(JSON.parse(out), { burst: true, afterQuiet: false });
 });
