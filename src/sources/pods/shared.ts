@@ -30,16 +30,6 @@ const labelSets = new Map<string, Readonly<Record<string, string>>>();
 let lastLabels: Readonly<Record<string, string>> | null = null;
 const lastPairs: string[] = [];
 
-function sameAsLastLabels(labels: Record<string, string>): boolean {
-  if (!lastLabels) return false;
-  let i = 0;
-  for (const k in labels) {
-    if (i >= lastPairs.length || lastPairs[i] !== k || lastPairs[i + 1] !== labels[k]) return false;
-    i += 2;
-  }
-  return i === lastPairs.length;
-}
-
 /**
  * The last label set shared, when `raw` (a manifest's labels, not validated yet) holds
  * exactly its pairs in the same order; else null. Such labels need no checking (every value
@@ -56,9 +46,11 @@ export function lastSharedLabels(raw: Readonly<Record<string, unknown>>): Record
   return i === lastPairs.length ? (lastLabels as Record<string, string>) : null;
 }
 
-/** One frozen object for equal label sets (same pairs in the same order). */
+/**
+ * One frozen object for equal label sets (same pairs in the same order). Its caller has
+ * asked lastSharedLabels() first, so the last set is not compared again here.
+ */
 export function sharedLabels(labels: Record<string, string>): Record<string, string> {
-  if (sameAsLastLabels(labels)) return lastLabels as Record<string, string>;
   let key = '';
   for (const k in labels) key += `${k}\u0000${labels[k]}\u0000`;
   let known = labelSets.get(key);
