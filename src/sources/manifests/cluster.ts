@@ -12,7 +12,6 @@
 //    logged once and ignored.
 //  - IPAddressPools, L2Advertisements and Leases go to the sink as they are (LoadBalancer
 //    address management reads them).
-import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import type { PodRecord } from '../pods/record.js';
 import { splitId, type Definition, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
+import { sha256Latin1 } from '../../util/sha256-base32.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -70,8 +70,6 @@ function execProbeAt(pod: Pod): number {
   for (let i = 0; i < pod.containers.length; i++) if (pod.containers[i].readinessProbe?.handler.type === 'exec') return i;
   return -1;
 }
-
-const digestOfText = (text: string): string => createHash('sha256').update(text).digest('base64');
 
 /**
  * A Service as its manifest defines it. The allocator runs over every Service whenever one
@@ -126,7 +124,7 @@ export class StandaloneCluster {
       const { state, problem } = loadAllocations(opts.allocationsPath);
       if (problem) opts.log.warn(problem);
       held = state;
-      this.savedAllocations = digestOfText(JSON.stringify([...state]));
+      this.savedAllocations = sha256Latin1(JSON.stringify([...state]));
     }
     this.allocator = new ServiceAllocator({ serviceCIDRs: opts.serviceCIDRs, nodePortRange: opts.nodePortRange, warn: (m) => opts.log.warn(m) }, held);
     this.prober = opts.live ? new Prober({ onChange: (id) => this.podReadinessChanged(id), log: opts.log, grpcProbe: opts.grpcProbe }) : null;
@@ -326,7 +324,7 @@ export class StandaloneCluster {
 
   private saveAllocations(): void {
     if (!this.opts.allocationsPath || !this.opts.persistAllocations) return;
-    const digest = digestOfText(JSON.stringify([...this.allocator.holdings()]));
+    const digest = sha256Latin1(JSON.stringify([...this.allocator.holdings()]));
     if (digest === this.savedAllocations) return;
     try {
       saveAllocations(this.opts.allocationsPath, this.allocator.holdings());
