@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { modeSkipReason, topologySkipReason } from '../src/bench/preflight.js';
+import { liveCpuAndFaults } from '../src/bench/proc.js';
 import { BENCH_ADDR, BenchTopology } from '../src/bench/topology.js';
 import { podYAML, serviceYAML } from './standalone-folder.js';
 
@@ -29,17 +30,11 @@ function status(pid: number): { rssMB: number; hwmMB: number } {
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
   return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
 }
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
 function cpuSeconds(pid: number): number {
-  const f = statFields(pid);
-  return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ ticks
+  return liveCpuAndFaults(pid).cpuMs / 1000;
 }
-/** Minor page faults so far: a page of fresh memory written for the first time is one. */
 function minorFaults(pid: number): number {
-  return Number(statFields(pid)[7]);
+  return liveCpuAndFaults(pid).minorFaults;
 }
 
 function writeFolder(services: number): string {

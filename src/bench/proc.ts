@@ -7,11 +7,14 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 function statFields(pid: number | 'self'): string[] | null {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return f.slice(f.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+    return liveStatFields(pid);
   } catch {
     return null;
   }
+}
+function liveStatFields(pid: number | 'self'): string[] {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return f.slice(f.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
 }
 /** Field k of proc(5)'s numbering. */
 const field = (fields: string[], k: number) => Number(fields[k - 3]);
@@ -21,6 +24,16 @@ export function cpuMs(pid: number | 'self', children = false): number {
   const f = statFields(pid);
   if (!f) return 0;
   return (field(f, 14) + field(f, 15) + (children ? field(f, 16) + field(f, 17) : 0)) * TICK_MS;
+}
+
+/**
+ * CPU (user + system, ms) and minor page faults (a page of fresh memory written for the first
+ * time is one) of a process that must be alive: a vanished process throws instead of reading
+ * as idle, for a benchmark whose figure would otherwise silently drop to zero.
+ */
+export function liveCpuAndFaults(pid: number): { cpuMs: number; minorFaults: number } {
+  const f = liveStatFields(pid);
+  return { cpuMs: (field(f, 14) + field(f, 15)) * TICK_MS, minorFaults: field(f, 10) };
 }
 
 /**

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpuMs, selfAndChildrenCpuMs } from '../../src/bench/proc.js';
+import { cpuMs, liveCpuAndFaults, selfAndChildrenCpuMs } from '../../src/bench/proc.js';
 
 test('selfAndChildrenCpuMs counts an ended child to the microsecond, as /proc counts it in ticks', () => {
   const precise0 = selfAndChildrenCpuMs();
@@ -16,4 +16,15 @@ test('selfAndChildrenCpuMs counts an ended child to the microsecond, as /proc co
   // Both read the same kernel accounting; ticks round each of four counters down to 10 ms.
   assert.ok(Math.abs(precise - ticks) <= 25, `precise ${precise} ms against ticks ${ticks} ms`);
   assert.notEqual(precise % 10, 0, `a reading to the microsecond is no multiple of 10 ms (${precise})`);
+});
+
+test('liveCpuAndFaults reads a live process and throws for one that has ended', () => {
+  const before = liveCpuAndFaults(process.pid);
+  const pages = Buffer.alloc(8 << 20, 1); // 8 MB written: about 2,000 fresh pages
+  const after = liveCpuAndFaults(process.pid);
+  assert.ok(pages[0] === 1 && after.minorFaults - before.minorFaults >= 500, `faults ${before.minorFaults} -> ${after.minorFaults}`);
+  assert.ok(after.cpuMs >= before.cpuMs && after.cpuMs > 0);
+  assert.ok(cpuMs(process.pid) >= after.cpuMs, 'the same clock as cpuMs, read later');
+  const r = spawnSync('true');
+  assert.throws(() => liveCpuAndFaults(r.pid!), /ENOENT/, 'an ended process is an error, not an idle one');
 });
