@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
-import { validateService, validateServiceOnce } from '../../api/validate.js';
+import { validateAllocatedOnce, validateService, validateServiceOnce } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
@@ -308,7 +308,9 @@ export class StandaloneCluster {
       if (this.applied.get(id) === print) continue;
       this.applied.set(id, print);
       // Validated here once: the sink (and LoadBalancer management before it) get this result.
-      const v = validateServiceOnce(r.object);
+      // The definition was valid (only valid ones are allocated): the allocation's fields are
+      // what is left to check.
+      const v = kept.valid.ok ? validateAllocatedOnce(r.object, kept.valid.value) : validateServiceOnce(r.object);
       sink.upsert(r.object);
       this.controller.setService(id, v.ok ? v.value : null);
     }
