@@ -264,10 +264,20 @@ interface ClusterAddresses {
   ipFamilyPolicy: IPFamilyPolicy;
 }
 
+/** Field names by index, written once for the first few (every Service would build them). */
+function indexedField(prefix: string): (i: number) => string {
+  const made = Array.from({ length: 4 }, (_, i) => `${prefix}[${i}]`);
+  return (i) => made[i] ?? `${prefix}[${i}]`;
+}
+const clusterIPsField = indexedField('spec.clusterIPs');
+const ipFamiliesField = indexedField('spec.ipFamilies');
+const FAMILIES = ['IPv4', 'IPv6'] as const;
+const FAMILY_POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const;
+
 /** spec.clusterIP(s), spec.ipFamilies and spec.ipFamilyPolicy, checked against each other. */
 function clusterAddresses(spec: Record<string, unknown>, type: ServiceType): ClusterAddresses {
   const clusterIP = str(spec.clusterIP, 'spec.clusterIP');
-  const rawIPs = arr(spec.clusterIPs, 'spec.clusterIPs').map((v, i) => str(v, `spec.clusterIPs[${i}]`));
+  const rawIPs = arr(spec.clusterIPs, 'spec.clusterIPs').map((v, i) => str(v, clusterIPsField(i)));
   if (clusterIP && rawIPs.length > 0 && rawIPs[0] !== clusterIP) {
     fail('spec.clusterIPs[0]', `must equal spec.clusterIP ("${clusterIP}"), got "${rawIPs[0]}"`);
   }
@@ -282,23 +292,24 @@ function clusterAddresses(spec: Record<string, unknown>, type: ServiceType): Clu
   const families: IPFamily[] = [];
   if (!headless) {
     ipTexts.forEach((t, i) => {
-      const p = ip(t, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
-      notUnspecified(p, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
-      if (families.includes(p.family)) fail(`spec.clusterIPs[${i}]`, 'a dual-stack Service needs one address of each family');
+      const field = rawIPs.length > 0 ? clusterIPsField(i) : 'spec.clusterIP';
+      const p = ip(t, field);
+      notUnspecified(p, field);
+      if (families.includes(p.family)) fail(clusterIPsField(i), 'a dual-stack Service needs one address of each family');
       clusterIPs.push(p.ip);
       families.push(p.family);
     });
   }
-  const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) => oneOf(v, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'] as const, 'IPv4'));
+  const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) => oneOf(v, ipFamiliesField(i), FAMILIES, 'IPv4'));
   if (ipFamilies.length > 2 || new Set(ipFamilies).size !== ipFamilies.length) {
     fail('spec.ipFamilies', 'at most one of each family');
   }
   families.forEach((f, i) => {
     if (ipFamilies.length > i && ipFamilies[i] !== f) {
-      fail(`spec.ipFamilies[${i}]`, `"${ipFamilies[i]}" does not match spec.clusterIPs[${i}] (${f})`);
+      fail(ipFamiliesField(i), `"${ipFamilies[i]}" does not match spec.clusterIPs[${i}] (${f})`);
     }
   });
-  const ipFamilyPolicy = oneOf(spec.ipFamilyPolicy, 'spec.ipFamilyPolicy', ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const, 'SingleStack');
+  const ipFamilyPolicy = oneOf(spec.ipFamilyPolicy, 'spec.ipFamilyPolicy', FAMILY_POLICIES, 'SingleStack');
   if (ipFamilyPolicy === 'SingleStack' && clusterIPs.length > 1) {
     fail('spec.ipFamilyPolicy', 'SingleStack allows one cluster IP; use PreferDualStack or RequireDualStack');
   }
