@@ -86,6 +86,7 @@ export class ServiceAllocator {
   private readonly primary: IPFamily;
   private held = new Map<string, ServiceAllocation>();
   private readonly warned = new Set<string>();
+  private holdingsChanged = false;
 
   constructor(
     private readonly opts: AllocatorOptions,
@@ -102,6 +103,11 @@ export class ServiceAllocator {
   /** What each Service holds after the last pass (persist this). */
   holdings(): ReadonlyMap<string, ServiceAllocation> {
     return this.held;
+  }
+
+  /** Whether the last pass changed the holdings (an id, or what one holds; not their order). */
+  changed(): boolean {
+    return this.holdingsChanged;
   }
 
   /**
@@ -235,6 +241,7 @@ export class ServiceAllocator {
 
     const results = new Map<string, AllocationResult>();
     const held = new Map<string, ServiceAllocation>();
+    let changed = false; // an entry new or other than before (then, with as many entries: the same set)
     if (keepAbsent) {
       const present = new Set(inputs.map((i) => i.id));
       for (const [id, a] of this.held) if (!present.has(id)) held.set(id, a);
@@ -253,6 +260,7 @@ export class ServiceAllocator {
       let object: KubeObject | undefined;
       const write = () => this.write(plan);
       const same = sameAllocation(this.held.get(plan.input.id), allocation);
+      if (!same) changed = true;
       results.set(plan.input.id, {
         ok: true,
         get object() {
@@ -262,6 +270,7 @@ export class ServiceAllocator {
         same,
       });
     }
+    this.holdingsChanged = changed || held.size !== this.held.size;
     this.held = held;
     return results;
   }

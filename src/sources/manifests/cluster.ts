@@ -29,7 +29,6 @@ import type { PodRecord } from '../pods/record.js';
 import { splitId, type Definition, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
-import { sha256Latin1 } from '../../util/sha256-base32.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -122,8 +121,6 @@ export class StandaloneCluster {
   /** Objects refused by strict validation (unknown field, wrong kind): id -> the error. */
   private readonly refused = new Map<string, ObjectError>();
   private readonly allocator: ServiceAllocator;
-  // A digest of the allocations last written (the file's JSON, ~1 MB at 10,000 Services).
-  private savedAllocations = '';
   private readonly prober: Prober | null;
   readonly controller: EndpointController;
   private flushQueued = false;
@@ -135,7 +132,6 @@ export class StandaloneCluster {
       const { state, problem } = loadAllocations(opts.allocationsPath);
       if (problem) opts.log.warn(problem);
       held = state;
-      this.savedAllocations = sha256Latin1(JSON.stringify([...state]));
     }
     this.allocator = new ServiceAllocator({ serviceCIDRs: opts.serviceCIDRs, nodePortRange: opts.nodePortRange, warn: (m) => opts.log.warn(m) }, held);
     this.prober = opts.live ? new Prober({ onChange: (id) => this.podReadinessChanged(id), log: opts.log, grpcProbe: opts.grpcProbe }) : null;
@@ -340,16 +336,14 @@ export class StandaloneCluster {
     this.saveAllocations();
   }
 
+  /** Writes the allocations when the pass changed them (the file holds what the last pass gave). */
   private saveAllocations(): void {
-    if (!this.opts.allocationsPath || !this.opts.persistAllocations) return;
-    const digest = sha256Latin1(JSON.stringify([...this.allocator.holdings()]));
-    if (digest === this.savedAllocations) return;
+    if (!this.opts.allocationsPath || !this.opts.persistAllocations || !this.allocator.changed()) return;
     try {
       saveAllocations(this.opts.allocationsPath, this.allocator.holdings());
-      this.savedAllocations = digest;
     } catch (e) {
+      // Warned once per change, not on every flush: the next change tries again.
       this.opts.log.warn({ path: this.opts.allocationsPath, err: (e as Error).message }, 'cannot save service allocations; they stay in memory');
-      this.savedAllocations = digest; // warn once per change, not on every flush
     }
   }
 
