@@ -81,6 +81,46 @@ function hashOffset(key: string, size: bigint): bigint {
   return ((BigInt(word(0)) << 32n) | BigInt(word(4))) % size;
 }
 
+/** A Service's allocation; its object is written when first read (see AllocationResult). */
+class Allocated {
+  readonly ok = true as const;
+  private object_: KubeObject | undefined = undefined;
+
+  constructor(
+    private readonly plan: Plan,
+    readonly allocation: ServiceAllocation,
+    readonly same: boolean,
+  ) {}
+
+  get object(): KubeObject {
+    return (this.object_ ??= written(this.plan));
+  }
+}
+
+/** The object as the API server would store it: the allocated values written in. */
+function written(plan: Plan): KubeObject {
+  const { raw, svc } = plan.input;
+  const ips = plan.ips as string[];
+  const ipsChanged = ips.length !== svc.clusterIPs.length;
+  const portsChanged = svc.ports.some((p) => plan.nodePorts.has(p.port) && p.nodePort !== plan.nodePorts.get(p.port));
+  const hcChanged = plan.healthCheck !== null && plan.healthCheck !== svc.healthCheckNodePort;
+  if (!ipsChanged && !portsChanged && !hcChanged) return raw;
+  const spec = { ...((raw.spec as Record<string, unknown>) ?? {}) };
+  if (ipsChanged) {
+    spec.clusterIP = ips[0];
+    spec.clusterIPs = [...ips];
+    spec.ipFamilies = [...plan.families];
+  }
+  if (portsChanged && Array.isArray(spec.ports)) {
+    spec.ports = (spec.ports as Record<string, unknown>[]).map((p, i) => {
+      const np = plan.nodePorts.get(svc.ports[i].port);
+      return np ? { ...p, nodePort: np } : p;
+    });
+  }
+  if (hcChanged) spec.healthCheckNodePort = plan.healthCheck;
+  return { ...raw, spec };
+}
+
 export class ServiceAllocator {
   private readonly ranges = new Map<IPFamily, AddressRange>();
   private readonly primary: IPFamily;
@@ -257,18 +297,9 @@ export class ServiceAllocator {
         healthCheckNodePort: plan.healthCheck ?? 0,
       };
       held.set(plan.input.id, allocation);
-      let object: KubeObject | undefined;
-      const write = () => this.write(plan);
       const same = sameAllocation(this.held.get(plan.input.id), allocation);
       if (!same) changed = true;
-      results.set(plan.input.id, {
-        ok: true,
-        get object() {
-          return (object ??= write());
-        },
-        allocation,
-        same,
-      });
+      results.set(plan.input.id, new Allocated(plan, allocation, same));
     }
     this.holdingsChanged = changed || held.size !== this.held.size;
     this.held = held;
@@ -303,30 +334,6 @@ export class ServiceAllocator {
     }
     if (svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local') plan.healthCheck = svc.healthCheckNodePort;
     return plan;
-  }
-
-  /** The object as the API server would store it: the allocated values written in. */
-  private write(plan: Plan): KubeObject {
-    const { raw, svc } = plan.input;
-    const ips = plan.ips as string[];
-    const ipsChanged = ips.length !== svc.clusterIPs.length;
-    const portsChanged = svc.ports.some((p) => plan.nodePorts.has(p.port) && p.nodePort !== plan.nodePorts.get(p.port));
-    const hcChanged = plan.healthCheck !== null && plan.healthCheck !== svc.healthCheckNodePort;
-    if (!ipsChanged && !portsChanged && !hcChanged) return raw;
-    const spec = { ...((raw.spec as Record<string, unknown>) ?? {}) };
-    if (ipsChanged) {
-      spec.clusterIP = ips[0];
-      spec.clusterIPs = [...ips];
-      spec.ipFamilies = [...plan.families];
-    }
-    if (portsChanged && Array.isArray(spec.ports)) {
-      spec.ports = (spec.ports as Record<string, unknown>[]).map((p, i) => {
-        const np = plan.nodePorts.get(svc.ports[i].port);
-        return np ? { ...p, nodePort: np } : p;
-      });
-    }
-    if (hcChanged) spec.healthCheckNodePort = plan.healthCheck;
-    return { ...raw, spec };
   }
 
   private probeIP(range: AddressRange, key: string, taken: ReadonlyMap<string, string>, alsoTaken?: ReadonlySet<string>): string | null {
