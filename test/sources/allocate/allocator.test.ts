@@ -215,3 +215,18 @@ test('the state file lists Services in localeCompare order, whatever their ids',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the written object keeps the definition\'s own keys in order, "__proto__" included (as a key, not a prototype)', () => {
+  const raw = JSON.parse(
+    '{"apiVersion":"v1","kind":"Service","metadata":{"name":"p","namespace":"ns"},"spec":{"__proto__":{"x":1},"type":"NodePort","ports":[{"name":"http","port":80}]}}',
+  ) as KubeObject;
+  const v = validateService(raw);
+  assert.ok(v.ok);
+  const r = new ServiceAllocator(opts).assign([{ id: 'ns/p', raw, svc: v.value }]).get('ns/p')!;
+  assert.ok(r.ok);
+  const spec = r.object.spec as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(spec), Object.prototype);
+  assert.deepEqual(Object.keys(spec), ['__proto__', 'type', 'ports', 'clusterIP', 'clusterIPs', 'ipFamilies']);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(spec, '__proto__')?.value, { x: 1 });
+  assert.equal((raw.spec as Record<string, unknown>).clusterIP, undefined, 'the definition is not changed');
+});
