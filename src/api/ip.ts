@@ -128,9 +128,9 @@ export function ipToBigInt(ip: string): bigint {
 
 /** The address of an integer in the given family (the inverse of ipToBigInt). */
 export function bigIntToIP(v: bigint, family: IPFamily): string {
-  const len = family === 'IPv4' ? 4 : 16;
-  const bytes = new Array<number>(len);
-  for (let i = len - 1; i >= 0; i--) {
+  if (family === 'IPv4') return numberToIPv4(Number(BigInt.asUintN(32, v))); // its low 32 bits
+  const bytes = new Array<number>(16);
+  for (let i = 15; i >= 0; i--) {
     bytes[i] = Number(v & 0xffn);
     v >>= 8n;
   }

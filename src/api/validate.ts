@@ -9,6 +9,7 @@ import {
   SERVICE_NAME_LABEL,
   TRIGGER_TIME_ANNOTATION,
   type EndpointSlice,
+  type IPFamilyPolicy,
   type KubeObject,
   type LoadBalancerIngress,
   type Node,
@@ -118,10 +119,17 @@ function port(v: unknown, field: string): number {
   return n;
 }
 
+/** What optionalPort returns, or undefined where it fails (no field name needed). */
+function optionalPortValue(v: unknown): number | undefined {
+  if (v === undefined || v === null) return 0;
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 65535 ? v : undefined;
+}
+
 function optionalPort(v: unknown, field: string): number {
-  const n = int(v, field, 0);
-  if (n < 0 || n > 65535) fail(field, `${n} is out of range: expected 1-65535, or 0/unset for none`);
-  return n;
+  const n = optionalPortValue(v);
+  if (n !== undefined) return n;
+  const m = int(v, field, 0); // fails for what is not an integer
+  fail(field, `${m} is out of range: expected 1-65535, or 0/unset for none`);
 }
 
 function protocol(v: unknown, field: string): Protocol {
@@ -193,6 +201,128 @@ export function validateService(o: KubeObject): Validated<Service> {
   return validatedOnce.get(o) ?? checkService(o);
 }
 
+/**
+ * validateServiceOnce for a Service with its allocation written in: `o` is the object that
+ * gave `before` with at most spec.clusterIP, spec.clusterIPs, spec.ipFamilies,
+ * spec.ports[].nodePort and spec.healthCheckNodePort written over (what ServiceAllocator
+ * writes). Every other check reads only fields that are as they were, and passed; so only
+ * the written fields are checked again (with checkService's own code), and the rest of the
+ * result is before's. A written value that does not pass (an address of a family the policy
+ * does not allow, a port that is not one) is left to the whole check, which reports it.
+ */
+export function validateAllocatedOnce(o: KubeObject, before: Service): Validated<Service> {
+  let v = validatedOnce.get(o);
+  if (!v) validatedOnce.set(o, (v = withAllocation(o, before) ?? checkService(o)));
+  return v;
+}
+
+/** before with the written fields of o checked and taken in; null where a check fails. */
+function withAllocation(o: KubeObject, before: Service): Validated<Service> | null {
+  if (!isObject(o.spec)) return null; // an allocation written in always leaves an object
+  const spec = o.spec;
+  let addresses: ClusterAddresses;
+  try {
+    addresses = clusterAddresses(spec, before.type);
+  } catch (e) {
+    if (e instanceof FieldError) return null;
+    throw e;
+  }
+  const list = spec.ports;
+  if (before.ports.length > 0 && !(Array.isArray(list) && list.length === before.ports.length)) return null;
+  let ports = before.ports;
+  for (let i = 0; i < ports.length; i++) {
+    const p = (list as unknown[])[i];
+    const nodePort = isObject(p) ? optionalPortValue(p.nodePort) : undefined;
+    if (nodePort === undefined) return null;
+    if (nodePort === ports[i].nodePort) continue;
+    if (ports === before.ports) ports = ports.slice();
+    ports[i] = { ...ports[i], nodePort };
+  }
+  const healthCheckNodePort = optionalPortValue(spec.healthCheckNodePort);
+  if (healthCheckNodePort === undefined) return null;
+  const { headless, clusterIPs, ipFamilies, ipFamilyPolicy } = addresses;
+  const same =
+    headless === before.headless &&
+    ipFamilyPolicy === before.ipFamilyPolicy &&
+    sameStrings(clusterIPs, before.clusterIPs) &&
+    sameStrings(ipFamilies, before.ipFamilies) &&
+    ports === before.ports &&
+    healthCheckNodePort === before.healthCheckNodePort;
+  return { ok: true, value: same ? before : { ...before, headless, clusterIPs, ipFamilies, ipFamilyPolicy, ports, healthCheckNodePort } };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+interface ClusterAddresses {
+  headless: boolean;
+  clusterIPs: string[];
+  ipFamilies: IPFamily[];
+  ipFamilyPolicy: IPFamilyPolicy;
+}
+
+/** Field names by index, written once for the first few (every Service would build them). */
+function indexedField(prefix: string): (i: number) => string {
+  const made = Array.from({ length: 4 }, (_, i) => `${prefix}[${i}]`);
+  return (i) => made[i] ?? `${prefix}[${i}]`;
+}
+const clusterIPsField = indexedField('spec.clusterIPs');
+const ipFamiliesField = indexedField('spec.ipFamilies');
+const FAMILIES = ['IPv4', 'IPv6'] as const;
+const FAMILY_POLICIES = ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const;
+
+/** spec.clusterIP(s), spec.ipFamilies and spec.ipFamilyPolicy, checked against each other. */
+function clusterAddresses(spec: Record<string, unknown>, type: ServiceType): ClusterAddresses {
+  const clusterIP = str(spec.clusterIP, 'spec.clusterIP');
+  const rawIPs = arr(spec.clusterIPs, 'spec.clusterIPs').map((v, i) => str(v, clusterIPsField(i)));
+  if (clusterIP && rawIPs.length > 0 && rawIPs[0] !== clusterIP) {
+    fail('spec.clusterIPs[0]', `must equal spec.clusterIP ("${clusterIP}"), got "${rawIPs[0]}"`);
+  }
+  const ipTexts = rawIPs.length > 0 ? rawIPs : clusterIP ? [clusterIP] : [];
+  const headless = ipTexts[0] === 'None';
+  if (headless && ipTexts.length > 1) fail('spec.clusterIPs', 'a headless Service has only "None"');
+  if (type === 'ExternalName' && !headless && ipTexts.length > 0) {
+    fail('spec.clusterIP', 'must be unset for an ExternalName Service');
+  }
+  if (ipTexts.length > 2) fail('spec.clusterIPs', 'at most two addresses (one per IP family)');
+  const clusterIPs: string[] = [];
+  const families: IPFamily[] = [];
+  if (!headless) {
+    ipTexts.forEach((t, i) => {
+      const field = rawIPs.length > 0 ? clusterIPsField(i) : 'spec.clusterIP';
+      const p = ip(t, field);
+      notUnspecified(p, field);
+      if (families.includes(p.family)) fail(clusterIPsField(i), 'a dual-stack Service needs one address of each family');
+      clusterIPs.push(p.ip);
+      families.push(p.family);
+    });
+  }
+  const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) => oneOf(v, ipFamiliesField(i), FAMILIES, 'IPv4'));
+  if (ipFamilies.length > 2 || new Set(ipFamilies).size !== ipFamilies.length) {
+    fail('spec.ipFamilies', 'at most one of each family');
+  }
+  families.forEach((f, i) => {
+    if (ipFamilies.length > i && ipFamilies[i] !== f) {
+      fail(ipFamiliesField(i), `"${ipFamilies[i]}" does not match spec.clusterIPs[${i}] (${f})`);
+    }
+  });
+  const ipFamilyPolicy = oneOf(spec.ipFamilyPolicy, 'spec.ipFamilyPolicy', FAMILY_POLICIES, 'SingleStack');
+  if (ipFamilyPolicy === 'SingleStack' && clusterIPs.length > 1) {
+    fail('spec.ipFamilyPolicy', 'SingleStack allows one cluster IP; use PreferDualStack or RequireDualStack');
+  }
+  return {
+    headless,
+    // Arrays grown by push keep room for 17 elements (~120 bytes each); a Service lives long
+    // and 10,000s of them are kept: copies at their exact length.
+    clusterIPs: clusterIPs.slice(),
+    ipFamilies: families.length > 0 ? families.slice() : ipFamilies,
+    ipFamilyPolicy,
+  };
+}
+
 function checkService(o: KubeObject): Validated<Service> {
   return guard('Service', o, true, () => {
     const { name, namespace } = meta(o, true, 'label1035');
@@ -201,43 +331,7 @@ function checkService(o: KubeObject): Validated<Service> {
     const status = obj(o.status, 'status');
     const type = oneOf(spec.type, 'spec.type', SERVICE_TYPES, 'ClusterIP');
 
-    // clusterIP / clusterIPs
-    const clusterIP = str(spec.clusterIP, 'spec.clusterIP');
-    const rawIPs = arr(spec.clusterIPs, 'spec.clusterIPs').map((v, i) => str(v, `spec.clusterIPs[${i}]`));
-    if (clusterIP && rawIPs.length > 0 && rawIPs[0] !== clusterIP) {
-      fail('spec.clusterIPs[0]', `must equal spec.clusterIP ("${clusterIP}"), got "${rawIPs[0]}"`);
-    }
-    const ipTexts = rawIPs.length > 0 ? rawIPs : clusterIP ? [clusterIP] : [];
-    const headless = ipTexts[0] === 'None';
-    if (headless && ipTexts.length > 1) fail('spec.clusterIPs', 'a headless Service has only "None"');
-    if (type === 'ExternalName' && !headless && ipTexts.length > 0) {
-      fail('spec.clusterIP', 'must be unset for an ExternalName Service');
-    }
-    if (ipTexts.length > 2) fail('spec.clusterIPs', 'at most two addresses (one per IP family)');
-    const clusterIPs: string[] = [];
-    const families: IPFamily[] = [];
-    if (!headless) {
-      ipTexts.forEach((t, i) => {
-        const p = ip(t, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
-        notUnspecified(p, rawIPs.length > 0 ? `spec.clusterIPs[${i}]` : 'spec.clusterIP');
-        if (families.includes(p.family)) fail(`spec.clusterIPs[${i}]`, 'a dual-stack Service needs one address of each family');
-        clusterIPs.push(p.ip);
-        families.push(p.family);
-      });
-    }
-    const ipFamilies = arr(spec.ipFamilies, 'spec.ipFamilies').map((v, i) => oneOf(v, `spec.ipFamilies[${i}]`, ['IPv4', 'IPv6'] as const, 'IPv4'));
-    if (ipFamilies.length > 2 || new Set(ipFamilies).size !== ipFamilies.length) {
-      fail('spec.ipFamilies', 'at most one of each family');
-    }
-    families.forEach((f, i) => {
-      if (ipFamilies.length > i && ipFamilies[i] !== f) {
-        fail(`spec.ipFamilies[${i}]`, `"${ipFamilies[i]}" does not match spec.clusterIPs[${i}] (${f})`);
-      }
-    });
-    const ipFamilyPolicy = oneOf(spec.ipFamilyPolicy, 'spec.ipFamilyPolicy', ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const, 'SingleStack');
-    if (ipFamilyPolicy === 'SingleStack' && clusterIPs.length > 1) {
-      fail('spec.ipFamilyPolicy', 'SingleStack allows one cluster IP; use PreferDualStack or RequireDualStack');
-    }
+    const { headless, clusterIPs, ipFamilies, ipFamilyPolicy } = clusterAddresses(spec, type);
 
     // ports
     const ports: ServicePortSpec[] = [];
@@ -324,11 +418,10 @@ function checkService(o: KubeObject): Validated<Service> {
       annotations: orEmpty(stringMap(m.annotations, 'metadata.annotations')),
       type,
       headless,
-      // Arrays grown by push keep room for 17 elements (~120 bytes each); a Service lives long
-      // and 10,000s of them are kept: copies at their exact length.
-      clusterIPs: clusterIPs.slice(),
-      ipFamilies: families.length > 0 ? families.slice() : ipFamilies,
+      clusterIPs,
+      ipFamilies,
       ipFamilyPolicy,
+      // Arrays grown by push keep room for 17 elements (~120 bytes each): a copy at its length.
       ports: ports.slice(),
       selector: selectorRaw && Object.keys(selectorRaw).length > 0 ? selectorRaw : null,
       externalIPs: orNone(externalIPs),

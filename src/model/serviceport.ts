@@ -148,19 +148,16 @@ function allowedSources(lbIPs: readonly string[], ranges: readonly string[], pri
  * several slices counts once, its ready form preferred.
  */
 function resolveEndpoints(slices: readonly EndpointSlice[], port: ServicePortSpec, nodeName: string): Endpoint[] {
-  const byId = new Map<string, Endpoint>();
+  const listed: Endpoint[] = [];
   for (const slice of slices) {
     const sp = slice.ports.find((p) => p.name === port.name && p.protocol === port.protocol);
     if (!sp) continue;
     for (const e of slice.endpoints) {
       const ip = e.addresses[0];
-      const id = joinHostPort(ip, sp.port);
-      const existing = byId.get(id);
-      if (existing && (existing.ready || !e.conditions.ready)) continue;
-      byId.set(id, {
+      listed.push({
         ip,
         port: sp.port,
-        endpoint: id,
+        endpoint: joinHostPort(ip, sp.port),
         isLocal: e.nodeName !== '' && e.nodeName === nodeName,
         ready: e.conditions.ready,
         serving: e.conditions.serving,
@@ -173,7 +170,24 @@ function resolveEndpoints(slices: readonly EndpointSlice[], port: ServicePortSpe
       });
     }
   }
-  return sortEndpoints([...byId.values()]);
+  // Sorted, an endpoint listed twice sits next to itself. Usually none is: the sorted list is
+  // the answer, with no table of "ip:port" strings to find them.
+  const keyed = keyedByAddress(listed);
+  for (let i = 1; i < keyed.length; i++) {
+    if (keyed[i].k === keyed[i - 1].k && keyed[i].ep.port === keyed[i - 1].ep.port) return sortEndpoints(onceEach(listed));
+  }
+  return keyed.map((x) => x.ep);
+}
+
+/** One endpoint per "ip:port", in the order first listed: the first ready one listed, else the first. */
+function onceEach(listed: readonly Endpoint[]): Endpoint[] {
+  const byId = new Map<string, Endpoint>();
+  for (const ep of listed) {
+    const existing = byId.get(ep.endpoint);
+    if (existing && (existing.ready || !ep.ready)) continue;
+    byId.set(ep.endpoint, ep);
+  }
+  return [...byId.values()];
 }
 
 const ipKeys = new Map<string, string>();
@@ -201,6 +215,11 @@ function ipKey(ip: string): number | string {
 
 /** Numeric order by address (IPv4 before IPv6), then port: stable rule output whatever order the slices came in. */
 export function sortEndpoints<T extends { ip: string; port: number }>(eps: T[]): T[] {
+  return keyedByAddress(eps).map((x) => x.ep);
+}
+
+/** The endpoints with their address keys (ipKey), in sortEndpoints' order (a stable sort). */
+function keyedByAddress<T extends { ip: string; port: number }>(eps: readonly T[]): { k: number | string; ep: T }[] {
   const keyed = eps.map((ep) => ({ k: ipKey(ep.ip), ep }));
   keyed.sort((a, b) => {
     if (a.k !== b.k) {
@@ -209,5 +228,5 @@ export function sortEndpoints<T extends { ip: string; port: number }>(eps: T[]):
     }
     return a.ep.port - b.ep.port;
   });
-  return keyed.map((x) => x.ep);
+  return keyed;
 }

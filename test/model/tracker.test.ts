@@ -91,6 +91,31 @@ describe('ChangeTracker', () => {
     assert.deepEqual(eps(s.servicePorts.get('ns/m:dns-tcp/TCP/IPv4')!.clusterEndpoints), ['10.0.0.1:5354', '10.0.0.2:5354']);
   });
 
+  it('keeps one copy of an endpoint listed more than once: the first ready one listed, else the first; in address order', () => {
+    const t = new ChangeTracker({ nodeName: 'n1' });
+    t.upsert(service('ns', 'd', { clusterIP: '10.96.0.8', ports: [{ name: 'http', port: 80 }] }));
+    const http = [{ name: 'http', port: 8080 }];
+    t.upsert(slice('ns', 'd', 'd-a', [{ ip: '10.0.0.9', ready: false, serving: false, hostname: 'a1' }, { ip: '10.0.0.2', ready: false, hostname: 'a2' }, { ip: '10.0.0.10' }], http));
+    t.upsert(
+      slice(
+        'ns',
+        'd',
+        'd-b',
+        [
+          { ip: '10.0.0.2', ready: false, hostname: 'b2' },
+          { ip: '10.0.0.9', ready: false, serving: true, hostname: 'b1' },
+          { ip: '10.0.0.9', hostname: 'b3' },
+        ],
+        http,
+      ),
+    );
+    const all = t.snapshot().servicePorts.get('ns/d:http/TCP/IPv4')!.endpoints;
+    assert.deepEqual(
+      all.map((e) => `${e.endpoint} ${e.hostname}`),
+      ['10.0.0.2:8080 a2', '10.0.0.9:8080 b3', '10.0.0.10:8080 '],
+    );
+  });
+
   it('recomputes every service when this node changes (zone hints depend on it)', () => {
     const t = new ChangeTracker({ nodeName: 'n1' });
     t.upsert(service('ns', 'z', { clusterIP: '10.96.0.8', ports: [{ port: 80 }] }));

@@ -81,11 +81,65 @@ function hashOffset(key: string, size: bigint): bigint {
   return ((BigInt(word(0)) << 32n) | BigInt(word(4))) % size;
 }
 
+/** A Service's allocation; its object is written when first read (see AllocationResult). */
+class Allocated {
+  readonly ok = true as const;
+  private object_: KubeObject | undefined = undefined;
+
+  constructor(
+    private readonly plan: Plan,
+    readonly allocation: ServiceAllocation,
+    readonly same: boolean,
+  ) {}
+
+  get object(): KubeObject {
+    return (this.object_ ??= written(this.plan));
+  }
+}
+
+/**
+ * A copy of an object's own properties, in their order, to add properties to. Object.assign
+ * gives V8 an ordinary object to grow; properties added to a spread's copy took ~1 µs each
+ * (a slow path). A key "__proto__" (a document may have one) would set the copy's prototype
+ * through Object.assign: such an object is spread.
+ */
+function copyOf(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.prototype.hasOwnProperty.call(o, '__proto__') ? { ...o } : Object.assign({}, o);
+}
+
+/** The object as the API server would store it: the allocated values written in. */
+function written(plan: Plan): KubeObject {
+  const { raw, svc } = plan.input;
+  const ips = plan.ips as string[];
+  const ipsChanged = ips.length !== svc.clusterIPs.length;
+  const portsChanged = svc.ports.some((p) => plan.nodePorts.has(p.port) && p.nodePort !== plan.nodePorts.get(p.port));
+  const hcChanged = plan.healthCheck !== null && plan.healthCheck !== svc.healthCheckNodePort;
+  if (!ipsChanged && !portsChanged && !hcChanged) return raw;
+  const spec = copyOf((raw.spec as Record<string, unknown>) ?? {});
+  if (ipsChanged) {
+    spec.clusterIP = ips[0];
+    spec.clusterIPs = ips.slice();
+    spec.ipFamilies = plan.families.slice();
+  }
+  if (portsChanged && Array.isArray(spec.ports)) {
+    spec.ports = (spec.ports as Record<string, unknown>[]).map((p, i) => {
+      const np = plan.nodePorts.get(svc.ports[i].port);
+      if (!np) return p;
+      const written = copyOf(p);
+      written.nodePort = np;
+      return written;
+    });
+  }
+  if (hcChanged) spec.healthCheckNodePort = plan.healthCheck;
+  return { ...raw, spec };
+}
+
 export class ServiceAllocator {
   private readonly ranges = new Map<IPFamily, AddressRange>();
   private readonly primary: IPFamily;
   private held = new Map<string, ServiceAllocation>();
   private readonly warned = new Set<string>();
+  private holdingsChanged = false;
 
   constructor(
     private readonly opts: AllocatorOptions,
@@ -102,6 +156,11 @@ export class ServiceAllocator {
   /** What each Service holds after the last pass (persist this). */
   holdings(): ReadonlyMap<string, ServiceAllocation> {
     return this.held;
+  }
+
+  /** Whether the last pass changed the holdings (an id, or what one holds; not their order). */
+  changed(): boolean {
+    return this.holdingsChanged;
   }
 
   /**
@@ -235,6 +294,7 @@ export class ServiceAllocator {
 
     const results = new Map<string, AllocationResult>();
     const held = new Map<string, ServiceAllocation>();
+    let changed = false; // an entry new or other than before (then, with as many entries: the same set)
     if (keepAbsent) {
       const present = new Set(inputs.map((i) => i.id));
       for (const [id, a] of this.held) if (!present.has(id)) held.set(id, a);
@@ -250,18 +310,11 @@ export class ServiceAllocator {
         healthCheckNodePort: plan.healthCheck ?? 0,
       };
       held.set(plan.input.id, allocation);
-      let object: KubeObject | undefined;
-      const write = () => this.write(plan);
       const same = sameAllocation(this.held.get(plan.input.id), allocation);
-      results.set(plan.input.id, {
-        ok: true,
-        get object() {
-          return (object ??= write());
-        },
-        allocation,
-        same,
-      });
+      if (!same) changed = true;
+      results.set(plan.input.id, new Allocated(plan, allocation, same));
     }
+    this.holdingsChanged = changed || held.size !== this.held.size;
     this.held = held;
     return results;
   }
@@ -294,30 +347,6 @@ export class ServiceAllocator {
     }
     if (svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local') plan.healthCheck = svc.healthCheckNodePort;
     return plan;
-  }
-
-  /** The object as the API server would store it: the allocated values written in. */
-  private write(plan: Plan): KubeObject {
-    const { raw, svc } = plan.input;
-    const ips = plan.ips as string[];
-    const ipsChanged = ips.length !== svc.clusterIPs.length;
-    const portsChanged = svc.ports.some((p) => plan.nodePorts.has(p.port) && p.nodePort !== plan.nodePorts.get(p.port));
-    const hcChanged = plan.healthCheck !== null && plan.healthCheck !== svc.healthCheckNodePort;
-    if (!ipsChanged && !portsChanged && !hcChanged) return raw;
-    const spec = { ...((raw.spec as Record<string, unknown>) ?? {}) };
-    if (ipsChanged) {
-      spec.clusterIP = ips[0];
-      spec.clusterIPs = [...ips];
-      spec.ipFamilies = [...plan.families];
-    }
-    if (portsChanged && Array.isArray(spec.ports)) {
-      spec.ports = (spec.ports as Record<string, unknown>[]).map((p, i) => {
-        const np = plan.nodePorts.get(svc.ports[i].port);
-        return np ? { ...p, nodePort: np } : p;
-      });
-    }
-    if (hcChanged) spec.healthCheckNodePort = plan.healthCheck;
-    return { ...raw, spec };
   }
 
   private probeIP(range: AddressRange, key: string, taken: ReadonlyMap<string, string>, alsoTaken?: ReadonlySet<string>): string | null {

@@ -40,8 +40,17 @@ export function loadAllocations(path: string): { state: Map<string, ServiceAlloc
   return { state, problem };
 }
 
-/** Writes the file atomically and safely (see writeStateFile). */
+/**
+ * Ids made only of lower-case letters, digits, '-', '.' and '/' (every Service's: its namespace
+ * and name are DNS labels) sort by localeCompare as by their code units.
+ */
+const PLAIN_ID = /^[a-z0-9./-]*$/;
+
+/** Writes the file atomically and safely (see writeStateFile), Services in localeCompare order. */
 export function saveAllocations(path: string, state: ReadonlyMap<string, ServiceAllocation>): void {
-  const doc: AllocationFile = { version: 1, services: Object.fromEntries([...state.entries()].sort(([a], [b]) => a.localeCompare(b))) };
+  const ids = [...state.keys()];
+  // The plain sort (code units) is several times faster; any other id: the collator.
+  ids.sort(ids.every((id) => PLAIN_ID.test(id)) ? undefined : (a, b) => a.localeCompare(b));
+  const doc: AllocationFile = { version: 1, services: Object.fromEntries(ids.map((id) => [id, state.get(id)!])) };
   writeStateFile(path, doc, 'allocations');
 }

@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
-import { validateService, validateServiceOnce } from '../../api/validate.js';
+import { validateAllocatedOnce, validateService, validateServiceOnce } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
@@ -29,7 +29,6 @@ import type { PodRecord } from '../pods/record.js';
 import { splitId, type Definition, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
-import { sha256Latin1 } from '../../util/sha256-base32.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -77,26 +76,37 @@ function execProbeAt(pod: Pod): number {
  * write a changed allocation into it, and is kept serialized (V8's structured clone, as a
  * latin1 string: the same values come back, Dates included) at about half the size of the
  * parsed object (with the validation cache it replaces, ~2 MB less at 10,000 Services).
+ * The parsed object is also kept until the sync that takes the Service has written its
+ * allocation in (a new Service always needs that): serialized while it is fresh (twice as
+ * fast as later) and read back only for later changes.
  */
 class KeptService {
   private readonly bytes: string;
+  private object: KubeObject | undefined;
   readonly valid: ReturnType<typeof validateService>;
   /** The fingerprint of the object last given to the sink for this definition (see syncServices). */
   print: number | undefined = undefined;
 
   constructor(o: KubeObject) {
     this.bytes = serialize(o).toString('latin1');
+    this.object = o;
     this.valid = validateService(o);
   }
 
-  /** A fresh copy of the object as it was defined. */
+  /** The object as it was defined (the parsed one until synced, then a fresh copy); not to be changed. */
   get raw(): KubeObject {
-    return deserialize(Buffer.from(this.bytes, 'latin1')) as KubeObject;
+    return this.object ?? (deserialize(Buffer.from(this.bytes, 'latin1')) as KubeObject);
+  }
+
+  /** Synced: only the serialized object is kept from now on. */
+  synced(): void {
+    this.object = undefined;
   }
 }
 
 export class StandaloneCluster {
   private readonly services = new Map<string, KeptService>(); // "ns/name" -> as defined, in arrival order
+  private readonly unsynced: KeptService[] = []; // set since the last sync (see KeptService)
   private readonly createdAt = new Map<string, number>(); // "ns/name" -> when it came to exist (see serviceAge)
   private servicesDirty = false;
   // "ns/name" -> what the sink was given: the fingerprint of the valid Service (a number, not
@@ -111,8 +121,6 @@ export class StandaloneCluster {
   /** Objects refused by strict validation (unknown field, wrong kind): id -> the error. */
   private readonly refused = new Map<string, ObjectError>();
   private readonly allocator: ServiceAllocator;
-  // A digest of the allocations last written (the file's JSON, ~1 MB at 10,000 Services).
-  private savedAllocations = '';
   private readonly prober: Prober | null;
   readonly controller: EndpointController;
   private flushQueued = false;
@@ -124,7 +132,6 @@ export class StandaloneCluster {
       const { state, problem } = loadAllocations(opts.allocationsPath);
       if (problem) opts.log.warn(problem);
       held = state;
-      this.savedAllocations = sha256Latin1(JSON.stringify([...state]));
     }
     this.allocator = new ServiceAllocator({ serviceCIDRs: opts.serviceCIDRs, nodePortRange: opts.nodePortRange, warn: (m) => opts.log.warn(m) }, held);
     this.prober = opts.live ? new Prober({ onChange: (id) => this.podReadinessChanged(id), log: opts.log, grpcProbe: opts.grpcProbe }) : null;
@@ -239,9 +246,12 @@ export class StandaloneCluster {
   // ---- Services ---------------------------------------------------------------------------
 
   private setService(id: string, o: KubeObject | undefined): void {
-    if (o) this.services.set(id, new KeptService(o));
-    else if (!this.services.delete(id)) return;
-    else this.createdAt.delete(id);
+    if (o) {
+      const kept = new KeptService(o);
+      this.services.set(id, kept);
+      this.unsynced.push(kept);
+    } else if (this.services.delete(id)) this.createdAt.delete(id);
+    else return;
     this.servicesDirty = true;
   }
 
@@ -308,7 +318,9 @@ export class StandaloneCluster {
       if (this.applied.get(id) === print) continue;
       this.applied.set(id, print);
       // Validated here once: the sink (and LoadBalancer management before it) get this result.
-      const v = validateServiceOnce(r.object);
+      // The definition was valid (only valid ones are allocated): the allocation's fields are
+      // what is left to check.
+      const v = kept.valid.ok ? validateAllocatedOnce(r.object, kept.valid.value) : validateServiceOnce(r.object);
       sink.upsert(r.object);
       this.controller.setService(id, v.ok ? v.value : null);
     }
@@ -319,19 +331,19 @@ export class StandaloneCluster {
       sink.delete('Service', namespace, name);
       this.controller.setService(id, null);
     }
+    for (const kept of this.unsynced) kept.synced();
+    this.unsynced.length = 0;
     this.saveAllocations();
   }
 
+  /** Writes the allocations when the pass changed them (the file holds what the last pass gave). */
   private saveAllocations(): void {
-    if (!this.opts.allocationsPath || !this.opts.persistAllocations) return;
-    const digest = sha256Latin1(JSON.stringify([...this.allocator.holdings()]));
-    if (digest === this.savedAllocations) return;
+    if (!this.opts.allocationsPath || !this.opts.persistAllocations || !this.allocator.changed()) return;
     try {
       saveAllocations(this.opts.allocationsPath, this.allocator.holdings());
-      this.savedAllocations = digest;
     } catch (e) {
+      // Warned once per change, not on every flush: the next change tries again.
       this.opts.log.warn({ path: this.opts.allocationsPath, err: (e as Error).message }, 'cannot save service allocations; they stay in memory');
-      this.savedAllocations = digest; // warn once per change, not on every flush
     }
   }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { validateService } from '../../../src/api/validate.js';
@@ -167,4 +167,66 @@ test('a result says whether the allocation is the one held before, and its objec
   const held = ok(again, 'ns/web').allocation.clusterIPs[0];
   const moved = a.assign([counted(input('web', { clusterIP: held === '10.96.0.200' ? '10.96.0.201' : '10.96.0.200' })), counted(np)]);
   assert.deepEqual([ok(moved, 'ns/web').same, ok(moved, 'ns/np').same], [false, true]);
+});
+
+test('changed(): a pass that leaves every Service what it held (in any order) changes nothing; a new, moved or dropped one does', () => {
+  const a = new ServiceAllocator(opts);
+  const names = ['a', 'b', 'c'];
+  a.assign(names.map((n) => input(n, { type: 'NodePort' })));
+  assert.equal(a.changed(), true, 'the first pass');
+  a.assign([...names].reverse().map((n) => input(n, { type: 'NodePort' })));
+  assert.equal(a.changed(), false, 'the same holdings in another order');
+  a.assign(['a', 'b'].map((n) => input(n, { type: 'NodePort' })));
+  assert.equal(a.changed(), true, 'c dropped');
+  a.assign(
+    ['a', 'b', 'c'].map((n) => input(n, { type: 'NodePort' })),
+    true,
+  );
+  assert.equal(a.changed(), true, 'c back');
+  a.assign(
+    ['a', 'b'].map((n) => input(n, { type: 'NodePort' })),
+    true,
+  );
+  assert.equal(a.changed(), false, 'c absent but kept (keepAbsent)');
+  a.assign([input('a', { type: 'NodePort' }), input('b', { type: 'NodePort' }), input('c', { type: 'NodePort', ports: [{ port: 80, nodePort: 30099 }] })]);
+  assert.equal(a.changed(), true, "c's node port written in");
+  // One refused and one new Service: as many entries as before, not the same ones.
+  a.assign([input('a', { type: 'NodePort', clusterIP: '10.96.0.200' }), input('x', { clusterIP: '10.96.0.200' }), input('c', { type: 'NodePort', ports: [{ port: 80, nodePort: 30099 }] })]);
+  assert.equal(a.holdings().size, 2);
+});
+
+test('the state file lists Services in localeCompare order, whatever their ids', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kproxy-alloc-'));
+  try {
+    const path = join(dir, 'allocations.json');
+    const one = { clusterIPs: ['10.96.0.1'], nodePorts: {}, healthCheckNodePort: 0 };
+    for (const ids of [
+      ['web-2/a', 'web/a', 'web.x/a', 'w/a-b', 'w/ab', 'w/a9', '1/a', 'w/a'],
+      ['web/a', 'Web/a', 'web/_a', 'web/A', 'wéb/a', 'web/b'], // hand-edited: not Service ids
+    ]) {
+      saveAllocations(path, new Map(ids.map((id) => [id, one])));
+      const written = Object.keys((JSON.parse(readFileSync(path, 'utf8')) as { services: object }).services);
+      assert.deepEqual(
+        written,
+        [...ids].sort((x, y) => x.localeCompare(y)),
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the written object keeps the definition\'s own keys in order, "__proto__" included (as a key, not a prototype)', () => {
+  const raw = JSON.parse(
+    '{"apiVersion":"v1","kind":"Service","metadata":{"name":"p","namespace":"ns"},"spec":{"__proto__":{"x":1},"type":"NodePort","ports":[{"name":"http","port":80}]}}',
+  ) as KubeObject;
+  const v = validateService(raw);
+  assert.ok(v.ok);
+  const r = new ServiceAllocator(opts).assign([{ id: 'ns/p', raw, svc: v.value }]).get('ns/p')!;
+  assert.ok(r.ok);
+  const spec = r.object.spec as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(spec), Object.prototype);
+  assert.deepEqual(Object.keys(spec), ['__proto__', 'type', 'ports', 'clusterIP', 'clusterIPs', 'ipFamilies']);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(spec, '__proto__')?.value, { x: 1 });
+  assert.equal((raw.spec as Record<string, unknown>).clusterIP, undefined, 'the definition is not changed');
 });
