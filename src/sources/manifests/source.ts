@@ -1,6 +1,12 @@
 // Standalone source: the manifests folder is the API server, kproxy the EndpointSlice
 // controller and the kubelet's prober. The folder is read at start and watched afterwards;
 // every change reaches the sink within a debounce (100 ms) of the file being written.
+//
+// The first load goes file by file, in path order: each file is read and parsed, its objects
+// go to the catalog and the cluster, and are dropped before the next. In a big folder (16 MB
+// or more, with a second core) a worker thread reads and parses the files a few ahead of the
+// one being applied (parse-ahead.ts, the same parser; it costs only time if it fails), and
+// folder changes seen during that load are applied after it, in the order they came.
 import { availableParallelism } from 'node:os';
 import type { Config } from '../../config/types.js';
 import type { Source, SourceContext } from '../source.js';
@@ -134,6 +140,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
     const o = opts.parseAhead ?? {};
     const worthIt = o.minBytes !== undefined ? bytes >= o.minBytes : bytes >= PARSE_AHEAD_MIN_BYTES && availableParallelism() > 1;
     const ahead = worthIt ? new (await import('./parse-ahead.js')).ParseAhead(dir, files, { ...o, onFailure: (m) => ctx.log.warn(m) }) : null;
+    if (ahead) ctx.log.debug({ files: files.length, bytes }, 'first load: files parsed on a worker thread');
     try {
       for (let i = 0; i < files.length; i++) {
         const f = files[i];
