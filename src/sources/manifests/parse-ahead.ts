@@ -151,6 +151,9 @@ export class ParseAhead {
   private readonly taken: Int32Array;
   private readonly claims: Int32Array;
   private readonly received = new Map<number, HandedOver>();
+  /** Files the main thread parsed ahead while it waited for the worker. */
+  private readonly parsedHere = new Map<number, FileContents>();
+  private readonly ahead: number;
   private failure: string | null = null;
   private wake: (() => void) | null = null;
   private readonly mainHelps: boolean;
@@ -167,7 +170,8 @@ export class ParseAhead {
     // The worker takes ≈50 ms to start and parses its first file with cold code: the main
     // thread parses the first twentieth of the files meanwhile (and any it reaches unclaimed).
     const first = this.mainHelps ? Math.floor(files.length / 20) : 0;
-    const setup: WorkerSetup = { dir, files, first, shared, ahead: opts.ahead ?? 4 };
+    this.ahead = opts.ahead ?? 4;
+    const setup: WorkerSetup = { dir, files, first, shared, ahead: this.ahead };
     try {
       const w = new Worker(opts.script ?? new URL('./parse-worker.js', import.meta.url), { workerData: setup });
       w.on('message', (m: HandedOver) => {
@@ -192,13 +196,21 @@ export class ParseAhead {
           this.received.delete(i);
           return decodeFile(m, file);
         }
+        const here = this.parsedHere.get(i);
+        if (here) {
+          this.parsedHere.delete(i);
+          return here;
+        }
         const claim = Atomics.load(this.claims, i);
         const mine = claim === MAIN || (claim === FREE && this.mainHelps && Atomics.compareExchange(this.claims, i, FREE, MAIN) === FREE);
         if (mine || this.failure !== null || this.ended) {
           if (this.failure !== null) this.report();
           return readManifestFile(this.dir, file);
         }
-        await new Promise<void>((resolve) => (this.wake = resolve));
+        // The worker has file i but has not handed it over: rather than wait, parse a later
+        // file it has not claimed yet (it skips that one), then look again.
+        if (this.mainHelps && this.parseNextFree(i)) await new Promise((resolve) => setImmediate(resolve));
+        else await new Promise<void>((resolve) => (this.wake = resolve));
       }
     } finally {
       Atomics.store(this.taken, 0, i + 1);
@@ -206,11 +218,23 @@ export class ParseAhead {
     }
   }
 
+  /** Parses the first file after i, within `ahead`, that nobody has claimed; false if none. */
+  private parseNextFree(i: number): boolean {
+    const end = Math.min(this.files.length, i + 1 + this.ahead);
+    for (let j = i + 1; j < end; j++) {
+      if (Atomics.compareExchange(this.claims, j, FREE, MAIN) !== FREE) continue;
+      this.parsedHere.set(j, readManifestFile(this.dir, this.files[j]));
+      return true;
+    }
+    return false;
+  }
+
   /** Stops the worker (if it still runs) and lets go of what it handed over. */
   close(): void {
     const w = this.worker;
     this.worker = null;
     this.received.clear();
+    this.parsedHere.clear();
     if (!w) return;
     w.removeAllListeners();
     w.on('error', () => {}); // an error while terminating is no longer ours

@@ -70,12 +70,13 @@ function oddFolder(): Folder {
   return f;
 }
 
-async function takeAll(dir: string, o: ParseAheadOptions): Promise<{ got: FileContents[]; failures: string[] }> {
+async function takeAll(dir: string, o: ParseAheadOptions, startAfterMs = 0): Promise<{ got: FileContents[]; failures: string[] }> {
   const files = listManifestFiles(dir);
   const failures: string[] = [];
   const p = new ParseAhead(dir, files, { ...o, onFailure: (m) => failures.push(m) });
   const got: FileContents[] = [];
   try {
+    await new Promise((r) => setTimeout(r, startAfterMs));
     for (let i = 0; i < files.length; i++) got.push(await p.take(i));
   } finally {
     p.close();
@@ -101,6 +102,11 @@ test('every file through the worker is what the main thread reads, file by file,
     assert.deepEqual(failures, []);
     assert.equal(got.length, files.length);
     for (let i = 0; i < files.length; i++) assertIdentical(want[i], got[i], files[i]);
+    // A slow worker, started before the main thread takes anything: the main thread waits
+    // for files the worker has claimed, and meanwhile parses the next ones it has not.
+    const slow = await withOddWorker('slow', () => takeAll(f.dir, { script: oddWorker }, 400));
+    assert.deepEqual(slow.failures, []);
+    for (let i = 0; i < files.length; i++) assertIdentical(want[i], slow.got[i], `slow: ${files[i]}`);
   } finally {
     f.cleanup();
   }
