@@ -154,6 +154,8 @@ export class ParseAhead {
   /** Files the main thread parsed ahead while it waited for the worker. */
   private readonly parsedHere = new Map<number, FileContents>();
   private readonly ahead: number;
+  /** The next file the main thread takes. */
+  private next = 0;
   private failure: string | null = null;
   private wake: (() => void) | null = null;
   private readonly mainHelps: boolean;
@@ -175,7 +177,7 @@ export class ParseAhead {
     try {
       const w = new Worker(opts.script ?? new URL('./parse-worker.js', import.meta.url), { workerData: setup });
       w.on('message', (m: HandedOver) => {
-        this.received.set(m.i, m);
+        if (m.i >= this.next) this.received.set(m.i, m); // else parsed here meanwhile
         this.wakeUp();
       });
       w.on('error', (e: Error) => this.fail(`failed: ${e.message}`));
@@ -207,12 +209,19 @@ export class ParseAhead {
           if (this.failure !== null) this.report();
           return readManifestFile(this.dir, file);
         }
-        // The worker has file i but has not handed it over: rather than wait, parse a later
-        // file it has not claimed yet (it skips that one), then look again.
-        if (this.mainHelps && this.parseNextFree(i)) await new Promise((resolve) => setImmediate(resolve));
-        else await new Promise<void>((resolve) => (this.wake = resolve));
+        if (!this.mainHelps) {
+          await new Promise<void>((resolve) => (this.wake = resolve));
+          continue;
+        }
+        // The worker has file i but has not handed it over. Rather than wait, parse a later
+        // file it has not claimed (it skips that one), then look again; when there is none,
+        // the worker is `ahead` files behind (a busy machine): parse file i here too, and
+        // drop the worker's copy when it comes.
+        if (!this.parseNextFree(i)) return readManifestFile(this.dir, file);
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
+      this.next = i + 1;
       Atomics.store(this.taken, 0, i + 1);
       Atomics.notify(this.taken, 0);
     }
