@@ -4,10 +4,10 @@
 //
 // The first load goes file by file, in path order: each file is read and parsed, its objects
 // go to the catalog and the cluster, and are dropped before the next. In a big folder (16 MB
-// or more, with a second core) a worker thread reads and parses the files a few ahead of the
+// or more, with a spare core) a worker thread reads and parses the files a few ahead of the
 // one being applied (parse-ahead.ts, the same parser; it costs only time if it fails), and
 // folder changes seen during that load are applied after it, in the order they came.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import type { Config } from '../../config/types.js';
 import type { Source, SourceContext } from '../source.js';
 import { defaultServiceCIDRs } from '../allocate/allocator.js';
@@ -44,12 +44,22 @@ export interface ManifestsSource extends Source {
 const EMPTY_FILE_GRACE_MS = 5000;
 
 /**
- * From this many bytes of manifests, and with a second core, the first load is parsed on a
+ * From this many bytes of manifests, and with a spare core, the first load is parsed on a
  * second thread (parse-ahead.ts). Below it the worker's start and the hand-over cost about
  * what they save: measured on two cores, 4 MB loaded 30–80 ms slower with it, 8 MB about
  * as fast, 26 MB 8–15 % faster (in wall time; it always costs more CPU).
  */
 const PARSE_AHEAD_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * True when a second core has been mostly idle (load average over the last minute): the
+ * parse worker gains only there. On a busy machine it adds its CPU (the hand-over, ≈25 % of
+ * the load's) to what the main thread waits for, and measured slower than no worker.
+ */
+function spareCore(): boolean {
+  const cores = availableParallelism();
+  return cores > 1 && loadavg()[0] < cores - 0.5;
+}
 
 export interface ManifestsSourceOptions {
   debounceMs?: number;
@@ -138,7 +148,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
    */
   const loadFirst = async (files: readonly string[], bytes: number): Promise<boolean> => {
     const o = opts.parseAhead ?? {};
-    const worthIt = o.minBytes !== undefined ? bytes >= o.minBytes : bytes >= PARSE_AHEAD_MIN_BYTES && availableParallelism() > 1;
+    const worthIt = o.minBytes !== undefined ? bytes >= o.minBytes : bytes >= PARSE_AHEAD_MIN_BYTES && spareCore();
     const ahead = worthIt ? new (await import('./parse-ahead.js')).ParseAhead(dir, files, { ...o, onFailure: (m) => ctx.log.warn(m) }) : null;
     if (ahead) ctx.log.debug({ files: files.length, bytes }, 'first load: files parsed on a worker thread');
     try {
