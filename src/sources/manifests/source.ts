@@ -4,9 +4,10 @@
 //
 // The first load goes file by file, in path order: each file is read and parsed, its objects
 // go to the catalog and the cluster, and are dropped before the next. In a big folder (16 MB
-// or more, with a spare core) a worker thread reads and parses the files a few ahead of the
-// one being applied (parse-ahead.ts, the same parser; it costs only time if it fails), and
-// folder changes seen during that load are applied after it, in the order they came.
+// or more) on a machine with two idle cores to spare, a worker thread reads and parses the
+// files a few ahead of the one being applied (parse-ahead.ts, the same parser; it costs only
+// time if it fails), and folder changes seen during that load are applied after it, in the
+// order they came.
 import { availableParallelism, loadavg } from 'node:os';
 import type { Config } from '../../config/types.js';
 import type { Source, SourceContext } from '../source.js';
@@ -44,21 +45,24 @@ export interface ManifestsSource extends Source {
 const EMPTY_FILE_GRACE_MS = 5000;
 
 /**
- * From this many bytes of manifests, and with a spare core, the first load is parsed on a
+ * From this many bytes of manifests, and with spare cores, the first load is parsed on a
  * second thread (parse-ahead.ts). Below it the worker's start and the hand-over cost about
  * what they save: measured on two cores, 4 MB loaded 30–80 ms slower with it, 8 MB about
- * as fast, 26 MB 8–15 % faster (in wall time; it always costs more CPU).
+ * as fast; it always costs more CPU.
  */
 const PARSE_AHEAD_MIN_BYTES = 16 * 1024 * 1024;
 
 /**
- * True when a second core has been mostly idle (load average over the last minute): the
- * parse worker gains only there. On a busy machine it adds its CPU (the hand-over, ≈25 % of
- * the load's) to what the main thread waits for, and measured slower than no worker.
+ * True when two cores have been mostly idle over the last minute (load average): one for the
+ * parse worker, one for V8's own helper threads (garbage collection, compilation), which
+ * use ≈0.8 s of CPU beside the main thread during a big load. The worker adds 0.5–0.9 s of
+ * CPU (its parse, the hand-over, its own helper work); measured on two cores, paired with
+ * and without it, the load was at best 6–10 % faster with it on an idle machine and up to
+ * 20 % slower once the machine had other work, so two cores are not enough.
  */
-function spareCore(): boolean {
+function spareCores(): boolean {
   const cores = availableParallelism();
-  return cores > 1 && loadavg()[0] < cores - 0.5;
+  return cores >= 4 && loadavg()[0] < cores - 2;
 }
 
 export interface ManifestsSourceOptions {
@@ -148,7 +152,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
    */
   const loadFirst = async (files: readonly string[], bytes: number): Promise<boolean> => {
     const o = opts.parseAhead ?? {};
-    const worthIt = o.minBytes !== undefined ? bytes >= o.minBytes : bytes >= PARSE_AHEAD_MIN_BYTES && spareCore();
+    const worthIt = o.minBytes !== undefined ? bytes >= o.minBytes : bytes >= PARSE_AHEAD_MIN_BYTES && spareCores();
     const ahead = worthIt ? new (await import('./parse-ahead.js')).ParseAhead(dir, files, { ...o, onFailure: (m) => ctx.log.warn(m) }) : null;
     if (ahead) ctx.log.debug({ files: files.length, bytes }, 'first load: files parsed on a worker thread');
     try {
