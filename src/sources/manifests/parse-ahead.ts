@@ -14,9 +14,11 @@
 // The worker costs only time when anything goes wrong: if it cannot start, throws or dies,
 // the main thread parses every file it has not received. Files are claimed one by one
 // (a shared array), so while the worker starts the main thread parses the first files
-// itself, and neither parses a file twice unless the worker fails after claiming it. The
-// worker stays at most `ahead` files in front of what the main thread took, which bounds
-// the memory the hand-over holds.
+// itself, and it never waits for the worker: with the next file still in the worker's hands
+// it parses a later, unclaimed one, and with none left (the worker is far behind, as on a
+// busy machine) it parses the worker's file too and drops the worker's copy. The worker
+// stays at most `ahead` files in front of what the main thread took, which bounds the memory
+// the hand-over holds.
 import { Worker } from 'node:worker_threads';
 import { parseManifestText, readManifestFile, readManifestText, type FileContents, type ManifestError, type ManifestObject } from './read.js';
 
