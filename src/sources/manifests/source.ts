@@ -57,8 +57,9 @@ const PARSE_AHEAD_MIN_BYTES = 16 * 1024 * 1024;
  * parse worker, one for V8's own helper threads (garbage collection, compilation), which
  * use ≈0.8 s of CPU beside the main thread during a big load. The worker adds 0.5–0.9 s of
  * CPU (its parse, the hand-over, its own helper work); measured on two cores, paired with
- * and without it, the load was at best 6–10 % faster with it on an idle machine and up to
- * 20 % slower once the machine had other work, so two cores are not enough.
+ * and without it, the load was 3 % faster with it on an idle machine (median of ten pairs,
+ * from 10 % faster to 17 % slower) and up to 20 % slower once the machine had other work,
+ * so two cores are not enough.
  */
 function spareCores(): boolean {
   const cores = availableParallelism();
