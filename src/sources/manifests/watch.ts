@@ -27,6 +27,7 @@ export class FolderWatcher {
   private poll: NodeJS.Timeout | null = null;
   private stopped = false;
   private skipped = new Set<string>();
+  private sizes = 0;
 
   constructor(
     private readonly dir: string,
@@ -38,6 +39,11 @@ export class FolderWatcher {
   start(): string[] {
     const { changed } = this.scan();
     return changed;
+  }
+
+  /** The manifest files' total size in bytes at the last look. */
+  get bytes(): number {
+    return this.sizes;
   }
 
   stop(): void {
@@ -66,7 +72,11 @@ export class FolderWatcher {
   private scan(): FolderChanges {
     const walked = walkManifestFolder(this.dir);
     const seen = new Map<string, string>();
-    for (const [f, st] of walked.files) seen.set(f, `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
+    this.sizes = 0;
+    for (const [f, st] of walked.files) {
+      seen.set(f, `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
+      this.sizes += st.size;
+    }
     this.reportSkipped(walked.skipped);
     this.watchDirs(walked.dirs);
     const changed: string[] = [];
