@@ -69,3 +69,15 @@ test('generated objects: fingerprints agree with JSON equality, and near-copies 
   for (let i = 0; i < 5000; i++) prints.add(fingerprintOf(pod(`app-${i}`)));
   assert.equal(prints.size, 5000);
 });
+
+test('nesting: a string 1,000 levels down is fingerprinted, one level deeper is refused, in arrays and in objects', () => {
+  const nested = (levels: number, inObject: boolean): unknown => {
+    let v: unknown = 'leaf';
+    for (let i = 0; i < levels; i++) v = inObject ? { k: v } : [v];
+    return v;
+  };
+  for (const inObject of [false, true]) {
+    assert.equal(typeof fingerprintOf(nested(1000, inObject)), 'number');
+    assert.throws(() => fingerprintOf(nested(1001, inObject)), RangeError);
+  }
+});
