@@ -106,8 +106,9 @@ export class EndpointController {
     } else {
       return undefined;
     }
-    for (const key of this.keysOf(pod.namespace, pod.labels)) addTo(this.podIndex, key, rec);
-    this.markServicesOf(pod);
+    const keys = this.keysOf(pod.namespace, pod.labels);
+    for (const key of keys) addTo(this.podIndex, key, rec);
+    this.markServicesOf(pod, keys);
     return rec;
   }
 
@@ -240,8 +241,8 @@ export class EndpointController {
     return keys.length > 0 ? key3(svc.namespace, keys[0], svc.selector![keys[0]]) : '';
   }
 
-  private markServicesOf(pod: Pod): void {
-    for (const key of this.keysOf(pod.namespace, pod.labels)) {
+  private markServicesOf(pod: Pod, keys = this.keysOf(pod.namespace, pod.labels)): void {
+    for (const key of keys) {
       const ids = this.serviceIndex.get(key);
       if (!ids) continue;
       for (const id of ids) if (selectorMatches(this.services.get(id)!.selector!, pod.labels)) this.dirty.add(id);
