@@ -379,8 +379,8 @@ export class StandaloneCluster {
   // ---- Pods ---------------------------------------------------------------------------------
 
   private setPod(id: string, o: KubeObject | undefined): void {
-    const rec = this.controller.podRecord(id);
     if (!o) {
+      const rec = this.controller.podRecord(id);
       if (rec?.present) this.podVanished(id, rec);
       return;
     }
@@ -405,11 +405,13 @@ export class StandaloneCluster {
         reason: 'exec probes cannot run in standalone mode (kproxy does not run the containers); the Pod stays not ready',
       });
     }
-    if (rec?.timer && !pod.deleting) {
-      clearTimeout(rec.timer); // back in the folder: no longer going away
-      rec.timer = null;
+    // The same record, if it had one (looked up once: a fresh id's lookup in a table of
+    // 100,000 Pods is not free).
+    const next = this.controller.setPod(id, pod, pod.deleting)!;
+    if (next.timer && !pod.deleting) {
+      clearTimeout(next.timer); // back in the folder: no longer going away
+      next.timer = null;
     }
-    const next = this.controller.setPod(id, pod, pod.deleting)!; // the same record, if it had one
     next.present = true;
     if (pod.ips.length === 0) this.opts.log.debug({ pod: id }, 'Pod has no IP (status.podIP): it is not an endpoint until it has one');
     this.prober?.set(id, pod);

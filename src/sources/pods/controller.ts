@@ -20,20 +20,10 @@ export interface ControllerOptions {
   maxEndpointsPerSlice?: number;
 }
 
-const key3 = (ns: string, k: string, v: string) => [ns, k, v].join('\u0000'); // flat, not a rope
+/** Label keys indexed one by one, as Services select by them; beyond this, all of them. */
+const MAX_SELECTED_KEYS = 32;
 
-// The index keys of a Pod's labels, made once per label set: validated Pods share their
-// label objects (shared.ts), so 100,000 Pods have a few thousand sets, and a Pod's keys are
-// needed two or three times per change (index, unindex, the Services it may affect).
-const labelKeys = new WeakMap<Readonly<Record<string, string>>, { namespace: string; keys: string[] }>();
-function keysOf(namespace: string, labels: Readonly<Record<string, string>>): string[] {
-  const known = labelKeys.get(labels);
-  if (known && known.namespace === namespace) return known.keys;
-  const keys: string[] = [];
-  for (const k in labels) keys.push(key3(namespace, k, labels[k]));
-  labelKeys.set(labels, { namespace, keys });
-  return keys;
-}
+const key3 = (ns: string, k: string, v: string) => [ns, k, v].join('\u0000'); // flat, not a rope
 
 function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
   let s = m.get(k);
@@ -52,7 +42,23 @@ export class EndpointController {
   private readonly serviceIndex = new Map<string, Set<string>>(); // by one selector pair
   // The Pods' records (record.ts): the one table of Pods, shared with the standalone cluster.
   private readonly pods = new Map<string, PodRecord>();
-  private readonly podIndex = new Map<string, Set<PodRecord>>(); // by every label pair
+  // The Pods by label pair, for the label keys some Service's selector uses (in any
+  // namespace): a label no selector reads is not indexed. At 100,000 Pods that all carry
+  // tier=backend and no Service selects by tier, that is one 100,000-entry Set never read.
+  // A key is indexed from the first Service that selects by it: every Pod is scanned once
+  // then, and every Pod set later is indexed by it. After MAX_SELECTED_KEYS keys, every key
+  // is (one last scan), so Services that each select by a label of their own cost no more
+  // than a bounded number of scans.
+  private readonly podIndex = new Map<string, Set<PodRecord>>();
+  private readonly indexedKeys = new Set<string>();
+  private indexAll = false;
+  /** Changes whenever more keys are indexed: the label sets' keys below are then stale. */
+  private indexGeneration = 0;
+  // The index keys of a label set (its pairs of indexed keys), made once per set and index
+  // generation: validated Pods share their label objects (shared.ts), so 100,000 Pods have a
+  // few thousand sets, and a Pod's keys are needed two or three times per change (index,
+  // unindex, the Services it may affect).
+  private readonly labelKeys = new WeakMap<Readonly<Record<string, string>>, { namespace: string; generation: number; keys: string[] }>();
   private readonly zones = new Map<string, string>();
   // svcId -> slice name -> what was last written. To a direct sink: the slice in the model's
   // form, the very object the sink keeps (holding it here costs nothing). Otherwise a
@@ -73,6 +79,7 @@ export class EndpointController {
       this.services.delete(id);
     }
     if (svc && svc.selector !== null && svc.type !== 'ExternalName') {
+      for (const k in svc.selector) this.indexKeyOfPods(k);
       this.services.set(id, svc);
       addTo(this.serviceIndex, this.indexKey(svc), id);
     }
@@ -99,9 +106,39 @@ export class EndpointController {
     } else {
       return undefined;
     }
-    for (const key of keysOf(pod.namespace, pod.labels)) addTo(this.podIndex, key, rec);
-    this.markServicesOf(pod);
+    const keys = this.keysOf(pod.namespace, pod.labels);
+    for (const key of keys) addTo(this.podIndex, key, rec);
+    this.markServicesOf(pod, keys);
     return rec;
+  }
+
+  /** From now on, Pods are indexed by their value of label `key` (those there now too). */
+  private indexKeyOfPods(key: string): void {
+    if (this.indexAll || this.indexedKeys.has(key)) return;
+    this.indexGeneration++;
+    if (this.indexedKeys.size >= MAX_SELECTED_KEYS) {
+      this.indexAll = true;
+      for (const rec of this.pods.values()) {
+        const { namespace, labels } = rec.pod;
+        for (const k in labels) if (!this.indexedKeys.has(k)) addTo(this.podIndex, key3(namespace, k, labels[k]), rec);
+      }
+      this.indexedKeys.clear(); // no longer read
+      return;
+    }
+    this.indexedKeys.add(key);
+    for (const rec of this.pods.values()) {
+      const { namespace, labels } = rec.pod;
+      for (const k in labels) if (k === key) addTo(this.podIndex, key3(namespace, k, labels[k]), rec);
+    }
+  }
+
+  private keysOf(namespace: string, labels: Readonly<Record<string, string>>): string[] {
+    const known = this.labelKeys.get(labels);
+    if (known && known.namespace === namespace && known.generation === this.indexGeneration) return known.keys;
+    const keys: string[] = [];
+    for (const k in labels) if (this.indexAll || this.indexedKeys.has(k)) keys.push(key3(namespace, k, labels[k]));
+    this.labelKeys.set(labels, { namespace, generation: this.indexGeneration, keys });
+    return keys;
   }
 
   /** The Pod's record, while the controller has the Pod. */
@@ -115,7 +152,7 @@ export class EndpointController {
   }
 
   private unindex(rec: PodRecord): void {
-    for (const key of keysOf(rec.pod.namespace, rec.pod.labels)) removeFrom(this.podIndex, key, rec);
+    for (const key of this.keysOf(rec.pod.namespace, rec.pod.labels)) removeFrom(this.podIndex, key, rec);
   }
 
   /** The Pod's readiness (or anything else the slices show) changed. */
@@ -204,8 +241,8 @@ export class EndpointController {
     return keys.length > 0 ? key3(svc.namespace, keys[0], svc.selector![keys[0]]) : '';
   }
 
-  private markServicesOf(pod: Pod): void {
-    for (const key of keysOf(pod.namespace, pod.labels)) {
+  private markServicesOf(pod: Pod, keys = this.keysOf(pod.namespace, pod.labels)): void {
+    for (const key of keys) {
       const ids = this.serviceIndex.get(key);
       if (!ids) continue;
       for (const id of ids) if (selectorMatches(this.services.get(id)!.selector!, pod.labels)) this.dirty.add(id);

@@ -114,3 +114,43 @@ test('the standalone cluster marks the controller record: a deleting Pod edited 
     cluster.stop();
   }
 });
+
+test('the standalone cluster: a Pod whose definition leaves the folder and comes back before its grace period ends stays, in the same record', async () => {
+  const { sink, addresses } = sliceSink();
+  const catalog = new ManifestCatalog();
+  const cluster = new StandaloneCluster({
+    sink,
+    log: silentLogger(),
+    serviceCIDRs: ['10.96.0.0/16'],
+    nodePortRange: { min: 30000, max: 32767 },
+    allocationsPath: null,
+    persistAllocations: false,
+    live: true,
+  });
+  const service = 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\nspec:\n  selector: {app: a}\n  ports: [{port: 80}]\n';
+  const live = podYAML('app: a').replace(', deletionTimestamp: "2026-01-01T00:00:00Z"', '');
+  try {
+    const load = (text: string) => {
+      cluster.apply(catalog.setFile('p.yaml', parseManifestText(text, 'p.yaml')), catalog);
+      cluster.flush();
+    };
+    load(`${service}---\n${live}`);
+    const rec = cluster.controller.podRecord('demo/p');
+    assert.ok(rec && !rec.timer && !rec.terminating);
+    load(service); // gone from the folder: terminating for its grace period
+    assert.ok(rec.timer, 'waits for its grace period');
+    assert.equal(rec.terminating, true);
+    assert.equal(rec.present, false);
+    await sleep(300);
+    load(`${service}---\n${live}`); // back: no longer going away
+    assert.equal(cluster.controller.podRecord('demo/p'), rec, 'the same record');
+    assert.equal(rec.timer, null);
+    assert.equal(rec.terminating, false);
+    assert.equal(rec.present, true);
+    await sleep(1000);
+    assert.equal(cluster.controller.podRecord('demo/p'), rec, 'still there after the grace period');
+    assert.deepEqual(addresses('web'), ['10.1.0.1']);
+  } finally {
+    cluster.stop();
+  }
+});
