@@ -4,28 +4,8 @@
 // and the index must follow Pods that are relabelled or removed afterwards.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndpointSlice } from '../../../src/api/types.js';
 import { EndpointController } from '../../../src/sources/pods/controller.js';
-import type { ObjectSink } from '../../../src/sources/sink.js';
-import { pod, svc } from './slice-fixtures.js';
-
-/** A sink that keeps the model slices it was given; `addresses(service)` lists their endpoints. */
-function sliceSink(): { sink: ObjectSink; addresses: (service: string) => string[] } {
-  const slices = new Map<string, EndpointSlice>();
-  const sink: ObjectSink = {
-    upsert: () => null,
-    upsertEndpointSlice: (s) => void slices.set(`${s.namespace}/${s.name}`, s),
-    delete: (_k, ns, name) => void slices.delete(`${ns}/${name}`),
-    reportError: () => {},
-    clearError: () => {},
-  };
-  const addresses = (service: string) =>
-    [...slices.values()]
-      .filter((s) => s.serviceName === service)
-      .flatMap((s) => s.endpoints.map((e) => e.addresses[0]))
-      .sort();
-  return { sink, addresses };
-}
+import { pod, sliceSink, svc } from './slice-fixtures.js';
 
 const service = (name: string, selector: Record<string, string>) => svc({ selector, ports: [{ port: 80, targetPort: 8080 }] }, { name });
 

@@ -5,32 +5,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EndpointSlice } from '../../../src/api/types.js';
 import { ManifestCatalog } from '../../../src/sources/manifests/catalog.js';
 import { StandaloneCluster } from '../../../src/sources/manifests/cluster.js';
 import { parseManifestText } from '../../../src/sources/manifests/read.js';
 import { EndpointController } from '../../../src/sources/pods/controller.js';
 import type { ObjectSink } from '../../../src/sources/sink.js';
 import { silentLogger } from '../../../src/util/log.js';
-import { pod, svc } from './slice-fixtures.js';
-
-/** A sink that keeps the model slices it was given, by Service. */
-function sliceSink(): { sink: ObjectSink; addresses: (service: string) => string[] } {
-  const slices = new Map<string, EndpointSlice>();
-  const sink: ObjectSink = {
-    upsert: () => null,
-    upsertEndpointSlice: (s) => void slices.set(`${s.namespace}/${s.name}`, s),
-    delete: (_k, ns, name) => void slices.delete(`${ns}/${name}`),
-    reportError: () => {},
-    clearError: () => {},
-  };
-  const addresses = (service: string) =>
-    [...slices.values()]
-      .filter((s) => s.serviceName === service)
-      .flatMap((s) => s.endpoints.map((e) => e.addresses[0]))
-      .sort();
-  return { sink, addresses };
-}
+import { pod, sliceSink, svc } from './slice-fixtures.js';
 
 test('the controller keeps one record per Pod: the same object across definitions, indexed by its current labels, gone on removal', () => {
   const { sink, addresses } = sliceSink();
@@ -80,10 +61,9 @@ const podYAML = (labels: string) =>
   labels +
   '}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers: [{name: c, ports: [{containerPort: 80}]}]\nstatus: {podIP: 10.1.0.1}\n';
 
-test('the standalone cluster marks the controller record: a deleting Pod edited while it terminates still goes at the end of its grace period', async () => {
-  const { sink } = sliceSink();
-  const catalog = new ManifestCatalog();
-  const cluster = new StandaloneCluster({
+/** A live standalone cluster (probes, grace periods) that keeps no allocation file. */
+function liveCluster(sink: ObjectSink): StandaloneCluster {
+  return new StandaloneCluster({
     sink,
     log: silentLogger(),
     serviceCIDRs: ['10.96.0.0/16'],
@@ -92,6 +72,12 @@ test('the standalone cluster marks the controller record: a deleting Pod edited 
     persistAllocations: false,
     live: true,
   });
+}
+
+test('the standalone cluster marks the controller record: a deleting Pod edited while it terminates still goes at the end of its grace period', async () => {
+  const { sink } = sliceSink();
+  const catalog = new ManifestCatalog();
+  const cluster = liveCluster(sink);
   try {
     const load = (text: string) => {
       cluster.apply(catalog.setFile('p.yaml', parseManifestText(text, 'p.yaml')), catalog);
@@ -118,15 +104,7 @@ test('the standalone cluster marks the controller record: a deleting Pod edited 
 test('the standalone cluster: a Pod whose definition leaves the folder and comes back before its grace period ends stays, in the same record', async () => {
   const { sink, addresses } = sliceSink();
   const catalog = new ManifestCatalog();
-  const cluster = new StandaloneCluster({
-    sink,
-    log: silentLogger(),
-    serviceCIDRs: ['10.96.0.0/16'],
-    nodePortRange: { min: 30000, max: 32767 },
-    allocationsPath: null,
-    persistAllocations: false,
-    live: true,
-  });
+  const cluster = liveCluster(sink);
   const service = 'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: demo}\nspec:\n  selector: {app: a}\n  ports: [{port: 80}]\n';
   const live = podYAML('app: a').replace(', deletionTimestamp: "2026-01-01T00:00:00Z"', '');
   try {

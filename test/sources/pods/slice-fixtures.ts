@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { validateService } from '../../../src/api/validate.js';
 import type { Service } from '../../../src/api/types.js';
 import { validatePod, type Pod } from '../../../src/sources/pods/pod.js';
+import type { EndpointSlice } from '../../../src/api/types.js';
+import type { ObjectSink } from '../../../src/sources/sink.js';
 
 export function svc(spec: Record<string, unknown>, meta: Record<string, unknown> = {}): Service {
   const v = validateService({
@@ -42,3 +44,21 @@ export function pod(name: string, o: PodShape = {}): Pod {
 
 /** The zone of each node the Pods run on. */
 export const zones: Record<string, string> = { 'node-a': 'zone-a', 'node-b': 'zone-b' };
+
+/** A sink that keeps the model slices it was given; `addresses(service)` lists their endpoints, sorted. */
+export function sliceSink(): { sink: ObjectSink; addresses: (service: string) => string[] } {
+  const slices = new Map<string, EndpointSlice>();
+  const sink: ObjectSink = {
+    upsert: () => null,
+    upsertEndpointSlice: (s) => void slices.set(`${s.namespace}/${s.name}`, s),
+    delete: (_k, ns, name) => void slices.delete(`${ns}/${name}`),
+    reportError: () => {},
+    clearError: () => {},
+  };
+  const addresses = (service: string) =>
+    [...slices.values()]
+      .filter((s) => s.serviceName === service)
+      .flatMap((s) => s.endpoints.map((e) => e.addresses[0]))
+      .sort();
+  return { sink, addresses };
+}
