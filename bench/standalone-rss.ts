@@ -30,13 +30,6 @@ function status(pid: number): { rssMB: number; hwmMB: number } {
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? NaN);
   return { rssMB: kb('VmRSS') / 1024, hwmMB: kb('VmHWM') / 1024 };
 }
-function cpuSeconds(pid: number): number {
-  return liveCpuAndFaults(pid).cpuMs / 1000;
-}
-function minorFaults(pid: number): number {
-  return liveCpuAndFaults(pid).minorFaults;
-}
-
 function writeFolder(services: number): string {
   const dir = mkdtempSync(join(tmpdir(), 'kproxy-bench-rss-'));
   const pods = services * ENDPOINTS;
@@ -120,7 +113,7 @@ async function runOnce(topo: BenchTopology, dir: string, nodeArgs: string[], ste
     child.stderr!.resume(); // readline let go of it: later log lines must not fill the pipe
     const firstSyncS = (syncedAt - t0) / 1000;
     const pid = child.pid!; // `ip netns exec` execs: the PID is kproxy's
-    const cpuS = cpuSeconds(pid);
+    const cpuS = liveCpuAndFaults(pid).cpuMs / 1000;
     await sleep(3000);
     const soon = status(pid);
     await sleep(12_000);
@@ -156,8 +149,7 @@ async function followPeriods(pid: number, ms: number): Promise<PeriodFigures[]> 
   const periods: PeriodFigures[] = [];
   const end = performance.now() + ms;
   let at = performance.now(); // called 2 s before a periodic sync
-  let cpu = cpuSeconds(pid);
-  let faults = minorFaults(pid);
+  let last = liveCpuAndFaults(pid);
   while (at + SYNC_PERIOD_MS <= end) {
     const next = at + SYNC_PERIOD_MS;
     let maxMB = 0;
@@ -166,11 +158,9 @@ async function followPeriods(pid: number, ms: number): Promise<PeriodFigures[]> 
       maxMB = Math.max(maxMB, status(pid).rssMB);
     }
     const settledMB = status(pid).rssMB;
-    const now = cpuSeconds(pid);
-    const faultsNow = minorFaults(pid);
-    const p = { settledMB, maxMB, cpuMs: (now - cpu) * 1000, faults: faultsNow - faults };
-    cpu = now;
-    faults = faultsNow;
+    const now = liveCpuAndFaults(pid);
+    const p = { settledMB, maxMB, cpuMs: now.cpuMs - last.cpuMs, faults: now.minorFaults - last.minorFaults };
+    last = now;
     at = next;
     periods.push(p);
     const minutes = ((periods.length * SYNC_PERIOD_MS) / 60_000).toFixed(1);
