@@ -116,20 +116,17 @@ export class EndpointController {
   private indexKeyOfPods(key: string): void {
     if (this.indexAll || this.indexedKeys.has(key)) return;
     this.indexGeneration++;
-    if (this.indexedKeys.size >= MAX_SELECTED_KEYS) {
-      this.indexAll = true;
-      for (const rec of this.pods.values()) {
-        const { namespace, labels } = rec.pod;
-        for (const k in labels) if (!this.indexedKeys.has(k)) addTo(this.podIndex, key3(namespace, k, labels[k]), rec);
-      }
-      this.indexedKeys.clear(); // no longer read
-      return;
-    }
-    this.indexedKeys.add(key);
+    // The keys indexed from now on: this one, or past the limit every key not indexed yet.
+    const all = this.indexedKeys.size >= MAX_SELECTED_KEYS;
+    const added = all ? (k: string) => !this.indexedKeys.has(k) : (k: string) => k === key;
     for (const rec of this.pods.values()) {
       const { namespace, labels } = rec.pod;
-      for (const k in labels) if (k === key) addTo(this.podIndex, key3(namespace, k, labels[k]), rec);
+      for (const k in labels) if (added(k)) addTo(this.podIndex, key3(namespace, k, labels[k]), rec);
     }
+    if (all) {
+      this.indexAll = true;
+      this.indexedKeys.clear(); // no longer read
+    } else this.indexedKeys.add(key);
   }
 
   private keysOf(namespace: string, labels: Readonly<Record<string, string>>): string[] {
