@@ -11,13 +11,9 @@ import { join } from 'node:path';
 import { validateService } from '../../../src/api/validate.js';
 import type { KubeObject } from '../../../src/api/types.js';
 import { ServiceAllocator, type AllocationInput } from '../../../src/sources/allocate/allocator.js';
-import { allocationsPath } from '../../../src/sources/allocate/state.js';
-import { ManifestCatalog } from '../../../src/sources/manifests/catalog.js';
-import { StandaloneCluster } from '../../../src/sources/manifests/cluster.js';
-import { listManifestFiles, readManifestFile } from '../../../src/sources/manifests/read.js';
 import type { ObjectSink } from '../../../src/sources/sink.js';
 import type { ObjectError } from '../../../src/util/errors.js';
-import { silentLogger } from '../../../src/util/log.js';
+import { startOnce } from './start-once.js';
 
 function input(name: string, createdAt: number | undefined, clusterIP?: string): AllocationInput {
   const raw: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'ns' }, spec: { ports: [{ port: 80 }], ...(clusterIP ? { clusterIP } : {}) } };
@@ -61,7 +57,7 @@ interface Seen {
   errors: Map<string, ObjectError>;
 }
 
-/** One kproxy start on the folder: reads it, allocates (saving the state file), stops. */
+/** One kproxy start on the folder (start-once.ts): what it gave the sink. */
 function start(dir: string): Seen {
   const seen: Seen = { ips: new Map(), errors: new Map() };
   const sink: ObjectSink = {
@@ -75,22 +71,7 @@ function start(dir: string): Seen {
     reportError: (e) => void seen.errors.set(`${e.namespace}/${e.name}`, e),
     clearError: () => {},
   };
-  const catalog = new ManifestCatalog();
-  const touched = new Set<string>();
-  for (const f of listManifestFiles(dir)) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
-  const cluster = new StandaloneCluster({
-    sink,
-    log: silentLogger(),
-    serviceCIDRs: ['127.96.0.0/16'],
-    nodePortRange: { min: 30000, max: 32767 },
-    allocationsPath: allocationsPath(dir),
-    persistAllocations: true,
-    live: false,
-    manifestsDir: dir,
-  });
-  cluster.apply(touched, catalog);
-  cluster.flush();
-  cluster.stop();
+  startOnce(dir, sink, ['127.96.0.0/16']);
   return seen;
 }
 

@@ -10,10 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ChangeTracker } from '../../../src/model/tracker.js';
 import { allocationsPath } from '../../../src/sources/allocate/state.js';
-import { ManifestCatalog } from '../../../src/sources/manifests/catalog.js';
-import { StandaloneCluster } from '../../../src/sources/manifests/cluster.js';
-import { listManifestFiles, readManifestFile } from '../../../src/sources/manifests/read.js';
-import { silentLogger } from '../../../src/util/log.js';
+import { startOnce } from './start-once.js';
 
 const services = `
 apiVersion: v1
@@ -61,22 +58,7 @@ test('values allocation writes in are checked: wrong ones refuse the Service, as
     mkdirSync(dirname(state), { recursive: true });
     writeFileSync(state, JSON.stringify(held));
     const tracker = new ChangeTracker({ nodeName: 'n', machineAddresses: ['127.0.0.1'] });
-    const catalog = new ManifestCatalog();
-    const touched = new Set<string>();
-    for (const f of listManifestFiles(dir)) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
-    const cluster = new StandaloneCluster({
-      sink: tracker,
-      log: silentLogger(),
-      serviceCIDRs: ['127.96.0.0/16', 'fd00:96::/112'],
-      nodePortRange: { min: 30000, max: 32767 },
-      allocationsPath: state,
-      persistAllocations: true,
-      live: false,
-      manifestsDir: dir,
-    });
-    cluster.apply(touched, catalog);
-    cluster.flush();
-    cluster.stop();
+    startOnce(dir, tracker, ['127.96.0.0/16', 'fd00:96::/112']);
     const s = tracker.snapshot();
 
     const errors = new Map(s.errors.map((e) => [e.name, `${e.field}: ${e.reason}`]));
