@@ -17,6 +17,7 @@
 // into a Definition again as soon as anything asks for it (winner(), a re-read of its file,
 // a duplicate elsewhere), and packed again by the next forgetObjects().
 import type { KubeObject } from '../../api/types.js';
+import type { Pod } from '../pods/pod.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
 import { parseManifestText, type FileContents, type ManifestError } from './read.js';
 
@@ -30,10 +31,18 @@ export interface Definition {
    */
   source: string | undefined;
   item: number;
-  /** The parsed object, until forgetObjects(). */
+  /** The parsed object, until forgetObjects(); never built for a `pod`. */
   object: KubeObject | undefined;
-  /** A digest of what the object reads as, set when forgetObjects() dropped the text of a winner. */
-  digest?: number;
+  /**
+   * A common-shape Pod document read straight into its validated Pod (fast-pod.ts), until
+   * forgetObjects(): the cluster takes it as it is, with no object to check.
+   */
+  pod: Pod | undefined;
+  /**
+   * A digest of what the object reads as: set from the start for a `pod`, else when
+   * forgetObjects() dropped the text of a winner.
+   */
+  digest: number | undefined;
 }
 
 /**
@@ -95,7 +104,16 @@ class PackedDefinitions {
 
   /** The slot's definition as an object again; the slot is free afterwards. */
   unpack(slot: number): Definition {
-    const d: Definition = { id: this.ids[slot], file: this.fileNames[this.files[slot]], line: this.lines[slot], source: undefined, item: 0, object: undefined, digest: this.digests[slot] };
+    const d: Definition = {
+      id: this.ids[slot],
+      file: this.fileNames[this.files[slot]],
+      line: this.lines[slot],
+      source: undefined,
+      item: 0,
+      object: undefined,
+      pod: undefined,
+      digest: this.digests[slot],
+    };
     this.ids[slot] = '';
     this.free.push(slot);
     return d;
@@ -129,9 +147,14 @@ export class ManifestCatalog {
     } else this.fileErrors.delete(file);
     return this.replace(
       file,
-      // digest is there from the start, so that setting it later does not give each of
+      // Every field is there from the start, so that setting one later does not give each of
       // 100,000s of definitions a separate property store (40 bytes each).
-      contents.objects.map((o) => ({ id: objectId(o.object), file, line: o.line, source: o.source, item: o.item, object: o.object, digest: undefined })),
+      contents.objects.map((o) => {
+        const { line, source, item, fast } = o;
+        return fast
+          ? { id: fast.id, file, line, source, item, object: undefined, pod: fast.pod, digest: fast.digest }
+          : { id: objectId(o.object), file, line, source, item, object: o.object, pod: undefined, digest: undefined };
+      }),
     );
   }
 
@@ -140,7 +163,7 @@ export class ManifestCatalog {
    * winner that only a digest stands for (see applied()): the cluster has that one already.
    */
   objectOf(d: Definition): KubeObject {
-    if (d.object) return d.object;
+    if (d.object) return d.object; // (a `pod` has none: its text is parsed, as a loser's is)
     const again = d.source === undefined ? undefined : parseManifestText(d.source, d.file).objects.find((o) => o.item === d.item);
     // The same text parsed before; it cannot fail now.
     if (!again) throw new Error(`${d.file}:${d.line}: the definition no longer parses`);
@@ -166,14 +189,16 @@ export class ManifestCatalog {
         const d = defs[i];
         if (typeof d === 'number') continue; // packed: forgotten already
         const alone = this.byId.get(d.id) === d;
-        if (d.object && (alone || this.winner(d.id) === d)) {
-          d.digest = digestOf(d.object);
+        const fresh = d.object !== undefined || d.pod !== undefined;
+        if (fresh && (alone || this.winner(d.id) === d)) {
+          d.digest ??= digestOf(d.object!); // a `pod` came with its digest
           d.source = undefined;
-        } else if (d.source !== undefined && d.object) {
+        } else if (d.source !== undefined && fresh) {
           // A loser's text is a slice of its file's: copied, so that it does not hold the file.
           d.source = (' ' + d.source).slice(1);
         }
         d.object = undefined;
+        d.pod = undefined;
         if (alone && this.applied(d)) this.byId.set(d.id, (defs[i] = this.packed.pack(d, i)));
       }
     }
@@ -281,7 +306,7 @@ export class ManifestCatalog {
   /** Same text (and place in it): the same object; else compare what they read as. */
   private sameObject(old: Definition, mine: Definition): boolean {
     if (old.source !== undefined && old.source === mine.source && old.item === mine.item) return true;
-    if (old.digest !== undefined) return old.digest === digestOf(this.objectOf(mine));
+    if (old.digest !== undefined) return old.digest === (mine.digest ?? digestOf(this.objectOf(mine)));
     return JSON.stringify(this.objectOf(old)) === JSON.stringify(this.objectOf(mine));
   }
 

@@ -154,8 +154,14 @@ export class StandaloneCluster {
       // A winner that only its digest stands for was applied when it won and is unchanged:
       // what changed is who lost to it (reported above), not the object.
       if (def && catalog.applied(def)) continue;
-      const o = def && catalog.objectOf(def);
       if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
+      if (def?.pod) {
+        // A common-shape Pod, read straight into its Pod: it passed what refuse() and
+        // validatePod() would check (fast-pod.ts).
+        this.setValidPod(flatId(namespace, name), def.pod);
+        continue;
+      }
+      const o = def && catalog.objectOf(def);
       if (o && this.refuse(id, kind, namespace, name, o, def!)) continue; // the previous version, if any, stays
       switch (kind) {
         case 'Service': {
@@ -391,7 +397,10 @@ export class StandaloneCluster {
       this.podErrors.add(id);
       return;
     }
-    const pod = v.pod;
+    this.setValidPod(id, v.pod);
+  }
+
+  private setValidPod(id: string, pod: Pod): void {
     // The namespace and name are cut from the id only for an error (rare).
     if (this.podErrors.delete(id)) this.opts.sink.clearError('Pod', namespaceOf(id), nameOf(id));
     const exec = execProbeAt(pod);

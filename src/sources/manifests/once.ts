@@ -20,7 +20,7 @@ export function loadManifestsOnce(dir: string, sink: ObjectSink, config?: Config
   const catalog = new ManifestCatalog();
   const touched = new Set<string>();
   const walked = walkManifestFolder(dir);
-  for (const f of walked.files.keys()) for (const id of catalog.setFile(f, readManifestFile(dir, f))) touched.add(id);
+  for (const f of walked.files.keys()) for (const id of catalog.setFile(f, readManifestFile(dir, f, undefined, { pods: true }))) touched.add(id);
   // A subfolder that cannot be read is said, not silently left out (the live source logs it).
   for (const s of walked.skipped) sink.reportError({ kind: 'File', namespace: '', name: s.path, field: '', reason: s.reason });
   const cluster = new StandaloneCluster({

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import yaml from 'js-yaml';
 import type { KubeObject } from '../../api/types.js';
 import { FALLBACK, fastPathEligible, parseCommonYAML } from './fast-yaml.js';
+import { fastPod, type FastPod } from './fast-pod.js';
 import { checkExpansion, expandedNodeBudget, MAX_MANIFEST_FILE_BYTES } from './limits.js';
 import { walkManifestFolder } from './walk.js';
 
@@ -19,6 +20,28 @@ export interface ManifestObject {
    */
   source: string;
   item: number;
+  /**
+   * Only from `pods: true`: a Pod document in the common shape, read straight from its text
+   * into its id, validated Pod and digest (fast-pod.ts); `object` is then parsed only when
+   * asked for.
+   */
+  fast?: FastPod;
+}
+
+/** A common-shape Pod document: its object is built only if something asks for it. */
+class FastPodObject implements ManifestObject {
+  private parsed: KubeObject | undefined;
+  readonly item = 0;
+  constructor(
+    readonly fast: FastPod,
+    readonly file: string,
+    readonly line: number,
+    readonly source: string,
+  ) {}
+
+  get object(): KubeObject {
+    return (this.parsed ??= parseDocument(this.source, this.file, true) as KubeObject);
+  }
 }
 
 export interface ManifestError {
@@ -37,6 +60,16 @@ export interface FileContents {
   partial?: boolean;
 }
 
+export interface ParseOptions {
+  /** false: js-yaml parses every document (the benchmark's reference). */
+  fastPath?: boolean;
+  /**
+   * Common-shape Pod documents come as their validated Pod (ManifestObject.fast), for the
+   * catalog (see fast-pod.ts); their `object` is parsed only when read.
+   */
+  pods?: boolean;
+}
+
 /** Every manifest file below dir, sorted, as paths relative to dir (see walk.ts for symlinks). */
 export function listManifestFiles(dir: string): string[] {
   return [...walkManifestFolder(dir).files.keys()];
@@ -52,9 +85,10 @@ export function listManifestFiles(dir: string): string[] {
  * Kubernetes sees them), roughly ten times faster than the `yaml` package on big folders.
  * Documents in the common manifest shape go through fast-yaml.ts first (same result, a
  * fraction of the time); `fastPath: false` gives js-yaml every document (the benchmark's
- * reference). A .json file is tried with JSON.parse first.
+ * reference). With `pods: true`, a Pod document in the common shape is not parsed into an
+ * object at all (fast-pod.ts). A .json file is tried with JSON.parse first.
  */
-export function parseManifestText(text: string, file: string, o: { fastPath?: boolean } = {}): FileContents {
+export function parseManifestText(text: string, file: string, o: ParseOptions = {}): FileContents {
   const objects: ManifestObject[] = [];
   const skipped: ManifestError[] = [];
   const add = (value: unknown, line: number, source: string): ManifestError | null => {
@@ -91,10 +125,16 @@ export function parseManifestText(text: string, file: string, o: { fastPath?: bo
     }
   }
   const fast = o.fastPath !== false && fastPathEligible(text, false);
+  const pods = fast && o.pods === true;
   for (const doc of splitDocuments(text)) {
-    let value: unknown = fast ? parseCommonYAML(doc.text) : FALLBACK;
+    const pod = pods ? fastPod(doc.text) : null;
+    if (pod) {
+      objects.push(new FastPodObject(pod, file, doc.line + leadingBlankLines(doc.text), doc.text));
+      continue;
+    }
+    let value: unknown;
     try {
-      if (value === FALLBACK) value = yaml.load(doc.text, { schema: yaml.CORE_SCHEMA, json: true, filename: file });
+      value = parseDocument(doc.text, file, fast);
     } catch (e) {
       if (e instanceof RangeError) return { objects: [], errors: [{ file, line: doc.line, message: `cannot be read: ${e.message}` }] };
       const ye = e as yaml.YAMLException;
@@ -105,6 +145,12 @@ export function parseManifestText(text: string, file: string, o: { fastPath?: bo
     if (err) return { objects: [], errors: [err] };
   }
   return contents(objects, skipped);
+}
+
+/** One document's value: fast-yaml.ts when the file allows it and it can, else js-yaml (which throws on an error). */
+function parseDocument(doc: string, file: string, fast: boolean): unknown {
+  const value = fast ? parseCommonYAML(doc) : FALLBACK;
+  return value === FALLBACK ? yaml.load(doc, { schema: yaml.CORE_SCHEMA, json: true, filename: file }) : value;
 }
 
 function contents(objects: ManifestObject[], skipped: ManifestError[]): FileContents {
@@ -169,7 +215,7 @@ function leadingBlankLines(text: string): number {
     i = j + 1;
   }
 }
-export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES, o: { fastPath?: boolean } = {}): FileContents {
+export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES, o: ParseOptions = {}): FileContents {
   const text = readManifestText(dir, file, maxBytes);
   return typeof text === 'string' ? parseManifestText(text, file, o) : text;
 }

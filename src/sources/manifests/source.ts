@@ -133,7 +133,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
       emptied.delete(f);
       for (const id of catalog.removeFile(f)) touched.add(id);
     }
-    for (const f of files) for (const id of catalog.setFile(f, accept(f, readManifestFile(dir, f)))) touched.add(id);
+    for (const f of files) for (const id of catalog.setFile(f, accept(f, readManifestFile(dir, f, undefined, { pods: true })))) touched.add(id);
     cluster.apply(touched, catalog);
     catalog.forgetObjects(files); // the cluster has what it needs; the text stays
     finish();
@@ -159,7 +159,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
     try {
       for (let i = 0; i < files.length; i++) {
         const f = files[i];
-        const c = ahead ? await ahead.take(i) : readManifestFile(dir, f);
+        const c = ahead ? await ahead.take(i) : readManifestFile(dir, f, undefined, { pods: true });
         if (stopped) return false;
         cluster.apply(catalog.setFile(f, accept(f, c)), catalog);
         catalog.forgetObjects([f]);

@@ -75,7 +75,7 @@ test('a forgotten sole winner is packed: unpacked as it was when asked for, its 
   c.setFile('b.yaml', parseManifestText(pod('q', 'x'), 'b.yaml'));
   c.forgetObjects(['a.yaml', 'b.yaml']);
   const p2 = c.winner('Pod/demo/p2')!;
-  assert.deepEqual({ ...p2, digest: typeof p2.digest }, { id: 'Pod/demo/p2', file: 'a.yaml', line: 4, source: undefined, item: 0, object: undefined, digest: 'number' });
+  assert.deepEqual({ ...p2, digest: typeof p2.digest }, { id: 'Pod/demo/p2', file: 'a.yaml', line: 4, source: undefined, item: 0, object: undefined, pod: undefined, digest: 'number' });
   assert.ok(c.applied(p2));
   assert.equal(c.winner('Pod/demo/p2'), p2, 'unpacked once, the same definition until packed again');
   assert.equal(c.definedIn('a.yaml'), 3);
