@@ -216,17 +216,13 @@ function leadingBlankLines(text: string): number {
   }
 }
 export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES, o: ParseOptions = {}): FileContents {
-  const text = readManifestText(dir, file, maxBytes);
-  return typeof text === 'string' ? parseManifestText(text, file, o) : text;
-}
-
-/** A file's text, or the contents that say why it cannot be read (readManifestFile's first half). */
-export function readManifestText(dir: string, file: string, maxBytes = MAX_MANIFEST_FILE_BYTES): string | FileContents {
+  let text: string;
   try {
-    return readCapped(join(dir, file), maxBytes);
+    text = readCapped(join(dir, file), maxBytes);
   } catch (e) {
     return { objects: [], errors: [{ file, line: 0, message: (e as Error).message }] };
   }
+  return parseManifestText(text, file, o);
 }
 
 /** The file's text; an error when it holds more than maxBytes (never reading further than that). */

@@ -3,12 +3,8 @@
 // every change reaches the sink within a debounce (100 ms) of the file being written.
 //
 // The first load goes file by file, in path order: each file is read and parsed, its objects
-// go to the catalog and the cluster, and are dropped before the next. In a big folder (16 MB
-// or more) on a machine with two idle cores to spare, a worker thread reads and parses the
-// files a few ahead of the one being applied (parse-ahead.ts, the same parser; it costs only
-// time if it fails), and folder changes seen during that load are applied after it, in the
-// order they came.
-import { availableParallelism, loadavg } from 'node:os';
+// go to the catalog and the cluster, and are dropped before the next. Pods in the common
+// shape are never parsed into objects at all (fast-pod.ts).
 import type { Config } from '../../config/types.js';
 import type { Source, SourceContext } from '../source.js';
 import { defaultServiceCIDRs } from '../allocate/allocator.js';
@@ -16,7 +12,6 @@ import { allocationsPath } from '../allocate/state.js';
 import { ManifestCatalog } from './catalog.js';
 import { locatedSink } from './located-sink.js';
 import { StandaloneCluster, type ClusterOptions } from './cluster.js';
-import type { ParseAheadOptions } from './parse-ahead.js';
 import { readManifestFile, type FileContents } from './read.js';
 import { FolderWatcher, type FolderChanges } from './watch.js';
 
@@ -44,34 +39,13 @@ export interface ManifestsSource extends Source {
  */
 const EMPTY_FILE_GRACE_MS = 5000;
 
-/**
- * From this many bytes of manifests, and with spare cores, the first load is parsed on a
- * second thread (parse-ahead.ts). Below it the worker's start and the hand-over cost about
- * what they save: measured on two cores, 4 MB loaded 30–80 ms slower with it, 8 MB about
- * as fast; it always costs more CPU.
- */
-const PARSE_AHEAD_MIN_BYTES = 16 * 1024 * 1024;
-
-/**
- * True when two cores have been mostly idle over the last minute (load average): one for the
- * parse worker, one for V8's own helper threads (garbage collection, compilation), which
- * use ≈0.8 s of CPU beside the main thread during a big load. The worker adds 0.5–0.9 s of
- * CPU (its parse, the hand-over, its own helper work); measured on two cores, paired with
- * and without it, the load was 3 % faster with it on an idle machine (median of ten pairs,
- * from 10 % faster to 17 % slower) and up to 20 % slower once the machine had other work,
- * so two cores are not enough.
- */
-function spareCores(): boolean {
-  const cores = availableParallelism();
-  return cores >= 4 && loadavg()[0] < cores - 2;
-}
-
 export interface ManifestsSourceOptions {
   debounceMs?: number;
   emptyFileGraceMs?: number;
-  /** The first load's parse worker: from how many bytes (default PARSE_AHEAD_MIN_BYTES), and its options. */
-  parseAhead?: ParseAheadOptions & { minBytes?: number };
 }
+
+/** How the catalog reads a file: common-shape Pods straight into Pods (read.ts). */
+const READ = { pods: true };
 
 export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions = {}): ManifestsSource {
   const dir = ctx.config.manifests;
@@ -92,14 +66,6 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
   // Files found empty after having objects: the timer, or null once the grace period is over.
   const emptied = new Map<string, NodeJS.Timeout | null>();
 
-  /** Folder changes that came during the first load, in order (null once it is done). */
-  let pending: FolderChanges[] | null = [];
-  let stopped = false;
-  const change = (changed: string[], removed: string[]) => {
-    if (pending) pending.push({ changed, removed });
-    else load(changed, removed);
-  };
-
   /** A file's contents as read (the empty-file grace applied). */
   const accept = (f: string, c: FileContents): FileContents => {
     const empty = c.objects.length === 0 && c.errors.length === 0 && catalog.definedIn(f) > 0;
@@ -116,7 +82,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
     if (state === undefined) {
       const timer = setTimeout(() => {
         emptied.set(f, null);
-        change([f], []);
+        load([f], []);
       }, graceMs);
       timer.unref();
       emptied.set(f, timer);
@@ -133,7 +99,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
       emptied.delete(f);
       for (const id of catalog.removeFile(f)) touched.add(id);
     }
-    for (const f of files) for (const id of catalog.setFile(f, accept(f, readManifestFile(dir, f, undefined, { pods: true })))) touched.add(id);
+    for (const f of files) for (const id of catalog.setFile(f, accept(f, readManifestFile(dir, f, undefined, READ)))) touched.add(id);
     cluster.apply(touched, catalog);
     catalog.forgetObjects(files); // the cluster has what it needs; the text stays
     finish();
@@ -144,34 +110,15 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
    * before the next file is read, so that the parsed objects die young instead of all
    * 100,000s of them living until the end. Into an empty catalog this gives what load()
    * gives: the first definition in file order wins, and an id defined again in a later file
-   * is applied again with its duplicate reported.
-   *
-   * A big folder is read and parsed on a second thread, a few files ahead of the one being
-   * applied here (parse-ahead.ts); the contents are the same. Folder changes seen meanwhile
-   * wait in `pending` and are loaded after it, in the order they came. False when stop()
-   * came first.
+   * is applied again with its duplicate reported. It runs in one go: no folder change can
+   * come in between.
    */
-  const loadFirst = async (files: readonly string[], bytes: number): Promise<boolean> => {
-    const o = opts.parseAhead ?? {};
-    const worthIt = o.minBytes !== undefined ? bytes >= o.minBytes : bytes >= PARSE_AHEAD_MIN_BYTES && spareCores();
-    const ahead = worthIt ? new (await import('./parse-ahead.js')).ParseAhead(dir, files, { ...o, onFailure: (m) => ctx.log.warn(m) }) : null;
-    if (ahead) ctx.log.debug({ files: files.length, bytes }, 'first load: files parsed on a worker thread');
-    try {
-      for (let i = 0; i < files.length; i++) {
-        const f = files[i];
-        const c = ahead ? await ahead.take(i) : readManifestFile(dir, f, undefined, { pods: true });
-        if (stopped) return false;
-        cluster.apply(catalog.setFile(f, accept(f, c)), catalog);
-        catalog.forgetObjects([f]);
-      }
-    } finally {
-      ahead?.close();
+  const loadFirst = (files: readonly string[]) => {
+    for (const f of files) {
+      cluster.apply(catalog.setFile(f, accept(f, readManifestFile(dir, f, undefined, READ))), catalog);
+      catalog.forgetObjects([f]);
     }
     finish();
-    const waited = pending ?? [];
-    pending = null;
-    for (const c of waited) load(c.changed, c.removed);
-    return true;
   };
 
   /** After the catalog and the cluster took the files: errors, allocation, slices. */
@@ -185,7 +132,7 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
     dir,
     (c: FolderChanges) => {
       ctx.log.debug({ changed: c.changed, removed: c.removed }, 'manifests changed');
-      change(c.changed, c.removed);
+      load(c.changed, c.removed);
     },
     { debounceMs: opts.debounceMs, onError: (m) => ctx.log.warn(m) },
   );
@@ -195,13 +142,12 @@ export function manifestsSource(ctx: SourceContext, opts: ManifestsSourceOptions
     async start() {
       const t0 = performance.now();
       const files = watcher.start();
-      if (!(await loadFirst(files, watcher.bytes))) return;
+      loadFirst(files);
       await cluster.settle(FIRST_PROBES_WAIT_MS);
       ctx.changed();
       ctx.log.info({ dir, files: files.length, ms: Math.round(performance.now() - t0) }, 'manifests loaded; watching for changes');
     },
     async stop() {
-      stopped = true;
       for (const t of emptied.values()) if (t) clearTimeout(t);
       watcher.stop();
       cluster.stop();

@@ -27,7 +27,6 @@ export class FolderWatcher {
   private poll: NodeJS.Timeout | null = null;
   private stopped = false;
   private skipped = new Set<string>();
-  private sizes = 0;
 
   constructor(
     private readonly dir: string,
@@ -39,11 +38,6 @@ export class FolderWatcher {
   start(): string[] {
     const { changed } = this.scan();
     return changed;
-  }
-
-  /** The manifest files' total size in bytes at the last look. */
-  get bytes(): number {
-    return this.sizes;
   }
 
   stop(): void {
@@ -72,11 +66,7 @@ export class FolderWatcher {
   private scan(): FolderChanges {
     const walked = walkManifestFolder(this.dir);
     const seen = new Map<string, string>();
-    this.sizes = 0;
-    for (const [f, st] of walked.files) {
-      seen.set(f, `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
-      this.sizes += st.size;
-    }
+    for (const [f, st] of walked.files) seen.set(f, `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`);
     this.reportSkipped(walked.skipped);
     this.watchDirs(walked.dirs);
     const changed: string[] = [];
