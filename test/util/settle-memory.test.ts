@@ -67,3 +67,24 @@ test('after a full sync the spare slabs are lent again until the quiet collectio
   ]);
   assert.deepEqual(JSON.parse(out), { burst: true, afterQuiet: false });
 });
+
+// The young generation grows to 32 MB during a big start-up and V8 shrinks it only in a full
+// collection that finds the allocation rate low; the train of scavenges after the start-up
+// collection gets it there well before the quiet collection (6 s).
+test('after start-up the young generation shrinks within a second or two, before the quiet collection', () => {
+  const out = runFresh([
+    `const m = await import(${JSON.stringify(utilDir + 'settle-memory.js')});`,
+    "const { getHeapSpaceStatistics } = await import('node:v8');",
+    "const young = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;",
+    'let keep = [];',
+    "for (let i = 0; i < 3e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 2e5) keep = []; }",
+    'keep = null;',
+    'const grown = young();',
+    'm.releaseStartupPeak();',
+    'const t0 = Date.now();',
+    'const poll = setInterval(() => { const now = young(); if (now < grown / 4 || Date.now() - t0 > 4500) { clearInterval(poll); console.log(JSON.stringify({ grown, now, ms: Date.now() - t0 })); } }, 100);',
+  ]);
+  const { grown, now, ms } = JSON.parse(out) as { grown: number; now: number; ms: number };
+  assert.ok(grown >= 16 * 2 ** 20, `the churn grew the young generation (${grown} bytes)`);
+  assert.ok(now < grown / 4, `the young generation is still ${now} bytes ${ms} ms after start-up (grown to ${grown})`);
+});
