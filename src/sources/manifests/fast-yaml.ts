@@ -23,10 +23,9 @@ const BAIL = new Error('not a common-shape document');
  */
 export function fastPathEligible(text: string, ascii: boolean): boolean {
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x09\x0B-\x1F\x7F]/.test(text)) return false;
-  if (ascii) return true;
-  // eslint-disable-next-line no-control-regex
-  return !/[^\x00-\x7E]/.test(text);
+  if (ascii) return !/[\x00-\x09\x0B-\x1F\x7F]/.test(text);
+  // Both at once, one pass over the text: newline and printable ASCII only.
+  return !/[^\n\x20-\x7E]/.test(text);
 }
 
 /**

@@ -230,3 +230,12 @@ test('generated documents: the fast path agrees with js-yaml or declines', () =>
   // go the fast way for the comparison to mean something.
   assert.ok(took >= 1000, `the fast path took only ${took} of ${runs} generated documents`);
 });
+
+test('fastPathEligible: newline and printable ASCII only (ascii known: control characters only)', () => {
+  assert.equal(fastPathEligible('kind: Pod\nmetadata: {name: "a~b"}\n', false), true);
+  for (const c of ['\t', '\r', '\x00', '\x0b', '\x1f', '\x7f', '\x80', 'é', '\u2028', '\ufeff', '😀']) {
+    assert.equal(fastPathEligible(`kind: Pod\nmetadata: {name: a${c}b}\n`, false), false, JSON.stringify(c));
+  }
+  assert.equal(fastPathEligible('name: é\n', true), true, 'the caller knows its text is ASCII (or accepts what it holds)');
+  assert.equal(fastPathEligible('name: a\tb\n', true), false);
+});
