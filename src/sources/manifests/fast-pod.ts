@@ -19,7 +19,18 @@ import { parseIP } from '../../api/ip.js';
 import type { Container, ContainerPort, Pod } from '../pods/pod.js';
 import { MAX_TIMER_SECONDS, podLabels, PROTOCOLS } from '../pods/pod.js';
 import { intern, lastSharedLabels, sharedContainers } from '../pods/shared.js';
-import { beginFingerprint, endFingerprint, fingerprintArrayStart, fingerprintKey, fingerprintNumber, fingerprintObjectEnd, fingerprintObjectStart, fingerprintString } from '../../util/fingerprint.js';
+import {
+  beginFingerprint,
+  endFingerprint,
+  fingerprintArrayStart,
+  fingerprintKey,
+  fingerprintNumber,
+  fingerprintObjectEnd,
+  fingerprintObjectStart,
+  fingerprintPlanned,
+  fingerprintString,
+  FingerprintPlan,
+} from '../../util/fingerprint.js';
 
 export interface FastPod {
   /** objectId() of the parsed object (catalog.ts): "Pod/<namespace, or default>/<name>". */
@@ -42,6 +53,7 @@ export function fastPod(doc: string): FastPod | null {
   if (!mayBePod(doc)) return null; // most other documents leave here, before any scanning
   try {
     fieldsKnown = false;
+    shape = null;
     const known = matchShape(doc);
     if (!known) scan(doc);
     const pod = read();
@@ -52,7 +64,9 @@ export function fastPod(doc: string): FastPod | null {
     if (e === DECLINE) return null;
     throw e;
   } finally {
-    text = '';
+    text = ''; // nothing of the document stays referenced here
+    if (fieldsKnown) values.fill('', 0, count);
+    shape = null;
   }
 }
 
@@ -474,7 +488,15 @@ interface Shape {
   bs: Int32Array;
   contexts: Uint8Array;
   fields: Int8Array;
+  /** The fingerprint stream between the values: plan words, cut before each value. */
+  words: Int32Array;
+  cuts: Int32Array;
+  /** The value tokens, in order. */
+  valueTokens: Int32Array;
 }
+
+/** The shape matched for the document being read, else null. */
+let shape: Shape | null = null;
 
 const MAX_SHAPES = 8;
 /** The compiled layouts, the last one matched first. */
@@ -486,12 +508,13 @@ const MAX_SEEN_ONCE = 1024;
 /** Tokens for doc from a known shape; false when none matches. */
 function matchShape(doc: string): boolean {
   for (let s = 0; s < shapes.length; s++) {
-    const shape = shapes[s];
-    const m = shape.re.exec(doc);
+    const known = shapes[s];
+    const m = known.re.exec(doc);
     if (m === null) continue;
-    if (s > 0) [shapes[0], shapes[s]] = [shape, shapes[0]];
+    if (s > 0) [shapes[0], shapes[s]] = [known, shapes[0]];
     text = doc;
-    fill(shape, m);
+    fill(known, m);
+    shape = known;
     fieldsKnown = true;
     return true;
   }
@@ -510,7 +533,9 @@ function fill(shape: Shape, m: RegExpExecArray): void {
     contexts[i] = context;
     if (context !== NOT_A_VALUE) {
       const a = shape.as[i] + delta;
-      const b = a + m[group++].length;
+      const value = m[group++];
+      const b = a + value.length;
+      values[i] = value;
       delta = b - shape.bs[i];
       as[i] = a;
       bs[i] = b;
@@ -556,6 +581,21 @@ function learnShape(): void {
     return;
   }
   seenOnce.delete(source);
+  const plan = new FingerprintPlan();
+  const cuts: number[] = [];
+  const valueTokens: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (contexts[i] !== NOT_A_VALUE) {
+      cuts.push(plan.words.length);
+      valueTokens.push(i);
+      continue;
+    }
+    const kind = kinds[i];
+    if (kind === MAP) plan.objectStart();
+    else if (kind === END_MAP) plan.objectEnd();
+    else if (kind === SEQ) plan.arrayStart(as[i]);
+    else if (kind === KEY) plan.key(text, as[i], bs[i]);
+  }
   if (shapes.length >= MAX_SHAPES) shapes.pop();
   shapes.unshift({
     re: new RegExp(source),
@@ -565,6 +605,9 @@ function learnShape(): void {
     bs: bs.slice(0, count),
     contexts: contexts.slice(0, count),
     fields: fields.slice(0, count),
+    words: Int32Array.from(plan.words),
+    cuts: Int32Array.from(cuts),
+    valueTokens: Int32Array.from(valueTokens),
   });
 }
 
@@ -577,6 +620,8 @@ function escape(literal: string): string {
 let p = 0; // the token being read
 /** The KEY tokens' fields are known (a shape's): field() need not compare names. */
 let fieldsKnown = false;
+/** With a known shape, each value token's text as the match gave it (no second copy). */
+const values: string[] = [];
 
 /** Which of `names` the key token at p is (and moves past it); declines on any other key. */
 function field(names: readonly string[]): number {
@@ -602,7 +647,7 @@ function mark(seen: number, f: number): number {
 
 function str(): string {
   if (kinds[p] !== STR) throw DECLINE;
-  const s = text.slice(as[p], bs[p]);
+  const s = fieldsKnown ? values[p] : text.slice(as[p], bs[p]);
   p++;
   return s;
 }
@@ -905,9 +950,22 @@ function build(): Pod {
   };
 }
 
-/** fingerprintOf(the parsed document), fed from the tokens. */
+/** fingerprintOf(the parsed document), fed from the tokens (with a known shape, from its plan and the values). */
 function digest(): number {
   beginFingerprint();
+  if (shape !== null) {
+    const { words, cuts, valueTokens } = shape;
+    let w = 0;
+    for (let v = 0; v < cuts.length; v++) {
+      fingerprintPlanned(words, w, cuts[v]);
+      w = cuts[v];
+      const i = valueTokens[v];
+      if (kinds[i] === INT) fingerprintNumber(ns[i]);
+      else fingerprintString(text, as[i], bs[i]);
+    }
+    fingerprintPlanned(words, w, words.length);
+    return endFingerprint();
+  }
   for (let i = 0; i < count; i++) {
     switch (kinds[i]) {
       case MAP:
