@@ -289,6 +289,18 @@ test('generated Pods in the common shape are all taken and read exactly as the g
   }
 });
 
+test('known layouts read in turn give each its own values and structure (nothing left over from the one before)', () => {
+  const pod = generator(4);
+  for (let round = 0; round < 20; round++) {
+    const docs = Array.from({ length: 6 }, () => pod()); // fewer than the layouts kept
+    for (const doc of docs) {
+      taken(doc);
+      taken(doc);
+    }
+    for (let k = 0; k < 3; k++) for (const doc of docs) taken(doc);
+  }
+});
+
 test('any one-character edit of a generated Pod is declined or read exactly as the general path reads it', () => {
   const pod = generator(2);
   const r = rng(3);
