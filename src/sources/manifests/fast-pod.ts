@@ -67,7 +67,7 @@ export function fastPod(doc: string): FastPod | null {
     throw e;
   } finally {
     text = ''; // nothing of the document stays referenced here
-    if (shape !== null) values.fill('', 0, shape.count);
+    if (shape !== null) for (const i of shape.valueTokens) values[i] = '';
     shape = null;
   }
 }
@@ -509,7 +509,7 @@ const MAX_SHAPES = 8;
 const shapes: Shape[] = [];
 /** Layouts seen once (by their expression's source), not compiled yet. */
 const seenOnce = new Set<string>();
-const MAX_SEEN_ONCE = 1024;
+const MAX_SEEN_ONCE = 256;
 
 /**
  * Reads doc's values through the first known shape that matches it; false when none does (or
