@@ -676,7 +676,8 @@ let hostname = '';
 let subdomain = '';
 let grace = 30;
 let containers: Container[] = [];
-let ips: string[] = [];
+/** The canonical addresses so far; build() copies them out, so one list serves every document. */
+const ips: string[] = [];
 let podIP = '';
 let podIPsCount = 0;
 let phase = '';
@@ -730,7 +731,7 @@ function reset(): void {
   rawLabels = {};
   grace = 30;
   containers = [];
-  ips = [];
+  ips.length = 0;
   statusReady = null;
 }
 
