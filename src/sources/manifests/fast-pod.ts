@@ -12,6 +12,9 @@
 //     and a few it ignores that strict validation accepts: image, hostIP), with every check
 //     that validatePod and strictProblems make; then the Pod is built with the same sharing
 //     helpers in the same order as validatePod, and the fingerprint is fed from the tokens.
+// A folder's Pods come from one tool, in one layout: once a layout is known, a document in it
+// skips both passes' walks (a regular expression takes its values, and the reader's recipe
+// for that layout is replayed on them; see "known shape" below).
 // Anything else declines (null) and goes the general way, which reports what is wrong: a
 // decline costs time, a wrong accept would be a defect. test/sources/manifests/fast-pod.test.ts
 // compares this with the general path on generated and hand-picked documents.
@@ -469,12 +472,13 @@ function flowScalar(): void {
 // differ. An accepted document's layout (its text with each value cut out) becomes a regular
 // expression: the text between values literally, each value as a group of the characters its
 // context allows (irregexp matches it several times faster than the scan above reads it).
-// When the next document matches, its tokens are the learnt ones moved by the lengths of
-// the values, and each plain value is classified again: the scan would have cut exactly
-// these tokens, as no value's characters can end it early or run it into the text after it
-// (plain values hold no space, no flow indicator and no quote; quoted ones not their quote).
-// A layout is compiled once it is seen a second time, so that a folder of all different
-// layouts pays only for writing each one down.
+// When the next document matches, the scan would cut exactly the learnt tokens with other
+// values in them, as no value's characters can end it early or run it into the text after it
+// (plain values hold no space, no flow indicator and no quote; quoted ones not their quote);
+// each plain value is classified again, and one that reads as another type than in the
+// layout (a number for a string) sends the document to the scan. A layout is compiled once it
+// is seen a second time, so that a folder of all different layouts pays only for writing each
+// one down.
 
 /** The characters each value context allows, as a capturing group (see plain and quoted). */
 const GROUPS = ['', '([A-Za-z0-9][-A-Za-z0-9_./:]*)', '([A-Za-z0-9][-A-Za-z0-9_./]*)', '([ !#-\\[\\]-~]*)', '([ -&(-~]*)'];
