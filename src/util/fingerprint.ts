@@ -84,3 +84,61 @@ function fmix(h: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+// The same stream fed piece by piece, for a reader that scans a document's text and never
+// builds its value (manifests/fast-pod.ts): it calls these in the order walk() would visit
+// the value it skips, and gets what fingerprintOf(value) gives. fingerprintOf itself does not
+// go through them (its walk stays as it is).
+
+/** Starts a streamed fingerprint (no other may be under way: the state is shared). */
+export function beginFingerprint(): void {
+  h1 = 0x811c9dc5;
+  h2 = 0x2545f491;
+}
+
+/** The streamed fingerprint, as fingerprintOf returns it. */
+export function endFingerprint(): number {
+  return fmix(h1) * 0x200000 + (fmix(h2 ^ h1) >>> 11);
+}
+
+/** An object starts; each entry follows as fingerprintKey and its value. */
+export function fingerprintObjectStart(): void {
+  mix(0x6f);
+}
+
+export function fingerprintObjectEnd(): void {
+  mix(0x7d);
+}
+
+/** An array of `length` elements starts; its elements follow. */
+export function fingerprintArrayStart(length: number): void {
+  mix(0x61);
+  mix(length);
+}
+
+/** The key text[a, b) of an object entry. */
+export function fingerprintKey(text: string, a: number, b: number): void {
+  mixRange(text, a, b);
+}
+
+/** The string value text[a, b). */
+export function fingerprintString(text: string, a: number, b: number): void {
+  mix(0x73);
+  mixRange(text, a, b);
+}
+
+/** A finite number value. */
+export function fingerprintNumber(v: number): void {
+  mix(0x64);
+  f64[0] = v + 0;
+  mix(u32[0]);
+  mix(u32[1]);
+}
+
+/** mixString(text.slice(a, b)), without the slice. */
+function mixRange(text: string, a: number, b: number): void {
+  mix(b - a);
+  let i = a;
+  for (; i + 1 < b; i += 2) mix(text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
+  if (i < b) mix(text.charCodeAt(i));
+}

@@ -183,7 +183,7 @@ function portPaths(i: number, j: number): PortPaths {
   return made;
 }
 
-const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
+export const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
 
 /** Adds the canonical form of an IP text to ips (once); an empty text adds nothing. */
 function addIP(ips: string[], v: unknown, f: string): void {
@@ -213,8 +213,8 @@ function container(raw: unknown, i: number): Container {
   return { name: intern(str(c.name, f.name) || `container-${i}`), ports, readinessProbe: probe(c.readinessProbe, f.readinessProbe) };
 }
 
-/** The Pod's labels, checked, as the shared set of their pairs. */
-function podLabels(raw: Record<string, unknown>): Record<string, string> {
+/** The Pod's labels, checked, as the shared set of their pairs (also for fast-pod.ts). */
+export function podLabels(raw: Record<string, unknown>): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const k in raw) {
     if (!Object.prototype.hasOwnProperty.call(raw, k)) continue;

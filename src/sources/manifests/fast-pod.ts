@@ -1,0 +1,786 @@
+// A Pod document in the common shape, read straight from its text into what the general path
+// would make of it: the Pod that validatePod() returns, its catalog id and its fingerprint,
+// without building the parsed object, checking it field by field (strict.ts) and walking it
+// again for the fingerprint. A folder of 100,000 Pods spends most of its load there.
+//
+// Two passes over one document:
+//  1. scan: the YAML subset of fast-yaml.ts, narrowed further (plain scalars of a few
+//     characters, no quoted keys, no nulls, booleans or floats, no block scalars...), cut
+//     into a flat list of tokens (map, key, string, integer, sequence, end) held in typed
+//     arrays, so that nothing is allocated for what the Pod does not keep;
+//  2. read: the tokens against the one Pod shape taken here (the fields validatePod reads,
+//     and a few it ignores that strict validation accepts: image, hostIP), with every check
+//     that validatePod and strictProblems make; then the Pod is built with the same sharing
+//     helpers in the same order as validatePod, and the fingerprint is fed from the tokens.
+// Anything else declines (null) and goes the general way, which reports what is wrong: a
+// decline costs time, a wrong accept would be a defect. test/sources/manifests/fast-pod.test.ts
+// compares this with the general path on generated and hand-picked documents.
+import { parseIP } from '../../api/ip.js';
+import type { Container, ContainerPort, Pod } from '../pods/pod.js';
+import { MAX_TIMER_SECONDS, podLabels, PROTOCOLS } from '../pods/pod.js';
+import { intern, lastSharedLabels, sharedContainers } from '../pods/shared.js';
+import {
+  beginFingerprint,
+  endFingerprint,
+  fingerprintArrayStart,
+  fingerprintKey,
+  fingerprintNumber,
+  fingerprintObjectEnd,
+  fingerprintObjectStart,
+  fingerprintString,
+} from '../../util/fingerprint.js';
+
+export interface FastPod {
+  /** objectId() of the parsed object (catalog.ts): "Pod/<namespace, or default>/<name>". */
+  id: string;
+  /** Exactly the `pod` of validatePod(parsed object), which is ok. */
+  pod: Pod;
+  /** Exactly fingerprintOf(parsed object). */
+  digest: number;
+}
+
+/** Thrown inside to decline; never escapes fastPod. */
+const DECLINE = new Error('not a common-shape Pod');
+
+/**
+ * One YAML document's text, as read.ts's splitDocuments() cuts it, from a file that passed
+ * fastPathEligible(text, false). The FastPod when the document is a Pod in the common shape
+ * that the general path accepts without any report; null whenever that might not be so.
+ */
+export function fastPod(doc: string): FastPod | null {
+  if (!mayBePod(doc)) return null; // most other documents leave here, before any scanning
+  try {
+    scan(doc);
+    const pod = read();
+    return { id: ['Pod', pod.namespace, pod.name].join('/'), pod, digest: digest() };
+  } catch (e) {
+    if (e === DECLINE) return null;
+    throw e;
+  } finally {
+    text = '';
+  }
+}
+
+/** A line `kind: Pod` at column 0: a cheap first sieve (the scan checks everything again). */
+function mayBePod(doc: string): boolean {
+  for (let i = doc.indexOf('kind: Pod'); i >= 0; i = doc.indexOf('kind: Pod', i + 1)) {
+    if (i > 0 && doc.charCodeAt(i - 1) !== NL) continue;
+    const after = doc.charCodeAt(i + 9);
+    if (after === NL || after === SPACE || Number.isNaN(after)) return true;
+  }
+  return false;
+}
+
+const NL = 10;
+const SPACE = 32;
+const DQUOTE = 34;
+const HASH = 35;
+const SQUOTE = 39;
+const COMMA = 44;
+const DASH = 45;
+const DOT = 46;
+const SLASH = 47;
+const COLON = 58;
+const LBRACKET = 91;
+const BACKSLASH = 92;
+const RBRACKET = 93;
+const UNDERSCORE = 95;
+const LBRACE = 123;
+const RBRACE = 125;
+
+// ---- pass 1: the scan -------------------------------------------------------------------
+
+// Token kinds. A token is (kind, a, b): text[a, b) for KEY and STR, the value in a for INT,
+// the element count in a for SEQ (set when the sequence ends).
+const MAP = 1;
+const END_MAP = 2;
+const SEQ = 3;
+const END_SEQ = 4;
+const KEY = 5;
+const STR = 6;
+const INT = 7;
+
+/** More tokens than any Pod worth the fast path has: such a document declines. */
+const MAX_TOKENS = 4096;
+const kinds = new Uint8Array(MAX_TOKENS);
+const as = new Int32Array(MAX_TOKENS);
+const bs = new Int32Array(MAX_TOKENS);
+let count = 0;
+
+function emit(kind: number, a: number, b: number): number {
+  if (count === MAX_TOKENS) throw DECLINE;
+  kinds[count] = kind;
+  as[count] = a;
+  bs[count] = b;
+  return count++;
+}
+
+// The document and the current content line (as fast-yaml.ts's Parser keeps it): its start
+// (ls < 0 at the end), indentation, first content character and end (trailing spaces off).
+let text = '';
+let ls = 0;
+let ind = 0;
+let cs = 0;
+let le = 0;
+let nextStart = 0;
+
+function scan(doc: string): void {
+  text = doc;
+  nextStart = 0;
+  count = 0;
+  next();
+  if (ls < 0 || ind !== 0) throw DECLINE;
+  mapping(0);
+  if (ls >= 0) throw DECLINE;
+}
+
+/** Moves to the next line that holds more than spaces or a comment. */
+function next(): void {
+  const t = text;
+  for (;;) {
+    const start = nextStart;
+    if (start >= t.length) {
+      ls = -1;
+      return;
+    }
+    let end = t.indexOf('\n', start);
+    if (end < 0) end = t.length;
+    nextStart = end + 1;
+    let c = start;
+    while (c < end && t.charCodeAt(c) === SPACE) c++;
+    if (c === end) continue;
+    if (t.charCodeAt(c) === HASH) {
+      printable(c, end); // a comment line: only its characters matter
+      continue;
+    }
+    let e = end;
+    while (t.charCodeAt(e - 1) === SPACE) e--;
+    ls = start;
+    ind = c - start;
+    cs = c;
+    le = e;
+    return;
+  }
+}
+
+/** Declines unless text[a, b) is printable ASCII. */
+function printable(a: number, b: number): void {
+  for (let i = a; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c < SPACE || c > 126) throw DECLINE;
+  }
+}
+
+/** A block mapping whose keys are at column `indent`, from the current line. */
+function mapping(indent: number): void {
+  const t = text;
+  emit(MAP, 0, 0);
+  while (ls >= 0 && ind === indent) {
+    const k = cs;
+    const i = keyEnd(k, le);
+    if (i + 1 < le && t.charCodeAt(i + 1) !== SPACE) throw DECLINE; // "a:b" is no key
+    emit(KEY, k, i);
+    let v = i + 1;
+    while (v < le && t.charCodeAt(v) === SPACE) v++;
+    if (v < le) {
+      inline(v, le);
+      next();
+    } else {
+      next();
+      if (ls >= 0 && ind > indent) block(ind);
+      else if (ls >= 0 && ind === indent && isDash()) sequence(indent);
+      else throw DECLINE; // null
+    }
+    if (ls >= 0 && ind > indent) throw DECLINE; // a continuation line, or bad indentation
+  }
+  emit(END_MAP, 0, 0);
+}
+
+/**
+ * The end of a plain key starting at k, which its colon follows: the key's characters are
+ * those of fast-yaml.ts, starting with a letter or '_' (so never a number, which would also
+ * sort first in an object), and not a null or boolean word nor __proto__.
+ */
+function keyEnd(k: number, e: number): number {
+  const t = text;
+  const c0 = t.charCodeAt(k);
+  if (!((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || c0 === UNDERSCORE)) throw DECLINE;
+  let i = k + 1;
+  while (i < e && isKeyChar(t.charCodeAt(i))) i++;
+  if (t.charCodeAt(i) !== COLON || i >= e) throw DECLINE;
+  if (isWord(k, i) || (c0 === UNDERSCORE && i - k === 9 && same('__proto__', k))) throw DECLINE;
+  return i;
+}
+
+function isKeyChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === UNDERSCORE || c === DOT || c === SLASH || c === DASH;
+}
+
+function block(indent: number): void {
+  if (isDash()) sequence(indent);
+  else mapping(indent);
+}
+
+function isDash(): boolean {
+  return text.charCodeAt(cs) === DASH && (cs + 1 === le || text.charCodeAt(cs + 1) === SPACE);
+}
+
+/** A block sequence whose dashes are at column `indent`; each item a mapping or a one-line flow value. */
+function sequence(indent: number): void {
+  const t = text;
+  const at = emit(SEQ, 0, 0);
+  let n = 0;
+  while (ls >= 0 && ind === indent && isDash()) {
+    let c = cs + 1;
+    while (c < le && t.charCodeAt(c) === SPACE) c++;
+    if (c >= le) throw DECLINE; // the item on the lines below: not taken here
+    const lead = t.charCodeAt(c);
+    if (lead === LBRACE || lead === LBRACKET) {
+      inline(c, le);
+      next();
+    } else {
+      // "- name: app": a mapping whose keys are at the column of "name".
+      ind = c - ls;
+      cs = c;
+      mapping(ind);
+    }
+    n++;
+    if (ls >= 0 && ind > indent) throw DECLINE;
+  }
+  as[at] = n;
+  emit(END_SEQ, 0, 0);
+}
+
+/** A value written on the rest of a line, text[a, e). */
+function inline(a: number, e: number): void {
+  const t = text;
+  const c = t.charCodeAt(a);
+  if (c === LBRACE || c === LBRACKET) {
+    flow.i = a;
+    flow.e = e;
+    flowValue();
+    if (flow.i !== e) throw DECLINE; // trailing spaces are cut already: anything left is more
+    return;
+  }
+  if (c === DQUOTE || c === SQUOTE) {
+    const close = t.indexOf(c === DQUOTE ? '"' : "'", a + 1);
+    if (close !== e - 1) throw DECLINE; // not closed on this line, an escaped quote, or text after it
+    quoted(a + 1, close, c);
+    return;
+  }
+  plain(a, e, true);
+}
+
+/** The contents of a quoted scalar: printable ASCII, no escapes. */
+function quoted(a: number, b: number, quote: number): void {
+  for (let i = a; i < b; i++) {
+    const c = text.charCodeAt(i);
+    if (c < SPACE || c > 126 || (quote === DQUOTE && c === BACKSLASH)) throw DECLINE;
+  }
+  emit(STR, a, b);
+}
+
+/**
+ * A plain scalar text[a, b) that is all of the value: a letter or digit, then letters,
+ * digits and `._/-` (and ':' outside flow collections, for IPv6 addresses and image names,
+ * but not last). Under the core schema it reads as a string or a decimal integer; whatever
+ * might read as anything else (null, booleans, floats, octal, hexadecimal, ...) declines.
+ */
+function plain(a: number, b: number, colons: boolean): void {
+  const t = text;
+  const c0 = t.charCodeAt(a);
+  const digit = c0 >= 48 && c0 <= 57;
+  if (!digit && !((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90))) throw DECLINE;
+  let dots = 0;
+  let other = false; // a ':' or '/': no number has one
+  for (let i = a + 1; i < b; i++) {
+    const c = t.charCodeAt(i);
+    if (c === DOT) dots++;
+    else if ((c === COLON && colons) || c === SLASH) other = true;
+    else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === UNDERSCORE || c === DASH)) throw DECLINE;
+  }
+  if (t.charCodeAt(b - 1) === COLON) throw DECLINE;
+  if (!digit) {
+    if (isWord(a, b)) throw DECLINE;
+    emit(STR, a, b);
+    return;
+  }
+  const n = decimal(a, b);
+  if (n >= 0) emit(INT, n, 0);
+  else if (dots >= 2 || other) emit(STR, a, b); // "10.0.0.1", "2001:db8::1"
+  else throw DECLINE; // "1.5", "1e3", "0x1F", "010", "1_000", "2024-01-01": js-yaml's
+}
+
+/** The value of text[a, b) when it is 0 or a decimal integer up to 2^31-1 without a leading zero; else -1. */
+function decimal(a: number, b: number): number {
+  const t = text;
+  if (b - a > 10 || (b - a > 1 && t.charCodeAt(a) === 48)) return -1;
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n <= 0x7fffffff ? n : -1;
+}
+
+/** True when text[a, b) is a word the core schema reads as null or a boolean. */
+function isWord(a: number, b: number): boolean {
+  const n = b - a;
+  if (n !== 4 && n !== 5) return false;
+  const c = text.charCodeAt(a) | 0x20; // n, t or f in either case
+  if (c !== 110 && c !== 116 && c !== 102) return false;
+  for (let i = 0; i < WORDS.length; i++) if (WORDS[i].length === n && same(WORDS[i], a)) return true;
+  return false;
+}
+const WORDS = ['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE'];
+
+/** True when `s` is written at text[a, ...) (no bounds: the caller knows the lengths agree). */
+function same(s: string, a: number): boolean {
+  for (let i = 0; i < s.length; i++) if (text.charCodeAt(a + i) !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+// One-line flow collections: `{app: web, tier: db}`, `[{name: http, containerPort: 8080}]`.
+const flow = { i: 0, e: 0 };
+
+function flowSpaces(): void {
+  while (flow.i < flow.e && text.charCodeAt(flow.i) === SPACE) flow.i++;
+}
+
+function flowValue(): void {
+  flowSpaces();
+  if (flow.i >= flow.e) throw DECLINE;
+  const c = text.charCodeAt(flow.i);
+  if (c === LBRACE) flowMap();
+  else if (c === LBRACKET) flowSeq();
+  else flowScalar();
+}
+
+function flowMap(): void {
+  const t = text;
+  emit(MAP, 0, 0);
+  flow.i++;
+  flowSpaces();
+  if (t.charCodeAt(flow.i) === RBRACE) {
+    flow.i++;
+    emit(END_MAP, 0, 0);
+    return;
+  }
+  for (;;) {
+    flowSpaces();
+    const k = flow.i;
+    const i = keyEnd(k, flow.e);
+    if (t.charCodeAt(i + 1) !== SPACE) throw DECLINE;
+    emit(KEY, k, i);
+    flow.i = i + 2;
+    flowValue();
+    flowSpaces();
+    const c = t.charCodeAt(flow.i++);
+    if (c === RBRACE) break;
+    if (c !== COMMA) throw DECLINE;
+  }
+  emit(END_MAP, 0, 0);
+}
+
+function flowSeq(): void {
+  const t = text;
+  const at = emit(SEQ, 0, 0);
+  let n = 0;
+  flow.i++;
+  flowSpaces();
+  if (t.charCodeAt(flow.i) === RBRACKET) {
+    flow.i++;
+  } else {
+    for (;;) {
+      flowValue();
+      n++;
+      flowSpaces();
+      const c = t.charCodeAt(flow.i++);
+      if (c === RBRACKET) break;
+      if (c !== COMMA) throw DECLINE;
+    }
+  }
+  as[at] = n;
+  emit(END_SEQ, 0, 0);
+}
+
+/** A scalar inside a flow collection: quoted, or plain up to the next space, `,`, `]` or `}`. */
+function flowScalar(): void {
+  const t = text;
+  const a = flow.i;
+  const c = t.charCodeAt(a);
+  if (c === DQUOTE || c === SQUOTE) {
+    const close = t.indexOf(c === DQUOTE ? '"' : "'", a + 1);
+    if (close < 0 || close >= flow.e) throw DECLINE;
+    if (c === SQUOTE && t.charCodeAt(close + 1) === SQUOTE) throw DECLINE; // '' escape
+    quoted(a + 1, close, c);
+    flow.i = close + 1;
+    return;
+  }
+  let i = a;
+  while (i < flow.e) {
+    const d = t.charCodeAt(i);
+    if (d === SPACE || d === COMMA || d === RBRACKET || d === RBRACE) break;
+    i++;
+  }
+  if (i === a) throw DECLINE;
+  plain(a, i, false);
+  flow.i = i;
+}
+
+// ---- pass 2: the tokens read as a Pod -----------------------------------------------------
+
+let p = 0; // the token being read
+
+/** Which of `names` the key token at p is (and moves past it); declines on any other key. */
+function field(names: readonly string[]): number {
+  if (kinds[p] !== KEY) throw DECLINE;
+  const a = as[p];
+  const n = bs[p] - a;
+  p++;
+  for (let f = 0; f < names.length; f++) {
+    const name = names[f];
+    if (name.length === n && same(name, a)) return f;
+  }
+  throw DECLINE; // a field this reader does not take (maybe a misspelt one: strict.ts's)
+}
+
+/** The fields seen in a mapping, with field f: declines when f was seen (js-yaml would keep the last). */
+function mark(seen: number, f: number): number {
+  if (seen & (1 << f)) throw DECLINE;
+  return seen | (1 << f);
+}
+
+function str(): string {
+  if (kinds[p] !== STR) throw DECLINE;
+  const s = text.slice(as[p], bs[p]);
+  p++;
+  return s;
+}
+
+/** Declines unless the token at p is the string `want`. */
+function strIs(want: string): void {
+  if (kinds[p] !== STR || bs[p] - as[p] !== want.length || !same(want, as[p])) throw DECLINE;
+  p++;
+}
+
+function int(): number {
+  if (kinds[p] !== INT) throw DECLINE;
+  return as[p++];
+}
+
+function mapStart(): void {
+  if (kinds[p] !== MAP) throw DECLINE;
+  p++;
+}
+
+/** The element count of the sequence starting at p (moves past its start). */
+function seqStart(): number {
+  if (kinds[p] !== SEQ) throw DECLINE;
+  return as[p++];
+}
+
+/** True while the mapping being read has entries left; moves past its end. */
+function more(): boolean {
+  if (kinds[p] !== END_MAP) return true;
+  p++;
+  return false;
+}
+
+function seqEnd(): void {
+  if (kinds[p] !== END_SEQ) throw DECLINE;
+  p++;
+}
+
+// What a document gave, before any sharing helper sees it (a document that declines halfway
+// must not have touched their tables).
+let name = '';
+let namespace = '';
+let uid = '';
+let rawLabels: Record<string, string> = {};
+let nodeName = '';
+let hostname = '';
+let subdomain = '';
+let grace = 30;
+let containers: Container[] = [];
+let ips: string[] = [];
+let podIP = '';
+let podIPsCount = 0;
+let phase = '';
+let statusReady: boolean | null = null;
+
+const TOP = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
+const METADATA = ['name', 'namespace', 'labels', 'uid'];
+const SPEC = ['containers', 'nodeName', 'hostname', 'subdomain', 'terminationGracePeriodSeconds'];
+const CONTAINER = ['name', 'ports', 'image'];
+const PORT = ['name', 'containerPort', 'protocol'];
+const STATUS = ['podIP', 'podIPs', 'phase', 'conditions', 'hostIP'];
+const POD_IP = ['ip'];
+const CONDITION = ['type', 'status'];
+
+function read(): Pod {
+  p = 0;
+  name = namespace = uid = nodeName = hostname = subdomain = podIP = phase = '';
+  podIPsCount = 0;
+  rawLabels = {};
+  grace = 30;
+  containers = [];
+  ips = [];
+  statusReady = null;
+  let seen = 0;
+  mapStart();
+  while (more()) {
+const f = field(TOP);
+    seen = mark(seen, f);
+    switch (f) {
+      case 0:
+        strIs('v1');
+        break;
+      case 1:
+        strIs('Pod');
+        break;
+      case 2:
+        metadata();
+        break;
+      case 3:
+        spec();
+        break;
+      case 4:
+        status();
+    }
+  }
+  if ((seen & 3) !== 3 || !name) throw DECLINE; // apiVersion and kind, metadata.name: required
+  if (podIPsCount === 0) addIP(podIP); // status.podIP counts only without status.podIPs
+  return build();
+}
+
+function metadata(): void {
+  let seen = 0;
+  mapStart();
+  while (more()) {
+const f = field(METADATA);
+    seen = mark(seen, f);
+    switch (f) {
+      case 0:
+        name = str();
+        break;
+      case 1:
+        namespace = str();
+        break;
+      case 2:
+        labels();
+        break;
+      case 3:
+        uid = str();
+    }
+  }
+}
+
+function labels(): void {
+  mapStart();
+  while (more()) {
+    if (kinds[p] !== KEY) throw DECLINE;
+    const k = text.slice(as[p], bs[p]);
+    p++;
+    if (Object.prototype.hasOwnProperty.call(rawLabels, k)) throw DECLINE;
+    rawLabels[k] = str();
+  }
+}
+
+function spec(): void {
+  let seen = 0;
+  mapStart();
+  while (more()) {
+const f = field(SPEC);
+    seen = mark(seen, f);
+    switch (f) {
+      case 0: {
+        const n = seqStart();
+        containers = new Array(n);
+        for (let i = 0; i < n; i++) containers[i] = container();
+        seqEnd();
+        break;
+      }
+      case 1:
+        nodeName = str();
+        break;
+      case 2:
+        hostname = str();
+        break;
+      case 3:
+        subdomain = str();
+        break;
+      case 4:
+        grace = int();
+        if (grace > MAX_TIMER_SECONDS) throw DECLINE;
+    }
+  }
+}
+
+/** A container as validatePod builds it, its strings not interned yet (see build). */
+function container(): Container {
+  let seen = 0;
+  let cname = '';
+  let ports: ContainerPort[] = [];
+  mapStart();
+  while (more()) {
+const f = field(CONTAINER);
+    seen = mark(seen, f);
+    switch (f) {
+      case 0:
+        cname = str();
+        break;
+      case 1: {
+        const n = seqStart();
+        ports = new Array(n);
+        for (let j = 0; j < n; j++) ports[j] = port();
+        seqEnd();
+        break;
+      }
+      case 2:
+        str(); // image: not read by kproxy, but a string it must be
+    }
+  }
+  return { name: cname, ports, readinessProbe: null };
+}
+
+function port(): ContainerPort {
+  let seen = 0;
+  let pname = '';
+  let containerPort = 0;
+  let protocol = 'TCP';
+  mapStart();
+  while (more()) {
+const f = field(PORT);
+    seen = mark(seen, f);
+    switch (f) {
+      case 0:
+        pname = str();
+        break;
+      case 1:
+        containerPort = int();
+        break;
+      case 2:
+        protocol = str() || 'TCP';
+    }
+  }
+  if (containerPort < 1 || containerPort > 65535 || !PROTOCOLS.includes(protocol)) throw DECLINE;
+  return { name: pname, containerPort, protocol: protocol as ContainerPort['protocol'] };
+}
+
+function status(): void {
+  let seen = 0;
+  mapStart();
+  while (more()) {
+const f = field(STATUS);
+    seen = mark(seen, f);
+    switch (f) {
+      case 0:
+        podIP = str();
+        break;
+      case 1: {
+        const n = seqStart();
+        podIPsCount = n;
+        for (let i = 0; i < n; i++) {
+          let ip = '';
+          let s = 0;
+          mapStart();
+          while (more()) {
+            s = mark(s, field(POD_IP));
+            ip = str();
+          }
+          addIP(ip);
+        }
+        seqEnd();
+        break;
+      }
+      case 2:
+        phase = str();
+        break;
+      case 3: {
+        const n = seqStart();
+        for (let i = 0; i < n; i++) condition();
+        seqEnd();
+        break;
+      }
+      case 4:
+        str(); // hostIP: not read by kproxy
+    }
+  }
+}
+
+function condition(): void {
+  let seen = 0;
+  let type = '';
+  let state: string | undefined;
+  mapStart();
+  while (more()) {
+    const f = field(CONDITION);
+    seen = mark(seen, f);
+    if (f === 0) type = str();
+    else state = str();
+  }
+  if (type === 'Ready') statusReady = state === 'True';
+}
+
+/** As validatePod's addIP: the canonical form, once; an empty text adds nothing. */
+function addIP(ip: string): void {
+  if (!ip) return;
+  const parsed = parseIP(ip);
+  if (!parsed) throw DECLINE;
+  if (!ips.includes(parsed.ip)) ips.push(parsed.ip);
+}
+
+/** The Pod as validatePod builds it: the same sharing calls in the same order, the same field order. */
+function build(): Pod {
+  const labels = lastSharedLabels(rawLabels) ?? podLabels(rawLabels);
+  for (let i = 0; i < containers.length; i++) {
+    const c = containers[i];
+    for (const port of c.ports) port.name = intern(port.name);
+    c.name = intern(c.name || `container-${i}`);
+  }
+  return {
+    namespace: intern(namespace || 'default'),
+    name,
+    uid,
+    labels,
+    nodeName: intern(nodeName),
+    hostname,
+    subdomain: intern(subdomain),
+    ips: Object.freeze(ips.length === 1 ? [ips[0]] : ips.slice()) as string[],
+    phase: intern(phase),
+    containers: sharedContainers(containers),
+    deleting: false,
+    gracePeriodSeconds: grace,
+    statusReady,
+  };
+}
+
+/** fingerprintOf(the parsed document), fed from the tokens. */
+function digest(): number {
+  beginFingerprint();
+  for (let i = 0; i < count; i++) {
+    switch (kinds[i]) {
+      case MAP:
+        fingerprintObjectStart();
+        break;
+      case END_MAP:
+        fingerprintObjectEnd();
+        break;
+      // END_SEQ adds nothing: the sequence's length came first.
+      case SEQ:
+        fingerprintArrayStart(as[i]);
+        break;
+      case KEY:
+        fingerprintKey(text, as[i], bs[i]);
+        break;
+      case STR:
+        fingerprintString(text, as[i], bs[i]);
+        break;
+      case INT:
+        fingerprintNumber(as[i]);
+    }
+  }
+  return endFingerprint();
+}
