@@ -19,6 +19,15 @@ export interface Accepted {
   digest: number;
 }
 
+/** js-yaml's own reading, without the fast YAML path. */
+export function libraryValue(doc: string): { value?: unknown; error?: string } {
+  try {
+    return { value: yaml.load(doc, { schema: yaml.CORE_SCHEMA, json: true }) };
+  } catch (e) {
+    return { error: (e as Error).message.split('\n')[0] };
+  }
+}
+
 /** What the general path makes of one document: the Pod it applies without a report, or why not. */
 export type Verdict = { ok: true; value: Accepted; object: KubeObject } | { ok: false; why: string };
 
@@ -103,6 +112,9 @@ export function judge(doc: string, got: Accepted | null): string | null {
   const d = firstDifference(got.pod, w.pod, 'pod');
   if (d) return d;
   if (got.digest !== w.digest) return `digest ${got.digest} vs ${w.digest} (the general path's value: ${JSON.stringify(want.object)})`;
+  // Not fastPod's doing, but it would make both wrong: fast-yaml.ts against js-yaml itself.
+  const lib = libraryValue(doc);
+  if (lib.error !== undefined || fingerprintOf(lib.value) !== w.digest) return `fast-yaml.ts and js-yaml differ: ${lib.error ?? JSON.stringify(lib.value)}`;
   if (got.pod.labels !== w.pod.labels) return 'pod.labels: not the shared label set (sharedLabels) the general path gives';
   const probes = w.pod.containers.some((c) => c.readinessProbe);
   if (!probes && got.pod.containers !== w.pod.containers) return 'pod.containers: not the shared list (sharedContainers) the general path gives';
@@ -322,9 +334,15 @@ function ip(d: Dice): string {
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 function dnsName(d: Dice, max = 20): string {
   const n = d.int(1, max);
-  let out = '';
+  let out = d.chance(0.8) ? d.pick(['a', 'k', 'x', 'z']) : '';
   for (let i = 0; i < n; i++) out += LETTERS[d.int(0, LETTERS.length - 1)];
   return out;
+}
+
+/** A UUID as the API server writes uids: most start with a letter here (see the report on digits). */
+function uuid(d: Dice): string {
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[d.int(0, 15)]).join('');
+  return `${d.r() < 0.8 ? d.pick(['a', 'b', 'c', 'd', 'e', 'f']) : d.int(0, 9)}${hex(7)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
 }
 
 function podName(d: Dice, i: number): string {
@@ -396,7 +414,7 @@ function pod(d: Dice, i: number): MapNode {
   const meta: [string, Node][] = [['name', s(podName(d, i))]];
   if (d.chance(0.85)) meta.push(['namespace', s(d.pick(['bench', 'default', 'kube-system', 'ns-1', 'prod']))]);
   if (d.chance(0.8)) meta.push(['labels', labels(d, i)]);
-  if (d.chance(0.2)) meta.push(['uid', s(d.pick([`${dnsName(d, 8)}-${dnsName(d, 4)}-${dnsName(d, 4)}`, 'abc', '1234-5678']))]);
+  if (d.chance(0.2)) meta.push(['uid', s(d.r() < 0.8 ? uuid(d) : d.pick([`${dnsName(d, 8)}-${dnsName(d, 4)}-${dnsName(d, 4)}`, 'abc', '1234-5678']))]);
   const spec: [string, Node][] = [];
   if (d.chance(0.85)) spec.push(['nodeName', s(d.pick(['bench-node', 'node-1', 'worker.example.com', 'n']))]);
   const containers: Node[] = [];
@@ -474,6 +492,22 @@ function seqsOf(n: Node, out: SeqNode[] = []): SeqNode[] {
     for (const x of n.items) seqsOf(x, out);
   } else if (n.t === 'm') for (const [, v] of n.entries) seqsOf(v, out);
   return out;
+}
+
+/**
+ * Scalars here and there written quoted (the same string: a scanner must not take a quoted
+ * "8080" for a number, nor miss that a quoted "true" is a string), or replaced by an odd one,
+ * quoted or not.
+ */
+function requoteSome(d: Dice, root: MapNode): void {
+  for (const sc of scalarsOf(root)) {
+    const slot = sc.owner as Node[];
+    const text = (slot[sc.at] as Scalar).text;
+    const r = d.r();
+    if (r < 0.08 && !/^["']/.test(text)) slot[sc.at] = s(d.chance(0.5) ? `'${text}'` : `"${text}"`);
+    else if (r < 0.095) slot[sc.at] = s(`${d.pick(['"', "'"])}${d.pick(ODD_SCALARS.filter((x) => !/["'\\]/.test(x)))}${d.pick(['"', "'"])}`.replace(/^(.)(.*).$/, '$1$2$1'));
+    else if (r < 0.1) slot[sc.at] = s(d.pick(ODD_SCALARS));
+  }
 }
 
 /** Quoted forms of a plain text that mean the same string (or, for odd texts, something close). */
@@ -721,6 +755,14 @@ export function generate(seed: number, plain = false): Case {
   const d = new Dice(rng(seed));
   const root = pod(d, seed % 100_000);
   if (plain) return { seed, doc: plainText(d, root) };
+  if (d.chance(0.5)) requoteSome(d, root);
+  // A third: a plain document with one to three edits of a character or two, next to what
+  // a scanner takes (where a wrong accept hides).
+  if (d.chance(0.33)) {
+    let doc = plainText(d, root);
+    for (let i = d.int(1, 3); i > 0; i--) doc = edit(d, doc);
+    return { seed, doc };
+  }
   const treeMutations = d.r() < 0.45 ? 0 : d.int(1, 3);
   for (let i = 0; i < treeMutations; i++) d.pick(MUTATIONS)(d, root);
   const layout: Layout = {
@@ -769,4 +811,67 @@ function plainText(d: Dice, root: MapNode): string {
   const lines: string[] = [];
   emitMap(root, 0, layout, lines, new Dice(() => 0.5)); // no odd sequence indentation
   return d.pick(['', '\n']) + lines.join('\n') + '\n';
+}
+
+/** Characters that mean something to YAML, or to a scanner of it. */
+const EDIT_CHARS = [
+  ' ',
+  ' ',
+  '#',
+  "'",
+  '"',
+  ':',
+  ',',
+  '{',
+  '}',
+  '[',
+  ']',
+  '-',
+  '&',
+  '*',
+  '!',
+  '|',
+  '>',
+  '?',
+  '%',
+  '@',
+  '`',
+  '\\',
+  '.',
+  '0',
+  '1',
+  'e',
+  'x',
+  'o',
+  '_',
+  '/',
+  '+',
+  '~',
+  '\n',
+  '\n ',
+  '\n  ',
+  '\n- ',
+  ': ',
+  ', ',
+  ' #',
+  '...',
+  '---',
+];
+
+/** One small edit of a document's text: a character inserted, deleted or replaced, a span doubled. */
+function edit(d: Dice, doc: string): string {
+  const at = d.int(0, doc.length);
+  switch (d.int(0, 4)) {
+    case 0:
+    case 1:
+      return doc.slice(0, at) + d.pick(EDIT_CHARS) + doc.slice(at);
+    case 2:
+      return doc.slice(0, at) + doc.slice(at + d.int(1, 3));
+    case 3:
+      return doc.slice(0, at) + d.pick(EDIT_CHARS) + doc.slice(at + 1);
+    default: {
+      const n = d.int(1, 12);
+      return doc.slice(0, at + n) + doc.slice(at, at + n) + doc.slice(at + n);
+    }
+  }
 }

@@ -1,0 +1,153 @@
+// An adversarial fuzz of the Pod fast path (src/sources/manifests/fast-pod.ts): seeded Pod
+// documents, mostly in the common shape, with small textual mutations (key order, flow and
+// block forms, quoting, values YAML types differently, comments, odd indentation, duplicate
+// and unknown keys, odd IPs, ...). Whenever fastPod takes a document, the general path must
+// take it too and give the same id, Pod (down to frozen-ness, key order and the shared
+// objects) and digest; a decline is always allowed, but the common shapes must be taken.
+//
+// PODFUZZ_CASES=n runs n generated documents instead of the default (PODFUZZ_SEED=s starts
+// at seed s): `PODFUZZ_CASES=1000000 node scripts/run-tests.js fast-pod-fuzz`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fastPod } from '../../../src/sources/manifests/fast-pod.js';
+import { fingerprintOf } from '../../../src/util/fingerprint.js';
+import { generate, isCutDocument, judge, oracle, type Accepted } from './pod-fuzz.js';
+
+const CASES = Number(process.env.PODFUZZ_CASES ?? 4000);
+const FIRST_SEED = Number(process.env.PODFUZZ_SEED ?? 1);
+
+type Scanner = (doc: string) => Accepted | null;
+
+interface Run {
+  cases: number;
+  taken: number;
+  generalTakes: number;
+  failures: string[];
+}
+
+/** Every generated document through the scanner and the judge. */
+function run(scan: Scanner, cases: number, firstSeed = FIRST_SEED, stopAfter = 20, plain = false): Run {
+  const r: Run = { cases: 0, taken: 0, generalTakes: 0, failures: [] };
+  for (let seed = firstSeed; r.cases < cases; seed++) {
+    const { doc } = generate(seed, plain);
+    if (!isCutDocument(doc)) continue;
+    r.cases++;
+    const problem = check(scan, doc, r);
+    if (problem) {
+      r.failures.push(`seed ${seed}: ${problem}\n${JSON.stringify(doc)}\n${doc}`);
+      if (r.failures.length >= stopAfter) break;
+    }
+  }
+  return r;
+}
+
+function check(scan: Scanner, doc: string, r?: Run): string | null {
+  let got: Accepted | null;
+  try {
+    got = scan(doc);
+  } catch (e) {
+    return `the scanner threw: ${(e as Error).stack}`;
+  }
+  if (got !== null && r) r.taken++;
+  if (r && oracle(doc).ok) r.generalTakes++;
+  return judge(doc, got);
+}
+
+test('fastPod takes most generated common-shape Pods, and only as the general path reads them', () => {
+  const r = run(fastPod, CASES);
+  assert.deepEqual(r.failures, [], `${r.failures.length} mismatch(es):\n\n${r.failures.join('\n\n')}`);
+  console.log(`fast-pod fuzz: ${r.cases} documents, ${r.generalTakes} taken by the general path, ${r.taken} by fastPod`);
+  // Without a floor, a scanner that declines everything would pass.
+  assert.ok(r.taken >= r.cases * 0.05, `fastPod took only ${r.taken} of ${r.cases} documents`);
+});
+
+test('fastPod takes the plainly written Pods that the general path takes', () => {
+  const r = run(fastPod, Math.min(CASES, 2000), FIRST_SEED, 20, true);
+  assert.deepEqual(r.failures, [], `${r.failures.length} mismatch(es):\n\n${r.failures.join('\n\n')}`);
+  // Not all: these include uids and names that start with a digit, IPv6 addresses in odd
+  // forms, names like "..", which the scanner may leave to the general path.
+  assert.ok(r.taken >= r.generalTakes * 0.7, `fastPod took ${r.taken} of the ${r.generalTakes} the general path takes`);
+});
+
+// Documents that once broke a scanner (see the findings file of the session that wrote this
+// test): each must be declined or read exactly as the general path reads it.
+const FOUND: string[] = [];
+
+test('documents found by the fuzz stay declined or exact', () => {
+  for (const doc of FOUND) assert.equal(check(fastPod, doc), null, JSON.stringify(doc));
+});
+
+// The harness itself must fail on a wrong scanner: scanners broken on purpose in ways a real
+// one could be, each of which must be caught on the default run's documents.
+const unquoted = (doc: string) => doc.replace(/"([^"\\\n]*)"|'([^'\n]*)'/g, (_, a: string | undefined, b: string | undefined) => a ?? b ?? '');
+const fromOracle = (doc: string): Accepted | null => {
+  const v = oracle(doc);
+  return v.ok ? v.value : null;
+};
+const MUTANTS: [string, Scanner][] = [
+  ['reads a quoted value as if it were plain', (doc) => fromOracle(unquoted(doc))],
+  ['cuts a plain value at "#"', (doc) => fromOracle(doc.replace(/#.*$/gm, ''))],
+  ['trims spaces inside quotes', (doc) => fromOracle(doc.replace(/(["'])\s+/g, '$1').replace(/\s+(["'])$/gm, '$1'))],
+  [
+    'drops the last of duplicate lines',
+    (doc) =>
+      fromOracle(
+        doc
+          .split('\n')
+          .filter((l, i, all) => l.trim() === '' || all.indexOf(l) === i)
+          .join('\n'),
+      ),
+  ],
+  [
+    'a digest that ignores key order',
+    (doc) => {
+      const v = oracle(doc);
+      if (!v.ok) return null;
+      const sorted = (x: unknown): unknown =>
+        Array.isArray(x)
+          ? x.map(sorted)
+          : x && typeof x === 'object'
+            ? Object.fromEntries(
+                Object.entries(x)
+                  .sort(([a], [b]) => (a < b ? -1 : 1))
+                  .map(([k, y]) => [k, sorted(y)]),
+              )
+            : x;
+      return { ...v.value, digest: fingerprintOf(sorted(v.object)) };
+    },
+  ],
+  [
+    'an ips list that is not frozen',
+    (doc) => {
+      const v = fromOracle(doc);
+      return v && { ...v, pod: { ...v.pod, ips: [...v.pod.ips] } };
+    },
+  ],
+  [
+    'labels not shared',
+    (doc) => {
+      const v = fromOracle(doc);
+      return v && { ...v, pod: { ...v.pod, labels: Object.freeze({ ...v.pod.labels }) } };
+    },
+  ],
+  [
+    'the namespace defaulted wrongly',
+    (doc) => {
+      const v = fromOracle(doc);
+      return v && v.pod.namespace === 'default' ? { ...v, id: v.id.replace('/default/', '//') } : v;
+    },
+  ],
+];
+
+test('the harness catches scanners broken on purpose, and a scanner that declines all', () => {
+  const cases = Math.min(CASES, 4000);
+  for (const [name, scan] of MUTANTS) {
+    const r = run(scan, cases, FIRST_SEED, 1);
+    assert.ok(r.failures.length > 0, `not caught: a scanner that ${name}`);
+  }
+  // The oracle itself, as a scanner, passes: the mutants fail for what they break.
+  assert.deepEqual(run(fromOracle, 500).failures, []);
+  const none = run(() => null, 500);
+  assert.equal(none.failures.length, 0);
+  assert.ok(none.generalTakes >= 500 * 0.25, `the generator gives the general path too few Pods to take: ${none.generalTakes} of 500`);
+});
