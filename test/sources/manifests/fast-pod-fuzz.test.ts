@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fastPod } from '../../../src/sources/manifests/fast-pod.js';
 import { fingerprintOf } from '../../../src/util/fingerprint.js';
-import { generate, isCutDocument, judge, oracle, type Accepted } from './pod-fuzz.js';
+import { BASES, generate, isCutDocument, judge, oracle, singleEdits, slotGrid, type Accepted } from './pod-fuzz.js';
 
 const CASES = Number(process.env.PODFUZZ_CASES ?? 4000);
 const FIRST_SEED = Number(process.env.PODFUZZ_SEED ?? 1);
@@ -150,4 +150,19 @@ test('the harness catches scanners broken on purpose, and a scanner that decline
   const none = run(() => null, 500);
   assert.equal(none.failures.length, 0);
   assert.ok(none.generalTakes >= 500 * 0.25, `the generator gives the general path too few Pods to take: ${none.generalTakes} of 500`);
+});
+
+test('every odd value in every place the scanner reads one: declined or exact', () => {
+  const docs = slotGrid();
+  const failures = docs.map((doc) => ({ doc, problem: check(fastPod, doc) })).filter((f) => f.problem);
+  assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${docs.length} documents`);
+});
+
+test('every document one edit away from a common Pod: declined or exact', () => {
+  for (const base of BASES) {
+    assert.ok(fastPod(base), `the base itself must be taken:\n${base}`);
+    const docs = singleEdits(base).filter(isCutDocument);
+    const failures = docs.map((doc) => ({ doc, problem: check(fastPod, doc) })).filter((f) => f.problem);
+    assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${docs.length} documents`);
+  }
 });

@@ -875,3 +875,130 @@ function edit(d: Dice, doc: string): string {
     }
   }
 }
+
+// ---- exhaustive neighbourhoods --------------------------------------------------------------
+
+/**
+ * Pods that the scanner should take, each field the fast path reads written once: the bases
+ * of the grids below.
+ */
+export const BASES: readonly string[] = [
+  `apiVersion: v1
+kind: Pod
+metadata:
+  name: pod-1
+  namespace: bench
+  labels: {app: app-0, tier: backend}
+spec:
+  nodeName: bench-node
+  containers:
+  - name: app
+    ports: [{name: http, containerPort: 8080}]
+status:
+  podIP: 10.0.0.1
+`,
+  `apiVersion: v1
+kind: Pod
+metadata:
+  name: web-0
+  namespace: prod
+  uid: a1b2c3d4-0000-1111-2222-333344445555
+  labels:
+    app.kubernetes.io/name: web
+    tier: db
+spec:
+  nodeName: node-1
+  hostname: web-0
+  subdomain: web
+  terminationGracePeriodSeconds: 5
+  containers:
+    - name: main
+      image: nginx:1.25
+      ports:
+        - name: http
+          containerPort: 80
+          protocol: TCP
+        - {name: dns, containerPort: 53, protocol: UDP}
+    - name: side
+status:
+  phase: Running
+  hostIP: 192.168.1.1
+  podIP: 10.1.2.3
+  podIPs:
+  - ip: 10.1.2.3
+  - ip: fd00::3
+  conditions:
+  - type: Ready
+    status: "True"
+`,
+];
+
+/** Where a value goes in BASES[1]: a text that occurs once there, and the value in it. */
+const SLOTS: readonly [string, string][] = [
+  ['  name: web-0', 'web-0'],
+  ['namespace: prod', 'prod'],
+  ['uid: a1b2c3d4-0000-1111-2222-333344445555', 'a1b2c3d4-0000-1111-2222-333344445555'],
+  ['app.kubernetes.io/name: web', 'app.kubernetes.io/name'], // a label key
+  ['app.kubernetes.io/name: web', 'web'], // a label value
+  ['nodeName: node-1', 'node-1'],
+  ['hostname: web-0', 'web-0'],
+  ['subdomain: web', 'web'],
+  ['terminationGracePeriodSeconds: 5', '5'],
+  ['name: main', 'main'],
+  ['image: nginx:1.25', 'nginx:1.25'],
+  ['- name: http', 'http'],
+  ['containerPort: 80', '80'],
+  ['protocol: TCP', 'TCP'],
+  ['{name: dns', 'dns'],
+  ['containerPort: 53', '53'],
+  ['protocol: UDP', 'UDP'],
+  ['name: side', 'side'],
+  ['phase: Running', 'Running'],
+  ['hostIP: 192.168.1.1', '192.168.1.1'],
+  ['podIP: 10.1.2.3', '10.1.2.3'],
+  ['ip: fd00::3', 'fd00::3'],
+  ['type: Ready', 'Ready'],
+  ['status: "True"', '"True"'],
+  ['apiVersion: v1', 'v1'],
+  ['kind: Pod', 'Pod'],
+  ['tier: db', 'tier'],
+  ['podIPs:', 'podIPs'], // keys too
+  ['  containers:', 'containers'],
+];
+
+/**
+ * BASES[1] with each slot's value replaced by each odd scalar, plain and quoted both ways:
+ * every way YAML may type a value, in every place the scanner reads one.
+ */
+export function slotGrid(): string[] {
+  const base = BASES[1];
+  const values = new Set<string>();
+  for (const v of ODD_SCALARS) {
+    values.add(v);
+    if (!/["'\\]/.test(v)) values.add(`'${v}'`).add(`"${v}"`);
+  }
+  for (const v of ['web', 'x1', '10.0.0.9', 'fd00::9', '0', '1', '65535', '65536', '2147483647', '2147483648', '4294967296', '-1', '12345678901', 'a'.repeat(300), 'a b', 'a  b']) {
+    values.add(v).add(`"${v}"`);
+  }
+  const out: string[] = [];
+  for (const [needle, value] of SLOTS) {
+    const at = base.indexOf(needle);
+    if (at < 0 || base.indexOf(needle, at + 1) >= 0) throw new Error(`slot ${needle}: not once in the base`);
+    const vat = at + needle.indexOf(value);
+    for (const v of values) out.push(base.slice(0, vat) + v + base.slice(vat + value.length));
+  }
+  return out;
+}
+
+/** Every document one small edit away from base: each edit character inserted at, or put in place of, each position, and each deletion. */
+export function singleEdits(base: string): string[] {
+  const out: string[] = [];
+  for (let at = 0; at <= base.length; at++) {
+    out.push(base.slice(0, at) + base.slice(at + 1));
+    for (const c of EDIT_CHARS) {
+      out.push(base.slice(0, at) + c + base.slice(at));
+      if (at < base.length) out.push(base.slice(0, at) + c + base.slice(at + 1));
+    }
+  }
+  return out;
+}
