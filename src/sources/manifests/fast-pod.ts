@@ -19,16 +19,7 @@ import { parseIP } from '../../api/ip.js';
 import type { Container, ContainerPort, Pod } from '../pods/pod.js';
 import { MAX_TIMER_SECONDS, podLabels, PROTOCOLS } from '../pods/pod.js';
 import { intern, lastSharedLabels, sharedContainers } from '../pods/shared.js';
-import {
-  beginFingerprint,
-  endFingerprint,
-  fingerprintArrayStart,
-  fingerprintKey,
-  fingerprintNumber,
-  fingerprintObjectEnd,
-  fingerprintObjectStart,
-  fingerprintString,
-} from '../../util/fingerprint.js';
+import { beginFingerprint, endFingerprint, fingerprintArrayStart, fingerprintKey, fingerprintNumber, fingerprintObjectEnd, fingerprintObjectStart, fingerprintString } from '../../util/fingerprint.js';
 
 export interface FastPod {
   /** objectId() of the parsed object (catalog.ts): "Pod/<namespace, or default>/<name>". */
@@ -307,7 +298,8 @@ function plain(a: number, b: number, colons: boolean): void {
   }
   const n = decimal(a, b);
   if (n >= 0) emit(INT, n, 0);
-  else if (dots >= 2 || other) emit(STR, a, b); // "10.0.0.1", "2001:db8::1"
+  else if (dots >= 2 || other)
+    emit(STR, a, b); // "10.0.0.1", "2001:db8::1"
   else throw DECLINE; // "1.5", "1e3", "0x1F", "010", "1_000", "2024-01-01": js-yaml's
 }
 
@@ -531,7 +523,7 @@ function read(): Pod {
   let seen = 0;
   mapStart();
   while (more()) {
-const f = field(TOP);
+    const f = field(TOP);
     seen = mark(seen, f);
     switch (f) {
       case 0:
@@ -559,7 +551,7 @@ function metadata(): void {
   let seen = 0;
   mapStart();
   while (more()) {
-const f = field(METADATA);
+    const f = field(METADATA);
     seen = mark(seen, f);
     switch (f) {
       case 0:
@@ -592,7 +584,7 @@ function spec(): void {
   let seen = 0;
   mapStart();
   while (more()) {
-const f = field(SPEC);
+    const f = field(SPEC);
     seen = mark(seen, f);
     switch (f) {
       case 0: {
@@ -625,7 +617,7 @@ function container(): Container {
   let ports: ContainerPort[] = [];
   mapStart();
   while (more()) {
-const f = field(CONTAINER);
+    const f = field(CONTAINER);
     seen = mark(seen, f);
     switch (f) {
       case 0:
@@ -652,7 +644,7 @@ function port(): ContainerPort {
   let protocol = 'TCP';
   mapStart();
   while (more()) {
-const f = field(PORT);
+    const f = field(PORT);
     seen = mark(seen, f);
     switch (f) {
       case 0:
@@ -673,7 +665,7 @@ function status(): void {
   let seen = 0;
   mapStart();
   while (more()) {
-const f = field(STATUS);
+    const f = field(STATUS);
     seen = mark(seen, f);
     switch (f) {
       case 0:
