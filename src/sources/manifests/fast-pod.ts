@@ -41,9 +41,13 @@ const DECLINE = new Error('not a common-shape Pod');
 export function fastPod(doc: string): FastPod | null {
   if (!mayBePod(doc)) return null; // most other documents leave here, before any scanning
   try {
-    scan(doc);
+    fieldsKnown = false;
+    const known = matchShape(doc);
+    if (!known) scan(doc);
     const pod = read();
-    return { id: ['Pod', pod.namespace, pod.name].join('/'), pod, digest: digest() };
+    const fastDigest = digest();
+    if (!known) learnShape();
+    return { id: ['Pod', pod.namespace, pod.name].join('/'), pod, digest: fastDigest };
   } catch (e) {
     if (e === DECLINE) return null;
     throw e;
@@ -81,8 +85,9 @@ const RBRACE = 125;
 
 // ---- pass 1: the scan -------------------------------------------------------------------
 
-// Token kinds. A token is (kind, a, b): text[a, b) for KEY and STR, the value in a for INT,
-// the element count in a for SEQ (set when the sequence ends).
+// Token kinds. A token is (kind, a, b): text[a, b) for KEY, STR and INT (its value in ns),
+// the element count in a for SEQ (set when the sequence ends). A value token also has its
+// context (how it was written: what another document may write in its place, see shapes).
 const MAP = 1;
 const END_MAP = 2;
 const SEQ = 3;
@@ -96,13 +101,25 @@ const MAX_TOKENS = 4096;
 const kinds = new Uint8Array(MAX_TOKENS);
 const as = new Int32Array(MAX_TOKENS);
 const bs = new Int32Array(MAX_TOKENS);
+const ns = new Int32Array(MAX_TOKENS);
+const contexts = new Uint8Array(MAX_TOKENS);
+/** For a KEY: which field of its mapping it is (pass 2 finds out, a known shape remembers). */
+const fields = new Int8Array(MAX_TOKENS);
 let count = 0;
+
+// Value contexts.
+const NOT_A_VALUE = 0;
+const PLAIN_BLOCK = 1; // a plain scalar that ends its line
+const PLAIN_FLOW = 2; // a plain scalar in a flow collection
+const DOUBLE_QUOTED = 3; // the text between the quotes
+const SINGLE_QUOTED = 4;
 
 function emit(kind: number, a: number, b: number): number {
   if (count === MAX_TOKENS) throw DECLINE;
   kinds[count] = kind;
   as[count] = a;
   bs[count] = b;
+  contexts[count] = NOT_A_VALUE;
   return count++;
 }
 
@@ -268,7 +285,7 @@ function quoted(a: number, b: number, quote: number): void {
     const c = text.charCodeAt(i);
     if (c < SPACE || c > 126 || (quote === DQUOTE && c === BACKSLASH)) throw DECLINE;
   }
-  emit(STR, a, b);
+  contexts[emit(STR, a, b)] = quote === DQUOTE ? DOUBLE_QUOTED : SINGLE_QUOTED;
 }
 
 /**
@@ -278,6 +295,17 @@ function quoted(a: number, b: number, quote: number): void {
  * might read as anything else (null, booleans, floats, octal, hexadecimal, ...) declines.
  */
 function plain(a: number, b: number, colons: boolean): void {
+  const kind = classify(a, b, colons);
+  const at = emit(kind, a, b);
+  ns[at] = int32;
+  contexts[at] = colons ? PLAIN_BLOCK : PLAIN_FLOW;
+}
+
+/** The value of the last INT that classify() found. */
+let int32 = 0;
+
+/** STR or INT (its value in int32) for the plain scalar text[a, b) (see plain); declines anything else. */
+function classify(a: number, b: number, colons: boolean): number {
   const t = text;
   const c0 = t.charCodeAt(a);
   const digit = c0 >= 48 && c0 <= 57;
@@ -293,14 +321,15 @@ function plain(a: number, b: number, colons: boolean): void {
   if (t.charCodeAt(b - 1) === COLON) throw DECLINE;
   if (!digit) {
     if (isWord(a, b)) throw DECLINE;
-    emit(STR, a, b);
-    return;
+    return STR;
   }
   const n = decimal(a, b);
-  if (n >= 0) emit(INT, n, 0);
-  else if (dots >= 2 || other)
-    emit(STR, a, b); // "10.0.0.1", "2001:db8::1"
-  else throw DECLINE; // "1.5", "1e3", "0x1F", "010", "1_000", "2024-01-01": js-yaml's
+  if (n >= 0) {
+    int32 = n;
+    return INT;
+  }
+  if (dots >= 2 || other) return STR; // "10.0.0.1", "2001:db8::1"
+  throw DECLINE; // "1.5", "1e3", "0x1F", "010", "1_000", "2024-01-01": js-yaml's
 }
 
 /** The value of text[a, b) when it is 0 or a decimal integer up to 2^31-1 without a leading zero; else -1. */
@@ -421,19 +450,146 @@ function flowScalar(): void {
   flow.i = i;
 }
 
+// ---- pass 1, faster: a known shape ---------------------------------------------------------
+//
+// A folder's Pods are written by one tool, Pod after Pod in the same layout: only the values
+// differ. An accepted document's layout (its text with each value cut out) becomes a regular
+// expression: the text between values literally, each value as a group of the characters its
+// context allows (irregexp matches it several times faster than the scan above reads it).
+// When the next document matches, its tokens are the learnt ones moved by the lengths of
+// the values, and each plain value is classified again: the scan would have cut exactly
+// these tokens, as no value's characters can end it early or run it into the text after it
+// (plain values hold no space, no flow indicator and no quote; quoted ones not their quote).
+// A layout is compiled once it is seen a second time, so that a folder of all different
+// layouts pays only for writing each one down.
+
+/** The characters each value context allows, as a capturing group (see plain and quoted). */
+const GROUPS = ['', '([A-Za-z0-9][-A-Za-z0-9_./:]*)', '([A-Za-z0-9][-A-Za-z0-9_./]*)', '([ !#-\\[\\]-~]*)', '([ -&(-~]*)'];
+
+interface Shape {
+  re: RegExp;
+  count: number;
+  kinds: Uint8Array;
+  as: Int32Array;
+  bs: Int32Array;
+  contexts: Uint8Array;
+  fields: Int8Array;
+}
+
+const MAX_SHAPES = 8;
+/** The compiled layouts, the last one matched first. */
+const shapes: Shape[] = [];
+/** Layouts seen once (by their expression's source), not compiled yet. */
+const seenOnce = new Set<string>();
+const MAX_SEEN_ONCE = 1024;
+
+/** Tokens for doc from a known shape; false when none matches. */
+function matchShape(doc: string): boolean {
+  for (let s = 0; s < shapes.length; s++) {
+    const shape = shapes[s];
+    const m = shape.re.exec(doc);
+    if (m === null) continue;
+    if (s > 0) [shapes[0], shapes[s]] = [shape, shapes[0]];
+    text = doc;
+    fill(shape, m);
+    fieldsKnown = true;
+    return true;
+  }
+  return false;
+}
+
+/** The shape's tokens moved to where the values of m put them. */
+function fill(shape: Shape, m: RegExpExecArray): void {
+  const n = shape.count;
+  let delta = 0; // how far the document's text has moved from the shape's so far
+  let group = 1;
+  for (let i = 0; i < n; i++) {
+    const kind = shape.kinds[i];
+    const context = shape.contexts[i];
+    kinds[i] = kind;
+    contexts[i] = context;
+    if (context !== NOT_A_VALUE) {
+      const a = shape.as[i] + delta;
+      const b = a + m[group++].length;
+      delta = b - shape.bs[i];
+      as[i] = a;
+      bs[i] = b;
+      if (context === PLAIN_BLOCK || context === PLAIN_FLOW) {
+        kinds[i] = classifyMatched(a, b, context === PLAIN_BLOCK);
+        ns[i] = int32;
+      }
+    } else if (kind === KEY) {
+      as[i] = shape.as[i] + delta;
+      bs[i] = shape.bs[i] + delta;
+      fields[i] = shape.fields[i];
+    } else {
+      as[i] = shape.as[i];
+    }
+  }
+  count = n;
+}
+
+/**
+ * classify() for a value the shape's group matched: its characters are known to be allowed,
+ * so a value starting with a letter needs only the null/boolean words and a last ':' checked.
+ */
+function classifyMatched(a: number, b: number, colons: boolean): number {
+  const c0 = text.charCodeAt(a);
+  if (c0 <= 57 || (colons && text.charCodeAt(b - 1) === COLON) || ((b - a === 4 || b - a === 5) && isWord(a, b))) return classify(a, b, colons);
+  return STR;
+}
+
+/** Writes down the layout of the document just accepted by the scan; compiles it when seen before. */
+function learnShape(): void {
+  let source = '^';
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const context = contexts[i];
+    if (context === NOT_A_VALUE) continue;
+    source += escape(text.slice(at, as[i])) + GROUPS[context];
+    at = bs[i];
+  }
+  source += `${escape(text.slice(at))}$`;
+  if (!seenOnce.has(source)) {
+    if (seenOnce.size >= MAX_SEEN_ONCE) seenOnce.clear();
+    seenOnce.add(source);
+    return;
+  }
+  seenOnce.delete(source);
+  if (shapes.length >= MAX_SHAPES) shapes.pop();
+  shapes.unshift({
+    re: new RegExp(source),
+    count,
+    kinds: kinds.slice(0, count),
+    as: as.slice(0, count),
+    bs: bs.slice(0, count),
+    contexts: contexts.slice(0, count),
+    fields: fields.slice(0, count),
+  });
+}
+
+function escape(literal: string): string {
+  return literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 // ---- pass 2: the tokens read as a Pod -----------------------------------------------------
 
 let p = 0; // the token being read
+/** The KEY tokens' fields are known (a shape's): field() need not compare names. */
+let fieldsKnown = false;
 
 /** Which of `names` the key token at p is (and moves past it); declines on any other key. */
 function field(names: readonly string[]): number {
   if (kinds[p] !== KEY) throw DECLINE;
+  if (fieldsKnown) return fields[p++];
   const a = as[p];
   const n = bs[p] - a;
-  p++;
   for (let f = 0; f < names.length; f++) {
     const name = names[f];
-    if (name.length === n && same(name, a)) return f;
+    if (name.length === n && same(name, a)) {
+      fields[p++] = f;
+      return f;
+    }
   }
   throw DECLINE; // a field this reader does not take (maybe a misspelt one: strict.ts's)
 }
@@ -459,7 +615,7 @@ function strIs(want: string): void {
 
 function int(): number {
   if (kinds[p] !== INT) throw DECLINE;
-  return as[p++];
+  return ns[p++];
 }
 
 function mapStart(): void {
@@ -771,7 +927,7 @@ function digest(): number {
         fingerprintString(text, as[i], bs[i]);
         break;
       case INT:
-        fingerprintNumber(as[i]);
+        fingerprintNumber(ns[i]);
     }
   }
   return endFingerprint();
