@@ -1002,3 +1002,129 @@ export function singleEdits(base: string): string[] {
   }
   return out;
 }
+
+// ---- same layout, other values --------------------------------------------------------------
+
+/** Values a plain scalar may hold without changing the layout around it (block context: ':' too). */
+const PLAIN_VALUES = [
+  'x',
+  'web-1',
+  'a.b',
+  'a_b',
+  'a/b',
+  'v1',
+  'Pod',
+  'TCP',
+  'UDP',
+  'http',
+  'true',
+  'True',
+  'TRUE',
+  'false',
+  'null',
+  'Null',
+  'NULL',
+  'yes',
+  'on',
+  'n',
+  'y',
+  'e3',
+  'x:y',
+  'a:',
+  '0',
+  '1',
+  '8080',
+  '65535',
+  '65536',
+  '010',
+  '1_000',
+  '1e3',
+  '0x10',
+  '0o7',
+  '1.5',
+  '10.0.0.1',
+  '1.2.3.4.5',
+  '2001:db8::1',
+  'fd00::',
+  '12:30',
+  '2024-01-01',
+  '1-2',
+  '1/2',
+  '1.',
+  '9.9.9',
+  '2147483648',
+  '99999999999',
+  'inf',
+  'nan',
+  'NaN',
+  'Infinity',
+  'a'.repeat(70),
+];
+/** Values a quoted scalar may hold without its quote or a backslash. */
+const QUOTED_VALUES = [
+  '',
+  ' ',
+  'x',
+  'a b',
+  'a #b',
+  'a: b',
+  '{a}',
+  '[x]',
+  'a,b',
+  '8080',
+  'true',
+  'null',
+  '~',
+  '1e3',
+  '0x10',
+  '010',
+  ' 10.0.0.1',
+  '10.0.0.1 ',
+  '10.0.0.1',
+  'fd00::1',
+  'TCP',
+  'tcp',
+  'Pod',
+  'v1',
+  'True',
+  '&a',
+  '*a',
+  '!x',
+  '|',
+  '>',
+  '%',
+  '@',
+  '`',
+  '-',
+  '- x',
+  '? x',
+  '...',
+  '---',
+  '#',
+];
+
+/**
+ * The document with its values replaced by others of the same kind (plain by plain, quoted by
+ * quoted with the same quote): the same layout, so a scanner that remembers layouts reads it
+ * from what it learnt.
+ */
+export function revalue(seed: number, doc: string): string {
+  const d = new Dice(rng(seed));
+  // Mostly a value of the same sort (a number for a number, a name for a name), else an odd one.
+  const plainValue = (old: string, flow: boolean) => {
+    const v = d.chance(0.3)
+      ? d.pick(PLAIN_VALUES)
+      : /^[0-9]+$/.test(old)
+        ? String(d.int(1, 65535))
+        : old.includes('.')
+          ? old.replace(/[0-9]+$/, String(d.int(0, 255)))
+          : `${d.pick(['a', 'z', 'Q'])}${dnsName(d, 12)}`;
+    return flow ? v.replace(/:/g, '.') : v;
+  };
+  const quotedValue = (old: string, q: string) => (d.chance(0.4) ? d.pick(QUOTED_VALUES) : old.replace(/^[a-z]/, 'x')).replace(q === '"' ? /"/g : /'/g, '');
+  const swap = () => d.chance(0.3);
+  return doc
+    .replace(/^([ -]*[A-Za-z_][-A-Za-z0-9_./]*: )([A-Za-z0-9][-A-Za-z0-9_./:]*)$/gm, (all, head: string, old: string) => (swap() ? head + plainValue(old, false) : all))
+    .replace(/([{,] ?[A-Za-z_][-A-Za-z0-9_./]*: )([A-Za-z0-9][-A-Za-z0-9_./]*)(?=[,}\]])/g, (all, head: string, old: string) => (swap() ? head + plainValue(old, true) : all))
+    .replace(/(["'])([^"'\\\n]*)\1/g, (all, q: string, old: string) => (swap() ? q + quotedValue(old, q) + q : all));
+}
