@@ -358,8 +358,9 @@ const LABEL_KEYS = ['app', 'tier', 'app.kubernetes.io/name', 'example.com/team',
 const LABEL_VALUES = ['app-0', 'backend', 'frontend', 'web', 'v1', 'db', 'a', 'x.y', 'x_y', 'X'];
 
 function labels(d: Dice, i: number): MapNode {
-  const n = d.int(0, 4);
-  const keys = d.shuffle([...LABEL_KEYS]).slice(0, n);
+  // Now and then very many (documents near a scanner's token limit).
+  const n = d.chance(0.02) ? d.int(20, 400) : d.int(0, 4);
+  const keys = n > LABEL_KEYS.length ? Array.from({ length: n }, (_, j) => `k${j}.example.com/l-${j}`) : d.shuffle([...LABEL_KEYS]).slice(0, n);
   if (n >= 1 && d.chance(0.6)) keys[0] = 'app';
   const entries: [string, Node][] = keys.map((k) => [k, s(k === 'app' ? `app-${i % 7}` : d.pick(LABEL_VALUES))]);
   return m(entries, d.chance(0.6));
@@ -418,7 +419,7 @@ function pod(d: Dice, i: number): MapNode {
   const spec: [string, Node][] = [];
   if (d.chance(0.85)) spec.push(['nodeName', s(d.pick(['bench-node', 'node-1', 'worker.example.com', 'n']))]);
   const containers: Node[] = [];
-  const nc = d.r() < 0.05 ? 0 : d.r() < 0.8 ? 1 : d.int(2, 3);
+  const nc = d.r() < 0.05 ? 0 : d.r() < 0.8 ? 1 : d.chance(0.05) ? d.int(10, 120) : d.int(2, 3);
   for (let c = 0; c < nc; c++) containers.push(container(d, c));
   if (nc > 0 || d.chance(0.5)) spec.push(['containers', q(containers, d.chance(0.03))]);
   if (d.chance(0.1)) spec.push(['hostname', s(dnsName(d, 10))]);
@@ -431,6 +432,7 @@ function pod(d: Dice, i: number): MapNode {
     if (d.chance(0.6)) ips.push(m([['ip', s(ip(d))]], d.chance(0.5)));
     status.push(['podIPs', q(ips, d.chance(0.4))]);
   }
+  if (d.chance(0.1)) status.push(['hostIP', s(ip(d))]);
   if (d.chance(0.3)) status.push(['phase', s(d.pick(['Running', 'Pending', 'Succeeded', 'Failed', 'Unknown']))]);
   if (d.chance(0.2)) {
     const conds: Node[] = [
