@@ -142,3 +142,37 @@ function mixRange(text: string, a: number, b: number): void {
   for (; i + 1 < b; i += 2) mix(text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
   if (i < b) mix(text.charCodeAt(i));
 }
+
+/**
+ * The constant part of a stream written down once, for a reader that feeds the same keys
+ * and structure again and again with only the values changing (fast-pod.ts, per layout):
+ * `words` are what these calls would mix, fed again by fingerprintPlanned.
+ */
+export class FingerprintPlan {
+  readonly words: number[] = [];
+
+  objectStart(): void {
+    this.words.push(0x6f);
+  }
+
+  objectEnd(): void {
+    this.words.push(0x7d);
+  }
+
+  arrayStart(length: number): void {
+    this.words.push(0x61, length);
+  }
+
+  key(text: string, a: number, b: number): void {
+    const w = this.words;
+    w.push(b - a);
+    let i = a;
+    for (; i + 1 < b; i += 2) w.push(text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
+    if (i < b) w.push(text.charCodeAt(i));
+  }
+}
+
+/** Feeds words[from, to) of a plan's words (as an Int32Array: each fits, as mix takes it). */
+export function fingerprintPlanned(words: Int32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) mix(words[i]);
+}

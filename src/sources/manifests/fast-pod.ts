@@ -19,7 +19,18 @@ import { parseIP } from '../../api/ip.js';
 import type { Container, ContainerPort, Pod } from '../pods/pod.js';
 import { MAX_TIMER_SECONDS, podLabels, PROTOCOLS } from '../pods/pod.js';
 import { intern, lastSharedLabels, sharedContainers } from '../pods/shared.js';
-import { beginFingerprint, endFingerprint, fingerprintArrayStart, fingerprintKey, fingerprintNumber, fingerprintObjectEnd, fingerprintObjectStart, fingerprintString } from '../../util/fingerprint.js';
+import {
+  beginFingerprint,
+  endFingerprint,
+  fingerprintArrayStart,
+  fingerprintKey,
+  fingerprintNumber,
+  fingerprintObjectEnd,
+  fingerprintObjectStart,
+  fingerprintPlanned,
+  fingerprintString,
+  FingerprintPlan,
+} from '../../util/fingerprint.js';
 
 export interface FastPod {
   /** objectId() of the parsed object (catalog.ts): "Pod/<namespace, or default>/<name>". */
@@ -41,7 +52,10 @@ const DECLINE = new Error('not a common-shape Pod');
 export function fastPod(doc: string): FastPod | null {
   if (!mayBePod(doc)) return null; // most other documents leave here, before any scanning
   try {
-    fieldsKnown = false;
+    shape = null;
+    tokenKinds = kinds;
+    keyFields = fields;
+    seqCounts = as;
     const known = matchShape(doc);
     if (!known) scan(doc);
     const pod = read();
@@ -52,7 +66,9 @@ export function fastPod(doc: string): FastPod | null {
     if (e === DECLINE) return null;
     throw e;
   } finally {
-    text = '';
+    text = ''; // nothing of the document stays referenced here
+    if (shape !== null) values.fill('', 0, shape.count);
+    shape = null;
   }
 }
 
@@ -216,7 +232,7 @@ function keyEnd(k: number, e: number): number {
   let i = k + 1;
   while (i < e && isKeyChar(t.charCodeAt(i))) i++;
   if (t.charCodeAt(i) !== COLON || i >= e) throw DECLINE;
-  if (isWord(k, i) || (c0 === UNDERSCORE && i - k === 9 && same('__proto__', k))) throw DECLINE;
+  if (isWord(t, k, i) || (c0 === UNDERSCORE && i - k === 9 && same('__proto__', k))) throw DECLINE;
   return i;
 }
 
@@ -295,7 +311,7 @@ function quoted(a: number, b: number, quote: number): void {
  * might read as anything else (null, booleans, floats, octal, hexadecimal, ...) declines.
  */
 function plain(a: number, b: number, colons: boolean): void {
-  const kind = classify(a, b, colons);
+  const kind = classify(text, a, b, colons);
   const at = emit(kind, a, b);
   ns[at] = int32;
   contexts[at] = colons ? PLAIN_BLOCK : PLAIN_FLOW;
@@ -304,9 +320,8 @@ function plain(a: number, b: number, colons: boolean): void {
 /** The value of the last INT that classify() found. */
 let int32 = 0;
 
-/** STR or INT (its value in int32) for the plain scalar text[a, b) (see plain); declines anything else. */
-function classify(a: number, b: number, colons: boolean): number {
-  const t = text;
+/** STR or INT (its value in int32) for the plain scalar t[a, b) (see plain); declines anything else. */
+function classify(t: string, a: number, b: number, colons: boolean): number {
   const c0 = t.charCodeAt(a);
   const digit = c0 >= 48 && c0 <= 57;
   if (!digit && !((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90))) throw DECLINE;
@@ -320,10 +335,10 @@ function classify(a: number, b: number, colons: boolean): number {
   }
   if (t.charCodeAt(b - 1) === COLON) throw DECLINE;
   if (!digit) {
-    if (isWord(a, b)) throw DECLINE;
+    if (isWord(t, a, b)) throw DECLINE;
     return STR;
   }
-  const n = decimal(a, b);
+  const n = decimal(t, a, b);
   if (n >= 0) {
     int32 = n;
     return INT;
@@ -332,9 +347,8 @@ function classify(a: number, b: number, colons: boolean): number {
   throw DECLINE; // "1.5", "1e3", "0x1F", "010", "1_000", "2024-01-01": js-yaml's
 }
 
-/** The value of text[a, b) when it is 0 or a decimal integer up to 2^31-1 without a leading zero; else -1. */
-function decimal(a: number, b: number): number {
-  const t = text;
+/** The value of t[a, b) when it is 0 or a decimal integer up to 2^31-1 without a leading zero; else -1. */
+function decimal(t: string, a: number, b: number): number {
   if (b - a > 10 || (b - a > 1 && t.charCodeAt(a) === 48)) return -1;
   let n = 0;
   for (let i = a; i < b; i++) {
@@ -345,13 +359,13 @@ function decimal(a: number, b: number): number {
   return n <= 0x7fffffff ? n : -1;
 }
 
-/** True when text[a, b) is a word the core schema reads as null or a boolean. */
-function isWord(a: number, b: number): boolean {
+/** True when t[a, b) is a word the core schema reads as null or a boolean. */
+function isWord(t: string, a: number, b: number): boolean {
   const n = b - a;
   if (n !== 4 && n !== 5) return false;
-  const c = text.charCodeAt(a) | 0x20; // n, t or f in either case
+  const c = t.charCodeAt(a) | 0x20; // n, t or f in either case
   if (c !== 110 && c !== 116 && c !== 102) return false;
-  for (let i = 0; i < WORDS.length; i++) if (WORDS[i].length === n && same(WORDS[i], a)) return true;
+  for (let i = 0; i < WORDS.length; i++) if (WORDS[i].length === n && t.startsWith(WORDS[i], a)) return true;
   return false;
 }
 const WORDS = ['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE'];
@@ -474,7 +488,17 @@ interface Shape {
   bs: Int32Array;
   contexts: Uint8Array;
   fields: Int8Array;
+  /** The fingerprint stream between the values: plan words, cut before each value. */
+  words: Int32Array;
+  cuts: Int32Array;
+  /** The value tokens, in order. */
+  valueTokens: Int32Array;
+  /** The text of each KEY token (by token index; '' for others). */
+  keyTexts: string[];
 }
+
+/** The shape matched for the document being read, else null. */
+let shape: Shape | null = null;
 
 const MAX_SHAPES = 8;
 /** The compiled layouts, the last one matched first. */
@@ -483,60 +507,49 @@ const shapes: Shape[] = [];
 const seenOnce = new Set<string>();
 const MAX_SEEN_ONCE = 1024;
 
-/** Tokens for doc from a known shape; false when none matches. */
+/**
+ * Reads doc's values through the first known shape that matches it; false when none does (or
+ * a value reads as another type than the shape's, a number where it had a string: the scan
+ * decides then).
+ */
 function matchShape(doc: string): boolean {
   for (let s = 0; s < shapes.length; s++) {
-    const shape = shapes[s];
-    const m = shape.re.exec(doc);
-    if (m === null) continue;
-    if (s > 0) [shapes[0], shapes[s]] = [shape, shapes[0]];
+    const known = shapes[s];
+    const m = known.re.exec(doc);
+    if (m === null || !takeValues(known, m)) continue;
+    if (s > 0) [shapes[0], shapes[s]] = [known, shapes[0]];
     text = doc;
-    fill(shape, m);
-    fieldsKnown = true;
+    shape = known;
+    tokenKinds = known.kinds;
+    keyFields = known.fields;
+    seqCounts = known.as;
     return true;
   }
   return false;
 }
 
-/** The shape's tokens moved to where the values of m put them. */
-function fill(shape: Shape, m: RegExpExecArray): void {
-  const n = shape.count;
-  let delta = 0; // how far the document's text has moved from the shape's so far
-  let group = 1;
-  for (let i = 0; i < n; i++) {
-    const kind = shape.kinds[i];
-    const context = shape.contexts[i];
-    kinds[i] = kind;
-    contexts[i] = context;
-    if (context !== NOT_A_VALUE) {
-      const a = shape.as[i] + delta;
-      const b = a + m[group++].length;
-      delta = b - shape.bs[i];
-      as[i] = a;
-      bs[i] = b;
-      if (context === PLAIN_BLOCK || context === PLAIN_FLOW) {
-        kinds[i] = classifyMatched(a, b, context === PLAIN_BLOCK);
-        ns[i] = int32;
-      }
-    } else if (kind === KEY) {
-      as[i] = shape.as[i] + delta;
-      bs[i] = shape.bs[i] + delta;
-      fields[i] = shape.fields[i];
-    } else {
-      as[i] = shape.as[i];
-    }
-  }
-  count = n;
-}
-
 /**
- * classify() for a value the shape's group matched: its characters are known to be allowed,
- * so a value starting with a letter needs only the null/boolean words and a last ':' checked.
+ * The values of a match into `values` (and `ns`) at their tokens' places, each plain one
+ * classified again; false when one reads as another type than in the shape. The group of a
+ * value allows only its context's characters, so a plain value that starts with a letter
+ * needs only the null/boolean words and a last ':' checked.
  */
-function classifyMatched(a: number, b: number, colons: boolean): number {
-  const c0 = text.charCodeAt(a);
-  if (c0 <= 57 || (colons && text.charCodeAt(b - 1) === COLON) || ((b - a === 4 || b - a === 5) && isWord(a, b))) return classify(a, b, colons);
-  return STR;
+function takeValues(known: Shape, m: RegExpExecArray): boolean {
+  const { valueTokens, contexts: shapeContexts, kinds: shapeKinds } = known;
+  for (let v = 0; v < valueTokens.length; v++) {
+    const i = valueTokens[v];
+    const value = m[v + 1];
+    values[i] = value;
+    const context = shapeContexts[i];
+    if (context !== PLAIN_BLOCK && context !== PLAIN_FLOW) continue; // quoted: a string
+    const n = value.length;
+    const c0 = value.charCodeAt(0);
+    const colons = context === PLAIN_BLOCK;
+    const kind = c0 <= 57 || (colons && value.charCodeAt(n - 1) === COLON) || ((n === 4 || n === 5) && isWord(value, 0, n)) ? classify(value, 0, n, colons) : STR;
+    if (kind !== shapeKinds[i]) return false;
+    ns[i] = int32;
+  }
+  return true;
 }
 
 /** Writes down the layout of the document just accepted by the scan; compiles it when seen before. */
@@ -556,6 +569,21 @@ function learnShape(): void {
     return;
   }
   seenOnce.delete(source);
+  const plan = new FingerprintPlan();
+  const cuts: number[] = [];
+  const valueTokens: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (contexts[i] !== NOT_A_VALUE) {
+      cuts.push(plan.words.length);
+      valueTokens.push(i);
+      continue;
+    }
+    const kind = kinds[i];
+    if (kind === MAP) plan.objectStart();
+    else if (kind === END_MAP) plan.objectEnd();
+    else if (kind === SEQ) plan.arrayStart(as[i]);
+    else if (kind === KEY) plan.key(text, as[i], bs[i]);
+  }
   if (shapes.length >= MAX_SHAPES) shapes.pop();
   shapes.unshift({
     re: new RegExp(source),
@@ -565,6 +593,10 @@ function learnShape(): void {
     bs: bs.slice(0, count),
     contexts: contexts.slice(0, count),
     fields: fields.slice(0, count),
+    words: Int32Array.from(plan.words),
+    cuts: Int32Array.from(cuts),
+    valueTokens: Int32Array.from(valueTokens),
+    keyTexts: Array.from({ length: count }, (_, i) => (kinds[i] === KEY ? text.slice(as[i], bs[i]) : '')),
   });
 }
 
@@ -575,13 +607,19 @@ function escape(literal: string): string {
 // ---- pass 2: the tokens read as a Pod -----------------------------------------------------
 
 let p = 0; // the token being read
-/** The KEY tokens' fields are known (a shape's): field() need not compare names. */
-let fieldsKnown = false;
+/** The kinds of the tokens read: the scan's, or a known shape's. */
+let tokenKinds: Uint8Array = kinds;
+/** The fields of the KEY tokens read: found by field() after a scan, a known shape's else. */
+let keyFields: Int8Array = fields;
+/** The element counts of the SEQ tokens read (at their index): the scan's, or a known shape's. */
+let seqCounts: Int32Array = as;
+/** With a known shape, each value token's text as the match gave it (no second copy). */
+const values: string[] = [];
 
 /** Which of `names` the key token at p is (and moves past it); declines on any other key. */
 function field(names: readonly string[]): number {
-  if (kinds[p] !== KEY) throw DECLINE;
-  if (fieldsKnown) return fields[p++];
+  if (tokenKinds[p] !== KEY) throw DECLINE;
+  if (shape !== null) return keyFields[p++];
   const a = as[p];
   const n = bs[p] - a;
   for (let f = 0; f < names.length; f++) {
@@ -601,43 +639,44 @@ function mark(seen: number, f: number): number {
 }
 
 function str(): string {
-  if (kinds[p] !== STR) throw DECLINE;
-  const s = text.slice(as[p], bs[p]);
+  if (tokenKinds[p] !== STR) throw DECLINE;
+  const s = shape !== null ? values[p] : text.slice(as[p], bs[p]);
   p++;
   return s;
 }
 
 /** Declines unless the token at p is the string `want`. */
 function strIs(want: string): void {
-  if (kinds[p] !== STR || bs[p] - as[p] !== want.length || !same(want, as[p])) throw DECLINE;
+  if (tokenKinds[p] !== STR) throw DECLINE;
+  if (shape !== null ? values[p] !== want : bs[p] - as[p] !== want.length || !same(want, as[p])) throw DECLINE;
   p++;
 }
 
 function int(): number {
-  if (kinds[p] !== INT) throw DECLINE;
+  if (tokenKinds[p] !== INT) throw DECLINE;
   return ns[p++];
 }
 
 function mapStart(): void {
-  if (kinds[p] !== MAP) throw DECLINE;
+  if (tokenKinds[p] !== MAP) throw DECLINE;
   p++;
 }
 
 /** The element count of the sequence starting at p (moves past its start). */
 function seqStart(): number {
-  if (kinds[p] !== SEQ) throw DECLINE;
-  return as[p++];
+  if (tokenKinds[p] !== SEQ) throw DECLINE;
+  return seqCounts[p++];
 }
 
 /** True while the mapping being read has entries left; moves past its end. */
 function more(): boolean {
-  if (kinds[p] !== END_MAP) return true;
+  if (tokenKinds[p] !== END_MAP) return true;
   p++;
   return false;
 }
 
 function seqEnd(): void {
-  if (kinds[p] !== END_SEQ) throw DECLINE;
+  if (tokenKinds[p] !== END_SEQ) throw DECLINE;
   p++;
 }
 
@@ -728,8 +767,8 @@ function metadata(): void {
 function labels(): void {
   mapStart();
   while (more()) {
-    if (kinds[p] !== KEY) throw DECLINE;
-    const k = text.slice(as[p], bs[p]);
+    if (tokenKinds[p] !== KEY) throw DECLINE;
+    const k = shape !== null ? shape.keyTexts[p] : text.slice(as[p], bs[p]);
     p++;
     if (Object.prototype.hasOwnProperty.call(rawLabels, k)) throw DECLINE;
     rawLabels[k] = str();
@@ -905,9 +944,22 @@ function build(): Pod {
   };
 }
 
-/** fingerprintOf(the parsed document), fed from the tokens. */
+/** fingerprintOf(the parsed document), fed from the tokens (with a known shape, from its plan and the values). */
 function digest(): number {
   beginFingerprint();
+  if (shape !== null) {
+    const { words, cuts, valueTokens } = shape;
+    let w = 0;
+    for (let v = 0; v < cuts.length; v++) {
+      fingerprintPlanned(words, w, cuts[v]);
+      w = cuts[v];
+      const i = valueTokens[v];
+      if (tokenKinds[i] === INT) fingerprintNumber(ns[i]);
+      else fingerprintString(values[i], 0, values[i].length);
+    }
+    fingerprintPlanned(words, w, words.length);
+    return endFingerprint();
+  }
   for (let i = 0; i < count; i++) {
     switch (kinds[i]) {
       case MAP:
