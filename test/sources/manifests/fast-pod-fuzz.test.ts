@@ -149,16 +149,16 @@ const MUTANTS: [string, Scanner][] = [
 ];
 
 test('the harness catches scanners broken on purpose, and a scanner that declines all', () => {
-  const cases = Math.min(CASES, 4000);
+  // Always the same documents (seed 1): this checks the harness, not the scanner.
   for (const [name, scan] of MUTANTS) {
-    const r = run(scan, cases, FIRST_SEED, 1);
+    const r = run(scan, 4000, 1, 1);
     assert.ok(r.failures.length > 0, `not caught: a scanner that ${name}`);
   }
   // The oracle itself, as a scanner, passes: the mutants fail for what they break.
-  assert.deepEqual(run(fromOracle, 500).failures, []);
-  const none = run(() => null, 500);
+  assert.deepEqual(run(fromOracle, 1000, 1).failures, []);
+  const none = run(() => null, 1000, 1);
   assert.equal(none.failures.length, 0);
-  assert.ok(none.generalTakes >= 500 * 0.25, `the generator gives the general path too few Pods to take: ${none.generalTakes} of 500`);
+  assert.ok(none.generalTakes >= 1000 * 0.2, `the generator gives the general path too few Pods to take: ${none.generalTakes} of 1000`);
 });
 
 /** Every document declined or exact; the first few that are not, printed. */
