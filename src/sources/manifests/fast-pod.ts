@@ -67,7 +67,7 @@ export function fastPod(doc: string): FastPod | null {
     throw e;
   } finally {
     text = ''; // nothing of the document stays referenced here
-    if (shape !== null) values.fill('', 0, shape.count);
+    if (shape !== null) for (const i of shape.valueTokens) values[i] = '';
     shape = null;
   }
 }
@@ -326,12 +326,16 @@ function classify(t: string, a: number, b: number, colons: boolean): number {
   const digit = c0 >= 48 && c0 <= 57;
   if (!digit && !((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90))) throw DECLINE;
   let dots = 0;
-  let other = false; // a ':' or '/': no number has one
+  // A character no number has: ':' or '/', a '-' not after e or E (an exponent's sign), or
+  // a letter beyond f other than o and x (hexadecimal digits, 0o, 0x, exponents).
+  let other = false;
   for (let i = a + 1; i < b; i++) {
     const c = t.charCodeAt(i);
     if (c === DOT) dots++;
     else if ((c === COLON && colons) || c === SLASH) other = true;
-    else if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === UNDERSCORE || c === DASH)) throw DECLINE;
+    else if (c === DASH) other ||= (t.charCodeAt(i - 1) | 0x20) !== 101;
+    else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) other ||= (c | 0x20) > 102 && (c | 0x20) !== 111 && (c | 0x20) !== 120;
+    else if (!((c >= 48 && c <= 57) || c === UNDERSCORE)) throw DECLINE;
   }
   if (t.charCodeAt(b - 1) === COLON) throw DECLINE;
   if (!digit) {
@@ -343,8 +347,8 @@ function classify(t: string, a: number, b: number, colons: boolean): number {
     int32 = n;
     return INT;
   }
-  if (dots >= 2 || other) return STR; // "10.0.0.1", "2001:db8::1"
-  throw DECLINE; // "1.5", "1e3", "0x1F", "010", "1_000", "2024-01-01": js-yaml's
+  if (dots >= 2 || other) return STR; // "10.0.0.1", "2001:db8::1", "2b989da6-aeb5-...", "1n-a7"
+  throw DECLINE; // "1.5", "1e3", "1e-3", "0x1F", "010", "1_000", "12ab": js-yaml's
 }
 
 /** The value of t[a, b) when it is 0 or a decimal integer up to 2^31-1 without a leading zero; else -1. */
@@ -505,7 +509,7 @@ const MAX_SHAPES = 8;
 const shapes: Shape[] = [];
 /** Layouts seen once (by their expression's source), not compiled yet. */
 const seenOnce = new Set<string>();
-const MAX_SEEN_ONCE = 1024;
+const MAX_SEEN_ONCE = 256;
 
 /**
  * Reads doc's values through the first known shape that matches it; false when none does (or

@@ -171,6 +171,8 @@ function generator(seed: number) {
     return xs;
   };
   const word = () => pick(['a', 'web', 'db', 'x1', 'app', 'z']) + (r() < 0.5 ? `-${int(1000)}` : '');
+  const hex = (n: number) => Array.from({ length: n }, () => '0123456789abcdef'[int(16)]).join('');
+  const uuid = () => `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
   const ipv4 = () => `${1 + int(250)}.${int(256)}.${int(256)}.${int(256)}`;
   const ipv6 = () => pick(['fd00', '2001:db8', 'fe80', 'abcd:ef01']) + `::${int(65536).toString(16)}`;
   /** A string value, plain or quoted; quoted when it could not be plain in a flow collection (':'). */
@@ -214,7 +216,7 @@ function generator(seed: number) {
     const metadata: [string, string | string[]][] = [
       ['name', scalar(`pod-${int(100000)}`, true)],
       ...(r() < 0.8 ? [['namespace', scalar(word(), true)] as [string, string]] : []),
-      ...(r() < 0.3 ? [['uid', scalar(`u${int(1e9).toString(16)}-${int(1e9).toString(16)}`, true)] as [string, string]] : []),
+      ...(r() < 0.3 ? [['uid', scalar(uuid(), true)] as [string, string]] : []),
     ];
     const labelLines = map(labels, '    ', true);
     const containers: string[] = [];
@@ -399,6 +401,7 @@ test('tricky values, keys and layouts are declined or read exactly as the genera
       'a.',
       'a-',
       'A_B',
+      ...['1-2', '1e-3', '1E-3-4', '1e3-4', '0x1F-2', '12e5', '1_000-1', '1n-a7-g7q', '12ab', '12o', '12x', '0b101', '2b989da6-aeb5-ed89-2638-d2eee9e64151', '1e2e3-x'],
     ].flatMap((v) => [label(v), blockLabel(v)]),
     edit('  podIP:', '  podIP: 10.0.0.1 # c'),
     edit('  podIP:', '  podIP: 10.0.0.256'),
@@ -526,6 +529,9 @@ test('tricky values, keys and layouts are declined or read exactly as the genera
     label("'a'"),
     label('v1.2.3'),
     label('1.2.3'),
+    label('2b989da6-aeb5-ed89-2638-d2eee9e64151'),
+    label('1n-a7-g7q'),
+    label('2024-01-01'),
     edit('    ports:', '    ports: [{name: http, containerPort: 80, protocol: UDP}]'),
     edit('  namespace:', '  namespace: ""'),
   ])
