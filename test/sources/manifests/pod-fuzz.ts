@@ -979,6 +979,42 @@ export function slotGrid(): string[] {
     values.add(v);
     if (!/["'\\]/.test(v)) values.add(`'${v}'`).add(`"${v}"`);
   }
+  // Digit first, with a dash: strings unless the dash is an exponent's (1e-3 is a float).
+  for (const v of [
+    '1-2',
+    '1e-3',
+    '1E-3',
+    '1.5e-3',
+    '1_0e-3',
+    '1.e-3',
+    '1e-3-x',
+    '0x1-2',
+    '0o1-2',
+    '0b1-1',
+    '1g-2',
+    '1d-2',
+    '9-9e',
+    '1-e3',
+    '12-30',
+    '1.0-1',
+    '6e-',
+    '6e-x',
+    '0-0',
+    '0x-1',
+    '1_-1',
+    '0e-0',
+    '00e-1',
+    '1e-03',
+    '1e-3_',
+    '1ex-1',
+    '1o-1',
+    '1x-1',
+    '2b989da6-aeb5-ed89-2638-d2eee9e64151',
+    '1e100-a',
+    '8e-1',
+  ]) {
+    values.add(v);
+  }
   for (const v of ['web', 'x1', '10.0.0.9', 'fd00::9', '0', '1', '65535', '65536', '2147483647', '2147483648', '4294967296', '-1', '12345678901', 'a'.repeat(300), 'a b', 'a  b']) {
     values.add(v).add(`"${v}"`);
   }
