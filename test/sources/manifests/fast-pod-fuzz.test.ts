@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fastPod } from '../../../src/sources/manifests/fast-pod.js';
 import { fingerprintOf } from '../../../src/util/fingerprint.js';
-import { BASES, generate, isCutDocument, judge, oracle, revalue, singleEdits, slotGrid, type Accepted } from './pod-fuzz.js';
+import { BASES, generate, isCutDocument, judge, oracle, revalue, rng, singleEdits, slotGrid, type Accepted } from './pod-fuzz.js';
 
 const CASES = Number(process.env.PODFUZZ_CASES ?? 4000);
 const FIRST_SEED = Number(process.env.PODFUZZ_SEED ?? 1);
@@ -205,4 +205,24 @@ test('documents in a layout seen before, with other values: declined or exact', 
   }
   assert.deepEqual(failures, [], failures.join('\n\n'));
   assert.ok(taken >= variants * 0.1, `fastPod took only ${taken} of ${variants}`);
+});
+
+test('documents of many layouts in turn (more than a scanner may keep), with other values: declined or exact', () => {
+  const layouts: { seed: number; doc: string }[] = [];
+  for (let seed = FIRST_SEED + 7777; layouts.length < 24; seed++) {
+    const { doc } = generate(seed, true);
+    if (isCutDocument(doc) && fastPod(doc)) layouts.push({ seed, doc });
+  }
+  const d = rng(FIRST_SEED);
+  const failures: string[] = [];
+  for (let i = 0; i < Math.max(3000, CASES / 10) && failures.length < 10; i++) {
+    // A working set of a few layouts at a time, drifting over all of them.
+    const at = Math.min(layouts.length - 1, Math.floor(i / 200) + Math.floor(d() * 10));
+    const { seed, doc } = layouts[at];
+    const other = d() < 0.2 ? doc : revalue(seed * 1000 + i, doc);
+    if (!isCutDocument(other)) continue;
+    const problem = check(fastPod, other);
+    if (problem) failures.push(`layout ${seed}, ${i}: ${problem}\n${JSON.stringify(other)}`);
+  }
+  assert.deepEqual(failures, [], failures.join('\n\n'));
 });
