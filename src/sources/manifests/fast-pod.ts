@@ -12,6 +12,9 @@
 //     and a few it ignores that strict validation accepts: image, hostIP), with every check
 //     that validatePod and strictProblems make; then the Pod is built with the same sharing
 //     helpers in the same order as validatePod, and the fingerprint is fed from the tokens.
+// A folder's Pods come from one tool, in one layout: once a layout is known, a document in it
+// skips both passes' walks (a regular expression takes its values, and the reader's recipe
+// for that layout is replayed on them; see "known shape" below).
 // Anything else declines (null) and goes the general way, which reports what is wrong: a
 // decline costs time, a wrong accept would be a defect. test/sources/manifests/fast-pod.test.ts
 // compares this with the general path on generated and hand-picked documents.
@@ -53,12 +56,9 @@ export function fastPod(doc: string): FastPod | null {
   if (!mayBePod(doc)) return null; // most other documents leave here, before any scanning
   try {
     shape = null;
-    tokenKinds = kinds;
-    keyFields = fields;
-    seqCounts = as;
     const known = matchShape(doc);
     if (!known) scan(doc);
-    const pod = read();
+    const pod = shape !== null ? replay(shape) : read();
     const fastDigest = digest();
     if (!known) learnShape();
     return { id: ['Pod', pod.namespace, pod.name].join('/'), pod, digest: fastDigest };
@@ -119,8 +119,6 @@ const as = new Int32Array(MAX_TOKENS);
 const bs = new Int32Array(MAX_TOKENS);
 const ns = new Int32Array(MAX_TOKENS);
 const contexts = new Uint8Array(MAX_TOKENS);
-/** For a KEY: which field of its mapping it is (pass 2 finds out, a known shape remembers). */
-const fields = new Int8Array(MAX_TOKENS);
 let count = 0;
 
 // Value contexts.
@@ -474,24 +472,22 @@ function flowScalar(): void {
 // differ. An accepted document's layout (its text with each value cut out) becomes a regular
 // expression: the text between values literally, each value as a group of the characters its
 // context allows (irregexp matches it several times faster than the scan above reads it).
-// When the next document matches, its tokens are the learnt ones moved by the lengths of
-// the values, and each plain value is classified again: the scan would have cut exactly
-// these tokens, as no value's characters can end it early or run it into the text after it
-// (plain values hold no space, no flow indicator and no quote; quoted ones not their quote).
-// A layout is compiled once it is seen a second time, so that a folder of all different
-// layouts pays only for writing each one down.
+// When the next document matches, the scan would cut exactly the learnt tokens with other
+// values in them, as no value's characters can end it early or run it into the text after it
+// (plain values hold no space, no flow indicator and no quote; quoted ones not their quote);
+// each plain value is classified again, and one that reads as another type than in the
+// layout (a number for a string) sends the document to the scan. A layout is compiled once it
+// is seen a second time, so that a folder of all different layouts pays only for writing each
+// one down.
 
 /** The characters each value context allows, as a capturing group (see plain and quoted). */
 const GROUPS = ['', '([A-Za-z0-9][-A-Za-z0-9_./:]*)', '([A-Za-z0-9][-A-Za-z0-9_./]*)', '([ !#-\\[\\]-~]*)', '([ -&(-~]*)'];
 
+/** A known layout: its expression, its tokens' kinds and contexts, and what the reader made of them. */
 interface Shape {
   re: RegExp;
-  count: number;
   kinds: Uint8Array;
-  as: Int32Array;
-  bs: Int32Array;
   contexts: Uint8Array;
-  fields: Int8Array;
   /** The fingerprint stream between the values: plan words, cut before each value. */
   words: Int32Array;
   cuts: Int32Array;
@@ -499,6 +495,8 @@ interface Shape {
   valueTokens: Int32Array;
   /** The text of each KEY token (by token index; '' for others). */
   keyTexts: string[];
+  /** What the reader did with each value (see Op): replayed instead of reading the tokens again. */
+  recipe: Int32Array;
 }
 
 /** The shape matched for the document being read, else null. */
@@ -524,9 +522,6 @@ function matchShape(doc: string): boolean {
     if (s > 0) [shapes[0], shapes[s]] = [known, shapes[0]];
     text = doc;
     shape = known;
-    tokenKinds = known.kinds;
-    keyFields = known.fields;
-    seqCounts = known.as;
     return true;
   }
   return false;
@@ -591,16 +586,13 @@ function learnShape(): void {
   if (shapes.length >= MAX_SHAPES) shapes.pop();
   shapes.unshift({
     re: new RegExp(source),
-    count,
     kinds: kinds.slice(0, count),
-    as: as.slice(0, count),
-    bs: bs.slice(0, count),
     contexts: contexts.slice(0, count),
-    fields: fields.slice(0, count),
     words: Int32Array.from(plan.words),
     cuts: Int32Array.from(cuts),
     valueTokens: Int32Array.from(valueTokens),
     keyTexts: Array.from({ length: count }, (_, i) => (kinds[i] === KEY ? text.slice(as[i], bs[i]) : '')),
+    recipe: Int32Array.from(recipe),
   });
 }
 
@@ -611,25 +603,18 @@ function escape(literal: string): string {
 // ---- pass 2: the tokens read as a Pod -----------------------------------------------------
 
 let p = 0; // the token being read
-/** The kinds of the tokens read: the scan's, or a known shape's. */
-let tokenKinds: Uint8Array = kinds;
-/** The fields of the KEY tokens read: found by field() after a scan, a known shape's else. */
-let keyFields: Int8Array = fields;
-/** The element counts of the SEQ tokens read (at their index): the scan's, or a known shape's. */
-let seqCounts: Int32Array = as;
 /** With a known shape, each value token's text as the match gave it (no second copy). */
 const values: string[] = [];
 
 /** Which of `names` the key token at p is (and moves past it); declines on any other key. */
 function field(names: readonly string[]): number {
-  if (tokenKinds[p] !== KEY) throw DECLINE;
-  if (shape !== null) return keyFields[p++];
+  if (kinds[p] !== KEY) throw DECLINE;
   const a = as[p];
   const n = bs[p] - a;
   for (let f = 0; f < names.length; f++) {
     const name = names[f];
     if (name.length === n && same(name, a)) {
-      fields[p++] = f;
+      p++;
       return f;
     }
   }
@@ -643,44 +628,44 @@ function mark(seen: number, f: number): number {
 }
 
 function str(): string {
-  if (tokenKinds[p] !== STR) throw DECLINE;
-  const s = shape !== null ? values[p] : text.slice(as[p], bs[p]);
+  if (kinds[p] !== STR) throw DECLINE;
+  const s = text.slice(as[p], bs[p]);
   p++;
   return s;
 }
 
 /** Declines unless the token at p is the string `want`. */
 function strIs(want: string): void {
-  if (tokenKinds[p] !== STR) throw DECLINE;
-  if (shape !== null ? values[p] !== want : bs[p] - as[p] !== want.length || !same(want, as[p])) throw DECLINE;
+  if (kinds[p] !== STR) throw DECLINE;
+  if (bs[p] - as[p] !== want.length || !same(want, as[p])) throw DECLINE;
   p++;
 }
 
 function int(): number {
-  if (tokenKinds[p] !== INT) throw DECLINE;
+  if (kinds[p] !== INT) throw DECLINE;
   return ns[p++];
 }
 
 function mapStart(): void {
-  if (tokenKinds[p] !== MAP) throw DECLINE;
+  if (kinds[p] !== MAP) throw DECLINE;
   p++;
 }
 
 /** The element count of the sequence starting at p (moves past its start). */
 function seqStart(): number {
-  if (tokenKinds[p] !== SEQ) throw DECLINE;
-  return seqCounts[p++];
+  if (kinds[p] !== SEQ) throw DECLINE;
+  return as[p++];
 }
 
 /** True while the mapping being read has entries left; moves past its end. */
 function more(): boolean {
-  if (tokenKinds[p] !== END_MAP) return true;
+  if (kinds[p] !== END_MAP) return true;
   p++;
   return false;
 }
 
 function seqEnd(): void {
-  if (tokenKinds[p] !== END_SEQ) throw DECLINE;
+  if (kinds[p] !== END_SEQ) throw DECLINE;
   p++;
 }
 
@@ -695,7 +680,8 @@ let hostname = '';
 let subdomain = '';
 let grace = 30;
 let containers: Container[] = [];
-let ips: string[] = [];
+/** The canonical addresses so far; build() copies them out, so one list serves every document. */
+const ips: string[] = [];
 let podIP = '';
 let podIPsCount = 0;
 let phase = '';
@@ -712,13 +698,8 @@ const CONDITION = ['type', 'status'];
 
 function read(): Pod {
   p = 0;
-  name = namespace = uid = nodeName = hostname = subdomain = podIP = phase = '';
-  podIPsCount = 0;
-  rawLabels = {};
-  grace = 30;
-  containers = [];
-  ips = [];
-  statusReady = null;
+  recipe.length = 0;
+  reset();
   let seen = 0;
   mapStart();
   while (more()) {
@@ -726,9 +707,11 @@ function read(): Pod {
     seen = mark(seen, f);
     switch (f) {
       case 0:
+        rec(Op.ApiVersion, p);
         strIs('v1');
         break;
       case 1:
+        rec(Op.Kind, p);
         strIs('Pod');
         break;
       case 2:
@@ -741,7 +724,24 @@ function read(): Pod {
         status();
     }
   }
-  if ((seen & 3) !== 3 || !name) throw DECLINE; // apiVersion and kind, metadata.name: required
+  if ((seen & 3) !== 3) throw DECLINE; // apiVersion and kind: required
+  return finish();
+}
+
+/** The state of the document being read, before its first value. */
+function reset(): void {
+  name = namespace = uid = nodeName = hostname = subdomain = podIP = phase = '';
+  podIPsCount = 0;
+  rawLabels = {};
+  grace = 30;
+  containers = [];
+  ips.length = 0;
+  statusReady = null;
+}
+
+/** After the last value: the checks of the whole, then the Pod. */
+function finish(): Pod {
+  if (!name) throw DECLINE; // metadata.name: required
   if (podIPsCount === 0) addIP(podIP); // status.podIP counts only without status.podIPs
   return build();
 }
@@ -754,15 +754,18 @@ function metadata(): void {
     seen = mark(seen, f);
     switch (f) {
       case 0:
+        rec(Op.Name, p);
         name = str();
         break;
       case 1:
+        rec(Op.Namespace, p);
         namespace = str();
         break;
       case 2:
         labels();
         break;
       case 3:
+        rec(Op.Uid, p);
         uid = str();
     }
   }
@@ -771,10 +774,11 @@ function metadata(): void {
 function labels(): void {
   mapStart();
   while (more()) {
-    if (tokenKinds[p] !== KEY) throw DECLINE;
-    const k = shape !== null ? shape.keyTexts[p] : text.slice(as[p], bs[p]);
+    if (kinds[p] !== KEY) throw DECLINE;
+    const k = text.slice(as[p], bs[p]);
     p++;
     if (Object.prototype.hasOwnProperty.call(rawLabels, k)) throw DECLINE;
+    rec(Op.Label, p, p - 1);
     rawLabels[k] = str();
   }
 }
@@ -788,21 +792,26 @@ function spec(): void {
     switch (f) {
       case 0: {
         const n = seqStart();
+        rec(Op.Containers, n);
         containers = new Array(n);
-        for (let i = 0; i < n; i++) containers[i] = container();
+        for (let i = 0; i < n; i++) containers[i] = container(i);
         seqEnd();
         break;
       }
       case 1:
+        rec(Op.NodeName, p);
         nodeName = str();
         break;
       case 2:
+        rec(Op.Hostname, p);
         hostname = str();
         break;
       case 3:
+        rec(Op.Subdomain, p);
         subdomain = str();
         break;
       case 4:
+        rec(Op.Grace, p);
         grace = int();
         if (grace > MAX_TIMER_SECONDS) throw DECLINE;
     }
@@ -810,22 +819,25 @@ function spec(): void {
 }
 
 /** A container as validatePod builds it, its strings not interned yet (see build). */
-function container(): Container {
+function container(i: number): Container {
   let seen = 0;
   let cname = '';
   let ports: ContainerPort[] = [];
+  rec(Op.ContainerBegin, i);
   mapStart();
   while (more()) {
     const f = field(CONTAINER);
     seen = mark(seen, f);
     switch (f) {
       case 0:
+        rec(Op.ContainerName, p);
         cname = str();
         break;
       case 1: {
         const n = seqStart();
+        rec(Op.Ports, n);
         ports = new Array(n);
-        for (let j = 0; j < n; j++) ports[j] = port();
+        for (let j = 0; j < n; j++) ports[j] = port(j);
         seqEnd();
         break;
       }
@@ -833,29 +845,35 @@ function container(): Container {
         str(); // image: not read by kproxy, but a string it must be
     }
   }
+  rec(Op.ContainerEnd, i);
   return { name: cname, ports, readinessProbe: null };
 }
 
-function port(): ContainerPort {
+function port(j: number): ContainerPort {
   let seen = 0;
   let pname = '';
   let containerPort = 0;
   let protocol = 'TCP';
+  rec(Op.PortBegin, j);
   mapStart();
   while (more()) {
     const f = field(PORT);
     seen = mark(seen, f);
     switch (f) {
       case 0:
+        rec(Op.PortName, p);
         pname = str();
         break;
       case 1:
+        rec(Op.PortNumber, p);
         containerPort = int();
         break;
       case 2:
+        rec(Op.Protocol, p);
         protocol = str() || 'TCP';
     }
   }
+  rec(Op.PortEnd, j);
   if (containerPort < 1 || containerPort > 65535 || !PROTOCOLS.includes(protocol)) throw DECLINE;
   return { name: pname, containerPort, protocol: protocol as ContainerPort['protocol'] };
 }
@@ -868,25 +886,31 @@ function status(): void {
     seen = mark(seen, f);
     switch (f) {
       case 0:
+        rec(Op.PodIP, p);
         podIP = str();
         break;
       case 1: {
         const n = seqStart();
+        rec(Op.PodIPs, n);
         podIPsCount = n;
         for (let i = 0; i < n; i++) {
           let ip = '';
+          let at = -1;
           let s = 0;
           mapStart();
           while (more()) {
             s = mark(s, field(POD_IP));
+            at = p;
             ip = str();
           }
+          rec(Op.PodIPsItem, at);
           addIP(ip);
         }
         seqEnd();
         break;
       }
       case 2:
+        rec(Op.Phase, p);
         phase = str();
         break;
       case 3: {
@@ -905,14 +929,162 @@ function condition(): void {
   let seen = 0;
   let type = '';
   let state: string | undefined;
+  let typeAt = -1;
+  let stateAt = -1;
   mapStart();
   while (more()) {
     const f = field(CONDITION);
     seen = mark(seen, f);
-    if (f === 0) type = str();
-    else state = str();
+    if (f === 0) {
+      typeAt = p;
+      type = str();
+    } else {
+      stateAt = p;
+      state = str();
+    }
   }
+  rec(Op.Condition, typeAt, stateAt);
   if (type === 'Ready') statusReady = state === 'True';
+}
+
+// ---- pass 2, faster: a known shape's recipe ----------------------------------------------
+//
+// The reader's path through a layout's tokens depends only on the tokens' kinds and keys,
+// which the layout fixes; only the values differ. So the reader writes down, as it reads, what
+// it does with each value (`rec`), and a matched document replays that (`replay`): the same
+// assignments and the same checks of the values, with no token walked.
+
+const enum Op {
+  ApiVersion = 1, // a: the value's token
+  Kind,
+  Name,
+  Namespace,
+  Uid,
+  Label, // a: the value's token, b: its key's
+  NodeName,
+  Hostname,
+  Subdomain,
+  Grace,
+  Containers, // a: how many
+  ContainerBegin, // a: its index
+  ContainerName,
+  Ports, // a: how many
+  PortBegin, // a: its index
+  PortName,
+  PortNumber,
+  Protocol,
+  PortEnd, // a: its index
+  ContainerEnd, // a: its index
+  PodIP,
+  PodIPs, // a: how many
+  PodIPsItem, // a: the ip's token, or -1
+  Phase,
+  Condition, // a: the type's token, b: the status's (either -1 when absent)
+}
+
+/** The reader's recipe of the document being scanned: op, a, b for each step. */
+const recipe: number[] = [];
+
+function rec(op: Op, a: number, b = 0): void {
+  recipe.push(op, a, b);
+}
+
+/** The Pod of a matched document: its shape's recipe replayed on the values of the match. */
+function replay(known: Shape): Pod {
+  const r = known.recipe;
+  reset();
+  let cname = '';
+  let ports: ContainerPort[] = [];
+  let pname = '';
+  let containerPort = 0;
+  let protocol = 'TCP';
+  for (let k = 0; k < r.length; k += 3) {
+    const a = r[k + 1];
+    switch (r[k] as Op) {
+      case Op.ApiVersion:
+        if (values[a] !== 'v1') throw DECLINE;
+        break;
+      case Op.Kind:
+        if (values[a] !== 'Pod') throw DECLINE;
+        break;
+      case Op.Name:
+        name = values[a];
+        break;
+      case Op.Namespace:
+        namespace = values[a];
+        break;
+      case Op.Uid:
+        uid = values[a];
+        break;
+      case Op.Label:
+        rawLabels[known.keyTexts[r[k + 2]]] = values[a];
+        break;
+      case Op.NodeName:
+        nodeName = values[a];
+        break;
+      case Op.Hostname:
+        hostname = values[a];
+        break;
+      case Op.Subdomain:
+        subdomain = values[a];
+        break;
+      case Op.Grace:
+        grace = ns[a];
+        if (grace > MAX_TIMER_SECONDS) throw DECLINE;
+        break;
+      case Op.Containers:
+        containers = new Array(a);
+        break;
+      case Op.ContainerBegin:
+        cname = '';
+        ports = [];
+        break;
+      case Op.ContainerName:
+        cname = values[a];
+        break;
+      case Op.Ports:
+        ports = new Array(a);
+        break;
+      case Op.PortBegin:
+        pname = '';
+        containerPort = 0;
+        protocol = 'TCP';
+        break;
+      case Op.PortName:
+        pname = values[a];
+        break;
+      case Op.PortNumber:
+        containerPort = ns[a];
+        break;
+      case Op.Protocol:
+        protocol = values[a] || 'TCP';
+        break;
+      case Op.PortEnd:
+        if (containerPort < 1 || containerPort > 65535 || !PROTOCOLS.includes(protocol)) throw DECLINE;
+        ports[a] = { name: pname, containerPort, protocol: protocol as ContainerPort['protocol'] };
+        break;
+      case Op.ContainerEnd:
+        containers[a] = { name: cname, ports, readinessProbe: null };
+        break;
+      case Op.PodIP:
+        podIP = values[a];
+        break;
+      case Op.PodIPs:
+        podIPsCount = a;
+        break;
+      case Op.PodIPsItem:
+        addIP(a < 0 ? '' : values[a]);
+        break;
+      case Op.Phase:
+        phase = values[a];
+        break;
+      case Op.Condition: {
+        const b = r[k + 2];
+        if (a >= 0 && values[a] === 'Ready') statusReady = b >= 0 && values[b] === 'True';
+      }
+    }
+  }
+  return finish();
 }
 
 /** As validatePod's addIP: the canonical form, once; an empty text adds nothing. */
@@ -958,7 +1130,7 @@ function digest(): number {
       fingerprintPlanned(words, w, cuts[v]);
       w = cuts[v];
       const i = valueTokens[v];
-      if (tokenKinds[i] === INT) fingerprintNumber(ns[i]);
+      if (shape.kinds[i] === INT) fingerprintNumber(ns[i]);
       else fingerprintString(values[i], 0, values[i].length);
     }
     fingerprintPlanned(words, w, words.length);

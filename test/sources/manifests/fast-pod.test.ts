@@ -328,6 +328,33 @@ test('any one-character edit of a generated Pod is declined or read exactly as t
   assert.ok(took > edits / 10, `only ${took} of ${edits} edited documents taken`);
 });
 
+test('a learnt layout checks each new value as the scan would: taken or declined exactly as the general path', () => {
+  const ports = (v: string) => edit('    ports:', `    ports: [{name: http, containerPort: 80, protocol: ${v}}]`);
+  const port = (v: string) => edit('    ports:', `    ports: [{name: http, containerPort: ${v}}]`);
+  const ip = (v: string) => edit('  podIP:', `  podIP: ${v}`);
+  const layouts: [string, string[], string[]][] = [
+    // [learnt from, taken after it, declined after it]
+    [ports('"UDP"'), [ports('""'), ports('"SCTP"'), ports('"TCP"')], [ports('"tcp"'), ports('"x"')]],
+    [port('80'), [port('1'), port('65535')], [port('0'), port('65536'), port('70000'), port('1.5'), port('0x1F'), port('010')]],
+    [ip('10.0.0.1'), [ip('10.0.0.2'), ip('fd00::1'), ip('2001:db8::5')], [ip('10.0.0.256'), ip('10.0.0'), ip('fd00::'), ip('true'), ip('12')]],
+    [edit('apiVersion:', 'apiVersion: v1'), [], [edit('apiVersion:', 'apiVersion: v2'), edit('apiVersion:', 'apiVersion: v1beta1')]],
+    [edit('kind:', 'kind: Pod'), [], [edit('kind:', 'kind: Pods')]],
+    [edit('  name:', '  name: "pod-1"'), [], [edit('  name:', '  name: ""')]],
+    [
+      edit('  nodeName:', '  nodeName: n\n  terminationGracePeriodSeconds: 5'),
+      [edit('  nodeName:', '  nodeName: n\n  terminationGracePeriodSeconds: 2147483')],
+      [edit('  nodeName:', '  nodeName: n\n  terminationGracePeriodSeconds: 2147484')],
+    ],
+  ];
+  for (const [learnt, ok, bad] of layouts) {
+    taken(learnt);
+    taken(learnt);
+    for (const doc of ok) taken(doc);
+    for (const doc of bad) assert.equal(fastPod(doc), null, doc);
+    for (const doc of bad) declinedOrEqual(doc);
+  }
+});
+
 // ---- hand-picked documents ----------------------------------------------------------------
 
 /** The folder Pod with one line replaced (by its text up to the colon) or added. */
