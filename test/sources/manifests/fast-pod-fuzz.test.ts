@@ -23,25 +23,32 @@ interface Run {
   taken: number;
   generalTakes: number;
   failures: string[];
+  /** Some of the answers taken, with what they held then (see kept). */
+  kept: { seed: number; got: Accepted; then: string }[];
 }
 
 /** Every generated document through the scanner and the judge. */
 function run(scan: Scanner, cases: number, firstSeed = FIRST_SEED, stopAfter = 20, plain = false): Run {
-  const r: Run = { cases: 0, taken: 0, generalTakes: 0, failures: [] };
+  const r: Run = { cases: 0, taken: 0, generalTakes: 0, failures: [], kept: [] };
   for (let seed = firstSeed; r.cases < cases; seed++) {
     const { doc } = generate(seed, plain);
     if (!isCutDocument(doc)) continue;
     r.cases++;
-    const problem = check(scan, doc, r);
+    const problem = check(scan, doc, r, seed);
     if (problem) {
       r.failures.push(`seed ${seed}: ${problem}\n${JSON.stringify(doc)}\n${doc}`);
       if (r.failures.length >= stopAfter) break;
     }
   }
+  // A Pod handed out must not change afterwards (a scanner that reuses its lists for the
+  // next document must copy them out).
+  for (const { seed, got, then } of r.kept) {
+    if (JSON.stringify(got) !== then) r.failures.push(`seed ${seed}: the Pod changed after later documents:\n${then}\n${JSON.stringify(got)}`);
+  }
   return r;
 }
 
-function check(scan: Scanner, doc: string, r?: Run): string | null {
+function check(scan: Scanner, doc: string, r?: Run, seed = 0): string | null {
   let got: Accepted | null;
   try {
     got = scan(doc);
@@ -49,6 +56,7 @@ function check(scan: Scanner, doc: string, r?: Run): string | null {
     return `the scanner threw: ${(e as Error).stack}`;
   }
   if (got !== null && r) r.taken++;
+  if (got !== null && r && r.taken % 50 === 1) r.kept.push({ seed, got, then: JSON.stringify(got) });
   if (r && oracle(doc).ok) r.generalTakes++;
   const problem = judge(doc, got);
   if (problem || got === null) return problem;
