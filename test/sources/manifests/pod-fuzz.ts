@@ -1166,3 +1166,71 @@ export function revalue(seed: number, doc: string): string {
     .replace(/([{,] ?[A-Za-z_][-A-Za-z0-9_./]*: )([A-Za-z0-9][-A-Za-z0-9_./]*)(?=[,}\]])/g, (all, head: string, old: string) => (swap() ? head + plainValue(old, true) : all))
     .replace(/(["'])([^"'\\\n]*)\1/g, (all, q: string, old: string) => (swap() ? q + quotedValue(old, q) + q : all));
 }
+
+/** A Pod with every string value it can quote quoted: `v` replaces the value of a field. */
+function quotedPod(v: Record<string, string>): string {
+  const q = (k: string, d: string) => v[k] ?? d;
+  return `apiVersion: "${q('api', 'v1')}"
+kind: Pod
+metadata:
+  name: "${q('name', 'p')}"
+  namespace: "${q('ns', 'bench')}"
+  uid: "${q('uid', 'u')}"
+  labels: {app: "${q('app', 'web')}", tier: 'x'}
+spec:
+  nodeName: "${q('node', 'n')}"
+  hostname: "${q('host', 'h')}"
+  subdomain: "${q('sub', 's')}"
+  terminationGracePeriodSeconds: ${q('grace', '30')}
+  containers:
+  - name: "${q('cname', 'c')}"
+    image: "${q('image', 'i')}"
+    ports: [{name: "${q('pname', 'http')}", containerPort: ${q('port', '80')}, protocol: "${q('proto', 'TCP')}"}]
+status:
+  phase: "${q('phase', 'Running')}"
+  hostIP: "${q('hostIP', '1.1.1.1')}"
+  podIP: "${q('podIP', '10.0.0.1')}"
+  podIPs: [{ip: "${q('ip1', '10.0.0.1')}"}, {ip: "${q('ip2', 'fd00::1')}"}]
+  conditions: [{type: "${q('ctype', 'Ready')}", status: "${q('cstatus', 'True')}"}]
+`;
+}
+
+/**
+ * The quoted Pod, then each quoted value replaced by texts that change what it means (empty,
+ * a space, a bad address, another protocol, ...), and the numbers by ones out of range: all
+ * in the same layout, so a scanner that learnt it must check each value again.
+ */
+export function quotedGrid(): string[] {
+  const out = [quotedPod({})];
+  const texts = [
+    '',
+    ' ',
+    'x',
+    '10.0.0.300',
+    ' 10.0.0.1',
+    '10.0.0.1 ',
+    'true',
+    '0',
+    'Ready',
+    'ready',
+    'False',
+    'true',
+    'UDP',
+    'udp',
+    'SCTP',
+    'v2',
+    'Pods',
+    'List',
+    'default',
+    '::',
+    '010.1.1.1',
+    'a b',
+    '#',
+    'x: y',
+    'container-0',
+  ];
+  const fields = ['api', 'name', 'ns', 'uid', 'app', 'node', 'host', 'sub', 'cname', 'image', 'pname', 'proto', 'phase', 'hostIP', 'podIP', 'ip1', 'ip2', 'ctype', 'cstatus'];
+  for (const f of fields) for (const t of texts) out.push(quotedPod({ [f]: t }));
+  for (const n of ['0', '1', '65535', '65536', '2147483647', '2147483648', '2147484']) out.push(quotedPod({ port: n }), quotedPod({ grace: n }));
+  return out;
+}
