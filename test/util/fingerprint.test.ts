@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fingerprintOf } from '../../src/util/fingerprint.js';
+import {
+  beginFingerprint,
+  endFingerprint,
+  fingerprintArrayStart,
+  fingerprintKey,
+  fingerprintNumber,
+  fingerprintObjectEnd,
+  fingerprintObjectStart,
+  fingerprintOf,
+  FingerprintPlan,
+  fingerprintPlanned,
+  fingerprintString,
+} from '../../src/util/fingerprint.js';
 
 test('equal JSON, equal fingerprint: fresh copies, JSON rules for undefined, -0 and non-finite numbers', () => {
   const o = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { app: 'web', 'x/y': '' } }, spec: { n: [1, 2.5, -3, true, null, { a: [] }] } };
@@ -79,5 +91,66 @@ test('nesting: a string 1,000 levels down is fingerprinted, one level deeper is 
   for (const inObject of [false, true]) {
     assert.equal(typeof fingerprintOf(nested(1000, inObject)), 'number');
     assert.throws(() => fingerprintOf(nested(1001, inObject)), RangeError);
+  }
+});
+
+test('the streamed form (fast-pod.ts) and a plan of its constant part give exactly fingerprintOf', () => {
+  let seed = 11;
+  const rnd = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  // What a manifest reader streams: objects, arrays, strings (odd lengths, non-ASCII) and numbers.
+  const gen = (depth: number): unknown => {
+    const k = rnd(depth > 3 ? 3 : 5);
+    if (k === 0) return [0, 1, 8080, 65535, 2 ** 31 - 1, 1.5, -3][rnd(7)];
+    if (k === 1 || k === 2) return ['', 'a', 'web', '10.0.0.1', 'fd00::1', 'é', '😀x', 'x'.repeat(rnd(40))][rnd(8)];
+    if (k === 3) return Array.from({ length: rnd(4) }, () => gen(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = rnd(5); i > 0; i--) o[['name', 'labels', 'ports', 'app', 'a', 'spec', 'x/y.z'][rnd(7)] + rnd(3)] = gen(depth + 1);
+    return o;
+  };
+  /** Feeds v as fast-pod.ts does: values straight to the stream, structure and keys to `plan` when given. */
+  const feed = (v: unknown, plan: FingerprintPlan | null, slots: (() => void)[]): void => {
+    const value = (f: () => void) => {
+      if (!plan) return f();
+      slots.push(f);
+      plan.words.push(NaN); // where the value goes: a cut (see below)
+    };
+    if (typeof v === 'string') return value(() => fingerprintString(`<${v}>`, 1, v.length + 1));
+    if (typeof v === 'number') return value(() => fingerprintNumber(v));
+    if (Array.isArray(v)) {
+      if (plan) plan.arrayStart(v.length);
+      else fingerprintArrayStart(v.length);
+      for (const x of v) feed(x, plan, slots);
+      return;
+    }
+    if (plan) plan.objectStart();
+    else fingerprintObjectStart();
+    for (const [k, x] of Object.entries(v as object)) {
+      if (plan) plan.key(`(${k})`, 1, k.length + 1);
+      else fingerprintKey(`(${k})`, 1, k.length + 1);
+      feed(x, plan, slots);
+    }
+    if (plan) plan.objectEnd();
+    else fingerprintObjectEnd();
+  };
+  for (let i = 0; i < 2000; i++) {
+    const v = gen(0);
+    beginFingerprint();
+    feed(v, null, []);
+    assert.equal(endFingerprint(), fingerprintOf(v), JSON.stringify(v));
+    // The plan: its words with a NaN where each value goes, fed piece by piece between values.
+    const plan = new FingerprintPlan();
+    const slots: (() => void)[] = [];
+    feed(v, plan, slots);
+    const cuts = plan.words.flatMap((w, j) => (Number.isNaN(w) ? [j] : []));
+    const words = Int32Array.from(plan.words.map((w) => (Number.isNaN(w) ? 0 : w)));
+    beginFingerprint();
+    let from = 0;
+    cuts.forEach((cut, j) => {
+      fingerprintPlanned(words, from, cut);
+      slots[j]();
+      from = cut + 1;
+    });
+    fingerprintPlanned(words, from, words.length);
+    assert.equal(endFingerprint(), fingerprintOf(v), `planned: ${JSON.stringify(v)}`);
   }
 });
