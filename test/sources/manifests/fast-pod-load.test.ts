@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeTracker } from '../../../src/model/tracker.js';
 import type { ProxyState } from '../../../src/model/types.js';
-import { ManifestCatalog } from '../../../src/sources/manifests/catalog.js';
+import { ManifestCatalog, objectId } from '../../../src/sources/manifests/catalog.js';
 import { StandaloneCluster } from '../../../src/sources/manifests/cluster.js';
 import { parseManifestText } from '../../../src/sources/manifests/read.js';
 import { fingerprintOf } from '../../../src/util/fingerprint.js';
 import { silentLogger } from '../../../src/util/log.js';
+import { generate, rng } from './pod-fuzz.js';
 
 /** A Pod in the shape generated folders and most hand-written ones have. */
 const pod = (name: string, app: string, ip: string, extra = '') =>
@@ -91,8 +92,8 @@ test('the catalog decides the same with the shortcut: a comment-only edit touche
   assert.equal((c.objectOf(dup).metadata as { labels: { app: string } }).labels.app, 'db', "the loser's text, parsed when it takes over");
 });
 
-/** The folder's first ProxyState, and the one after the edits, through catalog and cluster as the source wires them. */
-function states(pods: boolean): string[] {
+/** The folder's first ProxyState and the one after each edit (a file's new text, or null: removed), through catalog and cluster as the source wires them. */
+function states(files: Record<string, string>, edits: Record<string, string | null>[], pods: boolean): string[] {
   const tracker = new ChangeTracker({ nodeName: 'node-a', machineAddresses: ['192.0.2.1'] });
   const catalog = new ManifestCatalog();
   const cluster = new StandaloneCluster({
@@ -104,29 +105,18 @@ function states(pods: boolean): string[] {
     persistAllocations: false,
     live: false,
   });
-  const load = (files: Record<string, string | null>) => {
+  const load = (fs: Record<string, string | null>) => {
     const touched = new Set<string>();
-    for (const [f, text] of Object.entries(files)) {
+    for (const [f, text] of Object.entries(fs)) {
       for (const id of text === null ? catalog.removeFile(f) : catalog.setFile(f, parseManifestText(text, f, { pods }))) touched.add(id);
     }
     cluster.apply(touched, catalog);
-    catalog.forgetObjects(Object.keys(files));
+    catalog.forgetObjects(Object.keys(fs));
     cluster.flush();
     return dump(tracker.snapshot());
   };
-  const out = [load(FILES)];
-  out.push(
-    load({
-      'a.yaml': FILES['a.yaml']
-        .replace('10.0.0.2', '10.0.0.22')
-        .replace(
-          'tier: backend}\nspec:\n  nodeName: node-a\n  containers:\n  - name: app\n    ports: [{name: http, containerPort: 8080}]\nstatus:\n  podIP: 10.0.0.1',
-          'tier: front}\nspec:\n  nodeName: node-a\n  containers:\n  - name: app\n    ports: [{name: http, containerPort: 8080}]\nstatus:\n  podIP: 10.0.0.1',
-        ),
-    }),
-  );
-  out.push(load({ 'b.yaml': FILES['b.yaml'].replace('10.0.1.999', '10.0.1.9') }));
-  out.push(load({ 'a.yaml': null }));
+  const out = [load(files)];
+  for (const e of edits) out.push(load(e));
   cluster.stop();
   return out;
 }
@@ -144,8 +134,20 @@ function dump(s: ProxyState): string {
 }
 
 test('the ProxyState is the same with and without the shortcut: at load, after edits, a fixed Pod and a duplicate taking over', () => {
-  const fast = states(true);
-  const slow = states(false);
+  const edits: Record<string, string | null>[] = [
+    {
+      'a.yaml': FILES['a.yaml']
+        .replace('10.0.0.2', '10.0.0.22')
+        .replace(
+          'labels: {app: web, tier: backend}\nspec:\n  nodeName: node-a\n  containers:\n  - name: app\n    ports: [{name: http, containerPort: 8080}]\nstatus:\n  podIP: 10.0.0.1',
+          'labels: {app: web, tier: front}\nspec:\n  nodeName: node-a\n  containers:\n  - name: app\n    ports: [{name: http, containerPort: 8080}]\nstatus:\n  podIP: 10.0.0.1',
+        ),
+    },
+    { 'b.yaml': FILES['b.yaml'].replace('10.0.1.999', '10.0.1.9') },
+    { 'a.yaml': null },
+  ];
+  const fast = states(FILES, edits, true);
+  const slow = states(FILES, edits, false);
   assert.equal(fast.length, slow.length);
   for (let i = 0; i < slow.length; i++) assert.equal(fast[i], slow[i], `state ${i}`);
   // What the states hold (so that equal cannot mean equally empty).
@@ -153,4 +155,86 @@ test('the ProxyState is the same with and without the shortcut: at load, after e
   assert.match(slow[0], /10\.0\.1\.999/, 'the bad IP is reported');
   assert.doesNotMatch(slow[2], /10\.0\.1\.999/);
   assert.match(slow[3], /10\.0\.1\.3/, "b.yaml's dup took over");
+});
+
+// ---- random folders (the Pod generator of pod-fuzz.ts) ----
+
+const CASES = Number(process.env.PODFUZZ_FOLDERS ?? 200);
+
+const randomService = (i: number) =>
+  `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: bench}\nspec:\n  selector: {app: app-${i}}\n  ports: [{name: http, port: 80, targetPort: http}]\n`;
+const SEPARATORS = ['---\n', '---\n', '--- \n', '---\n\n', '--- # c\n', '...\n---\n', '---'];
+
+function folder(seed: number): Record<string, string> {
+  const r = rng(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)];
+  const files: Record<string, string> = {};
+  const nf = 1 + Math.floor(r() * 3);
+  for (let f = 0; f < nf; f++) {
+    const docs: string[] = [];
+    const nd = 1 + Math.floor(r() * 8);
+    for (let d = 0; d < nd; d++) {
+      const x = r();
+      if (x < 0.05) docs.push(randomService(Math.floor(r() * 7)));
+      else {
+        // A few names only, so that Pods collide across files and documents.
+        let doc = generate(seed * 1000 + f * 100 + d, x < 0.6).doc;
+        if (r() < 0.5) doc = doc.replace(/name: pod-\d+/, `name: pod-${Math.floor(r() * 5)}`);
+        // Now and then inside a List (the general path's; never the shortcut's).
+        if (r() < 0.05) doc = `apiVersion: v1\nkind: List\nitems:\n- ${doc.trim().split('\n').join('\n  ')}\n`;
+        docs.push(doc);
+      }
+    }
+    let text = '';
+    for (const d of docs) text += (text && !text.endsWith('\n') ? '\n' : '') + (text ? pick(SEPARATORS) : '') + d;
+    // A .json name for YAML text: JSON.parse fails, then the YAML path as for any file.
+    files[`f${f}.${r() < 0.1 ? 'json' : 'yaml'}`] = text;
+  }
+  // Services that select the generated Pods (their namespaces and app labels), by port name and number.
+  const svcs: string[] = [];
+  for (const ns of ['bench', 'default', 'kube-system', 'ns-1', 'prod']) {
+    for (let i = 0; i < 7; i++)
+      svcs.push(
+        `apiVersion: v1\nkind: Service\nmetadata: {name: s${i}, namespace: ${ns}}\nspec:\n  selector: {app: app-${i}}\n  ports: [{name: http, port: 80, targetPort: http}, {name: n, port: 81, targetPort: 8080}, {name: u, port: 53, protocol: UDP, targetPort: dns}]\n`,
+      );
+  }
+  files['svc.yaml'] = svcs.join('---\n');
+  return files;
+}
+
+test('random folders: the same objects, and the same ProxyState at load and after edits, with and without the Pod shortcut', () => {
+  let fastTaken = 0;
+  for (let seed = 1; seed <= CASES; seed++) {
+    const files = folder(seed);
+    for (const [f, text] of Object.entries(files)) {
+      const a = parseManifestText(text, f, { pods: true });
+      const b = parseManifestText(text, f);
+      assert.deepEqual(a.errors, b.errors, `seed ${seed} ${f}`);
+      assert.equal(a.partial, b.partial);
+      assert.equal(a.objects.length, b.objects.length, `seed ${seed} ${f}`);
+      for (let i = 0; i < a.objects.length; i++) {
+        const x = a.objects[i];
+        const y = b.objects[i];
+        assert.deepEqual({ line: x.line, source: x.source, item: x.item, file: x.file }, { line: y.line, source: y.source, item: y.item, file: y.file });
+        assert.equal(JSON.stringify(x.object), JSON.stringify(y.object), `seed ${seed} ${f} #${i}`);
+        if (x.fast) {
+          fastTaken++;
+          assert.equal(x.fast.id, objectId(y.object));
+          assert.equal(x.fast.digest, fingerprintOf(y.object));
+        }
+      }
+    }
+    // Edits: a file rewritten with another seed's documents, a file removed, a file rewritten as before with a comment.
+    const other = folder(seed + 100000);
+    const names = Object.keys(files);
+    const edits: Record<string, string | null>[] = [
+      { [names[0]]: other[Object.keys(other)[0]] },
+      { [names[names.length - 1]]: '# only a comment\n' + files[names[names.length - 1]] },
+      { [names[0]]: null },
+    ];
+    const fast = states(files, edits, true);
+    const slow = states(files, edits, false);
+    for (let i = 0; i < slow.length; i++) assert.equal(fast[i], slow[i], `seed ${seed}, state ${i}:\n${JSON.stringify(files)}`);
+  }
+  assert.ok(fastTaken > CASES, `only ${fastTaken} documents took the shortcut`);
 });
