@@ -22,6 +22,7 @@ import { parseIP } from '../../api/ip.js';
 import type { Container, ContainerPort, Pod } from '../pods/pod.js';
 import { MAX_TIMER_SECONDS, podLabels, PROTOCOLS } from '../pods/pod.js';
 import { intern, lastSharedLabels, sharedContainers } from '../pods/shared.js';
+import { isKeyChar } from './fast-yaml.js';
 import {
   beginFingerprint,
   endFingerprint,
@@ -232,10 +233,6 @@ function keyEnd(k: number, e: number): number {
   if (t.charCodeAt(i) !== COLON || i >= e) throw DECLINE;
   if (isWord(t, k, i) || (c0 === UNDERSCORE && i - k === 9 && same('__proto__', k))) throw DECLINE;
   return i;
-}
-
-function isKeyChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === UNDERSCORE || c === DOT || c === SLASH || c === DASH;
 }
 
 function block(indent: number): void {

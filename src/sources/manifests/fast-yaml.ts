@@ -53,7 +53,7 @@ const DQUOTE = 34;
 const SQUOTE = 39;
 
 /** Characters of a plain mapping key: Kubernetes field names, label and annotation keys. */
-function isKeyChar(c: number): boolean {
+export function isKeyChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 46 || c === 47 || c === DASH;
 }
 
