@@ -17,6 +17,7 @@ import { checkExpansion, expandedNodeBudget } from '../../../src/sources/manifes
 import { kindProblem, strictProblems } from '../../../src/sources/manifests/strict.js';
 import { validatePod } from '../../../src/sources/pods/pod.js';
 import { fingerprintOf } from '../../../src/util/fingerprint.js';
+import { podYAML } from '../../../bench/standalone-folder.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -70,22 +71,8 @@ function agrees(doc: string): boolean {
 const taken = (doc: string) => assert.ok(agrees(doc), `fastPod should take:\n${doc}`);
 const declinedOrEqual = (doc: string) => void agrees(doc);
 
-/** The bench folder's Pod document (the load that fastPod exists for). */
-const folderPod = (i: number) => `
-apiVersion: v1
-kind: Pod
-metadata:
-  name: pod-${i}
-  namespace: bench
-  labels: {app: app-${i % 100}, tier: backend}
-spec:
-  nodeName: bench-node
-  containers:
-  - name: app
-    ports: [{name: http, containerPort: 8080}]
-status:
-  podIP: 10.0.${i >> 8}.${i & 255}
-`;
+/** The bench folder's Pod document (the load that fastPod exists for), as a document after `---` starts. */
+const folderPod = (i: number) => `\n${podYAML(i, 8080, false)}`;
 
 test('the bench folder shape is taken, exactly as the general path reads it', () => {
   for (let i = 0; i < 300; i++) taken(folderPod(i));
