@@ -29,6 +29,14 @@ export async function addLan(topo: Topology): Promise<{ mac: { node1: string; no
   await must(['-n', c, 'link', 'set', 'lan0', 'up']);
   await must(['-n', c, 'addr', 'add', `${LAN.client}/24`, 'dev', 'lan0']);
   await must(['-n', c, 'addr', 'add', `${LAN.client6}/64`, 'dev', 'lan0', 'nodad']);
+  // The client ignores gratuitous ARP for addresses it has no entry for (Linux's default,
+  // written out because a new namespace inherits the host's value): the tests count on an
+  // announcement updating an existing entry, and on a flushed entry coming back only through
+  // an ARP request the client sends itself.
+  for (const conf of ['all', 'lan0']) {
+    const r = await exec('ip', ['netns', 'exec', c, 'sysctl', '-qw', `net.ipv4.conf.${conf}.arp_accept=0`]);
+    if (r.code !== 0) throw new Error(`sysctl net.ipv4.conf.${conf}.arp_accept in ${c}: ${r.stderr.trim()}`);
+  }
   const mac = { node1: '', node2: '' };
   for (const [role, port, ip, ip6, key] of [
     ['node', 'lan-n1', LAN.node1, LAN.node16, 'node1'],
@@ -51,4 +59,14 @@ export async function neighbourMAC(topo: Topology, ip: string): Promise<string |
   const r = await exec('ip', ['-n', topo.ns('client2'), '-j', 'neigh', 'show', ip]);
   const list = JSON.parse(r.stdout || '[]') as { lladdr?: string; state?: string[] }[];
   return list.find((e) => e.lladdr && !e.state?.includes('FAILED'))?.lladdr ?? null;
+}
+
+/**
+ * Empties client2's neighbour table on the LAN; throws unless `ip` is then unknown to it, so
+ * the client's next packet to `ip` has to start with an ARP request (or neighbour solicitation).
+ */
+export async function forgetNeighbours(topo: Topology, ip: string): Promise<void> {
+  await must(['-n', topo.ns('client2'), 'neigh', 'flush', 'dev', 'lan0']);
+  const left = (await must(['-n', topo.ns('client2'), 'neigh', 'show', ip, 'dev', 'lan0'])).trim();
+  if (left) throw new Error(`client2 still has a neighbour entry for ${ip} after a flush: ${left}`);
 }

@@ -91,3 +91,23 @@ export function agreedAnnouncer(logs: Record<NodeName, string>, ip: string): Nod
   const a = last(logs.node1);
   return a !== null && a === last(logs.node2) ? (a as NodeName) : null;
 }
+
+/**
+ * Whether a node's layer-2 responder holds an address now: the node's log names it the
+ * announcer, and a gratuitous announcement of the address followed. The responder sends that
+ * announcement as soon as it holds the address, which can be a while after the node chose
+ * itself (the responder's worker starts on first use): an ARP request in between goes
+ * unanswered, and the client learns the MAC from the announcement instead.
+ */
+export function responderHolds(log: string, node: NodeName, ip: string): boolean {
+  let chosen = false;
+  let announced = false;
+  for (const line of log.split('\n')) {
+    if (!line.includes(`"ip":"${ip}"`)) continue;
+    if (line.includes('LoadBalancer address')) {
+      chosen = (JSON.parse(line) as { node: string | null }).node === node;
+      announced = false;
+    } else if (line.includes('gratuitous announcement sent')) announced = chosen;
+  }
+  return announced;
+}

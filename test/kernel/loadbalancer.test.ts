@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { exec, kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
-import { addLan, neighbourMAC } from './lan.js';
-import { agreedAnnouncer, kproxyArgs, LB4, LB6, lbObjects as objects, other, ROLE, type NodeName, type World } from './lb-objects.js';
+import { kernelSkipReason, PROJECT_ROOT, Topology, waitFor, type ClientResult } from './harness.js';
+import { addLan, forgetNeighbours, neighbourMAC } from './lan.js';
+import { agreedAnnouncer, kproxyArgs, LB4, LB6, lbObjects as objects, other, responderHolds, ROLE, type NodeName, type World } from './lb-objects.js';
 
 const skip = kernelSkipReason(['nft', 'ip']);
 if (skip) console.log(`# loadbalancer kernel suite: ${skip}`);
@@ -64,7 +64,12 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
 
   test("ARP from the client gets the announcing node's MAC; TCP to the LoadBalancer IP reaches the endpoints", async () => {
     const who = (firstWinner = (await waitFor(async () => announcer(LB4), 10_000, `an announcer for ${LB4} that both nodes agree on`)) as NodeName);
-    await exec('ip', ['-n', topo.ns('client2'), 'neigh', 'flush', 'dev', 'lan0']);
+    // The client's ARP request must come after who's responder holds the address: one sent
+    // earlier goes unanswered, the takeover's gratuitous ARP fills in the client's pending
+    // entry, and the client's TCP then keeps the entry fresh without ever asking again (no
+    // response for the counters below).
+    await waitFor(async () => responderHolds(logs[who], who, LB4), 10_000, `${who}'s responder to announce ${LB4}`);
+    await forgetNeighbours(topo, LB4);
     const rs = await tcp(LB4, 20);
     assert.ok(
       rs.every((r) => r.ok),
@@ -76,14 +81,16 @@ describe('LoadBalancer addresses announced on a LAN by two kproxy nodes', { skip
     const m = await waitFor(
       async () => {
         const t = await metrics(who);
-        return /metallb_layer2_responses_sent\{ip="192\.168\.80\.200"\} [1-9]/.test(t) ? t : '';
+        return /metallb_layer2_requests_received\{ip="192\.168\.80\.200"\} [1-9]/.test(t) && /metallb_layer2_responses_sent\{ip="192\.168\.80\.200"\} [1-9]/.test(t) ? t : '';
       },
       10_000,
       'the layer-2 counters',
     );
     assert.match(m, new RegExp(`metallb_speaker_announced\\{service="demo/web",protocol="layer2",node="${who}",ip="192.168.80.200"\\} 1`));
     assert.match(m, /metallb_allocator_ipv4_addresses_in_use_total\{pool="lan"\} 2/);
-    assert.doesNotMatch(await metrics(other(who)), /metallb_speaker_announced\{service="demo\/web"/);
+    const otherMetrics = await metrics(other(who));
+    assert.doesNotMatch(otherMetrics, /metallb_speaker_announced\{service="demo\/web"/);
+    assert.doesNotMatch(otherMetrics, /metallb_layer2_responses_sent\{ip="192\.168\.80\.200"\}/);
     // /loadbalancers (what a dashboard reads): the same table on both nodes.
     for (const n of ['node1', 'node2'] as const) {
       const page = JSON.parse(await httpGet(n, '/loadbalancers')) as { node: string; announcements: { ip: string; node: string | null; services: string[]; pool: string }[] };
