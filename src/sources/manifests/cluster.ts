@@ -58,6 +58,9 @@ export interface ClusterOptions {
  */
 const flatId = (namespace: string, name: string): string => [namespace, name].join('/');
 
+/** How a Pod's catalog id begins (catalog.ts objectId). */
+const POD_PREFIX = 'Pod/';
+
 /** "file:line" of a definition, written only when reported. */
 const whereOf = (def: Definition): string => `${def.file}:${def.line}`;
 
@@ -142,25 +145,31 @@ export class StandaloneCluster {
   apply(ids: Iterable<string>, catalog: ManifestCatalog): void {
     const mtimes = new Map<string, number | null>(); // one stat per file, not per Service
     for (const id of ids) {
-      const { kind, namespace, name } = splitId(id);
       const def = catalog.winner(id);
       const losers = catalog.losers(id);
       if (losers.length > 0 && def) {
+        const { kind, namespace, name } = splitId(id);
         const again = losers.map((l) => `${l.file}:${l.line}`).join(', ');
         this.duplicates.set(id, { kind, namespace, name, field: 'metadata.name', reason: `defined again in ${again}; the definition in ${def.file}:${def.line} wins` });
       } else if (this.duplicates.delete(id)) {
+        const { kind, namespace, name } = splitId(id);
         this.opts.sink.clearError(kind, namespace, name);
       }
       // A winner that only its digest stands for was applied when it won and is unchanged:
       // what changed is who lost to it (reported above), not the object.
       if (def && catalog.applied(def)) continue;
-      if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
+      if (this.refused.delete(id)) {
+        const { kind, namespace, name } = splitId(id);
+        this.opts.sink.clearError(kind || '(no kind)', namespace, name);
+      }
       if (def?.pod) {
         // A common-shape Pod, read straight into its Pod: it passed what refuse() and
-        // validatePod() would check (fast-pod.ts).
-        this.setValidPod(flatId(namespace, name), def.pod);
+        // validatePod() would check (fast-pod.ts). Its id is "Pod/<namespace>/<name>": the
+        // cluster's "<namespace>/<name>" is its tail, with nothing cut or joined.
+        this.setValidPod(id.slice(POD_PREFIX.length), def.pod);
         continue;
       }
+      const { kind, namespace, name } = splitId(id);
       const o = def && catalog.objectOf(def);
       if (o && this.refuse(id, kind, namespace, name, o, def!)) continue; // the previous version, if any, stays
       switch (kind) {
