@@ -13,7 +13,6 @@
 //  - IPAddressPools, L2Advertisements and Leases go to the sink as they are (LoadBalancer
 //    address management reads them).
 import { statSync } from 'node:fs';
-import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
 import { validateAllocatedOnce, validateService, validateServiceOnce } from '../../api/validate.js';
 import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
@@ -29,6 +28,7 @@ import type { PodRecord } from '../pods/record.js';
 import { splitId, type Definition, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
+import { packed, unpacked } from './packed.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -76,32 +76,31 @@ function execProbeAt(pod: Pod): number {
 /**
  * A Service as its manifest defines it. The allocator runs over every Service whenever one
  * changes, so each is kept with its validation; the object itself is only needed again to
- * write a changed allocation into it, and is kept serialized (V8's structured clone, as a
- * latin1 string: the same values come back, Dates included) at about half the size of the
- * parsed object (with the validation cache it replaces, ~2 MB less at 10,000 Services).
- * The parsed object is also kept until the sync that takes the Service has written its
- * allocation in (a new Service always needs that): serialized while it is fresh (twice as
- * fast as later) and read back only for later changes.
+ * write a changed allocation into it, and is kept as text (packed.ts, at about half the size
+ * of the parsed object: ~2 MB less at 10,000 Services). The parsed object is also kept until
+ * the sync that takes the Service has written its allocation in (a new Service always needs
+ * that): packed while it is fresh (twice as fast as later) and read back only for later
+ * changes.
  */
 class KeptService {
-  private readonly bytes: string;
+  private readonly text: string;
   private object: KubeObject | undefined;
   readonly valid: ReturnType<typeof validateService>;
   /** The fingerprint of the object last given to the sink for this definition (see syncServices). */
   print: number | undefined = undefined;
 
   constructor(o: KubeObject) {
-    this.bytes = serialize(o).toString('latin1');
+    this.text = packed(o);
     this.object = o;
     this.valid = validateService(o);
   }
 
   /** The object as it was defined (the parsed one until synced, then a fresh copy); not to be changed. */
   get raw(): KubeObject {
-    return this.object ?? (deserialize(Buffer.from(this.bytes, 'latin1')) as KubeObject);
+    return this.object ?? unpacked(this.text);
   }
 
-  /** Synced: only the serialized object is kept from now on. */
+  /** Synced: only the packed object is kept from now on. */
   synced(): void {
     this.object = undefined;
   }
