@@ -15,7 +15,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateAllocatedOnce, validateService, validateServiceOnce } from '../../api/validate.js';
-import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
+import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
@@ -103,6 +103,23 @@ class KeptService {
   /** Synced: only the packed object is kept from now on. */
   synced(): void {
     this.object = undefined;
+  }
+}
+
+/**
+ * A kept Service as the allocator reads it. Its raw object is read only to write a changed
+ * allocation in. (A class: an object literal with a getter costs ~1 µs per Service to make.)
+ */
+class KeptInput implements AllocationInput {
+  constructor(
+    readonly id: string,
+    private readonly kept: KeptService,
+    readonly svc: Service,
+    readonly createdAt: number | undefined,
+  ) {}
+
+  get raw(): KubeObject {
+    return this.kept.raw;
   }
 }
 
@@ -298,14 +315,7 @@ export class StandaloneCluster {
     for (const [id, kept] of this.services) {
       const v = kept.valid;
       if (v.ok) {
-        inputs.push({
-          id,
-          get raw() {
-            return kept.raw; // read only to write a changed allocation in
-          },
-          svc: v.value,
-          createdAt: this.createdAt.get(id),
-        });
+        inputs.push(new KeptInput(id, kept, v.value, this.createdAt.get(id)));
         continue;
       }
       const raw = kept.raw;
