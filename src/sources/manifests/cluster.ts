@@ -86,10 +86,17 @@ class KeptService {
   private readonly text: string;
   private object: KubeObject | undefined;
   readonly valid: ReturnType<typeof validateService>;
-  /** The fingerprint of the object last given to the sink for this definition (see syncServices). */
+  /**
+   * What the object last given to the sink for this definition was made of: a fingerprint of
+   * the definition's digest and the allocation written in (see syncServices).
+   */
   print: number | undefined = undefined;
 
-  constructor(o: KubeObject) {
+  constructor(
+    o: KubeObject,
+    /** The catalog's digest of the definition: equal for equal JSON. */
+    readonly digest: number,
+  ) {
     this.text = packed(o);
     this.object = o;
     this.valid = validateService(o);
@@ -192,7 +199,7 @@ export class StandaloneCluster {
         case 'Service': {
           const sid = flatId(namespace, name);
           if (o && def) this.noteAge(sid, o, def.file, mtimes);
-          this.setService(sid, o);
+          this.setService(sid, o && { object: o, digest: catalog.digest(def!) });
           break;
         }
         case 'Pod':
@@ -276,9 +283,9 @@ export class StandaloneCluster {
 
   // ---- Services ---------------------------------------------------------------------------
 
-  private setService(id: string, o: KubeObject | undefined): void {
-    if (o) {
-      const kept = new KeptService(o);
+  private setService(id: string, defined: { object: KubeObject; digest: number } | undefined): void {
+    if (defined) {
+      const kept = new KeptService(defined.object, defined.digest);
       this.services.set(id, kept);
       this.unsynced.push(kept);
     } else if (this.services.delete(id)) this.createdAt.delete(id);
@@ -338,7 +345,10 @@ export class StandaloneCluster {
       // The same definition with the same allocation: the object the sink has (not built again).
       const kept = this.services.get(id)!;
       if (r.same && kept.print !== undefined && this.applied.get(id) === kept.print) continue;
-      const print = (kept.print = fingerprintOf(r.object));
+      // The object is the definition with the allocation written in (and the families the
+      // allocator derives from the definition): equal parts, an equal object. A walk of the
+      // parts instead of the whole object.
+      const print = (kept.print = fingerprintOf([kept.digest, r.allocation]));
       if (this.applied.get(id) === print) continue;
       this.applied.set(id, print);
       // Validated here once: the sink (and LoadBalancer management before it) get this result.
