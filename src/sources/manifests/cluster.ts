@@ -188,7 +188,7 @@ export class StandaloneCluster {
       if (def?.pod) {
         // A common-shape Pod, read straight into its Pod: it passed what refuse() and
         // validatePod() would check (fast-pod.ts). Its id is "Pod/<namespace>/<name>": the
-        // cluster's "<namespace>/<name>" is its tail, with nothing cut or joined.
+        // cluster's "<namespace>/<name>" is its tail (a slice, no string to build).
         this.setValidPod(id.slice(POD_PREFIX.length), def.pod);
         continue;
       }
@@ -199,7 +199,7 @@ export class StandaloneCluster {
         case 'Service': {
           const sid = flatId(namespace, name);
           if (o && def) this.noteAge(sid, o, def.file, mtimes);
-          this.setService(sid, o && { object: o, digest: catalog.digest(def!) });
+          this.setService(sid, o && new KeptService(o, catalog.digest(def!)));
           break;
         }
         case 'Pod':
@@ -283,9 +283,8 @@ export class StandaloneCluster {
 
   // ---- Services ---------------------------------------------------------------------------
 
-  private setService(id: string, defined: { object: KubeObject; digest: number } | undefined): void {
-    if (defined) {
-      const kept = new KeptService(defined.object, defined.digest);
+  private setService(id: string, kept: KeptService | undefined): void {
+    if (kept) {
       this.services.set(id, kept);
       this.unsynced.push(kept);
     } else if (this.services.delete(id)) this.createdAt.delete(id);
