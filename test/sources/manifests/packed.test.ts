@@ -39,6 +39,14 @@ test('a packed Service manifest comes back with the same values: as JSON, or as 
   }
 });
 
+test('a key named __proto__ (a .json manifest may have one) stays an own key', () => {
+  const o = JSON.parse('{"kind": "Service", "metadata": {"__proto__": {"x": 1}, "name": "a"}}') as KubeObject;
+  const back = unpacked(packed(o));
+  assert.deepStrictEqual(back, o);
+  assert.equal(Object.getPrototypeOf(back.metadata), Object.prototype);
+  assert.deepEqual(Object.keys(back.metadata as object), ['__proto__', 'name']);
+});
+
 test('packed() and unpacked() round-trip any JSON-like value, NaN and ±Infinity included; -0 comes back as 0 with the same fingerprint', () => {
   const leaf = fc.oneof(fc.string({ unit: 'binary' }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('null', '__proto__', '{', '\u00ff'));
   const value = fc.letrec((tie) => ({
