@@ -91,7 +91,7 @@ export class ChangeTracker {
 
   delete(kind: ObjectKind, namespace: string, name: string): void {
     const id = objectId(namespace, name);
-    this.deleteError(`${kind}/${id}`);
+    this.deleteError(kind, id);
     if (kind === 'Service') {
       if (this.services.delete(id)) this.markService(id);
     } else if (kind === 'EndpointSlice') {
@@ -113,7 +113,7 @@ export class ChangeTracker {
   }
 
   clearError(kind: string, namespace: string, name: string): void {
-    this.deleteError(`${kind}/${namespace}/${name}`);
+    this.deleteError(kind, `${namespace}/${name}`);
   }
 
   private upsertService(o: KubeObject): ObjectError | null {
@@ -121,7 +121,7 @@ export class ChangeTracker {
     if (!v.ok) return this.recordError(v.error);
     const svc = v.value;
     const id = objectId(svc.namespace, svc.name);
-    this.deleteError(`Service/${id}`);
+    this.deleteError('Service', id);
     if (!this.handles(svc)) {
       if (this.services.delete(id)) this.markService(id);
       return null;
@@ -150,7 +150,7 @@ export class ChangeTracker {
    */
   upsertEndpointSlice(slice: EndpointSlice): void {
     const id = objectId(slice.namespace, slice.name);
-    this.deleteError(`EndpointSlice/${id}`);
+    this.deleteError('EndpointSlice', id);
     const old = this.slices.get(id);
     if (old && old.serviceName !== slice.serviceName) {
       this.removeFromGroup(old);
@@ -182,7 +182,7 @@ export class ChangeTracker {
       return this.recordError(v.error);
     }
     if (v.value.name !== this.opts.nodeName) return null;
-    this.deleteError(`Node//${v.value.name}`);
+    this.deleteError('Node', `/${v.value.name}`);
     this.node = v.value;
     this.allDirty = true;
     return null;
@@ -194,8 +194,12 @@ export class ChangeTracker {
     return e;
   }
 
-  private deleteError(id: string): void {
-    if (this.errors.delete(id)) this.errorsVersion++;
+  /**
+   * Forgets the error of "Kind/ns/name" (id: "ns/name"). Every change of every object comes
+   * here and errors are rare: the key is only built when there are errors to look in.
+   */
+  private deleteError(kind: string, id: string): void {
+    if (this.errors.size > 0 && this.errors.delete(`${kind}/${id}`)) this.errorsVersion++;
   }
 
   private markService(id: string): void {

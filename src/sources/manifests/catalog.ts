@@ -171,6 +171,14 @@ export class ManifestCatalog {
   }
 
   /**
+   * The digest of what the definition reads as, computed once (forgetObjects() keeps it for a
+   * winner). Not for a winner that only its digest stands for: it has it already.
+   */
+  digest(d: Definition): number {
+    return (d.digest ??= digestOf(this.objectOf(d)));
+  }
+
+  /**
    * True for a winner whose object and text were dropped: it was applied when it won and has
    * not changed since (a changed definition is a new one, with its object).
    */

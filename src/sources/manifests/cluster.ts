@@ -13,10 +13,9 @@
 //  - IPAddressPools, L2Advertisements and Leases go to the sink as they are (LoadBalancer
 //    address management reads them).
 import { statSync } from 'node:fs';
-import { deserialize, serialize } from 'node:v8';
 import { join } from 'node:path';
 import { validateAllocatedOnce, validateService, validateServiceOnce } from '../../api/validate.js';
-import { ZONE_LABEL, type KubeObject } from '../../api/types.js';
+import { ZONE_LABEL, type KubeObject, type Service } from '../../api/types.js';
 import type { ObjectSink, SinkKind } from '../sink.js';
 import type { Logger } from '../../util/log.js';
 import type { ObjectError } from '../../util/errors.js';
@@ -29,6 +28,7 @@ import type { PodRecord } from '../pods/record.js';
 import { splitId, type Definition, type ManifestCatalog } from './catalog.js';
 import { kindProblem, strictProblems, summarize } from './strict.js';
 import { fingerprintOf } from '../../util/fingerprint.js';
+import { packed, unpacked } from './packed.js';
 
 export interface ClusterOptions {
   sink: ObjectSink;
@@ -58,6 +58,9 @@ export interface ClusterOptions {
  */
 const flatId = (namespace: string, name: string): string => [namespace, name].join('/');
 
+/** How a Pod's catalog id begins (catalog.ts objectId). */
+const POD_PREFIX = 'Pod/';
+
 /** "file:line" of a definition, written only when reported. */
 const whereOf = (def: Definition): string => `${def.file}:${def.line}`;
 
@@ -73,34 +76,57 @@ function execProbeAt(pod: Pod): number {
 /**
  * A Service as its manifest defines it. The allocator runs over every Service whenever one
  * changes, so each is kept with its validation; the object itself is only needed again to
- * write a changed allocation into it, and is kept serialized (V8's structured clone, as a
- * latin1 string: the same values come back, Dates included) at about half the size of the
- * parsed object (with the validation cache it replaces, ~2 MB less at 10,000 Services).
- * The parsed object is also kept until the sync that takes the Service has written its
- * allocation in (a new Service always needs that): serialized while it is fresh (twice as
- * fast as later) and read back only for later changes.
+ * write a changed allocation into it, and is kept as text (packed.ts, at about half the size
+ * of the parsed object: ~2 MB less at 10,000 Services). The parsed object is also kept until
+ * the sync that takes the Service has written its allocation in (a new Service always needs
+ * that): packed while it is fresh (twice as fast as later) and read back only for later
+ * changes.
  */
 class KeptService {
-  private readonly bytes: string;
+  private readonly text: string;
   private object: KubeObject | undefined;
   readonly valid: ReturnType<typeof validateService>;
-  /** The fingerprint of the object last given to the sink for this definition (see syncServices). */
+  /**
+   * What the object last given to the sink for this definition was made of: a fingerprint of
+   * the definition's digest and the allocation written in (see syncServices).
+   */
   print: number | undefined = undefined;
 
-  constructor(o: KubeObject) {
-    this.bytes = serialize(o).toString('latin1');
+  constructor(
+    o: KubeObject,
+    /** The catalog's digest of the definition: equal for equal JSON. */
+    readonly digest: number,
+  ) {
+    this.text = packed(o);
     this.object = o;
     this.valid = validateService(o);
   }
 
   /** The object as it was defined (the parsed one until synced, then a fresh copy); not to be changed. */
   get raw(): KubeObject {
-    return this.object ?? (deserialize(Buffer.from(this.bytes, 'latin1')) as KubeObject);
+    return this.object ?? unpacked(this.text);
   }
 
-  /** Synced: only the serialized object is kept from now on. */
+  /** Synced: only the packed object is kept from now on. */
   synced(): void {
     this.object = undefined;
+  }
+}
+
+/**
+ * A kept Service as the allocator reads it. Its raw object is read only to write a changed
+ * allocation in. (A class: an object literal with a getter costs ~1 µs per Service to make.)
+ */
+class KeptInput implements AllocationInput {
+  constructor(
+    readonly id: string,
+    private readonly kept: KeptService,
+    readonly svc: Service,
+    readonly createdAt: number | undefined,
+  ) {}
+
+  get raw(): KubeObject {
+    return this.kept.raw;
   }
 }
 
@@ -142,32 +168,38 @@ export class StandaloneCluster {
   apply(ids: Iterable<string>, catalog: ManifestCatalog): void {
     const mtimes = new Map<string, number | null>(); // one stat per file, not per Service
     for (const id of ids) {
-      const { kind, namespace, name } = splitId(id);
       const def = catalog.winner(id);
       const losers = catalog.losers(id);
       if (losers.length > 0 && def) {
+        const { kind, namespace, name } = splitId(id);
         const again = losers.map((l) => `${l.file}:${l.line}`).join(', ');
         this.duplicates.set(id, { kind, namespace, name, field: 'metadata.name', reason: `defined again in ${again}; the definition in ${def.file}:${def.line} wins` });
       } else if (this.duplicates.delete(id)) {
+        const { kind, namespace, name } = splitId(id);
         this.opts.sink.clearError(kind, namespace, name);
       }
       // A winner that only its digest stands for was applied when it won and is unchanged:
       // what changed is who lost to it (reported above), not the object.
       if (def && catalog.applied(def)) continue;
-      if (this.refused.delete(id)) this.opts.sink.clearError(kind || '(no kind)', namespace, name);
+      if (this.refused.delete(id)) {
+        const { kind, namespace, name } = splitId(id);
+        this.opts.sink.clearError(kind || '(no kind)', namespace, name);
+      }
       if (def?.pod) {
         // A common-shape Pod, read straight into its Pod: it passed what refuse() and
-        // validatePod() would check (fast-pod.ts).
-        this.setValidPod(flatId(namespace, name), def.pod);
+        // validatePod() would check (fast-pod.ts). Its id is "Pod/<namespace>/<name>": the
+        // cluster's "<namespace>/<name>" is its tail (a slice, no string to build).
+        this.setValidPod(id.slice(POD_PREFIX.length), def.pod);
         continue;
       }
+      const { kind, namespace, name } = splitId(id);
       const o = def && catalog.objectOf(def);
       if (o && this.refuse(id, kind, namespace, name, o, def!)) continue; // the previous version, if any, stays
       switch (kind) {
         case 'Service': {
           const sid = flatId(namespace, name);
           if (o && def) this.noteAge(sid, o, def.file, mtimes);
-          this.setService(sid, o);
+          this.setService(sid, o && new KeptService(o, catalog.digest(def!)));
           break;
         }
         case 'Pod':
@@ -251,9 +283,8 @@ export class StandaloneCluster {
 
   // ---- Services ---------------------------------------------------------------------------
 
-  private setService(id: string, o: KubeObject | undefined): void {
-    if (o) {
-      const kept = new KeptService(o);
+  private setService(id: string, kept: KeptService | undefined): void {
+    if (kept) {
       this.services.set(id, kept);
       this.unsynced.push(kept);
     } else if (this.services.delete(id)) this.createdAt.delete(id);
@@ -290,14 +321,7 @@ export class StandaloneCluster {
     for (const [id, kept] of this.services) {
       const v = kept.valid;
       if (v.ok) {
-        inputs.push({
-          id,
-          get raw() {
-            return kept.raw; // read only to write a changed allocation in
-          },
-          svc: v.value,
-          createdAt: this.createdAt.get(id),
-        });
+        inputs.push(new KeptInput(id, kept, v.value, this.createdAt.get(id)));
         continue;
       }
       const raw = kept.raw;
@@ -320,7 +344,10 @@ export class StandaloneCluster {
       // The same definition with the same allocation: the object the sink has (not built again).
       const kept = this.services.get(id)!;
       if (r.same && kept.print !== undefined && this.applied.get(id) === kept.print) continue;
-      const print = (kept.print = fingerprintOf(r.object));
+      // The object is the definition with the allocation written in (and the families the
+      // allocator derives from the definition): equal parts, an equal object. A walk of the
+      // parts instead of the whole object.
+      const print = (kept.print = fingerprintOf([kept.digest, r.allocation]));
       if (this.applied.get(id) === print) continue;
       this.applied.set(id, print);
       // Validated here once: the sink (and LoadBalancer management before it) get this result.
