@@ -344,9 +344,9 @@ export class StandaloneCluster {
       // The same definition with the same allocation: the object the sink has (not built again).
       const kept = this.services.get(id)!;
       if (r.same && kept.print !== undefined && this.applied.get(id) === kept.print) continue;
-      // The object is the definition with the allocation written in (and the families the
-      // allocator derives from the definition): equal parts, an equal object. A walk of the
-      // parts instead of the whole object.
+      // The object is the definition with the allocation written in (and the IP families,
+      // which follow from the definition and the service CIDRs, fixed while kproxy runs):
+      // equal parts give an equal object, so the parts are fingerprinted, not the object.
       const print = (kept.print = fingerprintOf([kept.digest, r.allocation]));
       if (this.applied.get(id) === print) continue;
       this.applied.set(id, print);
