@@ -39,8 +39,8 @@ export interface Definition {
    */
   pod: Pod | undefined;
   /**
-   * A digest of what the object reads as: set from the start for a `pod`, else when
-   * forgetObjects() dropped the text of a winner.
+   * A digest of what the object reads as: set from the start for a `pod`, else the first time
+   * digest() is asked (at the latest when forgetObjects() drops the text of a winner).
    */
   digest: number | undefined;
 }
@@ -199,7 +199,7 @@ export class ManifestCatalog {
         const alone = this.byId.get(d.id) === d;
         const fresh = d.object !== undefined || d.pod !== undefined;
         if (fresh && (alone || this.winner(d.id) === d)) {
-          d.digest ??= digestOf(d.object!); // a `pod` came with its digest
+          this.digest(d); // a `pod` came with its digest
           d.source = undefined;
         } else if (d.source !== undefined && fresh) {
           // A loser's text is a slice of its file's: copied, so that it does not hold the file.
@@ -314,7 +314,7 @@ export class ManifestCatalog {
   /** Same text (and place in it): the same object; else compare what they read as. */
   private sameObject(old: Definition, mine: Definition): boolean {
     if (old.source !== undefined && old.source === mine.source && old.item === mine.item) return true;
-    if (old.digest !== undefined) return old.digest === (mine.digest ?? digestOf(this.objectOf(mine)));
+    if (old.digest !== undefined) return old.digest === this.digest(mine);
     return JSON.stringify(this.objectOf(old)) === JSON.stringify(this.objectOf(mine));
   }
 
