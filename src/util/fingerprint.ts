@@ -13,18 +13,27 @@
 let h1 = 0;
 let h2 = 0;
 
+// The stream's tags: one per kind of value, and an object's end.
+const STRING = 0x73; // s
+const NUMBER = 0x64; // d
+const NULL = 0x6e; // n
+const TRUE = 0x74;
+const FALSE = 0x66;
+const ARRAY = 0x61; // a
+const OBJECT = 0x6f; // o
+const OBJECT_END = 0x7d; // }
+
 function mix(c: number): void {
   h1 = Math.imul(h1 ^ c, 0x01000193); // FNV-1a
   h2 = Math.imul((h2 << 5) | (h2 >>> 27), 0x9e3779b1) ^ c;
 }
 
-function mixString(s: string): void {
-  const n = s.length;
-  mix(n);
-  // Two UTF-16 units per step: half the steps (the length above tells an odd end apart).
-  let i = 0;
-  for (; i + 1 < n; i += 2) mix(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-  if (i < n) mix(s.charCodeAt(i));
+/** The string text[a, b): its length, then two UTF-16 units per step (half the steps; the length tells an odd end apart). */
+function mixRange(text: string, a: number, b: number): void {
+  mix(b - a);
+  let i = a;
+  for (; i + 1 < b; i += 2) mix(text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
+  if (i < b) mix(text.charCodeAt(i));
 }
 
 const f64 = new Float64Array(1);
@@ -34,46 +43,38 @@ function walk(v: unknown, depth: number): void {
   if (depth > 1000) throw new RangeError('fingerprint: value nested too deeply');
   switch (typeof v) {
     case 'string':
-      mix(0x73); // s
-      mixString(v);
-      return;
+      return fingerprintString(v, 0, v.length);
     case 'number':
-      if (!Number.isFinite(v)) return mix(0x6e); // null, as JSON writes it
-      mix(0x64); // d
-      f64[0] = v + 0; // -0 is 0
-      mix(u32[0]);
-      mix(u32[1]);
-      return;
+      if (!Number.isFinite(v)) return mix(NULL); // as JSON writes it
+      return fingerprintNumber(v);
     case 'boolean':
-      return mix(v ? 0x74 : 0x66);
+      return mix(v ? TRUE : FALSE);
     case 'object':
-      if (v === null) return mix(0x6e);
+      if (v === null) return mix(NULL);
       if (Array.isArray(v)) {
-        mix(0x61); // a
-        mix(v.length);
+        fingerprintArrayStart(v.length);
         for (const x of v) walk(x === undefined || typeof x === 'function' || typeof x === 'symbol' ? null : x, depth + 1);
         return;
       }
-      mix(0x6f); // o
+      fingerprintObjectStart();
       for (const k in v) {
         if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
         const x = (v as Record<string, unknown>)[k];
         if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-        mixString(k);
+        fingerprintKey(k, 0, k.length);
         walk(x, depth + 1);
       }
-      return mix(0x7d); // }
+      return fingerprintObjectEnd();
     default:
-      return mix(0x6e); // bigint and others: JSON would refuse them; parsed manifests hold none
+      return mix(NULL); // bigint and others: JSON would refuse them; parsed manifests hold none
   }
 }
 
 /** 53 bits of the value, as a safe integer. */
 export function fingerprintOf(value: unknown): number {
-  h1 = 0x811c9dc5;
-  h2 = 0x2545f491;
+  beginFingerprint();
   walk(value, 0);
-  return fmix(h1) * 0x200000 + (fmix(h2 ^ h1) >>> 11);
+  return endFingerprint();
 }
 
 /** MurmurHash3's finaliser: every input bit reaches every output bit. */
@@ -85,10 +86,9 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-// The same stream fed piece by piece, for a reader that scans a document's text and never
-// builds its value (manifests/fast-pod.ts): it calls these in the order walk() would visit
-// the value it skips, and gets what fingerprintOf(value) gives. fingerprintOf itself does not
-// go through them (its walk stays as it is).
+// The stream piece by piece, as walk() feeds it, for a reader that scans a document's text
+// and never builds its value (manifests/fast-pod.ts): it calls these in the order walk()
+// would visit the value it skips, and gets what fingerprintOf(value) gives.
 
 /** Starts a streamed fingerprint (no other may be under way: the state is shared). */
 export function beginFingerprint(): void {
@@ -103,16 +103,16 @@ export function endFingerprint(): number {
 
 /** An object starts; each entry follows as fingerprintKey and its value. */
 export function fingerprintObjectStart(): void {
-  mix(0x6f);
+  mix(OBJECT);
 }
 
 export function fingerprintObjectEnd(): void {
-  mix(0x7d);
+  mix(OBJECT_END);
 }
 
 /** An array of `length` elements starts; its elements follow. */
 export function fingerprintArrayStart(length: number): void {
-  mix(0x61);
+  mix(ARRAY);
   mix(length);
 }
 
@@ -123,24 +123,16 @@ export function fingerprintKey(text: string, a: number, b: number): void {
 
 /** The string value text[a, b). */
 export function fingerprintString(text: string, a: number, b: number): void {
-  mix(0x73);
+  mix(STRING);
   mixRange(text, a, b);
 }
 
 /** A finite number value. */
 export function fingerprintNumber(v: number): void {
-  mix(0x64);
-  f64[0] = v + 0;
+  mix(NUMBER);
+  f64[0] = v + 0; // -0 is 0
   mix(u32[0]);
   mix(u32[1]);
-}
-
-/** mixString(text.slice(a, b)), without the slice. */
-function mixRange(text: string, a: number, b: number): void {
-  mix(b - a);
-  let i = a;
-  for (; i + 1 < b; i += 2) mix(text.charCodeAt(i) | (text.charCodeAt(i + 1) << 16));
-  if (i < b) mix(text.charCodeAt(i));
 }
 
 /**
@@ -152,15 +144,15 @@ export class FingerprintPlan {
   readonly words: number[] = [];
 
   objectStart(): void {
-    this.words.push(0x6f);
+    this.words.push(OBJECT);
   }
 
   objectEnd(): void {
-    this.words.push(0x7d);
+    this.words.push(OBJECT_END);
   }
 
   arrayStart(length: number): void {
-    this.words.push(0x61, length);
+    this.words.push(ARRAY, length);
   }
 
   key(text: string, a: number, b: number): void {
