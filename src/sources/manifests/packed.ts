@@ -6,8 +6,9 @@ import type { KubeObject } from '../../api/types.js';
 /**
  * The object's JSON, about three times quicker to write than V8's structured clone. JSON
  * writes NaN and ±Infinity (YAML's .nan and .inf) as null, so a text with "null" anywhere is
- * the structured clone instead, as latin1: it begins with the byte 0xFF, JSON with "{". -0
- * comes back as 0, which every comparison kproxy makes and its fingerprints take as equal.
+ * the structured clone instead, as latin1: it begins with the byte 0xFF, JSON with "{". From
+ * JSON -0 comes back as 0 (the clone keeps it), which every comparison kproxy makes and its
+ * fingerprints take as equal.
  */
 export function packed(o: KubeObject): string {
   const json = JSON.stringify(o);
