@@ -16,15 +16,18 @@ export class L2Responder {
 
   constructor(private readonly log: Logger) {}
 
-  /** Starts the worker; resolves once its sockets are open (or rejects with why they cannot be). */
+  /**
+   * Starts the worker; resolves once its sockets are open (or rejects with why they cannot be).
+   * The worker has the addresses from its first moment: the table of the last setAddresses()
+   * travels with it, and later ones follow as messages, which it reads before any frame.
+   */
   start(): Promise<void> {
-    const w = new Worker(new URL('./worker.js', import.meta.url));
+    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { addresses: this.table } });
     this.worker = w;
     return new Promise((resolve, reject) => {
       w.on('message', (m: FromWorker) => {
         switch (m.type) {
           case 'ready':
-            this.send({ type: 'table', addresses: this.table });
             resolve();
             break;
           case 'error':

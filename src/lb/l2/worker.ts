@@ -2,7 +2,7 @@
 // neighbour solicitations for the addresses this node announces, and announces takeovers
 // (gratuitous ARP, unsolicited neighbour advertisements). Living in its own thread, it
 // answers within a poll() wake-up whatever the main thread is busy with (a long sync, say).
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ethernetLinks, type LinkInfo } from './interfaces.js';
 import { arpReply, ETH_P_ARP, ETH_P_IPV6, gratuitousArp, neighborAdvertFor, parseArp, parseNeighborSolicitation, unsolicitedNeighborAdvert } from './packets.js';
 import type { AddressCounters, FromWorker, OwnedAddress, ToWorker } from './protocol.js';
@@ -122,6 +122,9 @@ function tick(): void {
     return;
   }
   PacketSocket.wait([arpSock, ndSock], POLL_MS);
+  // The main thread's messages before the frames: a table sent while this thread was
+  // starting or waiting is in force for the requests that came meanwhile.
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) onMessage(m.message as ToWorker);
   for (let i = 0; i < 256; i++) {
     const r = arpSock.receive(buf);
     if (!r) break;
@@ -145,11 +148,13 @@ setInterval(() => {
   post({ type: 'counters', counters: Object.fromEntries(counters) });
 }, 500).unref();
 
-port.on('message', (m: ToWorker) => {
+function onMessage(m: ToWorker): void {
   if (m.type === 'table') setTable(m.addresses);
   else if (m.type === 'stop') stopped = true;
-});
+}
+port.on('message', onMessage);
 
-refreshLinks(true);
+// The addresses given before the worker started (L2Responder.start) are in force at once.
+setTable((workerData as { addresses: OwnedAddress[] }).addresses);
 post({ type: 'ready' });
 tick();
