@@ -140,7 +140,7 @@ export async function loading(): Promise<void> {
     };
     // Each run is a fresh process: the load, then the reference in the same process. A single
     // ratio moves ±20 % with the machine (mostly the reference's), so the rows give the
-    // median of LOAD_RUNS runs, with the range beside it.
+    // median of LOAD_RUNS runs, and each run's ratios are printed below them.
     const runs: LoadRun[] = [];
     for (let i = 0; i < LOAD_RUNS; i++) {
       const out = await new Promise<string>((resolve, reject) => {

@@ -1,8 +1,8 @@
 // Runs inside l2-responder.test.ts's namespace (it checks): starts the layer-2 responder for
 // one IPv4 address, in the order the LoadBalancer add-on uses (start, then the addresses at
 // once) or, with "table-first", the addresses before start; says "ready" once start() has
-// resolved. On "stop" from stdin it prints the responder's
-// counters as JSON (after the worker's next report) and exits.
+// resolved. On "stop" from stdin it prints the responder's counters as JSON (after the
+// worker's next report) and exits.
 import { createInterface } from 'node:readline';
 import { L2Responder } from '../../src/lb/l2/responder.js';
 import { silentLogger } from '../../src/util/log.js';
