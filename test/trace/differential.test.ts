@@ -46,8 +46,15 @@ interface GenPort {
   inSlice: boolean;
 }
 
-interface GenEndpoint {
+/** A pod: where it runs, and whether it has its node's address (hostNetwork). */
+interface GenPod {
   node: 'here' | 'other' | 'none';
+  hostNetwork: boolean;
+}
+
+/** One pod as an endpoint of one Service (Services share pods, as selectors overlap). */
+interface GenEndpoint {
+  pod: number;
   ready?: boolean;
   serving?: boolean;
   terminating?: boolean;
@@ -70,22 +77,24 @@ interface GenService {
 }
 
 interface GenState {
+  pods: GenPod[];
   services: GenService[];
   nodeZone: boolean;
   masqueradeAll: boolean;
   detectLocalMode: DetectLocalMode;
 }
 
+const PODS = 8;
 const optBool = fc.option(fc.boolean(), { nil: undefined });
 const genEndpoint: fc.Arbitrary<GenEndpoint> = fc.record(
   {
-    node: fc.constantFrom('here', 'other', 'none'),
+    pod: fc.nat({ max: PODS - 1 }),
     ready: optBool,
     serving: optBool,
     terminating: optBool,
     zone: fc.constantFrom('z1', 'z2'),
   },
-  { requiredKeys: ['node', 'ready', 'serving', 'terminating'] },
+  { requiredKeys: ['pod', 'ready', 'serving', 'terminating'] },
 ) as fc.Arbitrary<GenEndpoint>;
 
 const genService: fc.Arbitrary<GenService> = fc.record({
@@ -103,6 +112,7 @@ const genService: fc.Arbitrary<GenService> = fc.record({
 });
 
 const genState: fc.Arbitrary<GenState> = fc.record({
+  pods: fc.array(fc.record({ node: fc.constantFrom('here', 'other', 'none'), hostNetwork: fc.constantFrom(false, false, false, true) }), { minLength: PODS, maxLength: PODS }),
   services: fc.array(genService, { minLength: 1, maxLength: 4 }),
   nodeZone: fc.boolean(),
   masqueradeAll: fc.boolean(),
@@ -114,7 +124,12 @@ const familiesOf = (s: GenService): IPFamily[] => (s.families === 'dual' ? ['IPv
 const clusterIP = (f: IPFamily, s: number) => (f === 'IPv4' ? `172.30.0.${s + 1}` : `fd00:10:96::${s + 1}`);
 const externalIP = (f: IPFamily, s: number, k: number) => (f === 'IPv4' ? `198.51.100.${s * 4 + k + 1}` : `2001:db8:e::${s * 4 + k + 1}`);
 const lbIP = (f: IPFamily, s: number, k: number) => (f === 'IPv4' ? `192.0.2.${s * 4 + k + 1}` : `2001:db8:b::${s * 4 + k + 1}`);
-const endpointIP = (f: IPFamily, s: number, e: number) => (f === 'IPv4' ? `10.1.${s}.${e + 1}` : `fd00:10::${s + 1}:${e + 1}`);
+/** Another node's address, for its hostNetwork pods. */
+const OTHER_NODE_IP: Record<IPFamily, string> = { IPv4: '192.168.0.3', IPv6: '2001:db8::3' };
+function podIP(f: IPFamily, pod: GenPod, k: number): string {
+  if (pod.hostNetwork && pod.node !== 'none') return (pod.node === 'here' ? NODE_IP : OTHER_NODE_IP)[f];
+  return f === 'IPv4' ? `10.1.0.${k + 1}` : `fd00:10::1:${k + 1}`;
+}
 const servicePort = (i: number) => 80 + i;
 const targetPort = (i: number) => 8000 + i;
 const nodePort = (s: number, i: number) => 30000 + s * 10 + i;
@@ -144,9 +159,9 @@ function objectsOf(g: GenState) {
     objects.push(service('ns', `svc${si}`, spec, status ? { status } : {}));
     const ports = s.ports.flatMap((p, i) => (p.inSlice ? [{ name: `p${i}`, port: targetPort(i), protocol: p.protocol }] : []));
     for (const f of fams) {
-      const eps: EP[] = s.endpoints.map((e, ei) => ({
-        ip: endpointIP(f, si, ei),
-        node: e.node === 'here' ? NODE : e.node === 'other' ? 'node2' : undefined,
+      const eps: EP[] = s.endpoints.map((e) => ({
+        ip: podIP(f, g.pods[e.pod], e.pod),
+        node: { here: NODE, other: 'node2', none: undefined }[g.pods[e.pod].node],
         ready: e.ready,
         serving: e.serving,
         terminating: e.terminating,
@@ -196,12 +211,18 @@ interface Fate {
 
 const epKey = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
-/** DNAT to `eps`, each equally likely; masqueraded when `masq`, or when the source is the endpoint itself (hairpin). */
+/**
+ * DNAT to `eps`, each equally likely; masqueraded when `masq`, or when the source is the
+ * endpoint itself (hairpin). Masquerading happens in postrouting: a packet from elsewhere
+ * DNATed to one of the node's own addresses (a hostNetwork endpoint) is delivered locally
+ * and never gets there.
+ */
 function dnat(eps: readonly Endpoint[], src: string, masq: boolean): Fate {
+  const masquerade = (e: Endpoint) => (masq || e.ip === src) && !(isLocalAddress(e.ip) && !isLocalAddress(src));
   return {
     verdict: 'DNAT',
     endpoints: eps
-      .map((e) => ({ endpoint: epKey(e.ip, e.port), probability: Fraction.of(1, eps.length).toString(), masquerade: masq || e.ip === src }))
+      .map((e) => ({ endpoint: epKey(e.ip, e.port), probability: Fraction.of(1, eps.length).toString(), masquerade: masquerade(e) }))
       .sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1)),
   };
 }
