@@ -16,6 +16,7 @@ import { parseIptables, traceIptables } from '../../src/trace/iptables/index.js'
 import { parseNft, traceNft } from '../../src/trace/nft/index.js';
 import { Fraction } from '../../src/trace/fraction.js';
 import type { Packet, Protocol, TraceResult, Verdict } from '../../src/trace/result.js';
+import type { KubeObject } from '../../src/api/types.js';
 import { node, service, slice, type EP } from '../helpers/objects.js';
 
 // ---- the node and its neighbourhood -------------------------------------------------------
@@ -25,11 +26,14 @@ const NODE_IP: Record<IPFamily, string> = { IPv4: '192.168.0.2', IPv6: '2001:db8
 /** A node address outside nodePortAddresses: NodePorts are not served there. */
 const SECONDARY_IP: Record<IPFamily, string> = { IPv4: '192.168.1.2', IPv6: '2001:db8:1::2' };
 const POD_CIDR: Record<IPFamily, string> = { IPv4: '10.0.0.0/8', IPv6: 'fd00:10::/64' };
+/** This node's share of it (Node spec.podCIDRs, for the NodeCIDR detector); node2 has the next one. */
+const NODE_POD_CIDR: Record<IPFamily, string> = { IPv4: '10.1.0.0/24', IPv6: 'fd00:10::1:0/112' };
 const SERVICE_CIDR: Record<IPFamily, string> = { IPv4: '172.30.0.0/16', IPv6: 'fd00:10:96::/112' };
 /** Inside the service CIDR, never allocated by the generator. */
 const UNALLOCATED: Record<IPFamily, string> = { IPv4: '172.30.255.254', IPv6: 'fd00:10:96::fffe' };
-/** A pod (of this node or another: the ClusterCIDR detector cannot tell) that is no endpoint. */
-const POD: Record<IPFamily, string> = { IPv4: '10.0.0.2', IPv6: 'fd00:10::2' };
+/** Pods that are no endpoint: one on this node, one on node2 (only the NodeCIDR detector tells them apart). */
+const POD_HERE: Record<IPFamily, string> = { IPv4: '10.1.0.200', IPv6: 'fd00:10::1:c8' };
+const POD_ELSEWHERE: Record<IPFamily, string> = { IPv4: '10.2.0.200', IPv6: 'fd00:10::2:c8' };
 /** External clients: one inside the generator's source range, one outside every range. */
 const CLIENT_IN: Record<IPFamily, string> = { IPv4: '203.0.113.2', IPv6: '2001:db8:f::2' };
 const CLIENT_OUT: Record<IPFamily, string> = { IPv4: '203.0.113.130', IPv6: '2001:db8:ff::2' };
@@ -116,7 +120,7 @@ const genState: fc.Arbitrary<GenState> = fc.record({
   services: fc.array(genService, { minLength: 1, maxLength: 4 }),
   nodeZone: fc.boolean(),
   masqueradeAll: fc.boolean(),
-  detectLocalMode: fc.constantFrom<DetectLocalMode>('ClusterCIDR', 'ClusterCIDR', 'None'),
+  detectLocalMode: fc.constantFrom<DetectLocalMode>('ClusterCIDR', 'ClusterCIDR', 'NodeCIDR', 'None'),
 });
 
 // Addresses: every Service gets its own, so no two Services share an entry point.
@@ -128,7 +132,8 @@ const lbIP = (f: IPFamily, s: number, k: number) => (f === 'IPv4' ? `192.0.2.${s
 const OTHER_NODE_IP: Record<IPFamily, string> = { IPv4: '192.168.0.3', IPv6: '2001:db8::3' };
 function podIP(f: IPFamily, pod: GenPod, k: number): string {
   if (pod.hostNetwork && pod.node !== 'none') return (pod.node === 'here' ? NODE_IP : OTHER_NODE_IP)[f];
-  return f === 'IPv4' ? `10.1.0.${k + 1}` : `fd00:10::1:${k + 1}`;
+  const n = { here: 1, other: 2, none: 3 }[pod.node];
+  return f === 'IPv4' ? `10.${n}.0.${k + 1}` : `fd00:10::${n}:${k + 1}`;
 }
 const servicePort = (i: number) => 80 + i;
 const targetPort = (i: number) => 8000 + i;
@@ -136,7 +141,7 @@ const nodePort = (s: number, i: number) => 30000 + s * 10 + i;
 
 /** The Kubernetes objects of a generated state. */
 function objectsOf(g: GenState) {
-  const objects = [node(NODE, g.nodeZone ? { 'topology.kubernetes.io/zone': 'z1' } : {}, LOCAL_ADDRESSES)];
+  const objects: KubeObject[] = [{ ...node(NODE, g.nodeZone ? { 'topology.kubernetes.io/zone': 'z1' } : {}, LOCAL_ADDRESSES), spec: { podCIDRs: [NODE_POD_CIDR.IPv4, NODE_POD_CIDR.IPv6] } }];
   g.services.forEach((s, si) => {
     const fams = familiesOf(s);
     const spec: Record<string, unknown> = {
@@ -221,9 +226,7 @@ function dnat(eps: readonly Endpoint[], src: string, masq: boolean): Fate {
   const masquerade = (e: Endpoint) => (masq || e.ip === src) && !(isLocalAddress(e.ip) && !isLocalAddress(src));
   return {
     verdict: 'DNAT',
-    endpoints: eps
-      .map((e) => ({ endpoint: epKey(e.ip, e.port), probability: Fraction.of(1, eps.length).toString(), masquerade: masquerade(e) }))
-      .sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1)),
+    endpoints: eps.map((e) => ({ endpoint: epKey(e.ip, e.port), probability: Fraction.of(1, eps.length).toString(), masquerade: masquerade(e) })).sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1)),
   };
 }
 
@@ -240,13 +243,19 @@ const met = (what: string) => seen.add(what);
 
 const isLocalAddress = (ip: string) => LOCAL_ADDRESSES.includes(ip);
 /** The local-traffic detector's answer: a pod of this node (ClusterCIDR: any pod). */
-const fromPod = (env: Env, src: string) => env.config.detectLocalMode === 'ClusterCIDR' && env.config.clusterCIDRs.some((c) => c.includes(':') === src.includes(':') && inCIDR(c, src));
+function fromPod(env: Env, src: string): boolean {
+  const f: IPFamily = src.includes(':') ? 'IPv6' : 'IPv4';
+  if (env.config.detectLocalMode === 'ClusterCIDR') return inCIDR(POD_CIDR[f], src);
+  if (env.config.detectLocalMode === 'NodeCIDR') return inCIDR(NODE_POD_CIDR[f], src);
+  return false;
+}
 
 /** Traffic to the ClusterIP: the internal entry; masqueraded when not from a pod (per the detector) or with masqueradeAll. */
 function expectClusterIP(sp: ServicePortState, src: string, env: Env): Fate {
   const { internal } = sp;
   if (internal.noEndpoints) return noEndpoints(internal.noEndpoints);
   const detector = env.config.detectLocalMode !== 'None';
+  if (src === POD_ELSEWHERE[sp.family]) met(`${env.config.detectLocalMode} detector: a pod of another node ${fromPod(env, src) ? 'counts as local' : 'does not count as local'}`);
   const masq = env.config.masqueradeAll || (detector && !fromPod(env, src));
   return dnat(internal.endpoints, src, masq);
 }
@@ -306,7 +315,7 @@ function probesOf(state: ProxyState, env: Env): Probe[] {
     const ready = sp.endpoints.filter((e) => e.ready);
     if (sp.clusterEndpoints && ready.length > sp.clusterEndpoints.length && sp.clusterEndpoints.every((e) => e.ready)) met('zone hints narrowed the cluster endpoints');
     if (sp.internal.endpoints.some((e) => !e.ready)) met('serving+terminating fallback');
-    const sources = [POD[f], NODE_IP[f], CLIENT_IN[f], CLIENT_OUT[f], ...(hairpin ? [hairpin] : [])];
+    const sources = [POD_HERE[f], POD_ELSEWHERE[f], NODE_IP[f], CLIENT_IN[f], CLIENT_OUT[f], ...(hairpin ? [hairpin] : [])];
     for (const src of sources) {
       const add = (dst: string, dport: number, what: string, fate: Fate | ((mode: 'nftables' | 'iptables') => Fate)) =>
         probes.push({ packet: pkt(f, proto, src, dst, dport), what: `${sp.key} ${what}`, kind: what, expect: typeof fate === 'function' ? fate : () => fate });
@@ -329,7 +338,7 @@ function probesOf(state: ProxyState, env: Env): Probe[] {
   for (const f of ['IPv4', 'IPv6'] as IPFamily[]) {
     // An unallocated IP of the service CIDR: nftables drops, iptables leaves it alone.
     probes.push({
-      packet: pkt(f, 'tcp', POD[f], UNALLOCATED[f], 80),
+      packet: pkt(f, 'tcp', POD_HERE[f], UNALLOCATED[f], 80),
       what: 'unallocated service IP',
       kind: 'unallocated service IP',
       expect: (mode) => verdict(mode === 'nftables' ? 'DROP' : 'NONE'),
@@ -369,6 +378,8 @@ function fateOf(r: TraceResult): Fate {
  * a generator that stops reaching one of them would make the property pass for nothing.
  */
 const MUST_MEET = [
+  'ClusterCIDR detector: a pod of another node counts as local',
+  'NodeCIDR detector: a pod of another node does not count as local',
   'ClusterIP, unserved port: NONE',
   'ClusterIP, unserved port: REJECT',
   'ClusterIP: DNAT',
