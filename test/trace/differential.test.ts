@@ -69,8 +69,9 @@ interface GenService {
   type: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   families: 'IPv4' | 'IPv6' | 'dual';
   ports: GenPort[];
-  externalIPs: number;
-  lbIngress: ('VIP' | 'Proxy')[];
+  /** Indexes into a pool of externalIPs and one of LB IPs: Services share them, on different ports. */
+  externalIPs: number[];
+  lbIngress: { ip: number; ipMode: 'VIP' | 'Proxy' }[];
   sourceRanges: boolean[]; // which of RANGES[family] the Service lists
   eTP: 'Cluster' | 'Local';
   iTP: 'Cluster' | 'Local';
@@ -105,8 +106,8 @@ const genService: fc.Arbitrary<GenService> = fc.record({
   type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'),
   families: fc.constantFrom('IPv4', 'IPv4', 'IPv6', 'dual'),
   ports: fc.array(fc.record({ protocol: fc.constantFrom('TCP', 'TCP', 'UDP', 'SCTP'), inSlice: fc.constantFrom(true, true, true, false) }), { minLength: 1, maxLength: 3 }),
-  externalIPs: fc.integer({ min: 0, max: 2 }),
-  lbIngress: fc.array(fc.constantFrom('VIP', 'VIP', 'Proxy'), { maxLength: 2 }),
+  externalIPs: fc.subarray([0, 1, 2], { maxLength: 2 }),
+  lbIngress: fc.uniqueArray(fc.record({ ip: fc.nat({ max: 2 }), ipMode: fc.constantFrom('VIP', 'VIP', 'Proxy') }), { maxLength: 2, selector: (i) => i.ip }),
   sourceRanges: fc.tuple(fc.boolean(), fc.boolean()),
   eTP: fc.constantFrom('Cluster', 'Local'),
   iTP: fc.constantFrom('Cluster', 'Local'),
@@ -126,8 +127,8 @@ const genState: fc.Arbitrary<GenState> = fc.record({
 // Addresses: every Service gets its own, so no two Services share an entry point.
 const familiesOf = (s: GenService): IPFamily[] => (s.families === 'dual' ? ['IPv4', 'IPv6'] : [s.families]);
 const clusterIP = (f: IPFamily, s: number) => (f === 'IPv4' ? `172.30.0.${s + 1}` : `fd00:10:96::${s + 1}`);
-const externalIP = (f: IPFamily, s: number, k: number) => (f === 'IPv4' ? `198.51.100.${s * 4 + k + 1}` : `2001:db8:e::${s * 4 + k + 1}`);
-const lbIP = (f: IPFamily, s: number, k: number) => (f === 'IPv4' ? `192.0.2.${s * 4 + k + 1}` : `2001:db8:b::${s * 4 + k + 1}`);
+const externalIP = (f: IPFamily, k: number) => (f === 'IPv4' ? `198.51.100.${k + 1}` : `2001:db8:e::${k + 1}`);
+const lbIP = (f: IPFamily, k: number) => (f === 'IPv4' ? `192.0.2.${k + 1}` : `2001:db8:b::${k + 1}`);
 /** Another node's address, for its hostNetwork pods. */
 const OTHER_NODE_IP: Record<IPFamily, string> = { IPv4: '192.168.0.3', IPv6: '2001:db8::3' };
 function podIP(f: IPFamily, pod: GenPod, k: number): string {
@@ -135,7 +136,8 @@ function podIP(f: IPFamily, pod: GenPod, k: number): string {
   const n = { here: 1, other: 2, none: 3 }[pod.node];
   return f === 'IPv4' ? `10.${n}.0.${k + 1}` : `fd00:10::${n}:${k + 1}`;
 }
-const servicePort = (i: number) => 80 + i;
+/** Distinct per Service: Services that share an external address never share a port. */
+const servicePort = (s: number, i: number) => 80 + s * 10 + i;
 const targetPort = (i: number) => 8000 + i;
 const nodePort = (s: number, i: number) => 30000 + s * 10 + i;
 
@@ -150,8 +152,8 @@ function objectsOf(g: GenState) {
       clusterIPs: fams.map((f) => clusterIP(f, si)),
       ipFamilies: fams,
       ipFamilyPolicy: fams.length > 1 ? 'RequireDualStack' : 'SingleStack',
-      ports: s.ports.map((p, i) => ({ name: `p${i}`, port: servicePort(i), targetPort: targetPort(i), protocol: p.protocol, ...(s.type === 'ClusterIP' ? {} : { nodePort: nodePort(si, i) }) })),
-      externalIPs: fams.flatMap((f) => Array.from({ length: s.externalIPs }, (_, k) => externalIP(f, si, k))),
+      ports: s.ports.map((p, i) => ({ name: `p${i}`, port: servicePort(si, i), targetPort: targetPort(i), protocol: p.protocol, ...(s.type === 'ClusterIP' ? {} : { nodePort: nodePort(si, i) }) })),
+      externalIPs: fams.flatMap((f) => s.externalIPs.map((k) => externalIP(f, k))),
       externalTrafficPolicy: s.eTP,
       internalTrafficPolicy: s.iTP,
       ...(s.affinity ? { sessionAffinity: 'ClientIP' } : {}),
@@ -160,7 +162,7 @@ function objectsOf(g: GenState) {
       spec.loadBalancerSourceRanges = fams.flatMap((f) => RANGES[f].filter((_, k) => s.sourceRanges[k]));
       if (s.eTP === 'Local') spec.healthCheckNodePort = 32000 + si;
     }
-    const status = s.type === 'LoadBalancer' ? { loadBalancer: { ingress: fams.flatMap((f) => s.lbIngress.map((ipMode, k) => ({ ip: lbIP(f, si, k), ipMode }))) } } : undefined;
+    const status = s.type === 'LoadBalancer' ? { loadBalancer: { ingress: fams.flatMap((f) => s.lbIngress.map(({ ip, ipMode }) => ({ ip: lbIP(f, ip), ipMode }))) } } : undefined;
     objects.push(service('ns', `svc${si}`, spec, status ? { status } : {}));
     const ports = s.ports.flatMap((p, i) => (p.inSlice ? [{ name: `p${i}`, port: targetPort(i), protocol: p.protocol }] : []));
     for (const f of fams) {
@@ -268,6 +270,7 @@ function expectExternal(sp: ServicePortState, src: string, dst: string, env: Env
   // endpoints (without, its LB IPs reject everyone); nftables filters sources first, always.
   const firewall = lb && allowed.length > 0 && (env.config.mode === 'nftables' || ext.capture);
   if (firewall) met('LB source range: checked');
+  if (firewall && allowed.includes(src)) met('LB source range: the LB IP itself allowed');
   if (firewall && !allowed.some((a) => (a.includes('/') ? a.includes(':') === src.includes(':') && inCIDR(a, src) : a === src))) return verdict('DROP');
   if (!ext.capture) {
     // kube-proxy's iptables mode filters "no endpoints" for external addresses on the input and
@@ -315,7 +318,10 @@ function probesOf(state: ProxyState, env: Env): Probe[] {
     const ready = sp.endpoints.filter((e) => e.ready);
     if (sp.clusterEndpoints && ready.length > sp.clusterEndpoints.length && sp.clusterEndpoints.every((e) => e.ready)) met('zone hints narrowed the cluster endpoints');
     if (sp.internal.endpoints.some((e) => !e.ready)) met('serving+terminating fallback');
-    const sources = [POD_HERE[f], POD_ELSEWHERE[f], NODE_IP[f], CLIENT_IN[f], CLIENT_OUT[f], ...(hairpin ? [hairpin] : [])];
+    // An LB IP as the source: what the node sends when it loops traffic to its own LB address
+    // (allowed by the firewall when a source range holds the node's IP).
+    const lbSource = sp.loadBalancerIPs[0];
+    const sources = [POD_HERE[f], POD_ELSEWHERE[f], NODE_IP[f], CLIENT_IN[f], CLIENT_OUT[f], ...(hairpin ? [hairpin] : []), ...(lbSource ? [lbSource] : [])];
     for (const src of sources) {
       const add = (dst: string, dport: number, what: string, fate: Fate | ((mode: 'nftables' | 'iptables') => Fate)) =>
         probes.push({ packet: pkt(f, proto, src, dst, dport), what: `${sp.key} ${what}`, kind: what, expect: typeof fate === 'function' ? fate : () => fate });
@@ -331,6 +337,8 @@ function probesOf(state: ProxyState, env: Env): Probe[] {
       for (const ing of sp.loadBalancerIngress) add(ing.ip, sp.port, `LB IP (${ing.ipMode})`, ing.ipMode === 'VIP' ? expectExternal(sp, src, ing.ip, env, true) : verdict('NONE'));
       // iptables opens the health check node port (kube-proxy's ACCEPT); nftables has no rule for it.
       if (sp.healthCheckNodePort && proto === 'tcp') add(NODE_IP[f], sp.healthCheckNodePort, 'health check node port', (mode) => verdict(mode === 'iptables' ? 'ACCEPT' : 'NONE'));
+      // A port no Service serves on an external address: left alone (only ClusterIPs reject unknown ports).
+      for (const ip of [...sp.externalIPs, ...sp.loadBalancerIngress.map((i) => i.ip)]) add(ip, 9, 'external address, unserved port', verdict('NONE'));
       // A port the Service does not serve on its ClusterIP: nftables rejects it, iptables leaves it alone.
       add(sp.clusterIP, 9, 'ClusterIP, unserved port', (mode) => verdict(mode === 'nftables' ? 'REJECT' : 'NONE'));
     }
@@ -403,6 +411,8 @@ const MUST_MEET = [
   'LB IP (VIP): NONE',
   'LB IP (VIP): REJECT',
   'LB source range: checked',
+  'LB source range: the LB IP itself allowed',
+  'external address, unserved port: NONE',
   'NodePort on an address outside nodePortAddresses: DROP',
   'NodePort on an address outside nodePortAddresses: NONE',
   'NodePort on an address outside nodePortAddresses: REJECT',
