@@ -79,6 +79,10 @@ interface GenService {
   endpoints: GenEndpoint[];
   /** Endpoints split over two slices. */
   twoSlices: boolean;
+  /** Ports of different protocols share numbers (port and nodePort), as DNS's TCP and UDP 53 do. */
+  portsPerProtocol: boolean;
+  /** A ClusterIP outside --service-cluster-ip-range (set by hand, or from an older range). */
+  outsideServiceCIDR: boolean;
 }
 
 interface GenState {
@@ -114,6 +118,8 @@ const genService: fc.Arbitrary<GenService> = fc.record({
   affinity: fc.boolean(),
   endpoints: fc.array(genEndpoint, { maxLength: 5 }),
   twoSlices: fc.boolean(),
+  portsPerProtocol: fc.boolean(),
+  outsideServiceCIDR: fc.constantFrom(false, false, false, true),
 });
 
 const genState: fc.Arbitrary<GenState> = fc.record({
@@ -126,7 +132,7 @@ const genState: fc.Arbitrary<GenState> = fc.record({
 
 // Addresses: every Service gets its own, so no two Services share an entry point.
 const familiesOf = (s: GenService): IPFamily[] => (s.families === 'dual' ? ['IPv4', 'IPv6'] : [s.families]);
-const clusterIP = (f: IPFamily, s: number) => (f === 'IPv4' ? `172.30.0.${s + 1}` : `fd00:10:96::${s + 1}`);
+const clusterIP = (f: IPFamily, s: number, outside: boolean) => (f === 'IPv4' ? `172.${outside ? 31 : 30}.0.${s + 1}` : `fd00:10:${outside ? 97 : 96}::${s + 1}`);
 const externalIP = (f: IPFamily, k: number) => (f === 'IPv4' ? `198.51.100.${k + 1}` : `2001:db8:e::${k + 1}`);
 const lbIP = (f: IPFamily, k: number) => (f === 'IPv4' ? `192.0.2.${k + 1}` : `2001:db8:b::${k + 1}`);
 /** Another node's address, for its hostNetwork pods. */
@@ -148,11 +154,14 @@ function objectsOf(g: GenState) {
     const fams = familiesOf(s);
     const spec: Record<string, unknown> = {
       type: s.type,
-      clusterIP: clusterIP(fams[0], si),
-      clusterIPs: fams.map((f) => clusterIP(f, si)),
+      clusterIP: clusterIP(fams[0], si, s.outsideServiceCIDR),
+      clusterIPs: fams.map((f) => clusterIP(f, si, s.outsideServiceCIDR)),
       ipFamilies: fams,
       ipFamilyPolicy: fams.length > 1 ? 'RequireDualStack' : 'SingleStack',
-      ports: s.ports.map((p, i) => ({ name: `p${i}`, port: servicePort(si, i), targetPort: targetPort(i), protocol: p.protocol, ...(s.type === 'ClusterIP' ? {} : { nodePort: nodePort(si, i) }) })),
+      ports: s.ports.map((p, i) => {
+        const n = s.portsPerProtocol ? s.ports.slice(0, i).filter((q) => q.protocol === p.protocol).length : i;
+        return { name: `p${i}`, port: servicePort(si, n), targetPort: targetPort(i), protocol: p.protocol, ...(s.type === 'ClusterIP' ? {} : { nodePort: nodePort(si, n) }) };
+      }),
       externalIPs: fams.flatMap((f) => s.externalIPs.map((k) => externalIP(f, k))),
       externalTrafficPolicy: s.eTP,
       internalTrafficPolicy: s.iTP,
