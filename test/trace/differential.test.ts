@@ -3,6 +3,22 @@
 // The expectation reads only the model's decisions (ServicePortState's `internal` and
 // `external` entries) and the configuration's masquerade rules; the compilers' job is to
 // translate them, and the tracers walk the first packet of a new connection through the result.
+//
+// Where the two modes differ by design (as kube-proxy's do), the expectation says so per mode:
+// nftables rejects unknown ports of a ClusterIP and drops unallocated service IPs; iptables
+// filters a NodePort's "no endpoints" verdict on every local address, installs the LB source
+// firewall only for a Service with endpoints, and lets the node's own connections to an
+// endpoint-less externalIP or LB IP leave unfiltered; iptables opens the health check node port.
+// Left out, because the modes or the expectation would need a rule only guessed at:
+//  - NodePorts on loopback and the default nodePortAddresses (the modes' defaults differ; both
+//    get the node's primary IPs here, localhostNodePorts off);
+//  - several --cluster-cidr CIDRs of one family (nftables matches all of them, iptables the
+//    first only: the modes disagree on which pods are local);
+//  - interface-based detectors (BridgeInterface, InterfaceNamePrefix) and connections other
+//    than the first (affinity hits, established traffic).
+//
+// DIFF_SEED=<n> replays a run, DIFF_RUNS=<n> sets the number of states (300),
+// DIFF_STATS=1 prints the classes of fates met.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -81,6 +97,10 @@ interface GenService {
   twoSlices: boolean;
   /** Ports of different protocols share numbers (port and nodePort), as DNS's TCP and UDP 53 do. */
   portsPerProtocol: boolean;
+  /** That many more ready endpoints on other nodes (large sets: the iptables probabilities, nftables slot maps). */
+  bulk: number;
+  /** allocateLoadBalancerNodePorts: false (LoadBalancer only). */
+  noNodePorts: boolean;
   /** A ClusterIP outside --service-cluster-ip-range (set by hand, or from an older range). */
   outsideServiceCIDR: boolean;
 }
@@ -119,6 +139,8 @@ const genService: fc.Arbitrary<GenService> = fc.record({
   endpoints: fc.array(genEndpoint, { maxLength: 5 }),
   twoSlices: fc.boolean(),
   portsPerProtocol: fc.boolean(),
+  bulk: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 6, max: 40 }) }),
+  noNodePorts: fc.constantFrom(false, false, false, true),
   outsideServiceCIDR: fc.constantFrom(false, false, false, true),
 });
 
@@ -160,12 +182,19 @@ function objectsOf(g: GenState) {
       ipFamilyPolicy: fams.length > 1 ? 'RequireDualStack' : 'SingleStack',
       ports: s.ports.map((p, i) => {
         const n = s.portsPerProtocol ? s.ports.slice(0, i).filter((q) => q.protocol === p.protocol).length : i;
-        return { name: `p${i}`, port: servicePort(si, n), targetPort: targetPort(i), protocol: p.protocol, ...(s.type === 'ClusterIP' ? {} : { nodePort: nodePort(si, n) }) };
+        return {
+          name: `p${i}`,
+          port: servicePort(si, n),
+          targetPort: targetPort(i),
+          protocol: p.protocol,
+          ...(s.type === 'ClusterIP' || (s.type === 'LoadBalancer' && s.noNodePorts) ? {} : { nodePort: nodePort(si, n) }),
+        };
       }),
       externalIPs: fams.flatMap((f) => s.externalIPs.map((k) => externalIP(f, k))),
       externalTrafficPolicy: s.eTP,
       internalTrafficPolicy: s.iTP,
       ...(s.affinity ? { sessionAffinity: 'ClientIP' } : {}),
+      ...(s.type === 'LoadBalancer' && s.noNodePorts ? { allocateLoadBalancerNodePorts: false } : {}),
     };
     if (s.type === 'LoadBalancer') {
       spec.loadBalancerSourceRanges = fams.flatMap((f) => RANGES[f].filter((_, k) => s.sourceRanges[k]));
@@ -183,6 +212,7 @@ function objectsOf(g: GenState) {
         terminating: e.terminating,
         zoneHints: e.zone ? [e.zone] : undefined,
       }));
+      for (let b = 0; b < s.bulk; b++) eps.push({ ip: f === 'IPv4' ? `10.4.${si}.${b + 1}` : `fd00:10::4:${si}:${b + 1}`, node: 'node3' });
       const cut = s.twoSlices ? Math.ceil(eps.length / 2) : eps.length;
       const suffix = f === 'IPv4' ? '4' : '6';
       objects.push(slice('ns', `svc${si}`, `svc${si}-${suffix}a`, eps.slice(0, cut), ports, f));
