@@ -12,6 +12,7 @@ export const VIP = {
   empty: '10.96.0.16',
   hairpin: '10.96.0.17',
   dns: '10.96.0.53',
+  stickyDns: '10.96.0.54',
 };
 export const VIP6 = { web: 'fd00:10:96::10', empty: 'fd00:10:96::16' };
 export const NODEPORT6 = 30090;
@@ -89,6 +90,22 @@ export function objects(): Record<string, unknown>[] {
     slice('hairpin', ['pod1']),
     service('dns', { clusterIP: VIP.dns, ports: [{ name: 'dns', port: 53, targetPort: POD_UDP_PORT, protocol: 'UDP' }] }),
     slice('dns', ['pod1', 'pod2'], 'UDP'),
+    // DNS's shape with ClientIP affinity: TCP and UDP on one port number.
+    service('sticky-dns', {
+      clusterIP: VIP.stickyDns,
+      sessionAffinity: 'ClientIP',
+      ports: [
+        { name: 'dns-tcp', port: 53, targetPort: POD_TCP_PORT, protocol: 'TCP' },
+        { name: 'dns', port: 53, targetPort: POD_UDP_PORT, protocol: 'UDP' },
+      ],
+    }),
+    {
+      ...slice('sticky-dns', ['pod1', 'pod2']),
+      ports: [
+        { name: 'dns-tcp', port: POD_TCP_PORT, protocol: 'TCP' },
+        { name: 'dns', port: POD_UDP_PORT, protocol: 'UDP' },
+      ],
+    },
     service('web6', { type: 'NodePort', ipFamilies: ['IPv6'], clusterIP: VIP6.web, clusterIPs: [VIP6.web], ports: http(NODEPORT6) }),
     slice6('web6', ['pod1', 'pod2']),
     service('empty6', { ipFamilies: ['IPv6'], clusterIP: VIP6.empty, clusterIPs: [VIP6.empty], ports: http() }),

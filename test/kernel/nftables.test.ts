@@ -203,6 +203,14 @@ describe('nftables dataplane in network namespaces', { skip: skip ?? false }, ()
     assert.ok(allOk(rs), JSON.stringify(histogram(rs)));
   });
 
+  test('ClientIP affinity with TCP and UDP on one port number (DNS): both protocols reach one backend', async () => {
+    for (const proto of ['udp', 'tcp'] as const) {
+      const rs = await topo.client('client1', proto, VIP.stickyDns, 53, 10, 2000);
+      assert.ok(allOk(rs), `${proto}: ${JSON.stringify(histogram(rs))}`);
+      assert.equal(pods(rs).size, 1, `${proto}: ${JSON.stringify(histogram(rs))}`);
+    }
+  });
+
   test('restarting kproxy does not cut an established TCP connection', async () => {
     const hold = topo.stream('client1', 'tcp-hold', [ADDR.node, String(NODEPORT.web), '100']);
     assert.ok(await hold.until((l) => l.filter((r) => r.ok).length >= 3, 5000), 'connection established');

@@ -55,9 +55,15 @@ export function globalSets(fc: FamilyContext): SetDecl[] {
     {
       kind: 'map',
       name: SERVICE_ENDPOINT_CHAINS,
-      body: `typeof ${fc.ipx} daddr . th dport . numgen random mod 1 : verdict ; comment "endpoint chain by service address, port and slot (ClientIP affinity)" ;`,
+      // The protocol is part of the key: one map serves every protocol, and a Service's TCP
+      // and UDP ports may share a number (DNS: 53/TCP and 53/UDP).
+      body: `typeof ${fc.ipx} daddr . meta l4proto . th dport . numgen random mod 1 : verdict ; comment "endpoint chain by service address, protocol, port and slot (ClientIP affinity)" ;`,
     },
-    { kind: 'map', name: NODEPORT_ENDPOINT_CHAINS, body: `typeof th dport . numgen random mod 1 : verdict ; comment "endpoint chain by node port and slot (ClientIP affinity)" ;` },
+    {
+      kind: 'map',
+      name: NODEPORT_ENDPOINT_CHAINS,
+      body: `typeof meta l4proto . th dport . numgen random mod 1 : verdict ; comment "endpoint chain by protocol, node port and slot (ClientIP affinity)" ;`,
+    },
     { kind: 'set', name: HAIRPIN_SET, body: `type ${a} . ${a} ; comment "endpoint . endpoint: a pod reaching itself through a Service" ;` },
   );
   return sets;

@@ -57,7 +57,7 @@ function buildPickChain(fc: FamilyContext, kind: 'cluster' | 'local', proto: str
   if (affinity) {
     return {
       name: `pick-${kind}-affinity-${n}`,
-      rules: [`${fc.ipx} daddr . th dport . ${pick} vmap @${SERVICE_ENDPOINT_CHAINS}`, `th dport . ${pick} vmap @${NODEPORT_ENDPOINT_CHAINS}`],
+      rules: [`${fc.ipx} daddr . meta l4proto . th dport . ${pick} vmap @${SERVICE_ENDPOINT_CHAINS}`, `meta l4proto . th dport . ${pick} vmap @${NODEPORT_ENDPOINT_CHAINS}`],
     };
   }
   return {

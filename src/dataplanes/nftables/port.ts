@@ -170,15 +170,16 @@ class PortCompiler {
       rules.push(gotoRule(pick.name));
       const base = kind === 'local' ? LOCAL_SLOT_OFFSET : 0;
       // Keys and values in parts that exist already (see ElementSink): "addr . port . " and
-      // the slot; the endpoint's address and " . port" (or "goto " and its chain).
+      // the slot; the endpoint's address and " . port" (or "goto " and its chain). The
+      // affinity maps serve every protocol: their keys hold it ("addr . proto . port . ").
       const addrSet = affinity ? SERVICE_ENDPOINT_CHAINS : serviceEndpointsMap(proto);
       const portSet = affinity ? NODEPORT_ENDPOINT_CHAINS : nodePortEndpointsMap(proto);
       const addrs = reach.addrs;
       const prefixes = new Array<string>(addrs.length); // (exact size: a pushed array keeps room for 17)
-      for (let a = 0; a < addrs.length; a++) prefixes[a] = cat(addrs[a], ' . ', sp.port, ' . ');
+      for (let a = 0; a < addrs.length; a++) prefixes[a] = affinity ? cat(addrs[a], ' . ', proto, ' . ', sp.port, ' . ') : cat(addrs[a], ' . ', sp.port, ' . ');
       const nodePort = reach.nodePort;
       const portScope = nodePort ? nodePortScope(nodePort) : '';
-      const portPrefix = nodePort ? cat(nodePort, ' . ') : '';
+      const portPrefix = nodePort ? (affinity ? cat(proto, ' . ', nodePort, ' . ') : cat(nodePort, ' . ')) : '';
       for (let i = 0; i < eps.length; i++) {
         const ep = eps[i];
         const value = affinity ? GOTO : ep.ip;

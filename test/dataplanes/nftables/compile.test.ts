@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { compileText } from '../../../src/dataplanes/nftables/compile.js';
+import { parseNft, traceNft } from '../../../src/trace/nft/index.js';
+import { traceJSON } from '../../../src/trace/result.js';
 import { config, elementsOf, ep, rulesOf, service, slice, stateOf, type Obj } from './helpers.js';
 
 const node = (addresses: string[], podCIDRs: string[] = []): Obj => ({
@@ -164,7 +166,43 @@ test('ClientIP affinity: upstream endpoint chains and timeout sets, chosen throu
   const rules = rulesOf(text, svc1Chain);
   assert.equal(rules[0], `ip saddr @affinity-${ep1} goto endpoint-${ep1}`);
   assert.equal(rules[2], 'goto pick-cluster-affinity-2');
-  assert.equal(elementsOf(text, 'service-endpoint-chains')[0], `172.30.0.41 . 80 . 0 : goto endpoint-${ep1}`);
+  assert.equal(elementsOf(text, 'service-endpoint-chains')[0], `172.30.0.41 . tcp . 80 . 0 : goto endpoint-${ep1}`);
+});
+
+test('ClientIP affinity with TCP and UDP on one port number (DNS): each protocol reaches its own endpoint chains', () => {
+  // The affinity maps serve every protocol: without the protocol in their keys, the UDP
+  // port's elements lost to the TCP port's, and UDP traffic went to the TCP endpoint chains
+  // (whose `meta l4proto tcp dnat` it does not match) and was rejected.
+  const dnsPorts = [
+    { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+    { name: 'dns', port: 53, protocol: 'UDP' },
+  ];
+  const { state } = stateOf([
+    node(['192.168.0.2']),
+    service('ns1', 'dns', { type: 'NodePort', clusterIP: '172.30.0.10', sessionAffinity: 'ClientIP', ports: dnsPorts.map((p) => ({ ...p, nodePort: 30053 })) }),
+    slice('ns1', 'dns', [ep('10.180.0.1', 'node2'), ep('10.180.0.2', 'node2')], dnsPorts),
+  ]);
+  const text = compileText(state, config());
+  const keys = (set: string) => elementsOf(text, set).map((e) => e.split(' : ')[0]);
+  assert.deepEqual(keys('service-endpoint-chains').sort(), ['172.30.0.10 . tcp . 53 . 0', '172.30.0.10 . tcp . 53 . 1', '172.30.0.10 . udp . 53 . 0', '172.30.0.10 . udp . 53 . 1']);
+  assert.deepEqual(keys('nodeport-endpoint-chains').sort(), ['tcp . 30053 . 0', 'tcp . 30053 . 1', 'udp . 30053 . 0', 'udp . 30053 . 1']);
+  const rs = parseNft(text);
+  for (const protocol of ['udp', 'tcp'] as const) {
+    for (const [dst, dport] of [
+      ['172.30.0.10', 53],
+      ['192.168.0.2', 30053],
+    ] as const) {
+      const r = traceJSON(traceNft(rs, { family: 'IPv4', protocol, src: '10.1.0.9', dst, dport, sport: 40000 }, { localAddresses: ['192.168.0.2'] }));
+      assert.equal(r.verdict, 'DNAT', `${protocol} to ${dst}:${dport}`);
+      assert.deepEqual(
+        r.endpoints.map((e) => [e.ip, e.port, e.probability]),
+        [
+          ['10.180.0.1', 53, 0.5],
+          ['10.180.0.2', 53, 0.5],
+        ],
+      );
+    }
+  }
 });
 
 test('iTP Local and eTP Local together: ClusterIP to local endpoints, pods still short-circuit externally', () => {

@@ -54,8 +54,8 @@ export function layout(set: string): Layout | null {
   if (set === HAIRPIN_SET) return { key: ['addr', 'addr'], data: null };
   if (set === 'service-ips' || set === 'firewall-ips' || set === 'no-endpoint-services') return { key: ['addr', 'proto', 'port'], data: 'verdict' };
   if (set === 'service-nodeports' || set === 'no-endpoint-nodeports') return { key: ['proto', 'port'], data: 'verdict' };
-  if (set === SERVICE_ENDPOINT_CHAINS) return { key: ['addr', 'port', 'slot'], data: 'verdict' };
-  if (set === NODEPORT_ENDPOINT_CHAINS) return { key: ['port', 'slot'], data: 'verdict' };
+  if (set === SERVICE_ENDPOINT_CHAINS) return { key: ['addr', 'proto', 'port', 'slot'], data: 'verdict' };
+  if (set === NODEPORT_ENDPOINT_CHAINS) return { key: ['proto', 'port', 'slot'], data: 'verdict' };
   for (const p of PROTOCOLS) {
     if (set === serviceEndpointsMap(p)) return { key: ['addr', 'port', 'slot'], data: ['addr', 'port'] };
     if (set === nodePortEndpointsMap(p)) return { key: ['port', 'slot'], data: ['addr', 'port'] };
