@@ -507,10 +507,14 @@ export function validateNode(o: KubeObject): Validated<Node> {
       if (type === 'InternalIP' || type === 'ExternalIP') address = ip(address, `status.addresses[${i}].address`).ip;
       return { type, address };
     });
+    const families = new Set<string>();
     const podCIDRs = arr(spec.podCIDRs, 'spec.podCIDRs').map((v, i) => {
       const s = str(v, `spec.podCIDRs[${i}]`);
       const c = parseCIDR(s);
       if (!c) fail(`spec.podCIDRs[${i}]`, `"${s}" is not a valid CIDR`);
+      // As the API server: one per family (which pods are local must not be a guess).
+      if (families.has(c.family)) fail(`spec.podCIDRs[${i}]`, `a second ${c.family} CIDR; a Node has at most one pod CIDR of each IP family`);
+      families.add(c.family);
       return c.cidr;
     });
     const podCIDR = str(spec.podCIDR, 'spec.podCIDR');

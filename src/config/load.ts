@@ -126,13 +126,13 @@ export function applyConfigFile(cfg: Config, path: string): void {
         f,
       )),
     bindAddressHardFail: (v, f) => (cfg.bindAddressHardFail = boolean(v, f)),
-    clusterCIDR: (v, f) => (cfg.clusterCIDRs = cidrList(string(v, f), f)),
+    clusterCIDR: (v, f) => (cfg.clusterCIDRs = dualStackCIDRs(string(v, f), f)),
     detectLocalMode: (v, f) => (cfg.detectLocalMode = detectLocalMode(string(v, f), f)),
     detectLocal: {
       bridgeInterface: (v, f) => (cfg.detectLocal.bridgeInterface = string(v, f)),
       interfaceNamePrefix: (v, f) => (cfg.detectLocal.interfaceNamePrefix = string(v, f)),
       clusterCIDRs: (v, f) =>
-        (cfg.clusterCIDRs = cidrList(
+        (cfg.clusterCIDRs = dualStackCIDRs(
           list(v, f)
             .map((x, i) => string(x, `${f}[${i}]`))
             .join(','),
@@ -264,7 +264,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   );
   set('bindAddress', nodeIPs, (v) => (cfg.nodeIPOverride = v));
   set('nodeIpOverride', nodeIPs, (v) => (cfg.nodeIPOverride = v));
-  set('clusterCidr', cidrList, (v) => (cfg.clusterCIDRs = v));
+  set('clusterCidr', dualStackCIDRs, (v) => (cfg.clusterCIDRs = v));
   set('detectLocalMode', detectLocalMode, (v) => (cfg.detectLocalMode = v));
   set(
     'podBridgeInterface',
@@ -344,7 +344,7 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
     (v) => v,
     (v) => (cfg.manifests = v),
   );
-  set('serviceClusterIpRange', serviceCIDRs, (v) => (cfg.serviceClusterIPRange = v));
+  set('serviceClusterIpRange', dualStackCIDRs, (v) => (cfg.serviceClusterIPRange = v));
   set('serviceNodePortRange', portRange, (v) => (cfg.serviceNodePortRange = v));
   set('clusterDomain', domain, (v) => (cfg.clusterDomain = v));
   set(
@@ -552,10 +552,17 @@ function cidrList(v: string, f: string): string[] {
   });
 }
 
-function serviceCIDRs(v: string, f: string): string[] {
+/**
+ * One CIDR, or a dual-stack pair: what kube-proxy accepts for the service and the cluster
+ * CIDR. (Several pod CIDRs of one family would leave the modes to choose which of them make
+ * traffic local, as kube-proxy's validation refuses it too.)
+ */
+function dualStackCIDRs(v: string, f: string): string[] {
   const cidrs = cidrList(v, f);
   const fams = cidrs.map((c) => (c.includes(':') ? 'IPv6' : 'IPv4'));
-  if (cidrs.length > 2 || new Set(fams).size !== fams.length) throw new ConfigError(f, 'expected one CIDR, or two of different IP families');
+  if (cidrs.length > 2 || new Set(fams).size !== fams.length) {
+    throw new ConfigError(f, `expected one CIDR, or two of different IP families (e.g. 10.244.0.0/16,fd00:10:244::/56); got "${v}"`);
+  }
   return cidrs;
 }
 

@@ -165,4 +165,14 @@ describe('EndpointSlice and Node validation', () => {
     assert.deepEqual(v.value.podCIDRs, ['10.244.1.0/24']);
     assert.equal(v.value.deleting, true);
   });
+  it('takes one pod CIDR per IP family, as the API server does', () => {
+    const node = (podCIDRs: string[]) => validateNode({ kind: 'Node', metadata: { name: 'n1' }, spec: { podCIDRs } });
+    const dual = node(['10.244.1.0/24', 'fd00:10:244:1::/64']);
+    assert.ok(dual.ok);
+    assert.deepEqual(dual.value.podCIDRs, ['10.244.1.0/24', 'fd00:10:244:1::/64']);
+    const two = node(['10.244.1.0/24', '100.64.1.0/24']);
+    assert.ok(!two.ok);
+    assert.equal(two.error.field, 'spec.podCIDRs[1]');
+    assert.match(two.error.reason, /at most one pod CIDR of each IP family/);
+  });
 });

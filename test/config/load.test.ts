@@ -66,6 +66,9 @@ describe('configuration', () => {
       ['iptables:\n  syncPeriod: forever\n', 'iptables.syncPeriod', /duration/],
       ['mode: warp\n', 'mode', /expected one of/],
       ['clusterCIDR: 10.0.0.0/99\n', 'clusterCIDR', /not a CIDR/],
+      // Two pod CIDRs of one family: which of them is local traffic would be each mode's guess.
+      ['clusterCIDR: 10.0.0.0/8,100.64.0.0/10\n', 'clusterCIDR', /one CIDR, or two of different IP families/],
+      ['detectLocal:\n  clusterCIDRs: [fd00:1::/64, fd00:2::/64]\n', 'detectLocal.clusterCIDRs', /one CIDR, or two of different IP families/],
       ['iptables:\n  masqueradeBit: 40\n', 'iptables.masqueradeBit', /0\.\.31/],
       ['detectLocalMode: Magic\n', 'detectLocalMode', /expected one of/],
     ];
@@ -82,10 +85,13 @@ describe('configuration', () => {
       [{ nodeportAddresses: 'lots' }, '--nodeport-addresses'],
       [{ metricsBindAddress: 'here' }, '--metrics-bind-address'],
       [{ serviceClusterIpRange: '10.96.0.0/12,10.100.0.0/16' }, '--service-cluster-ip-range'],
+      [{ clusterCidr: '10.0.0.0/8,100.64.0.0/10' }, '--cluster-cidr'],
+      [{ clusterCidr: '10.0.0.0/8,fd00::/64,fd01::/64' }, '--cluster-cidr'],
       [{ iptablesSyncPeriod: '5 minutes' }, '--iptables-sync-period'],
       [{ featureGates: 'X=maybe' }, '--feature-gates'],
     ];
     for (const [flags, field] of cases) assert.equal(configErrorOf(() => loadConfig({ flags })).field, field);
+    assert.deepEqual(loadConfig({ flags: { clusterCidr: '10.244.0.0/16,fd00:10:244::/56' } }).clusterCIDRs, ['10.244.0.0/16', 'fd00:10:244::/56']);
   });
   it('checks cross-field rules', () => {
     assert.equal(configErrorOf(() => loadConfig({ flags: { minSyncPeriod: '1m', syncPeriod: '30s' } })).field, 'minSyncPeriod');

@@ -12,8 +12,8 @@
 // Left out, because the modes or the expectation would need a rule only guessed at:
 //  - NodePorts on loopback and the default nodePortAddresses (the modes' defaults differ; both
 //    get the node's primary IPs here, localhostNodePorts off);
-//  - several --cluster-cidr CIDRs of one family (nftables matches all of them, iptables the
-//    first only: the modes disagree on which pods are local);
+//  - several --cluster-cidr CIDRs of one family: refused when the configuration is loaded, as
+//    kube-proxy refuses them (and a Node's spec.podCIDRs likewise);
 //  - interface-based detectors (BridgeInterface, InterfaceNamePrefix) and connections other
 //    than the first (affinity hits, established traffic).
 //

@@ -35,7 +35,6 @@ export function globalSets(fc: FamilyContext): SetDecl[] {
   const key3 = `${a} . inet_proto . inet_service`;
   const sets: SetDecl[] = [{ kind: 'set', name: 'cluster-ips', body: `type ${a} ; comment "Active ClusterIPs" ;` }];
   if (fc.nodePortIPs) sets.push({ kind: 'set', name: 'nodeport-ips', body: `type ${a} ; comment "IPs that accept NodePort traffic" ;` });
-  if (fc.detector?.set) sets.push({ kind: 'set', name: fc.detector.set.name, body: `type ${fc.detector.set.type} ; flags interval ; comment "pod CIDRs (local-traffic detector)" ;` });
   sets.push(
     { kind: 'map', name: 'service-ips', body: `type ${key3} : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ;` },
     { kind: 'map', name: 'service-nodeports', body: `type inet_proto . inet_service : verdict ; comment "NodePort traffic" ;` },
@@ -98,7 +97,6 @@ export function globalChains(fc: FamilyContext): ChainDecl[] {
 export function globalElements(fc: FamilyContext): ElementRef[] {
   const out: ElementRef[] = [];
   for (const ip of fc.nodePortIPs ?? []) out.push({ set: 'nodeport-ips', key: ip, value: '', owner: '', scope: ip });
-  for (const cidr of fc.detector?.set?.elements ?? []) out.push({ set: fc.detector!.set!.name, key: cidr, value: '', owner: '', scope: cidr });
   return out;
 }
 

@@ -11,11 +11,7 @@ export interface LocalDetector {
   ifLocal: string;
   /** Matches everything else, e.g. `ip saddr != 10.0.0.0/8`. */
   ifNotLocal: string;
-  /** A named interval set the fragments refer to (several CIDRs), if any. */
-  set?: { name: string; type: string; elements: string[] };
 }
-
-export const POD_CIDRS_SET = 'pod-cidrs';
 
 export function localDetector(config: Pick<Config, 'detectLocalMode' | 'clusterCIDRs' | 'detectLocal'>, node: Pick<NodeInfo, 'podCIDRs'>, family: IPFamily): LocalDetector | null {
   switch (config.detectLocalMode) {
@@ -32,24 +28,15 @@ export function localDetector(config: Pick<Config, 'detectLocalMode' | 'clusterC
   }
 }
 
+/**
+ * The pod CIDR of this family. There is at most one: --cluster-cidr takes one per family, as
+ * kube-proxy does, and so does a Node's spec.podCIDRs (both refused at load otherwise).
+ */
 function cidrDetector(cidrs: readonly string[], family: IPFamily): LocalDetector | null {
-  const mine = [
-    ...new Set(
-      cidrs
-        .map((c) => parseCIDR(c))
-        .filter((c) => c !== null && c.family === family)
-        .map((c) => c!.cidr),
-    ),
-  ];
-  if (mine.length === 0) return null;
+  const mine = cidrs.map((c) => parseCIDR(c)).find((c) => c !== null && c.family === family);
+  if (!mine) return null;
   const ipx = family === 'IPv4' ? 'ip' : 'ip6';
-  if (mine.length === 1) return { ifLocal: `${ipx} saddr ${mine[0]}`, ifNotLocal: `${ipx} saddr != ${mine[0]}` };
-  // Several CIDRs: one named set, not an anonymous set in every service's rule.
-  return {
-    ifLocal: `${ipx} saddr @${POD_CIDRS_SET}`,
-    ifNotLocal: `${ipx} saddr != @${POD_CIDRS_SET}`,
-    set: { name: POD_CIDRS_SET, type: family === 'IPv4' ? 'ipv4_addr' : 'ipv6_addr', elements: mine },
-  };
+  return { ifLocal: `${ipx} saddr ${mine.cidr}`, ifNotLocal: `${ipx} saddr != ${mine.cidr}` };
 }
 
 function ifnameDetector(pattern: string): LocalDetector {

@@ -268,7 +268,7 @@ function staleDeletes(t: string, old: Committed, now: Committed): string[] {
   }
   for (const name of gone) out.push(`delete chain ${t} ${name}`);
   // Global maps are deleted with `delete map`, sets with `delete set`; only sets can go stale
-  // in practice (affinity sets, nodeport-ips, pod-cidrs) and nft accepts `delete set` for both.
+  // in practice (affinity sets, nodeport-ips) and nft accepts `delete set` for both.
   const seen = new Set<string>();
   for (const names of [old.globalSets, old.portSets]) {
     for (const name of names) {

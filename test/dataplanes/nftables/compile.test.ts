@@ -127,9 +127,6 @@ test('local-traffic detector modes and masqueradeAll shape the ClusterIP masquer
   assert.equal(first({ detectLocalMode: 'BridgeInterface', detectLocal: { bridgeInterface: 'cbr0', interfaceNamePrefix: '' } }), 'ip daddr 172.30.0.41 iifname != "cbr0" jump mark-for-masquerade');
   assert.equal(first({ detectLocalMode: 'None' }), 'meta l4proto tcp dnat to 10.180.0.1:80');
   assert.equal(first({ detectLocalMode: 'None', masqueradeAll: true }), 'ip daddr 172.30.0.41 jump mark-for-masquerade');
-  const two = compileText(stateOf(objs).state, config({ clusterCIDRs: ['10.0.0.0/8', '100.64.0.0/10'] }));
-  assert.equal(rulesOf(two, svc1Chain)[0], 'ip daddr 172.30.0.41 ip saddr != @pod-cidrs jump mark-for-masquerade');
-  assert.deepEqual(elementsOf(two, 'pod-cidrs'), ['10.0.0.0/8', '100.64.0.0/10']);
 });
 
 test('nodePortAddresses: /0 means every local address but loopback', () => {
