@@ -366,7 +366,12 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('udpIdleTimeout', durationFlag, (v) => (cfg.udpIdleTimeoutMs = v));
   set(
     'userspaceWorkers',
-    (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)),
+    (v, f) => {
+      if (v === 'auto') return 'auto';
+      // The same words as workerCount() uses for KPROXY_USERSPACE_WORKERS.
+      if (!/^\d+$/.test(v.trim()) || Number(v) > 64) throw new ConfigError(f, `expected auto or a whole number from 0 to 64, got "${v}"`);
+      return Number(v);
+    },
     (v) => (cfg.userspaceWorkers = v),
   );
   if (s('logFormat') === undefined) set('loggingFormat', logFormat, (v) => (cfg.logFormat = v));

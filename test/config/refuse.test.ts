@@ -55,6 +55,14 @@ test('an address flag that does not parse is named with an example for that flag
   assert.deepEqual(loadConfig({ flags: { dnsUpstream: '10.0.0.10,fd00::a,10.0.0.11:5353' } }).dnsUpstream, ['10.0.0.10:53', '[fd00::a]:53', '10.0.0.11:5353']);
 });
 
+test('--userspace-workers names both of its forms when it gets neither', () => {
+  refused({ userspaceWorkers: 'x' }, '--userspace-workers', /^expected auto or a whole number from 0 to 64, got "x"$/);
+  refused({ userspaceWorkers: '2.5' }, '--userspace-workers', /^expected auto or a whole number from 0 to 64, got "2\.5"$/);
+  refused({ userspaceWorkers: '65' }, '--userspace-workers', /^expected auto or a whole number from 0 to 64, got "65"$/);
+  assert.equal(loadConfig({ flags: { userspaceWorkers: 'auto' } }).userspaceWorkers, 'auto');
+  assert.equal(loadConfig({ flags: { userspaceWorkers: '3' } }).userspaceWorkers, 3);
+});
+
 test('the CLI says which field, without a stack trace', async () => {
   const r = await kproxy(['run', '--proxy-mode', 'userspace', '--service-cluster-ip-range', '0.0.0.0/0', '--manifests', '/nonexistent']);
   assert.notEqual(r.code, 0);
