@@ -18,8 +18,10 @@ export function readStateFile(path: string, empty: string): { doc: unknown; prob
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { doc: null, problem: code === 'ENOENT' ? null : (e as Error).message };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: null, problem: null };
+    // "EACCES: permission denied, open '<path>'": the path is said once, at the front.
+    const why = (e as Error).message.replace(/, \w+(?: '.*')?$/, '');
+    return { doc: null, problem: `cannot read ${path} (${why}); starting from ${empty}` };
   }
   try {
     return { doc: JSON.parse(text) as unknown, problem: null };

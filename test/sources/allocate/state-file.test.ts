@@ -31,3 +31,17 @@ test('the state folder is made 0700; a symlinked or world-writable folder is ref
     rmSync(base, { recursive: true, force: true });
   }
 });
+
+test('a state file that cannot be read is named, with why and what kproxy starts from instead', () => {
+  const base = mkdtempSync(join(tmpdir(), 'kproxy-state-'));
+  try {
+    const path = join(base, '.kproxy-state', 'allocations.json');
+    mkdirSync(path, { recursive: true }); // a folder where the file should be: EISDIR, as root too
+    const loaded = loadAllocations(path);
+    assert.equal(loaded.state.size, 0);
+    assert.equal(loaded.problem, `cannot read ${path} (EISDIR: illegal operation on a directory); starting from an empty allocation state`);
+    assert.equal(loadAllocations(join(base, 'absent.json')).problem, null, 'absent is simply empty');
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});
