@@ -83,7 +83,8 @@ export function applyConfigFile(cfg: Config, path: string): void {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError('--config', `cannot read ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError('--config', `${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${(e as Error).message.replace(/, \w+(?: '.*')?$/, '')})`}`);
   }
   let doc: unknown;
   try {

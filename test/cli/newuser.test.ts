@@ -30,11 +30,14 @@ describe('a new user', () => {
     }
   });
 
-  it('a --config file that is not YAML is one line naming the file and where it breaks', () => {
+  it('a --config file that is missing, a folder or not YAML is one line naming the file and why', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
     try {
       writeFileSync(join(dir, 'c.yaml'), 'foo: [\n');
       oneLine(run(['services', '--manifests', fromRoot('examples'), '--config', join(dir, 'c.yaml')]), /^kproxy: --config: .*c\.yaml is not valid YAML: .*line 2/);
+      // a missing file and a folder: the path once, and why
+      oneLine(run(['services', '--manifests', fromRoot('examples'), '--config', join(dir, 'nope.yaml')]), new RegExp(`^kproxy: --config: ${dir}/nope\\.yaml: no such file\n$`));
+      oneLine(run(['services', '--manifests', fromRoot('examples'), '--config', dir]), new RegExp(`^kproxy: --config: ${dir}: cannot read it \\(EISDIR: illegal operation on a directory\\)\n$`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
