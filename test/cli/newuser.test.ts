@@ -95,6 +95,18 @@ describe('a new user', () => {
     }
   });
 
+  it('kproxy bench without root stops in one line instead of printing empty tables', (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to run kproxy as another user');
+    const nobody = { uid: 65534, gid: 65534 };
+    const probe = run(['--version'], nobody);
+    if (probe.status !== 0) return t.skip(`the checkout is not readable by uid 65534: ${probe.stderr.trim()}`);
+    oneLine(run(['bench', '--sizes', '100', '--modes', 'userspace'], nobody), /^kproxy: bench builds network namespaces and needs root; run it as root, or give --from-json FILE/);
+    // Rendering an earlier run needs no root.
+    const r = run(['bench', '--from-json', fromRoot('docs/benchmarks/results.json')], nobody);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\| nftables \| 1,000 \|/);
+  });
+
   it('a kernel mode whose commands are not installed stops at start in one line, in a namespace of its own', (t) => {
     const skip = kernelSkipReason(['ip']);
     if (skip) return t.skip(skip);
