@@ -50,7 +50,10 @@ function readResults(file: string): BenchResults {
   try {
     r = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
   } catch (e) {
-    throw new ConfigError('--from-json', `cannot read ${file}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError('--from-json', `${file}: no such file`);
+    if (code) throw new ConfigError('--from-json', `${file}: cannot read it (${(e as Error).message.replace(/, \w+(?: '.*')?$/, '')})`);
+    throw new ConfigError('--from-json', `${file} is not JSON: ${(e as Error).message}`);
   }
   if (!r || typeof r !== 'object' || !Array.isArray(r.modes) || !r.machine) throw new ConfigError('--from-json', `${file} is not the JSON of kproxy bench`);
   return r;

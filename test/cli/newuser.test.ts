@@ -95,6 +95,17 @@ describe('a new user', () => {
     }
   });
 
+  it('kproxy bench --from-json names a file that is missing or not JSON in one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    try {
+      oneLine(run(['bench', '--from-json', join(dir, 'nope.json')]), new RegExp(`^kproxy: --from-json: ${dir}/nope\\.json: no such file\n$`));
+      writeFileSync(join(dir, 'r.json'), '{"modes": [');
+      oneLine(run(['bench', '--from-json', join(dir, 'r.json')]), new RegExp(`^kproxy: --from-json: ${dir}/r\\.json is not JSON: `));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('kproxy bench without root stops in one line instead of printing empty tables', (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root, to run kproxy as another user');
     const nobody = { uid: 65534, gid: 65534 };
