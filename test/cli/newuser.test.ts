@@ -89,7 +89,7 @@ describe('a new user', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /demo\/web:http/);
       assert.match(r.stdout, /^ {2}File locked: cannot be read: EACCES$/m);
-      assert.match(r.stdout, /^ {2}File pods\.yaml: EACCES: permission denied/m);
+      assert.match(r.stdout, /^ {2}File pods\.yaml: cannot be read: EACCES$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
