@@ -95,6 +95,30 @@ describe('a new user', () => {
     }
   });
 
+  it('--bind-address-hard-fail with a server address in use stops in one line naming the flag, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    const taken = net.createServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', ok));
+    try {
+      const at = `127.0.0.1:${(taken.address() as net.AddressInfo).port}`;
+      // userspace mode and an empty folder: nothing is proxied, whatever happens
+      const quiet = ['run', '--proxy-mode', 'userspace', '--manifests', dir, '--bind-address-hard-fail'];
+      // The log goes to stderr too: the last line is the error, and no stack follows it.
+      const stops = (r: { status: number | null; stderr: string }, re: RegExp) => {
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr.trimEnd().split('\n').at(-1)!, re);
+        assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
+      };
+      const why = `cannot bind ${at.replace(/\./g, '\\.')} \\(EADDRINUSE: address already in use\\); --bind-address-hard-fail stops kproxy`;
+      stops(run([...quiet, '--metrics-bind-address', at, '--healthz-bind-address', '', '--dns-bind-address', 'off']), new RegExp(`^kproxy: --metrics-bind-address: ${why}`));
+      stops(run([...quiet, '--metrics-bind-address', '', '--healthz-bind-address', at, '--dns-bind-address', 'off']), new RegExp(`^kproxy: --healthz-bind-address: ${why}`));
+      stops(run([...quiet, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', at]), new RegExp(`^kproxy: --dns-bind-address: ${why}`));
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('kproxy bench --from-json names a file that is missing or not JSON in one line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
     try {
