@@ -13,6 +13,10 @@ test('the state folder is made 0700; a symlinked or world-writable folder is ref
   const base = mkdtempSync(join(tmpdir(), 'kproxy-state-'));
   try {
     const path = join(base, 'm', '.kproxy-state', 'allocations.json');
+    // The manifests folder is not made: a deleted one stays deleted.
+    assert.throws(() => saveAllocations(path, state), /m does not exist; not writing allocations/);
+    assert.equal(existsSync(join(base, 'm')), false);
+    mkdirSync(join(base, 'm'));
     saveAllocations(path, state);
     assert.equal(statSync(join(base, 'm', '.kproxy-state')).mode & 0o777, 0o700);
     assert.deepEqual([...loadAllocations(path).state.keys()], ['demo/a']);
