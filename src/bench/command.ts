@@ -50,7 +50,10 @@ function readResults(file: string): BenchResults {
   try {
     r = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
   } catch (e) {
-    throw new ConfigError('--from-json', `cannot read ${file}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError('--from-json', `${file}: no such file`);
+    if (code) throw new ConfigError('--from-json', `${file}: cannot read it (${(e as Error).message.replace(/, \w+(?: '.*')?$/, '')})`);
+    throw new ConfigError('--from-json', `${file} is not JSON: ${(e as Error).message}`);
   }
   if (!r || typeof r !== 'object' || !Array.isArray(r.modes) || !r.machine) throw new ConfigError('--from-json', `${file} is not the JSON of kproxy bench`);
   return r;
@@ -66,6 +69,9 @@ export async function writeReport(r: BenchResults, dir: string): Promise<void> {
 export async function benchCommand(o: BenchCommand): Promise<void> {
   const unknown = o.modes.filter((m) => !(ALL_MODES as readonly string[]).includes(m));
   if (unknown.length) throw new ConfigError('--modes', `unknown mode ${unknown.join(', ')} (modes: ${ALL_MODES.join(', ')})`);
+  // Without root every mode would be listed as "not measured" under empty tables, and the run
+  // would still exit 0: say it once instead.
+  if (!o.fromJson && process.getuid?.() !== 0) throw new ConfigError('', 'bench builds network namespaces and needs root; run it as root, or give --from-json FILE to render an earlier run');
   const kubeProxy = o.kubeProxy && !o.fromJson ? checkBinary(o.kubeProxy) : null;
   // Interrupted: remove the namespaces (and the processes in them) before exiting.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {

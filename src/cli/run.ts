@@ -18,7 +18,7 @@ import { rulesPageAddon } from '../rules/addon.js';
 import { RulesetStore } from '../rules/store.js';
 import type { Addon, AddonFactory } from '../addons/addon.js';
 import { dashboardAddon } from '../ui/addon.js';
-import { formatObjectError } from '../util/errors.js';
+import { bindFailure, formatObjectError } from '../util/errors.js';
 import { refuseNodeConflicts } from '../config/refuse.js';
 import { guardFileDescriptors } from '../util/fdlimit.js';
 import { installProcessGuards } from '../util/guards.js';
@@ -109,13 +109,13 @@ export async function runProxy(cfg: Config): Promise<void> {
   });
 
   const servers: Server[] = [];
-  const bind = async (what: string, address: string, start: () => Promise<Server>) => {
+  const bind = async (what: 'metrics' | 'healthz', address: string, start: () => Promise<Server>) => {
     if (!address) return;
     try {
       servers.push(await start());
       log.info({ address }, `${what} server listening`);
     } catch (e) {
-      if (cfg.bindAddressHardFail) throw new Error(`${what} server cannot bind ${address}: ${(e as Error).message}`);
+      if (cfg.bindAddressHardFail) throw bindFailure(`--${what}-bind-address`, address, e);
       log.error({ address, err: (e as Error).message }, `${what} server cannot bind; continuing without it`);
     }
   };

@@ -18,6 +18,7 @@ export function registerServices(program: Command): void {
     const cfg = configFrom(opts);
     let out: ServicesJSON;
     if (opts.live) out = await liveServices(cfg.metricsBindAddress);
+    else if (!cfg.manifests) throw new ConfigError('--manifests', 'required (or --live, to ask a running kproxy): the folder of Kubernetes YAML to read');
     else {
       const { state, tracker } = await loadOnce(cfg);
       out = servicesJSON(state, tracker.lb.announcements(state.services, state.endpointSlices));

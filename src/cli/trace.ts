@@ -70,7 +70,12 @@ async function trace(opts: Record<string, unknown>): Promise<void> {
   if (!opts.live && !(opts.ruleset && cfg.modeSource === 'default')) requireMode(cfg, tracedModes() as ProxyMode[], 'kproxy trace');
   const src = await rulesetSource(cfg, opts);
   const tracer = await tracerFor(src.mode);
-  if (!tracer) throw new ConfigError('--live', `the ${src.mode} mode has no tracer (kproxy trace works with: ${tracedModes().join(', ')})`);
+  if (!tracer) {
+    // The userspace mode programs no ruleset; the default mode's compile of the same objects is
+    // what the dashboard's trace form walks for it, so point there rather than at a dead end.
+    const instead = src.mode === 'userspace' ? "; `kproxy trace --manifests DIR` walks, as the dashboard's trace form does, the rules the default iptables mode would apply for the same objects" : '';
+    throw new ConfigError('--live', `the ${src.mode} mode has no tracer (kproxy trace works with: ${tracedModes().join(', ')})${instead}`);
+  }
   const locals = (opts.localAddress as string[]).length > 0 ? (opts.localAddress as string[]).map((a) => canonicalIP(a, '--local-address')) : src.nodeAddresses.map((a) => parseIP(a)?.ip ?? a);
   const result = tracer(src.text, packet, { localAddresses: locals, inInterface: opts.inInterface as string | undefined, checkAll: Boolean(opts.checkAll) });
   if (opts.json) {

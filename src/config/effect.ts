@@ -48,7 +48,12 @@ export const SETTINGS: readonly SettingEffect[] = [
     why: 'the userspace mode does not tell pod traffic apart',
   },
   { fields: ['ipvs.scheduler'], flags: ['ipvs-scheduler'], honouredBy: ['ipvs', 'userspace'], why: 'kernel rules pick endpoints with equal probability' },
-  { fields: ['ipvs.excludeCIDRs', 'ipvs.strictARP', 'ipvs.tcpTimeout', 'ipvs.tcpFinTimeout', 'ipvs.udpTimeout'], flags: ['ipvs-exclude-cidrs'], honouredBy: ['ipvs'], why: 'it is an IPVS setting' },
+  {
+    fields: ['ipvs.excludeCIDRs', 'ipvs.strictARP', 'ipvs.tcpTimeout', 'ipvs.tcpFinTimeout', 'ipvs.udpTimeout'],
+    flags: ['ipvs-exclude-cidrs', 'ipvs-strict-arp', 'ipvs-tcp-timeout', 'ipvs-tcpfin-timeout', 'ipvs-udp-timeout'],
+    honouredBy: ['ipvs'],
+    why: 'it is an IPVS setting',
+  },
   {
     fields: ['iptables.syncPeriod', 'iptables.minSyncPeriod'],
     flags: ['iptables-sync-period', 'iptables-min-sync-period'],
@@ -63,6 +68,7 @@ export const SETTINGS: readonly SettingEffect[] = [
   },
   { fields: ['ipvs.syncPeriod', 'ipvs.minSyncPeriod'], flags: ['ipvs-sync-period', 'ipvs-min-sync-period'], honouredBy: ['ipvs'], why: 'it sets the sync periods of the ipvs mode only' },
   { fields: [], flags: ['bpf-cgroup-root'], honouredBy: ['ebpf'], why: 'it is a setting of the ebpf mode' },
+  { fields: [], flags: ['userspace-workers'], honouredBy: ['userspace'], why: 'it sets the worker processes of the userspace proxy' },
   { fields: [], flags: ['udp-idle-timeout'], honouredBy: ['userspace'], why: 'kernel modes leave UDP flows to conntrack (--conntrack-udp-timeout)' },
   { fields: ['configSyncPeriod'], flags: ['config-sync-period'], honouredBy: [], why: "kproxy's watches do not resync periodically (a relist happens after a watch error)" },
   { fields: ['iptables.snatNodeInternalIP'], flags: [], honouredBy: [], why: "not built: masquerading uses the egress interface's address" },

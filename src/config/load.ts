@@ -83,7 +83,8 @@ export function applyConfigFile(cfg: Config, path: string): void {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError('--config', `cannot read ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError('--config', `${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${(e as Error).message.replace(/, \w+(?: '.*')?$/, '')})`}`);
   }
   let doc: unknown;
   try {
@@ -366,7 +367,12 @@ export function applyFlags(cfg: Config, flags: FlagValues): void {
   set('udpIdleTimeout', durationFlag, (v) => (cfg.udpIdleTimeoutMs = v));
   set(
     'userspaceWorkers',
-    (v, f) => (v === 'auto' ? 'auto' : intIn(numberFlag(v, f), f, 0, 64)),
+    (v, f) => {
+      if (v === 'auto') return 'auto';
+      // The same words as workerCount() uses for KPROXY_USERSPACE_WORKERS.
+      if (!/^\d+$/.test(v.trim()) || Number(v) > 64) throw new ConfigError(f, `expected auto or a whole number from 0 to 64, got "${v}"`);
+      return Number(v);
+    },
     (v) => (cfg.userspaceWorkers = v),
   );
   if (s('logFormat') === undefined) set('loggingFormat', logFormat, (v) => (cfg.logFormat = v));
@@ -589,6 +595,10 @@ function nodePortAddresses(v: string, f: string): string[] {
   });
 }
 
+// The port each address flag's examples show in an error, so that the example is a value the
+// user could give to that very flag.
+const EXAMPLE_PORT: Record<string, number> = { '--healthz-bind-address': 10256, '--dns-bind-address': 10053, '--dns-upstream': 53 };
+
 function bindAddress(v: string, f: string): string {
   if (v === '') return '';
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(v) ?? /^()()(\d+)$/.exec(v.replace(/^:/, ''));
@@ -596,7 +606,8 @@ function bindAddress(v: string, f: string): string {
   const port = m ? Number(m[3]) : NaN;
   if (!parseIP(host) || !(port >= 0 && port <= 65535)) {
     if (parseIP(v)) return v; // kube-proxy accepts a bare IP and adds its default port later
-    throw new ConfigError(f, `expected IP:PORT (e.g. 127.0.0.1:10249, [::1]:10249), got "${v}"`);
+    const p = EXAMPLE_PORT[f] ?? 10249;
+    throw new ConfigError(f, `expected IP:PORT (e.g. 127.0.0.1:${p}, [::1]:${p}), got "${v}"`);
   }
   return joinHostPort(host, port);
 }
@@ -629,7 +640,12 @@ function domain(v: string, f: string): string {
 function upstreams(v: string, f: string): string[] {
   return splitList(v).map((x) => {
     const withPort = /^(?:\[[^\]]+\]|[^:\]]+):\d+$/.test(x) ? x : parseIP(x)?.family === 'IPv6' ? `[${x}]:53` : `${x}:53`;
-    bindAddress(withPort, f);
+    try {
+      bindAddress(withPort, f);
+    } catch {
+      // Name what the user wrote (not the port kproxy added) and the form this flag takes.
+      throw new ConfigError(f, `expected IP or IP:PORT (e.g. 10.0.0.10, 10.0.0.10:53, [fd00::a]:53), got "${x}"`);
+    }
     return withPort;
   });
 }

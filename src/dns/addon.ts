@@ -4,6 +4,7 @@ import { Counter } from 'prom-client';
 import ipaddr from 'ipaddr.js';
 import type { AddonFactory } from '../addons/addon.js';
 import type { Config } from '../config/types.js';
+import { bindFailure } from '../util/errors.js';
 import { splitHostPort } from '../util/net.js';
 import { DnsServer } from './server.js';
 import type { RData } from './wire.js';
@@ -70,7 +71,7 @@ export const dnsAddon: AddonFactory = async ({ config, log, metrics }) => {
     log.info({ address: `${at.host}:${at.port}`, zone: config.clusterDomain, upstreams: config.dnsUpstream }, 'cluster DNS listening (UDP and TCP)');
   } catch (e) {
     const msg = `DNS server cannot bind ${bind}: ${(e as Error).message}`;
-    if (config.bindAddressHardFail) throw new Error(msg);
+    if (config.bindAddressHardFail) throw bindFailure('--dns-bind-address', bind, e);
     log.error(msg + '; continuing without DNS');
     return null;
   }

@@ -23,3 +23,13 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A server of `kproxy run` that cannot bind, with --bind-address-hard-fail: the flag of that
+ * address and why, in one line (Node's "listen EADDRINUSE: address already in use 127.0.0.1:10249"
+ * without the verb and the address, which the line already names).
+ */
+export function bindFailure(flag: string, address: string, e: unknown): ConfigError {
+  const why = (e as Error).message.replace(/^(?:listen|bind) /, '').replace(/ \S*:\d+$/, '');
+  return new ConfigError(flag, `cannot bind ${address} (${why}); --bind-address-hard-fail stops kproxy when a server cannot bind`);
+}

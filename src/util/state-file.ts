@@ -18,8 +18,10 @@ export function readStateFile(path: string, empty: string): { doc: unknown; prob
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { doc: null, problem: code === 'ENOENT' ? null : (e as Error).message };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: null, problem: null };
+    // "EACCES: permission denied, open '<path>'": the path is said once, at the front.
+    const why = (e as Error).message.replace(/, \w+(?: '.*')?$/, '');
+    return { doc: null, problem: `cannot read ${path} (${why}); starting from ${empty}` };
   }
   try {
     return { doc: JSON.parse(text) as unknown, problem: null };
@@ -37,7 +39,14 @@ export function readStateFile(path: string, empty: string): { doc: unknown; prob
  */
 export function writeStateFile(path: string, doc: unknown, what: string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // Not recursive: a manifests folder that was deleted is not made again by kproxy (it would
+  // stand in the way of the folder put in its place).
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${dirname(dir)} does not exist; not writing ${what}`);
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   const st = lstatSync(dir);
   if (!st.isDirectory()) throw new Error(`${dir} is not a directory (a symlink?); not writing ${what} there`);
   if (process.getuid && st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user; not writing ${what} there`);

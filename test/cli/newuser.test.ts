@@ -30,11 +30,14 @@ describe('a new user', () => {
     }
   });
 
-  it('a --config file that is not YAML is one line naming the file and where it breaks', () => {
+  it('a --config file that is missing, a folder or not YAML is one line naming the file and why', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
     try {
       writeFileSync(join(dir, 'c.yaml'), 'foo: [\n');
       oneLine(run(['services', '--manifests', fromRoot('examples'), '--config', join(dir, 'c.yaml')]), /^kproxy: --config: .*c\.yaml is not valid YAML: .*line 2/);
+      // a missing file and a folder: the path once, and why
+      oneLine(run(['services', '--manifests', fromRoot('examples'), '--config', join(dir, 'nope.yaml')]), new RegExp(`^kproxy: --config: ${dir}/nope\\.yaml: no such file\n$`));
+      oneLine(run(['services', '--manifests', fromRoot('examples'), '--config', dir]), new RegExp(`^kproxy: --config: ${dir}: cannot read it \\(EISDIR: illegal operation on a directory\\)\n$`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -86,10 +89,57 @@ describe('a new user', () => {
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /demo\/web:http/);
       assert.match(r.stdout, /^ {2}File locked: cannot be read: EACCES$/m);
-      assert.match(r.stdout, /^ {2}File pods\.yaml: EACCES: permission denied/m);
+      assert.match(r.stdout, /^ {2}File pods\.yaml: cannot be read: EACCES$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('--bind-address-hard-fail with a server address in use stops in one line naming the flag, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    const taken = net.createServer();
+    await new Promise<void>((ok) => taken.listen(0, '127.0.0.1', ok));
+    try {
+      const at = `127.0.0.1:${(taken.address() as net.AddressInfo).port}`;
+      // userspace mode and an empty folder: nothing is proxied, whatever happens
+      const quiet = ['run', '--proxy-mode', 'userspace', '--manifests', dir, '--bind-address-hard-fail'];
+      // The log goes to stderr too: the last line is the error, and no stack follows it.
+      const stops = (r: { status: number | null; stderr: string }, re: RegExp) => {
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr.trimEnd().split('\n').at(-1)!, re);
+        assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
+      };
+      const why = `cannot bind ${at.replace(/\./g, '\\.')} \\(EADDRINUSE: address already in use\\); --bind-address-hard-fail stops kproxy`;
+      stops(run([...quiet, '--metrics-bind-address', at, '--healthz-bind-address', '', '--dns-bind-address', 'off']), new RegExp(`^kproxy: --metrics-bind-address: ${why}`));
+      stops(run([...quiet, '--metrics-bind-address', '', '--healthz-bind-address', at, '--dns-bind-address', 'off']), new RegExp(`^kproxy: --healthz-bind-address: ${why}`));
+      stops(run([...quiet, '--metrics-bind-address', '', '--healthz-bind-address', '', '--dns-bind-address', at]), new RegExp(`^kproxy: --dns-bind-address: ${why}`));
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kproxy bench --from-json names a file that is missing or not JSON in one line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kproxy-newuser-'));
+    try {
+      oneLine(run(['bench', '--from-json', join(dir, 'nope.json')]), new RegExp(`^kproxy: --from-json: ${dir}/nope\\.json: no such file\n$`));
+      writeFileSync(join(dir, 'r.json'), '{"modes": [');
+      oneLine(run(['bench', '--from-json', join(dir, 'r.json')]), new RegExp(`^kproxy: --from-json: ${dir}/r\\.json is not JSON: `));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('kproxy bench without root stops in one line instead of printing empty tables', (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root, to run kproxy as another user');
+    const nobody = { uid: 65534, gid: 65534 };
+    const probe = run(['--version'], nobody);
+    if (probe.status !== 0) return t.skip(`the checkout is not readable by uid 65534: ${probe.stderr.trim()}`);
+    oneLine(run(['bench', '--sizes', '100', '--modes', 'userspace'], nobody), /^kproxy: bench builds network namespaces and needs root; run it as root, or give --from-json FILE/);
+    // Rendering an earlier run needs no root.
+    const r = run(['bench', '--from-json', fromRoot('docs/benchmarks/results.json')], nobody);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\| nftables \| 1,000 \|/);
   });
 
   it('a kernel mode whose commands are not installed stops at start in one line, in a namespace of its own', (t) => {

@@ -49,4 +49,10 @@ describe('kproxy services', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--proxy-mode: unknown proxy mode "warp"/);
   });
+
+  it('without --manifests names the two sources it can read: a folder, or a running kproxy (--live)', () => {
+    const r = kproxy('services');
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, 'kproxy: --manifests: required (or --live, to ask a running kproxy): the folder of Kubernetes YAML to read\n');
+  });
 });

@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,5 +95,30 @@ describe('kproxy trace', () => {
     const mode = await kproxy([...base.map((a) => (a === 'nftables' ? 'bogus' : a)), '--src', '10.0.0.5', '--dst', '10.96.0.10', '--dport', '80']);
     assert.equal(mode.code, 2);
     assert.match(mode.stderr, /--proxy-mode: unknown proxy mode "bogus": expected one of userspace, nftables, iptables, ipvs, ebpf/);
+  });
+
+  it('--live against a userspace-mode kproxy says it has no ruleset and what to trace instead', async () => {
+    // What /rules?format=json of a userspace-mode kproxy serves: its listening sockets.
+    const page = {
+      mode: 'userspace',
+      appliedAt: new Date().toISOString(),
+      generation: 1,
+      node: 'n',
+      nodeAddresses: [],
+      ruleset: 'TCP 127.96.0.10:8080 -> demo/web:http internal scheduler=rr endpoints=127.0.1.1:8080\n',
+    };
+    const srv = createServer((_req, res) => res.end(JSON.stringify(page)));
+    await new Promise<void>((ok) => srv.listen(0, '127.0.0.1', ok));
+    try {
+      const port = (srv.address() as AddressInfo).port;
+      const r = await kproxy(['trace', '--live', '--metrics-bind-address', `127.0.0.1:${port}`, '--src', '10.0.0.5', '--dst', '127.96.0.10', '--dport', '8080']);
+      assert.equal(r.code, 2);
+      assert.equal(
+        r.stderr,
+        "kproxy: --live: the userspace mode has no tracer (kproxy trace works with: nftables, iptables, ebpf, ipvs); `kproxy trace --manifests DIR` walks, as the dashboard's trace form does, the rules the default iptables mode would apply for the same objects\n",
+      );
+    } finally {
+      srv.close();
+    }
   });
 });

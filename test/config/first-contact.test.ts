@@ -85,6 +85,13 @@ describe('configuration, as upstream defaults and refuses it', () => {
     assert.ok(lines.some((l) => l.startsWith('--masquerade-all: no effect in userspace mode')));
     assert.ok(lines.some((l) => l.startsWith('ipvs.strictARP: no effect in userspace mode')));
     assert.ok(lines.some((l) => l.startsWith('configSyncPeriod: no effect')));
+    // The ipvs flags as well as their fields, and the userspace mode's own flags in a kernel mode.
+    const us = settingsWithoutEffect(loadConfig({ flags: { proxyMode: 'userspace', ipvsStrictArp: true, ipvsTcpTimeout: '10s', ipvsTcpfinTimeout: '5s', ipvsUdpTimeout: '5s' } }));
+    assert.deepEqual(us, ['--ipvs-strict-arp, --ipvs-tcp-timeout, --ipvs-tcpfin-timeout, --ipvs-udp-timeout: no effect in userspace mode: it is an IPVS setting']);
+    assert.deepEqual(settingsWithoutEffect(loadConfig({ flags: { proxyMode: 'nftables', userspaceWorkers: '2' } })), [
+      '--userspace-workers: no effect in nftables mode: it sets the worker processes of the userspace proxy',
+    ]);
+    assert.deepEqual(settingsWithoutEffect(loadConfig({ flags: { proxyMode: 'ipvs', ipvsStrictArp: true } })), []);
     const nft = loadConfig({ flags: { proxyMode: 'nftables', conntrackMin: '5', masqueradeAll: true, manifests: '/x', kubeApiQps: '9' } });
     assert.deepEqual(settingsWithoutEffect(nft), ['--kube-api-qps: no effect: with --manifests there is no API server']);
   });

@@ -37,6 +37,32 @@ test('durations Node cannot time, a zero UDP idle timeout, an over-long domain l
   refused({ dnsUpstream: '[::]:53' }, '--dns-upstream', /unspecified/);
 });
 
+test('an address flag that does not parse is named with an example for that flag, and with what the user wrote', () => {
+  const message = (flags: Record<string, string>) => {
+    try {
+      loadConfig({ flags });
+    } catch (e) {
+      if (e instanceof ConfigError) return `${e.field}: ${e.reason}`;
+      throw e;
+    }
+    return 'accepted';
+  };
+  assert.equal(message({ dnsBindAddress: 'foo' }), '--dns-bind-address: expected IP:PORT (e.g. 127.0.0.1:10053, [::1]:10053), got "foo"');
+  assert.equal(message({ healthzBindAddress: '1.2.3.4:99999' }), '--healthz-bind-address: expected IP:PORT (e.g. 127.0.0.1:10256, [::1]:10256), got "1.2.3.4:99999"');
+  assert.equal(message({ metricsBindAddress: 'foo' }), '--metrics-bind-address: expected IP:PORT (e.g. 127.0.0.1:10249, [::1]:10249), got "foo"');
+  // Not "foo:53": the port is kproxy's default, not something the user typed.
+  assert.equal(message({ dnsUpstream: '10.0.0.10,foo' }), '--dns-upstream: expected IP or IP:PORT (e.g. 10.0.0.10, 10.0.0.10:53, [fd00::a]:53), got "foo"');
+  assert.deepEqual(loadConfig({ flags: { dnsUpstream: '10.0.0.10,fd00::a,10.0.0.11:5353' } }).dnsUpstream, ['10.0.0.10:53', '[fd00::a]:53', '10.0.0.11:5353']);
+});
+
+test('--userspace-workers names both of its forms when it gets neither', () => {
+  refused({ userspaceWorkers: 'x' }, '--userspace-workers', /^expected auto or a whole number from 0 to 64, got "x"$/);
+  refused({ userspaceWorkers: '2.5' }, '--userspace-workers', /^expected auto or a whole number from 0 to 64, got "2\.5"$/);
+  refused({ userspaceWorkers: '65' }, '--userspace-workers', /^expected auto or a whole number from 0 to 64, got "65"$/);
+  assert.equal(loadConfig({ flags: { userspaceWorkers: 'auto' } }).userspaceWorkers, 'auto');
+  assert.equal(loadConfig({ flags: { userspaceWorkers: '3' } }).userspaceWorkers, 3);
+});
+
 test('the CLI says which field, without a stack trace', async () => {
   const r = await kproxy(['run', '--proxy-mode', 'userspace', '--service-cluster-ip-range', '0.0.0.0/0', '--manifests', '/nonexistent']);
   assert.notEqual(r.code, 0);

@@ -3,6 +3,7 @@
 // two kproxy instances, one elected writer, the status reaching both models through the watch;
 // without MetalLB's CRDs the feature says so once and stays off.
 import { strict as assert } from 'node:assert';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { defaultConfig } from '../../src/config/load.js';
 import { startClusterLoadBalancer, LEADER_LEASE_NAME, type ClusterLoadBalancer } from '../../src/lb/kube/cluster.js';
@@ -66,6 +67,41 @@ describe('LoadBalancer addresses in a cluster', () => {
     } finally {
       await a.lb.stop();
       await a.source.stop();
+      await api.stop();
+    }
+  });
+
+  it('an API server that is not up yet at start: asked again until it answers, and address management is on', async () => {
+    // A port nobody listens on yet; the API server comes up there a moment after kproxy asks.
+    const port = await new Promise<number>((ok) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => ok(p));
+      });
+    });
+    const config = defaultConfig();
+    config.hostnameOverride = 'n1';
+    config.kubeconfig = writeKubeconfig(`http://127.0.0.1:${port}`);
+    config.clientConnection.qps = 0;
+    const warnings: string[] = [];
+    const log = Object.create(silentLogger()) as Logger;
+    (log as unknown as { warn: (...a: unknown[]) => void }).warn = (...a: unknown[]) => warnings.push(a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' '));
+    const tracker = new LoadBalancerTracker({ nodeName: 'n1', machineAddresses: ['192.0.2.1'], writesStatus: 'api' });
+    const starting = startClusterLoadBalancer({ config, log, tracker, changed: () => {}, discoveryBackoff: { initialMs: 50, maxMs: 200 }, leader: { leaseSeconds: 1, retryMs: 200 } });
+    await new Promise((r) => setTimeout(r, 400));
+    const api = new TestAPIServer({ metallb: true });
+    await api.start(port);
+    const lb = await starting;
+    try {
+      assert.equal(lb.metallbInstalled, true, warnings.join('\n'));
+      assert.equal(
+        warnings.filter((w) => /cannot ask the API server whether metallb\.io\/v1beta1 is served yet \(.*ECONNREFUSED.*\); asking again until it answers/.test(w)).length,
+        1,
+        warnings.join('\n'),
+      );
+      assert.equal(warnings.filter((w) => /address management is off/.test(w)).length, 0, warnings.join('\n'));
+    } finally {
+      await lb.stop();
       await api.stop();
     }
   });

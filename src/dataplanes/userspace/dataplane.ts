@@ -257,7 +257,8 @@ export class UserspaceDataplane implements Dataplane {
 export function workerCount(v: number | string, threadsPerProcess = 1): number {
   if (v === 'auto') return Math.min(Math.max(Math.floor(os.availableParallelism() / threadsPerProcess) - 1, 0), 8);
   const n = Number(v);
-  if (v === '' || !Number.isInteger(n) || n < 0 || n > 64) throw new ConfigError('userspaceWorkers', `expected auto or a whole number from 0 to 64, got "${v}"`);
+  // The flag is checked when the configuration loads: a bad value here came from the environment.
+  if (v === '' || !Number.isInteger(n) || n < 0 || n > 64) throw new ConfigError('KPROXY_USERSPACE_WORKERS', `expected auto or a whole number from 0 to 64, got "${v}"`);
   return n;
 }
 

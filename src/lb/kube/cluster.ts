@@ -1,7 +1,8 @@
 // LoadBalancer address management against a real API server:
 //  - watches IPAddressPools and L2Advertisements (metallb.io/v1beta1) when their CRDs are
-//    installed (checked once at start: without them the feature stays off, said once),
-//    every Node (announcer eligibility) and the node Leases of kube-node-lease;
+//    installed (asked at start until the API server answers: without them the feature stays
+//    off, said once), every Node (announcer eligibility) and the node Leases of
+//    kube-node-lease;
 //  - elects one writer (leader.ts); the writer patches each Service's
 //    status.loadBalancer.ingress to its assignment (only the status subresource: unlike
 //    MetalLB, kproxy does not annotate the Service with its pool, so a proxy never needs the
@@ -28,6 +29,8 @@ export interface ClusterLoadBalancerContext {
   changed: () => void;
   /** Leader Lease timing (default: 15 s lease, 2 s retry, as client-go). */
   leader?: { leaseSeconds: number; retryMs: number };
+  /** Backoff of the first question (is metallb.io/v1beta1 served?) while the API server cannot answer it. */
+  discoveryBackoff?: { initialMs: number; maxMs: number };
   /** Test hook: a KubeConfig other than the configuration's. */
   kubeConfig?: import('@kubernetes/client-node').KubeConfig;
 }
@@ -39,21 +42,42 @@ export interface ClusterLoadBalancer {
   readonly metallbInstalled: boolean;
 }
 
+/**
+ * Why metallb.io/v1beta1 cannot be used, or null when it is served. Asked until the API server
+ * gives an answer: an API server that cannot be reached yet (kproxy often starts before it, or
+ * while it restarts) or that answers 5xx/429 is asked again with backoff, said once, so that a
+ * slow API server does not leave address management off until kproxy restarts. A 404 means
+ * the CRDs are not installed; another refusal (401, 403) is final too.
+ */
+async function metallbMissing(kc: import('@kubernetes/client-node').KubeConfig, log: Logger, backoff: { initialMs: number; maxMs: number }): Promise<string | null> {
+  let delay = backoff.initialMs;
+  let said = false;
+  for (;;) {
+    try {
+      await requestJSON(kc, 'GET', '/apis/metallb.io/v1beta1');
+      return null;
+    } catch (e) {
+      const status = e instanceof APIError ? e.statusCode : 0;
+      if (status === 404) return 'the metallb.io/v1beta1 CRDs (IPAddressPool, L2Advertisement) are not installed';
+      if (status !== 0 && status < 500 && status !== 429) return `cannot read metallb.io/v1beta1: ${(e as Error).message}`;
+      if (!said) log.warn(`cannot ask the API server whether metallb.io/v1beta1 is served yet (${(e as Error).message}); asking again until it answers`);
+      said = true;
+      // unref: a kproxy stopped meanwhile is not held open by this wait.
+      await new Promise((r) => setTimeout(r, delay).unref());
+      delay = Math.min(delay * 2, backoff.maxMs);
+    }
+  }
+}
+
 export async function startClusterLoadBalancer(ctx: ClusterLoadBalancerContext): Promise<ClusterLoadBalancer> {
   const { tracker, log } = ctx;
   const kc = ctx.kubeConfig ?? kubeConfigFor(ctx.config);
   const limiter = new TokenBucket(ctx.config.clientConnection.qps, ctx.config.clientConnection.burst);
   const informerOpts = { pageSize: 500, limiter, backoff: { initialMs: 800, maxMs: 30_000 }, log };
 
-  let metallbInstalled = true;
-  try {
-    await requestJSON(kc, 'GET', '/apis/metallb.io/v1beta1');
-  } catch (e) {
-    metallbInstalled = false;
-    const why =
-      e instanceof APIError && e.statusCode === 404 ? 'the metallb.io/v1beta1 CRDs (IPAddressPool, L2Advertisement) are not installed' : `cannot read metallb.io/v1beta1: ${(e as Error).message}`;
-    log.warn(`LoadBalancer address management is off: ${why}. kproxy still programs LoadBalancer addresses that something else assigns. Restart kproxy after installing them.`);
-  }
+  const off = await metallbMissing(kc, log, ctx.discoveryBackoff ?? informerOpts.backoff);
+  const metallbInstalled = off === null;
+  if (off) log.warn(`LoadBalancer address management is off: ${off}. kproxy still programs LoadBalancer addresses that something else assigns. Restart kproxy after installing them.`);
 
   const specs: ResourceSpec[] = [
     { path: '/api/v1/nodes', apiVersion: 'v1', kind: 'Node' },

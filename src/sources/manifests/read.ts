@@ -220,7 +220,10 @@ export function readManifestFile(dir: string, file: string, maxBytes = MAX_MANIF
   try {
     text = readCapped(join(dir, file), maxBytes);
   } catch (e) {
-    return { objects: [], errors: [{ file, line: 0, message: (e as Error).message }] };
+    // As an unreadable subfolder is said (walk.ts): the file is already named, so not Node's
+    // "EACCES: permission denied, open '<path>'" with its path again.
+    const code = (e as NodeJS.ErrnoException).code;
+    return { objects: [], errors: [{ file, line: 0, message: code ? `cannot be read: ${code}` : (e as Error).message }] };
   }
   return parseManifestText(text, file, o);
 }

@@ -11,14 +11,18 @@ const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 export interface FolderWalk {
   /** Manifest files, relative to the folder, in sorted walk order, with their stat. */
   files: Map<string, Stats>;
-  /** Absolute paths of the directories walked (to watch them). */
-  dirs: Set<string>;
+  /**
+   * The directories walked (to watch them), each with its identity (`dev:ino`): a folder
+   * replaced by another of the same name needs a new watch. The folder itself is always
+   * there, with identity '' when it is not a directory (gone, or never made).
+   */
+  dirs: Map<string, string>;
   /** Paths (relative) skipped because they lead to a directory already walked, or cannot be read. */
   skipped: { path: string; reason: string }[];
 }
 
 export function walkManifestFolder(dir: string): FolderWalk {
-  const out: FolderWalk = { files: new Map(), dirs: new Set(), skipped: [] };
+  const out: FolderWalk = { files: new Map(), dirs: new Map(), skipped: [] };
   const entered = new Set<string>();
   const walk = (d: string, st: Stats) => {
     const id = `${st.dev}:${st.ino}`;
@@ -27,7 +31,7 @@ export function walkManifestFolder(dir: string): FolderWalk {
       return;
     }
     entered.add(id);
-    out.dirs.add(d);
+    out.dirs.set(d, id);
     let names: string[];
     try {
       names = readdirSync(d).sort();
@@ -58,6 +62,6 @@ export function walkManifestFolder(dir: string): FolderWalk {
     top = undefined;
   }
   if (top?.isDirectory()) walk(dir, top);
-  else out.dirs.add(dir);
+  else out.dirs.set(dir, '');
   return out;
 }

@@ -4,7 +4,10 @@
 // each manifest file's (size, mtime, ctime, inode) with the last one seen and reports the
 // files that changed or vanished. Editors that save by rename, files moved in and out, new
 // subdirectories: all look the same to a rescan. If a watch cannot be set up (inotify
-// limits), the folder is polled instead.
+// limits), the folder is polled instead. A directory that goes away takes its inotify watch
+// with it, and one put in its place (rm -rf DIR; cp -r new DIR) would never be watched: each
+// watch is kept with the identity (dev:ino) of the directory it is on and made again when that
+// changes, and while the folder itself is gone it is looked for every pollMs.
 import { watch, type FSWatcher } from 'node:fs';
 import { walkManifestFolder } from './walk.js';
 
@@ -22,9 +25,11 @@ export interface WatcherOptions {
 
 export class FolderWatcher {
   private readonly files = new Map<string, string>(); // relative path -> stat signature
-  private readonly watchers = new Map<string, FSWatcher>(); // absolute dir -> watcher
+  private readonly watchers = new Map<string, { w: FSWatcher; id: string }>(); // dir -> its watch and the dev:ino watched
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
+  /** Why the folder is polled: watches cannot be set up (for good), or the folder is gone (until it is back). */
+  private pollFor: 'inotify' | 'gone' | null = null;
   private stopped = false;
   private skipped = new Set<string>();
 
@@ -44,7 +49,7 @@ export class FolderWatcher {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.poll) clearInterval(this.poll);
-    for (const w of this.watchers.values()) w.close();
+    for (const { w } of this.watchers.values()) w.close();
     this.watchers.clear();
   }
 
@@ -89,14 +94,23 @@ export class FolderWatcher {
     this.skipped = now;
   }
 
-  private watchDirs(dirs: Set<string>): void {
-    for (const [d, w] of this.watchers) {
-      if (dirs.has(d)) continue;
+  private watchDirs(dirs: Map<string, string>): void {
+    for (const [d, { w, id }] of this.watchers) {
+      if (dirs.get(d) === id) continue;
       w.close();
       this.watchers.delete(d);
     }
+    const pollMs = this.opts.pollMs ?? 1000;
+    if (dirs.get(this.dir) === '') {
+      if (this.pollFor === null) {
+        this.opts.onError?.(`${this.dir}: the folder is gone; its objects are removed until it is back (looked for every ${pollMs} ms)`);
+        this.startPolling('gone');
+      }
+      return;
+    }
+    if (this.pollFor === 'gone') this.stopPolling(); // back: watched again
     if (this.poll) return;
-    for (const d of dirs) {
+    for (const [d, id] of dirs) {
       if (this.watchers.has(d)) continue;
       try {
         const w = watch(d, { persistent: true }, () => this.schedule());
@@ -106,14 +120,26 @@ export class FolderWatcher {
           this.watchers.delete(d);
           this.schedule();
         });
-        this.watchers.set(d, w);
+        this.watchers.set(d, { w, id });
       } catch (e) {
-        this.opts.onError?.(`cannot watch ${d} (${(e as Error).message}); polling the folder every ${this.opts.pollMs ?? 1000} ms instead`);
-        for (const w of this.watchers.values()) w.close();
+        this.opts.onError?.(`cannot watch ${d} (${(e as Error).message}); polling the folder every ${pollMs} ms instead`);
+        for (const { w } of this.watchers.values()) w.close();
         this.watchers.clear();
-        this.poll = setInterval(() => this.rescan(), this.opts.pollMs ?? 1000);
+        this.startPolling('inotify');
         return;
       }
     }
+  }
+
+  private startPolling(why: 'inotify' | 'gone'): void {
+    this.stopPolling();
+    this.pollFor = why;
+    this.poll = setInterval(() => this.rescan(), this.opts.pollMs ?? 1000);
+  }
+
+  private stopPolling(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    this.pollFor = null;
   }
 }

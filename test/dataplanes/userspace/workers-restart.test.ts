@@ -19,8 +19,9 @@ describe('userspace worker processes: count and restart', () => {
     assert.equal(workerCount('auto', 2), Math.min(Math.max(Math.floor(os.availableParallelism() / 2) - 1, 0), 8));
     assert.equal(workerCount(3), 3);
     assert.equal(workerCount('0'), 0);
-    assert.throws(() => workerCount('many'), /userspaceWorkers: expected auto or a whole number/);
-    assert.throws(() => workerCount(65), /userspaceWorkers/);
+    // named as the user gave it: only the environment variable reaches here unchecked
+    assert.throws(() => workerCount('many'), /^ConfigError: KPROXY_USERSPACE_WORKERS: expected auto or a whole number from 0 to 64, got "many"$/);
+    assert.throws(() => workerCount(65), /KPROXY_USERSPACE_WORKERS/);
   });
 
   it('a worker killed is started again, and the new one accepts on the existing listener', async () => {
