@@ -39,6 +39,9 @@ const SET = {
   nodePortLocalTCP: 'KUBE-NODE-PORT-LOCAL-TCP',
   nodePortUDP: 'KUBE-NODE-PORT-UDP',
   nodePortLocalUDP: 'KUBE-NODE-PORT-LOCAL-UDP',
+  nodePortSCTP: 'KUBE-NODE-PORT-SCTP-HASH',
+  nodePortLocalSCTP: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH',
+  healthCheckNodePort: 'KUBE-HEALTH-CHECK-NODE-PORT',
   ipvsIPs: 'KUBE-IPVS-IPS',
   noEndpointsReject: 'KUBE-NO-ENDPOINTS-REJECT',
   noEndpointsDrop: 'KUBE-NO-ENDPOINTS-DROP',
@@ -80,18 +83,13 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
     if (has('loadBalancerLocal', dst)) hit('nat', 'KUBE-LOAD-BALANCER', `-m set --match-set ${s('loadBalancerLocal')} dst,dst -j RETURN`, 'externalTrafficPolicy Local: the client address is kept');
     else mark('nat', 'KUBE-LOAD-BALANCER', '-j KUBE-MARK-MASQ', 'masquerade');
   }
-  if (isLocal && (p.protocol === 'tcp' || p.protocol === 'udp')) {
-    const P = p.protocol === 'tcp' ? 'TCP' : 'UDP';
-    const port = String(p.dport);
-    if (has(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP', port))
-      hit(
-        'nat',
-        'KUBE-NODE-PORT',
-        `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortLocalTCP' : 'nodePortLocalUDP')} dst -j RETURN`,
-        `${P} node port with externalTrafficPolicy Local`,
-      );
-    else if (has(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP', port))
-      mark('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(p.protocol === 'tcp' ? 'nodePortTCP' : 'nodePortUDP')} dst -j KUBE-MARK-MASQ`, `${P} node port`);
+  if (isLocal) {
+    // TCP and UDP node ports are bitmaps of ports; SCTP's are hashes of address,sctp:port.
+    const P = p.protocol.toUpperCase() as 'TCP' | 'UDP' | 'SCTP';
+    const [member, match] = P === 'SCTP' ? [dst, 'dst,dst'] : [String(p.dport), 'dst'];
+    if (has(`nodePortLocal${P}`, member))
+      hit('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(`nodePortLocal${P}`)} ${match} -j RETURN`, `${P} node port with externalTrafficPolicy Local`);
+    else if (has(`nodePort${P}`, member)) mark('nat', 'KUBE-NODE-PORT', `-p ${p.protocol} -m set --match-set ${s(`nodePort${P}`)} ${match} -j KUBE-MARK-MASQ`, `${P} node port`);
   }
 
   // filter INPUT
@@ -122,6 +120,12 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
   // IPVS
   const vs = fr.services.find((v) => v.protocol === p.protocol && v.address === p.dst && v.port === p.dport);
   if (!vs) {
+    // filter INPUT → KUBE-NODE-PORT accepts the health check node ports (a bitmap of ports);
+    // the filter table comes before IPVS at LOCAL_IN, so a virtual service would still take it.
+    if (has('healthCheckNodePort', String(p.dport))) {
+      hit('filter', 'KUBE-NODE-PORT', `-m set --match-set ${s('healthCheckNodePort')} dst -j ACCEPT`, 'a health check node port');
+      return end('ACCEPT');
+    }
     if (has('ipvsIPs', p.dst)) {
       hit('filter', 'KUBE-IPVS-FILTER', `-m conntrack --ctstate NEW -m set --match-set ${s('ipvsIPs')} dst -j REJECT`, 'a kube-ipvs0 address, but no service port');
       return end('REJECT');
@@ -139,6 +143,9 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
   if (live.length === 0) return end('REJECT'); // IPVS itself answers ICMP port unreachable
   const outcomes: Outcome[] = live.map((r) => {
     const hairpin = r.address === p.src && has('loopBack', `${r.address},${p.protocol}:${r.port},${r.address}`);
+    // A real server at one of the node's own addresses (a hostNetwork endpoint) takes a packet
+    // from elsewhere by local delivery: it never reaches POSTROUTING, so the mark is not acted on.
+    const delivered = o.localAddresses.includes(r.address) && !o.localAddresses.includes(p.src);
     const evs: TraceEvent[] = [...events];
     const rsRule = `-a ${flag} ${p.family === 'IPv6' ? `[${p.dst}]` : p.dst}:${p.dport} -r ${r.address.includes(':') ? `[${r.address}]` : r.address}:${r.port} -m -w ${r.weight}`;
     evs.push({ depth: 1, text: `ipvs real server: ${rsRule}`, step: { table: 'ipvs', chain: 'real server', rule: rsRule } });
@@ -148,13 +155,14 @@ export function traceIpvs(fr: IpvsTables, p: Packet, o: IpvsTraceOptions): Trace
         text: `nat KUBE-POSTROUTING: -m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE  — hairpin`,
         step: { table: 'nat', chain: 'KUBE-POSTROUTING', rule: `-m set --match-set ${s('loopBack')} dst,dst,src -j MASQUERADE` },
       });
+    else if (masq && delivered) evs.push({ depth: 1, text: `${r.address} is this node's address: delivered locally, not masqueraded` });
     else if (masq)
       evs.push({
         depth: 1,
         text: 'nat KUBE-POSTROUTING: -j MASQUERADE --random-fully  — marked for masquerade',
         step: { table: 'nat', chain: 'KUBE-POSTROUTING', rule: '-j MASQUERADE --random-fully' },
       });
-    return { probability: Fraction.of(r.weight, total), verdict: 'DNAT', endpoint: { ip: r.address, port: r.port }, masquerade: masq || hairpin, events: evs };
+    return { probability: Fraction.of(r.weight, total), verdict: 'DNAT', endpoint: { ip: r.address, port: r.port }, masquerade: (masq && !delivered) || hairpin, events: evs };
   });
   return { packet: p, notes, outcomes };
 }

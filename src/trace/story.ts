@@ -4,7 +4,8 @@ import { joinHostPort } from '../api/ip.js';
 import { endpointsOf, overallVerdict, type Outcome, type TraceEvent, type TraceResult } from './result.js';
 
 const host = (ip: string, port: number) => (port === 0 ? ip : joinHostPort(ip, port));
-const pct = (x: number) => `${(x * 100).toFixed(x === 1 || x === 0 ? 0 : 2).replace(/\.?0+$/, '')}%`;
+/** 100%, 50%, 33.33%, 12.5%: trailing zeros of the decimals dropped (only of the decimals: 100 stays 100). */
+const pct = (x: number) => `${(x * 100).toFixed(2).replace(/\.?0+$/, '')}%`;
 
 export interface StoryContext {
   /** e.g. "node test-node, local addresses 192.168.0.2, 2001:db8::1" */

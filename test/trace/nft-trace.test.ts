@@ -182,3 +182,12 @@ add rule ip t pre iifname "veth*" drop
     assert.equal(traceJSON(traceNft(rs, tcp('10.0.0.1', '10.0.0.2', 80), { localAddresses: [], inInterface: 'veth12ab' })).verdict, 'DROP', 'wildcard');
   });
 });
+
+describe('trace story', () => {
+  it('gives a single endpoint its 100% (not "1%": only the decimals lose their trailing zeros)', () => {
+    const r = traceNft(sample, tcp('10.0.0.2', '172.30.0.41', 80), { localAddresses: NODE });
+    assert.match(renderStory(r), /probability 1\/3 \(33\.33%\)/);
+    const one: TraceResult = { ...r, outcomes: [{ ...r.outcomes[0], probability: Fraction.ONE }] };
+    assert.match(renderStory(one), /probability 1 \(100%\)/);
+  });
+});

@@ -109,6 +109,10 @@ function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamil
     // Hairpin: a local endpoint reaching itself through the Service is masqueraded.
     for (const e of sp.allReachableEndpoints) if (e.isLocal) add('loopBack', `${e.ip},${proto}:${e.port},${e.ip}`);
 
+    // Opened whether or not the Service is reachable from outside yet (an LB without node
+    // ports still waiting for its IP): the health check server answers on it all the same.
+    if (sp.healthCheckNodePort > 0) add('healthCheckNodePort', String(sp.healthCheckNodePort));
+
     // eTP Local short-circuit (pods and the node itself to the cluster-wide set) cannot be
     // expressed here: one IPVS address:port has one set of real servers (see docs/ipvs.md).
     const external = sp.external;
@@ -140,7 +144,6 @@ function compileFamily(state: ProxyState, config: CompileConfig, family: IPFamil
       if (proto === 'tcp') add(policyLocal ? 'nodePortLocalTCP' : 'nodePortTCP', String(sp.nodePort));
       if (proto === 'udp') add(policyLocal ? 'nodePortLocalUDP' : 'nodePortUDP', String(sp.nodePort));
     }
-    if (sp.healthCheckNodePort > 0) add('healthCheckNodePort', String(sp.healthCheckNodePort));
   }
   for (const a of addresses) add('ipvsIPs', a);
   services.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : a.port - b.port || (a.protocol < b.protocol ? -1 : 1)));

@@ -97,3 +97,13 @@ test('jumps: missing ones are inserted in the restore input, present ones are re
   assert.ok(!missing.includes('nat PREROUTING') && !missing.includes('nat POSTROUTING'), missing.join(', '));
   assert.ok(missing.includes('filter INPUT'));
 });
+
+test('the health check node port is opened before the LoadBalancer has an IP or node ports', () => {
+  // No ingress yet, allocateLoadBalancerNodePorts false: nothing external to program, but the
+  // health check server answers on the port, and the filter table must let it through.
+  const f = v4([
+    node('node1', '192.168.0.2'),
+    service('ns', 'lb', { type: 'LoadBalancer', clusterIP: '172.30.0.10', allocateLoadBalancerNodePorts: false, externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, ports: http() }),
+  ]);
+  assert.deepEqual([...f.sets.get('healthCheckNodePort')!], ['32000']);
+});

@@ -79,3 +79,42 @@ test('ipvs trace: loadBalancerSourceRanges lets a single allowed host in (as ips
   assert.equal(verdict('10.9.3.4'), 'DNAT');
   assert.equal(verdict('192.168.50.3'), 'DROP');
 });
+
+test('ipvs trace: SCTP node ports are masqueraded (their sets hash address,sctp:port); a health check node port is accepted', () => {
+  const t = rulesText(
+    stateOf([
+      node('node1', '192.168.0.2'),
+      service('ns', 's', {
+        type: 'LoadBalancer',
+        clusterIP: '172.30.0.12',
+        externalTrafficPolicy: 'Local',
+        healthCheckNodePort: 32000,
+        ports: [{ name: 's', port: 80, targetPort: 8080, protocol: 'SCTP', nodePort: 30090 }],
+      }),
+      service('ns', 'c', { type: 'NodePort', clusterIP: '172.30.0.13', ports: [{ name: 's', port: 80, targetPort: 8080, protocol: 'SCTP', nodePort: 30091 }] }),
+      slice('ns', 's', [ep('10.0.1.1', 'node1')], [{ name: 's', port: 8080, protocol: 'SCTP' }]),
+      slice('ns', 'c', [ep('10.0.2.1', 'node2')], [{ name: 's', port: 8080, protocol: 'SCTP' }]),
+    ]),
+    config(),
+  );
+  const f = parseIpvsRules(t).families.get('IPv4')!;
+  const sctp = (dport: number): Packet => ({ ...pkt('203.0.113.9', '192.168.0.2', dport), protocol: 'sctp' });
+  assert.deepEqual(traceJSON(traceIpvs(f, sctp(30091), opts)).masquerade, true); // eTP Cluster
+  assert.deepEqual(traceJSON(traceIpvs(f, sctp(30090), opts)).masquerade, false); // eTP Local keeps the client address
+  assert.equal(traceJSON(traceIpvs(f, pkt('203.0.113.9', '192.168.0.2', 32000), opts)).verdict, 'ACCEPT');
+});
+
+test('ipvs trace: a hostNetwork real server at a node address takes traffic from elsewhere by local delivery, unmasqueraded', () => {
+  const t = rulesText(
+    stateOf([node('node1', '192.168.0.2'), service('ns', 'h', { type: 'NodePort', clusterIP: '172.30.0.14', ports: http(30100) }), slice('ns', 'h', [ep('192.168.0.2', 'node1')], p8080)]),
+    config(),
+  );
+  const f = parseIpvsRules(t).families.get('IPv4')!;
+  const fromOutside = traceIpvs(f, pkt('203.0.113.9', '192.168.0.2', 30100), opts);
+  assert.deepEqual(
+    fromOutside.outcomes.map((o) => [o.endpoint, o.masquerade]),
+    [[{ ip: '192.168.0.2', port: 8080 }, false]],
+  );
+  // From the node itself (the output path) the mark is acted on in POSTROUTING.
+  assert.equal(traceJSON(traceIpvs(f, pkt('192.168.0.2', '172.30.0.14', 80), opts)).masquerade, true);
+});
