@@ -2,7 +2,7 @@
 // the tables or the JSON, and write the report.
 import { accessSync, constants, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, fsReason } from '../util/errors.js';
 import { CHARTS, renderSvg } from './charts.js';
 import { ALL_MODES } from './preflight.js';
 import { renderReport, renderTables } from './report.js';
@@ -52,7 +52,7 @@ function readResults(file: string): BenchResults {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new ConfigError('--from-json', `${file}: no such file`);
-    if (code) throw new ConfigError('--from-json', `${file}: cannot read it (${(e as Error).message.replace(/, \w+(?: '.*')?$/, '')})`);
+    if (code) throw new ConfigError('--from-json', `${file}: cannot read it (${fsReason(e)})`);
     throw new ConfigError('--from-json', `${file} is not JSON: ${(e as Error).message}`);
   }
   if (!r || typeof r !== 'object' || !Array.isArray(r.modes) || !r.machine) throw new ConfigError('--from-json', `${file} is not the JSON of kproxy bench`);

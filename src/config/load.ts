@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { joinHostPort, parseCIDR, parseIP } from '../api/ip.js';
-import { ConfigError } from '../util/errors.js';
+import { ConfigError, fsReason } from '../util/errors.js';
 import { refuseHarmfulSettings } from './refuse.js';
 import { closest } from '../util/closest.js';
 import { parseDuration } from './duration.js';
@@ -84,7 +84,7 @@ export function applyConfigFile(cfg: Config, path: string): void {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError('--config', `${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${(e as Error).message.replace(/, \w+(?: '.*')?$/, '')})`}`);
+    throw new ConfigError('--config', `${path}: ${code === 'ENOENT' ? 'no such file' : `cannot read it (${fsReason(e)})`}`);
   }
   let doc: unknown;
   try {

@@ -33,3 +33,11 @@ export function bindFailure(flag: string, address: string, e: unknown): ConfigEr
   const why = (e as Error).message.replace(/^(?:listen|bind) /, '').replace(/ \S*:\d+$/, '');
   return new ConfigError(flag, `cannot bind ${address} (${why}); --bind-address-hard-fail stops kproxy when a server cannot bind`);
 }
+
+/**
+ * Why a file system call failed, without the call and path Node appends ("EACCES: permission
+ * denied, open '/x/y'" -> "EACCES: permission denied"): for a line that names the path itself.
+ */
+export function fsReason(e: unknown): string {
+  return (e as Error).message.replace(/, \w+(?: '.*')?$/, '');
+}

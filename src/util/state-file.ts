@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsReason } from './errors.js';
 
 /** The folder below the manifests folder (the folder reader skips dot-names). */
 export const STATE_DIR = '.kproxy-state';
@@ -19,9 +20,8 @@ export function readStateFile(path: string, empty: string): { doc: unknown; prob
     text = readFileSync(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { doc: null, problem: null };
-    // "EACCES: permission denied, open '<path>'": the path is said once, at the front.
-    const why = (e as Error).message.replace(/, \w+(?: '.*')?$/, '');
-    return { doc: null, problem: `cannot read ${path} (${why}); starting from ${empty}` };
+    // The path is said once, at the front.
+    return { doc: null, problem: `cannot read ${path} (${fsReason(e)}); starting from ${empty}` };
   }
   try {
     return { doc: JSON.parse(text) as unknown, problem: null };
